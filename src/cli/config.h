@@ -1,0 +1,80 @@
+// Settings for `eddy serve` and the one place that merges them from their four sources.
+//
+// Every option is described once in serve_options(); the command-line flag, the YAML key and the
+// environment variable are all derived from its name, so adding a setting is one field in
+// ServeConfig plus one row in the table. Precedence: command line > environment > config file >
+// default. Loading is separated from CLI11 and the real environment so tests can drive it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace eddy::cli {
+
+struct ServeConfig {
+  std::string data_dir = "./eddy-data";
+  std::string log_level = "info";  // trace|debug|info|warn|error
+  // Path of the YAML file the values were read from; empty when none was used.
+  std::string config_file;
+
+  // Storage engine. -1 means "unlimited" for retention and "unset" for flush-ms.
+  int64_t segment_bytes = 1073741824;
+  int64_t segment_ms = 604800000;
+  int64_t retention_ms = 604800000;
+  int64_t retention_bytes = -1;
+  int64_t flush_messages = 1;
+  int64_t flush_ms = -1;
+  int64_t max_open_files = 256;
+  int64_t retention_check_interval_ms = 60000;
+};
+
+// One settable option. `name` is the dashed spelling: flag --<name>, YAML key <name>,
+// environment variable EDDY_<NAME_WITH_UNDERSCORES>.
+struct OptionSpec {
+  std::string name;
+  std::string help;
+  // Parses `text` into the config, or explains why it is not acceptable (without naming the
+  // source; the loader adds that).
+  std::function<Status(ServeConfig&, const std::string& text)> parse;
+  // Renders the current value, for --help defaults and the startup log.
+  std::function<std::string(const ServeConfig&)> show;
+};
+
+const std::vector<OptionSpec>& serve_options();
+
+// "data-dir" -> "EDDY_DATA_DIR".
+std::string env_var_name(std::string_view option_name);
+
+// The config file itself is chosen by --config, else EDDY_CONFIG; it cannot name itself.
+inline constexpr const char* kConfigFlag = "config";
+
+using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// Reads the real process environment.
+std::optional<std::string> process_env(const std::string& name);
+
+struct ConfigSources {
+  // Option name (dashed, no leading "--") -> raw command-line text, only for flags given.
+  std::map<std::string, std::string> flags;
+  // --config value, if given.
+  std::optional<std::string> config_path;
+  EnvLookup env = process_env;
+};
+
+// Errors are kInvalidArgument (unknown key, bad value, malformed YAML) or kNotFound (missing
+// config file); messages name the file, key, flag or variable at fault.
+Result<ServeConfig> load_serve_config(const ConfigSources& sources);
+
+// Applies a YAML document (already read into memory) on top of `config`. `origin` names the
+// document in errors. Exposed for tests.
+Status apply_yaml_config(ServeConfig& config, const std::string& yaml_text,
+                         const std::string& origin);
+
+}  // namespace eddy::cli
