@@ -97,7 +97,7 @@ const std::vector<OptionSpec>& serve_options() {
       option("log-level", "Log verbosity",
              choice_field(&C::log_level, {"trace", "debug", "info", "warn", "error"})),
       option("segment-bytes", "Roll a log segment once it reaches this size",
-             int_field(&C::segment_bytes, 1)),
+             int_field(&C::segment_bytes, 14, 2147483647)),
       option("segment-ms", "Roll a log segment once it is this old", int_field(&C::segment_ms, 1)),
       option("retention-ms", "Delete segments older than this (-1 = unlimited)",
              int_field(&C::retention_ms, -1)),

@@ -9,6 +9,7 @@
 #include <system_error>
 
 #include "cli/logging.h"
+#include "storage/log_manager.h"
 
 namespace eddy::cli {
 namespace {
@@ -19,6 +20,17 @@ sigset_t shutdown_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   return set;
+}
+
+storage::TopicConfig storage_defaults(const ServeConfig& config) {
+  storage::TopicConfig defaults;
+  defaults.segment_bytes = config.segment_bytes;
+  defaults.segment_ms = config.segment_ms;
+  defaults.retention_ms = config.retention_ms;
+  defaults.retention_bytes = config.retention_bytes;
+  defaults.flush_messages = config.flush_messages;
+  defaults.flush_ms = config.flush_ms;
+  return defaults;
 }
 
 }  // namespace
@@ -45,11 +57,16 @@ int run_serve(const ServeConfig& config) {
     return 1;
   }
 
-  // ---- STORAGE ENGINE: open ------------------------------------------------------------------
-  // Open the log manager on config.data_dir here (it recovers segments and takes the directory
-  // lock). On error: spdlog::error(...) and return 1. Keep the handle in this scope so the
-  // close below runs after the signal.
-  // ----------------------------------------------------------------------------------------------
+  auto storage = storage::LogManager::open(storage::LogManagerOptions{
+      .data_dir = config.data_dir,
+      .defaults = storage_defaults(config),
+      .max_open_files = static_cast<size_t>(config.max_open_files),
+      .retention_check_interval_ms = config.retention_check_interval_ms,
+  });
+  if (!storage.ok()) {
+    spdlog::error("cannot open storage: {}", storage.error().message());
+    return 1;
+  }
 
   spdlog::info("eddy serving, data dir {}", config.data_dir);
 
@@ -60,10 +77,10 @@ int run_serve(const ServeConfig& config) {
   }
   spdlog::info("received {}, shutting down", strsignal(signal_number));
 
-  // ---- STORAGE ENGINE: close -----------------------------------------------------------------
-  // Stop background work (flusher, retention), flush and close the log manager here; a failed
-  // close should be logged and turn the exit code into 1.
-  // ----------------------------------------------------------------------------------------------
+  if (Status closed = (*storage)->close(); !closed.ok()) {
+    spdlog::error("storage did not close cleanly: {}", closed.error().message());
+    return 1;
+  }
 
   spdlog::info("shutdown complete");
   return 0;

@@ -1,9 +1,9 @@
 // Result<T>: the value-or-error type every subsystem returns for expected failures.
 //
 // An Error carries a subsystem-neutral code (ErrorCode) and a human-readable message. Subsystems
-// that need a wire-visible code (Kafka error codes, SQLSTATEs) map from ErrorCode at their boundary.
-// Exceptions are reserved for programming errors; anything that can happen at run time because
-// of input, disk or network state is returned as a Result.
+// that need a wire-visible code (Kafka error codes, SQLSTATEs) map from ErrorCode at their
+// boundary. Exceptions are reserved for programming errors; anything that can happen at run time
+// because of input, disk or network state is returned as a Result.
 #pragma once
 
 #include <cassert>
@@ -15,19 +15,19 @@ namespace eddy {
 
 enum class ErrorCode {
   kOk = 0,
-  kInvalidArgument,   // the caller passed something malformed
-  kNotFound,          // topic, partition, file, key does not exist
-  kAlreadyExists,     // topic or file already exists
-  kCorrupt,           // bytes on disk or wire failed a CRC, length or format check
-  kIoError,           // read/write/fsync failed
-  kNoSpace,           // ENOSPC
-  kOutOfRange,        // offset or position outside the valid range
-  kTooLarge,          // a size exceeds a configured bound
-  kBusy,              // resource held by someone else (e.g. data directory lock)
-  kClosed,            // component is shut down or the resource was deleted
-  kTimeout,           // an operation did not complete in time
-  kUnsupported,       // valid but not implemented/allowed
-  kInternal,          // invariant broken; a bug
+  kInvalidArgument,  // the caller passed something malformed
+  kNotFound,         // topic, partition, file, key does not exist
+  kAlreadyExists,    // topic or file already exists
+  kCorrupt,          // bytes on disk or wire failed a CRC, length or format check
+  kIoError,          // read/write/fsync failed
+  kNoSpace,          // ENOSPC
+  kOutOfRange,       // offset or position outside the valid range
+  kTooLarge,         // a size exceeds a configured bound
+  kBusy,             // resource held by someone else (e.g. data directory lock)
+  kClosed,           // component is shut down or the resource was deleted
+  kTimeout,          // an operation did not complete in time
+  kUnsupported,      // valid but not implemented/allowed
+  kInternal,         // invariant broken; a bug
 };
 
 const char* error_code_name(ErrorCode code);
@@ -49,7 +49,7 @@ class [[nodiscard]] Error {
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  Result(T value) : storage_(std::in_place_index<0>, std::move(value)) {}      // NOLINT: implicit
   Result(Error error) : storage_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
 
   bool ok() const { return storage_.index() == 0; }
@@ -100,7 +100,9 @@ class [[nodiscard]] Status {
   bool has_error_ = false;
 };
 
-inline Status ok_status() { return Status(); }
+inline Status ok_status() {
+  return Status();
+}
 
 }  // namespace eddy
 
@@ -108,10 +110,10 @@ inline Status ok_status() { return Status(); }
 #define EDDY_CONCAT(a, b) EDDY_CONCAT_INNER(a, b)
 
 // Returns the error from the enclosing function if `expr` (a Status or Result) failed.
-#define RETURN_IF_ERROR(expr)                              \
-  do {                                                     \
-    auto&& eddy_status_ = (expr);                          \
-    if (!eddy_status_.ok()) return eddy_status_.error();   \
+#define RETURN_IF_ERROR(expr)                            \
+  do {                                                   \
+    auto&& eddy_status_ = (expr);                        \
+    if (!eddy_status_.ok()) return eddy_status_.error(); \
   } while (false)
 
 // `ASSIGN_OR_RETURN(auto x, f())` unwraps a Result or returns its error.

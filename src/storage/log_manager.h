@@ -1,0 +1,118 @@
+// The storage engine's front door: one data directory, its topics and their partition logs.
+//
+// Data directory layout:
+//   .lock             held (flock) by the running process; holds its pid
+//   .clean_shutdown   present only between a clean close and the next open
+//   catalog           the topic list (see catalog.h)
+//   topics/<name>-<id>/<partition>/   one PartitionLog each (see segment.h)
+//
+// Opening takes the lock, reads the catalog, removes directories the catalog does not name
+// (left by a create or delete that crashed before or after its commit point, the catalog
+// write), and opens every partition; after an unclean stop each partition's active segment is
+// scanned. A background thread runs interval flushes, retention and compaction.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/file_io.h"
+#include "common/result.h"
+#include "storage/catalog.h"
+#include "storage/file_cache.h"
+#include "storage/partition_log.h"
+#include "storage/topic_config.h"
+
+namespace eddy::storage {
+
+struct LogManagerOptions {
+  std::string data_dir = "./eddy-data";
+  TopicConfig defaults{};  // broker-wide defaults for every topic config key
+  size_t max_open_files = 256;
+  int64_t retention_check_interval_ms = 60000;
+  bool background_threads = true;
+  FileSystem* fs = nullptr;  // null: the POSIX file system
+  Clock clock = wall_clock_ms;
+};
+
+struct StartupReport {
+  bool clean = true;
+  int partitions = 0;
+  int segments = 0;
+  int segments_scanned = 0;
+  uint64_t bytes_dropped = 0;
+};
+
+class LogManager {
+ public:
+  static Result<std::unique_ptr<LogManager>> open(LogManagerOptions options);
+  // Closes (cleanly) if close() was not called.
+  ~LogManager();
+  LogManager(const LogManager&) = delete;
+  LogManager& operator=(const LogManager&) = delete;
+
+  Result<TopicInfo> create_topic(const std::string& name, int32_t partitions,
+                                 const ConfigMap& overrides = {});
+  Status delete_topic(const std::string& name);
+  // Grows a topic to `total` partitions (Kafka's CreatePartitions; shrinking is refused).
+  Status add_partitions(const std::string& name, int32_t total);
+  // Replaces the topic's overrides (Kafka's AlterConfigs); validated before anything changes.
+  Status set_topic_overrides(const std::string& name, const ConfigMap& overrides);
+
+  std::optional<TopicInfo> topic(const std::string& name) const;
+  // Like topic(), with a NOT_FOUND error naming the topic.
+  Result<TopicInfo> find_topic(const std::string& name) const;
+  std::vector<TopicInfo> topics() const;
+  Result<TopicConfig> effective_config(const std::string& name) const;
+  // Null when the topic or partition does not exist.
+  std::shared_ptr<PartitionLog> partition(const std::string& topic, int32_t partition) const;
+  const TopicConfig& defaults() const { return options_.defaults; }
+
+  // One pass of the background work: due interval flushes, retention, compaction.
+  void run_maintenance(bool include_retention = true);
+  const StartupReport& startup_report() const { return startup_; }
+  FileCache& file_cache() { return cache_; }
+  const std::string& data_dir() const { return options_.data_dir; }
+
+  // Stops background work, flushes every partition, writes indexes and the clean-shutdown
+  // marker, and releases the lock.
+  Status close();
+
+ private:
+  explicit LogManager(LogManagerOptions options, FileSystem& fs);
+
+  Status acquire_lock();
+  Status load();
+  std::string topic_dir(const TopicInfo& topic) const;
+  std::string partition_dir(const TopicInfo& topic, int32_t partition) const;
+  Result<std::shared_ptr<PartitionLog>> open_partition(const TopicInfo& topic, int32_t partition,
+                                                       bool clean);
+  void background_loop();
+
+  LogManagerOptions options_;
+  FileSystem& fs_;
+  FileCache cache_;
+  int lock_fd_ = -1;
+  StartupReport startup_;
+
+  mutable std::shared_mutex mu_;
+  std::mutex catalog_mu_;  // serialises catalog changes (taken before mu_)
+  TopicMap catalog_;
+  std::map<std::string, std::vector<std::shared_ptr<PartitionLog>>> partitions_;
+  bool closed_ = false;
+
+  std::thread background_;
+  std::mutex background_mu_;
+  std::condition_variable background_cv_;
+  bool stopping_ = false;
+  int64_t last_retention_ms_ = 0;
+};
+
+}  // namespace eddy::storage

@@ -1,0 +1,501 @@
+#include "storage/partition_log.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <climits>
+
+namespace eddy::storage {
+
+int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+namespace {
+
+// Parses "00000000000000000042.log" style names; -1 when the name is not a segment file.
+int64_t parse_segment_name(const std::string& name, const std::string& extension) {
+  if (name.size() != 20 + 1 + extension.size()) return -1;
+  if (name.compare(21, std::string::npos, extension) != 0 || name[20] != '.') return -1;
+  int64_t value = 0;
+  for (int i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    if (value > (INT64_MAX - 9) / 10) return -1;
+    value = value * 10 + (name[i] - '0');
+  }
+  return value;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+}  // namespace
+
+PartitionLog::PartitionLog(FileCache& cache, PartitionOptions options)
+    : cache_(cache), options_(std::move(options)) {}
+
+PartitionLog::~PartitionLog() = default;
+
+Result<std::unique_ptr<PartitionLog>> PartitionLog::open(FileCache& cache, PartitionOptions options,
+                                                         bool clean, RecoveryOutcome* outcome) {
+  RecoveryOutcome local;
+  RecoveryOutcome& out = outcome ? *outcome : local;
+  FileSystem& fs = cache.fs();
+  RETURN_IF_ERROR(fs.create_dirs(options.dir));
+  std::unique_ptr<PartitionLog> log(new PartitionLog(cache, std::move(options)));
+  const std::string& dir = log->options_.dir;
+  const int64_t now = log->options_.clock();
+
+  ASSIGN_OR_RETURN(auto names, fs.list_dir(dir));
+  // A compaction that reached its commit point (the .log.swap rename) is completed; anything
+  // earlier is discarded.
+  for (const auto& name : names) {
+    if (ends_with(name, ".log.swap")) {
+      std::string base = name.substr(0, name.size() - 5);
+      RETURN_IF_ERROR(fs.rename(join_path(dir, name), join_path(dir, base)));
+      std::string stem = base.substr(0, base.size() - 4);
+      for (const char* ext : {".index", ".timeindex"}) {
+        Status removed = fs.remove(join_path(dir, stem + ext));
+        (void)removed;  // missing is fine: the open below rebuilds them
+      }
+      clean = false;
+    }
+  }
+  ASSIGN_OR_RETURN(names, fs.list_dir(dir));
+  std::vector<int64_t> bases;
+  for (const auto& name : names) {
+    if (ends_with(name, ".cleaned") || ends_with(name, ".swap") || ends_with(name, ".tmp")) {
+      RETURN_IF_ERROR(fs.remove(join_path(dir, name)));
+      continue;
+    }
+    int64_t base = parse_segment_name(name, "log");
+    if (base >= 0) bases.push_back(base);
+  }
+  std::sort(bases.begin(), bases.end());
+
+  const int64_t interval = log->options_.config.index_interval_bytes;
+  for (size_t i = 0; i < bases.size(); ++i) {
+    const bool active = i + 1 == bases.size();
+    const bool scan = active && !clean;
+    ScanOutcome scanned;
+    auto segment = Segment::open(cache, dir, bases[i], scan, active, interval, now, &scanned);
+    if (!segment.ok()) {
+      return Error(segment.error().code(), "opening segment " + std::to_string(bases[i]) + " of " +
+                                               dir + ": " + segment.error().message());
+    }
+    if (scan) ++out.segments_scanned;
+    if (scanned.dropped_bytes > 0) {
+      spdlog::warn("recovery of {}: truncated {} bytes after offset {} ({}), kept {} batches",
+                   (*segment)->log_path(), scanned.dropped_bytes, (*segment)->next_offset(),
+                   batch_defect_name(scanned.defect), scanned.batches);
+      out.bytes_dropped += scanned.dropped_bytes;
+    }
+    if (!log->segments_.empty() &&
+        log->segments_.rbegin()->second->next_offset() > (*segment)->base_offset()) {
+      return Error(ErrorCode::kCorrupt, "segments of " + dir + " overlap at offset " +
+                                            std::to_string((*segment)->base_offset()));
+    }
+    log->segments_[bases[i]] = *segment;
+  }
+  if (log->segments_.empty()) {
+    ASSIGN_OR_RETURN(auto segment, Segment::create(cache, dir, 0, now));
+    RETURN_IF_ERROR(fs.sync_dir(dir));
+    log->segments_[0] = segment;
+  }
+  out.segments = static_cast<int>(log->segments_.size());
+  log->active_ = log->segments_.rbegin()->second;
+  log->high_watermark_ = log->active_->next_offset();
+  log->flushed_offset_ = log->active_->next_offset();
+  log->flushed_size_ = log->active_->size_bytes();
+  return log;
+}
+
+Status PartitionLog::roll_locked(int64_t now_ms) {
+  RETURN_IF_ERROR(active_->seal());
+  // Everything in the sealed segment is now durable.
+  flushed_offset_ = std::max(flushed_offset_, active_->next_offset());
+  high_watermark_ = std::max(high_watermark_, active_->next_offset());
+  ASSIGN_OR_RETURN(auto segment,
+                   Segment::create(cache_, options_.dir, active_->next_offset(), now_ms));
+  RETURN_IF_ERROR(cache_.fs().sync_dir(options_.dir));
+  segments_[segment->base_offset()] = segment;
+  active_ = segment;
+  flushed_size_ = 0;
+  return ok_status();
+}
+
+Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
+  TopicConfig config;
+  {
+    std::shared_lock lock(mu_);
+    config = options_.config;
+  }
+  // Validation reads only the caller's bytes: no lock needed.
+  const size_t max_batch = static_cast<size_t>(config.max_message_bytes) + kBatchHeaderSize;
+  ASSIGN_OR_RETURN(int batch_count, validate_batches(batches, max_batch));
+  (void)batch_count;
+  if (batches.size() > static_cast<uint64_t>(config.segment_bytes) &&
+      batches.size() > (uint64_t{1} << 31) - 1) {
+    return Error(ErrorCode::kTooLarge, "append larger than a segment");
+  }
+
+  std::unique_lock lock(mu_);
+  if (closed_) return Error(ErrorCode::kClosed, "partition " + options_.dir + " is closed");
+  const int64_t now = options_.clock();
+  int64_t next = active_->next_offset();
+
+  // Offsets within a segment are 32-bit relative to its base; positions are 32-bit too.
+  int64_t records_in_append = 0;
+  for (size_t pos = 0; pos < batches.size();) {
+    BatchHeader h = decode_batch_header(batches.data() + pos);
+    records_in_append += int64_t{h.last_offset_delta} + 1;
+    pos += h.size_bytes();
+  }
+  const bool too_big =
+      active_->size_bytes() + batches.size() > static_cast<uint64_t>(config.segment_bytes);
+  const bool too_old = now - active_->created_ms() >= config.segment_ms;
+  const bool offsets_overflow = next + records_in_append - active_->base_offset() > INT32_MAX;
+  if (!active_->empty() && (too_big || too_old || offsets_overflow)) {
+    RETURN_IF_ERROR(roll_locked(now));
+  }
+
+  AppendResult result;
+  result.base_offset = next;
+  result.log_append_time_ms =
+      config.message_timestamp_type == TimestampType::kLogAppendTime ? now : -1;
+  for (size_t pos = 0; pos < batches.size();) {
+    std::byte* batch = batches.data() + pos;
+    BatchHeader h = decode_batch_header(batch);
+    set_base_offset(batch, next);
+    set_partition_leader_epoch(batch, kLeaderEpoch);
+    if (result.log_append_time_ms >= 0) {
+      set_log_append_time(std::span<std::byte>(batch, h.size_bytes()), now);
+    }
+    result.record_count += h.record_count;
+    next += int64_t{h.last_offset_delta} + 1;
+    pos += h.size_bytes();
+  }
+  result.last_offset = next - 1;
+
+  Status written = active_->append(batches, config.index_interval_bytes);
+  if (!written.ok()) {
+    // Nothing past the previous end is visible; the next append overwrites the partial bytes.
+    spdlog::error("append to {} failed: {}", options_.dir, written.error().message());
+    return written.error();
+  }
+  result.log_start_offset = segments_.begin()->second->base_offset();
+  result.generation = generation_;
+  if (config.durable_appends()) {
+    result.needs_flush = true;
+  } else {
+    high_watermark_ = active_->next_offset();
+    if (unflushed_messages_ == 0) first_unflushed_ms_ = now;
+    unflushed_messages_ += result.record_count;
+  }
+  return result;
+}
+
+Status PartitionLog::flush_once() {
+  std::shared_ptr<Segment> segment;
+  int64_t target_offset;
+  uint64_t target_size;
+  uint64_t generation;
+  {
+    std::shared_lock lock(mu_);
+    segment = active_;
+    target_offset = active_->next_offset();
+    target_size = active_->size_bytes();
+    generation = generation_;
+    if (target_offset <= flushed_offset_) return ok_status();
+  }
+  Status synced = segment->sync_log();
+  std::unique_lock lock(mu_);
+  if (generation != generation_) return last_flush_error_;
+  if (synced.ok()) {
+    if (target_offset > flushed_offset_) {
+      flushed_offset_ = target_offset;
+      if (segment == active_) flushed_size_ = std::max(flushed_size_, target_size);
+    }
+    high_watermark_ = std::max(high_watermark_, flushed_offset_);
+    if (active_->next_offset() <= flushed_offset_) {
+      unflushed_messages_ = 0;
+      first_unflushed_ms_ = -1;
+    }
+    return ok_status();
+  }
+  // After a failed fsync the kernel may have dropped dirty pages: cut off everything that was
+  // not known durable so that no reader or later append builds on it.
+  spdlog::error("fsync of {} failed: {}; discarding unflushed appends after offset {}",
+                segment->log_path(), synced.error().message(), flushed_offset_);
+  if (segment == active_) {
+    Status truncated = active_->truncate_to(flushed_size_, flushed_offset_);
+    if (!truncated.ok()) {
+      spdlog::error("truncating {} failed: {}", segment->log_path(), truncated.error().message());
+    }
+  }
+  ++generation_;
+  last_flush_error_ = synced.error();
+  high_watermark_ = std::min(high_watermark_, active_->next_offset());
+  unflushed_messages_ = 0;
+  first_unflushed_ms_ = -1;
+  return synced;
+}
+
+Status PartitionLog::wait_durable(int64_t last_offset, uint64_t generation) {
+  std::unique_lock flush_lock(flush_mu_);
+  for (;;) {
+    {
+      std::shared_lock lock(mu_);
+      if (generation != generation_) return last_flush_error_;
+      if (flushed_offset_ > last_offset) return ok_status();
+    }
+    if (!flush_running_) {
+      Status flushed = lead_flush(flush_lock);
+      if (!flushed.ok()) return flushed.error();
+      continue;
+    }
+    flush_cv_.wait(flush_lock);
+  }
+}
+
+Result<AppendResult> PartitionLog::append_durable(std::span<std::byte> batches) {
+  ASSIGN_OR_RETURN(AppendResult result, append(batches));
+  if (result.needs_flush) RETURN_IF_ERROR(wait_durable(result.last_offset, result.generation));
+  return result;
+}
+
+Status PartitionLog::lead_flush(std::unique_lock<std::mutex>& flush_lock) {
+  flush_running_ = true;
+  flush_lock.unlock();
+  Status flushed = flush_once();
+  flush_lock.lock();
+  flush_running_ = false;
+  flush_cv_.notify_all();
+  return flushed;
+}
+
+Status PartitionLog::flush() {
+  std::unique_lock flush_lock(flush_mu_);
+  flush_cv_.wait(flush_lock, [&] { return !flush_running_; });
+  return lead_flush(flush_lock);
+}
+
+bool PartitionLog::flush_due(int64_t now_ms) const {
+  std::shared_lock lock(mu_);
+  if (unflushed_messages_ == 0) return false;
+  const auto& c = options_.config;
+  if (c.flush_messages > 1 && unflushed_messages_ >= c.flush_messages) return true;
+  return c.flush_ms >= 0 && now_ms - first_unflushed_ms_ >= c.flush_ms;
+}
+
+std::shared_ptr<Segment> PartitionLog::segment_for_locked(int64_t offset) const {
+  auto it = segments_.upper_bound(offset);
+  if (it == segments_.begin()) return nullptr;
+  return std::prev(it)->second;
+}
+
+uint64_t PartitionLog::visible_limit_locked(const Segment& segment) const {
+  if (&segment != active_.get()) return segment.size_bytes();
+  return options_.config.durable_appends() ? flushed_size_ : segment.size_bytes();
+}
+
+Result<ReadResult> PartitionLog::read(int64_t offset, const ReadOptions& options) {
+  std::shared_lock files_lock(files_mu_);
+  ReadResult result;
+  std::shared_ptr<Segment> segment;
+  uint64_t limit = 0;
+  int64_t visible_end;
+  {
+    std::shared_lock lock(mu_);
+    result.log_start_offset = segments_.begin()->second->base_offset();
+    result.log_end_offset = active_->next_offset();
+    result.high_watermark = high_watermark_;
+    visible_end = options.read_uncommitted ? result.log_end_offset : result.high_watermark;
+    if (offset < result.log_start_offset || offset > result.log_end_offset) {
+      return Error(ErrorCode::kOutOfRange, "offset " + std::to_string(offset) + " is outside [" +
+                                               std::to_string(result.log_start_offset) + ", " +
+                                               std::to_string(result.log_end_offset) + "]");
+    }
+    if (offset >= visible_end) return result;
+    segment = segment_for_locked(offset);
+    limit = options.read_uncommitted ? segment->size_bytes() : visible_limit_locked(*segment);
+  }
+  // Segments after a compaction or an empty roll can leave a gap: move to the next segment
+  // until one holds a batch at or after the offset.
+  for (;;) {
+    ASSIGN_OR_RETURN(uint64_t position, segment->find_position(offset, limit));
+    if (position < limit) {
+      ASSIGN_OR_RETURN(auto file, segment->log_file());
+      const uint64_t available = limit - position;
+      size_t want = static_cast<size_t>(std::min<uint64_t>(available, options.max_bytes));
+      if (want < kBatchHeaderSize && options.min_one_batch) {
+        want = static_cast<size_t>(std::min<uint64_t>(available, kBatchHeaderSize));
+      }
+      result.data.resize(want);
+      ASSIGN_OR_RETURN(size_t got, file->read_at(position, result.data));
+      result.data.resize(got);
+      // Keep whole batches only; the first one whole even past max_bytes when asked.
+      size_t end = 0;
+      while (end + kBatchHeaderSize <= result.data.size()) {
+        BatchHeader h = decode_batch_header(result.data.data() + end);
+        if (h.batch_length <= 0)
+          return Error(ErrorCode::kCorrupt, "bad batch in " + segment->log_path());
+        if (end + h.size_bytes() > result.data.size()) break;
+        end += h.size_bytes();
+      }
+      if (end == 0 && options.min_one_batch && result.data.size() >= kBatchHeaderSize) {
+        BatchHeader h = decode_batch_header(result.data.data());
+        if (position + h.size_bytes() > limit) return Error(ErrorCode::kCorrupt, "batch past end");
+        result.data.resize(h.size_bytes());
+        ASSIGN_OR_RETURN(size_t n, file->read_at(position, result.data));
+        if (n != h.size_bytes()) return Error(ErrorCode::kIoError, "short read");
+        end = n;
+      }
+      result.data.resize(end);
+      return result;
+    }
+    std::shared_lock lock(mu_);
+    auto next = segments_.upper_bound(segment->base_offset());
+    if (next == segments_.end()) return result;
+    segment = next->second;
+    if (segment->base_offset() >= visible_end) return result;
+    offset = std::max(offset, segment->base_offset());
+    limit = options.read_uncommitted ? segment->size_bytes() : visible_limit_locked(*segment);
+  }
+}
+
+Result<int64_t> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) {
+  std::shared_lock files_lock(files_mu_);
+  std::vector<std::shared_ptr<Segment>> segments;
+  int64_t visible_end;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [base, segment] : segments_)
+      segments.push_back(segment);
+    visible_end = high_watermark_;
+  }
+  for (const auto& segment : segments) {
+    if (segment->max_timestamp() < timestamp_ms) continue;
+    ASSIGN_OR_RETURN(int64_t offset, segment->find_offset_by_timestamp(timestamp_ms));
+    if (offset >= 0 && offset < visible_end) return offset;
+    if (offset >= visible_end) break;
+  }
+  return int64_t{-1};
+}
+
+int64_t PartitionLog::log_start_offset() const {
+  std::shared_lock lock(mu_);
+  return segments_.begin()->second->base_offset();
+}
+
+int64_t PartitionLog::log_end_offset() const {
+  std::shared_lock lock(mu_);
+  return active_->next_offset();
+}
+
+int64_t PartitionLog::high_watermark() const {
+  std::shared_lock lock(mu_);
+  return high_watermark_;
+}
+
+uint64_t PartitionLog::size_bytes() const {
+  std::shared_lock lock(mu_);
+  uint64_t total = 0;
+  for (const auto& [base, segment] : segments_)
+    total += segment->size_bytes();
+  return total;
+}
+
+size_t PartitionLog::segment_count() const {
+  std::shared_lock lock(mu_);
+  return segments_.size();
+}
+
+std::vector<int64_t> PartitionLog::segment_base_offsets() const {
+  std::shared_lock lock(mu_);
+  std::vector<int64_t> bases;
+  for (const auto& [base, segment] : segments_)
+    bases.push_back(base);
+  return bases;
+}
+
+void PartitionLog::set_config(const TopicConfig& config) {
+  std::unique_lock lock(mu_);
+  options_.config = config;
+}
+
+TopicConfig PartitionLog::config() const {
+  std::shared_lock lock(mu_);
+  return options_.config;
+}
+
+RetentionOutcome PartitionLog::apply_retention() {
+  RetentionOutcome outcome;
+  std::vector<std::shared_ptr<Segment>> doomed;
+  std::unique_lock files_lock(files_mu_);
+  {
+    std::unique_lock lock(mu_);
+    const TopicConfig& c = options_.config;
+    if (closed_ || !c.deletes()) return outcome;
+    const int64_t now = options_.clock();
+    uint64_t total = 0;
+    for (const auto& [base, segment] : segments_)
+      total += segment->size_bytes();
+    auto expired = [&](const Segment& s) {
+      return c.retention_ms >= 0 && s.max_timestamp() >= 0 &&
+             s.max_timestamp() < now - c.retention_ms;
+    };
+    auto oversize = [&](const Segment& s) {
+      return c.retention_bytes >= 0 &&
+             total - s.size_bytes() >= static_cast<uint64_t>(c.retention_bytes);
+    };
+    // The active segment is only deleted after it is rolled, and only when it has expired or
+    // alone exceeds the size limit, and all its data is visible (durable).
+    if (segments_.size() == 1 ||
+        std::all_of(segments_.begin(), std::prev(segments_.end()),
+                    [&](const auto& kv) { return expired(*kv.second) || oversize(*kv.second); })) {
+      if (!active_->empty() && (expired(*active_) || oversize(*active_)) &&
+          high_watermark_ >= active_->next_offset()) {
+        Status rolled = roll_locked(now);
+        if (!rolled.ok()) {
+          spdlog::error("retention roll of {} failed: {}", options_.dir, rolled.error().message());
+        }
+      }
+    }
+    while (segments_.size() > 1) {
+      auto& oldest = *segments_.begin()->second;
+      if (!expired(oldest) && !oversize(oldest)) break;
+      total -= oldest.size_bytes();
+      outcome.bytes_deleted += oldest.size_bytes();
+      doomed.push_back(segments_.begin()->second);
+      segments_.erase(segments_.begin());
+    }
+  }
+  for (const auto& segment : doomed) {
+    // Readers holding the segment keep their open descriptors; the files vanish when they finish.
+    Status removed = segment->remove_files();
+    if (!removed.ok()) spdlog::error("retention: {}", removed.error().message());
+    ++outcome.segments_deleted;
+  }
+  if (outcome.segments_deleted > 0) {
+    spdlog::info("retention deleted {} segments ({} bytes) of {}", outcome.segments_deleted,
+                 outcome.bytes_deleted, options_.dir);
+  }
+  return outcome;
+}
+
+Status PartitionLog::close() {
+  Status flushed = flush();
+  std::unique_lock lock(mu_);
+  if (closed_) return ok_status();
+  closed_ = true;
+  RETURN_IF_ERROR(flushed);
+  return active_->write_indexes();
+}
+
+}  // namespace eddy::storage

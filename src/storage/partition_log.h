@@ -1,0 +1,168 @@
+// The log of one topic partition: an ordered list of segments, the offsets that name every
+// record, durability, visibility to readers, retention and recovery.
+//
+// Offsets: log_start_offset <= high_watermark <= log_end_offset. Appends get offsets from the
+// log end. Readers see records below the high watermark only. With durable appends (the
+// default, flush.messages=1) the high watermark is the flushed offset, so a reader never sees a
+// record that a crash could take back; with interval flushing it is the log end.
+//
+// Group commit: an appender that must wait for durability calls wait_durable(). Whoever finds no
+// fsync running becomes the leader and fsyncs everything written so far; the others wait for it
+// and are released together. Appends continue while an fsync is running, and the next leader's
+// fsync covers all of them.
+//
+// Failure: if writing a batch fails, the log end does not move and nothing becomes visible. If
+// an fsync fails, the kernel may have dropped the dirty pages, so everything after the last
+// durable offset is cut off and every waiter for it gets the error; earlier data stays readable.
+//
+// Thread safety: all public methods are safe to call concurrently.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "storage/file_cache.h"
+#include "storage/segment.h"
+#include "storage/topic_config.h"
+
+namespace eddy::storage {
+
+using Clock = std::function<int64_t()>;  // milliseconds since the epoch
+int64_t wall_clock_ms();
+
+struct PartitionOptions {
+  std::string dir{};
+  TopicConfig config{};
+  Clock clock = wall_clock_ms;
+};
+
+struct AppendResult {
+  int64_t base_offset = -1;
+  int64_t last_offset = -1;
+  int64_t log_append_time_ms = -1;  // -1 unless the topic uses LogAppendTime
+  int64_t log_start_offset = 0;
+  int record_count = 0;
+  // When true the append is not yet durable: call wait_durable(last_offset, generation).
+  bool needs_flush = false;
+  uint64_t generation = 0;
+};
+
+struct ReadOptions {
+  size_t max_bytes = 1 << 20;
+  // Return the first batch even when it exceeds max_bytes (Kafka's fetch rule).
+  bool min_one_batch = true;
+  // Read up to the log end instead of the high watermark (internal readers only).
+  bool read_uncommitted = false;
+};
+
+struct ReadResult {
+  std::vector<std::byte> data;  // whole batches, possibly none
+  int64_t high_watermark = 0;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+};
+
+struct RetentionOutcome {
+  int segments_deleted = 0;
+  uint64_t bytes_deleted = 0;
+};
+
+struct RecoveryOutcome {
+  int segments = 0;
+  int segments_scanned = 0;
+  uint64_t bytes_dropped = 0;
+};
+
+class PartitionLog {
+ public:
+  // Opens or creates the partition in options.dir. After an unclean stop (`clean` false) the
+  // active segment is scanned, checked batch by batch and truncated at the first damage.
+  static Result<std::unique_ptr<PartitionLog>> open(FileCache& cache, PartitionOptions options,
+                                                    bool clean, RecoveryOutcome* outcome = nullptr);
+  ~PartitionLog();
+  PartitionLog(const PartitionLog&) = delete;
+  PartitionLog& operator=(const PartitionLog&) = delete;
+
+  // Validates and appends whole v2 batches. Offsets are assigned in place in `batches`.
+  Result<AppendResult> append(std::span<std::byte> batches);
+  // Blocks until the append that returned `generation` is durable up to `last_offset`.
+  Status wait_durable(int64_t last_offset, uint64_t generation);
+  // append + wait_durable when needed.
+  Result<AppendResult> append_durable(std::span<std::byte> batches);
+
+  // Fsyncs what has been written; returns the first error.
+  Status flush();
+  // For interval flushing: whether flush.messages or flush.ms says a flush is due now.
+  bool flush_due(int64_t now_ms) const;
+
+  Result<ReadResult> read(int64_t offset, const ReadOptions& options);
+  // Offset of the first batch whose timestamp >= `timestamp_ms`; -1 when there is none.
+  Result<int64_t> offset_for_timestamp(int64_t timestamp_ms);
+
+  int64_t log_start_offset() const;
+  int64_t log_end_offset() const;
+  int64_t high_watermark() const;
+  uint64_t size_bytes() const;
+  size_t segment_count() const;
+  // Base offsets of all segments, oldest first (for tests and tools).
+  std::vector<int64_t> segment_base_offsets() const;
+
+  RetentionOutcome apply_retention();
+  void set_config(const TopicConfig& config);
+  TopicConfig config() const;
+  const std::string& dir() const { return options_.dir; }
+
+  // Runs one compaction pass over the sealed segments (cleanup.policy=compact): keeps the latest
+  // record of each key, drops tombstones older than delete.retention.ms. Returns bytes removed.
+  // Appends and reads continue meanwhile; each rewritten segment is swapped in atomically.
+  Result<uint64_t> compact();
+
+  // Flushes and writes indexes so the next open needs no scan.
+  Status close();
+
+ private:
+  PartitionLog(FileCache& cache, PartitionOptions options);
+
+  Status roll_locked(int64_t now_ms);
+  Status flush_once();
+  // Runs one fsync as the group-commit leader; `flush_lock` holds flush_mu_ on entry and exit.
+  Status lead_flush(std::unique_lock<std::mutex>& flush_lock);
+  std::shared_ptr<Segment> segment_for_locked(int64_t offset) const;
+  uint64_t visible_limit_locked(const Segment& segment) const;
+
+  FileCache& cache_;
+  PartitionOptions options_;
+
+  mutable std::shared_mutex mu_;
+  std::map<int64_t, std::shared_ptr<Segment>> segments_;  // by base offset
+  std::shared_ptr<Segment> active_;
+  int64_t high_watermark_ = 0;
+  int64_t flushed_offset_ = 0;  // every offset below is durable
+  uint64_t flushed_size_ = 0;   // bytes of the active segment known durable
+  uint64_t generation_ = 0;     // bumped when undurable data is cut off
+  Error last_flush_error_{ErrorCode::kOk, ""};
+  int64_t unflushed_messages_ = 0;
+  int64_t first_unflushed_ms_ = -1;
+  bool closed_ = false;
+
+  std::mutex flush_mu_;  // taken before mu_, never after
+  std::condition_variable flush_cv_;
+  bool flush_running_ = false;
+
+  std::mutex compaction_mu_;  // one compaction at a time
+  // Held shared by readers for a whole read and exclusively while segment files are replaced
+  // (compaction) or removed (retention), so a reader never mixes old positions with new files.
+  // Taken before mu_.
+  mutable std::shared_mutex files_mu_;
+};
+
+}  // namespace eddy::storage

@@ -1,0 +1,111 @@
+#include "storage/records.h"
+
+namespace eddy::storage {
+namespace {
+
+class Reader {
+ public:
+  explicit Reader(std::span<const std::byte> data) : data_(data) {}
+  bool varint(int64_t& out) {
+    uint64_t value = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= data_.size()) return false;
+      auto b = static_cast<uint8_t>(data_[pos_++]);
+      value |= uint64_t{b & 0x7Fu} << shift;
+      if (!(b & 0x80)) {
+        out = static_cast<int64_t>(value >> 1) ^ -static_cast<int64_t>(value & 1);
+        return true;
+      }
+    }
+    return false;
+  }
+  bool skip(size_t n) {
+    if (n > data_.size() - pos_) return false;
+    pos_ += n;
+    return true;
+  }
+  size_t pos() const { return pos_; }
+
+ private:
+  std::span<const std::byte> data_;
+  size_t pos_ = 0;
+};
+
+}  // namespace
+
+void put_varint(std::vector<std::byte>& out, int64_t value) {
+  uint64_t v = (static_cast<uint64_t>(value) << 1) ^ static_cast<uint64_t>(value >> 63);
+  while (v >= 0x80) {
+    out.push_back(static_cast<std::byte>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<std::byte>(v));
+}
+
+Result<std::vector<RecordView>> decode_records(std::span<const std::byte> batch) {
+  if (batch.size() < kBatchHeaderSize) return Error(ErrorCode::kCorrupt, "short batch");
+  BatchHeader h = decode_batch_header(batch.data());
+  if (h.compression() != 0) return Error(ErrorCode::kUnsupported, "compressed batch");
+  if (h.size_bytes() > batch.size()) return Error(ErrorCode::kCorrupt, "batch length");
+  std::span<const std::byte> body =
+      batch.subspan(kBatchHeaderSize, h.size_bytes() - kBatchHeaderSize);
+  std::vector<RecordView> records;
+  if (h.record_count < 0 || static_cast<size_t>(h.record_count) > body.size()) {
+    return Error(ErrorCode::kCorrupt, "record count exceeds batch size");
+  }
+  records.reserve(static_cast<size_t>(h.record_count));
+  size_t pos = 0;
+  auto corrupt = [] { return Error(ErrorCode::kCorrupt, "malformed record"); };
+  for (int32_t i = 0; i < h.record_count; ++i) {
+    Reader r(body.subspan(pos));
+    int64_t length;
+    if (!r.varint(length) || length < 0 ||
+        static_cast<uint64_t>(length) > body.size() - pos - r.pos()) {
+      return corrupt();
+    }
+    const size_t start = pos;
+    const size_t record_end = pos + r.pos() + static_cast<size_t>(length);
+    Reader f(body.subspan(pos + r.pos(), static_cast<size_t>(length)));
+    RecordView view;
+    int64_t offset_delta, key_length, value_length, header_count;
+    if (!f.skip(1) || !f.varint(view.timestamp_delta) || !f.varint(offset_delta) ||
+        !f.varint(key_length)) {
+      return corrupt();
+    }
+    view.offset_delta = static_cast<int32_t>(offset_delta);
+    if (key_length >= 0) {
+      const size_t key_at = pos + r.pos() + f.pos();
+      if (!f.skip(static_cast<size_t>(key_length))) return corrupt();
+      view.key = std::string_view(reinterpret_cast<const char*>(body.data() + key_at),
+                                  static_cast<size_t>(key_length));
+    }
+    if (!f.varint(value_length)) return corrupt();
+    view.null_value = value_length < 0;
+    if (value_length > 0 && !f.skip(static_cast<size_t>(value_length))) return corrupt();
+    if (!f.varint(header_count) || header_count < 0) return corrupt();
+    for (int64_t k = 0; k < header_count; ++k) {
+      int64_t hk, hv;
+      if (!f.varint(hk) || hk < 0 || !f.skip(static_cast<size_t>(hk))) return corrupt();
+      if (!f.varint(hv)) return corrupt();
+      if (hv > 0 && !f.skip(static_cast<size_t>(hv))) return corrupt();
+    }
+    view.raw = body.subspan(start, record_end - start);
+    records.push_back(view);
+    pos = record_end;
+  }
+  if (pos != body.size()) return Error(ErrorCode::kCorrupt, "bytes after the last record");
+  return records;
+}
+
+std::vector<std::byte> rebuild_batch(std::span<const std::byte> original,
+                                     const std::vector<RecordView>& keep) {
+  std::vector<std::byte> out(original.begin(), original.begin() + kBatchHeaderSize);
+  for (const auto& record : keep)
+    out.insert(out.end(), record.raw.begin(), record.raw.end());
+  store_be32(out.data() + 8, static_cast<int32_t>(out.size() - kLogOverhead));
+  store_be32(out.data() + 57, static_cast<int32_t>(keep.size()));
+  update_batch_crc(out);
+  return out;
+}
+
+}  // namespace eddy::storage

@@ -1,0 +1,39 @@
+// Record-level view of an uncompressed v2 batch: just enough for compaction (keys, tombstones)
+// and for rebuilding a batch from a subset of its records.
+//
+// Each record: varint length | int8 attributes | varlong timestampDelta | varint offsetDelta |
+// varint keyLength (-1 = null) | key | varint valueLength (-1 = null) | value |
+// varint header count | headers. Varints are zigzag-encoded, as in protobuf.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "storage/record_batch.h"
+
+namespace eddy::storage {
+
+struct RecordView {
+  std::span<const std::byte> raw;  // the whole record, length prefix included
+  int32_t offset_delta = 0;
+  int64_t timestamp_delta = 0;
+  std::optional<std::string_view> key;
+  bool null_value = false;
+};
+
+// Decodes the records of an uncompressed batch. Every length is checked against the batch.
+Result<std::vector<RecordView>> decode_records(std::span<const std::byte> batch);
+
+// Builds a batch with `header`'s fields and the given records (raw bytes kept as they are);
+// base offset and offset deltas stay, so records keep their offsets.
+std::vector<std::byte> rebuild_batch(std::span<const std::byte> original,
+                                     const std::vector<RecordView>& keep);
+
+// Appends a zigzag varint (used by tests and tools that build batches).
+void put_varint(std::vector<std::byte>& out, int64_t value);
+
+}  // namespace eddy::storage
