@@ -97,7 +97,12 @@ Result<std::shared_ptr<PartitionLog>> LogManager::open_partition(const TopicInfo
 Status LogManager::load() {
   const std::string marker = join_path(options_.data_dir, kCleanMarker);
   ASSIGN_OR_RETURN(bool clean, fs_.exists(marker));
-  ASSIGN_OR_RETURN(catalog_, load_catalog(fs_, join_path(options_.data_dir, kCatalogFile)));
+  const std::string catalog_path = join_path(options_.data_dir, kCatalogFile);
+  ASSIGN_OR_RETURN(bool has_catalog, fs_.exists(catalog_path));
+  ASSIGN_OR_RETURN(catalog_, load_catalog(fs_, catalog_path));
+  // An empty catalog marks the directory as initialised, so a later start without the
+  // clean-shutdown marker is known to follow a crash rather than a first start.
+  if (!has_catalog) RETURN_IF_ERROR(store_catalog(fs_, catalog_path, catalog_));
   startup_.clean = clean;
 
   // Remove directories of topics and partitions the catalog does not name.
@@ -137,10 +142,14 @@ Status LogManager::load() {
     RETURN_IF_ERROR(fs_.sync_dir(options_.data_dir));
   }
   spdlog::info(
-      "storage opened {} ({} stop): {} topics, {} partitions, {} segments, {} scanned, {} bytes "
+      "storage opened {} ({}): {} topics, {} partitions, {} segments, {} scanned, {} bytes "
       "truncated",
-      options_.data_dir, clean ? "clean" : "unclean", catalog_.size(), startup_.partitions,
-      startup_.segments, startup_.segments_scanned, startup_.bytes_dropped);
+      options_.data_dir,
+      clean         ? "clean stop"
+      : has_catalog ? "unclean stop"
+                    : "new data directory",
+      catalog_.size(), startup_.partitions, startup_.segments, startup_.segments_scanned,
+      startup_.bytes_dropped);
   return ok_status();
 }
 

@@ -171,9 +171,12 @@ TEST_P(ServeSignalTest, ServeCreatesDataDirAndExitsCleanlyOnSignal) {
   EXPECT_NE(child.err_text.find(data.string()), std::string::npos) << child.err_text;
   EXPECT_TRUE(fs::is_directory(data));
 
+  EXPECT_FALSE(fs::exists(data / ".clean_shutdown"));  // removed while running
+
   ASSERT_EQ(kill(child.pid, GetParam()), 0);
   EXPECT_EQ(wait_exit(child, kExitTimeout), 0);
   EXPECT_NE(child.err_text.find("shutdown complete"), std::string::npos) << child.err_text;
+  EXPECT_TRUE(fs::exists(data / ".clean_shutdown"));
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, ServeSignalTest, ::testing::Values(SIGTERM, SIGINT),
@@ -213,6 +216,49 @@ TEST_F(ProcessTest, UnknownConfigKeyExitsWithUsageError) {
   EXPECT_NE(child.err_text.find("bogus-key"), std::string::npos) << child.err_text;
   EXPECT_NE(child.err_text.find(config.string()), std::string::npos) << child.err_text;
   EXPECT_FALSE(fs::exists(dir_ / "data"));  // rejected before touching anything
+}
+
+TEST_F(ProcessTest, SecondServerOnTheSameDataDirExitsAtOnceNamingTheHolder) {
+  const fs::path data = dir_ / "data";
+  Child first;
+  ASSERT_NO_FATAL_FAILURE(spawn(first, {"serve", "--data-dir", data.string()}));
+  ASSERT_TRUE(wait_for_stderr(first, "eddy serving")) << first.err_text;
+
+  Child second;
+  ASSERT_NO_FATAL_FAILURE(spawn(second, {"serve", "--data-dir", data.string()}));
+  EXPECT_NE(wait_exit(second, kExitTimeout), 0);
+  EXPECT_NE(second.err_text.find(data.string()), std::string::npos) << second.err_text;
+  EXPECT_NE(second.err_text.find("pid " + std::to_string(first.pid)), std::string::npos)
+      << second.err_text;
+
+  ASSERT_EQ(kill(first.pid, SIGTERM), 0);
+  EXPECT_EQ(wait_exit(first, kExitTimeout), 0);
+}
+
+TEST_F(ProcessTest, RestartAfterKillIsReportedAsUncleanAndAfterSigtermAsClean) {
+  const fs::path data = dir_ / "data";
+  {
+    Child child;
+    ASSERT_NO_FATAL_FAILURE(spawn(child, {"serve", "--data-dir", data.string()}));
+    ASSERT_TRUE(wait_for_stderr(child, "eddy serving")) << child.err_text;
+    ASSERT_EQ(kill(child.pid, SIGTERM), 0);
+    EXPECT_EQ(wait_exit(child, kExitTimeout), 0);
+  }
+  {
+    Child child;
+    ASSERT_NO_FATAL_FAILURE(spawn(child, {"serve", "--data-dir", data.string()}));
+    ASSERT_TRUE(wait_for_stderr(child, "eddy serving")) << child.err_text;
+    EXPECT_NE(child.err_text.find("(clean stop)"), std::string::npos) << child.err_text;
+    ASSERT_EQ(kill(child.pid, SIGKILL), 0);
+    ASSERT_EQ(waitpid(child.pid, nullptr, 0), child.pid);
+    child.pid = -1;
+  }
+  Child child;
+  ASSERT_NO_FATAL_FAILURE(spawn(child, {"serve", "--data-dir", data.string()}));
+  ASSERT_TRUE(wait_for_stderr(child, "eddy serving")) << child.err_text;
+  EXPECT_NE(child.err_text.find("(unclean stop)"), std::string::npos) << child.err_text;
+  ASSERT_EQ(kill(child.pid, SIGTERM), 0);
+  EXPECT_EQ(wait_exit(child, kExitTimeout), 0);
 }
 
 }  // namespace
