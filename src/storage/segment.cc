@@ -1,5 +1,6 @@
 #include "storage/segment.h"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@ namespace eddy::storage {
 namespace {
 
 constexpr size_t kScanChunk = 1 << 20;
+constexpr size_t kScanReadAhead = 8 << 20;
 // Batches larger than a segment cannot exist, so a recovery scan bounds lengths by this.
 constexpr size_t kMaxBatchOnDisk = size_t{1} << 31;
 
@@ -200,7 +202,15 @@ Status Segment::scan_and_rebuild(int64_t index_interval_bytes, bool strict_offse
   const uint64_t file_size = size_;
   std::vector<std::byte> buffer;
   uint64_t pos = 0;
+  // Sequential hint plus an explicit request for the next chunks, so the disk reads ahead while
+  // this thread checks CRCs instead of the two taking turns.
+  const int fd = log->native_handle();
+  if (fd >= 0) (void)::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   while (pos < file_size) {
+    if (fd >= 0) {
+      (void)::posix_fadvise(fd, static_cast<off_t>(pos + kScanChunk),
+                            static_cast<off_t>(kScanReadAhead), POSIX_FADV_WILLNEED);
+    }
     // Read at least one whole batch: first its header, then as much as its length says (bounded
     // by what the file holds, so a lying length never drives a large allocation).
     size_t want = static_cast<size_t>(std::min<uint64_t>(kScanChunk, file_size - pos));
