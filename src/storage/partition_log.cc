@@ -136,7 +136,8 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
     config = options_.config;
   }
   // Validation reads only the caller's bytes: no lock needed.
-  const size_t max_batch = static_cast<size_t>(config.max_message_bytes) + kBatchHeaderSize;
+  // Kafka applies max.message.bytes to the whole batch, log overhead included.
+  const size_t max_batch = static_cast<size_t>(config.max_message_bytes);
   ASSIGN_OR_RETURN(int batch_count, validate_batches(batches, max_batch));
   (void)batch_count;
   if (batches.size() > static_cast<uint64_t>(config.segment_bytes) &&
@@ -309,6 +310,7 @@ Result<ReadResult> PartitionLog::read(int64_t offset, const ReadOptions& options
   ReadResult result;
   std::shared_ptr<Segment> segment;
   uint64_t limit = 0;
+  uint32_t floor = 0;
   int64_t visible_end;
   {
     std::shared_lock lock(mu_);
@@ -324,11 +326,13 @@ Result<ReadResult> PartitionLog::read(int64_t offset, const ReadOptions& options
     if (offset >= visible_end) return result;
     segment = segment_for_locked(offset);
     limit = options.read_uncommitted ? segment->size_bytes() : visible_limit_locked(*segment);
+    // The active segment's in-memory index changes under appends: search it under the lock.
+    ASSIGN_OR_RETURN(floor, segment->index_floor(offset));
   }
   // Segments after a compaction or an empty roll can leave a gap: move to the next segment
   // until one holds a batch at or after the offset.
   for (;;) {
-    ASSIGN_OR_RETURN(uint64_t position, segment->find_position(offset, limit));
+    ASSIGN_OR_RETURN(uint64_t position, segment->scan_to(offset, floor, limit));
     if (position < limit) {
       ASSIGN_OR_RETURN(auto file, segment->log_file());
       const uint64_t available = limit - position;
@@ -366,20 +370,17 @@ Result<ReadResult> PartitionLog::read(int64_t offset, const ReadOptions& options
     if (segment->base_offset() >= visible_end) return result;
     offset = std::max(offset, segment->base_offset());
     limit = options.read_uncommitted ? segment->size_bytes() : visible_limit_locked(*segment);
+    floor = 0;  // from the first batch of the next segment
   }
 }
 
 Result<int64_t> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) {
   std::shared_lock files_lock(files_mu_);
-  std::vector<std::shared_ptr<Segment>> segments;
-  int64_t visible_end;
-  {
-    std::shared_lock lock(mu_);
-    for (const auto& [base, segment] : segments_)
-      segments.push_back(segment);
-    visible_end = high_watermark_;
-  }
-  for (const auto& segment : segments) {
+  // Held throughout: the active segment's time index changes under appends. Timestamp lookups
+  // are rare (ListOffsets), so briefly delaying appends is the simpler trade.
+  std::shared_lock lock(mu_);
+  const int64_t visible_end = high_watermark_;
+  for (const auto& [base, segment] : segments_) {
     if (segment->max_timestamp() < timestamp_ms) continue;
     ASSIGN_OR_RETURN(int64_t offset, segment->find_offset_by_timestamp(timestamp_ms));
     if (offset >= 0 && offset < visible_end) return offset;

@@ -344,8 +344,12 @@ Result<uint32_t> Segment::index_floor(int64_t offset) const {
 
 Result<uint64_t> Segment::find_position(int64_t offset, uint64_t limit) {
   ASSIGN_OR_RETURN(uint32_t floor, index_floor(offset));
+  return scan_to(offset, floor, limit);
+}
+
+Result<uint64_t> Segment::scan_to(int64_t offset, uint64_t from, uint64_t limit) {
   ASSIGN_OR_RETURN(auto log, log_file());
-  uint64_t pos = floor;
+  uint64_t pos = from;
   while (pos + kBatchHeaderSize <= limit) {
     std::byte header[kBatchHeaderSize];
     ASSIGN_OR_RETURN(size_t n, log->read_at(pos, header));

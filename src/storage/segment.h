@@ -93,6 +93,9 @@ class Segment {
   // Position of the batch containing `offset`, or of the first batch after it; size_bytes() when
   // no batch in [index_floor(offset), limit) ends at or after it.
   Result<uint64_t> find_position(int64_t offset, uint64_t limit);
+  // The forward scan of find_position from a known batch start `from` (an index_floor result).
+  // Reads only the data file, so it needs no lock once `from` and `limit` are known.
+  Result<uint64_t> scan_to(int64_t offset, uint64_t from, uint64_t limit);
   // Offset of the first batch whose max timestamp >= `timestamp`, or -1.
   Result<int64_t> find_offset_by_timestamp(int64_t timestamp);
 

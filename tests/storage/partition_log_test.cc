@@ -271,6 +271,72 @@ TEST_F(PartitionLogTest, CompactionKeepsLatestPerKeyAndExpiresTombstones) {
   EXPECT_EQ(append(*reopened, keyed("a", "again")).base_offset, end);
 }
 
+TEST_F(PartitionLogTest, CompactionRunsAlongsideAppendsAndReads) {
+  TopicConfig config{
+      .segment_bytes = 2048, .cleanup_policy = CleanupPolicy::kCompact, .flush_messages = 1000};
+  auto log = open_log(config);
+  constexpr int kAppends = 3000, kKeys = 17;
+  std::atomic<bool> done{false};
+  std::atomic<int> compactions{0};
+  std::thread compactor([&] {
+    while (!done) {
+      auto removed = log->compact();
+      ASSERT_TRUE(removed.ok()) << removed.error().message();
+      ++compactions;
+    }
+  });
+  std::thread reader([&] {
+    while (!done) {
+      int64_t offset = log->log_start_offset();
+      while (offset < log->high_watermark()) {
+        auto read = log->read(offset, {.max_bytes = 4096});
+        ASSERT_TRUE(read.ok()) << read.error().message();
+        if (read->data.empty()) break;
+        for (const auto& h : headers_of(read->data)) {
+          ASSERT_GE(h.base_offset, offset);
+          offset = h.next_offset();
+        }
+      }
+    }
+  });
+  for (int i = 0; i < kAppends; ++i) {
+    auto batch =
+        build_batch({.records = {{"k" + std::to_string(i % kKeys), std::to_string(i), 0}}});
+    auto result = log->append(batch);
+    ASSERT_TRUE(result.ok());
+    ASSERT_EQ(result->base_offset, i);
+  }
+  done = true;
+  compactor.join();
+  reader.join();
+  EXPECT_GT(compactions.load(), 0);
+  ASSERT_TRUE(log->compact().ok());
+  // Every key's latest value is still there, and compaction shrank the log.
+  std::map<std::string, std::string> latest;
+  for (int64_t offset = 0; offset < log->log_end_offset();) {
+    auto read = log->read(offset, {});
+    ASSERT_TRUE(read.ok());
+    if (read->data.empty()) break;
+    size_t pos = 0;
+    while (pos < read->data.size()) {
+      BatchHeader h = decode_batch_header(read->data.data() + pos);
+      auto records = decode_records({read->data.data() + pos, h.size_bytes()});
+      ASSERT_TRUE(records.ok());
+      for (const auto& r : *records) {
+        latest[std::string(*r.key)] = std::to_string(h.base_offset + r.offset_delta);
+      }
+      offset = h.next_offset();
+      pos += h.size_bytes();
+    }
+  }
+  ASSERT_EQ(latest.size(), static_cast<size_t>(kKeys));
+  for (int k = 0; k < kKeys; ++k) {
+    const int last = kAppends - 1 - ((kAppends - 1 - k) % kKeys);
+    EXPECT_EQ(latest["k" + std::to_string(k)], std::to_string(last));
+  }
+  EXPECT_LT(log->size_bytes(), 16u * 1024);  // ~225 KB before compaction
+}
+
 TEST_F(PartitionLogTest, ConcurrentDurableAppendsShareFsyncs) {
   auto log = open_log({});
   constexpr int kThreads = 4, kPerThread = 200;
