@@ -110,6 +110,16 @@ const std::vector<OptionSpec>& serve_options() {
              int_field(&C::max_open_files, 1)),
       option("retention-check-interval-ms", "How often retention is enforced",
              int_field(&C::retention_check_interval_ms, 1)),
+      option("kafka-listen", "HOST:PORT the Kafka protocol listens on (port 0 = any free port)",
+             string_field(&C::kafka_listen)),
+      option("kafka-advertise", "HOST:PORT clients are told to connect to (default: listen)",
+             string_field(&C::kafka_advertise)),
+      option("auto-create-topics", "Create unknown topics when clients ask for their metadata",
+             choice_field(&C::auto_create_topics, {"true", "false"})),
+      option("num-partitions", "Partitions of automatically created topics",
+             int_field(&C::num_partitions, 1, 100000)),
+      option("socket-request-max-bytes", "Largest Kafka request accepted",
+             int_field(&C::socket_request_max_bytes, 1024, 1073741824)),
   };
   return kOptions;
 }

@@ -33,6 +33,13 @@ struct ServeConfig {
   int64_t flush_ms = -1;
   int64_t max_open_files = 256;
   int64_t retention_check_interval_ms = 60000;
+
+  // Kafka listener. kafka_advertise empty = the listen address.
+  std::string kafka_listen = "127.0.0.1:9092";
+  std::string kafka_advertise;
+  std::string auto_create_topics = "true";
+  int64_t num_partitions = 1;
+  int64_t socket_request_max_bytes = 104857600;
 };
 
 // One settable option. `name` is the dashed spelling: flag --<name>, YAML key <name>,

@@ -6,9 +6,11 @@
 
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <system_error>
 
 #include "cli/logging.h"
+#include "kafka/server.h"
 #include "storage/log_manager.h"
 
 namespace eddy::cli {
@@ -20,6 +22,24 @@ sigset_t shutdown_signals() {
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
   return set;
+}
+
+// Splits "host:port" (IPv6 hosts in brackets); empty result on malformed input.
+std::optional<std::pair<std::string, int>> parse_host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  for (size_t i = colon + 1; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    port = port * 10 + (text[i] - '0');
+    if (port > 65535) return std::nullopt;
+  }
+  if (host.empty()) return std::nullopt;
+  return std::make_pair(host, port);
 }
 
 storage::TopicConfig storage_defaults(const ServeConfig& config) {
@@ -68,7 +88,43 @@ int run_serve(const ServeConfig& config) {
     return 1;
   }
 
-  spdlog::info("eddy serving, data dir {}", config.data_dir);
+  auto listen = parse_host_port(config.kafka_listen);
+  if (!listen) {
+    spdlog::error("kafka-listen '{}' is not HOST:PORT", config.kafka_listen);
+    return 2;
+  }
+  std::optional<std::pair<std::string, int>> advertise;
+  if (!config.kafka_advertise.empty()) {
+    advertise = parse_host_port(config.kafka_advertise);
+    if (!advertise) {
+      spdlog::error("kafka-advertise '{}' is not HOST:PORT", config.kafka_advertise);
+      return 2;
+    }
+  }
+  auto cluster_id = (*storage)->cluster_id();
+  if (!cluster_id.ok()) {
+    spdlog::error("cannot read the cluster id: {}", cluster_id.error().message());
+    return 1;
+  }
+  auto kafka = kafka::KafkaServer::start(
+      kafka::KafkaServerOptions{
+          .listen_host = listen->first,
+          .listen_port = listen->second,
+          .advertise_host = advertise ? advertise->first : "",
+          .advertise_port = advertise ? advertise->second : 0,
+          .cluster_id = *cluster_id,
+          .max_request_bytes = config.socket_request_max_bytes,
+          .auto_create_topics = config.auto_create_topics == "true",
+          .default_partitions = static_cast<int32_t>(config.num_partitions),
+      },
+      **storage);
+  if (!kafka.ok()) {
+    spdlog::error("cannot start the Kafka listener: {}", kafka.error().message());
+    return 1;
+  }
+
+  spdlog::info("eddy serving, data dir {}, kafka on {}:{}", config.data_dir, listen->first,
+               (*kafka)->bound_port());
 
   int signal_number = 0;
   if (int rc = sigwait(&signals, &signal_number); rc != 0) {
@@ -77,6 +133,9 @@ int run_serve(const ServeConfig& config) {
   }
   spdlog::info("received {}, shutting down", strsignal(signal_number));
 
+  // Order matters: stop taking requests, then flush storage (its durability callbacks post into
+  // the stopped server, which is destroyed only after storage has drained them).
+  (*kafka)->stop();
   if (Status closed = (*storage)->close(); !closed.ok()) {
     spdlog::error("storage did not close cleanly: {}", closed.error().message());
     return 1;

@@ -86,6 +86,12 @@ Result<std::shared_ptr<PartitionLog>> LogManager::open_partition(const TopicInfo
                                                     .dir = partition_dir(topic, partition),
                                                     .config = config,
                                                     .clock = options_.clock,
+                                                    .on_visible =
+                                                        [this, name = topic.name, partition] {
+                                                          if (visibility_observer_) {
+                                                            visibility_observer_(name, partition);
+                                                          }
+                                                        },
                                                 },
                                                 clean, &outcome));
   startup_.segments += outcome.segments;
@@ -100,6 +106,36 @@ Status LogManager::load() {
   const std::string catalog_path = join_path(options_.data_dir, kCatalogFile);
   ASSIGN_OR_RETURN(bool has_catalog, fs_.exists(catalog_path));
   ASSIGN_OR_RETURN(catalog_, load_catalog(fs_, catalog_path));
+  const std::string id_path = join_path(options_.data_dir, "cluster_id");
+  ASSIGN_OR_RETURN(bool has_id, fs_.exists(id_path));
+  if (has_id) {
+    ASSIGN_OR_RETURN(auto bytes, read_whole_file(fs_, id_path, 64));
+    cluster_id_.assign(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    while (!cluster_id_.empty() && cluster_id_.back() == '\n')
+      cluster_id_.pop_back();
+    if (cluster_id_.size() != 22) {
+      return Error(ErrorCode::kCorrupt, id_path + " does not hold a 22-character cluster id");
+    }
+  } else {
+    static const char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    TopicId random = random_topic_id();
+    uint32_t bits = 0;
+    int bit_count = 0;
+    for (uint8_t b : random) {
+      bits = (bits << 8) | b;
+      bit_count += 8;
+      while (bit_count >= 6) {
+        cluster_id_ += kAlphabet[(bits >> (bit_count - 6)) & 63];
+        bit_count -= 6;
+      }
+    }
+    cluster_id_ += kAlphabet[(bits << (6 - bit_count)) & 63];
+    std::string text = cluster_id_ + "\n";
+    RETURN_IF_ERROR(write_file_atomically(
+        fs_, id_path,
+        std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size())));
+  }
   // An empty catalog marks the directory as initialised, so a later start without the
   // clean-shutdown marker is known to follow a crash rather than a first start.
   if (!has_catalog) RETURN_IF_ERROR(store_catalog(fs_, catalog_path, catalog_));
@@ -300,6 +336,17 @@ std::shared_ptr<PartitionLog> LogManager::partition(const std::string& topic,
   return it->second[static_cast<size_t>(partition)];
 }
 
+void LogManager::when_durable(std::shared_ptr<PartitionLog> log, const AppendResult& append,
+                              std::function<void(Status)> done) {
+  if (!append.needs_flush) return done(ok_status());
+  durability_.wait(std::move(log), append.last_offset, append.generation, std::move(done));
+}
+
+void LogManager::set_visibility_observer(
+    std::function<void(const std::string&, int32_t)> observer) {
+  visibility_observer_ = std::move(observer);
+}
+
 void LogManager::run_maintenance(bool include_retention) {
   std::vector<std::shared_ptr<PartitionLog>> all;
   {
@@ -350,6 +397,7 @@ Status LogManager::close() {
   }
   background_cv_.notify_all();
   if (background_.joinable()) background_.join();
+  durability_.stop();
 
   std::vector<std::shared_ptr<PartitionLog>> all;
   {

@@ -4,6 +4,7 @@
 //   .lock             held (flock) by the running process; holds its pid
 //   .clean_shutdown   present only between a clean close and the next open
 //   catalog           the topic list (see catalog.h)
+//   cluster_id        22 characters, base64url of 16 random bytes, made once
 //   topics/<name>-<id>/<partition>/   one PartitionLog each (see segment.h)
 //
 // Opening takes the lock, reads the catalog, removes directories the catalog does not name
@@ -26,6 +27,7 @@
 #include "common/file_io.h"
 #include "common/result.h"
 #include "storage/catalog.h"
+#include "storage/durability_waiter.h"
 #include "storage/file_cache.h"
 #include "storage/partition_log.h"
 #include "storage/topic_config.h"
@@ -75,9 +77,19 @@ class LogManager {
   std::shared_ptr<PartitionLog> partition(const std::string& topic, int32_t partition) const;
   const TopicConfig& defaults() const { return options_.defaults; }
 
+  // Calls `done` (on a storage thread) once the append is durable or failed.
+  void when_durable(std::shared_ptr<PartitionLog> log, const AppendResult& append,
+                    std::function<void(Status)> done);
+  // Called after any partition's high watermark advances (topic, partition). Set once, before
+  // traffic starts.
+  void set_visibility_observer(std::function<void(const std::string&, int32_t)> observer);
+
   // One pass of the background work: due interval flushes, retention, compaction.
   void run_maintenance(bool include_retention = true);
   const StartupReport& startup_report() const { return startup_; }
+  // A random id made when the data directory is first used and kept in the file `cluster_id`:
+  // Kafka clients expect it to stay the same across restarts.
+  Result<std::string> cluster_id() const { return cluster_id_; }
   FileCache& file_cache() { return cache_; }
   const std::string& data_dir() const { return options_.data_dir; }
 
@@ -101,12 +113,16 @@ class LogManager {
   FileCache cache_;
   int lock_fd_ = -1;
   StartupReport startup_;
+  std::string cluster_id_;
 
   mutable std::shared_mutex mu_;
   std::mutex catalog_mu_;  // serialises catalog changes (taken before mu_)
   TopicMap catalog_;
   std::map<std::string, std::vector<std::shared_ptr<PartitionLog>>> partitions_;
   bool closed_ = false;
+
+  DurabilityWaiter durability_{4};
+  std::function<void(const std::string&, int32_t)> visibility_observer_;
 
   std::thread background_;
   std::mutex background_mu_;

@@ -193,11 +193,13 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
   result.generation = generation_;
   if (config.durable_appends()) {
     result.needs_flush = true;
-  } else {
-    high_watermark_ = active_->next_offset();
-    if (unflushed_messages_ == 0) first_unflushed_ms_ = now;
-    unflushed_messages_ += result.record_count;
+    return result;
   }
+  high_watermark_ = active_->next_offset();
+  if (unflushed_messages_ == 0) first_unflushed_ms_ = now;
+  unflushed_messages_ += result.record_count;
+  lock.unlock();
+  if (options_.on_visible) options_.on_visible();
   return result;
 }
 
@@ -222,11 +224,14 @@ Status PartitionLog::flush_once() {
       flushed_offset_ = target_offset;
       if (segment == active_) flushed_size_ = std::max(flushed_size_, target_size);
     }
+    const bool advanced = flushed_offset_ > high_watermark_;
     high_watermark_ = std::max(high_watermark_, flushed_offset_);
     if (active_->next_offset() <= flushed_offset_) {
       unflushed_messages_ = 0;
       first_unflushed_ms_ = -1;
     }
+    lock.unlock();
+    if (advanced && options_.on_visible) options_.on_visible();
     return ok_status();
   }
   // After a failed fsync the kernel may have dropped dirty pages: cut off everything that was

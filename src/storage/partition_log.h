@@ -43,6 +43,9 @@ struct PartitionOptions {
   std::string dir{};
   TopicConfig config{};
   Clock clock = wall_clock_ms;
+  // Called (outside all locks) after the high watermark advances, so long-polling readers can
+  // wake up. Must be cheap and must not call back into this log synchronously.
+  std::function<void()> on_visible{};
 };
 
 struct AppendResult {

@@ -1,0 +1,112 @@
+// AlterConfigs (API 33), v0–v2; flexible from v2.
+//
+// The legacy, non-incremental API: a TOPIC resource's config list becomes the topic's complete
+// set of overrides, so every key left out returns to the broker default. Broker configs are
+// static (config file and flags) and cannot be altered.
+#include <map>
+
+#include "kafka/handlers/handlers.h"
+#include "storage/catalog.h"
+#include "storage/log_manager.h"
+
+namespace eddy::kafka {
+namespace {
+
+constexpr int8_t kResourceTopic = 2;
+constexpr int8_t kResourceBroker = 4;
+
+struct Resource {
+  int8_t type = 0;
+  std::string name;
+  std::vector<std::pair<std::string, std::optional<std::string>>> configs;
+};
+
+using Outcome = std::pair<KafkaError, std::optional<std::string>>;
+
+Outcome alter(RequestContext& ctx, const Resource& r, bool validate_only) {
+  if (r.type == kResourceBroker)
+    return {KafkaError::kInvalidRequest, "broker configs are read-only"};
+  if (r.type != kResourceTopic) {
+    return {KafkaError::kInvalidRequest,
+            "Resource type " + std::to_string(r.type) + " is not supported."};
+  }
+  if (auto valid = storage::validate_topic_name(r.name); !valid.ok()) {
+    return {KafkaError::kInvalidTopicException, valid.error().message()};
+  }
+  if (!ctx.log.topic(r.name)) {
+    return {KafkaError::kUnknownTopicOrPartition, "Topic '" + r.name + "' does not exist."};
+  }
+  storage::ConfigMap overrides;
+  for (const auto& [key, value] : r.configs) {
+    if (!value)
+      return {KafkaError::kInvalidConfig, "config " + key + ": null value is not allowed"};
+    if (!overrides.emplace(key, *value).second) {
+      return {KafkaError::kInvalidRequest, "config " + key + " appears more than once"};
+    }
+  }
+  auto resolved = storage::TopicConfig::resolve(ctx.log.defaults(), overrides);
+  if (!resolved.ok()) return {KafkaError::kInvalidConfig, resolved.error().message()};
+  if (validate_only) return {KafkaError::kNone, std::nullopt};
+  if (auto set = ctx.log.set_topic_overrides(r.name, overrides); !set.ok()) {
+    const auto& e = set.error();
+    KafkaError error = e.code() == ErrorCode::kNotFound ? KafkaError::kUnknownTopicOrPartition
+                       : e.code() == ErrorCode::kInvalidArgument ? KafkaError::kInvalidConfig
+                                                                 : to_kafka_error(e);
+    return {error, e.message()};
+  }
+  return {KafkaError::kNone, std::nullopt};
+}
+
+bool handle(RequestContext& ctx, WireReader& body, AsyncServices&, Respond respond) {
+  const int16_t v = ctx.api_version;
+  std::vector<Resource> resources;
+  int32_t n = body.array_length(3);
+  for (int32_t i = 0; i < n && body.ok(); ++i) {
+    Resource r;
+    r.type = body.i8();
+    r.name = body.string();
+    int32_t nc = body.array_length(2);
+    for (int32_t j = 0; j < nc && body.ok(); ++j) {
+      std::string key = body.string();
+      auto value = body.nullable_string();
+      body.tagged_fields();
+      r.configs.emplace_back(std::move(key), std::move(value));
+    }
+    body.tagged_fields();
+    resources.push_back(std::move(r));
+  }
+  bool validate_only = body.boolean();
+  body.tagged_fields();
+  if (!body.ok()) return false;
+
+  // Two entries for one resource would make the result depend on their order: refuse both.
+  std::map<std::pair<int8_t, std::string>, int> occurrences;
+  for (const auto& r : resources)
+    ++occurrences[{r.type, r.name}];
+
+  WireWriter w(v >= 2);
+  w.i32(0);  // throttle_time_ms
+  w.array_length(static_cast<int32_t>(resources.size()));
+  for (const auto& r : resources) {
+    auto [error, message] = occurrences[{r.type, r.name}] > 1
+                                ? Outcome{KafkaError::kInvalidRequest,
+                                          "Resource appears more than once in the request."}
+                                : alter(ctx, r, validate_only);
+    w.i16(code(error));
+    w.nullable_string(message);
+    w.i8(r.type);
+    w.string(r.name);
+    w.tagged_fields();
+  }
+  w.tagged_fields();
+  respond(w.take());
+  return true;
+}
+
+}  // namespace
+
+Handler make_alter_configs_handler() {
+  return Handler{ApiKey::kAlterConfigs, "AlterConfigs", 0, 2, 2, handle};
+}
+
+}  // namespace eddy::kafka

@@ -1,0 +1,178 @@
+// Produce: validates and appends each partition's batches, then answers per acks:
+// acks=0 no response, acks=1 once written, acks=-1 once durable (group-committed fsync).
+#include <atomic>
+#include <mutex>
+
+#include "kafka/handlers/handlers.h"
+#include "storage/log_manager.h"
+
+namespace eddy::kafka {
+namespace {
+
+struct PartitionResult {
+  int32_t index = 0;
+  KafkaError error = KafkaError::kNone;
+  int64_t base_offset = -1;
+  int64_t log_append_time = -1;
+  int64_t log_start_offset = -1;
+  std::optional<std::string> message{};
+};
+
+struct TopicResult {
+  std::string name;
+  std::vector<PartitionResult> partitions;
+};
+
+// Collects results until every partition has answered, then responds once.
+struct ProduceState {
+  int16_t version;
+  bool flexible;
+  std::vector<TopicResult> topics;
+  std::atomic<int> outstanding{1};  // one for the request itself, released after dispatch
+  std::mutex mu;
+  Respond respond;
+  bool respond_at_end;
+
+  void finish_one() {
+    if (--outstanding != 0) return;
+    if (!respond_at_end) return;
+    WireWriter w(flexible);
+    w.array_length(static_cast<int32_t>(topics.size()));
+    for (const auto& t : topics) {
+      w.string(t.name);
+      w.array_length(static_cast<int32_t>(t.partitions.size()));
+      for (const auto& p : t.partitions) {
+        w.i32(p.index);
+        w.i16(code(p.error));
+        w.i64(p.base_offset);
+        if (version >= 2) w.i64(p.log_append_time);
+        if (version >= 5) w.i64(p.log_start_offset);
+        if (version >= 8) {
+          w.array_length(0);  // record errors
+          w.nullable_string(p.message);
+        }
+        w.tagged_fields();
+      }
+      w.tagged_fields();
+    }
+    if (version >= 1) w.i32(0);  // throttle
+    w.tagged_fields();
+    respond(w.take());
+  }
+};
+
+}  // namespace
+
+Handler make_produce_handler() {
+  return Handler{
+      ApiKey::kProduce,
+      "Produce",
+      3,
+      9,
+      9,
+      [](RequestContext& ctx, WireReader& body, AsyncServices&, Respond respond) {
+        const int16_t v = ctx.api_version;
+        auto transactional_id = body.nullable_string();
+        const int16_t acks = body.i16();
+        (void)body.i32();  // timeout_ms: appends complete or fail without a broker-side wait
+        struct PartitionIn {
+          int32_t index;
+          std::optional<std::span<const std::byte>> records;
+        };
+        struct TopicIn {
+          std::string name;
+          std::vector<PartitionIn> partitions;
+        };
+        std::vector<TopicIn> input;
+        int32_t topics = body.array_length(2);
+        for (int32_t t = 0; t < topics && body.ok(); ++t) {
+          TopicIn topic{body.string(), {}};
+          int32_t parts = body.array_length(5);
+          for (int32_t p = 0; p < parts && body.ok(); ++p) {
+            PartitionIn partition;
+            partition.index = body.i32();
+            partition.records = body.nullable_bytes();
+            body.tagged_fields();
+            topic.partitions.push_back(partition);
+          }
+          body.tagged_fields();
+          input.push_back(std::move(topic));
+        }
+        body.tagged_fields();
+        if (!body.ok()) return false;
+
+        auto state = std::make_shared<ProduceState>();
+        state->version = v;
+        state->flexible = body.flexible();
+        state->respond = respond;
+        state->respond_at_end = acks != 0;
+        for (const auto& t : input) {
+          TopicResult tr{t.name, {}};
+          for (const auto& p : t.partitions)
+            tr.partitions.push_back({.index = p.index});
+          state->topics.push_back(std::move(tr));
+        }
+        const bool acks_valid = acks == 0 || acks == 1 || acks == -1;
+        for (size_t ti = 0; ti < input.size(); ++ti) {
+          for (size_t pi = 0; pi < input[ti].partitions.size(); ++pi) {
+            PartitionResult& result = state->topics[ti].partitions[pi];
+            const PartitionIn& in = input[ti].partitions[pi];
+            if (!acks_valid) {
+              result.error = KafkaError::kInvalidRequiredAcks;
+              continue;
+            }
+            if (transactional_id) {
+              result.error = KafkaError::kTransactionalIdAuthorizationFailed;
+              result.message = "transactions are not supported yet";
+              continue;
+            }
+            auto log = ctx.log.partition(input[ti].name, in.index);
+            if (!log) {
+              result.error = KafkaError::kUnknownTopicOrPartition;
+              continue;
+            }
+            if (!in.records || in.records->empty()) {
+              result.error = KafkaError::kInvalidRecord;
+              result.message = "no records";
+              continue;
+            }
+            // The log assigns offsets in place, so it needs its own copy of the bytes.
+            std::vector<std::byte> batches(in.records->begin(), in.records->end());
+            auto appended = log->append(batches);
+            if (!appended.ok()) {
+              result.error = to_kafka_error(appended.error());
+              if (appended.error().code() == ErrorCode::kInvalidArgument) {
+                result.error = KafkaError::kInvalidRecord;
+              }
+              result.message = appended.error().message();
+              continue;
+            }
+            result.base_offset = appended->base_offset;
+            result.log_append_time = appended->log_append_time_ms;
+            result.log_start_offset = appended->log_start_offset;
+            if (!appended->needs_flush) continue;
+            // Durable topics: the fsync must happen whatever acks says, or the high watermark
+            // would not move; only acks=-1 waits for it.
+            if (acks == -1) {
+              ++state->outstanding;
+              ctx.log.when_durable(log, *appended, [state, &result](Status status) {
+                if (!status.ok()) {
+                  std::lock_guard lock(state->mu);
+                  result.error = to_kafka_error(status.error());
+                  result.base_offset = -1;
+                  result.message = status.error().message();
+                }
+                state->finish_one();
+              });
+            } else {
+              ctx.log.when_durable(log, *appended, [](Status) {});
+            }
+          }
+        }
+        if (acks == 0) respond(std::nullopt);
+        state->finish_one();
+        return true;
+      }};
+}
+
+}  // namespace eddy::kafka

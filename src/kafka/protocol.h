@@ -1,0 +1,146 @@
+// Kafka protocol vocabulary shared by the server and the API handlers: API keys, error codes,
+// request context and the handler registry from which ApiVersions is derived.
+//
+// Each API is one handler (handlers/*.cc) declaring its key, supported version range and first
+// flexible version in one place; the registry lists them all, so the ranges advertised by
+// ApiVersions can never disagree with what is implemented.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "kafka/wire.h"
+
+namespace eddy::storage {
+class LogManager;
+}
+
+namespace eddy::kafka {
+
+enum class ApiKey : int16_t {
+  kProduce = 0,
+  kFetch = 1,
+  kListOffsets = 2,
+  kMetadata = 3,
+  kOffsetCommit = 8,
+  kOffsetFetch = 9,
+  kFindCoordinator = 10,
+  kJoinGroup = 11,
+  kHeartbeat = 12,
+  kLeaveGroup = 13,
+  kSyncGroup = 14,
+  kDescribeGroups = 15,
+  kListGroups = 16,
+  kSaslHandshake = 17,
+  kApiVersions = 18,
+  kCreateTopics = 19,
+  kDeleteTopics = 20,
+  kInitProducerId = 22,
+  kDescribeConfigs = 32,
+  kAlterConfigs = 33,
+  kCreatePartitions = 37,
+  kIncrementalAlterConfigs = 44,
+  kDescribeCluster = 60,
+};
+
+// Kafka's error codes, with Kafka's names.
+enum class KafkaError : int16_t {
+  kUnknownServerError = -1,
+  kNone = 0,
+  kOffsetOutOfRange = 1,
+  kCorruptMessage = 2,
+  kUnknownTopicOrPartition = 3,
+  kInvalidFetchSize = 4,
+  kLeaderNotAvailable = 5,
+  kNotLeaderOrFollower = 6,
+  kRequestTimedOut = 7,
+  kMessageTooLarge = 10,
+  kCoordinatorNotAvailable = 15,
+  kInvalidTopicException = 17,
+  kRecordListTooLarge = 18,
+  kNotEnoughReplicas = 19,
+  kInvalidRequiredAcks = 21,
+  kTopicAuthorizationFailed = 29,
+  kClusterAuthorizationFailed = 31,
+  kUnsupportedVersion = 35,
+  kTopicAlreadyExists = 36,
+  kInvalidPartitions = 37,
+  kInvalidReplicationFactor = 38,
+  kInvalidReplicaAssignment = 39,
+  kInvalidConfig = 40,
+  kInvalidRequest = 42,
+  kUnsupportedForMessageFormat = 43,
+  kPolicyViolation = 44,
+  kTransactionalIdAuthorizationFailed = 53,
+  kKafkaStorageError = 56,
+  kUnsupportedCompressionType = 76,
+  kInvalidRecord = 87,
+};
+
+struct BrokerIdentity {
+  int32_t node_id = 0;
+  std::string host = "127.0.0.1";
+  int32_t port = 9092;
+  std::string cluster_id;
+};
+
+// What a handler knows about the request it serves.
+struct RequestContext {
+  ApiKey api_key;
+  int16_t api_version;
+  int32_t correlation_id;
+  std::optional<std::string> client_id;
+  storage::LogManager& log;
+  const BrokerIdentity& broker;
+  // Broker-wide settings handlers consult.
+  bool auto_create_topics = true;
+  int32_t default_partitions = 1;
+};
+
+// A response body (without the response header), or nullopt when the protocol sends none
+// (Produce with acks=0).
+using ResponseBody = std::optional<std::vector<std::byte>>;
+using Respond = std::function<void(ResponseBody)>;
+
+// Services the server offers handlers that need to wait (long polls, timers, durability).
+class AsyncServices {
+ public:
+  virtual ~AsyncServices() = default;
+  // Runs `fn` on the connection's executor after `delay_ms` (0 = as soon as possible).
+  virtual void after(int64_t delay_ms, std::function<void()> fn) = 0;
+  // Runs `wake` on the connection's executor once, the next time the partition's high
+  // watermark advances. Used by long-polling fetches. The registration is dropped without
+  // running once `alive` has expired, so abandoned waits do not pile up.
+  virtual void on_data(const std::string& topic, int32_t partition, std::weak_ptr<void> alive,
+                       std::function<void()> wake) = 0;
+};
+
+struct Handler {
+  ApiKey key;
+  const char* name;
+  int16_t min_version;
+  int16_t max_version;
+  int16_t first_flexible_version;  // INT16_MAX when no version is flexible
+  // Decodes `body` (positioned after the request header), acts, and calls `respond` once,
+  // possibly later and from another thread. A malformed body returns false without responding;
+  // the server then closes the connection.
+  std::function<bool(RequestContext&, WireReader& body, AsyncServices&, Respond)> handle;
+
+  bool flexible(int16_t version) const { return version >= first_flexible_version; }
+};
+
+// All handlers, ordered by key.
+const std::vector<Handler>& handlers();
+const Handler* find_handler(int16_t api_key);
+
+// Writes an error-code-only style helper used by several handlers.
+inline int16_t code(KafkaError e) {
+  return static_cast<int16_t>(e);
+}
+
+}  // namespace eddy::kafka

@@ -1,0 +1,444 @@
+#include "kafka/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <deque>
+#include <list>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "kafka/handlers/handlers.h"
+#include "storage/log_manager.h"
+
+namespace eddy::kafka {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+using namespace asio::experimental::awaitable_operators;
+
+class Connection;
+
+class KafkaServer::Impl {
+ public:
+  Impl(KafkaServerOptions options, storage::LogManager& log)
+      : options_(std::move(options)), log_(log), acceptor_(io_) {}
+
+  Status bind();
+  void run();
+  void stop();
+  asio::awaitable<void> accept_loop();
+
+  // Fetch long-poll wake-ups, keyed by "topic\0partition".
+  void add_data_waiter(const std::string& topic, int32_t partition, std::weak_ptr<void> alive,
+                       std::function<void()> wake);
+  void notify_data(const std::string& topic, int32_t partition);
+
+  KafkaServerOptions options_;
+  storage::LogManager& log_;
+  BrokerIdentity broker_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+
+  std::mutex connections_mu_;
+  std::list<std::weak_ptr<Connection>> connections_;
+
+  std::mutex waiters_mu_;
+  struct DataWaiter {
+    std::weak_ptr<void> alive;
+    std::function<void()> wake;
+  };
+  std::unordered_map<std::string, std::vector<DataWaiter>> waiters_;
+};
+
+namespace {
+
+std::string waiter_key(const std::string& topic, int32_t partition) {
+  return topic + '\0' + std::to_string(partition);
+}
+
+int32_t load_i32(const uint8_t* p) {
+  return static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
+                              (uint32_t{p[2]} << 8) | uint32_t{p[3]});
+}
+
+// ApiVersions answered in its v0 layout, as Kafka does for versions it does not support, so
+// the client can pick a version it and we share.
+std::vector<std::byte> unsupported_api_versions_body() {
+  WireWriter w(false);
+  w.i16(code(KafkaError::kUnsupportedVersion));
+  w.array_length(static_cast<int32_t>(handlers().size()));
+  for (const auto& h : handlers()) {
+    w.i16(static_cast<int16_t>(h.key));
+    w.i16(h.min_version);
+    w.i16(h.max_version);
+  }
+  return w.take();
+}
+
+}  // namespace
+
+class Connection : public std::enable_shared_from_this<Connection>, public AsyncServices {
+ public:
+  Connection(tcp::socket socket, KafkaServer::Impl& server)
+      : socket_(std::move(socket)),
+        server_(server),
+        strand_(socket_.get_executor()),
+        drain_timer_(strand_) {
+    boost::system::error_code ec;
+    auto endpoint = socket_.remote_endpoint(ec);
+    peer_ = ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  }
+
+  void start() { asio::co_spawn(strand_, read_loop(shared_from_this()), asio::detached); }
+
+  void close() {
+    asio::post(strand_, [self = shared_from_this()] { self->close_on_strand(); });
+  }
+
+  void after(int64_t delay_ms, std::function<void()> fn) override {
+    auto timer = std::make_shared<asio::steady_timer>(strand_);
+    timer->expires_after(std::chrono::milliseconds(std::max<int64_t>(delay_ms, 0)));
+    timer->async_wait([timer, fn = std::move(fn),
+                       self = shared_from_this()](const boost::system::error_code&) { fn(); });
+  }
+
+  void on_data(const std::string& topic, int32_t partition, std::weak_ptr<void> alive,
+               std::function<void()> wake) override {
+    server_.add_data_waiter(topic, partition, std::move(alive),
+                            [self = shared_from_this(), wake = std::move(wake)]() mutable {
+                              asio::post(self->strand_, std::move(wake));
+                            });
+  }
+
+ private:
+  struct Pending {
+    int32_t correlation_id;
+    bool header_v1;  // flexible response header (tagged fields)
+    size_t request_bytes;
+    bool ready = false;
+    ResponseBody body{};
+  };
+
+  static asio::awaitable<void> read_loop(std::shared_ptr<Connection> self) {
+    co_await self->read_requests();
+  }
+
+  asio::awaitable<void> read_requests() {
+    const auto idle = std::chrono::milliseconds(server_.options_.idle_timeout_ms);
+    asio::steady_timer idle_timer(strand_);
+    for (;;) {
+      if (closed_) co_return;
+      while (inflight_bytes_ > static_cast<size_t>(server_.options_.max_inflight_bytes) &&
+             !closed_) {
+        // Backpressure: stop reading until the responses we owe drain below the budget.
+        drain_timer_.expires_at(asio::steady_timer::time_point::max());
+        boost::system::error_code ignored;
+        co_await drain_timer_.async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+      }
+      uint8_t size_bytes[4];
+      idle_timer.expires_after(idle);
+      auto first = co_await (asio::async_read(socket_, asio::buffer(size_bytes),
+                                              asio::as_tuple(asio::use_awaitable)) ||
+                             idle_timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+      if (first.index() == 1) {
+        spdlog::info("kafka: closing idle connection from {}", peer_);
+        close_on_strand();
+        co_return;
+      }
+      auto [read_error, n] = std::get<0>(first);
+      if (read_error) {
+        if (read_error != asio::error::eof && read_error != asio::error::operation_aborted) {
+          spdlog::debug("kafka: connection {}: {}", peer_, read_error.message());
+        }
+        close_on_strand();
+        co_return;
+      }
+      const int32_t size = load_i32(size_bytes);
+      if (size < 8 || size > server_.options_.max_request_bytes) {
+        spdlog::warn("kafka: closing connection from {}: request size {} outside [8, {}]", peer_,
+                     size, server_.options_.max_request_bytes);
+        close_on_strand();
+        co_return;
+      }
+      std::vector<std::byte> frame(static_cast<size_t>(size));
+      auto [body_error, m] = co_await asio::async_read(socket_, asio::buffer(frame),
+                                                       asio::as_tuple(asio::use_awaitable));
+      if (body_error) {
+        close_on_strand();
+        co_return;
+      }
+      if (!dispatch(std::move(frame))) {
+        close_on_strand();
+        co_return;
+      }
+    }
+  }
+
+  // Returns false when the request is malformed and the connection must close.
+  bool dispatch(std::vector<std::byte> frame) {
+    WireReader header(frame, false);
+    const int16_t api_key = header.i16();
+    const int16_t api_version = header.i16();
+    const int32_t correlation_id = header.i32();
+    auto client_id = header.classic_nullable_string();
+    if (!header.ok()) {
+      spdlog::warn("kafka: closing connection from {}: bad request header: {}", peer_,
+                   header.error());
+      return false;
+    }
+    const Handler* handler = find_handler(api_key);
+    if (handler == nullptr) {
+      spdlog::warn("kafka: closing connection from {}: unsupported API key {}", peer_, api_key);
+      return false;
+    }
+    const size_t request_bytes = frame.size();
+    if (api_version < handler->min_version || api_version > handler->max_version) {
+      if (handler->key == ApiKey::kApiVersions) {
+        pending_.push_back(
+            {correlation_id, false, request_bytes, true, unsupported_api_versions_body()});
+        inflight_bytes_ += request_bytes;
+        pump_writes();
+        return true;
+      }
+      spdlog::warn("kafka: closing connection from {}: {} v{} is not supported (v{}-v{})", peer_,
+                   handler->name, api_version, handler->min_version, handler->max_version);
+      return false;
+    }
+    const bool flexible = handler->flexible(api_version);
+    WireReader body(frame, flexible);
+    (void)body.i16();
+    (void)body.i16();
+    (void)body.i32();
+    (void)body.classic_nullable_string();
+    body.tagged_fields();  // request header v2 only in flexible versions
+
+    // ApiVersions always answers with response header v0 (clients parse it before they know
+    // whether the broker speaks flexible versions).
+    const bool header_v1 = flexible && handler->key != ApiKey::kApiVersions;
+    pending_.push_back({correlation_id, header_v1, request_bytes});
+    inflight_bytes_ += request_bytes;
+    const uint64_t seq = next_seq_++;
+    RequestContext context{
+        .api_key = handler->key,
+        .api_version = api_version,
+        .correlation_id = correlation_id,
+        .client_id = std::move(client_id),
+        .log = server_.log_,
+        .broker = server_.broker_,
+        .auto_create_topics = server_.options_.auto_create_topics,
+        .default_partitions = server_.options_.default_partitions,
+    };
+    auto respond = [self = shared_from_this(), seq](ResponseBody response) {
+      if (self->server_.stopped_) return;
+      asio::post(self->strand_, [self, seq, response = std::move(response)]() mutable {
+        self->complete(seq, std::move(response));
+      });
+    };
+    bool well_formed = handler->handle(context, body, *this, std::move(respond));
+    if (!well_formed) {
+      spdlog::warn("kafka: closing connection from {}: malformed {} v{} request: {}", peer_,
+                   handler->name, api_version, body.ok() ? "invalid contents" : body.error());
+      return false;
+    }
+    return true;
+  }
+
+  void complete(uint64_t seq, ResponseBody response) {
+    // pending_ holds requests in order; seq counts from first_seq_ at its front.
+    if (seq < first_seq_ || seq - first_seq_ >= pending_.size()) return;
+    Pending& slot = pending_[seq - first_seq_];
+    slot.ready = true;
+    slot.body = std::move(response);
+    pump_writes();
+  }
+
+  void pump_writes() {
+    if (writing_ || closed_) return;
+    auto out = std::make_shared<std::vector<std::byte>>();
+    while (!pending_.empty() && pending_.front().ready) {
+      Pending& front = pending_.front();
+      if (front.body) {
+        WireWriter w(false);
+        size_t size_at = w.reserve_i32();
+        w.i32(front.correlation_id);
+        if (front.header_v1) w.uvarint(0);
+        w.raw(*front.body);
+        w.patch_i32(size_at, static_cast<int32_t>(w.buffer().size() - 4));
+        out->insert(out->end(), w.buffer().begin(), w.buffer().end());
+      }
+      inflight_bytes_ -= front.request_bytes;
+      pending_.pop_front();
+      ++first_seq_;
+    }
+    if (inflight_bytes_ <= static_cast<size_t>(server_.options_.max_inflight_bytes)) {
+      drain_timer_.cancel();
+    }
+    if (out->empty()) return;
+    writing_ = true;
+    asio::async_write(
+        socket_, asio::buffer(*out),
+        asio::bind_executor(
+            strand_, [self = shared_from_this(), out](const boost::system::error_code& ec, size_t) {
+              self->writing_ = false;
+              if (ec) {
+                self->close_on_strand();
+                return;
+              }
+              self->pump_writes();
+            }));
+  }
+
+  void close_on_strand() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+    drain_timer_.cancel();
+  }
+
+  tcp::socket socket_;
+  KafkaServer::Impl& server_;
+  asio::strand<asio::any_io_executor> strand_;
+  asio::steady_timer drain_timer_;
+  std::string peer_;
+  std::deque<Pending> pending_;
+  uint64_t first_seq_ = 0;
+  uint64_t next_seq_ = 0;
+  size_t inflight_bytes_ = 0;
+  bool writing_ = false;
+  bool closed_ = false;
+};
+
+Status KafkaServer::Impl::bind() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options_.listen_host, ec);
+  if (ec) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "kafka listen address '" + options_.listen_host + "': " + ec.message());
+  }
+  tcp::endpoint endpoint(address, static_cast<uint16_t>(options_.listen_port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(ErrorCode::kIoError, "kafka listener on " + options_.listen_host + ":" +
+                                          std::to_string(options_.listen_port) + ": " +
+                                          ec.message());
+  }
+  broker_.host = options_.advertise_host.empty() ? options_.listen_host : options_.advertise_host;
+  broker_.port =
+      options_.advertise_port != 0 ? options_.advertise_port : acceptor_.local_endpoint().port();
+  broker_.cluster_id = options_.cluster_id;
+  return ok_status();
+}
+
+asio::awaitable<void> KafkaServer::Impl::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_),
+                                                        asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopped_) co_return;
+      spdlog::warn("kafka: accept failed: {}", ec.message());
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    auto connection = std::make_shared<Connection>(std::move(socket), *this);
+    {
+      std::lock_guard lock(connections_mu_);
+      connections_.remove_if([](const auto& weak) { return weak.expired(); });
+      connections_.push_back(connection);
+    }
+    connection->start();
+  }
+}
+
+void KafkaServer::Impl::run() {
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  for (int i = 0; i < std::max(options_.threads, 1); ++i) {
+    threads_.emplace_back([this] { io_.run(); });
+  }
+}
+
+void KafkaServer::Impl::stop() {
+  if (stopped_.exchange(true)) return;
+  asio::post(io_, [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  {
+    std::lock_guard lock(connections_mu_);
+    for (auto& weak : connections_) {
+      if (auto connection = weak.lock()) connection->close();
+    }
+  }
+  io_.stop();
+  for (auto& thread : threads_)
+    thread.join();
+  threads_.clear();
+}
+
+void KafkaServer::Impl::add_data_waiter(const std::string& topic, int32_t partition,
+                                        std::weak_ptr<void> alive, std::function<void()> wake) {
+  std::lock_guard lock(waiters_mu_);
+  auto& list = waiters_[waiter_key(topic, partition)];
+  // Idle partitions are never notified: prune abandoned waits as new ones arrive.
+  if (list.size() >= 32) {
+    std::erase_if(list, [](const DataWaiter& w) { return w.alive.expired(); });
+  }
+  list.push_back({std::move(alive), std::move(wake)});
+}
+
+void KafkaServer::Impl::notify_data(const std::string& topic, int32_t partition) {
+  std::vector<DataWaiter> wake;
+  {
+    std::lock_guard lock(waiters_mu_);
+    auto it = waiters_.find(waiter_key(topic, partition));
+    if (it == waiters_.end()) return;
+    wake.swap(it->second);
+    waiters_.erase(it);
+  }
+  for (auto& waiter : wake) {
+    if (!waiter.alive.expired()) waiter.wake();
+  }
+}
+
+KafkaServer::KafkaServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+KafkaServer::~KafkaServer() {
+  stop();
+  impl_->log_.set_visibility_observer(nullptr);
+}
+
+Result<std::unique_ptr<KafkaServer>> KafkaServer::start(KafkaServerOptions options,
+                                                        storage::LogManager& log) {
+  auto impl = std::make_unique<Impl>(std::move(options), log);
+  RETURN_IF_ERROR(impl->bind());
+  Impl* raw = impl.get();
+  log.set_visibility_observer(
+      [raw](const std::string& topic, int32_t partition) { raw->notify_data(topic, partition); });
+  impl->run();
+  spdlog::info("kafka: listening on {}:{} (advertised as {}:{})", raw->options_.listen_host,
+               raw->acceptor_.local_endpoint().port(), raw->broker_.host, raw->broker_.port);
+  return std::unique_ptr<KafkaServer>(new KafkaServer(std::move(impl)));
+}
+
+int KafkaServer::bound_port() const {
+  boost::system::error_code ec;
+  auto endpoint = impl_->acceptor_.local_endpoint(ec);
+  return ec ? impl_->broker_.port : endpoint.port();
+}
+
+void KafkaServer::stop() {
+  impl_->stop();
+}
+
+}  // namespace eddy::kafka
