@@ -11,6 +11,25 @@
 #include <sstream>
 
 namespace eddy::cli {
+
+// Splits "host:port" (IPv6 hosts in brackets); empty result on malformed input.
+std::optional<std::pair<std::string, int>> parse_host_port(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+  }
+  int port = 0;
+  for (size_t i = colon + 1; i < text.size(); ++i) {
+    if (text[i] < '0' || text[i] > '9') return std::nullopt;
+    port = port * 10 + (text[i] - '0');
+    if (port > 65535) return std::nullopt;
+  }
+  if (host.empty()) return std::nullopt;
+  return std::make_pair(host, port);
+}
+
 namespace {
 
 Error invalid(std::string message) {
@@ -27,6 +46,18 @@ struct Field {
 Field string_field(std::string ServeConfig::*member) {
   return {[member](ServeConfig& c, const std::string& text) -> Status {
             if (text.empty()) return invalid("must not be empty");
+            c.*member = text;
+            return ok_status();
+          },
+          [member](const ServeConfig& c) { return c.*member; }};
+}
+
+// HOST:PORT; empty is allowed only for optional addresses.
+Field host_port_field(std::string ServeConfig::*member, bool optional) {
+  return {[member, optional](ServeConfig& c, const std::string& text) -> Status {
+            if (!(optional && text.empty()) && !parse_host_port(text)) {
+              return invalid("must be HOST:PORT");
+            }
             c.*member = text;
             return ok_status();
           },
@@ -111,9 +142,9 @@ const std::vector<OptionSpec>& serve_options() {
       option("retention-check-interval-ms", "How often retention is enforced",
              int_field(&C::retention_check_interval_ms, 1)),
       option("kafka-listen", "HOST:PORT the Kafka protocol listens on (port 0 = any free port)",
-             string_field(&C::kafka_listen)),
+             host_port_field(&C::kafka_listen, false)),
       option("kafka-advertise", "HOST:PORT clients are told to connect to (default: listen)",
-             string_field(&C::kafka_advertise)),
+             host_port_field(&C::kafka_advertise, true)),
       option("auto-create-topics", "Create unknown topics when clients ask for their metadata",
              choice_field(&C::auto_create_topics, {"true", "false"})),
       option("num-partitions", "Partitions of automatically created topics",

@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "common/result.h"
@@ -41,6 +42,9 @@ struct ServeConfig {
   int64_t num_partitions = 1;
   int64_t socket_request_max_bytes = 104857600;
 };
+
+// Splits "HOST:PORT" (an IPv6 host may be in brackets); nullopt when malformed.
+std::optional<std::pair<std::string, int>> parse_host_port(const std::string& text);
 
 // One settable option. `name` is the dashed spelling: flag --<name>, YAML key <name>,
 // environment variable EDDY_<NAME_WITH_UNDERSCORES>.

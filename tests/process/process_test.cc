@@ -59,6 +59,8 @@ void spawn(Child& child, const std::vector<std::string>& args,
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::strncmp(*e, "EDDY_", 5) != 0) env_strings.emplace_back(*e);
   }
+  // Tests run in parallel: every server takes a free Kafka port unless a test says otherwise.
+  env_strings.emplace_back("EDDY_KAFKA_LISTEN=127.0.0.1:0");
   env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
   std::vector<char*> envp;
   for (auto& s : env_strings)
