@@ -136,6 +136,14 @@ Status LogManager::load() {
         fs_, id_path,
         std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size())));
   }
+  if (!has_catalog) {
+    ASSIGN_OR_RETURN(auto existing, fs_.list_dir(join_path(options_.data_dir, kTopicsDir)));
+    if (!existing.empty()) {
+      return Error(ErrorCode::kCorrupt, "topic catalog " + catalog_path + " is missing but " +
+                                            join_path(options_.data_dir, kTopicsDir) +
+                                            " holds topic data; refusing to start");
+    }
+  }
   // An empty catalog marks the directory as initialised, so a later start without the
   // clean-shutdown marker is known to follow a crash rather than a first start.
   if (!has_catalog) RETURN_IF_ERROR(store_catalog(fs_, catalog_path, catalog_));
@@ -220,6 +228,7 @@ Result<TopicInfo> LogManager::create_topic(const std::string& name, int32_t part
     }
     logs.push_back(std::move(*log));
   }
+  RETURN_IF_ERROR(fs_.sync_dir(topic_dir(topic)));
   RETURN_IF_ERROR(fs_.sync_dir(join_path(options_.data_dir, kTopicsDir)));
   TopicMap next = catalog_;
   next[name] = topic;

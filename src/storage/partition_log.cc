@@ -116,17 +116,50 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(FileCache& cache, Parti
 }
 
 Status PartitionLog::roll_locked(int64_t now_ms) {
-  RETURN_IF_ERROR(active_->seal());
+  // The new segment's file exists before the old one is sealed, so a failure leaves the old
+  // segment active and writable, and a crash leaves at worst an empty newer file.
+  ASSIGN_OR_RETURN(auto segment,
+                   Segment::create(cache_, options_.dir, active_->next_offset(), now_ms));
+  Status ready = cache_.fs().sync_dir(options_.dir);
+  if (ready.ok()) {
+    ready = active_->sync_log();
+    if (!ready.ok()) on_fsync_failure_locked(*active_, ready.error());
+  }
+  if (ready.ok()) ready = active_->seal();
+  if (!ready.ok()) {
+    (void)segment->remove_files();
+    return ready;
+  }
   // Everything in the sealed segment is now durable.
   flushed_offset_ = std::max(flushed_offset_, active_->next_offset());
   high_watermark_ = std::max(high_watermark_, active_->next_offset());
-  ASSIGN_OR_RETURN(auto segment,
-                   Segment::create(cache_, options_.dir, active_->next_offset(), now_ms));
-  RETURN_IF_ERROR(cache_.fs().sync_dir(options_.dir));
   segments_[segment->base_offset()] = segment;
   active_ = segment;
   flushed_size_ = 0;
   return ok_status();
+}
+
+void PartitionLog::on_fsync_failure_locked(Segment& segment, const Error& error) {
+  // After a failed fsync the kernel may have dropped dirty pages (and will not report it
+  // again), so nothing past the last durable point can be trusted: cut it off.
+  spdlog::error("fsync of {} failed: {}; discarding unflushed appends after offset {}",
+                segment.log_path(), error.message(), flushed_offset_);
+  if (&segment == active_.get()) {
+    Status truncated = active_->truncate_to(flushed_size_, flushed_offset_);
+    if (!truncated.ok()) {
+      spdlog::error("truncating {} failed: {}", segment.log_path(), truncated.error().message());
+    }
+  } else {
+    // The failure belongs to a segment sealed meanwhile, whose seal may have consumed the
+    // error report: its contents cannot be vouched for, so stop taking writes.
+    failed_ = true;
+    spdlog::error("partition {} refuses writes until restart", options_.dir);
+  }
+  ++generation_;
+  last_flush_error_ = error;
+  high_watermark_ = std::min(high_watermark_, std::max(flushed_offset_, segments_.begin()->first));
+  unflushed_messages_ = 0;
+  first_unflushed_ms_ = -1;
 }
 
 Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
@@ -140,13 +173,17 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
   const size_t max_batch = static_cast<size_t>(config.max_message_bytes);
   ASSIGN_OR_RETURN(int batch_count, validate_batches(batches, max_batch));
   (void)batch_count;
-  if (batches.size() > static_cast<uint64_t>(config.segment_bytes) &&
-      batches.size() > (uint64_t{1} << 31) - 1) {
-    return Error(ErrorCode::kTooLarge, "append larger than a segment");
+  if (batches.size() > static_cast<uint64_t>(config.segment_bytes)) {
+    return Error(ErrorCode::kTooLarge, "append of " + std::to_string(batches.size()) +
+                                           " bytes is larger than segment.bytes");
   }
 
   std::unique_lock lock(mu_);
   if (closed_) return Error(ErrorCode::kClosed, "partition " + options_.dir + " is closed");
+  if (failed_) {
+    return Error(ErrorCode::kIoError,
+                 "partition " + options_.dir + " is read-only after an fsync failure");
+  }
   const int64_t now = options_.clock();
   int64_t next = active_->next_offset();
 
@@ -160,6 +197,9 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
   const bool too_big =
       active_->size_bytes() + batches.size() > static_cast<uint64_t>(config.segment_bytes);
   const bool too_old = now - active_->created_ms() >= config.segment_ms;
+  if (records_in_append > INT32_MAX) {
+    return Error(ErrorCode::kInvalidArgument, "append spans more than 2^31 offsets");
+  }
   const bool offsets_overflow = next + records_in_append - active_->base_offset() > INT32_MAX;
   if (!active_->empty() && (too_big || too_old || offsets_overflow)) {
     RETURN_IF_ERROR(roll_locked(now));
@@ -198,6 +238,9 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
   high_watermark_ = active_->next_offset();
   if (unflushed_messages_ == 0) first_unflushed_ms_ = now;
   unflushed_messages_ += result.record_count;
+  // flush.messages reached: the appender triggers the fsync itself (acknowledgement need not
+  // wait for it), so at most flush.messages - 1 acknowledged records are ever unflushed.
+  result.needs_flush = config.flush_messages > 1 && unflushed_messages_ >= config.flush_messages;
   lock.unlock();
   if (options_.on_visible) options_.on_visible();
   return result;
@@ -234,21 +277,7 @@ Status PartitionLog::flush_once() {
     if (advanced && options_.on_visible) options_.on_visible();
     return ok_status();
   }
-  // After a failed fsync the kernel may have dropped dirty pages: cut off everything that was
-  // not known durable so that no reader or later append builds on it.
-  spdlog::error("fsync of {} failed: {}; discarding unflushed appends after offset {}",
-                segment->log_path(), synced.error().message(), flushed_offset_);
-  if (segment == active_) {
-    Status truncated = active_->truncate_to(flushed_size_, flushed_offset_);
-    if (!truncated.ok()) {
-      spdlog::error("truncating {} failed: {}", segment->log_path(), truncated.error().message());
-    }
-  }
-  ++generation_;
-  last_flush_error_ = synced.error();
-  high_watermark_ = std::min(high_watermark_, active_->next_offset());
-  unflushed_messages_ = 0;
-  first_unflushed_ms_ = -1;
+  on_fsync_failure_locked(*segment, synced.error());
   return synced;
 }
 
@@ -496,11 +525,13 @@ RetentionOutcome PartitionLog::apply_retention() {
 }
 
 Status PartitionLog::close() {
-  Status flushed = flush();
+  {
+    std::unique_lock lock(mu_);
+    if (closed_) return ok_status();
+    closed_ = true;  // first, so no append slips in after the final flush
+  }
+  RETURN_IF_ERROR(flush());
   std::unique_lock lock(mu_);
-  if (closed_) return ok_status();
-  closed_ = true;
-  RETURN_IF_ERROR(flushed);
   return active_->write_indexes();
 }
 

@@ -54,7 +54,8 @@ struct AppendResult {
   int64_t log_append_time_ms = -1;  // -1 unless the topic uses LogAppendTime
   int64_t log_start_offset = 0;
   int record_count = 0;
-  // When true the append is not yet durable: call wait_durable(last_offset, generation).
+  // When true the append is not yet durable (or, with interval flushing, flush.messages was
+  // reached): call wait_durable(last_offset, generation) or LogManager::when_durable.
   bool needs_flush = false;
   uint64_t generation = 0;
 };
@@ -137,6 +138,7 @@ class PartitionLog {
 
   Status roll_locked(int64_t now_ms);
   Status flush_once();
+  void on_fsync_failure_locked(Segment& segment, const Error& error);
   // Runs one fsync as the group-commit leader; `flush_lock` holds flush_mu_ on entry and exit.
   Status lead_flush(std::unique_lock<std::mutex>& flush_lock);
   std::shared_ptr<Segment> segment_for_locked(int64_t offset) const;
@@ -156,6 +158,7 @@ class PartitionLog {
   int64_t unflushed_messages_ = 0;
   int64_t first_unflushed_ms_ = -1;
   bool closed_ = false;
+  bool failed_ = false;  // an fsync failed in a way that cannot be cut off: no more writes
 
   std::mutex flush_mu_;  // taken before mu_, never after
   std::condition_variable flush_cv_;

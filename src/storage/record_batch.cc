@@ -79,6 +79,13 @@ Result<int> validate_batches(std::span<const std::byte> data, size_t max_batch_b
   size_t pos = 0;
   while (pos < data.size()) {
     BatchCheck check = check_batch(data.subspan(pos), max_batch_bytes);
+    // Producers number records densely; a larger lastOffsetDelta would burn offsets (and could
+    // overflow a segment's 32-bit relative offsets). Compacted batches only exist on disk.
+    if (check.defect == BatchDefect::kNone && !check.header.is_control() &&
+        (check.header.record_count <= 0 ||
+         check.header.last_offset_delta != check.header.record_count - 1)) {
+      check.defect = BatchDefect::kBadContents;
+    }
     if (check.defect != BatchDefect::kNone) {
       ErrorCode code = check.defect == BatchDefect::kBadLength &&
                                check.header.size_bytes() > max_batch_bytes &&

@@ -261,10 +261,10 @@ Status Segment::scan_and_rebuild(int64_t index_interval_bytes, bool strict_offse
   }
   out.valid_bytes = pos;
   out.dropped_bytes = file_size - pos;
-  if (pos < file_size) {
-    RETURN_IF_ERROR(log->truncate(pos));
-    RETURN_IF_ERROR(log->sync());
-  }
+  if (pos < file_size) RETURN_IF_ERROR(log->truncate(pos));
+  // What survived the crash may exist only in the page cache; it becomes visible now, so it
+  // must be durable first.
+  if (file_size > 0) RETURN_IF_ERROR(log->sync());
   size_ = pos;
   return ok_status();
 }
@@ -286,7 +286,12 @@ void Segment::maybe_index(const BatchHeader& h, uint64_t position, int64_t index
 
 Status Segment::append(std::span<const std::byte> batches, int64_t index_interval_bytes) {
   ASSIGN_OR_RETURN(auto log, log_file());
-  RETURN_IF_ERROR(log->write_at(size_, batches));
+  Status written = log->write_at(size_, batches);
+  if (!written.ok()) {
+    // Remove the partial bytes so no later recovery can mistake them for acknowledged data.
+    (void)log->truncate(size_);
+    return written;
+  }
   size_t pos = 0;
   while (pos < batches.size()) {
     BatchHeader h = decode_batch_header(batches.data() + pos);
@@ -299,8 +304,7 @@ Status Segment::append(std::span<const std::byte> batches, int64_t index_interva
 }
 
 Status Segment::truncate_to(uint64_t size, int64_t next_offset) {
-  ASSIGN_OR_RETURN(auto log, log_file());
-  RETURN_IF_ERROR(log->truncate(size));
+  // Memory forgets the tail even if the file cannot be shortened: the next append overwrites it.
   size_ = size;
   next_offset_ = next_offset;
   while (!offset_index_.empty() && offset_index_.back().position >= size) {
@@ -313,7 +317,8 @@ Status Segment::truncate_to(uint64_t size, int64_t next_offset) {
   max_timestamp_ = time_index_.empty() ? -1 : time_index_.back().timestamp;
   bytes_since_index_ = 0;
   // The max timestamp may be understated until the next index entry; it only delays retention.
-  return ok_status();
+  ASSIGN_OR_RETURN(auto log, log_file());
+  return log->truncate(size);
 }
 
 Result<uint32_t> Segment::index_floor(int64_t offset) const {

@@ -140,6 +140,19 @@ TEST_F(LogManagerTest, CorruptCatalogIsAClearErrorNamingTheFile) {
   EXPECT_NE(manager.error().message().find(data_dir() + "/catalog"), std::string::npos);
 }
 
+TEST_F(LogManagerTest, MissingCatalogBesideTopicDataRefusesToStart) {
+  {
+    auto manager = open();
+    ASSERT_TRUE(manager->create_topic("t", 1).ok());
+  }
+  fs::remove(data_dir() + "/catalog");
+  auto manager = LogManager::open({.data_dir = data_dir(), .background_threads = false});
+  ASSERT_FALSE(manager.ok());
+  EXPECT_EQ(manager.error().code(), ErrorCode::kCorrupt);
+  EXPECT_NE(manager.error().message().find("missing"), std::string::npos);
+  EXPECT_EQ(std::distance(fs::directory_iterator(data_dir() + "/topics"), {}), 1);  // untouched
+}
+
 TEST_F(LogManagerTest, CatalogDecoderRejectsMalformedInput) {
   TopicMap topics;
   topics["a"] = TopicInfo{.name = "a",

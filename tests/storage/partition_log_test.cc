@@ -75,6 +75,11 @@ TEST_F(PartitionLogTest, RejectsCorruptAndOversizedBatches) {
   auto truncated = build_value_batch(2, 10);
   truncated.resize(truncated.size() - 3);
   EXPECT_EQ(log->append(truncated).error().code(), ErrorCode::kCorrupt);
+  // A CRC-valid batch claiming more offsets than records would burn offsets: refused.
+  auto sparse = build_value_batch(2, 10);
+  store_be32(sparse.data() + 23, 1000);  // lastOffsetDelta
+  update_batch_crc(sparse);
+  EXPECT_EQ(log->append(sparse).error().code(), ErrorCode::kCorrupt);
   EXPECT_EQ(log->log_end_offset(), 0);
 }
 
