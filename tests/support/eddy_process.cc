@@ -1,0 +1,119 @@
+#include "eddy_process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <filesystem>
+#include <regex>
+
+extern char** environ;
+
+namespace eddy::testing {
+
+EddyProcess::EddyProcess(std::string binary, std::vector<std::string> extra_args)
+    : binary_(std::move(binary)), extra_args_(std::move(extra_args)) {
+  char tmpl[] = "/tmp/eddy-it-XXXXXX";
+  data_dir_ = ::mkdtemp(tmpl);
+}
+
+EddyProcess::~EddyProcess() {
+  if (pid_ > 0) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  if (stderr_fd_ >= 0) ::close(stderr_fd_);
+  std::error_code ignored;
+  std::filesystem::remove_all(data_dir_, ignored);
+}
+
+bool EddyProcess::start(std::chrono::seconds timeout) {
+  int pipe_fds[2];
+  if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return false;
+  std::vector<std::string> args = {
+      binary_,   "serve",          "--data-dir",
+      data_dir_, "--kafka-listen", port_ ? "127.0.0.1:" + std::to_string(port_) : "127.0.0.1:0"};
+  args.insert(args.end(), extra_args_.begin(), extra_args_.end());
+  std::vector<std::string> env;
+  for (char** e = environ; *e; ++e) {
+    if (std::strncmp(*e, "EDDY_", 5) != 0) env.emplace_back(*e);
+  }
+  std::vector<char*> argv, envp;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  for (auto& e : env)
+    envp.push_back(e.data());
+  envp.push_back(nullptr);
+  pid_ = ::fork();
+  if (pid_ == 0) {
+    int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(pipe_fds[1], 2);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(pipe_fds[1]);
+  if (stderr_fd_ >= 0) ::close(stderr_fd_);
+  stderr_fd_ = pipe_fds[0];
+  log_.clear();
+  if (!pump(std::chrono::steady_clock::now() + timeout, "kafka on ")) return false;
+  std::smatch match;
+  static const std::regex kPort("kafka on [^ ]+:([0-9]+)");
+  if (!std::regex_search(log_, match, kPort)) return false;
+  port_ = std::stoi(match[1]);
+  return true;
+}
+
+// Reads stderr until `needle` shows up (true) or EOF/deadline (false).
+bool EddyProcess::pump(std::chrono::steady_clock::time_point deadline, const std::string& needle) {
+  while (needle.empty() || log_.find(needle) == std::string::npos ||
+         log_.find('\n', log_.find(needle)) == std::string::npos) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    deadline - std::chrono::steady_clock::now())
+                    .count();
+    if (left <= 0) return false;
+    pollfd pfd{stderr_fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(left)) <= 0) continue;
+    char buf[4096];
+    ssize_t n = ::read(stderr_fd_, buf, sizeof(buf));
+    if (n <= 0) return false;
+    log_.append(buf, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool EddyProcess::running() {
+  if (pid_ <= 0) return false;
+  int status;
+  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+    pid_ = -1;
+    return false;
+  }
+  return true;
+}
+
+int EddyProcess::stop(int signal, std::chrono::seconds timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, signal);
+  // Draining stderr to EOF both collects the log and waits for the exit without sleeping.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pump(deadline, "");
+  int status = 0;
+  // EOF before the deadline means the server closed stderr on its way out: reap it.
+  pid_t done = std::chrono::steady_clock::now() < deadline ? ::waitpid(pid_, &status, 0) : 0;
+  if (done != pid_) {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return -1;
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace eddy::testing
