@@ -1,5 +1,7 @@
 #include "storage/records.h"
 
+#include "storage/compression.h"
+
 namespace eddy::storage {
 namespace {
 
@@ -42,21 +44,16 @@ void put_varint(std::vector<std::byte>& out, int64_t value) {
   out.push_back(static_cast<std::byte>(v));
 }
 
-Result<std::vector<RecordView>> decode_records(std::span<const std::byte> batch) {
-  if (batch.size() < kBatchHeaderSize) return Error(ErrorCode::kCorrupt, "short batch");
-  BatchHeader h = decode_batch_header(batch.data());
-  if (h.compression() != 0) return Error(ErrorCode::kUnsupported, "compressed batch");
-  if (h.size_bytes() > batch.size()) return Error(ErrorCode::kCorrupt, "batch length");
-  std::span<const std::byte> body =
-      batch.subspan(kBatchHeaderSize, h.size_bytes() - kBatchHeaderSize);
+Result<std::vector<RecordView>> decode_record_section(std::span<const std::byte> body,
+                                                      int32_t record_count) {
   std::vector<RecordView> records;
-  if (h.record_count < 0 || static_cast<size_t>(h.record_count) > body.size()) {
+  if (record_count < 0 || static_cast<size_t>(record_count) > body.size()) {
     return Error(ErrorCode::kCorrupt, "record count exceeds batch size");
   }
-  records.reserve(static_cast<size_t>(h.record_count));
+  records.reserve(static_cast<size_t>(record_count));
   size_t pos = 0;
   auto corrupt = [] { return Error(ErrorCode::kCorrupt, "malformed record"); };
-  for (int32_t i = 0; i < h.record_count; ++i) {
+  for (int32_t i = 0; i < record_count; ++i) {
     Reader r(body.subspan(pos));
     int64_t length;
     if (!r.varint(length) || length < 0 ||
@@ -93,8 +90,56 @@ Result<std::vector<RecordView>> decode_records(std::span<const std::byte> batch)
     records.push_back(view);
     pos = record_end;
   }
-  if (pos != body.size()) return Error(ErrorCode::kCorrupt, "bytes after the last record");
+  if (pos != body.size()) {
+    return Error(ErrorCode::kCorrupt,
+                 "batch holds bytes after its " + std::to_string(record_count) + " records");
+  }
   return records;
+}
+
+Result<std::vector<RecordView>> decode_records(std::span<const std::byte> batch) {
+  if (batch.size() < kBatchHeaderSize) return Error(ErrorCode::kCorrupt, "short batch");
+  BatchHeader h = decode_batch_header(batch.data());
+  if (h.compression() != 0) return Error(ErrorCode::kUnsupported, "compressed batch");
+  if (h.size_bytes() > batch.size()) return Error(ErrorCode::kCorrupt, "batch length");
+  return decode_record_section(batch.subspan(kBatchHeaderSize, h.size_bytes() - kBatchHeaderSize),
+                               h.record_count);
+}
+
+Result<std::optional<std::vector<std::byte>>> check_batch_contents(std::span<const std::byte> batch,
+                                                                   std::optional<Codec> target,
+                                                                   size_t max_decompressed) {
+  BatchHeader h = decode_batch_header(batch.data());
+  auto stored = batch.subspan(kBatchHeaderSize, h.size_bytes() - kBatchHeaderSize);
+  if (h.compression() > 4) {
+    return Error(ErrorCode::kUnsupported,
+                 "unknown compression codec " + std::to_string(h.compression()));
+  }
+  const auto codec = static_cast<Codec>(h.compression());
+  std::vector<std::byte> plain;
+  std::span<const std::byte> section = stored;
+  if (codec != Codec::kNone) {
+    ASSIGN_OR_RETURN(plain, decompress(codec, stored, max_decompressed));
+    section = plain;
+  }
+  ASSIGN_OR_RETURN(auto records, decode_record_section(section, h.record_count));
+  for (const auto& r : records) {
+    if (r.offset_delta < 0 || r.offset_delta > h.last_offset_delta) {
+      return Error(ErrorCode::kCorrupt, "record offset delta outside the batch");
+    }
+  }
+  std::optional<std::vector<std::byte>> unchanged;
+  if (!target || *target == codec || h.is_control()) return unchanged;
+  // The topic stores a different codec than the producer used: re-encode the records.
+  ASSIGN_OR_RETURN(auto encoded, compress(*target, section));
+  std::vector<std::byte> out(batch.begin(), batch.begin() + kBatchHeaderSize);
+  out.insert(out.end(), encoded.begin(), encoded.end());
+  store_be32(out.data() + 8, static_cast<int32_t>(out.size() - kLogOverhead));
+  const auto attributes =
+      static_cast<int16_t>((h.attributes & ~kCompressionMask) | static_cast<int16_t>(*target));
+  store_be16(out.data() + 21, attributes);
+  update_batch_crc(out);
+  return std::optional<std::vector<std::byte>>(std::move(out));
 }
 
 std::vector<std::byte> rebuild_batch(std::span<const std::byte> original,

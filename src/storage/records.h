@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "storage/compression.h"
 #include "storage/record_batch.h"
 
 namespace eddy::storage {
@@ -27,6 +28,17 @@ struct RecordView {
 
 // Decodes the records of an uncompressed batch. Every length is checked against the batch.
 Result<std::vector<RecordView>> decode_records(std::span<const std::byte> batch);
+// Decodes exactly `record_count` records filling `section` (a batch's records, decompressed).
+Result<std::vector<RecordView>> decode_record_section(std::span<const std::byte> section,
+                                                      int32_t record_count);
+
+// Produce-path check of a batch that passed check_batch(): decompresses it (bounded by
+// `max_decompressed`) and requires exactly recordCount well-formed records inside the batch's
+// offset range. When `target` names a codec other than the batch's, returns the batch
+// re-encoded with it (new length, attributes and CRC); otherwise nullopt.
+Result<std::optional<std::vector<std::byte>>> check_batch_contents(std::span<const std::byte> batch,
+                                                                   std::optional<Codec> target,
+                                                                   size_t max_decompressed);
 
 // Builds a batch with `header`'s fields and the given records (raw bytes kept as they are);
 // base offset and offset deltas stay, so records keep their offsets.

@@ -5,6 +5,7 @@
 
 #include "kafka/handlers/handlers.h"
 #include "storage/log_manager.h"
+#include "storage/records.h"
 
 namespace eddy::kafka {
 namespace {
@@ -60,6 +61,56 @@ struct ProduceState {
     respond(w.take());
   }
 };
+
+// Beyond the framing and CRC the log checks, every batch must hold exactly recordCount
+// well-formed records (decompressed, bounded); a topic whose compression.type names a codec
+// stores its batches re-encoded with it. Rewrites `batches` in place when re-encoding.
+struct ContentError {
+  KafkaError first;
+  std::string second;
+};
+
+struct ContentCheck {
+  bool ok() const { return !failure; }
+  const ContentError& error() const { return *failure; }
+  std::optional<ContentError> failure;
+};
+
+ContentCheck check_contents(std::vector<std::byte>& batches, const storage::TopicConfig& config) {
+  const size_t max_batch = static_cast<size_t>(config.max_message_bytes);
+  auto framed = storage::validate_batches(batches, max_batch);
+  if (!framed.ok()) {
+    return {ContentError{to_kafka_error(framed.error()), framed.error().message()}};
+  }
+  const auto target = storage::codec_from_name(config.compression_type);
+  const size_t max_plain = std::max<size_t>(size_t{64} << 20, 4 * max_batch);
+  std::vector<std::byte> rewritten;
+  bool changed = false;
+  for (size_t pos = 0; pos < batches.size();) {
+    const auto header = storage::decode_batch_header(batches.data() + pos);
+    std::span<const std::byte> batch(batches.data() + pos, header.size_bytes());
+    auto checked = storage::check_batch_contents(batch, target, max_plain);
+    if (!checked.ok()) {
+      const auto& e = checked.error();
+      KafkaError code = e.code() == ErrorCode::kUnsupported
+                            ? KafkaError::kUnsupportedCompressionType
+                        : e.code() == ErrorCode::kTooLarge ? KafkaError::kMessageTooLarge
+                                                           : KafkaError::kInvalidRecord;
+      return {ContentError{code, e.message()}};
+    }
+    if (*checked) {
+      // Copy only once something changes: the common case (codec as sent) copies nothing.
+      if (!changed) rewritten.assign(batches.begin(), batches.begin() + static_cast<long>(pos));
+      rewritten.insert(rewritten.end(), (*checked)->begin(), (*checked)->end());
+      changed = true;
+    } else if (changed) {
+      rewritten.insert(rewritten.end(), batch.begin(), batch.end());
+    }
+    pos += header.size_bytes();
+  }
+  if (changed) batches = std::move(rewritten);
+  return {};
+}
 
 }  // namespace
 
@@ -138,6 +189,11 @@ Handler make_produce_handler() {
             }
             // The log assigns offsets in place, so it needs its own copy of the bytes.
             std::vector<std::byte> batches(in.records->begin(), in.records->end());
+            if (auto checked = check_contents(batches, log->config()); !checked.ok()) {
+              result.error = checked.error().first;
+              result.message = checked.error().second;
+              continue;
+            }
             auto appended = log->append(batches);
             if (!appended.ok()) {
               result.error = to_kafka_error(appended.error());
