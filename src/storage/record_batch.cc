@@ -87,11 +87,13 @@ Result<int> validate_batches(std::span<const std::byte> data, size_t max_batch_b
       check.defect = BatchDefect::kBadContents;
     }
     if (check.defect != BatchDefect::kNone) {
-      ErrorCode code = check.defect == BatchDefect::kBadLength &&
-                               check.header.size_bytes() > max_batch_bytes &&
-                               check.header.batch_length > 0
-                           ? ErrorCode::kTooLarge
-                           : ErrorCode::kCorrupt;
+      ErrorCode code = ErrorCode::kCorrupt;
+      if (check.defect == BatchDefect::kBadLength && check.header.size_bytes() > max_batch_bytes &&
+          check.header.batch_length > 0) {
+        code = ErrorCode::kTooLarge;
+      } else if (check.defect == BatchDefect::kBadMagic) {
+        code = ErrorCode::kUnsupported;  // an older message format, not damage
+      }
       return Error(code, std::string("record batch ") + std::to_string(count) + " at byte " +
                              std::to_string(pos) + ": " + batch_defect_name(check.defect));
     }

@@ -80,7 +80,11 @@ ContentCheck check_contents(std::vector<std::byte>& batches, const storage::Topi
   const size_t max_batch = static_cast<size_t>(config.max_message_bytes);
   auto framed = storage::validate_batches(batches, max_batch);
   if (!framed.ok()) {
-    return {ContentError{to_kafka_error(framed.error()), framed.error().message()}};
+    // Produce v3+ carries only magic-2 batches; Kafka answers older formats with INVALID_RECORD.
+    KafkaError code = framed.error().code() == ErrorCode::kUnsupported
+                          ? KafkaError::kInvalidRecord
+                          : to_kafka_error(framed.error());
+    return {ContentError{code, framed.error().message()}};
   }
   const auto target = storage::codec_from_name(config.compression_type);
   const size_t max_plain = std::max<size_t>(size_t{64} << 20, 4 * max_batch);
