@@ -132,6 +132,12 @@ Result<uint64_t> PartitionLog::compact() {
     // Commit point passed: swap the files and the in-memory segment together.
     std::unique_lock files_lock(files_mu_);
     std::unique_lock lock(mu_);
+    auto current = segments_.find(segment->base_offset());
+    if (current == segments_.end() || current->second != segment) {
+      // Retention removed the segment meanwhile: the rewrite is moot.
+      (void)fs.remove(swap_path);
+      continue;
+    }
     const uint64_t old_size = segment->size_bytes();
     cache_.forget(segment->log_path());
     RETURN_IF_ERROR(fs.rename(swap_path, segment->log_path()));

@@ -481,9 +481,12 @@ RetentionOutcome PartitionLog::apply_retention() {
     uint64_t total = 0;
     for (const auto& [base, segment] : segments_)
       total += segment->size_bytes();
+    // A sealed segment without timestamps (emptied by compaction) must not hold back the
+    // deletion of the ones after it.
     auto expired = [&](const Segment& s) {
-      return c.retention_ms >= 0 && s.max_timestamp() >= 0 &&
-             s.max_timestamp() < now - c.retention_ms;
+      if (c.retention_ms < 0) return false;
+      if (s.empty() && &s != active_.get()) return true;
+      return s.max_timestamp() >= 0 && s.max_timestamp() < now - c.retention_ms;
     };
     auto oversize = [&](const Segment& s) {
       return c.retention_bytes >= 0 &&
