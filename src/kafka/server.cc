@@ -12,6 +12,7 @@
 #include <unordered_map>
 
 #include "kafka/handlers/handlers.h"
+#include "kafka/request.h"
 #include "storage/log_manager.h"
 
 namespace eddy::kafka {
@@ -65,20 +66,6 @@ std::string waiter_key(const std::string& topic, int32_t partition) {
 int32_t load_i32(const uint8_t* p) {
   return static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
                               (uint32_t{p[2]} << 8) | uint32_t{p[3]});
-}
-
-// ApiVersions answered in its v0 layout, as Kafka does for versions it does not support, so
-// the client can pick a version it and we share.
-std::vector<std::byte> unsupported_api_versions_body() {
-  WireWriter w(false);
-  w.i16(code(KafkaError::kUnsupportedVersion));
-  w.array_length(static_cast<int32_t>(handlers().size()));
-  for (const auto& h : handlers()) {
-    w.i16(static_cast<int16_t>(h.key));
-    w.i16(h.min_version);
-    w.i16(h.max_version);
-  }
-  return w.take();
 }
 
 }  // namespace
@@ -182,53 +169,47 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
 
   // Returns false when the request is malformed and the connection must close.
   bool dispatch(std::vector<std::byte> frame) {
-    WireReader header(frame, false);
-    const int16_t api_key = header.i16();
-    const int16_t api_version = header.i16();
-    const int32_t correlation_id = header.i32();
-    auto client_id = header.classic_nullable_string();
-    if (!header.ok()) {
-      spdlog::warn("kafka: closing connection from {}: bad request header: {}", peer_,
-                   header.error());
+    auto parsed = parse_request(frame);
+    if (!parsed.ok()) {
+      spdlog::warn("kafka: closing connection from {}: {}", peer_, parsed.error().message());
       return false;
     }
-    const Handler* handler = find_handler(api_key);
-    if (handler == nullptr) {
-      spdlog::warn("kafka: closing connection from {}: unsupported API key {}", peer_, api_key);
-      return false;
-    }
+    ParsedRequest& request = *parsed;
     const size_t request_bytes = frame.size();
-    if (api_version < handler->min_version || api_version > handler->max_version) {
-      if (handler->key == ApiKey::kApiVersions) {
-        pending_.push_back(
-            {correlation_id, false, request_bytes, true, unsupported_api_versions_body()});
-        inflight_bytes_ += request_bytes;
-        pump_writes();
-        return true;
-      }
-      spdlog::warn("kafka: closing connection from {}: {} v{} is not supported (v{}-v{})", peer_,
-                   handler->name, api_version, handler->min_version, handler->max_version);
-      return false;
+    switch (request.error) {
+      case RequestErrorKind::kNone:
+        break;
+      case RequestErrorKind::kUnknownApiKey:
+        spdlog::warn("kafka: closing connection from {}: unsupported API key {}", peer_,
+                     request.api_key);
+        return false;
+      case RequestErrorKind::kUnsupportedVersion:
+        if (answers_unsupported_version(request)) {
+          pending_.push_back({request.correlation_id, false, request_bytes, true,
+                              unsupported_api_versions_body()});
+          // Every pending_ slot takes a sequence number, or later responses on this
+          // connection would be matched to the wrong slot and never sent.
+          ++next_seq_;
+          inflight_bytes_ += request_bytes;
+          pump_writes();
+          return true;
+        }
+        spdlog::warn("kafka: closing connection from {}: {} v{} is not supported (v{}-v{})", peer_,
+                     request.handler->name, request.api_version, request.handler->min_version,
+                     request.handler->max_version);
+        return false;
     }
-    const bool flexible = handler->flexible(api_version);
-    WireReader body(frame, flexible);
-    (void)body.i16();
-    (void)body.i16();
-    (void)body.i32();
-    (void)body.classic_nullable_string();
-    body.tagged_fields();  // request header v2 only in flexible versions
+    const Handler& handler = *request.handler;
+    WireReader body = body_reader(frame, request);
 
-    // ApiVersions always answers with response header v0 (clients parse it before they know
-    // whether the broker speaks flexible versions).
-    const bool header_v1 = flexible && handler->key != ApiKey::kApiVersions;
-    pending_.push_back({correlation_id, header_v1, request_bytes});
+    pending_.push_back({request.correlation_id, request.response_header_v1, request_bytes});
     inflight_bytes_ += request_bytes;
     const uint64_t seq = next_seq_++;
     RequestContext context{
-        .api_key = handler->key,
-        .api_version = api_version,
-        .correlation_id = correlation_id,
-        .client_id = std::move(client_id),
+        .api_key = handler.key,
+        .api_version = request.api_version,
+        .correlation_id = request.correlation_id,
+        .client_id = std::move(request.client_id),
         .log = server_.log_,
         .broker = server_.broker_,
         .auto_create_topics = server_.options_.auto_create_topics,
@@ -240,10 +221,11 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
         self->complete(seq, std::move(response));
       });
     };
-    bool well_formed = handler->handle(context, body, *this, std::move(respond));
+    bool well_formed = handler.handle(context, body, *this, std::move(respond));
     if (!well_formed) {
       spdlog::warn("kafka: closing connection from {}: malformed {} v{} request: {}", peer_,
-                   handler->name, api_version, body.ok() ? "invalid contents" : body.error());
+                   handler.name, request.api_version,
+                   body.ok() ? "invalid contents" : body.error());
       return false;
     }
     return true;

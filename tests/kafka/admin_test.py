@@ -25,7 +25,8 @@ from kafka.admin import ConfigResource as KpConfigResource
 from kafka.admin import ConfigResourceType, KafkaAdminClient
 from kafka.admin import NewTopic as KpNewTopic
 
-PASSED = 0
+from checks import check, eq, fail, finish  # noqa: E402
+
 
 # Kafka error codes.
 UNKNOWN_TOPIC_OR_PARTITION = 3
@@ -38,23 +39,6 @@ INVALID_REQUEST = 42
 UNKNOWN_TOPIC_ID = 100
 
 TOPIC, BROKER = 2, 4
-
-
-def fail(message):
-    print(f"FAIL: {message}", file=sys.stderr)
-    print(f"{PASSED} passed, 1 failed")
-    sys.exit(1)
-
-
-def check(condition, what):
-    global PASSED
-    if not condition:
-        fail(what)
-    PASSED += 1
-
-
-def eq(actual, expected, what):
-    check(actual == expected, f"{what}: expected {expected!r}, got {actual!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -697,7 +681,7 @@ def main():
     kafka_python_checks(args.bootstrap, prefix)
     raw_checks(host, int(port), prefix)
     raw_version_checks(host, int(port), prefix)
-    print(f"{PASSED} passed, 0 failed")
+    finish()
 
 
 if __name__ == "__main__":

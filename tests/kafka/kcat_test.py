@@ -12,16 +12,7 @@ import time
 
 RECORDS = 100_000
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
-passed = 0
-
-
-def check(condition, what):
-    global passed
-    if not condition:
-        print(f"FAIL: {what}", file=sys.stderr)
-        print(f"{passed} passed, 1 failed")
-        sys.exit(1)
-    passed += 1
+from checks import check, finish
 
 
 def kcat(bootstrap, *args, data=None, timeout=120):
@@ -117,7 +108,7 @@ def main():
         check(f"kcat-{codec}" in names, f"metadata lists kcat-{codec}")
         partitions = names[f"kcat-{codec}"]["partitions"]
         check(len(partitions) == 1 and partitions[0]["leader"] == 0, "partition 0 led by node 0")
-    print(f"{passed} passed, 0 failed")
+    finish()
 
 
 if __name__ == "__main__":

@@ -85,6 +85,11 @@ std::optional<std::vector<std::byte>> attempt(FetchState& s, bool final_attempt)
     return std::nullopt;
   }
   WireWriter w(s.flexible);
+  // One allocation for the whole response: the records dominate it.
+  size_t partitions = 0;
+  for (const auto& t : s.topics)
+    partitions += t.partitions.size() + 1;
+  w.buffer().reserve(total + 256 + 96 * partitions);
   w.i32(0);  // throttle
   if (s.version >= 7) {
     w.i16(s.session_error);

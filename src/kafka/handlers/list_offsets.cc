@@ -1,6 +1,7 @@
 // ListOffsets: earliest (-2), latest (-1) and by timestamp; v0's offset list has one element.
 #include "kafka/handlers/handlers.h"
 #include "storage/log_manager.h"
+#include "storage/records.h"
 
 namespace eddy::kafka {
 namespace {
@@ -8,6 +9,47 @@ namespace {
 constexpr int64_t kLatest = -1;
 constexpr int64_t kEarliest = -2;
 constexpr int64_t kMaxTimestamp = -3;
+constexpr size_t kMaxDecompressed = size_t{64} << 20;
+
+struct TimestampMatch {
+  int64_t offset;
+  int64_t timestamp;
+};
+
+// The storage finds the first batch whose max timestamp reaches `target`; Kafka answers with the
+// first record in it whose own timestamp does, and that record's timestamp. LogAppendTime batches
+// stamp every record with the batch's max timestamp, so their first record is the answer.
+Result<TimestampMatch> first_record_at_or_after(storage::PartitionLog& log, int64_t batch_offset,
+                                                int64_t target) {
+  ASSIGN_OR_RETURN(auto read, log.read(batch_offset, {.max_bytes = 1, .min_one_batch = true}));
+  if (read.data.size() < storage::kBatchHeaderSize) {
+    return Error(ErrorCode::kCorrupt, "timestamp lookup found no batch");
+  }
+  const auto h = storage::decode_batch_header(read.data.data());
+  if (h.size_bytes() > read.data.size()) return Error(ErrorCode::kCorrupt, "short batch");
+  if (h.timestamp_type() == storage::TimestampType::kLogAppendTime) {
+    return TimestampMatch{std::max(h.base_offset, batch_offset), h.max_timestamp};
+  }
+  if (h.compression() > static_cast<int>(storage::Codec::kZstd)) {
+    return Error(ErrorCode::kCorrupt, "unknown compression codec");
+  }
+  std::span<const std::byte> section(read.data.data() + storage::kBatchHeaderSize,
+                                     h.size_bytes() - storage::kBatchHeaderSize);
+  std::vector<std::byte> plain;
+  if (const auto codec = static_cast<storage::Codec>(h.compression());
+      codec != storage::Codec::kNone) {
+    ASSIGN_OR_RETURN(plain, storage::decompress(codec, section, kMaxDecompressed));
+    section = plain;
+  }
+  ASSIGN_OR_RETURN(auto records, storage::decode_record_section(section, h.record_count));
+  for (const auto& r : records) {
+    const int64_t offset = h.base_offset + r.offset_delta;
+    const int64_t timestamp = h.base_timestamp + r.timestamp_delta;
+    if (offset >= batch_offset && timestamp >= target) return TimestampMatch{offset, timestamp};
+  }
+  // The header's max timestamp promised a record; answer with the batch rather than nothing.
+  return TimestampMatch{batch_offset, h.max_timestamp};
+}
 
 }  // namespace
 
@@ -72,8 +114,13 @@ Handler make_list_offsets_handler() {
                          if (!found.ok()) {
                            error = to_kafka_error(found.error());
                          } else if (*found >= 0) {
-                           offset = *found;
-                           timestamp = in.timestamp;
+                           auto match = first_record_at_or_after(*log, *found, in.timestamp);
+                           if (!match.ok()) {
+                             error = to_kafka_error(match.error());
+                           } else {
+                             offset = match->offset;
+                             timestamp = match->timestamp;
+                           }
                          }
                        }
                        w.i32(in.index);

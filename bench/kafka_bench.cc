@@ -1,0 +1,933 @@
+// Kafka protocol benchmark: a real `eddy serve` driven by librdkafka, next to the machine's own
+// limits (loopback TCP with iperf3, raw fdatasync'd sequential writes on the data dir's file
+// system) and a peer (Redis Streams XADD, from Debian's redis-server and redis-benchmark).
+//
+// Usage: kafka_bench [--quick]
+//
+// Client and server share the machine: every figure includes the client's CPU. The program
+// prints progress lines, a Markdown table (paste-able into docs/benchmarks.md), CPU time of the
+// server and of the client per phase, and one line per target saying `met` or `MISSED`.
+// MB = 10^6 bytes, GB = 10^9 bytes; MB/s count record values only (no keys, headers or framing).
+#include <fcntl.h>
+#include <librdkafka/rdkafka.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "eddy_process.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+
+constexpr size_t kKiB = 1024;
+constexpr size_t kMiB = 1024 * kKiB;
+
+struct Plan {
+  size_t produce_bytes;  // value bytes per produce run
+  size_t consume_bytes;  // value bytes of the topic read back by the consume runs
+  int consume_passes;    // passes over that topic; the best counts
+  double raw_disk_s;     // raw fdatasync time per write size, over an acks=all run
+  int iperf_s;           // iperf3 -t
+  double latency_s;      // measured part of the latency run (after 1 s of warm-up)
+  int redis_requests;    // redis-benchmark -n
+};
+
+constexpr Plan kFullPlan{512 * kMiB, 1024 * kMiB, 3, 3.0, 5, 10.0, 2000000};
+constexpr Plan kQuickPlan{48 * kMiB, 96 * kMiB, 2, 1.0, 2, 2.0, 200000};
+
+// Targets from the issue.
+constexpr double kDurableTarget = 0.70;     // 1 KiB acks=all vs raw fdatasync bandwidth
+constexpr double kRedisTarget = 3.0;        // 100 B acks=1 records/s vs Redis XADD/s
+constexpr double kConsumeTargetGBps = 1.0;  // consume GB/s
+constexpr double kLatencyTargetMs = 5.0;    // p99 at 10k records/s
+constexpr double kRssTargetMB = 30.0;       // idle RSS of eddy serve
+constexpr int kLatencyRate = 10000;         // records/s of the latency run
+
+// Children to stop when the run is abandoned (exit() skips main's destructors).
+eddy::testing::EddyProcess* g_eddy = nullptr;
+std::vector<pid_t> g_children;
+
+[[noreturn]] void die(const std::string& what) {
+  std::fprintf(stderr, "kafka_bench: %s\n", what.c_str());
+  for (pid_t pid : g_children) {
+    ::kill(pid, SIGKILL);
+    ::waitpid(pid, nullptr, 0);
+  }
+  if (g_eddy) {
+    g_eddy->stop(SIGKILL, std::chrono::seconds(10));
+    std::error_code ignored;
+    fs::remove_all(g_eddy->data_dir(), ignored);
+  }
+  std::exit(1);
+}
+
+[[noreturn]] void die_errno(const std::string& what) {
+  die(what + ": " + std::strerror(errno));
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+void step(const std::string& what) {
+  std::printf("running: %s\n", what.c_str());
+  std::fflush(stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes: CPU time and memory.
+
+double ticks_to_s(unsigned long long ticks) {
+  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// utime + stime of `pid` (all its threads) from /proc/PID/stat, in seconds.
+double process_cpu_s(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // The command name (field 2) may contain spaces: fields are counted after its closing ')'.
+  const size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoull(field);
+    if (i == 15) stime = std::stoull(field);
+  }
+  return ticks_to_s(utime + stime);
+}
+
+double self_cpu_s() {
+  rusage ru{};
+  ::getrusage(RUSAGE_SELF, &ru);
+  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
+  return tv(ru.ru_utime) + tv(ru.ru_stime);
+}
+
+// A /proc/PID/status field in kB ("VmRSS", "VmHWM"), as MB (10^6 bytes); -1 when missing.
+double status_mb(pid_t pid, const std::string& key) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, key.size() + 1, key + ":") == 0) {
+      return std::stod(line.substr(key.size() + 1)) * 1024 / 1e6;
+    }
+  }
+  return -1;
+}
+
+// Wall time and CPU of the server and of this process (the client) over one phase.
+class CpuMeter {
+ public:
+  explicit CpuMeter(pid_t server) : server_(server) { reset(); }
+  void reset() {
+    start_ = Clock::now();
+    server0_ = process_cpu_s(server_);
+    client0_ = self_cpu_s();
+  }
+  struct Sample {
+    double wall = 0, server = 0, client = 0;
+  };
+  Sample sample() const {
+    return {seconds_since(start_), process_cpu_s(server_) - server0_, self_cpu_s() - client0_};
+  }
+
+ private:
+  pid_t server_;
+  Clock::time_point start_;
+  double server0_ = 0, client0_ = 0;
+};
+
+struct CpuRow {
+  std::string phase;
+  CpuMeter::Sample s;
+};
+std::vector<CpuRow> g_cpu_rows;
+
+// Runs a command and returns its standard output (stderr is left alone). Dies when the command
+// fails unless `status` is given.
+std::string run_capture(const std::string& command, int* status = nullptr) {
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) die_errno("popen " + command);
+  std::string out;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof(buf), pipe)) > 0)
+    out.append(buf, n);
+  const int rc = ::pclose(pipe);
+  if (status) {
+    *status = rc;
+  } else if (rc != 0) {
+    die("command failed (" + std::to_string(rc) + "): " + command);
+  }
+  return out;
+}
+
+// Starts argv[0] with stdout/stderr to /dev/null; the caller stops it with stop_child().
+pid_t spawn(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args)
+    argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid < 0) die_errno("fork");
+  if (pid == 0) {
+    const int devnull = ::open("/dev/null", O_RDWR);
+    ::dup2(devnull, 0);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  g_children.push_back(pid);
+  return pid;
+}
+
+void forget_child(pid_t pid) {
+  g_children.erase(std::remove(g_children.begin(), g_children.end(), pid), g_children.end());
+}
+
+void stop_child(pid_t pid) {
+  ::kill(pid, SIGTERM);
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  forget_child(pid);
+}
+
+// A loopback port that was free a moment ago (the usual small race is accepted).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof(addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    die_errno("bind");
+  }
+  ::close(fd);
+  return ntohs(addr.sin_port);
+}
+
+// Waits (bounded) until something accepts connections on 127.0.0.1:port.
+void wait_listening(int port, pid_t child, const std::string& what) {
+  const auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(static_cast<uint16_t>(port));
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    if (ok) return;
+    if (::waitpid(child, nullptr, WNOHANG) == child) die(what + " exited during start-up");
+    std::this_thread::sleep_for(20ms);
+  }
+  die(what + " did not start listening within 10 s");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine limits and the peer.
+
+// Loopback TCP bandwidth: iperf3 client and server on this machine, one stream.
+double iperf3_gbps(int seconds) {
+  const int port = free_port();
+  const pid_t server = spawn({"iperf3", "-s", "-1", "-p", std::to_string(port)});
+  // A probe connection would count as the one test `-1` allows: the client itself retries
+  // until the server listens (bounded).
+  std::string json;
+  for (int attempt = 0;; ++attempt) {
+    int rc = 0;
+    json = run_capture(
+        "iperf3 -c 127.0.0.1 -p " + std::to_string(port) + " -t " + std::to_string(seconds) + " -J",
+        &rc);
+    // iperf3 -J may exit 0 after "unable to connect": the JSON's error field says so.
+    const bool refused = json.find("Connection refused") != std::string::npos;
+    if (rc == 0 && !refused) break;
+    if (attempt == 100 || !refused) {
+      stop_child(server);
+      die("iperf3 client failed:\n" + json);
+    }
+    std::this_thread::sleep_for(50ms);
+  }
+  int status = 0;
+  const auto deadline = Clock::now() + 10s;
+  while (::waitpid(server, &status, WNOHANG) == 0 && Clock::now() < deadline)
+    std::this_thread::sleep_for(50ms);
+  if (Clock::now() >= deadline) {
+    stop_child(server);
+  } else {
+    forget_child(server);
+  }
+  // Receiver side of the whole test: "sum_received": { ..., "bits_per_second": N, ... }.
+  const size_t sum = json.find("\"sum_received\"");
+  const size_t bps = sum == std::string::npos ? sum : json.find("\"bits_per_second\"", sum);
+  if (bps == std::string::npos) die("unexpected iperf3 output:\n" + json);
+  return std::strtod(json.c_str() + json.find(':', bps) + 1, nullptr) / 8 / 1e9;
+}
+
+// Raw sequential writes of `write_size` bytes at the end of a fresh file, each followed by
+// fdatasync (so every sync also commits the growing size), the yardstick of
+// bench/storage_bench.cc, on the file system of the broker's data directory.
+double raw_fdatasync_mbps(const std::string& dir, size_t write_size, double seconds) {
+  const std::string path = dir + "/raw-fdatasync.dat";
+  std::vector<char> buf(write_size);
+  for (size_t i = 0; i < buf.size(); ++i)
+    buf[i] = static_cast<char>((i * 131 + 7) & 0xff);
+  const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
+  if (fd < 0) die_errno("open " + path);
+  ::sync();  // not paying for earlier phases' dirty pages
+  size_t written = 0;
+  const auto start = Clock::now();
+  while (seconds_since(start) < seconds) {
+    for (size_t done = 0; done < buf.size();) {
+      const ssize_t n =
+          ::pwrite(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(written + done));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) die_errno("pwrite " + path);
+      done += static_cast<size_t>(n);
+    }
+    if (::fdatasync(fd) != 0) die_errno("fdatasync " + path);
+    written += buf.size();
+  }
+  const double mbps = static_cast<double>(written) / seconds_since(start) / 1e6;
+  ::close(fd);
+  fs::remove(path);
+  return mbps;
+}
+
+struct RedisFigures {
+  double xadd_per_s = 0;
+  long long stream_length = 0;
+  size_t value_bytes = 0;
+  double idle_rss_mb = 0;
+  double cpu_server_s = 0;
+  double wall_s = 0;
+};
+
+// Redis Streams: redis-server without persistence, redis-benchmark pipelining XADD of a
+// 100-byte value (one field "v"; `-d` only sizes the built-in SET/GET tests, so the value is
+// given literally). Auto-generated ids, one stream.
+RedisFigures redis_xadd(int requests) {
+  RedisFigures f;
+  const int port = free_port();
+  const pid_t server = spawn({"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
+                              "--save", "", "--appendonly", "no", "--daemonize", "no"});
+  wait_listening(port, server, "redis-server");
+  std::this_thread::sleep_for(500ms);
+  f.idle_rss_mb = status_mb(server, "VmRSS");
+  const std::string value(100, 'x');
+  const std::string cli = "redis-cli -p " + std::to_string(port) + " ";
+  const double cpu0 = process_cpu_s(server);
+  const auto start = Clock::now();
+  const std::string out =
+      run_capture("redis-benchmark -p " + std::to_string(port) + " -n " + std::to_string(requests) +
+                  " -P 64 -q XADD bench-stream '*' v " + value);
+  f.wall_s = seconds_since(start);
+  f.cpu_server_s = process_cpu_s(server) - cpu0;
+  // "-q" prints "<command>: <N> requests per second, p50=..." (with \r progress lines before).
+  const size_t rps = out.rfind(" requests per second");
+  const size_t colon = rps == std::string::npos ? rps : out.rfind(": ", rps);
+  if (colon == std::string::npos) die("unexpected redis-benchmark output:\n" + out);
+  f.xadd_per_s = std::strtod(out.c_str() + colon + 2, nullptr);
+  // What was actually stored: the stream length and the first entry's value.
+  f.stream_length = std::atoll(run_capture(cli + "XLEN bench-stream").c_str());
+  const std::string first = run_capture(cli + "--raw XRANGE bench-stream - + COUNT 1");
+  // --raw prints id, field and value on separate lines.
+  std::istringstream lines(first);
+  std::string id, field, stored;
+  std::getline(lines, id);
+  std::getline(lines, field);
+  std::getline(lines, stored);
+  f.value_bytes = stored.size();
+  stop_child(server);
+  return f;
+}
+
+// ---------------------------------------------------------------------------------------------
+// librdkafka clients.
+
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+using Kafka = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+using Settings = std::vector<std::pair<std::string, std::string>>;
+
+struct DeliveryErrors {
+  std::atomic<long> failed{0};
+  rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
+  if (!m->err) return;
+  auto* errors = static_cast<DeliveryErrors*>(opaque);
+  errors->failed.fetch_add(1);
+  errors->last = m->err;
+}
+
+Kafka make_client(rd_kafka_type_t type, const std::string& bootstrap, const Settings& settings,
+                  DeliveryErrors* errors = nullptr) {
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  char err[512];
+  auto set = [&](const std::string& k, const std::string& v) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
+      die("config " + k + "=" + v + ": " + err);
+    }
+  };
+  set("bootstrap.servers", bootstrap);
+  for (const auto& [k, v] : settings)
+    set(k, v);
+  if (errors) {
+    rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
+    rd_kafka_conf_set_opaque(conf, errors);
+  }
+  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof(err));
+  if (!rk) die(std::string("rd_kafka_new: ") + err);
+  return Kafka(rk);
+}
+
+void create_topic(const std::string& bootstrap, const std::string& name, int partitions,
+                  const Settings& configs = {}) {
+  Kafka admin = make_client(RD_KAFKA_PRODUCER, bootstrap, {});
+  rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(name.c_str(), partitions, 1, nullptr, 0);
+  for (const auto& [k, v] : configs)
+    rd_kafka_NewTopic_set_config(topic, k.c_str(), v.c_str());
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(admin.get());
+  rd_kafka_CreateTopics(admin.get(), &topic, 1, nullptr, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
+  if (!event) die("CreateTopics timed out");
+  const auto* result = rd_kafka_event_CreateTopics_result(event);
+  size_t n = 0;
+  const rd_kafka_topic_result_t** topics =
+      result ? rd_kafka_CreateTopics_result_topics(result, &n) : nullptr;
+  if (n != 1 || rd_kafka_topic_result_error(topics[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    die("CreateTopics " + name + " failed: " +
+        (n == 1 ? rd_kafka_topic_result_error_string(topics[0])
+                : rd_kafka_event_error_string(event)));
+  }
+  rd_kafka_event_destroy(event);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_NewTopic_destroy(topic);
+}
+
+// Asks for the topic's metadata so the timed produce does not start with a lookup.
+void warm_metadata(rd_kafka_t* rk, const std::string& topic) {
+  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(rk, 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("metadata");
+  rd_kafka_metadata_destroy(md);
+  rd_kafka_topic_destroy(t);
+}
+
+struct ProduceRun {
+  std::string topic;
+  size_t record_size = 0;
+  std::string acks;
+  int partitions = 1;
+  long records = 0;
+  double seconds = 0;
+  CpuMeter::Sample cpu;
+  double mbps() const { return static_cast<double>(records * record_size) / seconds / 1e6; }
+  double records_per_s() const { return static_cast<double>(records) / seconds; }
+};
+
+// Produces `bytes` of `record_size`-byte values (no key) to a new topic in `slices` equal parts,
+// each timed from its first produce call to the end of its flush(); `between` runs before each
+// slice, untimed (the raw disk loop, so both sides see the same moments of a drifting disk).
+// Values point at one shared buffer (no copy in the client).
+ProduceRun produce(const std::string& bootstrap, pid_t server, const std::string& topic,
+                   int partitions, size_t record_size, const std::string& acks, size_t bytes,
+                   int slices = 1, const std::function<void()>& between = {}) {
+  create_topic(bootstrap, topic, partitions);
+  DeliveryErrors errors;
+  Kafka producer = make_client(RD_KAFKA_PRODUCER, bootstrap,
+                               {{"enable.idempotence", "false"},
+                                {"acks", acks},
+                                {"linger.ms", "5"},
+                                {"batch.size", "1000000"},
+                                {"compression.type", "none"},
+                                {"queue.buffering.max.messages", "10000000"},
+                                {"queue.buffering.max.kbytes", "2097151"},
+                                {"delivery.report.only.error", "true"}},
+                               &errors);
+  warm_metadata(producer.get(), topic);
+  std::vector<char> value(record_size);
+  for (size_t i = 0; i < value.size(); ++i)
+    value[i] = static_cast<char>('a' + i % 26);
+  ProduceRun run;
+  run.topic = topic;
+  run.record_size = record_size;
+  run.acks = acks;
+  run.partitions = partitions;
+  run.records = static_cast<long>(bytes / record_size) / slices * slices;
+  rd_kafka_topic_t* t = rd_kafka_topic_new(producer.get(), topic.c_str(), nullptr);
+  for (int slice = 0; slice < slices; ++slice) {
+    if (between) between();
+    CpuMeter meter(server);
+    const auto start = Clock::now();
+    for (long i = 0; i < run.records / slices;) {
+      // Flags 0: librdkafka neither copies nor frees the payload.
+      if (rd_kafka_produce(t, RD_KAFKA_PARTITION_UA, 0, value.data(), value.size(), nullptr, 0,
+                           nullptr) == 0) {
+        ++i;
+        if ((i & 0xfff) == 0) rd_kafka_poll(producer.get(), 0);
+        continue;
+      }
+      if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        die(std::string("produce: ") + rd_kafka_err2str(rd_kafka_last_error()));
+      }
+      rd_kafka_poll(producer.get(), 1);
+    }
+    if (rd_kafka_flush(producer.get(), 300000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      die("flush timed out");
+    }
+    run.seconds += seconds_since(start);
+    const CpuMeter::Sample s = meter.sample();
+    run.cpu.wall += s.wall;
+    run.cpu.server += s.server;
+    run.cpu.client += s.client;
+  }
+  rd_kafka_topic_destroy(t);
+  if (errors.failed > 0) {
+    die(topic + ": " + std::to_string(errors.failed.load()) +
+        " deliveries failed, last: " + rd_kafka_err2str(errors.last));
+  }
+  g_cpu_rows.push_back({"produce " + topic, run.cpu});
+  return run;
+}
+
+Settings consumer_settings() {
+  return {{"group.id", "kafka-bench-assign-only"},
+          {"enable.auto.commit", "false"},
+          {"enable.partition.eof", "false"}};
+}
+
+struct ConsumeRun {
+  double bytes = 0;
+  long records = 0;
+  double seconds = 0;
+  CpuMeter::Sample cpu;
+  double gbps() const { return bytes / seconds / 1e9; }
+};
+
+// Reads `expected` records from every partition of `topic` from the beginning with assign().
+// Timed from the first record received (its bytes excluded) to the last: connection set-up,
+// metadata and offset look-ups are not part of the figure (nor of the CPU figures).
+ConsumeRun consume(const std::string& bootstrap, pid_t server, const std::string& topic,
+                   int partitions, long expected) {
+  Settings settings = consumer_settings();
+  settings.insert(settings.end(), {{"fetch.max.bytes", "104857600"},
+                                   {"max.partition.fetch.bytes", "16777216"},
+                                   {"receive.message.max.bytes", "110000000"},
+                                   // librdkafka 2.0.2 stops fetching while more than
+                                   // queued.min.messages (default 100000) are queued and
+                                   // resumes late: 100 B records came in at 0.17 M/s.
+                                   {"queued.min.messages", "10000000"},
+                                   {"queued.max.messages.kbytes", "1048576"}});
+  Kafka consumer = make_client(RD_KAFKA_CONSUMER, bootstrap, settings);
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(partitions);
+  for (int p = 0; p < partitions; ++p)
+    rd_kafka_topic_partition_list_add(list, topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  if (rd_kafka_assign(consumer.get(), list) != RD_KAFKA_RESP_ERR_NO_ERROR) die("assign");
+  rd_kafka_topic_partition_list_destroy(list);
+  ConsumeRun run;
+  CpuMeter meter(server);
+  Clock::time_point start;
+  const auto deadline = Clock::now() + 300s;
+  while (run.records < expected) {
+    if (Clock::now() > deadline) die("consume " + topic + " timed out");
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), 100);
+    if (!m) continue;
+    if (m->err) die("consume " + topic + ": " + rd_kafka_message_errstr(m));
+    if (run.records++ == 0) {
+      start = Clock::now();
+      meter.reset();
+    } else {
+      run.bytes += static_cast<double>(m->len);
+    }
+    rd_kafka_message_destroy(m);
+  }
+  run.seconds = seconds_since(start);
+  run.cpu = meter.sample();
+  rd_kafka_consumer_close(consumer.get());
+  return run;
+}
+
+struct LatencyRun {
+  long samples = 0;
+  long sent = 0;
+  double p50_ms = 0, p99_ms = 0, p999_ms = 0, max_ms = 0;
+  double achieved_rate = 0;
+};
+
+// A producer paced at `rate` records/s (100 B values carrying their steady-clock send time,
+// acks=1, linger.ms=0) and a consumer polling in another thread; latency = receive time - send
+// time. The first second is warm-up and not counted. With the default durability
+// (flush.messages=1) a record becomes visible to consumers only once fsynced, whatever acks says,
+// so the latency includes an fsync.
+LatencyRun latency(const std::string& bootstrap, pid_t server, const std::string& topic,
+                   const Settings& topic_configs, int rate, double measured_s) {
+  create_topic(bootstrap, topic, 1, topic_configs);
+  Kafka consumer = make_client(RD_KAFKA_CONSUMER, bootstrap, consumer_settings());
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  if (rd_kafka_assign(consumer.get(), list) != RD_KAFKA_RESP_ERR_NO_ERROR) die("assign");
+  rd_kafka_topic_partition_list_destroy(list);
+
+  DeliveryErrors errors;
+  Kafka producer = make_client(RD_KAFKA_PRODUCER, bootstrap,
+                               {{"enable.idempotence", "false"},
+                                {"acks", "1"},
+                                {"linger.ms", "0"},
+                                {"compression.type", "none"},
+                                {"delivery.report.only.error", "true"}},
+                               &errors);
+  warm_metadata(producer.get(), topic);
+
+  constexpr double kWarmupS = 1.0;
+  const long total = static_cast<long>((kWarmupS + measured_s) * rate);
+  const auto t0 = Clock::now();
+  const int64_t measure_from =
+      std::chrono::duration_cast<std::chrono::nanoseconds>((t0 + 1s).time_since_epoch()).count();
+  std::vector<int64_t> latencies_ns;
+  latencies_ns.reserve(static_cast<size_t>(measured_s * rate) + 16);
+  std::atomic<bool> producing_done{false};
+  std::thread reader([&] {
+    long received = 0;
+    while (received < total) {
+      rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), 100);
+      if (!m) {
+        if (producing_done && seconds_since(t0) > kWarmupS + measured_s + 30) break;
+        continue;
+      }
+      const int64_t now = Clock::now().time_since_epoch().count();
+      if (!m->err && m->len >= sizeof(int64_t)) {
+        int64_t sent;
+        std::memcpy(&sent, m->payload, sizeof(sent));
+        if (sent >= measure_from) latencies_ns.push_back(now - sent);
+        ++received;
+      }
+      rd_kafka_message_destroy(m);
+    }
+  });
+
+  CpuMeter meter(server);
+  char value[100] = {};
+  rd_kafka_topic_t* t = rd_kafka_topic_new(producer.get(), topic.c_str(), nullptr);
+  const auto interval = std::chrono::nanoseconds(1'000'000'000 / rate);
+  for (long i = 0; i < total; ++i) {
+    std::this_thread::sleep_until(t0 + i * interval);
+    const int64_t now = Clock::now().time_since_epoch().count();
+    std::memcpy(value, &now, sizeof(now));
+    if (rd_kafka_produce(t, 0, RD_KAFKA_MSG_F_COPY, value, sizeof(value), nullptr, 0, nullptr) !=
+        0) {
+      die(std::string("produce: ") + rd_kafka_err2str(rd_kafka_last_error()));
+    }
+    rd_kafka_poll(producer.get(), 0);
+  }
+  const double send_s = seconds_since(t0);
+  producing_done = true;
+  rd_kafka_flush(producer.get(), 30000);
+  reader.join();
+  g_cpu_rows.push_back({"latency " + topic + " (10k rec/s)", meter.sample()});
+  rd_kafka_topic_destroy(t);
+  rd_kafka_consumer_close(consumer.get());
+  if (errors.failed > 0)
+    die("latency: deliveries failed: " + std::string(rd_kafka_err2str(errors.last)));
+
+  LatencyRun r;
+  r.sent = total;
+  r.achieved_rate = static_cast<double>(total) / send_s;
+  r.samples = static_cast<long>(latencies_ns.size());
+  if (latencies_ns.empty()) die("latency: no samples");
+  std::sort(latencies_ns.begin(), latencies_ns.end());
+  auto pct = [&](double q) {
+    const size_t i = std::min(latencies_ns.size() - 1,
+                              static_cast<size_t>(q * static_cast<double>(latencies_ns.size())));
+    return static_cast<double>(latencies_ns[i]) / 1e6;
+  };
+  r.p50_ms = pct(0.50);
+  r.p99_ms = pct(0.99);
+  r.p999_ms = pct(0.999);
+  r.max_ms = static_cast<double>(latencies_ns.back()) / 1e6;
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Machine description.
+
+std::string first_line_of(const std::string& text, const std::string& prefix) {
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.compare(0, prefix.size(), prefix) == 0) return line;
+  }
+  return "";
+}
+
+std::string machine_summary(const std::string& data_dir) {
+  std::ostringstream out;
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  std::string cpus((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
+  std::ifstream meminfo("/proc/meminfo");
+  std::string mem((std::istreambuf_iterator<char>(meminfo)), std::istreambuf_iterator<char>());
+  std::string model = first_line_of(cpus, "model name");
+  if (const size_t c = model.find(':'); c != std::string::npos) model = model.substr(c + 2);
+  out << "cpus: " << std::thread::hardware_concurrency() << " (" << model << ")\n";
+  out << first_line_of(mem, "MemTotal") << "\n";
+  struct statvfs st {};
+  if (::statvfs(data_dir.c_str(), &st) == 0) {
+    out << "data dir " << data_dir << ": " << static_cast<double>(st.f_blocks) * st.f_frsize / 1e9
+        << " GB file system, " << static_cast<double>(st.f_bavail) * st.f_frsize / 1e9
+        << " GB available\n";
+  }
+  double load[3] = {};
+  if (::getloadavg(load, 3) == 3) {
+    out << "load average before the run: " << load[0] << " " << load[1] << " " << load[2] << "\n";
+  }
+  return out.str();
+}
+
+std::string verdict(bool met) {
+  return met ? "met" : "MISSED";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--quick") {
+      quick = true;
+    } else {
+      std::fprintf(stderr, "usage: kafka_bench [--quick]\n");
+      return 2;
+    }
+  }
+  const Plan& plan = quick ? kQuickPlan : kFullPlan;
+  ::signal(SIGPIPE, SIG_IGN);
+
+  eddy::testing::EddyProcess eddy(EDDY_BINARY);
+  g_eddy = &eddy;
+  if (!eddy.start()) die("eddy serve did not start:\n" + eddy.log());
+  const std::string bootstrap = eddy.bootstrap();
+  const pid_t server = eddy.pid();
+  std::printf("kafka_bench%s: eddy serve pid %d on %s, data dir %s\n", quick ? " --quick" : "",
+              static_cast<int>(server), bootstrap.c_str(), eddy.data_dir().c_str());
+  std::printf("%s\n", machine_summary(eddy.data_dir()).c_str());
+  std::fflush(stdout);
+
+  // Idle RSS: after start-up settles, no client has connected yet.
+  std::this_thread::sleep_for(1s);
+  const double idle_rss = status_mb(server, "VmRSS");
+
+  step("iperf3 loopback");
+  const double tcp_gbps = iperf3_gbps(plan.iperf_s);
+
+  step("redis-server + redis-benchmark XADD");
+  const RedisFigures redis = redis_xadd(plan.redis_requests);
+
+  struct Row {
+    ProduceRun run;
+    double raw = 0, raw16 = 0;  // raw 1 MiB / 16 KiB fdatasync MB/s, interleaved (acks=all rows)
+  };
+  std::vector<Row> rows;
+  const std::string dir = eddy.data_dir();
+  for (size_t size : {size_t{100}, size_t{1024}}) {
+    for (const std::string acks : {"1", "all"}) {
+      const std::string topic = "p" + std::to_string(size) + "-acks" + acks;
+      Row row;
+      // The consume runs read the 1 KiB acks=1 topic, which is made bigger for them.
+      const size_t bytes = size == 1024 && acks == "1" ? plan.consume_bytes : plan.produce_bytes;
+      if (acks == "all") {
+        // fdatasync latency on this kind of disk drifts within seconds: raw loops and produce
+        // slices alternate, each side summed over its slices.
+        constexpr int kSlices = 3;
+        const double slice_s = plan.raw_disk_s / kSlices;
+        double raw_mb = 0, raw16_mb = 0;
+        auto raw = [&] {
+          raw_mb += raw_fdatasync_mbps(dir, kMiB, slice_s) * slice_s;
+          raw16_mb += raw_fdatasync_mbps(dir, 16 * kKiB, slice_s) * slice_s;
+        };
+        step("produce " + topic + ", " + std::to_string(bytes / kMiB) +
+             " MiB in 3 slices, each after raw pwrite 1 MiB and 16 KiB + fdatasync loops");
+        row.run = produce(bootstrap, server, topic, 1, size, acks, bytes, kSlices, raw);
+        row.raw = raw_mb / plan.raw_disk_s;
+        row.raw16 = raw16_mb / plan.raw_disk_s;
+      } else {
+        step("produce " + topic + ", " + std::to_string(bytes / kMiB) + " MiB");
+        row.run = produce(bootstrap, server, topic, 1, size, acks, bytes);
+      }
+      rows.push_back(row);
+    }
+  }
+  step("produce p1024-acks1-2p (2 partitions), " + std::to_string(plan.produce_bytes / kMiB) +
+       " MiB");
+  Row two;
+  two.run = produce(bootstrap, server, "p1024-acks1-2p", 2, 1024, "1", plan.produce_bytes);
+  rows.push_back(two);
+
+  const ProduceRun& consumed = rows[2].run;  // 1 KiB, acks=1
+  std::vector<ConsumeRun> consumes;
+  for (int pass = 0; pass < plan.consume_passes; ++pass) {
+    step("consume " + consumed.topic + " pass " + std::to_string(pass + 1));
+    consumes.push_back(consume(bootstrap, server, consumed.topic, 1, consumed.records));
+    g_cpu_rows.push_back(
+        {"consume " + consumed.topic + " pass " + std::to_string(pass + 1), consumes.back().cpu});
+  }
+  step("consume p100-acks1");
+  const ConsumeRun consume_small = consume(bootstrap, server, "p100-acks1", 1, rows[0].run.records);
+  g_cpu_rows.push_back({"consume p100-acks1", consume_small.cpu});
+
+  step("latency at 10k records/s, default durability (flush.messages=1)");
+  const LatencyRun lat =
+      latency(bootstrap, server, "latency-durable", {}, kLatencyRate, plan.latency_s);
+  step("latency at 10k records/s, interval flush (flush.messages=100000, flush.ms=1000)");
+  const LatencyRun lat_interval =
+      latency(bootstrap, server, "latency-interval",
+              {{"flush.messages", "100000"}, {"flush.ms", "1000"}}, kLatencyRate, plan.latency_s);
+
+  const double rss_after = status_mb(server, "VmRSS");
+  const double rss_peak = status_mb(server, "VmHWM");
+  if (eddy.stop(SIGTERM) != 0) std::printf("warning: eddy serve did not exit cleanly\n");
+  g_eddy = nullptr;
+
+  // ----- Report.
+  const ConsumeRun* best = &consumes[0];
+  double mean_gbps = 0;
+  for (const auto& c : consumes) {
+    if (c.gbps() > best->gbps()) best = &c;
+    mean_gbps += c.gbps() / static_cast<double>(consumes.size());
+  }
+  const Row& durable_large = rows[3];
+  const double raw_mean = durable_large.raw;
+  const double raw16_mean = durable_large.raw16;
+  const double durable_ratio = durable_large.run.mbps() / raw_mean;
+  const double redis_ratio = rows[0].run.records_per_s() / redis.xadd_per_s;
+
+  std::printf("\n| measurement | result | comparison point | ratio |\n|---|---|---|---|\n");
+  std::printf("| loopback TCP, iperf3, 1 stream, %d s | %.2f GB/s | | |\n", plan.iperf_s, tcp_gbps);
+  for (const Row* r : {&rows[1], &rows[3]}) {
+    std::printf(
+        "| raw pwrite 1 MiB / 16 KiB + fdatasync, interleaved with the %zu B acks=all run | "
+        "%.1f / %.1f MB/s | | |\n",
+        r->run.record_size, r->raw, r->raw16);
+  }
+  std::printf(
+      "| Redis Streams: redis-benchmark -P 64 -c 50 XADD, %zu B value, no persistence (%lld "
+      "entries) | %.0f XADD/s (%.1f MB/s of values) | | |\n",
+      redis.value_bytes, redis.stream_length, redis.xadd_per_s,
+      redis.xadd_per_s * static_cast<double>(redis.value_bytes) / 1e6);
+  for (const Row& r : rows) {
+    std::string compare, ratio;
+    char buf[128];
+    if (r.run.acks == "all") {
+      std::snprintf(buf, sizeof(buf), "raw 1 MiB fdatasync %.1f MB/s (16 KiB: %.1f)", r.raw,
+                    r.raw16);
+      compare = buf;
+      std::snprintf(buf, sizeof(buf), "%.0f%% (16 KiB: %.0f%%)", 100 * r.run.mbps() / r.raw,
+                    100 * r.run.mbps() / r.raw16);
+      ratio = buf;
+    } else if (r.run.record_size == 100) {
+      std::snprintf(buf, sizeof(buf), "Redis XADD %.0f/s", redis.xadd_per_s);
+      compare = buf;
+      std::snprintf(buf, sizeof(buf), "%.2fx", r.run.records_per_s() / redis.xadd_per_s);
+      ratio = buf;
+    } else {
+      std::snprintf(buf, sizeof(buf), "loopback TCP %.2f GB/s", tcp_gbps);
+      compare = buf;
+      std::snprintf(buf, sizeof(buf), "%.0f%%", 100 * r.run.mbps() / 1e3 / tcp_gbps);
+      ratio = buf;
+    }
+    std::printf(
+        "| produce %zu B, acks=%s, %d partition%s, %.0f MiB | %.1f MB/s, %.0f records/s "
+        "| %s | %s |\n",
+        r.run.record_size, r.run.acks.c_str(), r.run.partitions, r.run.partitions == 1 ? "" : "s",
+        static_cast<double>(r.run.records * r.run.record_size) / kMiB, r.run.mbps(),
+        r.run.records_per_s(), compare.c_str(), ratio.c_str());
+  }
+  std::printf(
+      "| consume 1 KiB records, %.0f MiB, assign() from the start (best of %d; mean %.2f) | "
+      "%.2f GB/s, %.0f records/s | loopback TCP %.2f GB/s | %.0f%% |\n",
+      static_cast<double>(consumed.records * consumed.record_size) / kMiB, plan.consume_passes,
+      mean_gbps, best->gbps(), static_cast<double>(best->records) / best->seconds, tcp_gbps,
+      100 * best->gbps() / tcp_gbps);
+  std::printf("| consume 100 B records, %.0f MiB | %.2f GB/s, %.0f records/s | | |\n",
+              static_cast<double>(rows[0].run.records * 100) / kMiB, consume_small.gbps(),
+              static_cast<double>(consume_small.records) / consume_small.seconds);
+  for (const auto& [name, l] :
+       {std::pair<const char*, const LatencyRun*>{"default durability (flush.messages=1)", &lat},
+        {"interval flush (flush.messages=100000, flush.ms=1000)", &lat_interval}}) {
+    std::printf(
+        "| produce→consume latency, 100 B, acks=1, %.0f records/s for %.0f s, %s (%ld "
+        "samples) | p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms | | |\n",
+        l->achieved_rate, plan.latency_s, name, l->samples, l->p50_ms, l->p99_ms, l->p999_ms,
+        l->max_ms);
+  }
+  std::printf(
+      "| RSS of eddy serve: idle after start / after the runs / peak | %.1f / %.1f / %.1f MB | "
+      "redis-server idle %.1f MB | |\n",
+      idle_rss, rss_after, rss_peak, redis.idle_rss_mb);
+
+  std::printf("\nCPU seconds per phase (server = eddy serve, client = this process):\n");
+  std::printf("| phase | wall s | server CPU s | client CPU s | server cores | client cores |\n");
+  std::printf("|---|---|---|---|---|---|\n");
+  for (const auto& row : g_cpu_rows) {
+    std::printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", row.phase.c_str(), row.s.wall,
+                row.s.server, row.s.client, row.s.server / row.s.wall, row.s.client / row.s.wall);
+  }
+  std::printf("| redis-benchmark XADD (redis-server only) | %.2f | %.2f | | %.2f | |\n",
+              redis.wall_s, redis.cpu_server_s, redis.cpu_server_s / redis.wall_s);
+
+  std::printf("\ntargets:\n");
+  std::printf(
+      "  1 KiB acks=all >= %.0f%% of raw fdatasync bandwidth (1 MiB writes): %.0f%% "
+      "(%.1f of %.1f MB/s; vs 16 KiB writes %.0f%%) -> %s\n",
+      100 * kDurableTarget, 100 * durable_ratio, durable_large.run.mbps(), raw_mean,
+      100 * durable_large.run.mbps() / raw16_mean,
+      verdict(durable_ratio >= kDurableTarget).c_str());
+  std::printf("  100 B acks=1 >= %.0fx Redis XADD records/s: %.2fx (%.0f vs %.0f) -> %s\n",
+              kRedisTarget, redis_ratio, rows[0].run.records_per_s(), redis.xadd_per_s,
+              verdict(redis_ratio >= kRedisTarget).c_str());
+  std::printf("  consume >= %.1f GB/s: %.2f GB/s -> %s\n", kConsumeTargetGBps, best->gbps(),
+              verdict(best->gbps() >= kConsumeTargetGBps).c_str());
+  std::printf(
+      "  p99 produce->consume latency at 10k records/s <= %.0f ms, default durability: %.2f ms "
+      "-> %s\n",
+      kLatencyTargetMs, lat.p99_ms, verdict(lat.p99_ms <= kLatencyTargetMs).c_str());
+  std::printf("    (interval flush: %.2f ms -> %s)\n", lat_interval.p99_ms,
+              verdict(lat_interval.p99_ms <= kLatencyTargetMs).c_str());
+  std::printf("  idle RSS of eddy serve <= %.0f MB: %.1f MB -> %s\n", kRssTargetMB, idle_rss,
+              verdict(idle_rss <= kRssTargetMB).c_str());
+  return 0;
+}
