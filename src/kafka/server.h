@@ -6,8 +6,10 @@
 // stops reading while the responses it owes exceed a memory budget. Malformed input closes only
 // that connection, with one log line.
 //
-// The byte stream is behind a small transport seam (plain TCP today) so TLS and SASL can wrap
-// it later without touching request handling. Asio stays out of this header.
+// Only Connection::read_requests and Connection::pump_writes touch the socket, and request
+// handling sees frames, not the socket: TLS (an ssl::stream in place of the socket) and SASL (an
+// authentication step before the first request is dispatched) fit there without changes to the
+// handlers. Asio stays out of this header.
 #pragma once
 
 #include <cstdint>
