@@ -6,9 +6,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <regex>
 
 extern char** environ;
 
@@ -62,11 +62,13 @@ bool EddyProcess::start(std::chrono::seconds timeout) {
   stderr_fd_ = pipe_fds[0];
   log_.clear();
   if (!pump(std::chrono::steady_clock::now() + timeout, "kafka on ")) return false;
-  std::smatch match;
-  static const std::regex kPort("kafka on [^ ]+:([0-9]+)");
-  if (!std::regex_search(log_, match, kPort)) return false;
-  port_ = std::stoi(match[1]);
-  return true;
+  // "kafka on HOST:PORT": the port is the digits after the last ':' of that word.
+  const size_t at = log_.find("kafka on ") + 9;
+  const size_t end = log_.find_first_of(" \n", at);
+  const size_t colon = log_.rfind(':', end);
+  if (colon == std::string::npos || colon < at) return false;
+  port_ = std::atoi(log_.substr(colon + 1, end - colon - 1).c_str());
+  return port_ > 0;
 }
 
 // Reads stderr until `needle` shows up (true) or EOF/deadline (false).
