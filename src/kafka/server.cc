@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -242,17 +243,27 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
 
   void pump_writes() {
     if (writing_ || closed_) return;
-    auto out = std::make_shared<std::vector<std::byte>>();
+    // Responses go out as (small header, body) pairs in one gathered write: bodies, which hold
+    // fetched records, are never copied again on their way to the socket.
+    struct Outgoing {
+      std::array<std::byte, 9> header;  // size, correlation id, empty tagged fields
+      size_t header_size;
+      std::vector<std::byte> body;
+    };
+    auto batch = std::make_shared<std::vector<Outgoing>>();
     while (!pending_.empty() && pending_.front().ready) {
       Pending& front = pending_.front();
       if (front.body) {
-        WireWriter w(false);
-        size_t size_at = w.reserve_i32();
-        w.i32(front.correlation_id);
-        if (front.header_v1) w.uvarint(0);
-        w.raw(*front.body);
-        w.patch_i32(size_at, static_cast<int32_t>(w.buffer().size() - 4));
-        out->insert(out->end(), w.buffer().begin(), w.buffer().end());
+        Outgoing& out = batch->emplace_back();
+        out.body = std::move(*front.body);
+        out.header_size = front.header_v1 ? 9 : 8;
+        const auto size = static_cast<uint32_t>(out.header_size - 4 + out.body.size());
+        const auto correlation = static_cast<uint32_t>(front.correlation_id);
+        for (int i = 0; i < 4; ++i) {
+          out.header[i] = static_cast<std::byte>(size >> (24 - 8 * i));
+          out.header[4 + i] = static_cast<std::byte>(correlation >> (24 - 8 * i));
+        }
+        out.header[8] = std::byte{0};
       }
       inflight_bytes_ -= front.request_bytes;
       pending_.pop_front();
@@ -261,19 +272,25 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
     if (inflight_bytes_ <= static_cast<size_t>(server_.options_.max_inflight_bytes)) {
       drain_timer_.cancel();
     }
-    if (out->empty()) return;
+    if (batch->empty()) return;
+    std::vector<asio::const_buffer> buffers;
+    buffers.reserve(batch->size() * 2);
+    for (const auto& out : *batch) {
+      buffers.emplace_back(out.header.data(), out.header_size);
+      buffers.emplace_back(out.body.data(), out.body.size());
+    }
     writing_ = true;
     asio::async_write(
-        socket_, asio::buffer(*out),
-        asio::bind_executor(
-            strand_, [self = shared_from_this(), out](const boost::system::error_code& ec, size_t) {
-              self->writing_ = false;
-              if (ec) {
-                self->close_on_strand();
-                return;
-              }
-              self->pump_writes();
-            }));
+        socket_, buffers,
+        asio::bind_executor(strand_, [self = shared_from_this(), batch](
+                                         const boost::system::error_code& ec, size_t) {
+          self->writing_ = false;
+          if (ec) {
+            self->close_on_strand();
+            return;
+          }
+          self->pump_writes();
+        }));
   }
 
   void close_on_strand() {
