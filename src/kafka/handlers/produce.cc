@@ -66,17 +66,12 @@ struct ProduceState {
 // well-formed records (decompressed, bounded); a topic whose compression.type names a codec
 // stores its batches re-encoded with it. Rewrites `batches` in place when re-encoding.
 struct ContentError {
-  KafkaError first;
-  std::string second;
+  KafkaError code;
+  std::string message;
 };
 
-struct ContentCheck {
-  bool ok() const { return !failure; }
-  const ContentError& error() const { return *failure; }
-  std::optional<ContentError> failure;
-};
-
-ContentCheck check_contents(std::vector<std::byte>& batches, const storage::TopicConfig& config) {
+std::optional<ContentError> check_contents(std::vector<std::byte>& batches,
+                                           const storage::TopicConfig& config) {
   const size_t max_batch = static_cast<size_t>(config.max_message_bytes);
   auto framed = storage::validate_batches(batches, max_batch);
   if (!framed.ok()) {
@@ -84,7 +79,7 @@ ContentCheck check_contents(std::vector<std::byte>& batches, const storage::Topi
     KafkaError code = framed.error().code() == ErrorCode::kUnsupported
                           ? KafkaError::kInvalidRecord
                           : to_kafka_error(framed.error());
-    return {ContentError{code, framed.error().message()}};
+    return ContentError{code, framed.error().message()};
   }
   const auto target = storage::codec_from_name(config.compression_type);
   const size_t max_plain = std::max<size_t>(size_t{64} << 20, 4 * max_batch);
@@ -100,7 +95,7 @@ ContentCheck check_contents(std::vector<std::byte>& batches, const storage::Topi
                             ? KafkaError::kUnsupportedCompressionType
                         : e.code() == ErrorCode::kTooLarge ? KafkaError::kMessageTooLarge
                                                            : KafkaError::kInvalidRecord;
-      return {ContentError{code, e.message()}};
+      return ContentError{code, e.message()};
     }
     if (*checked) {
       // Copy only once something changes: the common case (codec as sent) copies nothing.
@@ -113,7 +108,7 @@ ContentCheck check_contents(std::vector<std::byte>& batches, const storage::Topi
     pos += header.size_bytes();
   }
   if (changed) batches = std::move(rewritten);
-  return {};
+  return std::nullopt;
 }
 
 }  // namespace
@@ -193,9 +188,9 @@ Handler make_produce_handler() {
             }
             // The log assigns offsets in place, so it needs its own copy of the bytes.
             std::vector<std::byte> batches(in.records->begin(), in.records->end());
-            if (auto checked = check_contents(batches, log->config()); !checked.ok()) {
-              result.error = checked.error().first;
-              result.message = checked.error().second;
+            if (auto invalid = check_contents(batches, log->config())) {
+              result.error = invalid->code;
+              result.message = invalid->message;
               continue;
             }
             auto appended = log->append(batches);
