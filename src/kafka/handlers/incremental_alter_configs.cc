@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "kafka/handlers/alter_response.h"
 #include "kafka/handlers/handlers.h"
 #include "storage/catalog.h"
 #include "storage/log_manager.h"
@@ -32,7 +33,7 @@ struct Resource {
   std::vector<Operation> ops;
 };
 
-using Outcome = std::pair<KafkaError, std::optional<std::string>>;
+using Outcome = AlterOutcome;
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> items;
@@ -144,26 +145,8 @@ bool handle(RequestContext& ctx, WireReader& body, AsyncServices&, Respond respo
   body.tagged_fields();
   if (!body.ok()) return false;
 
-  std::map<std::pair<int8_t, std::string>, int> occurrences;
-  for (const auto& r : resources)
-    ++occurrences[{r.type, r.name}];
-
-  WireWriter w(v >= 1);
-  w.i32(0);  // throttle_time_ms
-  w.array_length(static_cast<int32_t>(resources.size()));
-  for (const auto& r : resources) {
-    auto [error, message] = occurrences[{r.type, r.name}] > 1
-                                ? Outcome{KafkaError::kInvalidRequest,
-                                          "Resource appears more than once in the request."}
-                                : alter(ctx, r, validate_only);
-    w.i16(code(error));
-    w.nullable_string(message);
-    w.i8(r.type);
-    w.string(r.name);
-    w.tagged_fields();
-  }
-  w.tagged_fields();
-  respond(w.take());
+  respond(write_alter_response(v >= 1, resources,
+                               [&](const Resource& r) { return alter(ctx, r, validate_only); }));
   return true;
 }
 
