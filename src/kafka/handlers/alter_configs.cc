@@ -5,7 +5,7 @@
 // static (config file and flags) and cannot be altered.
 #include <map>
 
-#include "kafka/handlers/alter_response.h"
+#include "kafka/handlers/config_admin.h"
 #include "kafka/handlers/handlers.h"
 #include "storage/catalog.h"
 #include "storage/log_manager.h"
@@ -45,17 +45,7 @@ Outcome alter(RequestContext& ctx, const Resource& r, bool validate_only) {
       return {KafkaError::kInvalidRequest, "config " + key + " appears more than once"};
     }
   }
-  auto resolved = storage::TopicConfig::resolve(ctx.log.defaults(), overrides);
-  if (!resolved.ok()) return {KafkaError::kInvalidConfig, resolved.error().message()};
-  if (validate_only) return {KafkaError::kNone, std::nullopt};
-  if (auto set = ctx.log.set_topic_overrides(r.name, overrides); !set.ok()) {
-    const auto& e = set.error();
-    KafkaError error = e.code() == ErrorCode::kNotFound ? KafkaError::kUnknownTopicOrPartition
-                       : e.code() == ErrorCode::kInvalidArgument ? KafkaError::kInvalidConfig
-                                                                 : to_kafka_error(e);
-    return {error, e.message()};
-  }
-  return {KafkaError::kNone, std::nullopt};
+  return store_topic_overrides(ctx, r.name, overrides, validate_only);
 }
 
 bool handle(RequestContext& ctx, WireReader& body, AsyncServices&, Respond respond) {

@@ -6,16 +6,13 @@
 #include <map>
 #include <set>
 
+#include "kafka/handlers/config_admin.h"
 #include "kafka/handlers/handlers.h"
 #include "storage/catalog.h"
 #include "storage/log_manager.h"
 
 namespace eddy::kafka {
 namespace {
-
-// DescribeConfigs config sources, as used by the v5+ response.
-constexpr int8_t kSourceTopicConfig = 1;
-constexpr int8_t kSourceDefaultConfig = 5;
 
 struct Assignment {
   int32_t partition = 0;

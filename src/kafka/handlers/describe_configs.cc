@@ -7,6 +7,7 @@
 #include <map>
 #include <set>
 
+#include "kafka/handlers/config_admin.h"
 #include "kafka/handlers/handlers.h"
 #include "storage/catalog.h"
 #include "storage/log_manager.h"
@@ -16,11 +17,6 @@ namespace {
 
 constexpr int8_t kResourceTopic = 2;
 constexpr int8_t kResourceBroker = 4;
-
-// ConfigSource values.
-constexpr int8_t kSourceTopicConfig = 1;
-constexpr int8_t kSourceStaticBrokerConfig = 4;
-constexpr int8_t kSourceDefaultConfig = 5;
 
 // ConfigType values (v3+): what a client may parse the value as.
 constexpr int8_t kTypeString = 2;
