@@ -249,7 +249,8 @@ def main():
         check(code == 0, f"SIGTERM: eddy exits 0 (got {code})")
         before = producer.acked_count()
         SERVER.start()
-        reopened = re.search(r"storage opened .*: 1 topics, 2 partitions",
+        # The topic and the internal __consumer_offsets (1 partition).
+        reopened = re.search(r"storage opened .*: 2 topics, 3 partitions",
                              "".join(SERVER.log[SERVER.log_at_start:]))
         check(reopened is not None, "the stopped server's data directory reopens with the topic")
         producer.wait_for_acks(before + ACKS_PER_PHASE, "after the SIGTERM restart")
@@ -258,7 +259,8 @@ def main():
         check(code == -signal.SIGKILL, f"SIGKILL: eddy was killed (got {code})")
         before = producer.acked_count()
         SERVER.start()
-        reopened = re.search(r"storage opened .*: 1 topics, 2 partitions",
+        # The topic and the internal __consumer_offsets (1 partition).
+        reopened = re.search(r"storage opened .*: 2 topics, 3 partitions",
                              "".join(SERVER.log[SERVER.log_at_start:]))
         check(reopened is not None, "the killed server's data directory reopens with the topic")
         producer.wait_for_acks(before + ACKS_PER_PHASE, "after the SIGKILL restart")

@@ -19,6 +19,17 @@ const std::vector<Handler>& handlers() {
         make_create_partitions_handler(),
         make_incremental_alter_configs_handler(),
         make_describe_cluster_handler(),
+        make_find_coordinator_handler(),
+        make_join_group_handler(),
+        make_sync_group_handler(),
+        make_heartbeat_handler(),
+        make_leave_group_handler(),
+        make_offset_commit_handler(),
+        make_offset_fetch_handler(),
+        make_offset_delete_handler(),
+        make_list_groups_handler(),
+        make_describe_groups_handler(),
+        make_delete_groups_handler(),
     };
     std::sort(list.begin(), list.end(),
               [](const Handler& a, const Handler& b) { return a.key < b.key; });
