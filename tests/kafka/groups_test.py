@@ -141,6 +141,9 @@ class Member:
         return [line for line in self.snapshot() if line.startswith(("ASSIGN", "REVOKE"))]
 
     def stop(self):
+        # Before STARTED the member may not have installed its SIGTERM handler yet.
+        wait_until(lambda: "STARTED" in self.snapshot() or self.process.poll() is not None,
+                   f"member {self.name} started")
         self.process.send_signal(signal.SIGTERM)
         try:
             code = self.process.wait(timeout=30)
