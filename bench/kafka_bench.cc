@@ -12,9 +12,7 @@
 #include <librdkafka/rdkafka.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,7 +26,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -37,13 +34,28 @@
 #include <thread>
 #include <vector>
 
+#include "bench_support.h"
 #include "eddy_process.h"
 
 namespace {
 
 namespace fs = std::filesystem;
-using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
+using eddy::bench::Clock;
+using eddy::bench::CpuMeter;
+using eddy::bench::CpuRow;
+using eddy::bench::create_topic;
+using eddy::bench::die;
+using eddy::bench::die_errno;
+using eddy::bench::Kafka;
+using eddy::bench::machine_summary;
+using eddy::bench::process_cpu_s;
+using eddy::bench::raw_fdatasync;
+using eddy::bench::seconds_since;
+using eddy::bench::Settings;
+using eddy::bench::status_mb;
+using eddy::bench::step;
+using eddy::bench::warm_metadata;
 
 constexpr size_t kKiB = 1024;
 constexpr size_t kMiB = 1024 * kKiB;
@@ -70,106 +82,13 @@ constexpr double kRssTargetMB = 30.0;       // idle RSS of eddy serve
 constexpr int kLatencyRate = 10000;         // records/s of the latency run
 
 // Children to stop when the run is abandoned (exit() skips main's destructors).
-eddy::testing::EddyProcess* g_eddy = nullptr;
 std::vector<pid_t> g_children;
 
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "kafka_bench: %s\n", what.c_str());
-  for (pid_t pid : g_children) {
-    ::kill(pid, SIGKILL);
-    ::waitpid(pid, nullptr, 0);
-  }
-  if (g_eddy) {
-    g_eddy->stop(SIGKILL, std::chrono::seconds(10));
-    std::error_code ignored;
-    fs::remove_all(g_eddy->data_dir(), ignored);
-  }
-  std::exit(1);
-}
-
-[[noreturn]] void die_errno(const std::string& what) {
-  die(what + ": " + std::strerror(errno));
-}
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-void step(const std::string& what) {
-  std::printf("running: %s\n", what.c_str());
-  std::fflush(stdout);
-}
+// CPU time of the server and of the client per phase.
+std::vector<CpuRow> g_cpu_rows;
 
 // ---------------------------------------------------------------------------------------------
-// Processes: CPU time and memory.
-
-double ticks_to_s(unsigned long long ticks) {
-  return static_cast<double>(ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
-// utime + stime of `pid` (all its threads) from /proc/PID/stat, in seconds.
-double process_cpu_s(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  // The command name (field 2) may contain spaces: fields are counted after its closing ')'.
-  const size_t close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  unsigned long long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i == 14) utime = std::stoull(field);
-    if (i == 15) stime = std::stoull(field);
-  }
-  return ticks_to_s(utime + stime);
-}
-
-double self_cpu_s() {
-  rusage ru{};
-  ::getrusage(RUSAGE_SELF, &ru);
-  auto tv = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec / 1e6; };
-  return tv(ru.ru_utime) + tv(ru.ru_stime);
-}
-
-// A /proc/PID/status field in kB ("VmRSS", "VmHWM"), as MB (10^6 bytes); -1 when missing.
-double status_mb(pid_t pid, const std::string& key) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, key.size() + 1, key + ":") == 0) {
-      return std::stod(line.substr(key.size() + 1)) * 1024 / 1e6;
-    }
-  }
-  return -1;
-}
-
-// Wall time and CPU of the server and of this process (the client) over one phase.
-class CpuMeter {
- public:
-  explicit CpuMeter(pid_t server) : server_(server) { reset(); }
-  void reset() {
-    start_ = Clock::now();
-    server0_ = process_cpu_s(server_);
-    client0_ = self_cpu_s();
-  }
-  struct Sample {
-    double wall = 0, server = 0, client = 0;
-  };
-  Sample sample() const {
-    return {seconds_since(start_), process_cpu_s(server_) - server0_, self_cpu_s() - client0_};
-  }
-
- private:
-  pid_t server_;
-  Clock::time_point start_;
-  double server0_ = 0, client0_ = 0;
-};
-
-struct CpuRow {
-  std::string phase;
-  CpuMeter::Sample s;
-};
-std::vector<CpuRow> g_cpu_rows;
+// Child processes.
 
 // Runs a command and returns its standard output (stderr is left alone). Dies when the command
 // fails unless `status` is given.
@@ -295,34 +214,9 @@ double iperf3_gbps(int seconds) {
   return std::strtod(json.c_str() + json.find(':', bps) + 1, nullptr) / 8 / 1e9;
 }
 
-// Raw sequential writes of `write_size` bytes at the end of a fresh file, each followed by
-// fdatasync (so every sync also commits the growing size), the yardstick of
-// bench/storage_bench.cc, on the file system of the broker's data directory.
+// Raw sequential writes of `write_size` bytes + fdatasync on the data dir's file system, MB/s.
 double raw_fdatasync_mbps(const std::string& dir, size_t write_size, double seconds) {
-  const std::string path = dir + "/raw-fdatasync.dat";
-  std::vector<char> buf(write_size);
-  for (size_t i = 0; i < buf.size(); ++i)
-    buf[i] = static_cast<char>((i * 131 + 7) & 0xff);
-  const int fd = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0644);
-  if (fd < 0) die_errno("open " + path);
-  ::sync();  // not paying for earlier phases' dirty pages
-  size_t written = 0;
-  const auto start = Clock::now();
-  while (seconds_since(start) < seconds) {
-    for (size_t done = 0; done < buf.size();) {
-      const ssize_t n =
-          ::pwrite(fd, buf.data() + done, buf.size() - done, static_cast<off_t>(written + done));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) die_errno("pwrite " + path);
-      done += static_cast<size_t>(n);
-    }
-    if (::fdatasync(fd) != 0) die_errno("fdatasync " + path);
-    written += buf.size();
-  }
-  const double mbps = static_cast<double>(written) / seconds_since(start) / 1e6;
-  ::close(fd);
-  fs::remove(path);
-  return mbps;
+  return raw_fdatasync(dir, write_size, seconds).mbps();
 }
 
 struct RedisFigures {
@@ -376,12 +270,6 @@ RedisFigures redis_xadd(int requests) {
 // ---------------------------------------------------------------------------------------------
 // librdkafka clients.
 
-struct KafkaDeleter {
-  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
-};
-using Kafka = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
-using Settings = std::vector<std::pair<std::string, std::string>>;
-
 struct DeliveryErrors {
   std::atomic<long> failed{0};
   rd_kafka_resp_err_t last = RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -396,56 +284,11 @@ void on_delivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
 
 Kafka make_client(rd_kafka_type_t type, const std::string& bootstrap, const Settings& settings,
                   DeliveryErrors* errors = nullptr) {
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  char err[512];
-  auto set = [&](const std::string& k, const std::string& v) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof(err)) != RD_KAFKA_CONF_OK) {
-      die("config " + k + "=" + v + ": " + err);
-    }
-  };
-  set("bootstrap.servers", bootstrap);
-  for (const auto& [k, v] : settings)
-    set(k, v);
-  if (errors) {
+  return eddy::bench::make_client(type, bootstrap, settings, [errors](rd_kafka_conf_t* conf) {
+    if (!errors) return;
     rd_kafka_conf_set_dr_msg_cb(conf, on_delivery);
     rd_kafka_conf_set_opaque(conf, errors);
-  }
-  rd_kafka_t* rk = rd_kafka_new(type, conf, err, sizeof(err));
-  if (!rk) die(std::string("rd_kafka_new: ") + err);
-  return Kafka(rk);
-}
-
-void create_topic(const std::string& bootstrap, const std::string& name, int partitions,
-                  const Settings& configs = {}) {
-  Kafka admin = make_client(RD_KAFKA_PRODUCER, bootstrap, {});
-  rd_kafka_NewTopic_t* topic = rd_kafka_NewTopic_new(name.c_str(), partitions, 1, nullptr, 0);
-  for (const auto& [k, v] : configs)
-    rd_kafka_NewTopic_set_config(topic, k.c_str(), v.c_str());
-  rd_kafka_queue_t* queue = rd_kafka_queue_new(admin.get());
-  rd_kafka_CreateTopics(admin.get(), &topic, 1, nullptr, queue);
-  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
-  if (!event) die("CreateTopics timed out");
-  const auto* result = rd_kafka_event_CreateTopics_result(event);
-  size_t n = 0;
-  const rd_kafka_topic_result_t** topics =
-      result ? rd_kafka_CreateTopics_result_topics(result, &n) : nullptr;
-  if (n != 1 || rd_kafka_topic_result_error(topics[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    die("CreateTopics " + name + " failed: " +
-        (n == 1 ? rd_kafka_topic_result_error_string(topics[0])
-                : rd_kafka_event_error_string(event)));
-  }
-  rd_kafka_event_destroy(event);
-  rd_kafka_queue_destroy(queue);
-  rd_kafka_NewTopic_destroy(topic);
-}
-
-// Asks for the topic's metadata so the timed produce does not start with a lookup.
-void warm_metadata(rd_kafka_t* rk, const std::string& topic) {
-  rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
-  const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_metadata(rk, 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("metadata");
-  rd_kafka_metadata_destroy(md);
-  rd_kafka_topic_destroy(t);
+  });
 }
 
 struct ProduceRun {
@@ -682,41 +525,6 @@ LatencyRun latency(const std::string& bootstrap, pid_t server, const std::string
   return r;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Machine description.
-
-std::string first_line_of(const std::string& text, const std::string& prefix) {
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.compare(0, prefix.size(), prefix) == 0) return line;
-  }
-  return "";
-}
-
-std::string machine_summary(const std::string& data_dir) {
-  std::ostringstream out;
-  std::ifstream cpuinfo("/proc/cpuinfo");
-  std::string cpus((std::istreambuf_iterator<char>(cpuinfo)), std::istreambuf_iterator<char>());
-  std::ifstream meminfo("/proc/meminfo");
-  std::string mem((std::istreambuf_iterator<char>(meminfo)), std::istreambuf_iterator<char>());
-  std::string model = first_line_of(cpus, "model name");
-  if (const size_t c = model.find(':'); c != std::string::npos) model = model.substr(c + 2);
-  out << "cpus: " << std::thread::hardware_concurrency() << " (" << model << ")\n";
-  out << first_line_of(mem, "MemTotal") << "\n";
-  struct statvfs st {};
-  if (::statvfs(data_dir.c_str(), &st) == 0) {
-    out << "data dir " << data_dir << ": " << static_cast<double>(st.f_blocks) * st.f_frsize / 1e9
-        << " GB file system, " << static_cast<double>(st.f_bavail) * st.f_frsize / 1e9
-        << " GB available\n";
-  }
-  double load[3] = {};
-  if (::getloadavg(load, 3) == 3) {
-    out << "load average before the run: " << load[0] << " " << load[1] << " " << load[2] << "\n";
-  }
-  return out.str();
-}
-
 std::string verdict(bool met) {
   return met ? "met" : "MISSED";
 }
@@ -737,8 +545,15 @@ int main(int argc, char** argv) {
   const Plan& plan = quick ? kQuickPlan : kFullPlan;
   ::signal(SIGPIPE, SIG_IGN);
 
+  eddy::bench::set_program_name("kafka_bench");
+  eddy::bench::at_die([] {
+    for (pid_t pid : g_children) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  });
   eddy::testing::EddyProcess eddy(EDDY_BINARY);
-  g_eddy = &eddy;
+  eddy::bench::set_server(&eddy);
   if (!eddy.start()) die("eddy serve did not start:\n" + eddy.log());
   const std::string bootstrap = eddy.bootstrap();
   const pid_t server = eddy.pid();
@@ -820,7 +635,7 @@ int main(int argc, char** argv) {
   const double rss_after = status_mb(server, "VmRSS");
   const double rss_peak = status_mb(server, "VmHWM");
   if (eddy.stop(SIGTERM) != 0) std::printf("warning: eddy serve did not exit cleanly\n");
-  g_eddy = nullptr;
+  eddy::bench::set_server(nullptr);
 
   // ----- Report.
   const ConsumeRun* best = &consumes[0];
@@ -900,12 +715,7 @@ int main(int argc, char** argv) {
       idle_rss, rss_after, rss_peak, redis.idle_rss_mb);
 
   std::printf("\nCPU seconds per phase (server = eddy serve, client = this process):\n");
-  std::printf("| phase | wall s | server CPU s | client CPU s | server cores | client cores |\n");
-  std::printf("|---|---|---|---|---|---|\n");
-  for (const auto& row : g_cpu_rows) {
-    std::printf("| %s | %.2f | %.2f | %.2f | %.2f | %.2f |\n", row.phase.c_str(), row.s.wall,
-                row.s.server, row.s.client, row.s.server / row.s.wall, row.s.client / row.s.wall);
-  }
+  eddy::bench::print_cpu_table(g_cpu_rows);
   std::printf("| redis-benchmark XADD (redis-server only) | %.2f | %.2f | | %.2f | |\n",
               redis.wall_s, redis.cpu_server_s, redis.cpu_server_s / redis.wall_s);
 

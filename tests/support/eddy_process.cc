@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -25,12 +26,38 @@ EddyProcess::~EddyProcess() {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, nullptr, 0);
   }
+  join_drain();  // the killed child's pipe reaches EOF
   if (stderr_fd_ >= 0) ::close(stderr_fd_);
   std::error_code ignored;
   std::filesystem::remove_all(data_dir_, ignored);
 }
 
+std::string EddyProcess::log() const {
+  std::lock_guard lock(log_mu_);
+  return log_;
+}
+
+void EddyProcess::join_drain() {
+  if (drain_.joinable()) drain_.join();
+}
+
+void EddyProcess::drain() {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(stderr_fd_, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    std::lock_guard lock(log_mu_);
+    if (n <= 0) {
+      log_eof_ = true;
+      log_eof_cv_.notify_all();
+      return;
+    }
+    log_.append(buf, static_cast<size_t>(n));
+  }
+}
+
 bool EddyProcess::start(std::chrono::seconds timeout) {
+  join_drain();
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return false;
   std::vector<std::string> args = {
@@ -60,21 +87,33 @@ bool EddyProcess::start(std::chrono::seconds timeout) {
   ::close(pipe_fds[1]);
   if (stderr_fd_ >= 0) ::close(stderr_fd_);
   stderr_fd_ = pipe_fds[0];
-  log_.clear();
-  if (!pump(std::chrono::steady_clock::now() + timeout, "kafka on ")) return false;
+  {
+    std::lock_guard lock(log_mu_);
+    log_.clear();
+    log_eof_ = false;
+  }
+  const bool listening = pump(std::chrono::steady_clock::now() + timeout, "kafka on ");
+  drain_ = std::thread([this] { drain(); });
+  if (!listening) return false;
   // "kafka on HOST:PORT": the port is the digits after the last ':' of that word.
-  const size_t at = log_.find("kafka on ") + 9;
-  const size_t end = log_.find_first_of(" \n", at);
-  const size_t colon = log_.rfind(':', end);
+  const std::string text = log();
+  const size_t at = text.find("kafka on ") + 9;
+  const size_t end = text.find_first_of(" \n", at);
+  const size_t colon = text.rfind(':', end);
   if (colon == std::string::npos || colon < at) return false;
-  port_ = std::atoi(log_.substr(colon + 1, end - colon - 1).c_str());
+  port_ = std::atoi(text.substr(colon + 1, end - colon - 1).c_str());
   return port_ > 0;
 }
 
-// Reads stderr until `needle` shows up (true) or EOF/deadline (false).
+// Before the drain thread runs: reads stderr until `needle` shows up with its line complete
+// (true) or EOF/deadline (false).
 bool EddyProcess::pump(std::chrono::steady_clock::time_point deadline, const std::string& needle) {
-  while (needle.empty() || log_.find(needle) == std::string::npos ||
-         log_.find('\n', log_.find(needle)) == std::string::npos) {
+  for (;;) {
+    {
+      std::lock_guard lock(log_mu_);
+      const size_t found = log_.find(needle);
+      if (found != std::string::npos && log_.find('\n', found) != std::string::npos) return true;
+    }
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                     deadline - std::chrono::steady_clock::now())
                     .count();
@@ -84,9 +123,9 @@ bool EddyProcess::pump(std::chrono::steady_clock::time_point deadline, const std
     char buf[4096];
     ssize_t n = ::read(stderr_fd_, buf, sizeof(buf));
     if (n <= 0) return false;
+    std::lock_guard lock(log_mu_);
     log_.append(buf, static_cast<size_t>(n));
   }
-  return true;
 }
 
 bool EddyProcess::running() {
@@ -102,19 +141,23 @@ bool EddyProcess::running() {
 int EddyProcess::stop(int signal, std::chrono::seconds timeout) {
   if (pid_ <= 0) return -1;
   ::kill(pid_, signal);
-  // Draining stderr to EOF both collects the log and waits for the exit without sleeping.
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  pump(deadline, "");
+  // The log reaching EOF means the server closed stderr on its way out: no sleeping.
+  bool eof;
+  {
+    std::unique_lock lock(log_mu_);
+    eof = log_eof_cv_.wait_for(lock, timeout, [this] { return log_eof_; });
+  }
   int status = 0;
-  // EOF before the deadline means the server closed stderr on its way out: reap it.
-  pid_t done = std::chrono::steady_clock::now() < deadline ? ::waitpid(pid_, &status, 0) : 0;
+  pid_t done = eof ? ::waitpid(pid_, &status, 0) : 0;
   if (done != pid_) {
     ::kill(pid_, SIGKILL);
     ::waitpid(pid_, &status, 0);
     pid_ = -1;
+    join_drain();
     return -1;
   }
   pid_ = -1;
+  join_drain();
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

@@ -1,12 +1,16 @@
 // Runs the real `eddy serve` as a child process for integration tests: a temporary data
 // directory, a free Kafka port read back from the server's log, and bounded waits driven by
-// pipe readiness (never sleeps).
+// pipe readiness (never sleeps). Once the server listens, a thread keeps reading its log, so a
+// chatty server never blocks on a full pipe.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace eddy::testing {
@@ -30,11 +34,13 @@ class EddyProcess {
   pid_t pid() const { return pid_; }
   const std::string& data_dir() const { return data_dir_; }
   // Everything the server wrote to stderr so far.
-  const std::string& log() const { return log_; }
+  std::string log() const;
   bool running();
 
  private:
   bool pump(std::chrono::steady_clock::time_point deadline, const std::string& needle);
+  void drain();
+  void join_drain();
 
   std::string binary_;
   std::vector<std::string> extra_args_;
@@ -42,7 +48,11 @@ class EddyProcess {
   pid_t pid_ = -1;
   int stderr_fd_ = -1;
   int port_ = 0;
+  mutable std::mutex log_mu_;
+  std::condition_variable log_eof_cv_;
+  bool log_eof_ = false;
   std::string log_;
+  std::thread drain_;
 };
 
 }  // namespace eddy::testing
