@@ -44,14 +44,14 @@ std::vector<std::byte> build_batch(const BatchSpec& spec) {
   storage::store_be32(p + 8, static_cast<int32_t>(batch.size() - storage::kLogOverhead));
   storage::store_be32(p + 12, 0);
   p[16] = std::byte{2};
-  storage::store_be16(p + 21, 0);
+  storage::store_be16(p + 21, spec.transactional ? storage::kTransactionalFlag : 0);
   const int32_t count = static_cast<int32_t>(spec.records.size());
   storage::store_be32(p + 23, count > 0 ? count - 1 : 0);
   storage::store_be64(p + 27, spec.base_timestamp);
   storage::store_be64(p + 35, spec.base_timestamp + max_delta);
-  storage::store_be64(p + 43, -1);
-  storage::store_be16(p + 51, -1);
-  storage::store_be32(p + 53, -1);
+  storage::store_be64(p + 43, spec.producer_id);
+  storage::store_be16(p + 51, spec.producer_epoch);
+  storage::store_be32(p + 53, spec.base_sequence);
   storage::store_be32(p + 57, count);
   storage::update_batch_crc(batch);
   return batch;
@@ -66,6 +66,18 @@ std::vector<std::byte> build_value_batch(int count, size_t value_size, const std
     value.resize(std::max(value.size(), value_size), 'x');
     spec.records.push_back({std::nullopt, value, 0});
   }
+  return build_batch(spec);
+}
+
+std::vector<std::byte> build_idempotent_batch(int64_t producer_id, int16_t epoch,
+                                              int32_t base_sequence, int count,
+                                              const std::string& tag, int64_t base_timestamp) {
+  BatchSpec spec{.base_timestamp = base_timestamp,
+                 .producer_id = producer_id,
+                 .producer_epoch = epoch,
+                 .base_sequence = base_sequence};
+  for (int i = 0; i < count; ++i)
+    spec.records.push_back({std::nullopt, tag + "-" + std::to_string(i), 0});
   return build_batch(spec);
 }
 
