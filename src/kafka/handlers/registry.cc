@@ -7,17 +7,12 @@ namespace eddy::kafka {
 const std::vector<Handler>& handlers() {
   static const std::vector<Handler> all = [] {
     std::vector<Handler> list = {
-        make_produce_handler(),
-        make_fetch_handler(),
-        make_list_offsets_handler(),
-        make_metadata_handler(),
-        make_api_versions_handler(),
-        make_create_topics_handler(),
-        make_delete_topics_handler(),
-        make_describe_configs_handler(),
-        make_alter_configs_handler(),
-        make_create_partitions_handler(),
-        make_incremental_alter_configs_handler(),
+        make_produce_handler(),           make_fetch_handler(),
+        make_list_offsets_handler(),      make_init_producer_id_handler(),
+        make_metadata_handler(),          make_api_versions_handler(),
+        make_create_topics_handler(),     make_delete_topics_handler(),
+        make_describe_configs_handler(),  make_alter_configs_handler(),
+        make_create_partitions_handler(), make_incremental_alter_configs_handler(),
         make_describe_cluster_handler(),
     };
     std::sort(list.begin(), list.end(),
@@ -57,6 +52,10 @@ KafkaError to_kafka_error(const Error& error) {
       return KafkaError::kRequestTimedOut;
     case ErrorCode::kUnsupported:
       return KafkaError::kUnsupportedForMessageFormat;
+    case ErrorCode::kOutOfSequence:
+      return KafkaError::kOutOfOrderSequenceNumber;
+    case ErrorCode::kStaleEpoch:
+      return KafkaError::kInvalidProducerEpoch;
     default:
       return KafkaError::kUnknownServerError;
   }
