@@ -26,6 +26,17 @@ APIS = {
     37: ("create_partitions", 0, 3, 2),
     44: ("incremental_alter_configs", 0, 1, 1),
     60: ("describe_cluster", 0, 1, 0),
+    8: ("offset_commit", 0, 8, 8),
+    9: ("offset_fetch", 0, 8, 6),
+    10: ("find_coordinator", 0, 4, 3),
+    11: ("join_group", 0, 9, 6),
+    12: ("heartbeat", 0, 4, 4),
+    13: ("leave_group", 0, 5, 4),
+    14: ("sync_group", 0, 5, 4),
+    15: ("describe_groups", 0, 5, 5),
+    16: ("list_groups", 0, 4, 3),
+    42: ("delete_groups", 0, 2, 2),
+    47: ("offset_delete", 0, 0, 99),
 }
 
 
@@ -224,7 +235,120 @@ def describe_cluster(w, v, variant):
     w.tags()
 
 
-BUILDERS = {0: produce, 1: fetch, 2: list_offsets, 3: metadata, 18: api_versions,
+# Consumer protocol subscription v0 to the topic "seed".
+SUBSCRIPTION = struct.pack(">hih", 0, 1, 4) + b"seed" + struct.pack(">i", -1)
+
+
+def find_coordinator(w, v, variant):
+    if v <= 3:
+        w.string("seed-group")
+    if v >= 1:
+        w.i8(variant % 2)
+    if v >= 4:
+        w.array(1).string("seed-group")
+    w.tags()
+
+
+def join_group(w, v, variant):
+    w.string("seed-group").i32(10000)
+    if v >= 1:
+        w.i32(20000)
+    w.string("")
+    if v >= 5:
+        w.string("seed-instance" if variant == 1 else None)
+    w.string("consumer").array(1).string("range").bytes_(SUBSCRIPTION).tags()
+    if v >= 8:
+        w.string(None)
+    w.tags()
+
+
+def sync_group(w, v, variant):
+    w.string("seed-group").i32(1).string("seed-member")
+    if v >= 3:
+        w.string(None)
+    if v >= 5:
+        w.string("consumer").string("range")
+    w.array(1).string("seed-member").bytes_(b"\0\0").tags().tags()
+
+
+def heartbeat(w, v, variant):
+    w.string("seed-group").i32(1).string("seed-member")
+    if v >= 3:
+        w.string(None)
+    w.tags()
+
+
+def leave_group(w, v, variant):
+    w.string("seed-group")
+    if v <= 2:
+        w.string("seed-member")
+    else:
+        w.array(1).string("seed-member").string("seed-instance" if variant == 1 else None)
+        if v >= 5:
+            w.string(None)
+        w.tags()
+    w.tags()
+
+
+def offset_commit(w, v, variant):
+    w.string("seed-group")
+    if v >= 1:
+        w.i32(-1).string("")
+    if v >= 7:
+        w.string(None)
+    if 2 <= v <= 4:
+        w.i64(-1)
+    w.array(1).string("seed").array(1).i32(0).i64(5)
+    if v >= 6:
+        w.i32(-1)
+    if v == 1:
+        w.i64(-1)
+    w.string("meta").tags().tags().tags()
+
+
+def offset_fetch(w, v, variant):
+    def topics():
+        if variant == 1 and v >= 2:
+            w.array(-1)
+        else:
+            w.array(1).string("seed").array(1).i32(0).tags()
+    if v <= 7:
+        w.string("seed-group")
+        topics()
+    else:
+        w.array(1).string("seed-group")
+        topics()
+        w.tags()
+    if v >= 7:
+        w.i8(0)
+    w.tags()
+
+
+def offset_delete(w, v, variant):
+    w.string("seed-group").array(1).string("seed").array(1).i32(0)
+
+
+def list_groups(w, v, variant):
+    if v >= 4:
+        w.array(1).string("Empty")
+    w.tags()
+
+
+def describe_groups(w, v, variant):
+    w.array(1).string("seed-group")
+    if v >= 3:
+        w.i8(variant % 2)
+    w.tags()
+
+
+def delete_groups(w, v, variant):
+    w.array(1).string("seed-group").tags()
+
+
+BUILDERS = {8: offset_commit, 9: offset_fetch, 10: find_coordinator, 11: join_group,
+            12: heartbeat, 13: leave_group, 14: sync_group, 15: describe_groups,
+            16: list_groups, 42: delete_groups, 47: offset_delete,
+            0: produce, 1: fetch, 2: list_offsets, 3: metadata, 18: api_versions,
             19: create_topics, 20: delete_topics, 32: describe_configs, 33: alter_configs,
             37: create_partitions, 44: incremental_alter_configs, 60: describe_cluster}
 

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "common/file_io.h"
+#include "groups/group_coordinator.h"
 #include "kafka/protocol.h"
 #include "kafka/request.h"
 #include "storage/log_manager.h"
@@ -136,25 +137,35 @@ class Harness {
   }
 
   const kafka::BrokerIdentity& broker() const { return broker_; }
+  // Opened with the log; null when the fault-injecting file system refused its topic.
+  groups::GroupCoordinator* groups() { return groups_.get(); }
 
  private:
   void reopen() {
+    if (groups_) groups_->close();
     if (log_) {
       if (Status closed = log_->close(); !closed.ok()) die(closed.error().to_string());
       log_.reset();
     }
+    groups_.reset();
     fs::remove_all(root_ / "data");
     files_.reset_quota();
     auto opened = storage::LogManager::open(
         {.data_dir = (root_ / "data").string(), .background_threads = false, .fs = &files_});
     if (!opened.ok()) die(opened.error().to_string());
     log_ = std::move(*opened);
+    groups::CoordinatorOptions options;
+    options.run_timer_thread = false;
+    options.initial_rebalance_delay_ms = 0;
+    auto coordinator = groups::GroupCoordinator::open(*log_, options);
+    if (coordinator.ok()) groups_ = std::move(*coordinator);
   }
 
   fs::path root_;
   FuzzFileSystem files_;
   kafka::BrokerIdentity broker_;
   std::unique_ptr<storage::LogManager> log_;
+  std::unique_ptr<groups::GroupCoordinator> groups_;
   uint64_t runs_ = 0;
 };
 
@@ -189,6 +200,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       .client_id = parsed->client_id,
       .log = harness.log(),
       .broker = harness.broker(),
+      .groups = harness.groups(),
+      .client_host = "/127.0.0.1",
   };
   ImmediateServices services;
   auto probe = std::make_shared<ResponseProbe>();

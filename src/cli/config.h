@@ -39,6 +39,14 @@ struct ServeConfig {
   int64_t producer_id_expiration_ms = 86400000;
   int64_t transactional_id_expiration_ms = 604800000;
 
+  // Group coordinator (Kafka's names, dashed).
+  int64_t group_initial_rebalance_delay_ms = 3000;
+  int64_t group_min_session_timeout_ms = 6000;
+  int64_t group_max_session_timeout_ms = 1800000;
+  int64_t offsets_topic_num_partitions = 1;
+  int64_t offsets_retention_minutes = 10080;
+  int64_t offsets_retention_check_interval_ms = 600000;
+
   // Kafka listener. kafka_advertise empty = the listen address.
   std::string kafka_listen = "127.0.0.1:9092";
   std::string kafka_advertise;

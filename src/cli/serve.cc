@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "cli/logging.h"
+#include "groups/group_coordinator.h"
 #include "kafka/server.h"
 #include "storage/log_manager.h"
 
@@ -89,6 +90,25 @@ int run_serve(const ServeConfig& config) {
     spdlog::error("cannot read the cluster id: {}", cluster_id.error().message());
     return 1;
   }
+  if (config.group_min_session_timeout_ms > config.group_max_session_timeout_ms) {
+    spdlog::error("group-min-session-timeout-ms ({}) exceeds group-max-session-timeout-ms ({})",
+                  config.group_min_session_timeout_ms, config.group_max_session_timeout_ms);
+    return 2;
+  }
+  auto coordinator = groups::GroupCoordinator::open(
+      **storage,
+      groups::CoordinatorOptions{
+          .offsets_partitions = static_cast<int32_t>(config.offsets_topic_num_partitions),
+          .min_session_timeout_ms = config.group_min_session_timeout_ms,
+          .max_session_timeout_ms = config.group_max_session_timeout_ms,
+          .initial_rebalance_delay_ms = config.group_initial_rebalance_delay_ms,
+          .offsets_retention_ms = config.offsets_retention_minutes * 60 * 1000,
+          .retention_check_interval_ms = config.offsets_retention_check_interval_ms,
+      });
+  if (!coordinator.ok()) {
+    spdlog::error("cannot start the group coordinator: {}", coordinator.error().message());
+    return 1;
+  }
   auto kafka = kafka::KafkaServer::start(
       kafka::KafkaServerOptions{
           .listen_host = listen->first,
@@ -99,6 +119,7 @@ int run_serve(const ServeConfig& config) {
           .max_request_bytes = config.socket_request_max_bytes,
           .auto_create_topics = config.auto_create_topics == "true",
           .default_partitions = static_cast<int32_t>(config.num_partitions),
+          .groups = coordinator->get(),
       },
       **storage);
   if (!kafka.ok()) {
@@ -119,6 +140,8 @@ int run_serve(const ServeConfig& config) {
   // Order matters: stop taking requests, then flush storage (its durability callbacks post into
   // the stopped server, which is destroyed only after storage has drained them).
   (*kafka)->stop();
+  // Waiting JoinGroup/SyncGroup answers hold connections; drop them before storage closes.
+  (*coordinator)->close();
   if (Status closed = (*storage)->close(); !closed.ok()) {
     spdlog::error("storage did not close cleanly: {}", closed.error().message());
     return 1;

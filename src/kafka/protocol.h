@@ -14,10 +14,14 @@
 #include <string>
 #include <vector>
 
+#include "kafka/errors.h"
 #include "kafka/wire.h"
 
 namespace eddy::storage {
 class LogManager;
+}
+namespace eddy::groups {
+class GroupCoordinator;
 }
 
 namespace eddy::kafka {
@@ -50,66 +54,6 @@ enum class ApiKey : int16_t {
   kDescribeCluster = 60,
 };
 
-// Kafka's error codes, with Kafka's names.
-enum class KafkaError : int16_t {
-  kUnknownServerError = -1,
-  kNone = 0,
-  kOffsetOutOfRange = 1,
-  kCorruptMessage = 2,
-  kUnknownTopicOrPartition = 3,
-  kInvalidFetchSize = 4,
-  kLeaderNotAvailable = 5,
-  kNotLeaderOrFollower = 6,
-  kRequestTimedOut = 7,
-  kMessageTooLarge = 10,
-  kOffsetMetadataTooLarge = 12,
-  kCoordinatorLoadInProgress = 14,
-  kCoordinatorNotAvailable = 15,
-  kNotCoordinator = 16,
-  kInvalidTopicException = 17,
-  kRecordListTooLarge = 18,
-  kNotEnoughReplicas = 19,
-  kInvalidRequiredAcks = 21,
-  kIllegalGeneration = 22,
-  kInconsistentGroupProtocol = 23,
-  kInvalidGroupId = 24,
-  kUnknownMemberId = 25,
-  kInvalidSessionTimeout = 26,
-  kRebalanceInProgress = 27,
-  kInvalidCommitOffsetSize = 28,
-  kTopicAuthorizationFailed = 29,
-  kGroupAuthorizationFailed = 30,
-  kClusterAuthorizationFailed = 31,
-  kUnsupportedVersion = 35,
-  kTopicAlreadyExists = 36,
-  kInvalidPartitions = 37,
-  kInvalidReplicationFactor = 38,
-  kInvalidReplicaAssignment = 39,
-  kInvalidConfig = 40,
-  kInvalidRequest = 42,
-  kUnsupportedForMessageFormat = 43,
-  kPolicyViolation = 44,
-  kOutOfOrderSequenceNumber = 45,
-  kDuplicateSequenceNumber = 46,
-  kInvalidProducerEpoch = 47,
-  kInvalidTxnState = 48,
-  kInvalidProducerIdMapping = 49,
-  kInvalidTransactionTimeout = 50,
-  kTransactionalIdAuthorizationFailed = 53,
-  kKafkaStorageError = 56,
-  kUnknownProducerId = 59,
-  kNonEmptyGroup = 68,
-  kGroupIdNotFound = 69,
-  kUnsupportedCompressionType = 76,
-  kMemberIdRequired = 79,
-  kGroupMaxSizeReached = 81,
-  kFencedInstanceId = 82,
-  kGroupSubscribedToTopic = 86,
-  kInvalidRecord = 87,
-  kUnstableOffsetCommit = 88,
-  kProducerFenced = 90,
-};
-
 struct BrokerIdentity {
   int32_t node_id = 0;
   std::string host = "127.0.0.1";
@@ -125,6 +69,10 @@ struct RequestContext {
   std::optional<std::string> client_id;
   storage::LogManager& log;
   const BrokerIdentity& broker;
+  // Null when the server runs without a group coordinator (some tests, the fuzzer's default).
+  groups::GroupCoordinator* groups = nullptr;
+  // The client's address as Kafka shows it in DescribeGroups ("/127.0.0.1").
+  std::string client_host{};
   // Broker-wide settings handlers consult.
   bool auto_create_topics = true;
   int32_t default_partitions = 1;

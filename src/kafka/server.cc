@@ -81,6 +81,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
     boost::system::error_code ec;
     auto endpoint = socket_.remote_endpoint(ec);
     peer_ = ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+    client_host_ = ec ? "unknown" : "/" + endpoint.address().to_string();
   }
 
   void start() { asio::co_spawn(strand_, read_loop(shared_from_this()), asio::detached); }
@@ -213,6 +214,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
         .client_id = std::move(request.client_id),
         .log = server_.log_,
         .broker = server_.broker_,
+        .groups = server_.options_.groups,
+        .client_host = client_host_,
         .auto_create_topics = server_.options_.auto_create_topics,
         .default_partitions = server_.options_.default_partitions,
     };
@@ -307,6 +310,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
   asio::strand<asio::any_io_executor> strand_;
   asio::steady_timer drain_timer_;
   std::string peer_;
+  std::string client_host_;
   std::deque<Pending> pending_;
   uint64_t first_seq_ = 0;
   uint64_t next_seq_ = 0;

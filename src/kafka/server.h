@@ -22,6 +22,9 @@
 namespace eddy::storage {
 class LogManager;
 }
+namespace eddy::groups {
+class GroupCoordinator;
+}
 
 namespace eddy::kafka {
 
@@ -37,6 +40,8 @@ struct KafkaServerOptions {
   int64_t idle_timeout_ms = 600000;               // connections.max.idle.ms
   bool auto_create_topics = true;
   int32_t default_partitions = 1;
+  // Serves the group and offset APIs; without it they answer COORDINATOR_NOT_AVAILABLE.
+  groups::GroupCoordinator* groups = nullptr;
 };
 
 class KafkaServer {

@@ -20,6 +20,14 @@ namespace eddy::kafka {
 
 using Uuid = std::array<uint8_t, 16>;
 
+// Kafka "bytes" fields that Eddy keeps as std::string (group metadata, assignments).
+inline std::span<const std::byte> string_bytes(std::string_view s) {
+  return {reinterpret_cast<const std::byte*>(s.data()), s.size()};
+}
+inline std::string bytes_string(std::span<const std::byte> b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
 class WireReader {
  public:
   WireReader(std::span<const std::byte> data, bool flexible) : data_(data), flexible_(flexible) {}

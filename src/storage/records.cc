@@ -1,5 +1,7 @@
 #include "storage/records.h"
 
+#include <algorithm>
+
 #include "storage/compression.h"
 
 namespace eddy::storage {
@@ -44,6 +46,56 @@ void put_varint(std::vector<std::byte>& out, int64_t value) {
   out.push_back(static_cast<std::byte>(v));
 }
 
+namespace {
+
+void put_nullable(std::vector<std::byte>& out, const std::optional<std::string_view>& text) {
+  if (!text) {
+    put_varint(out, -1);
+    return;
+  }
+  put_varint(out, static_cast<int64_t>(text->size()));
+  const auto* bytes = reinterpret_cast<const std::byte*>(text->data());
+  out.insert(out.end(), bytes, bytes + text->size());
+}
+
+}  // namespace
+
+std::vector<std::byte> encode_batch(std::span<const OutgoingRecord> records,
+                                    int64_t base_timestamp_ms) {
+  std::vector<std::byte> batch(kBatchHeaderSize);
+  std::vector<std::byte> record;
+  int64_t max_delta = 0;
+  for (size_t i = 0; i < records.size(); ++i) {
+    const OutgoingRecord& r = records[i];
+    record.clear();
+    record.push_back(std::byte{0});  // attributes
+    put_varint(record, r.timestamp_delta);
+    put_varint(record, static_cast<int64_t>(i));
+    put_nullable(record, r.key);
+    put_nullable(record, r.value);
+    put_varint(record, 0);  // headers
+    put_varint(batch, static_cast<int64_t>(record.size()));
+    batch.insert(batch.end(), record.begin(), record.end());
+    max_delta = std::max(max_delta, r.timestamp_delta);
+  }
+  std::byte* p = batch.data();
+  store_be64(p + 0, 0);
+  store_be32(p + 8, static_cast<int32_t>(batch.size() - kLogOverhead));
+  store_be32(p + 12, 0);  // partition leader epoch
+  p[16] = std::byte{2};   // magic
+  store_be16(p + 21, 0);  // attributes: no compression, CreateTime
+  const auto count = static_cast<int32_t>(records.size());
+  store_be32(p + 23, count > 0 ? count - 1 : 0);
+  store_be64(p + 27, base_timestamp_ms);
+  store_be64(p + 35, base_timestamp_ms + max_delta);
+  store_be64(p + 43, -1);  // producer id
+  store_be16(p + 51, -1);  // producer epoch
+  store_be32(p + 53, -1);  // base sequence
+  store_be32(p + 57, count);
+  update_batch_crc(batch);
+  return batch;
+}
+
 Result<std::vector<RecordView>> decode_record_section(std::span<const std::byte> body,
                                                       int32_t record_count) {
   std::vector<RecordView> records;
@@ -78,7 +130,12 @@ Result<std::vector<RecordView>> decode_record_section(std::span<const std::byte>
     }
     if (!f.varint(value_length)) return corrupt();
     view.null_value = value_length < 0;
-    if (value_length > 0 && !f.skip(static_cast<size_t>(value_length))) return corrupt();
+    if (value_length >= 0) {
+      const size_t value_at = pos + r.pos() + f.pos();
+      if (!f.skip(static_cast<size_t>(value_length))) return corrupt();
+      view.value = std::string_view(reinterpret_cast<const char*>(body.data() + value_at),
+                                    static_cast<size_t>(value_length));
+    }
     if (!f.varint(header_count) || header_count < 0) return corrupt();
     for (int64_t k = 0; k < header_count; ++k) {
       int64_t hk, hv;

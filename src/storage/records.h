@@ -23,6 +23,7 @@ struct RecordView {
   int32_t offset_delta = 0;
   int64_t timestamp_delta = 0;
   std::optional<std::string_view> key;
+  std::optional<std::string_view> value;
   bool null_value = false;
 };
 
@@ -47,5 +48,17 @@ std::vector<std::byte> rebuild_batch(std::span<const std::byte> original,
 
 // Appends a zigzag varint (used by tests and tools that build batches).
 void put_varint(std::vector<std::byte>& out, int64_t value);
+
+// A record Eddy itself writes (internal topics, tools, tests).
+struct OutgoingRecord {
+  std::optional<std::string_view> key;
+  std::optional<std::string_view> value;  // nullopt: a tombstone
+  int64_t timestamp_delta = 0;
+};
+
+// One uncompressed v2 batch holding `records` (base offset 0: the log assigns offsets), with
+// CreateTime timestamps from `base_timestamp_ms`, no producer id and a valid CRC.
+std::vector<std::byte> encode_batch(std::span<const OutgoingRecord> records,
+                                    int64_t base_timestamp_ms);
 
 }  // namespace eddy::storage

@@ -4,45 +4,18 @@
 // usage: node kafkajs_test.mjs --bootstrap HOST:PORT   (kafkajs comes from tests/kafka/js, which
 // scripts/setup installs)
 //
-// kafkajs consumers need consumer groups, which Eddy does not implement yet, so records are read
-// back with the Fetch request kafkajs's consumer uses underneath (a Broker of the client's own
-// Cluster), which still exercises kafkajs's record batch decoding. Stops at the first failed check;
-// prints "N passed, 0 failed" on success.
-import { createRequire } from 'node:module'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { isDeepStrictEqual, inspect } from 'node:util'
+// Records are read back with the Fetch request kafkajs's consumer uses underneath (a Broker of the
+// client's own Cluster), which checks offsets exactly; kafkajs consumer groups are covered by
+// kafkajs_groups_test.mjs. Stops at the first failed check; prints "N passed, 0 failed" on success.
+import { isDeepStrictEqual } from 'node:util'
 
-const require = createRequire(join(dirname(fileURLToPath(import.meta.url)), 'js', 'package.json'))
-const { Kafka, Partitioners, logLevel } = require('kafkajs')
+import { bootstrapArg, check, eq, fail, finish, kafkajs, until } from './checks.mjs'
+
+const { Kafka, Partitioners, logLevel } = kafkajs
 
 const PARTITIONS = 2
 const SENDS = 4 // per acks mode; each send is one batch per partition
 const PER_SEND = 50 // records per partition per send
-let passed = 0
-
-function fail(message) {
-  console.error(`FAIL: ${message}`)
-  console.log(`${passed} passed, 1 failed`)
-  process.exit(1)
-}
-
-function check(condition, what) {
-  if (!condition) fail(what)
-  passed += 1
-}
-
-function eq(actual, expected, what) {
-  check(isDeepStrictEqual(actual, expected),
-    `${what}: expected ${inspect(expected, { depth: 5 })}, got ${inspect(actual, { depth: 5 })}`)
-}
-
-function bootstrapArg() {
-  const i = process.argv.indexOf('--bootstrap')
-  if (i < 0 || !process.argv[i + 1]) fail('usage: kafkajs_test.mjs --bootstrap HOST:PORT')
-  return process.argv[i + 1]
-}
-
 // Record n of a partition for one acks mode; timestamps are explicit and increase by 10 ms per
 // record, starting from `base`, so offsets can be found again by timestamp.
 function record(tag, partition, n, base) {
@@ -52,16 +25,6 @@ function record(tag, partition, n, base) {
     value: `${tag}-p${partition}-v${n}-${'y'.repeat(n % 23)}`,
     headers: { seq: String(n), tag },
     timestamp: String(base + n * 10),
-  }
-}
-
-async function until(what, deadlineMs, probe) {
-  const deadline = Date.now() + deadlineMs
-  for (;;) {
-    const value = await probe()
-    if (value !== undefined) return value
-    if (Date.now() > deadline) fail(`timed out waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20)) // poll interval, not a sync point
   }
 }
 
@@ -92,7 +55,7 @@ const logCreator = () => ({ label, log }) => {
 async function main() {
   const kafka = new Kafka({
     clientId: 'eddy-kafkajs-test',
-    brokers: [bootstrapArg()],
+    brokers: [bootstrapArg('kafkajs_test.mjs')],
     logLevel: logLevel.WARN,
     logCreator,
     retry: { retries: 3 },
@@ -248,7 +211,7 @@ async function main() {
     (await admin.listTopics()).includes(topic) ? undefined : true)
   check(true, 'deleteTopics removes the topic')
   await admin.disconnect()
-  console.log(`${passed} passed, 0 failed`)
+  finish()
 }
 
 main().catch(e => fail(`unexpected error: ${e.stack || e}`))

@@ -20,10 +20,8 @@ Prints "N passed, 0 failed" on success.
 """
 import os
 import re
-import selectors
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,70 +31,12 @@ import time
 from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from eddy_server import Server, free_port
+
 PARTITIONS = 2
 ACKS_PER_PHASE = 3000
-START_TIMEOUT_S = 15
-STOP_TIMEOUT_S = 15
 PHASE_TIMEOUT_S = 15
 PASSED = 0
-
-
-class Server:
-    """One `eddy serve` process; its log is kept for failure reports."""
-
-    def __init__(self, binary, data_dir, port):
-        self.binary, self.data_dir, self.port = binary, data_dir, port
-        self.process = None
-        self.log = []
-
-    def start(self):
-        self.log_at_start = len(self.log)
-        self.process = subprocess.Popen(
-            [self.binary, "serve", "--data-dir", self.data_dir, "--kafka-listen",
-             f"127.0.0.1:{self.port}"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            env={k: v for k, v in os.environ.items() if not k.startswith("EDDY_")})
-        selector = selectors.DefaultSelector()
-        selector.register(self.process.stderr, selectors.EVENT_READ)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        buffered = b""
-        while time.monotonic() < deadline:
-            if not selector.select(timeout=max(0.0, deadline - time.monotonic())):
-                continue
-            chunk = os.read(self.process.stderr.fileno(), 65536)
-            if not chunk:
-                break
-            buffered += chunk
-            self.log.append(chunk.decode(errors="replace"))
-            match = re.search(rb"kafka on [^ ]+:(\d+)", buffered)
-            if match:
-                selector.close()
-                if int(match.group(1)) != self.port:
-                    fail(f"server listens on {match.group(1)}, not {self.port}")
-                self._drain(self.process)
-                return
-        selector.close()
-        fail(f"eddy did not start on port {self.port}")
-
-    def _drain(self, process):
-        def pump():
-            for chunk in iter(lambda: os.read(process.stderr.fileno(), 65536), b""):
-                self.log.append(chunk.decode(errors="replace"))
-
-        threading.Thread(target=pump, daemon=True).start()
-
-    def stop(self, sig):
-        self.process.send_signal(sig)
-        try:
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-        except subprocess.TimeoutExpired:
-            fail(f"eddy did not exit after {signal.Signals(sig).name}")
-        return self.process.returncode
-
-    def kill_if_running(self):
-        if self.process is not None and self.process.poll() is None:
-            self.process.kill()
-            self.process.wait()
 
 
 SERVER = None
@@ -117,12 +57,6 @@ def check(condition, what):
     if not condition:
         fail(what)
     PASSED += 1
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class StreamingProducer:
@@ -232,7 +166,7 @@ def main():
     data_dir = tempfile.mkdtemp(prefix="eddy-restart-test-")
     port = free_port()
     bootstrap = f"127.0.0.1:{port}"
-    SERVER = Server(sys.argv[1], data_dir, port)
+    SERVER = Server(sys.argv[1], data_dir, port, fail)
     try:
         SERVER.start()
         topic = "restart"
@@ -249,7 +183,8 @@ def main():
         check(code == 0, f"SIGTERM: eddy exits 0 (got {code})")
         before = producer.acked_count()
         SERVER.start()
-        reopened = re.search(r"storage opened .*: 1 topics, 2 partitions",
+        # The topic and the internal __consumer_offsets (1 partition).
+        reopened = re.search(r"storage opened .*: 2 topics, 3 partitions",
                              "".join(SERVER.log[SERVER.log_at_start:]))
         check(reopened is not None, "the stopped server's data directory reopens with the topic")
         producer.wait_for_acks(before + ACKS_PER_PHASE, "after the SIGTERM restart")
@@ -258,7 +193,8 @@ def main():
         check(code == -signal.SIGKILL, f"SIGKILL: eddy was killed (got {code})")
         before = producer.acked_count()
         SERVER.start()
-        reopened = re.search(r"storage opened .*: 1 topics, 2 partitions",
+        # The topic and the internal __consumer_offsets (1 partition).
+        reopened = re.search(r"storage opened .*: 2 topics, 3 partitions",
                              "".join(SERVER.log[SERVER.log_at_start:]))
         check(reopened is not None, "the killed server's data directory reopens with the topic")
         producer.wait_for_acks(before + ACKS_PER_PHASE, "after the SIGKILL restart")

@@ -7,52 +7,20 @@
 
 namespace eddy::testing {
 
-using storage::put_varint;
-
 std::vector<std::byte> build_batch(const BatchSpec& spec) {
-  std::vector<std::byte> body;
-  int64_t max_delta = 0;
-  for (size_t i = 0; i < spec.records.size(); ++i) {
-    const TestRecord& r = spec.records[i];
-    std::vector<std::byte> rec;
-    rec.push_back(std::byte{0});  // attributes
-    put_varint(rec, r.timestamp_delta);
-    put_varint(rec, static_cast<int64_t>(i));
-    if (r.key) {
-      put_varint(rec, static_cast<int64_t>(r.key->size()));
-      for (char c : *r.key)
-        rec.push_back(static_cast<std::byte>(c));
-    } else {
-      put_varint(rec, -1);
-    }
-    if (r.value) {
-      put_varint(rec, static_cast<int64_t>(r.value->size()));
-      for (char c : *r.value)
-        rec.push_back(static_cast<std::byte>(c));
-    } else {
-      put_varint(rec, -1);
-    }
-    put_varint(rec, 0);  // headers
-    put_varint(body, static_cast<int64_t>(rec.size()));
-    body.insert(body.end(), rec.begin(), rec.end());
-    max_delta = std::max(max_delta, r.timestamp_delta);
+  std::vector<storage::OutgoingRecord> records;
+  records.reserve(spec.records.size());
+  for (const TestRecord& r : spec.records) {
+    records.push_back({r.key ? std::optional<std::string_view>(*r.key) : std::nullopt,
+                       r.value ? std::optional<std::string_view>(*r.value) : std::nullopt,
+                       r.timestamp_delta});
   }
-  std::vector<std::byte> batch(storage::kBatchHeaderSize);
-  batch.insert(batch.end(), body.begin(), body.end());
+  std::vector<std::byte> batch = storage::encode_batch(records, spec.base_timestamp);
   std::byte* p = batch.data();
-  storage::store_be64(p + 0, 0);
-  storage::store_be32(p + 8, static_cast<int32_t>(batch.size() - storage::kLogOverhead));
-  storage::store_be32(p + 12, 0);
-  p[16] = std::byte{2};
   storage::store_be16(p + 21, spec.transactional ? storage::kTransactionalFlag : 0);
-  const int32_t count = static_cast<int32_t>(spec.records.size());
-  storage::store_be32(p + 23, count > 0 ? count - 1 : 0);
-  storage::store_be64(p + 27, spec.base_timestamp);
-  storage::store_be64(p + 35, spec.base_timestamp + max_delta);
   storage::store_be64(p + 43, spec.producer_id);
   storage::store_be16(p + 51, spec.producer_epoch);
   storage::store_be32(p + 53, spec.base_sequence);
-  storage::store_be32(p + 57, count);
   storage::update_batch_crc(batch);
   return batch;
 }

@@ -4,6 +4,7 @@
 #include <map>
 #include <set>
 
+#include "groups/offsets_topic.h"
 #include "kafka/handlers/handlers.h"
 #include "storage/log_manager.h"
 
@@ -51,6 +52,10 @@ Outcome delete_one(RequestContext& ctx, const Target& t) {
   }
   out.name = topic->name;
   out.id = topic->id;
+  if (topic->name == groups::kOffsetsTopic) {
+    return fail(code(KafkaError::kInvalidTopicException),
+                "The internal topic " + topic->name + " cannot be deleted.");
+  }
   if (auto deleted = ctx.log.delete_topic(topic->name); !deleted.ok()) {
     // A concurrent delete may have won the race; report it as the topic being gone.
     return fail(deleted.error().code() == ErrorCode::kNotFound

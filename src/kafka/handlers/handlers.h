@@ -12,6 +12,18 @@ Handler make_produce_handler();
 Handler make_fetch_handler();
 Handler make_list_offsets_handler();
 Handler make_init_producer_id_handler();
+// Consumer groups and committed offsets (groups::GroupCoordinator).
+Handler make_find_coordinator_handler();
+Handler make_join_group_handler();
+Handler make_sync_group_handler();
+Handler make_heartbeat_handler();
+Handler make_leave_group_handler();
+Handler make_offset_commit_handler();
+Handler make_offset_fetch_handler();
+Handler make_offset_delete_handler();
+Handler make_list_groups_handler();
+Handler make_describe_groups_handler();
+Handler make_delete_groups_handler();
 // Admin APIs.
 Handler make_create_topics_handler();
 Handler make_delete_topics_handler();

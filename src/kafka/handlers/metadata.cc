@@ -1,4 +1,5 @@
 // Metadata: this node leads every partition; unknown topics may be auto-created.
+#include "groups/offsets_topic.h"
 #include "kafka/handlers/handlers.h"
 #include "storage/log_manager.h"
 
@@ -95,7 +96,7 @@ Handler make_metadata_handler() {
                        w.string(t.name.value_or(""));
                      }
                      if (v >= 10) w.uuid(t.id);
-                     if (v >= 1) w.boolean(false);  // is_internal
+                     if (v >= 1) w.boolean(t.name == groups::kOffsetsTopic);  // is_internal
                      w.array_length(t.partitions);
                      for (int32_t p = 0; p < t.partitions; ++p) {
                        w.i16(code(KafkaError::kNone));

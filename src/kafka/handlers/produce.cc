@@ -6,6 +6,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "groups/offsets_topic.h"
 #include "kafka/handlers/handlers.h"
 #include "storage/log_manager.h"
 #include "storage/records.h"
@@ -183,6 +184,11 @@ Handler make_produce_handler() {
             if (transactional_id) {
               result.error = KafkaError::kTransactionalIdAuthorizationFailed;
               result.message = "transactions are not supported yet";
+              continue;
+            }
+            if (input[ti].name == groups::kOffsetsTopic) {
+              result.error = KafkaError::kInvalidTopicException;
+              result.message = "Cannot append to internal topic " + input[ti].name;
               continue;
             }
             auto log = ctx.log.partition(input[ti].name, in.index);
