@@ -110,6 +110,9 @@ class Member:
         committed_upto = {}
         for line in reversed(lines):
             parts = line.split()
+            # A member killed while printing leaves a partial last line.
+            if len(parts) < 3 or (parts[0] == "REC" and len(parts) < 4):
+                continue
             if parts[0] == "COMMIT":
                 p, o = int(parts[1]), int(parts[2])
                 committed_upto[p] = max(committed_upto.get(p, -1), o)
@@ -123,7 +126,7 @@ class Member:
         result = {}
         for line in self.snapshot():
             parts = line.split()
-            if parts[0] == "COMMIT":
+            if parts[0] == "COMMIT" and len(parts) == 3:
                 result[int(parts[1])] = max(result.get(int(parts[1]), 0), int(parts[2]))
         return result
 
