@@ -61,25 +61,28 @@ constexpr size_t kKiB = 1024;
 constexpr size_t kMiB = 1024 * kKiB;
 
 struct Plan {
-  size_t produce_bytes;  // value bytes per produce run
-  size_t consume_bytes;  // value bytes of the topic read back by the consume runs
-  int consume_passes;    // passes over that topic; the best counts
-  double raw_disk_s;     // raw fdatasync time per write size, over an acks=all run
-  int iperf_s;           // iperf3 -t
-  double latency_s;      // measured part of the latency run (after 1 s of warm-up)
-  int redis_requests;    // redis-benchmark -n
+  size_t produce_bytes;      // value bytes per produce run
+  size_t consume_bytes;      // value bytes of the topic read back by the consume runs
+  int consume_passes;        // passes over that topic; the best counts
+  double raw_disk_s;         // raw fdatasync time per write size, over an acks=all run
+  int iperf_s;               // iperf3 -t
+  double latency_s;          // measured part of the latency run (after 1 s of warm-up)
+  int redis_requests;        // redis-benchmark -n
+  size_t idempotence_bytes;  // value bytes per idempotence on/off run
+  int idempotence_rounds;    // on/off pairs, alternating which goes first
 };
 
-constexpr Plan kFullPlan{512 * kMiB, 1024 * kMiB, 3, 3.0, 5, 10.0, 2000000};
-constexpr Plan kQuickPlan{48 * kMiB, 96 * kMiB, 2, 1.0, 2, 2.0, 200000};
+constexpr Plan kFullPlan{512 * kMiB, 1024 * kMiB, 3, 3.0, 5, 10.0, 2000000, 256 * kMiB, 5};
+constexpr Plan kQuickPlan{48 * kMiB, 96 * kMiB, 2, 1.0, 2, 2.0, 200000, 64 * kMiB, 3};
 
 // Targets from the issue.
-constexpr double kDurableTarget = 0.70;     // 1 KiB acks=all vs raw fdatasync bandwidth
-constexpr double kRedisTarget = 3.0;        // 100 B acks=1 records/s vs Redis XADD/s
-constexpr double kConsumeTargetGBps = 1.0;  // consume GB/s
-constexpr double kLatencyTargetMs = 5.0;    // p99 at 10k records/s
-constexpr double kRssTargetMB = 30.0;       // idle RSS of eddy serve
-constexpr int kLatencyRate = 10000;         // records/s of the latency run
+constexpr double kDurableTarget = 0.70;      // 1 KiB acks=all vs raw fdatasync bandwidth
+constexpr double kRedisTarget = 3.0;         // 100 B acks=1 records/s vs Redis XADD/s
+constexpr double kConsumeTargetGBps = 1.0;   // consume GB/s
+constexpr double kLatencyTargetMs = 5.0;     // p99 at 10k records/s
+constexpr double kRssTargetMB = 30.0;        // idle RSS of eddy serve
+constexpr double kIdempotenceTarget = 0.95;  // idempotent / plain produce throughput
+constexpr int kLatencyRate = 10000;          // records/s of the latency run
 
 // Children to stop when the run is abandoned (exit() skips main's destructors).
 std::vector<pid_t> g_children;
@@ -309,19 +312,20 @@ struct ProduceRun {
 // Values point at one shared buffer (no copy in the client).
 ProduceRun produce(const std::string& bootstrap, pid_t server, const std::string& topic,
                    int partitions, size_t record_size, const std::string& acks, size_t bytes,
-                   int slices = 1, const std::function<void()>& between = {}) {
+                   int slices = 1, const std::function<void()>& between = {},
+                   const Settings& overrides = {}) {
   create_topic(bootstrap, topic, partitions);
   DeliveryErrors errors;
-  Kafka producer = make_client(RD_KAFKA_PRODUCER, bootstrap,
-                               {{"enable.idempotence", "false"},
-                                {"acks", acks},
-                                {"linger.ms", "5"},
-                                {"batch.size", "1000000"},
-                                {"compression.type", "none"},
-                                {"queue.buffering.max.messages", "10000000"},
-                                {"queue.buffering.max.kbytes", "2097151"},
-                                {"delivery.report.only.error", "true"}},
-                               &errors);
+  Settings settings = {{"enable.idempotence", "false"},
+                       {"acks", acks},
+                       {"linger.ms", "5"},
+                       {"batch.size", "1000000"},
+                       {"compression.type", "none"},
+                       {"queue.buffering.max.messages", "10000000"},
+                       {"queue.buffering.max.kbytes", "2097151"},
+                       {"delivery.report.only.error", "true"}};
+  settings.insert(settings.end(), overrides.begin(), overrides.end());  // later ones win
+  Kafka producer = make_client(RD_KAFKA_PRODUCER, bootstrap, settings, &errors);
   warm_metadata(producer.get(), topic);
   std::vector<char> value(record_size);
   for (size_t i = 0; i < value.size(); ++i)
@@ -612,6 +616,39 @@ int main(int argc, char** argv) {
   two.run = produce(bootstrap, server, "p1024-acks1-2p", 2, 1024, "1", plan.produce_bytes);
   rows.push_back(two);
 
+  // Idempotence on vs off: same record size, acks=all (idempotence requires it), fresh topics,
+  // runs alternating and the first of each pair swapped every round, so a drifting disk weighs
+  // on both sides alike. Each side's throughput is its bytes over its summed time. Both sides
+  // keep at most 5 requests in flight, the limit idempotence imposes on the client (by default
+  // a plain producer pipelines without bound, which is a client setting, not broker cost).
+  double idem_on_s = 0, idem_off_s = 0;
+  CpuMeter::Sample idem_on_cpu, idem_off_cpu;
+  long idem_on_records = 0, idem_off_records = 0;
+  std::vector<double> idem_pair_ratios;
+  for (int round = 0; round < plan.idempotence_rounds; ++round) {
+    double pair_on = 0, pair_off = 0;
+    for (int k = 0; k < 2; ++k) {
+      const bool on = (round + k) % 2 == 0;
+      const std::string topic = std::string(on ? "idem-on-" : "idem-off-") + std::to_string(round);
+      step("produce " + topic + " (1 KiB, acks=all, enable.idempotence=" + (on ? "true" : "false") +
+           "), " + std::to_string(plan.idempotence_bytes / kMiB) + " MiB");
+      const ProduceRun run =
+          produce(bootstrap, server, topic, 1, 1024, "all", plan.idempotence_bytes, 1, {},
+                  {{"enable.idempotence", on ? "true" : "false"},
+                   {"max.in.flight.requests.per.connection", "5"}});
+      (on ? idem_on_s : idem_off_s) += run.seconds;
+      (on ? idem_on_records : idem_off_records) += run.records;
+      CpuMeter::Sample& cpu = on ? idem_on_cpu : idem_off_cpu;
+      cpu.server += run.cpu.server;
+      cpu.client += run.cpu.client;
+      (on ? pair_on : pair_off) = run.mbps();
+    }
+    idem_pair_ratios.push_back(pair_on / pair_off);
+  }
+  const double idem_on_mbps = static_cast<double>(idem_on_records) * 1024 / idem_on_s / 1e6;
+  const double idem_off_mbps = static_cast<double>(idem_off_records) * 1024 / idem_off_s / 1e6;
+  const double idem_ratio = idem_on_mbps / idem_off_mbps;
+
   const ProduceRun& consumed = rows[2].run;  // 1 KiB, acks=1
   std::vector<ConsumeRun> consumes;
   for (int pass = 0; pass < plan.consume_passes; ++pass) {
@@ -714,6 +751,20 @@ int main(int argc, char** argv) {
       "redis-server idle %.1f MB | |\n",
       idle_rss, rss_after, rss_peak, redis.idle_rss_mb);
 
+  std::string pair_list;
+  for (double r : idem_pair_ratios) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "%s%.3f", pair_list.empty() ? "" : ", ", r);
+    pair_list += buf;
+  }
+  std::printf(
+      "| produce 1 KiB, acks=all, max.in.flight=5, enable.idempotence=true vs false, %d "
+      "alternating pairs of %zu MiB | %.1f vs %.1f MB/s; CPU s server %.2f vs %.2f, client %.2f "
+      "vs %.2f | per pair: %s | %.3f |\n",
+      plan.idempotence_rounds, plan.idempotence_bytes / kMiB, idem_on_mbps, idem_off_mbps,
+      idem_on_cpu.server, idem_off_cpu.server, idem_on_cpu.client, idem_off_cpu.client,
+      pair_list.c_str(), idem_ratio);
+
   std::printf("\nCPU seconds per phase (server = eddy serve, client = this process):\n");
   eddy::bench::print_cpu_table(g_cpu_rows);
   std::printf("| redis-benchmark XADD (redis-server only) | %.2f | %.2f | | %.2f | |\n",
@@ -739,5 +790,8 @@ int main(int argc, char** argv) {
               verdict(lat_interval.p99_ms <= kLatencyTargetMs).c_str());
   std::printf("  idle RSS of eddy serve <= %.0f MB: %.1f MB -> %s\n", kRssTargetMB, idle_rss,
               verdict(idle_rss <= kRssTargetMB).c_str());
+  std::printf("  idempotent produce >= %.0f%% of plain (1 KiB, acks=all): %.1f%% -> %s\n",
+              100 * kIdempotenceTarget, 100 * idem_ratio,
+              verdict(idem_ratio >= kIdempotenceTarget).c_str());
   return 0;
 }

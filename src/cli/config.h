@@ -34,6 +34,10 @@ struct ServeConfig {
   int64_t flush_ms = -1;
   int64_t max_open_files = 256;
   int64_t retention_check_interval_ms = 60000;
+  // Kafka's producer.id.expiration.ms and transactional.id.expiration.ms (the latter is accepted
+  // for configuration parity; it takes effect once transactions exist).
+  int64_t producer_id_expiration_ms = 86400000;
+  int64_t transactional_id_expiration_ms = 604800000;
 
   // Group coordinator (Kafka's names, dashed).
   int64_t group_initial_rebalance_delay_ms = 3000;

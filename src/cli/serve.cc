@@ -65,6 +65,7 @@ int run_serve(const ServeConfig& config) {
       .defaults = storage_defaults(config),
       .max_open_files = static_cast<size_t>(config.max_open_files),
       .retention_check_interval_ms = config.retention_check_interval_ms,
+      .producer_id_expiration_ms = config.producer_id_expiration_ms,
   });
   if (!storage.ok()) {
     spdlog::error("cannot open storage: {}", storage.error().message());

@@ -30,6 +30,10 @@ const char* error_code_name(ErrorCode code) {
       return "TIMEOUT";
     case ErrorCode::kUnsupported:
       return "UNSUPPORTED";
+    case ErrorCode::kOutOfSequence:
+      return "OUT_OF_SEQUENCE";
+    case ErrorCode::kStaleEpoch:
+      return "STALE_EPOCH";
     case ErrorCode::kInternal:
       return "INTERNAL";
   }

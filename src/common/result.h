@@ -27,6 +27,8 @@ enum class ErrorCode {
   kClosed,           // component is shut down or the resource was deleted
   kTimeout,          // an operation did not complete in time
   kUnsupported,      // valid but not implemented/allowed
+  kOutOfSequence,    // a sequence number does not follow the last one accepted
+  kStaleEpoch,       // the request carries an epoch older than the current one (fenced)
   kInternal,         // invariant broken; a bug
 };
 

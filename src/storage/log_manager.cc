@@ -15,6 +15,7 @@ constexpr const char* kLockFile = ".lock";
 constexpr const char* kCleanMarker = ".clean_shutdown";
 constexpr const char* kCatalogFile = "catalog";
 constexpr const char* kTopicsDir = "topics";
+constexpr const char* kProducerIdsFile = "producer_ids";
 constexpr int32_t kMaxPartitions = 100000;
 
 }  // namespace
@@ -92,11 +93,14 @@ Result<std::shared_ptr<PartitionLog>> LogManager::open_partition(const TopicInfo
                                                             visibility_observer_(name, partition);
                                                           }
                                                         },
+                                                    .producer_id_expiration_ms =
+                                                        options_.producer_id_expiration_ms,
                                                 },
                                                 clean, &outcome));
   startup_.segments += outcome.segments;
   startup_.segments_scanned += outcome.segments_scanned;
   startup_.bytes_dropped += outcome.bytes_dropped;
+  startup_.producers += outcome.producers;
   return std::shared_ptr<PartitionLog>(std::move(log));
 }
 
@@ -136,6 +140,9 @@ Status LogManager::load() {
         fs_, id_path,
         std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size())));
   }
+  ASSIGN_OR_RETURN(auto producer_ids,
+                   ProducerIdAllocator::open(fs_, join_path(options_.data_dir, kProducerIdsFile)));
+  producer_ids_.emplace(std::move(producer_ids));
   if (!has_catalog) {
     ASSIGN_OR_RETURN(auto existing, fs_.list_dir(join_path(options_.data_dir, kTopicsDir)));
     if (!existing.empty()) {
@@ -187,13 +194,13 @@ Status LogManager::load() {
   }
   spdlog::info(
       "storage opened {} ({}): {} topics, {} partitions, {} segments, {} scanned, {} bytes "
-      "truncated",
+      "truncated, {} producer states",
       options_.data_dir,
       clean         ? "clean stop"
       : has_catalog ? "unclean stop"
                     : "new data directory",
       catalog_.size(), startup_.partitions, startup_.segments, startup_.segments_scanned,
-      startup_.bytes_dropped);
+      startup_.bytes_dropped, startup_.producers);
   return ok_status();
 }
 
@@ -373,6 +380,7 @@ void LogManager::run_maintenance(bool include_retention) {
   if (!include_retention) return;
   for (auto& log : all) {
     (void)log->apply_retention();
+    (void)log->expire_producers();
     if (log->config().compacts()) {
       auto compacted = log->compact();
       if (!compacted.ok()) {
@@ -380,6 +388,14 @@ void LogManager::run_maintenance(bool include_retention) {
       }
     }
   }
+}
+
+Result<int64_t> LogManager::allocate_producer_id() {
+  return producer_ids_->allocate();
+}
+
+bool LogManager::producer_id_issued(int64_t id) const {
+  return producer_ids_->issued(id);
 }
 
 void LogManager::background_loop() {

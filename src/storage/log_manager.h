@@ -5,6 +5,7 @@
 //   .clean_shutdown   present only between a clean close and the next open
 //   catalog           the topic list (see catalog.h)
 //   cluster_id        22 characters, base64url of 16 random bytes, made once
+//   producer_ids      the durable producer-id reservation (see producer_ids.h)
 //   topics/<name>-<id>/<partition>/   one PartitionLog each (see segment.h)
 //
 // Opening takes the lock, reads the catalog, removes directories the catalog does not name
@@ -30,6 +31,7 @@
 #include "storage/durability_waiter.h"
 #include "storage/file_cache.h"
 #include "storage/partition_log.h"
+#include "storage/producer_ids.h"
 #include "storage/topic_config.h"
 
 namespace eddy::storage {
@@ -39,6 +41,8 @@ struct LogManagerOptions {
   TopicConfig defaults{};  // broker-wide defaults for every topic config key
   size_t max_open_files = 256;
   int64_t retention_check_interval_ms = 60000;
+  // Kafka's producer.id.expiration.ms; idle producers are forgotten on the retention interval.
+  int64_t producer_id_expiration_ms = 86400000;
   bool background_threads = true;
   FileSystem* fs = nullptr;  // null: the POSIX file system
   Clock clock = wall_clock_ms;
@@ -50,6 +54,7 @@ struct StartupReport {
   int segments = 0;
   int segments_scanned = 0;
   uint64_t bytes_dropped = 0;
+  int producers = 0;
 };
 
 class LogManager {
@@ -93,6 +98,11 @@ class LogManager {
   FileCache& file_cache() { return cache_; }
   const std::string& data_dir() const { return options_.data_dir; }
 
+  // A producer id never issued before by this data directory (InitProducerId).
+  Result<int64_t> allocate_producer_id();
+  // Whether `id` may have been issued by allocate_producer_id, now or in an earlier run.
+  bool producer_id_issued(int64_t id) const;
+
   // Stops background work, flushes every partition, writes indexes and the clean-shutdown
   // marker, and releases the lock.
   Status close();
@@ -114,6 +124,7 @@ class LogManager {
   int lock_fd_ = -1;
   StartupReport startup_;
   std::string cluster_id_;
+  std::optional<ProducerIdAllocator> producer_ids_;
 
   mutable std::shared_mutex mu_;
   std::mutex catalog_mu_;  // serialises catalog changes (taken before mu_)

@@ -16,18 +16,11 @@ int64_t wall_clock_ms() {
 
 namespace {
 
-// Parses "00000000000000000042.log" style names; -1 when the name is not a segment file.
-int64_t parse_segment_name(const std::string& name, const std::string& extension) {
-  if (name.size() != 20 + 1 + extension.size()) return -1;
-  if (name.compare(21, std::string::npos, extension) != 0 || name[20] != '.') return -1;
-  int64_t value = 0;
-  for (int i = 0; i < 20; ++i) {
-    if (name[i] < '0' || name[i] > '9') return -1;
-    if (value > (INT64_MAX - 9) / 10) return -1;
-    value = value * 10 + (name[i] - '0');
-  }
-  return value;
-}
+constexpr const char* kSnapshotExtension = "snapshot";
+// Two, so a snapshot found damaged at open still leaves an older one to start from.
+constexpr size_t kSnapshotsKept = 2;
+// About a million producers with 5 batches each; a larger file is damage, not state.
+constexpr uint64_t kMaxSnapshotBytes = uint64_t{256} << 20;
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -73,7 +66,7 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(FileCache& cache, Parti
       RETURN_IF_ERROR(fs.remove(join_path(dir, name)));
       continue;
     }
-    int64_t base = parse_segment_name(name, "log");
+    int64_t base = Segment::parse_file_name(name, "log");
     if (base >= 0) bases.push_back(base);
   }
   std::sort(bases.begin(), bases.end());
@@ -112,7 +105,89 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(FileCache& cache, Parti
   log->high_watermark_ = log->active_->next_offset();
   log->flushed_offset_ = log->active_->next_offset();
   log->flushed_size_ = log->active_->size_bytes();
+  RETURN_IF_ERROR(log->load_producer_state(names));
+  out.producers = static_cast<int>(log->producers_.size());
   return log;
+}
+
+Status PartitionLog::load_producer_state(const std::vector<std::string>& names) {
+  FileSystem& fs = cache_.fs();
+  const int64_t start = segments_.begin()->second->base_offset();
+  const int64_t end = active_->next_offset();
+  std::vector<int64_t> offsets;
+  for (const auto& name : names) {
+    const int64_t offset = Segment::parse_file_name(name, kSnapshotExtension);
+    if (offset >= 0) offsets.push_back(offset);
+  }
+  std::sort(offsets.rbegin(), offsets.rend());
+  int64_t replay_from = start;
+  bool loaded = false;
+  for (int64_t offset : offsets) {
+    const std::string path =
+        join_path(options_.dir, Segment::file_name(offset, kSnapshotExtension));
+    // A snapshot past the log end describes data a crash took back; one below the log start
+    // only knows producers whose data retention deleted.
+    bool keep = offset >= start && offset <= end;
+    if (keep && !loaded) {
+      auto bytes = read_whole_file(fs, path, kMaxSnapshotBytes);
+      auto state = bytes.ok() ? ProducerStateMap::decode(*bytes, offset)
+                              : Result<ProducerStateMap>(bytes.error());
+      if (state.ok()) {
+        producers_ = std::move(*state);
+        replay_from = offset;
+        loaded = true;
+      } else {
+        spdlog::warn("ignoring producer snapshot {}: {}", path, state.error().message());
+        keep = false;
+      }
+    }
+    if (keep) {
+      snapshots_.insert(offset);
+      continue;
+    }
+    Status removed = fs.remove(path);
+    if (!removed.ok()) spdlog::warn("removing {}: {}", path, removed.error().message());
+  }
+  for (const auto& [base, segment] : segments_) {
+    if (segment->next_offset() <= replay_from) continue;
+    uint64_t position = 0;
+    if (base < replay_from) {
+      ASSIGN_OR_RETURN(position, segment->find_position(replay_from, segment->size_bytes()));
+    }
+    RETURN_IF_ERROR(segment->visit_batch_headers(position, [&](const BatchHeader& h) {
+      if (h.base_offset >= replay_from) producers_.replay(h);
+    }));
+  }
+  producers_.drop_below(start);
+  producers_.expire(options_.clock(), options_.producer_id_expiration_ms);
+  snapshot_covered_ = snapshots_.empty() ? start : *snapshots_.rbegin();
+  return ok_status();
+}
+
+void PartitionLog::write_producer_snapshot_locked() {
+  const int64_t offset = active_->next_offset();
+  const std::string path = join_path(options_.dir, Segment::file_name(offset, kSnapshotExtension));
+  Status written = write_file_atomically(cache_.fs(), path, producers_.encode(offset));
+  if (!written.ok()) {
+    spdlog::warn("writing producer snapshot {}: {}; the next start replays more of the log", path,
+                 written.error().message());
+    return;
+  }
+  snapshots_.insert(offset);
+  prune_producer_snapshots_locked();
+}
+
+void PartitionLog::prune_producer_snapshots_locked() {
+  const int64_t start = segments_.begin()->second->base_offset();
+  while (!snapshots_.empty() &&
+         (snapshots_.size() > kSnapshotsKept || *snapshots_.begin() < start)) {
+    const std::string path =
+        join_path(options_.dir, Segment::file_name(*snapshots_.begin(), kSnapshotExtension));
+    Status removed = cache_.fs().remove(path);
+    if (!removed.ok()) spdlog::warn("removing {}: {}", path, removed.error().message());
+    snapshots_.erase(snapshots_.begin());
+  }
+  snapshot_covered_ = snapshots_.empty() ? start : *snapshots_.rbegin();
 }
 
 Status PartitionLog::roll_locked(int64_t now_ms) {
@@ -136,6 +211,7 @@ Status PartitionLog::roll_locked(int64_t now_ms) {
   segments_[segment->base_offset()] = segment;
   active_ = segment;
   flushed_size_ = 0;
+  write_producer_snapshot_locked();
   return ok_status();
 }
 
@@ -149,6 +225,8 @@ void PartitionLog::on_fsync_failure_locked(Segment& segment, const Error& error)
     if (!truncated.ok()) {
       spdlog::error("truncating {} failed: {}", segment.log_path(), truncated.error().message());
     }
+    // Retries of the discarded batches must be written again, not acknowledged as duplicates.
+    producers_.truncate_from(flushed_offset_);
   } else {
     // The failure belongs to a segment sealed meanwhile, whose seal may have consumed the
     // error report: its contents cannot be vouched for, so stop taking writes.
@@ -189,9 +267,11 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
 
   // Offsets within a segment are 32-bit relative to its base; positions are 32-bit too.
   int64_t records_in_append = 0;
+  bool producer_check = false;
   for (size_t pos = 0; pos < batches.size();) {
     BatchHeader h = decode_batch_header(batches.data() + pos);
     records_in_append += int64_t{h.last_offset_delta} + 1;
+    producer_check |= needs_producer_check(h);
     pos += h.size_bytes();
   }
   const bool too_big =
@@ -209,6 +289,23 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
   result.base_offset = next;
   result.log_append_time_ms =
       config.message_timestamp_type == TimestampType::kLogAppendTime ? now : -1;
+  ProducerStateMap::Plan plan;
+  if (producer_check) {
+    ASSIGN_OR_RETURN(plan, producers_.prepare(batches, next, result.log_append_time_ms));
+    if (plan.duplicate) {
+      const ProducerBatch& original = *plan.duplicate;
+      AppendResult duplicate;
+      duplicate.duplicate = true;
+      duplicate.base_offset = original.first_offset;
+      duplicate.last_offset = original.last_offset;
+      duplicate.log_append_time_ms = result.log_append_time_ms >= 0 ? original.timestamp : -1;
+      duplicate.log_start_offset = segments_.begin()->second->base_offset();
+      duplicate.generation = generation_;
+      // The original may still await its fsync: the retry is acknowledged no earlier.
+      duplicate.needs_flush = config.durable_appends() && original.last_offset >= flushed_offset_;
+      return duplicate;
+    }
+  }
   for (size_t pos = 0; pos < batches.size();) {
     std::byte* batch = batches.data() + pos;
     BatchHeader h = decode_batch_header(batch);
@@ -229,6 +326,7 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
     spdlog::error("append to {} failed: {}", options_.dir, written.error().message());
     return written.error();
   }
+  if (producer_check) producers_.commit(plan);
   result.log_start_offset = segments_.begin()->second->base_offset();
   result.generation = generation_;
   if (config.durable_appends()) {
@@ -513,6 +611,11 @@ RetentionOutcome PartitionLog::apply_retention() {
       doomed.push_back(segments_.begin()->second);
       segments_.erase(segments_.begin());
     }
+    if (!doomed.empty()) {
+      const size_t dropped = producers_.drop_below(segments_.begin()->second->base_offset());
+      if (dropped > 0) spdlog::info("retention: forgot {} producers of {}", dropped, options_.dir);
+      prune_producer_snapshots_locked();
+    }
   }
   for (const auto& segment : doomed) {
     // Readers holding the segment keep their open descriptors; the files vanish when they finish.
@@ -535,7 +638,32 @@ Status PartitionLog::close() {
   }
   RETURN_IF_ERROR(flush());
   std::unique_lock lock(mu_);
-  return active_->write_indexes();
+  RETURN_IF_ERROR(active_->write_indexes());
+  if (active_->next_offset() > snapshot_covered_) write_producer_snapshot_locked();
+  return ok_status();
+}
+
+size_t PartitionLog::expire_producers() {
+  std::unique_lock lock(mu_);
+  const size_t expired = producers_.expire(options_.clock(), options_.producer_id_expiration_ms);
+  if (expired > 0) spdlog::info("expired {} idle producers of {}", expired, options_.dir);
+  return expired;
+}
+
+std::optional<ProducerEntry> PartitionLog::producer(int64_t producer_id) const {
+  std::shared_lock lock(mu_);
+  const ProducerEntry* entry = producers_.find(producer_id);
+  return entry ? std::optional<ProducerEntry>(*entry) : std::nullopt;
+}
+
+size_t PartitionLog::producer_count() const {
+  std::shared_lock lock(mu_);
+  return producers_.size();
+}
+
+std::vector<int64_t> PartitionLog::producer_snapshot_offsets() const {
+  std::shared_lock lock(mu_);
+  return {snapshots_.begin(), snapshots_.end()};
 }
 
 }  // namespace eddy::storage

@@ -15,6 +15,11 @@
 // an fsync fails, the kernel may have dropped the dirty pages, so everything after the last
 // durable offset is cut off and every waiter for it gets the error; earlier data stays readable.
 //
+// Idempotent producers: batches carrying a producer id are checked against the partition's
+// producer state (producer_state.h) under the append lock, so the check and the write are one
+// step. A retried batch is not written again: the append returns its original offsets with
+// `duplicate` set. The state is snapshotted at every roll and clean close and rebuilt at open.
+//
 // Thread safety: all public methods are safe to call concurrently.
 #pragma once
 
@@ -24,6 +29,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <set>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -31,6 +38,7 @@
 
 #include "common/result.h"
 #include "storage/file_cache.h"
+#include "storage/producer_state.h"
 #include "storage/segment.h"
 #include "storage/topic_config.h"
 
@@ -46,6 +54,8 @@ struct PartitionOptions {
   // Called (outside all locks) after the high watermark advances, so long-polling readers can
   // wake up. Must be cheap and must not call back into this log synchronously.
   std::function<void()> on_visible{};
+  // Kafka's producer.id.expiration.ms: producers idle this long are forgotten.
+  int64_t producer_id_expiration_ms = 86400000;
 };
 
 struct AppendResult {
@@ -54,6 +64,9 @@ struct AppendResult {
   int64_t log_append_time_ms = -1;  // -1 unless the topic uses LogAppendTime
   int64_t log_start_offset = 0;
   int record_count = 0;
+  // The batches repeat ones already in the log (an idempotent producer's retry): nothing was
+  // written and the offsets are those of the original.
+  bool duplicate = false;
   // When true the append is not yet durable (or, with interval flushing, flush.messages was
   // reached): call wait_durable(last_offset, generation) or LogManager::when_durable.
   bool needs_flush = false;
@@ -84,6 +97,7 @@ struct RecoveryOutcome {
   int segments = 0;
   int segments_scanned = 0;
   uint64_t bytes_dropped = 0;
+  int producers = 0;  // idempotent producers whose state was restored
 };
 
 class PartitionLog {
@@ -130,13 +144,28 @@ class PartitionLog {
   // Appends and reads continue meanwhile; each rewritten segment is swapped in atomically.
   Result<uint64_t> compact();
 
-  // Flushes and writes indexes so the next open needs no scan.
+  // Forgets producers idle longer than producer_id_expiration_ms; returns how many.
+  size_t expire_producers();
+  // The state of one idempotent producer, or nullopt when the partition does not know it.
+  std::optional<ProducerEntry> producer(int64_t producer_id) const;
+  size_t producer_count() const;
+  // Offsets of the producer-state snapshots on disk, oldest first (for tests and tools).
+  std::vector<int64_t> producer_snapshot_offsets() const;
+
+  // Flushes and writes indexes and the producer snapshot so the next open needs no scan.
   Status close();
 
  private:
   PartitionLog(FileCache& cache, PartitionOptions options);
 
   Status roll_locked(int64_t now_ms);
+  // Loads the newest usable producer snapshot and replays the batches after it.
+  Status load_producer_state(const std::vector<std::string>& names);
+  // Writes the producer state as of the log end; failures are logged, never fatal, because the
+  // state can always be rebuilt from an older snapshot plus the log.
+  void write_producer_snapshot_locked();
+  // Removes snapshots below the log start and all but the newest few.
+  void prune_producer_snapshots_locked();
   Status flush_once();
   void on_fsync_failure_locked(Segment& segment, const Error& error);
   // Runs one fsync as the group-commit leader; `flush_lock` holds flush_mu_ on entry and exit.
@@ -159,6 +188,11 @@ class PartitionLog {
   int64_t first_unflushed_ms_ = -1;
   bool closed_ = false;
   bool failed_ = false;  // an fsync failed in a way that cannot be cut off: no more writes
+  ProducerStateMap producers_;
+  std::set<int64_t> snapshots_;  // offsets of the producer snapshots on disk
+  // Everything below this offset is covered by a snapshot on disk (the log start when there is
+  // none), so a close only writes a new one when the log grew past it.
+  int64_t snapshot_covered_ = 0;
 
   std::mutex flush_mu_;  // taken before mu_, never after
   std::condition_variable flush_cv_;

@@ -48,6 +48,18 @@ std::string Segment::file_name(int64_t base_offset, const char* extension) {
   return name;
 }
 
+int64_t Segment::parse_file_name(const std::string& name, const std::string& extension) {
+  if (name.size() != 20 + 1 + extension.size()) return -1;
+  if (name.compare(21, std::string::npos, extension) != 0 || name[20] != '.') return -1;
+  int64_t value = 0;
+  for (int i = 0; i < 20; ++i) {
+    if (name[i] < '0' || name[i] > '9') return -1;
+    if (value > (INT64_MAX - 9) / 10) return -1;
+    value = value * 10 + (name[i] - '0');
+  }
+  return value;
+}
+
 Segment::Segment(FileCache& cache, std::string dir, int64_t base_offset)
     : cache_(cache),
       dir_(std::move(dir)),
@@ -365,6 +377,35 @@ Result<uint64_t> Segment::scan_to(int64_t offset, uint64_t from, uint64_t limit)
     pos += h.size_bytes();
   }
   return limit;
+}
+
+Status Segment::visit_batch_headers(uint64_t position,
+                                    const std::function<void(const BatchHeader&)>& visit) {
+  constexpr size_t kHeaderScanChunk = 64 << 10;
+  ASSIGN_OR_RETURN(auto log, log_file());
+  std::vector<std::byte> buffer(kHeaderScanChunk);
+  uint64_t buffer_start = 0;
+  size_t buffered = 0;
+  for (uint64_t pos = position; pos < size_;) {
+    if (pos < buffer_start || pos + kBatchHeaderSize > buffer_start + buffered) {
+      const auto want = static_cast<size_t>(std::min<uint64_t>(kHeaderScanChunk, size_ - pos));
+      buffer_start = pos;
+      ASSIGN_OR_RETURN(buffered, log->read_at(pos, std::span(buffer.data(), want)));
+    }
+    if (pos + kBatchHeaderSize > buffer_start + buffered) {
+      return Error(ErrorCode::kCorrupt,
+                   "torn batch header at position " + std::to_string(pos) + " of " + log_path_);
+    }
+    const BatchHeader h = decode_batch_header(buffer.data() + (pos - buffer_start));
+    if (h.batch_length < static_cast<int32_t>(kBatchHeaderSize - kLogOverhead) ||
+        pos + h.size_bytes() > size_) {
+      return Error(ErrorCode::kCorrupt,
+                   "invalid batch at position " + std::to_string(pos) + " of " + log_path_);
+    }
+    visit(h);
+    pos += h.size_bytes();
+  }
+  return ok_status();
 }
 
 Result<int64_t> Segment::find_offset_by_timestamp(int64_t timestamp) {

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -51,7 +52,10 @@ struct ScanOutcome {
 
 class Segment {
  public:
+  // "00000000000000000042.<extension>", the naming of every per-offset file of a partition.
   static std::string file_name(int64_t base_offset, const char* extension);
+  // The offset in such a name; -1 when `name` is not one with this extension.
+  static int64_t parse_file_name(const std::string& name, const std::string& extension);
 
   // Creates empty files for a new segment.
   static Result<std::shared_ptr<Segment>> create(FileCache& cache, const std::string& dir,
@@ -96,6 +100,10 @@ class Segment {
   // The forward scan of find_position from a known batch start `from` (an index_floor result).
   // Reads only the data file, so it needs no lock once `from` and `limit` are known.
   Result<uint64_t> scan_to(int64_t offset, uint64_t from, uint64_t limit);
+  // Calls `visit` with the header of every batch from the batch starting at `position` to the
+  // end, reading the data file in chunks (bodies are skipped, never parsed).
+  Status visit_batch_headers(uint64_t position,
+                             const std::function<void(const BatchHeader&)>& visit);
   // Offset of the first batch whose max timestamp >= `timestamp`, or -1.
   Result<int64_t> find_offset_by_timestamp(int64_t timestamp);
 

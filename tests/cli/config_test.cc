@@ -56,6 +56,8 @@ TEST_F(ConfigTest, DefaultsWhenNothingIsSet) {
   EXPECT_EQ(config->flush_ms, -1);
   EXPECT_EQ(config->max_open_files, 256);
   EXPECT_EQ(config->retention_check_interval_ms, 60000);
+  EXPECT_EQ(config->producer_id_expiration_ms, 86400000);  // Kafka's defaults
+  EXPECT_EQ(config->transactional_id_expiration_ms, 604800000);
   EXPECT_TRUE(config->config_file.empty());
 }
 
@@ -87,10 +89,13 @@ TEST_F(ConfigTest, PrecedenceIsFlagThenEnvThenFileThenDefault) {
 }
 
 TEST_F(ConfigTest, ConfigPathComesFromEnvWhenNoFlag) {
-  env_["EDDY_CONFIG"] = write_yaml("max-open-files: 7\n");
+  env_["EDDY_CONFIG"] = write_yaml(
+      "max-open-files: 7\nproducer-id-expiration-ms: 1000\ntransactional-id-expiration-ms: 2000\n");
   auto config = load_serve_config(sources());
   ASSERT_TRUE(config.ok()) << config.error().message();
   EXPECT_EQ(config->max_open_files, 7);
+  EXPECT_EQ(config->producer_id_expiration_ms, 1000);
+  EXPECT_EQ(config->transactional_id_expiration_ms, 2000);
 }
 
 TEST_F(ConfigTest, EmptyConfigFileKeepsDefaults) {
@@ -120,6 +125,7 @@ TEST_F(ConfigTest, BadValuesAreRejectedNamingTheSource) {
   for (const Case& c :
        {Case{"segment-bytes: lots\n", "segment-bytes"}, Case{"segment-bytes: 0\n", "segment-bytes"},
         Case{"retention-ms: -2\n", "retention-ms"},
+        Case{"producer-id-expiration-ms: 0\n", "producer-id-expiration-ms"},
         Case{"flush-ms: 99999999999999999999\n", "out of range"},
         Case{"log-level: loud\n", "trace|debug|info|warn|error"},
         Case{"data-dir: [a, b]\n", "data-dir"}, Case{"data-dir:\n", "data-dir"},

@@ -1,4 +1,5 @@
-// kafkajs 2.2.4 against Eddy: admin topics, producing with acks -1/1/0, offsets and timestamps.
+// kafkajs 2.2.4 against Eddy: admin topics, producing with acks -1/1/0, offsets and timestamps,
+// and an idempotent producer.
 //
 // usage: node kafkajs_test.mjs --bootstrap HOST:PORT   (kafkajs comes from tests/kafka/js, which
 // scripts/setup installs)
@@ -181,6 +182,29 @@ async function main() {
   await raw.disconnect()
 
   await producer.disconnect()
+
+  // An idempotent producer: connect() fetches a producer id (InitProducerId), and every send
+  // carries sequence numbers the broker checks. Dense offsets and the high watermark show each
+  // batch was written exactly once.
+  const idempotent = kafka.producer({
+    createPartitioner: Partitioners.DefaultPartitioner,
+    allowAutoTopicCreation: false,
+    idempotent: true,
+    maxInFlightRequests: 1,
+  })
+  await idempotent.connect()
+  const idemTopic = `${topic}-idempotent`
+  eq(await admin.createTopics({ topics: [{ topic: idemTopic, numPartitions: PARTITIONS }] }), true,
+    'createTopics for the idempotent producer')
+  const idemBases = await produceAll(idempotent, idemTopic, 'idem', -1, base)
+  for (let p = 0; p < PARTITIONS; p++) {
+    eq(idemBases[p], [...Array(SENDS).keys()].map(s => s * PER_SEND),
+      `idempotent: partition ${p} batch base offsets are dense`)
+  }
+  eq((await admin.fetchTopicOffsets(idemTopic)).map(o => [o.partition, o.high]).sort(),
+    [[0, String(perAcks)], [1, String(perAcks)]], 'idempotent: every record written once')
+  await idempotent.disconnect()
+  await admin.deleteTopics({ topics: [idemTopic] })
 
   await admin.deleteTopics({ topics: [topic] })
   await until('the deleted topic to disappear', 30_000, async () =>

@@ -1,5 +1,8 @@
 // Produce: validates and appends each partition's batches, then answers per acks:
 // acks=0 no response, acks=1 once written, acks=-1 once durable (group-committed fsync).
+// Batches of idempotent producers are checked by the log: a retry already in the log is
+// answered with its original offsets, like Kafka; sequence gaps and fenced epochs get Kafka's
+// errors. Transactional batches are refused until transactions exist.
 #include <atomic>
 #include <mutex>
 
@@ -88,6 +91,12 @@ std::optional<ContentError> check_contents(std::vector<std::byte>& batches,
   bool changed = false;
   for (size_t pos = 0; pos < batches.size();) {
     const auto header = storage::decode_batch_header(batches.data() + pos);
+    if (header.is_transactional()) {
+      // What Kafka answers for transactional records it may not accept.
+      return ContentError{KafkaError::kTransactionalIdAuthorizationFailed,
+                          "transactional batches are not supported yet (producer " +
+                              std::to_string(header.producer_id) + ")"};
+    }
     std::span<const std::byte> batch(batches.data() + pos, header.size_bytes());
     auto checked = storage::check_batch_contents(batch, target, max_plain);
     if (!checked.ok()) {
