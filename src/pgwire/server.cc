@@ -346,13 +346,8 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
                               "");
       types.push_back(*t);
     }
-    if (session_->transaction_status() == 'E') {
-      return extended_error(
-          sql::sql_error(sql::sqlstate::kInFailedTransaction,
-                         "current transaction is aborted, commands ignored until end of "
-                         "transaction block"),
-          "");
-    }
+    // In a failed transaction block statements are refused when they execute (COMMIT and
+    // ROLLBACK still run), not here.
     auto prepared = session_->prepare(m->query, types);
     if (!prepared.ok()) return extended_error(prepared.error(), m->query);
     statements_[m->name] = Prepared{std::move(*prepared), m->param_oids};

@@ -123,47 +123,43 @@ SqlResult<int64_t> eval_count(const std::optional<Expr>& e, const std::vector<Va
 }  // namespace
 
 std::string encode_json_row(const TableDef& table, const Row& row) {
-  nlohmann::json obj = nlohmann::json::object();
+  // Written by hand rather than through a JSON DOM so numeric values keep every digit and
+  // their scale (a DOM would round them through double).
+  std::string out = "{";
   for (size_t i = 0; i < table.columns.size(); ++i) {
     const Value& v = row[i];
-    const std::string& name = table.columns[i].name;
+    if (i > 0) out += ',';
+    out += nlohmann::json(table.columns[i].name).dump() + ':';
     if (v.null) {
-      obj[name] = nullptr;
+      out += "null";
       continue;
     }
     switch (v.type) {
       case Type::kBool:
-        obj[name] = v.b;
+        out += v.b ? "true" : "false";
         break;
       case Type::kInt2:
       case Type::kInt4:
       case Type::kInt8:
-        obj[name] = v.i;
+      case Type::kNumeric:
+        out += to_text(v);
         break;
       case Type::kFloat4:
       case Type::kFloat8:
-        if (std::isfinite(v.f)) {
-          obj[name] = v.f;
-        } else {
-          obj[name] = to_text(v);
-        }
-        break;
-      case Type::kNumeric:
-        // Exact: a JSON number written with all its digits (nlohmann keeps it as raw text).
-        obj[name] = nlohmann::json::parse(to_text(v));
+        out += std::isfinite(v.f) ? to_text(v) : nlohmann::json(to_text(v)).dump();
         break;
       case Type::kTimestamptz: {
         std::string t = format_timestamptz(v.i);
         t[10] = 'T';
-        obj[name] = t.substr(0, t.size() - 3) + "Z";
+        out += nlohmann::json(t.substr(0, t.size() - 3) + "Z").dump();
         break;
       }
       default:
-        obj[name] = v.s;
+        out += nlohmann::json(v.s).dump();
         break;
     }
   }
-  return obj.dump();
+  return out + "}";
 }
 
 bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std::string& reason) {
