@@ -172,6 +172,11 @@ const std::vector<OptionSpec>& serve_options() {
              int_field(&C::num_partitions, 1, 100000)),
       option("socket-request-max-bytes", "Largest Kafka request accepted",
              int_field(&C::socket_request_max_bytes, 1024, 1073741824)),
+      option("pg-listen",
+             "HOST:PORT the PostgreSQL wire protocol listens on (port 0 = any free port)",
+             host_port_field(&C::pg_listen, false)),
+      option("pg-max-message-bytes", "Largest PostgreSQL protocol message accepted",
+             int_field(&C::pg_max_message_bytes, 1024, 1073741824)),
   };
   return kOptions;
 }

@@ -53,6 +53,10 @@ struct ServeConfig {
   std::string auto_create_topics = "true";
   int64_t num_partitions = 1;
   int64_t socket_request_max_bytes = 104857600;
+
+  // PostgreSQL wire protocol listener (SQL).
+  std::string pg_listen = "127.0.0.1:6875";
+  int64_t pg_max_message_bytes = 67108864;
 };
 
 // Splits "HOST:PORT" (an IPv6 host may be in brackets); nullopt when malformed.

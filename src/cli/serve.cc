@@ -12,6 +12,8 @@
 #include "cli/logging.h"
 #include "groups/group_coordinator.h"
 #include "kafka/server.h"
+#include "pgwire/server.h"
+#include "sql/session.h"
 #include "storage/log_manager.h"
 
 namespace eddy::cli {
@@ -73,6 +75,11 @@ int run_serve(const ServeConfig& config) {
   }
 
   auto listen = parse_host_port(config.kafka_listen);
+  auto pg_listen = parse_host_port(config.pg_listen);
+  if (!pg_listen) {
+    spdlog::error("pg-listen '{}' is not HOST:PORT", config.pg_listen);
+    return 2;
+  }
   if (!listen) {
     spdlog::error("kafka-listen '{}' is not HOST:PORT", config.kafka_listen);
     return 2;
@@ -127,6 +134,27 @@ int run_serve(const ServeConfig& config) {
     return 1;
   }
 
+  auto engine = sql::Engine::open(sql::EngineOptions{
+      .log = storage->get(),
+      .data_dir = config.data_dir,
+      .default_partitions = static_cast<int32_t>(config.num_partitions),
+  });
+  if (!engine.ok()) {
+    spdlog::error("cannot open the SQL catalog: {}", engine.error().message());
+    return 1;
+  }
+  auto pg = pgwire::PgServer::start(
+      pgwire::PgServerOptions{
+          .listen_host = pg_listen->first,
+          .listen_port = pg_listen->second,
+          .max_message_bytes = config.pg_max_message_bytes,
+      },
+      **engine);
+  if (!pg.ok()) {
+    spdlog::error("cannot start the pgwire listener: {}", pg.error().message());
+    return 1;
+  }
+
   spdlog::info("eddy serving, data dir {}, kafka on {}:{}", config.data_dir, listen->first,
                (*kafka)->bound_port());
 
@@ -139,6 +167,8 @@ int run_serve(const ServeConfig& config) {
 
   // Order matters: stop taking requests, then flush storage (its durability callbacks post into
   // the stopped server, which is destroyed only after storage has drained them).
+  // SQL statements may be appending or scanning: finish them before storage closes.
+  (*pg)->stop();
   (*kafka)->stop();
   // Waiting JoinGroup/SyncGroup answers hold connections; drop them before storage closes.
   (*coordinator)->close();

@@ -37,7 +37,7 @@ class Server:
         self.log_at_start = len(self.log)
         self.process = subprocess.Popen(
             [self.binary, "serve", "--data-dir", self.data_dir, "--kafka-listen",
-             f"127.0.0.1:{self.port}"] + self.extra_args,
+             f"127.0.0.1:{self.port}", "--pg-listen", "127.0.0.1:0"] + self.extra_args,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
             env={k: v for k, v in os.environ.items() if not k.startswith("EDDY_")})
         selector = selectors.DefaultSelector()

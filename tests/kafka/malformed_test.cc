@@ -75,8 +75,9 @@ class Server {
     for (auto& s : env_strings)
       envp.push_back(s.data());
     envp.push_back(nullptr);
-    std::vector<std::string> argv_strings{EDDY_BINARY, "serve",          "--data-dir",
-                                          data_dir,    "--kafka-listen", "127.0.0.1:0"};
+    std::vector<std::string> argv_strings{EDDY_BINARY,   "serve",          "--data-dir",
+                                          data_dir,      "--kafka-listen", "127.0.0.1:0",
+                                          "--pg-listen", "127.0.0.1:0"};
     std::vector<char*> argv;
     for (auto& s : argv_strings)
       argv.push_back(s.data());

@@ -32,7 +32,8 @@ def main():
     data_dir = tempfile.mkdtemp(prefix="eddy-kafka-test-")
     env = {k: v for k, v in os.environ.items() if not k.startswith("EDDY_")}
     server = subprocess.Popen(
-        [binary, "serve", "--data-dir", data_dir, "--kafka-listen", "127.0.0.1:0"],
+        [binary, "serve", "--data-dir", data_dir, "--kafka-listen", "127.0.0.1:0",
+         "--pg-listen", "127.0.0.1:0"],
         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     log = []
     try:

@@ -61,8 +61,9 @@ bool EddyProcess::start(std::chrono::seconds timeout) {
   int pipe_fds[2];
   if (::pipe2(pipe_fds, O_CLOEXEC) != 0) return false;
   std::vector<std::string> args = {
-      binary_,   "serve",          "--data-dir",
-      data_dir_, "--kafka-listen", port_ ? "127.0.0.1:" + std::to_string(port_) : "127.0.0.1:0"};
+      binary_,       "serve",          "--data-dir",
+      data_dir_,     "--kafka-listen", port_ ? "127.0.0.1:" + std::to_string(port_) : "127.0.0.1:0",
+      "--pg-listen", "127.0.0.1:0"};
   args.insert(args.end(), extra_args_.begin(), extra_args_.end());
   std::vector<std::string> env;
   for (char** e = environ; *e; ++e) {

@@ -1,0 +1,645 @@
+#include "pgwire/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <list>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+#include <unordered_map>
+
+#include "pgwire/codec.h"
+#include "sql/session.h"
+
+namespace eddy::pgwire {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+class PgConnection;
+
+class PgServer::Impl {
+ public:
+  Impl(PgServerOptions options, sql::Engine& engine)
+      : options_(std::move(options)),
+        engine_(engine),
+        acceptor_(io_),
+        pool_(static_cast<size_t>(std::max(options_.query_threads, 1))) {}
+
+  Status bind();
+  void run();
+  void stop();
+  asio::awaitable<void> accept_loop();
+
+  int32_t register_connection(std::weak_ptr<PgConnection> connection, int32_t* secret);
+  void unregister(int32_t pid);
+  void cancel(int32_t pid, int32_t secret);
+
+  PgServerOptions options_;
+  sql::Engine& engine_;
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  asio::thread_pool pool_;
+  std::vector<std::thread> threads_;
+  std::atomic<bool> stopped_{false};
+
+  std::mutex mu_;
+  int32_t next_pid_ = 1000;
+  std::mt19937 random_{std::random_device{}()};
+  struct Entry {
+    int32_t secret;
+    std::weak_ptr<PgConnection> connection;
+  };
+  std::unordered_map<int32_t, Entry> connections_;
+};
+
+namespace {
+
+struct Prepared {
+  std::shared_ptr<sql::PreparedStatement> statement;
+  std::vector<uint32_t> declared_oids;
+};
+
+struct Portal {
+  std::shared_ptr<sql::PreparedStatement> statement;
+  std::vector<sql::Value> params;
+  std::vector<int16_t> result_formats;
+  std::optional<sql::StatementResult> result;
+  size_t next_row = 0;
+};
+
+// Thrown nowhere: message handlers report protocol errors by returning false after queueing a
+// FATAL message; the connection then flushes and closes.
+constexpr size_t kFlushThreshold = 256 * 1024;
+
+}  // namespace
+
+class PgConnection : public std::enable_shared_from_this<PgConnection> {
+ public:
+  PgConnection(tcp::socket socket, PgServer::Impl& server)
+      : socket_(std::move(socket)), server_(server), strand_(socket_.get_executor()) {
+    boost::system::error_code ec;
+    auto endpoint = socket_.remote_endpoint(ec);
+    peer_ = ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  }
+
+  void start() { asio::co_spawn(strand_, run_loop(shared_from_this()), asio::detached); }
+
+  void close() {
+    asio::post(strand_, [self = shared_from_this()] { self->close_on_strand(); });
+  }
+
+  void cancel() {
+    if (session_) session_->cancel();
+  }
+
+ private:
+  static asio::awaitable<void> run_loop(std::shared_ptr<PgConnection> self) {
+    co_await self->run();
+  }
+
+  // A coroutine's parameters live in its frame, unlike a coroutine lambda's captures. Callers
+  // pass lambdas that capture only pointers and references (into their own frame, which
+  // outlives the call): GCC 12 destroys a by-value coroutine parameter twice.
+  template <typename Fn>
+  static asio::awaitable<std::optional<decltype(std::declval<Fn>()())>> call(Fn fn) {
+    co_return std::optional<decltype(fn())>(fn());
+  }
+
+  asio::awaitable<void> run() {
+    if (co_await startup()) {
+      for (;;) {
+        uint8_t header[5];
+        auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(header),
+                                                 asio::as_tuple(asio::use_awaitable));
+        if (ec) break;
+        const int32_t len = load_i32(header + 1);
+        if (len < 4 || len - 4 > server_.options_.max_message_bytes) {
+          Writer(out_).error("FATAL", "54000",
+                             "message of " + std::to_string(len) +
+                                 " bytes exceeds the maximum of " +
+                                 std::to_string(server_.options_.max_message_bytes) + " bytes");
+          co_await flush();
+          break;
+        }
+        std::string body(static_cast<size_t>(len - 4), '\0');
+        auto [body_ec, m] = co_await asio::async_read(socket_, asio::buffer(body),
+                                                      asio::as_tuple(asio::use_awaitable));
+        if (body_ec) break;
+        const bool keep_going = co_await handle(static_cast<char>(header[0]), body);
+        if (!keep_going || closed_ || closed_after_flush_) break;
+        if (out_.size() >= kFlushThreshold) co_await flush();
+      }
+    }
+    co_await flush();
+    if (pid_ != 0) server_.unregister(pid_);
+    close_on_strand();
+  }
+
+  asio::awaitable<bool> startup() {
+    for (int attempt = 0; attempt < 3; ++attempt) {
+      uint8_t len_bytes[4];
+      auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(len_bytes),
+                                               asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return false;
+      const int32_t len = load_i32(len_bytes);
+      if (len < 8 || len > kMaxStartupBytes) {
+        spdlog::warn("pgwire: closing connection from {}: startup packet of {} bytes", peer_, len);
+        co_return false;
+      }
+      std::string body(static_cast<size_t>(len - 4), '\0');
+      auto [body_ec, m] = co_await asio::async_read(socket_, asio::buffer(body),
+                                                    asio::as_tuple(asio::use_awaitable));
+      if (body_ec) co_return false;
+      auto packet = parse_startup(body);
+      if (!packet) {
+        spdlog::warn("pgwire: closing connection from {}: malformed startup packet", peer_);
+        co_return false;
+      }
+      if (packet->code == kSslRequestCode || packet->code == kGssEncRequestCode) {
+        out_ += 'N';  // no TLS or GSSAPI encryption yet: the client continues in plain text
+        co_await flush();
+        continue;
+      }
+      if (packet->code == kCancelRequestCode) {
+        server_.cancel(packet->cancel_pid, packet->cancel_secret);
+        co_return false;
+      }
+      Writer w(out_);
+      if (packet->code != kProtocolVersion3) {
+        w.error("FATAL", "0A000",
+                "unsupported frontend protocol " + std::to_string(packet->code >> 16) + "." +
+                    std::to_string(packet->code & 0xffff) + ": server supports 3.0");
+        co_return false;
+      }
+      auto user = packet->params.find("user");
+      if (user == packet->params.end() || user->second.empty()) {
+        w.error("FATAL", "28000", "no PostgreSQL user name specified in startup packet");
+        co_return false;
+      }
+      auto db = packet->params.find("database");
+      const std::string database =
+          db == packet->params.end() || db->second.empty() ? user->second : db->second;
+      if (database != "eddy") {
+        w.error("FATAL", "3D000", "database \"" + database + "\" does not exist", 0,
+                "The only database is \"eddy\".");
+        co_return false;
+      }
+      if (packet->params.count("replication") != 0 && packet->params["replication"] != "false") {
+        w.error("FATAL", "0A000", "replication connections are not supported");
+        co_return false;
+      }
+      session_ = std::make_unique<sql::Session>(server_.engine_, packet->params);
+      int32_t secret = 0;
+      pid_ = server_.register_connection(weak_from_this(), &secret);
+      w.auth_ok();
+      for (const auto& [name, value] : session_->reported_parameters())
+        w.parameter_status(name, value);
+      w.backend_key_data(pid_, secret);
+      w.ready_for_query(session_->transaction_status());
+      co_await flush();
+      co_return true;
+    }
+    co_return false;
+  }
+
+  // Runs `fn` on the query pool and resumes on this connection's strand.
+  template <typename Fn>
+  asio::awaitable<decltype(std::declval<Fn>()())> offload(Fn fn) {
+    auto result = co_await asio::co_spawn(server_.pool_, call(std::move(fn)), asio::use_awaitable);
+    co_return std::move(*result);
+  }
+
+  void send_error(const sql::SqlError& e, const std::string& sql) {
+    Writer(out_).error("ERROR", e.sqlstate, e.message,
+                       sql::Session::character_position(sql, e.location), e.detail);
+  }
+
+  void send_notices_and_status(const sql::StatementResult& r) {
+    Writer w(out_);
+    for (const auto& n : r.notices)
+      w.notice(n);
+  }
+
+  void send_parameter_changes() {
+    Writer w(out_);
+    for (const auto& [name, value] : session_->take_changed_parameters())
+      w.parameter_status(name, value);
+  }
+
+  void send_rows(const sql::StatementResult& r, size_t from, size_t to,
+                 const std::vector<int16_t>& formats) {
+    Writer w(out_);
+    for (size_t i = from; i < to; ++i)
+      w.data_row(r.rows[i], formats);
+  }
+
+  asio::awaitable<bool> handle(char type, const std::string& body) {
+    if (skip_until_sync_ && type != 'S' && type != 'X') co_return true;
+    switch (type) {
+      case 'Q':
+        co_await simple_query(body);
+        co_return true;
+      case 'P':
+        parse(body);
+        co_return !closed_;
+      case 'B':
+        bind(body);
+        co_return !closed_;
+      case 'D':
+        describe(body);
+        co_return !closed_;
+      case 'E':
+        co_await execute(body);
+        co_return !closed_;
+      case 'C':
+        close_message(body);
+        co_return !closed_;
+      case 'S':
+        skip_until_sync_ = false;
+        if (session_->transaction_status() == 'I') portals_.clear();
+        send_parameter_changes();
+        Writer(out_).ready_for_query(session_->transaction_status());
+        co_await flush();
+        co_return true;
+      case 'H':
+        co_await flush();
+        co_return true;
+      case 'X':
+        co_return false;
+      case 'd':
+      case 'c':
+      case 'f':
+      case 'F':
+        extended_error(sql::sql_error(sql::sqlstate::kFeatureNotSupported,
+                                      "COPY and the function call protocol are not supported yet"),
+                       "");
+        co_return true;
+      default:
+        Writer(out_).error("FATAL", sql::sqlstate::kProtocolViolation,
+                           std::string("invalid frontend message type ") +
+                               std::to_string(static_cast<int>(static_cast<uint8_t>(type))));
+        co_return false;
+    }
+  }
+
+  asio::awaitable<void> simple_query(const std::string& body) {
+    Reader r(body);
+    std::string sql = r.cstr();
+    if (!r.ok()) {
+      Writer(out_).error("FATAL", sql::sqlstate::kProtocolViolation, "malformed Query message");
+      closed_after_flush_ = true;
+      co_return;
+    }
+    auto outcome = co_await offload([this, &sql] { return session_->execute_simple(sql); });
+    Writer w(out_);
+    for (const auto& result : outcome.results) {
+      if (result.returns_rows) w.row_description(result.columns, {});
+      send_rows(result, 0, result.rows.size(), {});
+      send_notices_and_status(result);
+      w.command_complete(result.tag);
+      if (out_.size() >= kFlushThreshold) co_await flush();
+    }
+    if (outcome.error) {
+      send_error(*outcome.error, sql);
+    } else if (outcome.empty) {
+      w.empty_query();
+    }
+    send_parameter_changes();
+    w.ready_for_query(session_->transaction_status());
+    co_await flush();
+  }
+
+  void extended_error(const sql::SqlError& e, const std::string& sql) {
+    send_error(e, sql);
+    skip_until_sync_ = true;
+  }
+
+  void protocol_violation(const char* what) {
+    Writer(out_).error("FATAL", sql::sqlstate::kProtocolViolation,
+                       std::string("malformed ") + what + " message");
+    closed_after_flush_ = true;
+    skip_until_sync_ = true;
+  }
+
+  void parse(const std::string& body) {
+    auto m = parse_parse(body);
+    if (!m) return protocol_violation("Parse");
+    if (!m->name.empty() && statements_.count(m->name) != 0)
+      return extended_error(
+          sql::sql_error("42P05", "prepared statement \"" + m->name + "\" already exists"), "");
+    std::vector<sql::Type> types;
+    for (uint32_t oid : m->param_oids) {
+      if (oid == 0) {
+        types.push_back(sql::Type::kUnknown);
+        continue;
+      }
+      auto t = sql::type_from_oid(oid);
+      if (!t)
+        return extended_error(sql::sql_error(sql::sqlstate::kFeatureNotSupported,
+                                             "parameter type with OID " + std::to_string(oid) +
+                                                 " is not supported yet"),
+                              "");
+      types.push_back(*t);
+    }
+    // In a failed transaction block statements are refused when they execute (COMMIT and
+    // ROLLBACK still run), not here.
+    auto prepared = session_->prepare(m->query, types);
+    if (!prepared.ok()) return extended_error(prepared.error(), m->query);
+    statements_[m->name] = Prepared{std::move(*prepared), m->param_oids};
+    Writer(out_).parse_complete();
+  }
+
+  void bind(const std::string& body) {
+    auto m = parse_bind(body);
+    if (!m) return protocol_violation("Bind");
+    auto it = statements_.find(m->statement);
+    if (it == statements_.end())
+      return extended_error(
+          sql::sql_error(sql::sqlstate::kInvalidSqlStatementName,
+                         "prepared statement \"" + m->statement + "\" does not exist"),
+          "");
+    const Prepared& prepared = it->second;
+    const auto& types = prepared.statement->param_types();
+    if (m->params.size() != types.size())
+      return extended_error(
+          sql::sql_error(sql::sqlstate::kProtocolViolation,
+                         "bind message supplies " + std::to_string(m->params.size()) +
+                             " parameters, but prepared statement \"" + m->statement +
+                             "\" requires " + std::to_string(types.size())),
+          "");
+    if (m->param_formats.size() > 1 && m->param_formats.size() != m->params.size())
+      return protocol_violation("Bind");
+    if (!m->portal.empty() && portals_.count(m->portal) != 0)
+      return extended_error(sql::sql_error("42P03", "cursor \"" + m->portal + "\" already exists"),
+                            "");
+    Portal portal;
+    portal.statement = prepared.statement;
+    portal.result_formats = m->result_formats;
+    for (size_t i = 0; i < m->params.size(); ++i) {
+      if (!m->params[i]) {
+        portal.params.push_back(sql::Value::null_of(types[i]));
+        continue;
+      }
+      const uint32_t sent = i < prepared.declared_oids.size() ? prepared.declared_oids[i] : 0;
+      auto v = decode_param(types[i], *m->params[i], format_for(m->param_formats, i), sent);
+      if (!v.ok()) {
+        v.error().location = -1;
+        return extended_error(v.error(), "");
+      }
+      portal.params.push_back(std::move(*v));
+    }
+    portals_[m->portal] = std::move(portal);
+    Writer(out_).bind_complete();
+  }
+
+  void describe(const std::string& body) {
+    auto m = parse_describe(body);
+    if (!m) return protocol_violation("Describe");
+    Writer w(out_);
+    if (m->kind == 'S') {
+      auto it = statements_.find(m->name);
+      if (it == statements_.end())
+        return extended_error(
+            sql::sql_error(sql::sqlstate::kInvalidSqlStatementName,
+                           "prepared statement \"" + m->name + "\" does not exist"),
+            "");
+      const auto& statement = *it->second.statement;
+      w.parameter_description(statement.param_types());
+      if (statement.returns_rows()) {
+        w.row_description(statement.columns(), {});
+      } else {
+        w.no_data();
+      }
+      return;
+    }
+    auto it = portals_.find(m->name);
+    if (it == portals_.end())
+      return extended_error(sql::sql_error(sql::sqlstate::kInvalidCursorName,
+                                           "portal \"" + m->name + "\" does not exist"),
+                            "");
+    const Portal& portal = it->second;
+    if (portal.statement->returns_rows()) {
+      w.row_description(portal.statement->columns(), portal.result_formats);
+    } else {
+      w.no_data();
+    }
+  }
+
+  asio::awaitable<void> execute(const std::string& body) {
+    auto m = parse_execute(body);
+    if (!m) {
+      protocol_violation("Execute");
+      co_return;
+    }
+    auto it = portals_.find(m->portal);
+    if (it == portals_.end()) {
+      extended_error(sql::sql_error(sql::sqlstate::kInvalidCursorName,
+                                    "portal \"" + m->portal + "\" does not exist"),
+                     "");
+      co_return;
+    }
+    Portal& portal = it->second;
+    Writer w(out_);
+    if (portal.statement->empty()) {
+      w.empty_query();
+      co_return;
+    }
+    if (!portal.result) {
+      auto statement = portal.statement;
+      auto params = portal.params;
+      auto result = co_await offload(
+          [this, &statement, &params] { return session_->execute(*statement, params); });
+      // The portal map may have changed while the statement ran (it cannot: this connection
+      // reads no message meanwhile), but look it up again rather than trust the reference.
+      it = portals_.find(m->portal);
+      if (it == portals_.end()) co_return;
+      if (!result.ok()) {
+        extended_error(result.error(), statement->sql());
+        co_return;
+      }
+      it->second.result = std::move(*result);
+    }
+    Portal& p = it->second;
+    const auto& r = *p.result;
+    const size_t total = r.rows.size();
+    size_t end = total;
+    if (m->max_rows > 0) end = std::min(total, p.next_row + static_cast<size_t>(m->max_rows));
+    const size_t from = p.next_row;
+    send_rows(r, from, end, p.result_formats);
+    p.next_row = end;
+    if (end < total) {
+      w.portal_suspended();
+      co_return;
+    }
+    send_notices_and_status(r);
+    std::string tag = r.tag;
+    if (tag.rfind("SELECT ", 0) == 0) tag = "SELECT " + std::to_string(end - from);
+    w.command_complete(tag);
+  }
+
+  void close_message(const std::string& body) {
+    auto m = parse_describe(body);
+    if (!m) return protocol_violation("Close");
+    if (m->kind == 'S') {
+      statements_.erase(m->name);
+    } else {
+      portals_.erase(m->name);
+    }
+    Writer(out_).close_complete();
+  }
+
+  asio::awaitable<void> flush() {
+    if (out_.empty() || closed_) co_return;
+    std::string data;
+    data.swap(out_);
+    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(data),
+                                              asio::as_tuple(asio::use_awaitable));
+    if (ec) close_on_strand();
+    if (closed_after_flush_) close_on_strand();
+  }
+
+  void close_on_strand() {
+    if (closed_) return;
+    closed_ = true;
+    boost::system::error_code ignored;
+    socket_.shutdown(tcp::socket::shutdown_both, ignored);
+    socket_.close(ignored);
+  }
+
+  tcp::socket socket_;
+  PgServer::Impl& server_;
+  asio::strand<asio::any_io_executor> strand_;
+  std::string peer_;
+  std::string out_;
+  std::unique_ptr<sql::Session> session_;
+  int32_t pid_ = 0;
+  std::map<std::string, Prepared> statements_;
+  std::map<std::string, Portal> portals_;
+  bool skip_until_sync_ = false;
+  bool closed_ = false;
+  bool closed_after_flush_ = false;
+};
+
+int32_t PgServer::Impl::register_connection(std::weak_ptr<PgConnection> connection,
+                                            int32_t* secret) {
+  std::lock_guard lock(mu_);
+  const int32_t pid = next_pid_++;
+  *secret = static_cast<int32_t>(random_());
+  connections_[pid] = Entry{*secret, std::move(connection)};
+  return pid;
+}
+
+void PgServer::Impl::unregister(int32_t pid) {
+  std::lock_guard lock(mu_);
+  connections_.erase(pid);
+}
+
+void PgServer::Impl::cancel(int32_t pid, int32_t secret) {
+  std::shared_ptr<PgConnection> target;
+  {
+    std::lock_guard lock(mu_);
+    auto it = connections_.find(pid);
+    if (it == connections_.end() || it->second.secret != secret) return;  // ignored, as in PG
+    target = it->second.connection.lock();
+  }
+  if (target) target->cancel();
+}
+
+Status PgServer::Impl::bind() {
+  boost::system::error_code ec;
+  auto address = asio::ip::make_address(options_.listen_host, ec);
+  if (ec) {
+    return Error(ErrorCode::kInvalidArgument,
+                 "pg listen address '" + options_.listen_host + "': " + ec.message());
+  }
+  tcp::endpoint endpoint(address, static_cast<uint16_t>(options_.listen_port));
+  acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Error(ErrorCode::kIoError, "pgwire listener on " + options_.listen_host + ":" +
+                                          std::to_string(options_.listen_port) + ": " +
+                                          ec.message());
+  }
+  return ok_status();
+}
+
+asio::awaitable<void> PgServer::Impl::accept_loop() {
+  for (;;) {
+    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_),
+                                                        asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopped_) co_return;
+      spdlog::warn("pgwire: accept failed: {}", ec.message());
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    std::make_shared<PgConnection>(std::move(socket), *this)->start();
+  }
+}
+
+void PgServer::Impl::run() {
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  for (int i = 0; i < std::max(options_.io_threads, 1); ++i) {
+    threads_.emplace_back([this] { io_.run(); });
+  }
+}
+
+void PgServer::Impl::stop() {
+  if (stopped_.exchange(true)) return;
+  asio::post(io_, [this] {
+    boost::system::error_code ignored;
+    acceptor_.close(ignored);
+  });
+  std::vector<std::shared_ptr<PgConnection>> open;
+  {
+    std::lock_guard lock(mu_);
+    for (auto& [pid, entry] : connections_) {
+      if (auto c = entry.connection.lock()) open.push_back(std::move(c));
+    }
+  }
+  for (auto& c : open) {
+    c->cancel();
+    c->close();
+  }
+  // Statements still running finish (or see the cancel) before storage goes away.
+  pool_.join();
+  io_.stop();
+  for (auto& thread : threads_)
+    thread.join();
+  threads_.clear();
+}
+
+PgServer::PgServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+PgServer::~PgServer() {
+  stop();
+}
+
+Result<std::unique_ptr<PgServer>> PgServer::start(PgServerOptions options, sql::Engine& engine) {
+  auto impl = std::make_unique<Impl>(std::move(options), engine);
+  RETURN_IF_ERROR(impl->bind());
+  impl->run();
+  spdlog::info("pgwire on {}:{}", impl->options_.listen_host,
+               impl->acceptor_.local_endpoint().port());
+  return std::unique_ptr<PgServer>(new PgServer(std::move(impl)));
+}
+
+int PgServer::bound_port() const {
+  boost::system::error_code ec;
+  auto endpoint = impl_->acceptor_.local_endpoint(ec);
+  return ec ? 0 : endpoint.port();
+}
+
+void PgServer::stop() {
+  impl_->stop();
+}
+
+}  // namespace eddy::pgwire

@@ -1,0 +1,49 @@
+// The PostgreSQL wire protocol listener: psql, libpq, psycopg and JDBC-style clients talk to the
+// SQL engine through it.
+//
+// Each connection is one Asio coroutine on its own strand: it reads a message, handles it and
+// writes the answers before reading the next, so a client that does not read its results stops
+// being read (backpressure) and a connection's messages are answered in order. Statements run on
+// a small query thread pool, never on the I/O thread, because table scans read the log and
+// INSERT waits for fsync. Asio stays out of this header.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+
+namespace eddy::sql {
+class Engine;
+}
+
+namespace eddy::pgwire {
+
+struct PgServerOptions {
+  std::string listen_host = "127.0.0.1";
+  int listen_port = 6875;  // 0 = any free port
+  int io_threads = 1;
+  int query_threads = 2;
+  int64_t max_message_bytes = 64 * 1024 * 1024;
+};
+
+class PgServer {
+ public:
+  static Result<std::unique_ptr<PgServer>> start(PgServerOptions options, sql::Engine& engine);
+  ~PgServer();
+  PgServer(const PgServer&) = delete;
+  PgServer& operator=(const PgServer&) = delete;
+
+  int bound_port() const;
+  // Stops accepting, closes connections, waits for running statements, joins the threads.
+  void stop();
+
+  class Impl;
+
+ private:
+  explicit PgServer(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace eddy::pgwire

@@ -1,0 +1,1201 @@
+#include "sql/binder.h"
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+namespace eddy::sql {
+
+struct ParsedQuery::Impl {
+  std::string sql;
+  PgQuery__ParseResult* tree = nullptr;
+  ~Impl() {
+    if (tree != nullptr) pg_query__parse_result__free_unpacked(tree, nullptr);
+  }
+};
+
+namespace {
+
+using Node = PgQuery__Node;
+
+SqlError unsupported(const std::string& what, int location = -1) {
+  return sql_error(sqlstate::kFeatureNotSupported, what + " is not supported yet", location);
+}
+
+// The message field name of a node ("SelectStmt"), for "not supported" messages.
+std::string node_name(const Node* node) {
+  if (node == nullptr) return "empty node";
+  const ProtobufCFieldDescriptor* field = protobuf_c_message_descriptor_get_field(
+      node->base.descriptor, static_cast<unsigned>(node->node_case));
+  if (field == nullptr) return "node";
+  std::string name = field->name;
+  // snake_case -> CamelCase
+  std::string out;
+  bool upper = true;
+  for (char c : name) {
+    if (c == '_') {
+      upper = true;
+    } else {
+      out += upper ? static_cast<char>(std::toupper(static_cast<unsigned char>(c))) : c;
+      upper = false;
+    }
+  }
+  return out;
+}
+
+std::string str(const Node* node) {
+  if (node != nullptr && node->node_case == PG_QUERY__NODE__NODE_STRING) return node->string->sval;
+  return {};
+}
+
+// Last element of a qualified name list ("pg_catalog"."lower" -> "lower").
+std::string last_name(size_t n, Node** names) {
+  return n == 0 ? std::string() : str(names[n - 1]);
+}
+
+struct TypeSpec {
+  Type type;
+  int scale = -1;
+};
+
+SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn) {
+  std::string name = last_name(tn->n_names, tn->names);
+  if (tn->n_array_bounds > 0) return unsupported("array types", tn->location);
+  auto type = type_from_name(name);
+  if (!type) {
+    static const char* kKnownLater[] = {"date", "interval", "bytea",  "jsonb",
+                                        "json", "time",     "timetz", "uuid"};
+    for (const char* later : kKnownLater)
+      if (name == later) return unsupported("type " + name, tn->location);
+    return sql_error(sqlstate::kUndefinedObject, "type \"" + name + "\" does not exist",
+                     tn->location);
+  }
+  TypeSpec spec{*type};
+  if (*type == Type::kNumeric && tn->n_typmods == 2) {
+    const Node* s = tn->typmods[1];
+    if (s->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+        s->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL)
+      spec.scale = std::min<int>(s->a_const->ival->ival, kMaxNumericScale);
+  } else if (*type == Type::kNumeric && tn->n_typmods == 1) {
+    spec.scale = 0;
+  }
+  return spec;
+}
+
+Expr make_const(Value v, int location) {
+  Expr e;
+  e.kind = ExprKind::kConst;
+  e.type = v.type;
+  e.location = location;
+  e.value = std::move(v);
+  return e;
+}
+
+bool same_expr(const Expr& a, const Expr& b) {
+  if (a.kind != b.kind || a.type != b.type || a.index != b.index || a.fn != b.fn ||
+      a.negated != b.negated || a.case_insensitive != b.case_insensitive ||
+      a.args.size() != b.args.size() || a.scale != b.scale || a.has_else != b.has_else)
+    return false;
+  if (a.kind == ExprKind::kConst &&
+      (a.value.null != b.value.null || to_text(a.value) != to_text(b.value)))
+    return false;
+  for (size_t i = 0; i < a.args.size(); ++i)
+    if (!same_expr(a.args[i], b.args[i])) return false;
+  return true;
+}
+
+class Binder {
+ public:
+  Binder(const BindInput& input, const std::string& sql)
+      : input_(input), sql_(sql), params_(input.param_types) {}
+
+  SqlResult<Plan> bind_statement(const Node* stmt);
+
+ private:
+  SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
+  SqlResult<Plan> bind_insert(const PgQuery__InsertStmt* s);
+  SqlResult<Plan> bind_create(const PgQuery__CreateStmt* s);
+  SqlResult<Plan> bind_drop(const PgQuery__DropStmt* s);
+  SqlResult<Plan> bind_set(const PgQuery__VariableSetStmt* s);
+  SqlResult<Plan> bind_show(const PgQuery__VariableShowStmt* s);
+
+  SqlResult<Expr> bind_expr(const Node* node);
+  SqlResult<Expr> bind_column(const PgQuery__ColumnRef* ref);
+  SqlResult<Expr> bind_const(const PgQuery__AConst* c);
+  SqlResult<Expr> bind_a_expr(const PgQuery__AExpr* a);
+  SqlResult<Expr> bind_func(const PgQuery__FuncCall* f);
+  SqlResult<Expr> bind_operator(const std::string& op, const Node* left, const Node* right,
+                                int location);
+  SqlResult<Expr> make_operator(const std::string& op, std::optional<Expr> left, Expr right,
+                                int location);
+  SqlResult<Expr> coerce_to(Expr e, Type target, CastContext context = CastContext::kImplicit);
+  // Brings every expression to one type (CASE branches, COALESCE, IN lists).
+  SqlResult<Type> unify(std::vector<Expr*> exprs, const char* construct, int location);
+  // After binding in a grouped query: group expressions become kGroupRef, and any column left
+  // outside an aggregate is an error.
+  SqlResult<Expr> to_group_refs(Expr e);
+  std::string output_name(const Node* node) const;
+
+  const BindInput& input_;
+  const std::string& sql_;
+  std::vector<Type> params_;
+  const TableDef* table_ = nullptr;
+  std::string table_alias_;
+  bool allow_aggregates_ = false;
+  bool in_aggregate_ = false;
+  std::vector<AggSpec>* aggs_ = nullptr;
+  const std::vector<Expr>* group_keys_ = nullptr;
+};
+
+SqlResult<Expr> Binder::coerce_to(Expr e, Type target, CastContext context) {
+  if (e.kind == ExprKind::kParam && e.type == Type::kUnknown) {
+    Type& declared = params_[static_cast<size_t>(e.index)];
+    if (declared == Type::kUnknown) declared = target;
+    e.type = declared;
+  }
+  return coerce(std::move(e), target, context);
+}
+
+SqlResult<Type> Binder::unify(std::vector<Expr*> exprs, const char* construct, int location) {
+  Type t = Type::kUnknown;
+  for (Expr* e : exprs) {
+    auto c = common_type(t, e->type);
+    if (!c) {
+      return sql_error(sqlstate::kDatatypeMismatch,
+                       std::string(construct) + " types " + type_name(t) + " and " +
+                           type_name(e->type) + " cannot be matched",
+                       e->location >= 0 ? e->location : location);
+    }
+    t = (t == Type::kUnknown && e->type == Type::kUnknown) ? Type::kUnknown : *c;
+  }
+  if (t == Type::kUnknown) t = Type::kText;
+  for (Expr* e : exprs) {
+    SQL_ASSIGN(*e, coerce_to(std::move(*e), t));
+  }
+  return t;
+}
+
+SqlResult<Expr> Binder::bind_const(const PgQuery__AConst* c) {
+  const int loc = c->location;
+  if (c->isnull) return make_const(Value::null_of(Type::kUnknown), loc);
+  switch (c->val_case) {
+    case PG_QUERY__A__CONST__VAL_IVAL:
+      return make_const(Value::integer(Type::kInt4, c->ival->ival), loc);
+    case PG_QUERY__A__CONST__VAL_FVAL: {
+      const std::string text = c->fval->fval;
+      if (text.find_first_of(".eE") == std::string::npos) {
+        auto v = from_text(Type::kInt8, text);
+        if (v.ok()) return make_const(*v, loc);
+      }
+      auto v = from_text(Type::kNumeric, text);
+      if (!v.ok()) {
+        v.error().location = loc;
+        return v.error();
+      }
+      return make_const(*v, loc);
+    }
+    case PG_QUERY__A__CONST__VAL_BOOLVAL:
+      return make_const(Value::boolean(c->boolval->boolval), loc);
+    case PG_QUERY__A__CONST__VAL_SVAL:
+      return make_const(Value::text(c->sval->sval, Type::kUnknown), loc);
+    default:
+      return unsupported("this kind of constant", loc);
+  }
+}
+
+SqlResult<Expr> Binder::bind_column(const PgQuery__ColumnRef* ref) {
+  const int loc = ref->location;
+  std::string name;
+  std::string qualifier;
+  for (size_t i = 0; i < ref->n_fields; ++i) {
+    if (ref->fields[i]->node_case == PG_QUERY__NODE__NODE_A_STAR)
+      return unsupported("* in this position", loc);
+    if (i + 1 < ref->n_fields) qualifier = str(ref->fields[i]);
+  }
+  name = str(ref->fields[ref->n_fields - 1]);
+  if (ref->n_fields > 2) return unsupported("schema-qualified column references", loc);
+  if (table_ == nullptr || (!qualifier.empty() && qualifier != table_alias_)) {
+    if (!qualifier.empty())
+      return sql_error(sqlstate::kUndefinedTable,
+                       "missing FROM-clause entry for table \"" + qualifier + "\"", loc);
+    return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" does not exist", loc);
+  }
+  if (in_aggregate_ == false && aggs_ != nullptr && group_keys_ == nullptr) {
+    // (grouped queries check columns after binding, in to_group_refs)
+  }
+  Expr e;
+  e.kind = ExprKind::kColumn;
+  e.location = loc;
+  e.name = name;
+  for (size_t i = 0; i < table_->columns.size(); ++i) {
+    if (table_->columns[i].name == name) {
+      e.index = static_cast<int>(i);
+      e.type = table_->columns[i].type;
+      return e;
+    }
+  }
+  for (size_t i = 0; i < std::size(kMetadataColumns); ++i) {
+    if (name == kMetadataColumns[i]) {
+      e.index = static_cast<int>(table_->columns.size() + i);
+      e.type = kMetadataTypes[i];
+      return e;
+    }
+  }
+  return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" does not exist", loc);
+}
+
+SqlResult<Expr> Binder::make_operator(const std::string& op, std::optional<Expr> left, Expr right,
+                                      int location) {
+  auto sig =
+      resolve_operator(op, left ? std::optional<Type>(left->type) : std::nullopt, right.type);
+  if (!sig) {
+    std::string msg = "operator does not exist: ";
+    if (left) msg += std::string(type_name(left->type)) + " ";
+    msg += op + " " + type_name(right.type);
+    return sql_error(sqlstate::kUndefinedFunction, msg, location);
+  }
+  Expr call;
+  call.kind = ExprKind::kCall;
+  call.type = sig->result;
+  call.location = location;
+  call.name = op;
+  call.fn = sig->fn;
+  size_t p = 0;
+  if (left) {
+    SQL_ASSIGN(Expr l, coerce_to(std::move(*left), sig->params[p++], CastContext::kExplicit));
+    call.args.push_back(std::move(l));
+  }
+  SQL_ASSIGN(Expr r, coerce_to(std::move(right), sig->params[p], CastContext::kExplicit));
+  call.args.push_back(std::move(r));
+  // Constant folding: operators over constants run once, here (errors keep their position).
+  bool all_const = std::all_of(call.args.begin(), call.args.end(),
+                               [](const Expr& a) { return a.kind == ExprKind::kConst; });
+  if (all_const) {
+    SQL_ASSIGN(Value v, eval(call, EvalContext{}));
+    return make_const(std::move(v), location);
+  }
+  return call;
+}
+
+SqlResult<Expr> Binder::bind_operator(const std::string& op, const Node* left, const Node* right,
+                                      int location) {
+  std::optional<Expr> l;
+  if (left != nullptr) {
+    SQL_ASSIGN(Expr bound, bind_expr(left));
+    l = std::move(bound);
+  }
+  SQL_ASSIGN(Expr r, bind_expr(right));
+  return make_operator(op, std::move(l), std::move(r), location);
+}
+
+SqlResult<Expr> Binder::bind_a_expr(const PgQuery__AExpr* a) {
+  const int loc = a->location;
+  const std::string op = last_name(a->n_name, a->name);
+  switch (a->kind) {
+    case PG_QUERY__A__EXPR__KIND__AEXPR_OP:
+      return bind_operator(op, a->lexpr, a->rexpr, loc);
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF: {
+      Expr e;
+      e.kind = ExprKind::kNullIf;
+      e.location = loc;
+      SQL_ASSIGN(Expr l, bind_expr(a->lexpr));
+      SQL_ASSIGN(Expr r, bind_expr(a->rexpr));
+      e.args.push_back(std::move(l));
+      e.args.push_back(std::move(r));
+      SQL_ASSIGN(e.type, unify({&e.args[0], &e.args[1]}, "NULLIF", loc));
+      return e;
+    }
+    case PG_QUERY__A__EXPR__KIND__AEXPR_IN: {
+      Expr e;
+      e.kind = ExprKind::kIn;
+      e.type = Type::kBool;
+      e.location = loc;
+      e.negated = op == "<>";
+      SQL_ASSIGN(Expr needle, bind_expr(a->lexpr));
+      e.args.push_back(std::move(needle));
+      if (a->rexpr->node_case != PG_QUERY__NODE__NODE_LIST)
+        return unsupported("IN (subquery)", loc);
+      for (size_t i = 0; i < a->rexpr->list->n_items; ++i) {
+        SQL_ASSIGN(Expr item, bind_expr(a->rexpr->list->items[i]));
+        e.args.push_back(std::move(item));
+      }
+      std::vector<Expr*> all;
+      for (auto& arg : e.args)
+        all.push_back(&arg);
+      SQL_CHECK(unify(all, "IN", loc));
+      return e;
+    }
+    case PG_QUERY__A__EXPR__KIND__AEXPR_LIKE:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE: {
+      Expr e;
+      e.kind = ExprKind::kLike;
+      e.type = Type::kBool;
+      e.location = loc;
+      e.negated = !op.empty() && op[0] == '!';
+      e.case_insensitive = a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_ILIKE;
+      for (const Node* side : {a->lexpr, a->rexpr}) {
+        SQL_ASSIGN(Expr s, bind_expr(side));
+        if (s.type != Type::kText && s.type != Type::kUnknown)
+          return sql_error(
+              sqlstate::kUndefinedFunction,
+              std::string("operator does not exist: ") + type_name(s.type) + " ~~ " + "unknown",
+              loc);
+        SQL_ASSIGN(Expr t, coerce_to(std::move(s), Type::kText));
+        e.args.push_back(std::move(t));
+      }
+      return e;
+    }
+    case PG_QUERY__A__EXPR__KIND__AEXPR_BETWEEN:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN: {
+      const Node* bounds = a->rexpr;
+      if (bounds->node_case != PG_QUERY__NODE__NODE_LIST || bounds->list->n_items != 2)
+        return unsupported("this BETWEEN form", loc);
+      const bool negated = a->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NOT_BETWEEN;
+      SQL_ASSIGN(Expr x, bind_expr(a->lexpr));
+      SQL_ASSIGN(Expr lo, bind_expr(bounds->list->items[0]));
+      SQL_ASSIGN(Expr hi, bind_expr(bounds->list->items[1]));
+      SQL_ASSIGN(Expr ge, make_operator(negated ? "<" : ">=", x, std::move(lo), loc));
+      SQL_ASSIGN(Expr le, make_operator(negated ? ">" : "<=", std::move(x), std::move(hi), loc));
+      Expr e;
+      e.kind = negated ? ExprKind::kOr : ExprKind::kAnd;
+      e.type = Type::kBool;
+      e.location = loc;
+      e.args.push_back(std::move(ge));
+      e.args.push_back(std::move(le));
+      return e;
+    }
+    case PG_QUERY__A__EXPR__KIND__AEXPR_DISTINCT:
+    case PG_QUERY__A__EXPR__KIND__AEXPR_NOT_DISTINCT:
+      return unsupported("IS [NOT] DISTINCT FROM", loc);
+    case PG_QUERY__A__EXPR__KIND__AEXPR_SIMILAR:
+      return unsupported("SIMILAR TO", loc);
+    default:
+      return unsupported("ANY/ALL and symmetric BETWEEN", loc);
+  }
+}
+
+SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
+  const int loc = f->location;
+  const std::string name = last_name(f->n_funcname, f->funcname);
+  if (f->over != nullptr) return unsupported("window functions", loc);
+  if (auto agg = aggregate_kind(name)) {
+    if (!allow_aggregates_)
+      return sql_error(sqlstate::kGroupingError,
+                       "aggregate functions are not allowed in this position", loc);
+    if (in_aggregate_)
+      return sql_error(sqlstate::kGroupingError, "aggregate function calls cannot be nested", loc);
+    if (f->agg_filter != nullptr || f->n_agg_order > 0)
+      return unsupported("FILTER and ORDER BY inside aggregates", loc);
+    AggSpec spec{*agg, static_cast<bool>(f->agg_distinct)};
+    if (f->agg_star) {
+      if (*agg != AggKind::kCount)
+        return sql_error(sqlstate::kSyntaxError, name + "(*) is not valid", loc);
+      spec.kind = AggKind::kCountStar;
+      spec.arg.location = loc;
+      spec.result = Type::kInt8;
+    } else {
+      if (f->n_args != 1)
+        return sql_error(
+            sqlstate::kUndefinedFunction,
+            "function " + name + " with " + std::to_string(f->n_args) + " arguments does not exist",
+            loc);
+      in_aggregate_ = true;
+      auto arg = bind_expr(f->args[0]);
+      in_aggregate_ = false;
+      if (!arg.ok()) return arg.error();
+      Expr a = std::move(*arg);
+      if (a.type == Type::kUnknown) {
+        SQL_ASSIGN(a,
+                   coerce_to(std::move(a), *agg == AggKind::kCount ? Type::kText
+                                           : *agg == AggKind::kBoolAnd || *agg == AggKind::kBoolOr
+                                               ? Type::kBool
+                                               : Type::kText));
+      }
+      auto result = aggregate_result(*agg, a.type);
+      if (!result)
+        return sql_error(sqlstate::kUndefinedFunction,
+                         "function " + name + "(" + type_name(a.type) + ") does not exist", loc);
+      spec.result = *result;
+      spec.arg = std::move(a);
+    }
+    Expr ref;
+    ref.kind = ExprKind::kAggRef;
+    ref.type = spec.result;
+    ref.location = loc;
+    ref.name = name;
+    ref.index = static_cast<int>(aggs_->size());
+    aggs_->push_back(std::move(spec));
+    return ref;
+  }
+  if (f->agg_star || f->agg_distinct)
+    return sql_error(sqlstate::kSyntaxError, name + " is not an aggregate function", loc);
+  std::vector<Expr> args;
+  for (size_t i = 0; i < f->n_args; ++i) {
+    SQL_ASSIGN(Expr a, bind_expr(f->args[i]));
+    args.push_back(std::move(a));
+  }
+  // Functions answered from the session or the server, folded to constants.
+  if (name == "version" && args.empty())
+    return make_const(Value::text("PostgreSQL 15.0 (Eddy) on x86_64-pc-linux-gnu"), loc);
+  if ((name == "now" || name == "transaction_timestamp" || name == "statement_timestamp") &&
+      args.empty()) {
+    const auto now = std::chrono::system_clock::now().time_since_epoch();
+    return make_const(
+        Value::timestamptz(std::chrono::duration_cast<std::chrono::microseconds>(now).count()),
+        loc);
+  }
+  if (name == "current_setting" && (args.size() == 1 || args.size() == 2) &&
+      args[0].kind == ExprKind::kConst && !args[0].value.null) {
+    auto value = input_.setting ? input_.setting(args[0].value.s) : std::nullopt;
+    const bool missing_ok = args.size() == 2 && args[1].kind == ExprKind::kConst &&
+                            !args[1].value.null && cast_value(args[1].value, Type::kBool).ok() &&
+                            cast_value(args[1].value, Type::kBool)->b;
+    if (!value) {
+      if (missing_ok) return make_const(Value::null_of(Type::kText), loc);
+      return sql_error(sqlstate::kUndefinedObject,
+                       "unrecognized configuration parameter \"" + args[0].value.s + "\"", loc);
+    }
+    return make_const(Value::text(*value), loc);
+  }
+  if (name == "pg_typeof" && args.size() == 1) {
+    return make_const(Value::text(type_name(args[0].type)), loc);
+  }
+  std::vector<Type> types;
+  for (const auto& a : args)
+    types.push_back(a.type);
+  bool known = false;
+  auto sig = resolve_function(name, types, &known);
+  if (!sig) {
+    std::string list;
+    for (Type t : types)
+      list += (list.empty() ? "" : ", ") + std::string(type_name(t));
+    return sql_error(sqlstate::kUndefinedFunction,
+                     "function " + name + "(" + list + ") does not exist", loc);
+  }
+  Expr call;
+  call.kind = ExprKind::kCall;
+  call.type = sig->result;
+  call.location = loc;
+  call.name = name;
+  call.fn = sig->fn;
+  for (size_t i = 0; i < args.size(); ++i) {
+    SQL_ASSIGN(Expr a, coerce_to(std::move(args[i]), sig->params[i], CastContext::kExplicit));
+    call.args.push_back(std::move(a));
+  }
+  bool all_const = std::all_of(call.args.begin(), call.args.end(),
+                               [](const Expr& a) { return a.kind == ExprKind::kConst; });
+  if (all_const) {
+    SQL_ASSIGN(Value v, eval(call, EvalContext{}));
+    return make_const(std::move(v), loc);
+  }
+  return call;
+}
+
+SqlResult<Expr> Binder::bind_expr(const Node* node) {
+  switch (node->node_case) {
+    case PG_QUERY__NODE__NODE_A_CONST:
+      return bind_const(node->a_const);
+    case PG_QUERY__NODE__NODE_COLUMN_REF:
+      return bind_column(node->column_ref);
+    case PG_QUERY__NODE__NODE_PARAM_REF: {
+      const int n = node->param_ref->number;
+      if (n < 1 || n > 65535)
+        return sql_error(sqlstate::kSyntaxError, "there is no parameter $" + std::to_string(n),
+                         node->param_ref->location);
+      if (static_cast<size_t>(n) > params_.size()) params_.resize(static_cast<size_t>(n));
+      Expr e;
+      e.kind = ExprKind::kParam;
+      e.index = n - 1;
+      e.type = params_[static_cast<size_t>(n - 1)];
+      e.location = node->param_ref->location;
+      return e;
+    }
+    case PG_QUERY__NODE__NODE_A_EXPR:
+      return bind_a_expr(node->a_expr);
+    case PG_QUERY__NODE__NODE_BOOL_EXPR: {
+      const auto* b = node->bool_expr;
+      Expr e;
+      e.kind = b->boolop == PG_QUERY__BOOL_EXPR_TYPE__AND_EXPR  ? ExprKind::kAnd
+               : b->boolop == PG_QUERY__BOOL_EXPR_TYPE__OR_EXPR ? ExprKind::kOr
+                                                                : ExprKind::kNot;
+      e.type = Type::kBool;
+      e.location = b->location;
+      for (size_t i = 0; i < b->n_args; ++i) {
+        SQL_ASSIGN(Expr a, bind_expr(b->args[i]));
+        if (a.type != Type::kBool && a.type != Type::kUnknown)
+          return sql_error(sqlstate::kDatatypeMismatch,
+                           std::string("argument of ") +
+                               (e.kind == ExprKind::kAnd  ? "AND"
+                                : e.kind == ExprKind::kOr ? "OR"
+                                                          : "NOT") +
+                               " must be type boolean, not type " + type_name(a.type),
+                           a.location);
+        SQL_ASSIGN(Expr c, coerce_to(std::move(a), Type::kBool));
+        e.args.push_back(std::move(c));
+      }
+      return e;
+    }
+    case PG_QUERY__NODE__NODE_NULL_TEST: {
+      Expr e;
+      e.kind = ExprKind::kIsNull;
+      e.type = Type::kBool;
+      e.location = node->null_test->location;
+      e.negated = node->null_test->nulltesttype == PG_QUERY__NULL_TEST_TYPE__IS_NOT_NULL;
+      SQL_ASSIGN(Expr a, bind_expr(node->null_test->arg));
+      e.args.push_back(std::move(a));
+      return e;
+    }
+    case PG_QUERY__NODE__NODE_BOOLEAN_TEST: {
+      const auto* t = node->boolean_test;
+      Expr e;
+      e.type = Type::kBool;
+      e.location = t->location;
+      SQL_ASSIGN(Expr a, bind_expr(t->arg));
+      SQL_ASSIGN(Expr c, coerce_to(std::move(a), Type::kBool));
+      e.args.push_back(std::move(c));
+      switch (t->booltesttype) {
+        case PG_QUERY__BOOL_TEST_TYPE__IS_UNKNOWN:
+        case PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN:
+          e.kind = ExprKind::kIsNull;
+          e.negated = t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_UNKNOWN;
+          return e;
+        default:
+          e.kind = ExprKind::kBoolTest;
+          e.value = Value::boolean(t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_TRUE ||
+                                   t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE);
+          e.negated = t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_TRUE ||
+                      t->booltesttype == PG_QUERY__BOOL_TEST_TYPE__IS_NOT_FALSE;
+          return e;
+      }
+    }
+    case PG_QUERY__NODE__NODE_TYPE_CAST: {
+      const auto* c = node->type_cast;
+      SQL_ASSIGN(TypeSpec spec, resolve_type(c->type_name));
+      SQL_ASSIGN(Expr a, bind_expr(c->arg));
+      SQL_ASSIGN(Expr e, coerce_to(std::move(a), spec.type, CastContext::kExplicit));
+      if (spec.scale >= 0) {
+        if (e.kind == ExprKind::kConst) {
+          if (!e.value.null) {
+            auto r = numeric_rescale(e.value.n, spec.scale);
+            if (!r)
+              return sql_error(sqlstate::kNumericOutOfRange, "numeric field overflow", c->location);
+            e.value.n = *r;
+          }
+        } else {
+          if (e.kind != ExprKind::kCast) {
+            Expr wrap;
+            wrap.kind = ExprKind::kCast;
+            wrap.type = spec.type;
+            wrap.args.push_back(std::move(e));
+            e = std::move(wrap);
+          }
+          e.scale = spec.scale;
+        }
+      }
+      if (c->location >= 0) e.location = c->location;
+      return e;
+    }
+    case PG_QUERY__NODE__NODE_FUNC_CALL:
+      return bind_func(node->func_call);
+    case PG_QUERY__NODE__NODE_CASE_EXPR: {
+      const auto* c = node->case_expr;
+      Expr e;
+      e.kind = ExprKind::kCase;
+      e.location = c->location;
+      std::optional<Expr> subject;
+      if (c->arg != nullptr) {
+        SQL_ASSIGN(Expr s, bind_expr(c->arg));
+        subject = std::move(s);
+      }
+      std::vector<size_t> results;
+      for (size_t i = 0; i < c->n_args; ++i) {
+        const auto* when = c->args[i]->case_when;
+        SQL_ASSIGN(Expr cond, bind_expr(when->expr));
+        if (subject) {
+          SQL_ASSIGN(cond, make_operator("=", *subject, std::move(cond), when->location));
+        }
+        SQL_ASSIGN(cond, coerce_to(std::move(cond), Type::kBool));
+        SQL_ASSIGN(Expr then, bind_expr(when->result));
+        e.args.push_back(std::move(cond));
+        results.push_back(e.args.size());
+        e.args.push_back(std::move(then));
+      }
+      if (c->defresult != nullptr) {
+        SQL_ASSIGN(Expr other, bind_expr(c->defresult));
+        e.has_else = true;
+        results.push_back(e.args.size());
+        e.args.push_back(std::move(other));
+      }
+      std::vector<Expr*> branches;
+      for (size_t r : results)
+        branches.push_back(&e.args[r]);
+      SQL_ASSIGN(e.type, unify(branches, "CASE", e.location));
+      return e;
+    }
+    case PG_QUERY__NODE__NODE_COALESCE_EXPR:
+    case PG_QUERY__NODE__NODE_MIN_MAX_EXPR: {
+      const bool coalesce = node->node_case == PG_QUERY__NODE__NODE_COALESCE_EXPR;
+      Expr e;
+      e.kind = coalesce ? ExprKind::kCoalesce : ExprKind::kGreatest;
+      e.location = coalesce ? node->coalesce_expr->location : node->min_max_expr->location;
+      e.negated = !coalesce && node->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_LEAST;
+      const size_t n = coalesce ? node->coalesce_expr->n_args : node->min_max_expr->n_args;
+      Node** items = coalesce ? node->coalesce_expr->args : node->min_max_expr->args;
+      for (size_t i = 0; i < n; ++i) {
+        SQL_ASSIGN(Expr a, bind_expr(items[i]));
+        e.args.push_back(std::move(a));
+      }
+      std::vector<Expr*> all;
+      for (auto& a : e.args)
+        all.push_back(&a);
+      SQL_ASSIGN(e.type, unify(all, coalesce ? "COALESCE" : "GREATEST/LEAST", e.location));
+      return e;
+    }
+    case PG_QUERY__NODE__NODE_SUB_LINK:
+      return unsupported("subqueries", node->sub_link->location);
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+      return unsupported("CURRENT_TIMESTAMP and similar SQL value functions (use now())",
+                         node->sqlvalue_function->location);
+    default:
+      return unsupported("expression " + node_name(node));
+  }
+}
+
+SqlResult<Expr> Binder::to_group_refs(Expr e) {
+  for (size_t i = 0; i < group_keys_->size(); ++i) {
+    if (same_expr(e, (*group_keys_)[i])) {
+      Expr ref;
+      ref.kind = ExprKind::kGroupRef;
+      ref.type = e.type;
+      ref.index = static_cast<int>(i);
+      ref.location = e.location;
+      ref.name = e.name;
+      return ref;
+    }
+  }
+  if (e.kind == ExprKind::kColumn)
+    return sql_error(sqlstate::kGroupingError,
+                     "column \"" + e.name +
+                         "\" must appear in the GROUP BY clause or be used in an aggregate "
+                         "function",
+                     e.location);
+  for (auto& a : e.args) {
+    SQL_ASSIGN(a, to_group_refs(std::move(a)));
+  }
+  return e;
+}
+
+std::string Binder::output_name(const Node* node) const {
+  switch (node->node_case) {
+    case PG_QUERY__NODE__NODE_COLUMN_REF: {
+      const auto* ref = node->column_ref;
+      return str(ref->fields[ref->n_fields - 1]);
+    }
+    case PG_QUERY__NODE__NODE_FUNC_CALL:
+      return last_name(node->func_call->n_funcname, node->func_call->funcname);
+    case PG_QUERY__NODE__NODE_TYPE_CAST: {
+      std::string inner = output_name(node->type_cast->arg);
+      if (inner != "?column?") return inner;
+      const auto* tn = node->type_cast->type_name;
+      return last_name(tn->n_names, tn->names);
+    }
+    case PG_QUERY__NODE__NODE_CASE_EXPR:
+      return "case";
+    case PG_QUERY__NODE__NODE_COALESCE_EXPR:
+      return "coalesce";
+    case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
+      return node->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_LEAST ? "least" : "greatest";
+    case PG_QUERY__NODE__NODE_A_EXPR:
+      if (node->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF) return "nullif";
+      return "?column?";
+    default:
+      return "?column?";
+  }
+}
+
+SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
+  if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return unsupported("UNION/INTERSECT/EXCEPT");
+  if (s->n_values_lists > 0) return unsupported("VALUES as a query");
+  if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
+  if (s->n_distinct_clause > 0) return unsupported("SELECT DISTINCT");
+  if (s->into_clause != nullptr) return unsupported("SELECT INTO");
+  if (s->n_window_clause > 0) return unsupported("WINDOW");
+  if (s->n_locking_clause > 0) return unsupported("FOR UPDATE/SHARE");
+  Plan plan;
+  plan.kind = Plan::Kind::kSelect;
+  if (s->n_from_clause > 1) return unsupported("joins");
+  if (s->n_from_clause == 1) {
+    const Node* from = s->from_clause[0];
+    if (from->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+      return unsupported("FROM " + node_name(from));
+    const auto* rv = from->range_var;
+    const std::string schema = rv->schemaname;
+    auto def =
+        schema.empty() || schema == "public" ? input_.catalog->table(rv->relname) : std::nullopt;
+    if (!def) {
+      std::string full = schema.empty() ? rv->relname : schema + "." + rv->relname;
+      return sql_error(sqlstate::kUndefinedTable, "relation \"" + full + "\" does not exist",
+                       rv->location);
+    }
+    plan.table = std::move(def);
+    table_ = &*plan.table;
+    table_alias_ = rv->alias != nullptr ? rv->alias->aliasname : rv->relname;
+  }
+  if (s->where_clause != nullptr) {
+    SQL_ASSIGN(Expr w, bind_expr(s->where_clause));
+    if (w.type != Type::kBool && w.type != Type::kUnknown)
+      return sql_error(
+          sqlstate::kDatatypeMismatch,
+          std::string("argument of WHERE must be type boolean, not type ") + type_name(w.type),
+          w.location);
+    SQL_ASSIGN(w, coerce_to(std::move(w), Type::kBool));
+    plan.where = std::move(w);
+  }
+  // Select list (with * expanded), bound with aggregates allowed.
+  struct Target {
+    const Node* node;  // null: a table column from *
+    std::string name;
+    int column = -1;
+  };
+  std::vector<Target> targets;
+  for (size_t i = 0; i < s->n_target_list; ++i) {
+    const auto* rt = s->target_list[i]->res_target;
+    const Node* val = rt->val;
+    if (val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
+        val->column_ref->fields[val->column_ref->n_fields - 1]->node_case ==
+            PG_QUERY__NODE__NODE_A_STAR) {
+      if (table_ == nullptr)
+        return sql_error(sqlstate::kSyntaxError, "SELECT * with no tables specified is not valid",
+                         rt->location);
+      for (size_t c = 0; c < table_->columns.size(); ++c)
+        targets.push_back({nullptr, table_->columns[c].name, static_cast<int>(c)});
+      continue;
+    }
+    targets.push_back({val, rt->name[0] != '\0' ? rt->name : output_name(val)});
+  }
+  // GROUP BY keys: expressions, output ordinals or output names.
+  for (size_t i = 0; i < s->n_group_clause; ++i) {
+    const Node* g = s->group_clause[i];
+    const Node* source = g;
+    if (g->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+        g->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+      const int n = g->a_const->ival->ival;
+      if (n < 1 || static_cast<size_t>(n) > targets.size() || targets[n - 1].node == nullptr)
+        return sql_error("42P10",
+                         "GROUP BY position " + std::to_string(n) + " is not in select list",
+                         g->a_const->location);
+      source = targets[n - 1].node;
+    } else if (g->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && g->column_ref->n_fields == 1) {
+      const std::string name = str(g->column_ref->fields[0]);
+      const bool is_column =
+          table_ != nullptr && std::any_of(table_->columns.begin(), table_->columns.end(),
+                                           [&](const ColumnDef& c) { return c.name == name; });
+      if (!is_column) {
+        for (const auto& t : targets)
+          if (t.node != nullptr && t.name == name) source = t.node;
+      }
+    } else if (g->node_case != PG_QUERY__NODE__NODE_COLUMN_REF &&
+               g->node_case == PG_QUERY__NODE__NODE_GROUPING_SET) {
+      return unsupported("GROUPING SETS/ROLLUP/CUBE");
+    }
+    SQL_ASSIGN(Expr key, bind_expr(source));
+    SQL_ASSIGN(key, coerce_to(std::move(key), key.type == Type::kUnknown ? Type::kText : key.type));
+    plan.group_keys.push_back(std::move(key));
+  }
+  allow_aggregates_ = true;
+  aggs_ = &plan.aggs;
+  std::vector<Expr> outputs;
+  for (const auto& t : targets) {
+    if (t.node == nullptr) {
+      Expr e;
+      e.kind = ExprKind::kColumn;
+      e.index = t.column;
+      e.type = table_->columns[static_cast<size_t>(t.column)].type;
+      e.name = t.name;
+      outputs.push_back(std::move(e));
+      continue;
+    }
+    SQL_ASSIGN(Expr e, bind_expr(t.node));
+    if (e.type == Type::kUnknown) {
+      SQL_ASSIGN(e, coerce_to(std::move(e), Type::kText));
+    }
+    outputs.push_back(std::move(e));
+  }
+  std::optional<Expr> having;
+  if (s->having_clause != nullptr) {
+    SQL_ASSIGN(Expr h, bind_expr(s->having_clause));
+    SQL_ASSIGN(h, coerce_to(std::move(h), Type::kBool));
+    having = std::move(h);
+  }
+  // ORDER BY: an output ordinal, an output name, or an expression (a hidden output column).
+  for (size_t i = 0; i < s->n_sort_clause; ++i) {
+    const auto* sb = s->sort_clause[i]->sort_by;
+    if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING) return unsupported("ORDER BY USING");
+    SortKey key;
+    key.descending = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+    key.nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_DEFAULT ||
+                              sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORT_BY_NULLS_UNDEFINED
+                          ? key.descending
+                          : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST;
+    const Node* n = sb->node;
+    std::optional<size_t> column;
+    if (n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+        n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+      const int pos = n->a_const->ival->ival;
+      if (pos < 1 || static_cast<size_t>(pos) > targets.size())
+        return sql_error("42P10",
+                         "ORDER BY position " + std::to_string(pos) + " is not in select list",
+                         n->a_const->location);
+      column = static_cast<size_t>(pos - 1);
+    } else if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields == 1 &&
+               n->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
+      const std::string name = str(n->column_ref->fields[0]);
+      for (size_t t = 0; t < targets.size(); ++t) {
+        if (targets[t].name == name) {
+          column = t;
+          break;
+        }
+      }
+    }
+    if (!column) {
+      SQL_ASSIGN(Expr e, bind_expr(n));
+      if (e.type == Type::kUnknown) {
+        SQL_ASSIGN(e, coerce_to(std::move(e), Type::kText));
+      }
+      column = outputs.size();
+      outputs.push_back(std::move(e));
+    }
+    key.column = *column;
+    plan.order.push_back(key);
+  }
+  allow_aggregates_ = false;
+  plan.grouped = !plan.aggs.empty() || !plan.group_keys.empty() || having.has_value();
+  if (plan.grouped) {
+    group_keys_ = &plan.group_keys;
+    for (auto& o : outputs) {
+      SQL_ASSIGN(o, to_group_refs(std::move(o)));
+    }
+    if (having) {
+      SQL_ASSIGN(Expr h, to_group_refs(std::move(*having)));
+      plan.having = std::move(h);
+    }
+  }
+  for (size_t i = 0; i < targets.size(); ++i)
+    plan.columns.push_back({targets[i].name, outputs[i].type});
+  plan.outputs = std::move(outputs);
+  for (auto [node, slot] :
+       {std::pair{s->limit_count, &plan.limit}, std::pair{s->limit_offset, &plan.offset}}) {
+    if (node == nullptr) continue;
+    SQL_ASSIGN(Expr e, bind_expr(node));
+    SQL_ASSIGN(e, coerce_to(std::move(e), Type::kInt8, CastContext::kAssignment));
+    *slot = std::move(e);
+  }
+  return plan;
+}
+
+SqlResult<Plan> Binder::bind_insert(const PgQuery__InsertStmt* s) {
+  if (s->n_returning_list > 0) return unsupported("INSERT ... RETURNING");
+  if (s->on_conflict_clause != nullptr) return unsupported("INSERT ... ON CONFLICT");
+  if (s->with_clause != nullptr) return unsupported("WITH");
+  const auto* rv = s->relation;
+  auto def = input_.catalog->table(rv->relname);
+  if (!def)
+    return sql_error(sqlstate::kUndefinedTable,
+                     "relation \"" + std::string(rv->relname) + "\" does not exist", rv->location);
+  Plan plan;
+  plan.kind = Plan::Kind::kInsert;
+  plan.table = def;
+  if (s->n_cols == 0) {
+    for (size_t i = 0; i < def->columns.size(); ++i)
+      plan.insert_columns.push_back(static_cast<int>(i));
+  }
+  for (size_t i = 0; i < s->n_cols; ++i) {
+    const auto* rt = s->cols[i]->res_target;
+    const std::string name = rt->name;
+    int found = -1;
+    for (size_t c = 0; c < def->columns.size(); ++c)
+      if (def->columns[c].name == name) found = static_cast<int>(c);
+    if (found < 0)
+      return sql_error(sqlstate::kUndefinedColumn,
+                       "column \"" + name + "\" of relation \"" + def->name + "\" does not exist",
+                       rt->location);
+    plan.insert_columns.push_back(found);
+  }
+  const Node* source = s->select_stmt;
+  if (source == nullptr || source->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
+      source->select_stmt->n_values_lists == 0)
+    return unsupported("INSERT without VALUES (INSERT ... SELECT, DEFAULT VALUES)");
+  const auto* values = source->select_stmt;
+  for (size_t r = 0; r < values->n_values_lists; ++r) {
+    const auto* list = values->values_lists[r]->list;
+    if (list->n_items > plan.insert_columns.size())
+      return sql_error(sqlstate::kSyntaxError, "INSERT has more expressions than target columns",
+                       -1);
+    if (list->n_items < plan.insert_columns.size() && s->n_cols > 0)
+      return sql_error(sqlstate::kSyntaxError, "INSERT has more target columns than expressions",
+                       -1);
+    std::vector<Expr> row;
+    for (size_t i = 0; i < list->n_items; ++i) {
+      if (list->items[i]->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
+        row.push_back(make_const(Value::null_of(Type::kUnknown), -1));
+      } else {
+        SQL_ASSIGN(Expr e, bind_expr(list->items[i]));
+        row.push_back(std::move(e));
+      }
+      const Type target = def->columns[static_cast<size_t>(plan.insert_columns[i])].type;
+      const int loc = row.back().location;
+      auto cast = coerce_to(std::move(row.back()), target, CastContext::kAssignment);
+      if (!cast.ok()) {
+        if (cast.error().sqlstate == sqlstate::kDatatypeMismatch)
+          cast.error().message = "column \"" +
+                                 def->columns[static_cast<size_t>(plan.insert_columns[i])].name +
+                                 "\" is of type " + type_name(target) +
+                                 " but expression is of type " + type_name(row.back().type);
+        cast.error().location = loc;
+        return cast.error();
+      }
+      row.back() = std::move(*cast);
+    }
+    plan.insert_rows.push_back(std::move(row));
+  }
+  return plan;
+}
+
+SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
+  if (s->n_inh_relations > 0 || s->partspec != nullptr || s->of_typename != nullptr)
+    return unsupported("CREATE TABLE with inheritance, partitioning or OF type");
+  if (s->relation->relpersistence[0] == 't') return unsupported("temporary tables");
+  Plan plan;
+  plan.kind = Plan::Kind::kCreateTable;
+  plan.tag = "CREATE TABLE";
+  plan.if_not_exists = s->if_not_exists;
+  TableDef& def = plan.create;
+  def.name = s->relation->relname;
+  for (size_t i = 0; i < s->n_table_elts; ++i) {
+    const Node* elt = s->table_elts[i];
+    if (elt->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF)
+      return unsupported("table constraints (" + node_name(elt) + ")");
+    const auto* cd = elt->column_def;
+    const std::string name = cd->colname;
+    if (name.size() > 0 && name[0] == '_' &&
+        std::any_of(std::begin(kMetadataColumns), std::end(kMetadataColumns),
+                    [&](const char* m) { return name == m; }))
+      return sql_error("42701", "column name \"" + name + "\" is reserved for metadata",
+                       cd->location);
+    for (const auto& existing : def.columns)
+      if (existing.name == name)
+        return sql_error("42701", "column \"" + name + "\" specified more than once", cd->location);
+    if (cd->n_constraints > 0 || cd->raw_default != nullptr)
+      return unsupported("column constraints and defaults", cd->location);
+    SQL_ASSIGN(TypeSpec spec, resolve_type(cd->type_name));
+    def.columns.push_back({name, spec.type});
+  }
+  for (size_t i = 0; i < s->n_options; ++i) {
+    const auto* opt = s->options[i]->def_elem;
+    const std::string key = opt->defname;
+    std::string value;
+    if (opt->arg != nullptr) {
+      if (opt->arg->node_case == PG_QUERY__NODE__NODE_STRING) {
+        value = opt->arg->string->sval;
+      } else if (opt->arg->node_case == PG_QUERY__NODE__NODE_INTEGER) {
+        value = std::to_string(opt->arg->integer->ival);
+      } else if (opt->arg->node_case == PG_QUERY__NODE__NODE_TYPE_NAME) {
+        value = last_name(opt->arg->type_name->n_names, opt->arg->type_name->names);
+      } else {
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         "invalid value for table option \"" + key + "\"", opt->location);
+      }
+    }
+    if (key == "topic") {
+      if (value.empty())
+        return sql_error(sqlstate::kInvalidParameterValue, "topic must not be empty",
+                         opt->location);
+      def.topic = value;
+      plan.topic_given = true;
+    } else if (key == "format") {
+      if (value != "json")
+        return sql_error(sqlstate::kFeatureNotSupported,
+                         "format \"" + value + "\" is not supported yet (supported: json)",
+                         opt->location);
+      def.format = value;
+    } else if (key == "partitions") {
+      auto n = from_text(Type::kInt4, value);
+      if (!n.ok() || n->i < 1 || n->i > 10000)
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         "partitions must be an integer between 1 and 10000", opt->location);
+      plan.partitions = static_cast<int32_t>(n->i);
+    } else {
+      return sql_error(
+          sqlstate::kInvalidParameterValue,
+          "unrecognized table option \"" + key + "\" (supported: topic, format, partitions)",
+          opt->location);
+    }
+  }
+  if (def.topic.empty()) {
+    def.topic = def.name;
+    def.owns_topic = true;
+  }
+  return plan;
+}
+
+SqlResult<Plan> Binder::bind_drop(const PgQuery__DropStmt* s) {
+  if (s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
+    return unsupported("DROP of this object type");
+  Plan plan;
+  plan.kind = Plan::Kind::kDropTable;
+  plan.tag = "DROP TABLE";
+  plan.missing_ok = s->missing_ok;
+  for (size_t i = 0; i < s->n_objects; ++i) {
+    const auto* list = s->objects[i]->list;
+    plan.drop_names.push_back(last_name(list->n_items, list->items));
+  }
+  return plan;
+}
+
+Plan tagged(Plan::Kind kind, const char* tag) {
+  Plan plan;
+  plan.kind = kind;
+  plan.tag = tag;
+  return plan;
+}
+
+std::string lower(std::string s) {
+  for (char& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+SqlResult<Plan> Binder::bind_set(const PgQuery__VariableSetStmt* s) {
+  Plan plan;
+  plan.variable = lower(s->name);
+  switch (s->kind) {
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_VALUE: {
+      plan.kind = Plan::Kind::kSet;
+      plan.tag = "SET";
+      std::string value;
+      for (size_t i = 0; i < s->n_args; ++i) {
+        const Node* arg = s->args[i];
+        std::string part;
+        if (arg->node_case == PG_QUERY__NODE__NODE_A_CONST) {
+          SQL_ASSIGN(Expr c, bind_const(arg->a_const));
+          part = to_text(c.value);
+        } else if (arg->node_case == PG_QUERY__NODE__NODE_TYPE_CAST &&
+                   arg->type_cast->arg->node_case == PG_QUERY__NODE__NODE_A_CONST) {
+          SQL_ASSIGN(Expr c, bind_const(arg->type_cast->arg->a_const));
+          part = to_text(c.value);
+        } else {
+          return unsupported("this SET value");
+        }
+        value += (i == 0 ? "" : ", ") + part;
+      }
+      plan.value = value;
+      return plan;
+    }
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_DEFAULT:
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET: {
+      Plan reset = tagged(Plan::Kind::kReset,
+                          s->kind == PG_QUERY__VARIABLE_SET_KIND__VAR_RESET ? "RESET" : "SET");
+      reset.variable = plan.variable;
+      return reset;
+    }
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_RESET_ALL:
+      return tagged(Plan::Kind::kResetAll, "RESET");
+    case PG_QUERY__VARIABLE_SET_KIND__VAR_SET_MULTI:
+      // SET TRANSACTION ... / SET SESSION CHARACTERISTICS: nothing to do without transactions.
+      return tagged(Plan::Kind::kNoOp, "SET");
+    default:
+      return unsupported("SET ... FROM CURRENT");
+  }
+}
+
+SqlResult<Plan> Binder::bind_show(const PgQuery__VariableShowStmt* s) {
+  Plan plan;
+  plan.variable = lower(s->name);
+  plan.tag = "SHOW";
+  if (plan.variable == "tables") {
+    plan.kind = Plan::Kind::kShowTables;
+    plan.columns = {{"name", Type::kText}, {"topic", Type::kText}, {"format", Type::kText}};
+  } else if (plan.variable == "all") {
+    plan.kind = Plan::Kind::kShowAll;
+    plan.columns = {{"name", Type::kText}, {"setting", Type::kText}};
+  } else {
+    plan.kind = Plan::Kind::kShow;
+    plan.columns = {{plan.variable, Type::kText}};
+  }
+  return plan;
+}
+
+SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
+  SqlResult<Plan> plan = [&]() -> SqlResult<Plan> {
+    switch (stmt->node_case) {
+      case PG_QUERY__NODE__NODE_SELECT_STMT:
+        return bind_select(stmt->select_stmt);
+      case PG_QUERY__NODE__NODE_INSERT_STMT:
+        return bind_insert(stmt->insert_stmt);
+      case PG_QUERY__NODE__NODE_CREATE_STMT:
+        return bind_create(stmt->create_stmt);
+      case PG_QUERY__NODE__NODE_DROP_STMT:
+        return bind_drop(stmt->drop_stmt);
+      case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
+        return bind_set(stmt->variable_set_stmt);
+      case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
+        return bind_show(stmt->variable_show_stmt);
+      case PG_QUERY__NODE__NODE_TRANSACTION_STMT: {
+        switch (stmt->transaction_stmt->kind) {
+          case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
+          case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_START:
+            return tagged(Plan::Kind::kBegin, "BEGIN");
+          case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_COMMIT:
+            return tagged(Plan::Kind::kCommit, "COMMIT");
+          case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_ROLLBACK:
+            return tagged(Plan::Kind::kRollback, "ROLLBACK");
+          default:
+            return unsupported("savepoints and two-phase commit");
+        }
+      }
+      default:
+        return unsupported("statement " + node_name(stmt));
+    }
+  }();
+  if (!plan.ok()) return plan;
+  for (Type& t : params_)
+    if (t == Type::kUnknown) t = Type::kText;
+  plan->param_types = params_;
+  return plan;
+}
+
+}  // namespace
+
+SqlResult<ParsedQuery> ParsedQuery::parse(const std::string& sql) {
+  auto impl = std::make_shared<Impl>();
+  impl->sql = sql;
+  PgQueryProtobufParseResult result = pg_query_parse_protobuf(sql.c_str());
+  if (result.error != nullptr) {
+    SqlError error = sql_error(sqlstate::kSyntaxError, result.error->message,
+                               result.error->cursorpos > 0 ? result.error->cursorpos - 1 : -1);
+    pg_query_free_protobuf_parse_result(result);
+    return error;
+  }
+  impl->tree = pg_query__parse_result__unpack(
+      nullptr, result.parse_tree.len, reinterpret_cast<const uint8_t*>(result.parse_tree.data));
+  pg_query_free_protobuf_parse_result(result);
+  if (impl->tree == nullptr)
+    return sql_error(sqlstate::kInternalError, "cannot decode the parse tree");
+  ParsedQuery parsed;
+  parsed.impl_ = std::move(impl);
+  return parsed;
+}
+
+size_t ParsedQuery::size() const {
+  return impl_->tree->n_stmts;
+}
+
+SqlResult<Plan> ParsedQuery::bind(size_t index, const BindInput& input) const {
+  Binder binder(input, impl_->sql);
+  return binder.bind_statement(impl_->tree->stmts[index]->stmt);
+}
+
+}  // namespace eddy::sql

@@ -1,0 +1,40 @@
+// Parsing (libpg_query, the PostgreSQL 15 grammar) and binding of statements into Plans.
+//
+// ParsedQuery owns the parse tree of a query string, which may hold several statements; each is
+// bound on its own, right before it runs, so a statement sees the effects of the ones before it
+// (CREATE TABLE then INSERT in one simple query). libpg_query types stay in binder.cc.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sql/catalog.h"
+#include "sql/plan.h"
+
+namespace eddy::sql {
+
+struct BindInput {
+  const Catalog* catalog = nullptr;
+  // Types declared for $1.. (kUnknown: infer from context, text when nothing decides).
+  std::vector<Type> param_types;
+  // Reads a session setting (current_setting()); nullopt when unknown.
+  std::function<std::optional<std::string>(const std::string&)> setting;
+};
+
+class ParsedQuery {
+ public:
+  // Syntax errors come back with SQLSTATE 42601 and the position the parser stopped at.
+  static SqlResult<ParsedQuery> parse(const std::string& sql);
+  size_t size() const;
+  SqlResult<Plan> bind(size_t index, const BindInput& input) const;
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+}  // namespace eddy::sql

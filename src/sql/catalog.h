@@ -1,0 +1,60 @@
+// The SQL catalog: tables declared over topics, persisted in the data directory.
+//
+// The whole catalog is one small JSON file, `sql_catalog`, rewritten atomically (write to a
+// temporary file, fsync, rename) on every change, so a crash leaves either the old or the new
+// catalog. Thread-safe: sessions on different threads share one Catalog.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/file_io.h"
+#include "common/result.h"
+#include "sql/value.h"
+
+namespace eddy::sql {
+
+struct ColumnDef {
+  std::string name;
+  Type type = Type::kText;
+};
+
+struct TableDef {
+  std::string name;
+  std::string topic;
+  bool owns_topic = false;  // created by CREATE TABLE without `topic`: dropped with the table
+  std::string format = "json";
+  std::vector<ColumnDef> columns;
+};
+
+// Columns every table has after its declared ones, in this order.
+inline constexpr const char* kMetadataColumns[] = {"_key", "_offset", "_partition", "_timestamp"};
+inline constexpr Type kMetadataTypes[] = {Type::kText, Type::kInt8, Type::kInt4,
+                                          Type::kTimestamptz};
+
+class Catalog {
+ public:
+  // Reads `dir`/sql_catalog when it exists; an empty catalog otherwise.
+  static Result<std::unique_ptr<Catalog>> open(FileSystem& fs, const std::string& dir);
+
+  std::optional<TableDef> table(const std::string& name) const;
+  std::vector<TableDef> tables() const;
+  // kAlreadyExists when the name is taken; persisted before returning.
+  Status create(const TableDef& table);
+  // kNotFound when absent.
+  Result<TableDef> drop(const std::string& name);
+
+ private:
+  Catalog(FileSystem& fs, std::string path) : fs_(fs), path_(std::move(path)) {}
+  Status save_locked() const;
+
+  FileSystem& fs_;
+  std::string path_;
+  mutable std::mutex mu_;
+  std::map<std::string, TableDef> tables_;
+};
+
+}  // namespace eddy::sql

@@ -1,0 +1,472 @@
+#include "sql/executor.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <unordered_map>
+
+#include "sql/catalog.h"
+#include "storage/log_manager.h"
+#include "storage/records.h"
+
+namespace eddy::sql {
+
+namespace {
+
+SqlError io_error(const Error& e) {
+  return sql_error(sqlstate::kIoError, e.message());
+}
+
+// Reads every partition of the table's topic from its log start to the high watermark as it is
+// when the scan starts, and hands each record that fits the table to `on_row`.
+template <typename OnRow>
+SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bool>& cancel,
+                     uint64_t& skipped, OnRow&& on_row) {
+  storage::LogManager* log = engine.log();
+  if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
+  auto topic = log->topic(table.topic);
+  if (!topic)
+    return sql_error(sqlstate::kUndefinedTable, "topic \"" + table.topic + "\" of table \"" +
+                                                    table.name + "\" does not exist");
+  const size_t declared = table.columns.size();
+  for (int32_t p = 0; p < topic->partitions; ++p) {
+    auto partition = log->partition(table.topic, p);
+    if (partition == nullptr) continue;
+    const int64_t end = partition->high_watermark();
+    int64_t offset = partition->log_start_offset();
+    while (offset < end) {
+      if (cancel.load())
+        return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
+      auto read = partition->read(offset, storage::ReadOptions{.max_bytes = 1 << 20});
+      if (!read.ok()) {
+        if (read.error().code() == ErrorCode::kOutOfRange) {
+          // Retention removed the segment under us: continue from the new start.
+          offset = std::max(offset + 1, partition->log_start_offset());
+          continue;
+        }
+        return io_error(read.error());
+      }
+      const auto& data = read->data;
+      if (data.empty()) break;
+      size_t pos = 0;
+      int64_t next = offset;
+      while (pos + storage::kBatchHeaderSize <= data.size()) {
+        const storage::BatchHeader header = storage::decode_batch_header(data.data() + pos);
+        const size_t size = header.size_bytes();
+        if (pos + size > data.size()) break;
+        std::span<const std::byte> batch(data.data() + pos, size);
+        pos += size;
+        next = header.next_offset();
+        if (header.is_control()) continue;
+        std::vector<std::byte> plain;
+        std::span<const std::byte> records_bytes;
+        Result<std::vector<storage::RecordView>> records = Error(ErrorCode::kOk, "");
+        if (header.compression() != 0) {
+          auto section = storage::decompress(static_cast<storage::Codec>(header.compression()),
+                                             batch.subspan(storage::kBatchHeaderSize), 256u << 20);
+          if (!section.ok()) return io_error(section.error());
+          plain = std::move(*section);
+          records = storage::decode_record_section(plain, header.record_count);
+        } else {
+          records = storage::decode_records(batch);
+        }
+        if (!records.ok()) return io_error(records.error());
+        for (const auto& record : *records) {
+          const int64_t record_offset = header.base_offset + record.offset_delta;
+          if (record_offset < offset || record_offset >= end) continue;
+          Row row(declared + std::size(kMetadataColumns));
+          std::string reason;
+          if (!record.value || !decode_json_row(table, *record.value, row, reason)) {
+            ++skipped;
+            continue;
+          }
+          row[declared] =
+              record.key ? Value::text(std::string(*record.key)) : Value::null_of(Type::kText);
+          row[declared + 1] = Value::integer(Type::kInt8, record_offset);
+          row[declared + 2] = Value::integer(Type::kInt4, p);
+          const int64_t ts = header.timestamp_type() == storage::TimestampType::kLogAppendTime
+                                 ? header.max_timestamp
+                                 : header.base_timestamp + record.timestamp_delta;
+          row[declared + 3] = Value::timestamptz(ts * 1000);
+          SQL_CHECK(on_row(std::move(row)));
+        }
+      }
+      if (next <= offset) break;
+      offset = next;
+    }
+  }
+  return Unit{};
+}
+
+std::string group_key(const Row& keys) {
+  std::string out;
+  for (const auto& v : keys) {
+    out += v.null ? std::string("N") : "V" + to_text(v);
+    out += '\0';
+  }
+  return out;
+}
+
+SqlResult<int64_t> eval_count(const std::optional<Expr>& e, const std::vector<Value>& params,
+                              int64_t absent) {
+  if (!e) return absent;
+  EvalContext ctx{.params = &params};
+  SQL_ASSIGN(Value v, eval(*e, ctx));
+  if (v.null) return absent;
+  if (v.i < 0) return sql_error("2201W", "LIMIT/OFFSET must not be negative", e->location);
+  return v.i;
+}
+
+}  // namespace
+
+std::string encode_json_row(const TableDef& table, const Row& row) {
+  // Written by hand rather than through a JSON DOM so numeric values keep every digit and
+  // their scale (a DOM would round them through double).
+  std::string out = "{";
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    const Value& v = row[i];
+    if (i > 0) out += ',';
+    out += nlohmann::json(table.columns[i].name).dump() + ':';
+    if (v.null) {
+      out += "null";
+      continue;
+    }
+    switch (v.type) {
+      case Type::kBool:
+        out += v.b ? "true" : "false";
+        break;
+      case Type::kInt2:
+      case Type::kInt4:
+      case Type::kInt8:
+      case Type::kNumeric:
+        out += to_text(v);
+        break;
+      case Type::kFloat4:
+      case Type::kFloat8:
+        out += std::isfinite(v.f) ? to_text(v) : nlohmann::json(to_text(v)).dump();
+        break;
+      case Type::kTimestamptz: {
+        std::string t = format_timestamptz(v.i);
+        t[10] = 'T';
+        out += nlohmann::json(t.substr(0, t.size() - 3) + "Z").dump();
+        break;
+      }
+      default:
+        out += nlohmann::json(v.s).dump();
+        break;
+    }
+  }
+  return out + "}";
+}
+
+bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std::string& reason) {
+  thread_local simdjson::ondemand::parser parser;
+  simdjson::padded_string padded(json);
+  auto doc = parser.iterate(padded);
+  simdjson::ondemand::object obj;
+  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
+    reason = "not a JSON object";
+    return false;
+  }
+  std::vector<bool> seen(table.columns.size(), false);
+  for (size_t i = 0; i < table.columns.size(); ++i)
+    row[i] = Value::null_of(table.columns[i].type);
+  for (auto field : obj) {
+    std::string_view key;
+    if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
+      reason = "malformed JSON";
+      return false;
+    }
+    size_t index = table.columns.size();
+    for (size_t i = 0; i < table.columns.size(); ++i)
+      if (table.columns[i].name == key) index = i;
+    if (index == table.columns.size()) continue;  // unknown fields are ignored
+    const Type type = table.columns[index].type;
+    simdjson::ondemand::value value;
+    if (field.value().get(value) != simdjson::SUCCESS) {
+      reason = "malformed JSON";
+      return false;
+    }
+    simdjson::ondemand::json_type jt;
+    if (value.type().get(jt) != simdjson::SUCCESS) {
+      reason = "malformed JSON";
+      return false;
+    }
+    if (jt == simdjson::ondemand::json_type::null) continue;
+    SqlResult<Value> parsed = sql_error(sqlstate::kInvalidTextRepresentation, "");
+    if (jt == simdjson::ondemand::json_type::string) {
+      std::string_view s;
+      if (value.get_string().get(s) != simdjson::SUCCESS) {
+        reason = "malformed JSON string";
+        return false;
+      }
+      parsed = from_text(type, s);
+    } else if (jt == simdjson::ondemand::json_type::boolean) {
+      bool b = false;
+      if (value.get_bool().get(b) != simdjson::SUCCESS) return false;
+      parsed = type == Type::kBool || type == Type::kText
+                   ? cast_value(Value::boolean(b), type)
+                   : SqlResult<Value>(sql_error(sqlstate::kDatatypeMismatch, "boolean"));
+    } else if (jt == simdjson::ondemand::json_type::number) {
+      // The number's own text keeps numeric and bigint values exact.
+      std::string_view raw = value.raw_json_token();
+      while (!raw.empty() &&
+             (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' || raw.back() == '\r'))
+        raw.remove_suffix(1);
+      if (is_integer(type) && raw.find_first_of(".eE") != std::string_view::npos) {
+        parsed = from_text(Type::kNumeric, raw);
+        if (parsed.ok()) parsed = cast_value(*parsed, type);
+      } else {
+        parsed = type == Type::kBool ? SqlResult<Value>(sql_error(sqlstate::kDatatypeMismatch, ""))
+                                     : from_text(type, raw);
+      }
+    } else {
+      if (type != Type::kText) {
+        reason = "field \"" + std::string(key) + "\" is not a scalar";
+        return false;
+      }
+      std::string_view raw;
+      if (simdjson::to_json_string(value).get(raw) != simdjson::SUCCESS) return false;
+      parsed = Value::text(std::string(raw));
+    }
+    if (!parsed.ok()) {
+      reason = "field \"" + std::string(key) + "\" does not fit type " + type_name(type);
+      return false;
+    }
+    row[index] = std::move(*parsed);
+    seen[index] = true;
+  }
+  return true;
+}
+
+SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>& params,
+                                      Engine& engine, const std::atomic<bool>& cancel) {
+  SQL_ASSIGN(const int64_t limit, eval_count(plan.limit, params, -1));
+  SQL_ASSIGN(const int64_t offset, eval_count(plan.offset, params, 0));
+  StatementResult result;
+  result.returns_rows = true;
+  for (const auto& c : plan.columns)
+    result.columns.emplace_back(c.name, c.type);
+
+  std::vector<Row> outputs;
+  auto project = [&](const EvalContext& ctx) -> SqlStatus {
+    Row out;
+    out.reserve(plan.outputs.size());
+    for (const auto& e : plan.outputs) {
+      SQL_ASSIGN(Value v, eval(e, ctx));
+      out.push_back(std::move(v));
+    }
+    outputs.push_back(std::move(out));
+    return Unit{};
+  };
+
+  struct Group {
+    Row keys;
+    std::vector<Accumulator> accs;
+  };
+  std::vector<Group> groups;
+  std::unordered_map<std::string, size_t> group_index;
+  auto consume = [&](Row&& row) -> SqlStatus {
+    EvalContext ctx{.row = &row, .params = &params};
+    if (plan.where) {
+      SQL_ASSIGN(bool keep, eval_predicate(*plan.where, ctx));
+      if (!keep) return Unit{};
+    }
+    if (!plan.grouped) {
+      // Without ORDER BY, stop collecting once LIMIT + OFFSET rows are in.
+      if (plan.order.empty() && limit >= 0 &&
+          static_cast<int64_t>(outputs.size()) >= limit + offset)
+        return Unit{};
+      return project(ctx);
+    }
+    Row keys;
+    for (const auto& k : plan.group_keys) {
+      SQL_ASSIGN(Value v, eval(k, ctx));
+      keys.push_back(std::move(v));
+    }
+    auto [it, inserted] = group_index.try_emplace(group_key(keys), groups.size());
+    if (inserted) {
+      Group g{std::move(keys), {}};
+      for (const auto& spec : plan.aggs)
+        g.accs.emplace_back(spec);
+      groups.push_back(std::move(g));
+    }
+    Group& g = groups[it->second];
+    for (size_t i = 0; i < plan.aggs.size(); ++i) {
+      const AggSpec& spec = plan.aggs[i];
+      if (spec.kind == AggKind::kCountStar) {
+        SQL_CHECK(g.accs[i].add(Value{}));
+      } else {
+        SQL_ASSIGN(Value v, eval(spec.arg, ctx));
+        SQL_CHECK(g.accs[i].add(v));
+      }
+    }
+    return Unit{};
+  };
+
+  uint64_t skipped = 0;
+  if (plan.table) {
+    SQL_CHECK(scan_table(*plan.table, engine, cancel, skipped, consume));
+  } else {
+    SQL_CHECK(consume(Row{}));
+  }
+  if (plan.grouped) {
+    if (groups.empty() && plan.group_keys.empty()) {
+      Group g;
+      for (const auto& spec : plan.aggs)
+        g.accs.emplace_back(spec);
+      groups.push_back(std::move(g));
+    }
+    for (const auto& g : groups) {
+      Row aggs;
+      for (const auto& acc : g.accs) {
+        SQL_ASSIGN(Value v, acc.finish());
+        aggs.push_back(std::move(v));
+      }
+      EvalContext ctx{.params = &params, .groups = &g.keys, .aggs = &aggs};
+      if (plan.having) {
+        SQL_ASSIGN(bool keep, eval_predicate(*plan.having, ctx));
+        if (!keep) continue;
+      }
+      SQL_CHECK(project(ctx));
+    }
+  }
+  if (!plan.order.empty()) {
+    std::stable_sort(outputs.begin(), outputs.end(), [&](const Row& a, const Row& b) {
+      for (const auto& key : plan.order) {
+        const Value& x = a[key.column];
+        const Value& y = b[key.column];
+        if (x.null || y.null) {
+          if (x.null == y.null) continue;
+          return x.null == key.nulls_first;
+        }
+        int c = compare_values(x, y);
+        if (c != 0) return key.descending ? c > 0 : c < 0;
+      }
+      return false;
+    });
+  }
+  const size_t visible = plan.columns.size();
+  const size_t begin = std::min(outputs.size(), static_cast<size_t>(offset));
+  size_t end = outputs.size();
+  if (limit >= 0) end = std::min(end, begin + static_cast<size_t>(limit));
+  for (size_t i = begin; i < end; ++i) {
+    outputs[i].resize(visible);
+    result.rows.push_back(std::move(outputs[i]));
+  }
+  result.tag = "SELECT " + std::to_string(result.rows.size());
+  if (skipped > 0) {
+    engine.stats().records_skipped += skipped;
+    result.notices.push_back(std::to_string(skipped) + " record(s) of table \"" + plan.table->name +
+                             "\" were skipped: not JSON objects that fit "
+                             "the declared column types");
+  }
+  return result;
+}
+
+SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>& params,
+                                      Engine& engine) {
+  const TableDef& table = *plan.table;
+  storage::LogManager* log = engine.log();
+  if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
+  std::vector<std::string> payloads;
+  EvalContext ctx{.params = &params};
+  for (const auto& exprs : plan.insert_rows) {
+    Row row(table.columns.size());
+    for (size_t i = 0; i < table.columns.size(); ++i)
+      row[i] = Value::null_of(table.columns[i].type);
+    for (size_t i = 0; i < exprs.size(); ++i) {
+      SQL_ASSIGN(Value v, eval(exprs[i], ctx));
+      row[static_cast<size_t>(plan.insert_columns[i])] = std::move(v);
+    }
+    payloads.push_back(encode_json_row(table, row));
+  }
+  std::vector<storage::OutgoingRecord> records;
+  for (const auto& p : payloads)
+    records.push_back({std::nullopt, std::string_view(p), 0});
+  auto topic = log->topic(table.topic);
+  if (!topic)
+    return sql_error(sqlstate::kUndefinedTable, "topic \"" + table.topic + "\" of table \"" +
+                                                    table.name + "\" does not exist");
+  // One batch per statement, on partitions in turn.
+  static std::atomic<uint32_t> next_partition{0};
+  const int32_t p =
+      static_cast<int32_t>(next_partition++ % static_cast<uint32_t>(topic->partitions));
+  auto partition = log->partition(table.topic, p);
+  if (partition == nullptr) return sql_error(sqlstate::kIoError, "partition vanished");
+  if (!records.empty()) {
+    auto batch = storage::encode_batch(records, storage::wall_clock_ms());
+    auto appended = partition->append_durable(batch);
+    if (!appended.ok()) return io_error(appended.error());
+  }
+  engine.stats().records_inserted += records.size();
+  StatementResult result;
+  result.tag = "INSERT 0 " + std::to_string(records.size());
+  return result;
+}
+
+SqlResult<StatementResult> run_create_table(const Plan& plan, Engine& engine) {
+  StatementResult result;
+  result.tag = "CREATE TABLE";
+  const TableDef& def = plan.create;
+  if (engine.catalog().table(def.name)) {
+    if (plan.if_not_exists) {
+      result.notices.push_back("relation \"" + def.name + "\" already exists, skipping");
+      return result;
+    }
+    return sql_error(sqlstate::kDuplicateTable, "relation \"" + def.name + "\" already exists");
+  }
+  storage::LogManager* log = engine.log();
+  if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
+  if (!log->topic(def.topic)) {
+    const int32_t partitions =
+        plan.partitions > 0 ? plan.partitions : engine.options().default_partitions;
+    auto created = log->create_topic(def.topic, partitions);
+    if (!created.ok() && created.error().code() != ErrorCode::kAlreadyExists)
+      return sql_error(sqlstate::kIoError,
+                       "cannot create topic \"" + def.topic + "\": " + created.error().message());
+  } else if (!plan.topic_given) {
+    return sql_error(
+        sqlstate::kDuplicateTable,
+        "topic \"" + def.topic + "\" already exists; name it with WITH (topic = '...') to read it");
+  }
+  Status saved = engine.catalog().create(def);
+  if (!saved.ok()) {
+    if (saved.error().code() == ErrorCode::kAlreadyExists)
+      return sql_error(sqlstate::kDuplicateTable, saved.error().message());
+    return io_error(saved.error());
+  }
+  return result;
+}
+
+SqlResult<StatementResult> run_drop_table(const Plan& plan, Engine& engine) {
+  StatementResult result;
+  result.tag = "DROP TABLE";
+  for (const auto& name : plan.drop_names) {
+    if (!engine.catalog().table(name)) {
+      if (plan.missing_ok) {
+        result.notices.push_back("table \"" + name + "\" does not exist, skipping");
+        continue;
+      }
+      return sql_error(sqlstate::kUndefinedTable, "table \"" + name + "\" does not exist");
+    }
+  }
+  for (const auto& name : plan.drop_names) {
+    auto dropped = engine.catalog().drop(name);
+    if (!dropped.ok()) {
+      if (dropped.error().code() == ErrorCode::kNotFound) continue;
+      return io_error(dropped.error());
+    }
+    if (dropped->owns_topic && engine.log() != nullptr) {
+      Status deleted = engine.log()->delete_topic(dropped->topic);
+      if (!deleted.ok() && deleted.error().code() != ErrorCode::kNotFound)
+        return io_error(deleted.error());
+    }
+  }
+  return result;
+}
+
+}  // namespace eddy::sql

@@ -1,0 +1,899 @@
+#include "sql/expr.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+
+namespace eddy::sql {
+
+namespace {
+
+SqlError out_of_range(Type type, int location) {
+  const char* msg = type == Type::kInt2   ? "smallint out of range"
+                    : type == Type::kInt4 ? "integer out of range"
+                                          : "bigint out of range";
+  return sql_error(sqlstate::kNumericOutOfRange, msg, location);
+}
+
+SqlError numeric_overflow(int location) {
+  return sql_error(sqlstate::kNumericOutOfRange, "value overflows numeric format", location);
+}
+
+SqlError division_by_zero(int location) {
+  return sql_error(sqlstate::kDivisionByZero, "division by zero", location);
+}
+
+SqlResult<Value> make_int(Type type, __int128 v, int location) {
+  const __int128 lo = type == Type::kInt2   ? std::numeric_limits<int16_t>::min()
+                      : type == Type::kInt4 ? std::numeric_limits<int32_t>::min()
+                                            : std::numeric_limits<int64_t>::min();
+  const __int128 hi = type == Type::kInt2   ? std::numeric_limits<int16_t>::max()
+                      : type == Type::kInt4 ? std::numeric_limits<int32_t>::max()
+                                            : std::numeric_limits<int64_t>::max();
+  if (v < lo || v > hi) return out_of_range(type, location);
+  return Value::integer(type, static_cast<int64_t>(v));
+}
+
+SqlResult<Value> make_float(Type type, double v, bool inputs_finite, int location) {
+  if (type == Type::kFloat4) {
+    if (inputs_finite && std::isfinite(v) && std::fabs(v) > std::numeric_limits<float>::max())
+      return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", location);
+    v = static_cast<float>(v);
+  }
+  if (inputs_finite && std::isinf(v))
+    return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", location);
+  return Value::floating(type, v);
+}
+
+bool fits38(__int128 x) {
+  static const __int128 kLimit = [] {
+    __int128 r = 1;
+    for (int i = 0; i < 38; ++i)
+      r *= 10;
+    return r;
+  }();
+  return x < kLimit && x > -kLimit;
+}
+
+SqlResult<Value> make_numeric(__int128 unscaled, int scale, int location) {
+  if (!fits38(unscaled)) return numeric_overflow(location);
+  if (scale > kMaxNumericScale) {
+    auto r = numeric_rescale(Numeric{unscaled, scale}, kMaxNumericScale);
+    if (!r) return numeric_overflow(location);
+    return Value::numeric(*r);
+  }
+  return Value::numeric(Numeric{unscaled, scale});
+}
+
+SqlResult<std::pair<Numeric, Numeric>> align(const Numeric& a, const Numeric& b, int location) {
+  const int scale = std::max(a.scale, b.scale);
+  auto x = numeric_rescale(a, scale);
+  auto y = numeric_rescale(b, scale);
+  if (!x || !y) return numeric_overflow(location);
+  return std::make_pair(*x, *y);
+}
+
+enum class Arith { kAdd, kSub, kMul, kDiv, kMod };
+
+SqlResult<Value> arithmetic(Arith op, const Expr& call, const Value& a, const Value& b) {
+  const int loc = call.location;
+  const Type type = call.type;
+  if (is_integer(type)) {
+    __int128 x = a.i, y = b.i;
+    switch (op) {
+      case Arith::kAdd:
+        return make_int(type, x + y, loc);
+      case Arith::kSub:
+        return make_int(type, x - y, loc);
+      case Arith::kMul:
+        return make_int(type, x * y, loc);
+      case Arith::kDiv:
+        if (y == 0) return division_by_zero(loc);
+        return make_int(type, x / y, loc);
+      case Arith::kMod:
+        if (y == 0) return division_by_zero(loc);
+        return make_int(type, x % y, loc);
+    }
+  }
+  if (type == Type::kFloat4 || type == Type::kFloat8) {
+    const bool finite = std::isfinite(a.f) && std::isfinite(b.f);
+    switch (op) {
+      case Arith::kAdd:
+        return make_float(type, a.f + b.f, finite, loc);
+      case Arith::kSub:
+        return make_float(type, a.f - b.f, finite, loc);
+      case Arith::kMul:
+        return make_float(type, a.f * b.f, finite, loc);
+      case Arith::kDiv:
+        if (b.f == 0) return division_by_zero(loc);
+        return make_float(type, a.f / b.f, finite, loc);
+      case Arith::kMod:
+        if (b.f == 0) return division_by_zero(loc);
+        return make_float(type, std::fmod(a.f, b.f), finite, loc);
+    }
+  }
+  // numeric
+  switch (op) {
+    case Arith::kAdd:
+    case Arith::kSub: {
+      SQL_ASSIGN(auto xy, align(a.n, b.n, loc));
+      const __int128 y = op == Arith::kAdd ? xy.second.unscaled : -xy.second.unscaled;
+      return make_numeric(xy.first.unscaled + y, xy.first.scale, loc);
+    }
+    case Arith::kMul: {
+      __int128 product;
+      if (__builtin_mul_overflow(a.n.unscaled, b.n.unscaled, &product)) {
+        return numeric_overflow(loc);
+      }
+      return make_numeric(product, a.n.scale + b.n.scale, loc);
+    }
+    case Arith::kDiv: {
+      SQL_ASSIGN(auto q, numeric_divide(a.n, b.n, loc));
+      return Value::numeric(q);
+    }
+    case Arith::kMod: {
+      if (b.n.unscaled == 0) return division_by_zero(loc);
+      SQL_ASSIGN(auto xy, align(a.n, b.n, loc));
+      return make_numeric(xy.first.unscaled % xy.second.unscaled, xy.first.scale, loc);
+    }
+  }
+  return sql_error(sqlstate::kInternalError, "bad arithmetic", loc);
+}
+
+SqlResult<Value> op_add(const Expr& c, std::vector<Value>& a) {
+  if (c.type == Type::kText) return Value::text(to_text(a[0]) + to_text(a[1]));
+  return arithmetic(Arith::kAdd, c, a[0], a[1]);
+}
+SqlResult<Value> op_sub(const Expr& c, std::vector<Value>& a) {
+  return arithmetic(Arith::kSub, c, a[0], a[1]);
+}
+SqlResult<Value> op_mul(const Expr& c, std::vector<Value>& a) {
+  return arithmetic(Arith::kMul, c, a[0], a[1]);
+}
+SqlResult<Value> op_div(const Expr& c, std::vector<Value>& a) {
+  return arithmetic(Arith::kDiv, c, a[0], a[1]);
+}
+SqlResult<Value> op_mod(const Expr& c, std::vector<Value>& a) {
+  return arithmetic(Arith::kMod, c, a[0], a[1]);
+}
+SqlResult<Value> op_neg(const Expr& c, std::vector<Value>& a) {
+  const Value& v = a[0];
+  if (is_integer(c.type)) return make_int(c.type, -static_cast<__int128>(v.i), c.location);
+  if (c.type == Type::kNumeric) return Value::numeric(Numeric{-v.n.unscaled, v.n.scale});
+  return Value::floating(c.type, -v.f);
+}
+SqlResult<Value> op_identity(const Expr&, std::vector<Value>& a) {
+  return a[0];
+}
+SqlResult<Value> op_concat(const Expr&, std::vector<Value>& a) {
+  return Value::text(a[0].s + a[1].s);
+}
+SqlResult<Value> op_pow(const Expr& c, std::vector<Value>& a) {
+  const double x = a[0].f, y = a[1].f;
+  if (x == 0 && y < 0)
+    return sql_error(sqlstate::kInvalidArgumentForPower,
+                     "zero raised to a negative power is undefined", c.location);
+  if (x < 0 && std::floor(y) != y)
+    return sql_error(sqlstate::kInvalidArgumentForPower,
+                     "a negative number raised to a non-integer power yields a complex result",
+                     c.location);
+  return make_float(Type::kFloat8, std::pow(x, y), std::isfinite(x) && std::isfinite(y),
+                    c.location);
+}
+
+template <typename Pred>
+SqlResult<Value> compare_with(std::vector<Value>& a, Pred pred) {
+  return Value::boolean(pred(compare_values(a[0], a[1])));
+}
+SqlResult<Value> op_eq(const Expr&, std::vector<Value>& a) {
+  return compare_with(a, [](int c) { return c == 0; });
+}
+SqlResult<Value> op_ne(const Expr&, std::vector<Value>& a) {
+  return compare_with(a, [](int c) { return c != 0; });
+}
+SqlResult<Value> op_lt(const Expr&, std::vector<Value>& a) {
+  return compare_with(a, [](int c) { return c < 0; });
+}
+SqlResult<Value> op_le(const Expr&, std::vector<Value>& a) {
+  return compare_with(a, [](int c) { return c <= 0; });
+}
+SqlResult<Value> op_gt(const Expr&, std::vector<Value>& a) {
+  return compare_with(a, [](int c) { return c > 0; });
+}
+SqlResult<Value> op_ge(const Expr&, std::vector<Value>& a) {
+  return compare_with(a, [](int c) { return c >= 0; });
+}
+
+// UTF-8 aware helpers: PostgreSQL counts characters, not bytes.
+std::vector<size_t> char_starts(const std::string& s) {
+  std::vector<size_t> starts;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) starts.push_back(i);
+  }
+  return starts;
+}
+
+std::string ascii_case(std::string s, bool upper) {
+  for (char& ch : s)
+    ch = static_cast<char>(upper ? std::toupper(static_cast<unsigned char>(ch))
+                                 : std::tolower(static_cast<unsigned char>(ch)));
+  return s;
+}
+
+SqlResult<Value> fn_lower(const Expr&, std::vector<Value>& a) {
+  return Value::text(ascii_case(a[0].s, false));
+}
+SqlResult<Value> fn_upper(const Expr&, std::vector<Value>& a) {
+  return Value::text(ascii_case(a[0].s, true));
+}
+SqlResult<Value> fn_length(const Expr&, std::vector<Value>& a) {
+  return Value::integer(Type::kInt4, static_cast<int64_t>(char_starts(a[0].s).size()));
+}
+SqlResult<Value> fn_substr(const Expr& c, std::vector<Value>& a) {
+  const std::string& s = a[0].s;
+  const auto starts = char_starts(s);
+  const int64_t n = static_cast<int64_t>(starts.size());
+  int64_t from = a[1].i;  // 1-based, may be <= 0
+  int64_t end = n + 1;    // exclusive, 1-based
+  if (a.size() > 2) {
+    if (a[2].i < 0) return sql_error("22011", "negative substring length not allowed", c.location);
+    end = std::min(end, from + a[2].i);
+  }
+  from = std::max<int64_t>(from, 1);
+  if (from >= end || from > n) return Value::text("");
+  const size_t b = starts[static_cast<size_t>(from - 1)];
+  const size_t e = end > n ? s.size() : starts[static_cast<size_t>(end - 1)];
+  return Value::text(s.substr(b, e - b));
+}
+SqlResult<Value> fn_concat(const Expr&, std::vector<Value>& a) {
+  std::string out;
+  for (const auto& v : a) {
+    if (v.null) continue;
+    out += v.type == Type::kBool ? (v.b ? "t" : "f") : to_text(v);
+  }
+  return Value::text(std::move(out));
+}
+SqlResult<Value> fn_replace(const Expr&, std::vector<Value>& a) {
+  const std::string& from = a[1].s;
+  std::string s = a[0].s;
+  if (from.empty()) return Value::text(s);
+  std::string out;
+  size_t pos = 0;
+  for (size_t hit; (hit = s.find(from, pos)) != std::string::npos; pos = hit + from.size()) {
+    out += s.substr(pos, hit - pos) + a[2].s;
+  }
+  out += s.substr(pos);
+  return Value::text(std::move(out));
+}
+SqlResult<Value> trim_impl(std::vector<Value>& a, bool left, bool right) {
+  const std::string chars = a.size() > 1 ? a[1].s : " ";
+  std::string s = a[0].s;
+  size_t b = 0, e = s.size();
+  if (left)
+    while (b < e && chars.find(s[b]) != std::string::npos)
+      ++b;
+  if (right)
+    while (e > b && chars.find(s[e - 1]) != std::string::npos)
+      --e;
+  return Value::text(s.substr(b, e - b));
+}
+SqlResult<Value> fn_btrim(const Expr&, std::vector<Value>& a) {
+  return trim_impl(a, true, true);
+}
+SqlResult<Value> fn_ltrim(const Expr&, std::vector<Value>& a) {
+  return trim_impl(a, true, false);
+}
+SqlResult<Value> fn_rtrim(const Expr&, std::vector<Value>& a) {
+  return trim_impl(a, false, true);
+}
+SqlResult<Value> fn_abs(const Expr& c, std::vector<Value>& a) {
+  const Value& v = a[0];
+  if (is_integer(c.type))
+    return make_int(c.type, v.i < 0 ? -static_cast<__int128>(v.i) : v.i, c.location);
+  if (c.type == Type::kNumeric)
+    return Value::numeric(Numeric{v.n.unscaled < 0 ? -v.n.unscaled : v.n.unscaled, v.n.scale});
+  return Value::floating(c.type, std::fabs(v.f));
+}
+SqlResult<Value> round_numeric(const Numeric& n, int64_t digits, int location) {
+  if (digits >= 0) {
+    auto r = numeric_rescale(n, static_cast<int>(std::min<int64_t>(digits, kMaxNumericScale)));
+    if (!r) return numeric_overflow(location);
+    return Value::numeric(*r);
+  }
+  auto whole = numeric_rescale(n, 0);
+  if (!whole || digits < -38) return Value::numeric(Numeric{0, 0});
+  __int128 p = 1;
+  for (int64_t i = 0; i < -digits; ++i)
+    p *= 10;
+  auto r = numeric_rescale(Numeric{n.unscaled, n.scale + static_cast<int>(-digits)}, 0);
+  if (!r) return numeric_overflow(location);
+  return make_numeric(r->unscaled * p, 0, location);
+}
+SqlResult<Value> fn_round(const Expr& c, std::vector<Value>& a) {
+  if (c.type == Type::kNumeric) return round_numeric(a[0].n, a.size() > 1 ? a[1].i : 0, c.location);
+  return Value::floating(Type::kFloat8, std::nearbyint(a[0].f));
+}
+// floor (direction -1) and ceil (+1): numeric to an integral numeric, floats via <cmath>.
+SqlResult<Value> round_toward(const Expr& c, const Value& v, int direction) {
+  if (c.type != Type::kNumeric) {
+    return Value::floating(Type::kFloat8, direction < 0 ? std::floor(v.f) : std::ceil(v.f));
+  }
+  __int128 p = 1;
+  for (int i = 0; i < v.n.scale; ++i)
+    p *= 10;
+  __int128 q = v.n.unscaled / p;
+  if (v.n.unscaled % p != 0 && (v.n.unscaled < 0) == (direction < 0)) q += direction;
+  return Value::numeric(Numeric{q, 0});
+}
+SqlResult<Value> fn_floor(const Expr& c, std::vector<Value>& a) {
+  return round_toward(c, a[0], -1);
+}
+SqlResult<Value> fn_ceil(const Expr& c, std::vector<Value>& a) {
+  return round_toward(c, a[0], 1);
+}
+SqlResult<Value> fn_sqrt(const Expr& c, std::vector<Value>& a) {
+  if (a[0].f < 0)
+    return sql_error(sqlstate::kInvalidArgumentForPower,
+                     "cannot take square root of a negative number", c.location);
+  return Value::floating(Type::kFloat8, std::sqrt(a[0].f));
+}
+
+// A pattern match for LIKE: % any run, _ one character, backslash escapes.
+bool like_match(const char* s, const char* se, const char* p, const char* pe, bool fold) {
+  auto eq = [fold](char x, char y) {
+    return fold ? std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y))
+                : x == y;
+  };
+  while (p < pe) {
+    if (*p == '%') {
+      while (p < pe && *p == '%')
+        ++p;
+      if (p == pe) return true;
+      for (const char* t = s; t <= se; ++t)
+        if (like_match(t, se, p, pe, fold)) return true;
+      return false;
+    }
+    if (s == se) return false;
+    if (*p == '_') {
+      // one UTF-8 character
+      ++s;
+      while (s < se && (static_cast<unsigned char>(*s) & 0xC0) == 0x80)
+        ++s;
+      ++p;
+      continue;
+    }
+    if (*p == '\\' && p + 1 < pe) ++p;
+    if (!eq(*s, *p)) return false;
+    ++s;
+    ++p;
+  }
+  return s == se;
+}
+
+}  // namespace
+
+SqlResult<Numeric> numeric_divide(const Numeric& a, const Numeric& b, int location) {
+  if (b.unscaled == 0) return division_by_zero(location);
+  // PostgreSQL picks the scale from the quotient's weight in base-10000 digits so that about
+  // 16 significant digits show.
+  auto weight = [](const Numeric& n, int& first) {
+    if (n.unscaled == 0) {
+      first = 0;
+      return 0;
+    }
+    std::string digits = numeric_to_string(Numeric{n.unscaled < 0 ? -n.unscaled : n.unscaled, 0});
+    const int exponent = static_cast<int>(digits.size()) - 1 - n.scale;
+    const int w = exponent >= 0 ? exponent / 4 : -((-exponent + 3) / 4);
+    const int lead = exponent - 4 * w + 1;  // digits in the first base-10000 group
+    first = std::stoi(digits.substr(
+        0, static_cast<size_t>(std::min<int>(lead, static_cast<int>(digits.size())))));
+    for (int i = static_cast<int>(digits.size()); i < lead; ++i)
+      first *= 10;
+    return w;
+  };
+  int fa = 0, fb = 0;
+  const int wa = weight(a, fa), wb = weight(b, fb);
+  int qweight = wa - wb - (fa < fb ? 1 : 0);
+  int rscale = 16 - qweight * 4;
+  rscale = std::max({rscale, a.scale, b.scale, 0});
+  rscale = std::min(rscale, kMaxNumericScale);
+  // a / b at scale rscale: (a.u * 10^(rscale + b.s - a.s + 1)) / b.u, then round the extra digit.
+  int shift = rscale + b.scale - a.scale + 1;
+  __int128 num = a.unscaled, den = b.unscaled;
+  while (shift < 0) {
+    den *= 10;
+    ++shift;
+  }
+  for (int i = 0; i < shift; ++i) {
+    if (__builtin_mul_overflow(num, static_cast<__int128>(10), &num)) {
+      return numeric_overflow(location);
+    }
+  }
+  __int128 q = num / den;
+  const __int128 last = q % 10;
+  q /= 10;
+  if (last >= 5) ++q;
+  if (last <= -5) --q;
+  if (!fits38(q)) return numeric_overflow(location);
+  return Numeric{q, rscale};
+}
+
+std::optional<Type> common_type(Type a, Type b) {
+  if (a == b) return a == Type::kUnknown ? Type::kText : a;
+  if (a == Type::kUnknown) return b;
+  if (b == Type::kUnknown) return a;
+  if (is_numeric_category(a) && is_numeric_category(b)) {
+    const bool fa = a == Type::kFloat4 || a == Type::kFloat8;
+    const bool fb = b == Type::kFloat4 || b == Type::kFloat8;
+    if (fa || fb) return Type::kFloat8;
+    if (a == Type::kNumeric || b == Type::kNumeric) return Type::kNumeric;
+    return std::max(a, b);  // int2 < int4 < int8 in the enum
+  }
+  return std::nullopt;
+}
+
+bool can_cast(Type from, Type to, CastContext context) {
+  if (from == to || from == Type::kUnknown) return true;
+  if (is_numeric_category(from) && is_numeric_category(to)) {
+    if (context != CastContext::kImplicit) return true;
+    return common_type(from, to) == to;
+  }
+  if (to == Type::kText) return context != CastContext::kImplicit;
+  if (from == Type::kText) return context == CastContext::kExplicit;
+  if ((from == Type::kBool && to == Type::kInt4) || (from == Type::kInt4 && to == Type::kBool))
+    return context == CastContext::kExplicit;
+  return false;
+}
+
+SqlResult<Value> cast_value(const Value& v, Type target, int location) {
+  if (v.null) return Value::null_of(target);
+  if (v.type == target) return v;
+  if (v.type == Type::kUnknown || v.type == Type::kText) {
+    auto r = from_text(target, v.s);
+    if (!r.ok()) r.error().location = location;
+    return r;
+  }
+  if (target == Type::kText || target == Type::kUnknown) {
+    if (v.type == Type::kBool) return Value::text(v.b ? "true" : "false", target);
+    return Value::text(to_text(v), target);
+  }
+  if (target == Type::kBool && is_integer(v.type)) return Value::boolean(v.i != 0);
+  if (v.type == Type::kBool && is_integer(target)) return Value::integer(target, v.b ? 1 : 0);
+  if (is_integer(v.type)) {
+    if (is_integer(target)) return make_int(target, v.i, location);
+    if (target == Type::kNumeric) return Value::numeric(Numeric{v.i, 0});
+    if (target == Type::kFloat4) return Value::floating(target, static_cast<float>(v.i));
+    if (target == Type::kFloat8) return Value::floating(target, static_cast<double>(v.i));
+  }
+  if (v.type == Type::kFloat4 || v.type == Type::kFloat8) {
+    if (is_integer(target)) {
+      const double r = std::nearbyint(v.f);
+      if (!std::isfinite(r) || r < -9.3e18 || r > 9.3e18) return out_of_range(target, location);
+      return make_int(target, static_cast<__int128>(r), location);
+    }
+    if (target == Type::kNumeric) {
+      if (std::isnan(v.f) || std::isinf(v.f))
+        return sql_error(sqlstate::kFeatureNotSupported,
+                         "numeric does not support NaN or Infinity yet", location);
+      // float8 -> numeric keeps the 15 significant digits PostgreSQL keeps.
+      char buf[64];
+      std::snprintf(buf, sizeof buf, "%.*g", v.type == Type::kFloat4 ? 6 : 15, v.f);
+      auto n = numeric_from_string(buf);
+      if (!n) return numeric_overflow(location);
+      return Value::numeric(*n);
+    }
+    return make_float(target, v.f, std::isfinite(v.f), location);
+  }
+  if (v.type == Type::kNumeric) {
+    if (is_integer(target)) {
+      auto r = numeric_rescale(v.n, 0);
+      if (!r) return out_of_range(target, location);
+      return make_int(target, r->unscaled, location);
+    }
+    if (target == Type::kFloat4 || target == Type::kFloat8)
+      return make_float(target, numeric_to_double(v.n), true, location);
+  }
+  return sql_error(
+      sqlstate::kCannotCoerce,
+      std::string("cannot cast type ") + type_name(v.type) + " to " + type_name(target), location);
+}
+
+SqlResult<Expr> coerce(Expr expr, Type target, CastContext context) {
+  if (expr.type == target) return expr;
+  if (!can_cast(expr.type, target, context)) {
+    if (context == CastContext::kExplicit)
+      return sql_error(
+          sqlstate::kCannotCoerce,
+          std::string("cannot cast type ") + type_name(expr.type) + " to " + type_name(target),
+          expr.location);
+    return sql_error(sqlstate::kDatatypeMismatch,
+                     std::string("expression is of type ") + type_name(expr.type) +
+                         " but is expected to be " + type_name(target),
+                     expr.location);
+  }
+  if (expr.kind == ExprKind::kConst) {
+    SQL_ASSIGN(Value v, cast_value(expr.value, target, expr.location));
+    expr.value = std::move(v);
+    expr.type = target;
+    return expr;
+  }
+  if (expr.kind == ExprKind::kParam) {
+    // Parameters carry their (resolved) type; the binder fixed it before coercing.
+    if (expr.type == Type::kUnknown) {
+      expr.type = target;
+      return expr;
+    }
+  }
+  Expr cast;
+  cast.kind = ExprKind::kCast;
+  cast.type = target;
+  cast.location = expr.location;
+  cast.args.push_back(std::move(expr));
+  return cast;
+}
+
+std::optional<Signature> resolve_operator(const std::string& op, std::optional<Type> left,
+                                          Type right) {
+  if (!left) {
+    Type t = right == Type::kUnknown ? Type::kNumeric : right;
+    if (!is_numeric_category(t)) return std::nullopt;
+    if (op == "-") return Signature{{t}, t, op_neg};
+    if (op == "+") return Signature{{t}, t, op_identity};
+    return std::nullopt;
+  }
+  const Type l = *left;
+  if (op == "||") {
+    if (l == Type::kText || right == Type::kText || l == Type::kUnknown || right == Type::kUnknown)
+      return Signature{{Type::kText, Type::kText}, Type::kText, op_concat};
+    return std::nullopt;
+  }
+  auto common = common_type(l, right);
+  if (!common) return std::nullopt;
+  const Type t = *common;
+  static const std::pair<const char*, ScalarFn> kCompare[] = {
+      {"=", op_eq},  {"<>", op_ne}, {"!=", op_ne}, {"<", op_lt},
+      {"<=", op_le}, {">", op_gt},  {">=", op_ge}};
+  for (const auto& [name, fn] : kCompare) {
+    if (op == name) return Signature{{t, t}, Type::kBool, fn};
+  }
+  if (op == "^") {
+    if (!is_numeric_category(t)) return std::nullopt;
+    return Signature{{Type::kFloat8, Type::kFloat8}, Type::kFloat8, op_pow};
+  }
+  static const std::pair<const char*, ScalarFn> kArith[] = {
+      {"+", op_add}, {"-", op_sub}, {"*", op_mul}, {"/", op_div}, {"%", op_mod}};
+  for (const auto& [name, fn] : kArith) {
+    if (op != name) continue;
+    if (!is_numeric_category(t)) return std::nullopt;
+    if (op == "%" && (t == Type::kFloat4 || t == Type::kFloat8)) return std::nullopt;
+    return Signature{{t, t}, t, fn};
+  }
+  return std::nullopt;
+}
+
+std::optional<Signature> resolve_function(const std::string& name, const std::vector<Type>& args,
+                                          bool* known_name) {
+  *known_name = true;
+  const size_t n = args.size();
+  auto text_fn = [&](size_t min, size_t max, ScalarFn fn, Type result) -> std::optional<Signature> {
+    if (n < min || n > max) return std::nullopt;
+    for (Type t : args)
+      if (t != Type::kText && t != Type::kUnknown) return std::nullopt;
+    return Signature{std::vector<Type>(n, Type::kText), result, fn};
+  };
+  // Math functions follow PostgreSQL's choice for integers: the float8 variant.
+  auto math_type = [&](Type t) -> std::optional<Type> {
+    if (t == Type::kNumeric) return Type::kNumeric;
+    if (is_numeric_category(t) || t == Type::kUnknown) return Type::kFloat8;
+    return std::nullopt;
+  };
+  if (name == "lower") return text_fn(1, 1, fn_lower, Type::kText);
+  if (name == "upper") return text_fn(1, 1, fn_upper, Type::kText);
+  if (name == "length" || name == "char_length" || name == "character_length")
+    return text_fn(1, 1, fn_length, Type::kInt4);
+  if (name == "replace") return text_fn(3, 3, fn_replace, Type::kText);
+  if (name == "btrim") return text_fn(1, 2, fn_btrim, Type::kText);
+  if (name == "ltrim") return text_fn(1, 2, fn_ltrim, Type::kText);
+  if (name == "rtrim") return text_fn(1, 2, fn_rtrim, Type::kText);
+  if (name == "substr" || name == "substring") {
+    if (n < 2 || n > 3) return std::nullopt;
+    if (args[0] != Type::kText && args[0] != Type::kUnknown) return std::nullopt;
+    for (size_t i = 1; i < n; ++i)
+      if (!is_integer(args[i]) && args[i] != Type::kUnknown) return std::nullopt;
+    std::vector<Type> params{Type::kText, Type::kInt8};
+    if (n == 3) params.push_back(Type::kInt8);
+    return Signature{params, Type::kText, fn_substr};
+  }
+  if (name == "concat") {
+    std::vector<Type> params;
+    for (Type t : args)
+      params.push_back(t == Type::kUnknown ? Type::kText : t);
+    return Signature{params, Type::kText, fn_concat, false};
+  }
+  if (name == "abs") {
+    if (n != 1) return std::nullopt;
+    Type t = args[0] == Type::kUnknown ? Type::kFloat8 : args[0];
+    if (!is_numeric_category(t)) return std::nullopt;
+    return Signature{{t}, t, fn_abs};
+  }
+  if (name == "round") {
+    if (n == 2) {
+      if (!is_integer(args[1]) && args[1] != Type::kUnknown) return std::nullopt;
+      if (!math_type(args[0])) return std::nullopt;
+      return Signature{{Type::kNumeric, Type::kInt8}, Type::kNumeric, fn_round};
+    }
+    if (n != 1) return std::nullopt;
+    auto t = math_type(args[0]);
+    if (!t) return std::nullopt;
+    return Signature{{*t}, *t, fn_round};
+  }
+  if (name == "floor" || name == "ceil" || name == "ceiling") {
+    if (n != 1) return std::nullopt;
+    auto t = math_type(args[0]);
+    if (!t) return std::nullopt;
+    return Signature{{*t}, *t, name == "floor" ? fn_floor : fn_ceil};
+  }
+  if (name == "sqrt") {
+    if (n != 1 || !math_type(args[0])) return std::nullopt;
+    return Signature{{Type::kFloat8}, Type::kFloat8, fn_sqrt};
+  }
+  if (name == "power" || name == "pow") {
+    if (n != 2 || !math_type(args[0]) || !math_type(args[1])) return std::nullopt;
+    return Signature{{Type::kFloat8, Type::kFloat8}, Type::kFloat8, op_pow};
+  }
+  if (name == "mod") {
+    if (n != 2) return std::nullopt;
+    auto t = common_type(args[0], args[1]);
+    if (!t || *t == Type::kText) t = Type::kNumeric;
+    if (!is_integer(*t) && *t != Type::kNumeric) return std::nullopt;
+    return Signature{{*t, *t}, *t, op_mod};
+  }
+  *known_name = false;
+  return std::nullopt;
+}
+
+std::optional<AggKind> aggregate_kind(const std::string& name) {
+  if (name == "count") return AggKind::kCount;
+  if (name == "sum") return AggKind::kSum;
+  if (name == "avg") return AggKind::kAvg;
+  if (name == "min") return AggKind::kMin;
+  if (name == "max") return AggKind::kMax;
+  if (name == "bool_and" || name == "every") return AggKind::kBoolAnd;
+  if (name == "bool_or") return AggKind::kBoolOr;
+  return std::nullopt;
+}
+
+std::optional<Type> aggregate_result(AggKind kind, Type t) {
+  switch (kind) {
+    case AggKind::kCountStar:
+    case AggKind::kCount:
+      return Type::kInt8;
+    case AggKind::kSum:
+      if (t == Type::kInt2 || t == Type::kInt4) return Type::kInt8;
+      if (t == Type::kInt8 || t == Type::kNumeric) return Type::kNumeric;
+      if (t == Type::kFloat4 || t == Type::kFloat8) return t;
+      return std::nullopt;
+    case AggKind::kAvg:
+      if (is_integer(t) || t == Type::kNumeric) return Type::kNumeric;
+      if (t == Type::kFloat4 || t == Type::kFloat8) return Type::kFloat8;
+      return std::nullopt;
+    case AggKind::kMin:
+    case AggKind::kMax:
+      return t == Type::kUnknown ? Type::kText : t;
+    case AggKind::kBoolAnd:
+    case AggKind::kBoolOr:
+      if (t == Type::kBool) return t;
+      return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+Accumulator::Accumulator(const AggSpec& spec) : spec_(&spec) {}
+
+SqlStatus Accumulator::add(const Value& v) {
+  if (spec_->kind == AggKind::kCountStar) {
+    ++count_;
+    return Unit{};
+  }
+  if (v.null) return Unit{};
+  if (spec_->distinct && !distinct_seen_.insert(to_text(v)).second) return Unit{};
+  ++count_;
+  const bool first = !any_;
+  any_ = true;
+  const int loc = spec_->arg.location;
+  switch (spec_->kind) {
+    case AggKind::kCountStar:
+    case AggKind::kCount:
+      break;
+    case AggKind::kSum:
+    case AggKind::kAvg:
+      if (is_integer(v.type)) {
+        int_sum_ += v.i;
+      } else if (v.type == Type::kNumeric) {
+        SQL_ASSIGN(auto xy, align(numeric_sum_, v.n, loc));
+        if (!fits38(xy.first.unscaled + xy.second.unscaled)) return numeric_overflow(loc);
+        numeric_sum_ = Numeric{xy.first.unscaled + xy.second.unscaled, xy.first.scale};
+      } else {
+        float_sum_ += v.f;
+      }
+      break;
+    case AggKind::kMin:
+      if (first || compare_values(v, extreme_) < 0) extreme_ = v;
+      break;
+    case AggKind::kMax:
+      if (first || compare_values(v, extreme_) > 0) extreme_ = v;
+      break;
+    case AggKind::kBoolAnd:
+      extreme_ = Value::boolean(first ? v.b : (extreme_.b && v.b));
+      break;
+    case AggKind::kBoolOr:
+      extreme_ = Value::boolean(first ? v.b : (extreme_.b || v.b));
+      break;
+  }
+  return Unit{};
+}
+
+SqlResult<Value> Accumulator::finish() const {
+  const Type result = spec_->result;
+  const int loc = spec_->arg.location;
+  switch (spec_->kind) {
+    case AggKind::kCountStar:
+    case AggKind::kCount:
+      return Value::integer(Type::kInt8, count_);
+    case AggKind::kSum:
+      if (!any_) return Value::null_of(result);
+      if (result == Type::kInt8) return make_int(Type::kInt8, int_sum_, loc);
+      if (result == Type::kNumeric) {
+        if (spec_->arg.type == Type::kNumeric) return Value::numeric(numeric_sum_);
+        return make_numeric(int_sum_, 0, loc);
+      }
+      return make_float(result, float_sum_, true, loc);
+    case AggKind::kAvg: {
+      if (!any_) return Value::null_of(result);
+      if (result == Type::kFloat8) return Value::floating(result, float_sum_ / count_);
+      const Numeric sum = spec_->arg.type == Type::kNumeric ? numeric_sum_ : Numeric{int_sum_, 0};
+      SQL_ASSIGN(Numeric q, numeric_divide(sum, Numeric{count_, 0}, loc));
+      return Value::numeric(q);
+    }
+    case AggKind::kMin:
+    case AggKind::kMax:
+    case AggKind::kBoolAnd:
+    case AggKind::kBoolOr:
+      if (!any_) return Value::null_of(result);
+      return extreme_;
+  }
+  return Value::null_of(result);
+}
+
+SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
+  switch (e.kind) {
+    case ExprKind::kConst:
+      return e.value;
+    case ExprKind::kColumn:
+      return (*ctx.row)[static_cast<size_t>(e.index)];
+    case ExprKind::kParam: {
+      const Value& p = (*ctx.params)[static_cast<size_t>(e.index)];
+      if (p.type == e.type) return p;
+      return cast_value(p, e.type, e.location);
+    }
+    case ExprKind::kGroupRef:
+      return (*ctx.groups)[static_cast<size_t>(e.index)];
+    case ExprKind::kAggRef:
+      return (*ctx.aggs)[static_cast<size_t>(e.index)];
+    case ExprKind::kCall: {
+      std::vector<Value> args;
+      args.reserve(e.args.size());
+      for (const auto& a : e.args) {
+        SQL_ASSIGN(Value v, eval(a, ctx));
+        if (v.null && e.fn != fn_concat) return Value::null_of(e.type);
+        args.push_back(std::move(v));
+      }
+      return e.fn(e, args);
+    }
+    case ExprKind::kAnd:
+    case ExprKind::kOr: {
+      // Three-valued: AND is false if any is false, else null if any is null.
+      const bool is_and = e.kind == ExprKind::kAnd;
+      bool saw_null = false;
+      for (const auto& a : e.args) {
+        SQL_ASSIGN(Value v, eval(a, ctx));
+        if (v.null) {
+          saw_null = true;
+        } else if (v.b != is_and) {
+          return Value::boolean(!is_and);
+        }
+      }
+      if (saw_null) return Value::null_of(Type::kBool);
+      return Value::boolean(is_and);
+    }
+    case ExprKind::kNot: {
+      SQL_ASSIGN(Value v, eval(e.args[0], ctx));
+      if (v.null) return v;
+      return Value::boolean(!v.b);
+    }
+    case ExprKind::kIsNull: {
+      SQL_ASSIGN(Value v, eval(e.args[0], ctx));
+      return Value::boolean(v.null != e.negated);
+    }
+    case ExprKind::kBoolTest: {
+      SQL_ASSIGN(Value v, eval(e.args[0], ctx));
+      const bool matches = !v.null && v.b == e.value.b;
+      return Value::boolean(matches != e.negated);
+    }
+    case ExprKind::kCase: {
+      const size_t pairs = (e.args.size() - (e.has_else ? 1 : 0)) / 2;
+      for (size_t i = 0; i < pairs; ++i) {
+        SQL_ASSIGN(Value cond, eval(e.args[2 * i], ctx));
+        if (!cond.null && cond.b) return eval(e.args[2 * i + 1], ctx);
+      }
+      if (e.has_else) return eval(e.args.back(), ctx);
+      return Value::null_of(e.type);
+    }
+    case ExprKind::kCoalesce: {
+      for (const auto& a : e.args) {
+        SQL_ASSIGN(Value v, eval(a, ctx));
+        if (!v.null) return v;
+      }
+      return Value::null_of(e.type);
+    }
+    case ExprKind::kNullIf: {
+      SQL_ASSIGN(Value a, eval(e.args[0], ctx));
+      SQL_ASSIGN(Value b, eval(e.args[1], ctx));
+      if (!a.null && !b.null && compare_values(a, b) == 0) return Value::null_of(e.type);
+      return a;
+    }
+    case ExprKind::kCast: {
+      SQL_ASSIGN(Value v, eval(e.args[0], ctx));
+      SQL_ASSIGN(Value out, cast_value(v, e.type, e.location));
+      if (e.scale >= 0 && !out.null && out.type == Type::kNumeric) {
+        auto r = numeric_rescale(out.n, e.scale);
+        if (!r) return numeric_overflow(e.location);
+        out.n = *r;
+      }
+      return out;
+    }
+    case ExprKind::kIn: {
+      SQL_ASSIGN(Value needle, eval(e.args[0], ctx));
+      if (needle.null) return Value::null_of(Type::kBool);
+      bool saw_null = false;
+      for (size_t i = 1; i < e.args.size(); ++i) {
+        SQL_ASSIGN(Value v, eval(e.args[i], ctx));
+        if (v.null) {
+          saw_null = true;
+        } else if (compare_values(needle, v) == 0) {
+          return Value::boolean(!e.negated);
+        }
+      }
+      if (saw_null) return Value::null_of(Type::kBool);
+      return Value::boolean(e.negated);
+    }
+    case ExprKind::kLike: {
+      SQL_ASSIGN(Value s, eval(e.args[0], ctx));
+      SQL_ASSIGN(Value p, eval(e.args[1], ctx));
+      if (s.null || p.null) return Value::null_of(Type::kBool);
+      const bool m = like_match(s.s.data(), s.s.data() + s.s.size(), p.s.data(),
+                                p.s.data() + p.s.size(), e.case_insensitive);
+      return Value::boolean(m != e.negated);
+    }
+    case ExprKind::kGreatest: {
+      Value best = Value::null_of(e.type);
+      for (const auto& a : e.args) {
+        SQL_ASSIGN(Value v, eval(a, ctx));
+        if (v.null) continue;
+        const int c = best.null ? 1 : compare_values(v, best);
+        if (best.null || (e.negated ? c < 0 : c > 0)) best = std::move(v);
+      }
+      return best;
+    }
+  }
+  return sql_error(sqlstate::kInternalError, "unknown expression kind", e.location);
+}
+
+SqlResult<bool> eval_predicate(const Expr& expr, const EvalContext& ctx) {
+  SQL_ASSIGN(Value v, eval(expr, ctx));
+  return !v.null && v.b;
+}
+
+}  // namespace eddy::sql

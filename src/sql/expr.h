@@ -1,0 +1,128 @@
+// Bound scalar expressions, their evaluation, casts, and the operator/function/aggregate tables.
+//
+// The binder (binder.cc) turns parse-tree expressions into Expr trees whose types are fully
+// resolved: every operator and function call gets arguments already cast to the signature it
+// was resolved to, so evaluation never decides types, it only computes. Errors are values
+// (SqlError) and point at the expression's location in the query text.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "sql/value.h"
+
+namespace eddy::sql {
+
+enum class ExprKind {
+  kConst,
+  kColumn,    // index into the input row
+  kParam,     // index into the parameters ($1 is 0)
+  kGroupRef,  // index into the current group's key values
+  kAggRef,    // index into the current group's aggregate results
+  kCall,      // fn over evaluated args
+  kAnd,
+  kOr,
+  kNot,
+  kIsNull,    // negated: IS NOT NULL
+  kBoolTest,  // IS [NOT] TRUE/FALSE: value = the tested truth, negated for NOT
+  kCase,      // args: when, then, when, then, ..., [else]
+  kCoalesce,
+  kNullIf,
+  kCast,
+  kIn,        // args[0] IN (args[1..]), negated for NOT IN
+  kLike,      // args[0] LIKE args[1], case_insensitive for ILIKE, negated for NOT
+  kGreatest,  // negated: LEAST
+};
+
+struct Expr;
+using ScalarFn = SqlResult<Value> (*)(const Expr& call, std::vector<Value>& args);
+
+struct Expr {
+  ExprKind kind = ExprKind::kConst;
+  Type type = Type::kUnknown;
+  int location = -1;
+  Value value{};     // kConst
+  int index = 0;     // kColumn, kParam, kGroupRef, kAggRef
+  std::string name;  // operator or function name, column name (for messages and output names)
+  ScalarFn fn = nullptr;
+  bool negated = false;
+  bool case_insensitive = false;
+  bool has_else = false;
+  int scale = -1;  // kCast to numeric(p, s): the scale to round to
+  std::vector<Expr> args;
+};
+
+struct EvalContext {
+  const Row* row = nullptr;
+  const std::vector<Value>* params = nullptr;
+  const Row* groups = nullptr;
+  const Row* aggs = nullptr;
+};
+
+SqlResult<Value> eval(const Expr& expr, const EvalContext& ctx);
+// Three-valued WHERE/HAVING test: only a true (not null) result passes.
+SqlResult<bool> eval_predicate(const Expr& expr, const EvalContext& ctx);
+
+enum class CastContext { kImplicit, kAssignment, kExplicit };
+bool can_cast(Type from, Type to, CastContext context);
+SqlResult<Value> cast_value(const Value& value, Type target, int location = -1);
+// Wraps `expr` in a cast to `target` (folding constants); no-op when the type already matches.
+SqlResult<Expr> coerce(Expr expr, Type target, CastContext context);
+
+// The type both sides of an operator, CASE branches or IN list are converted to.
+std::optional<Type> common_type(Type a, Type b);
+
+struct Signature {
+  std::vector<Type> params;  // the types arguments are cast to
+  Type result = Type::kUnknown;
+  ScalarFn fn = nullptr;
+  bool strict = true;     // any NULL argument gives NULL without calling fn
+  bool variadic = false;  // params[0] applies to every argument
+};
+
+// Binary operators: + - * / % ^ || = <> != < <= > >=; unary: "-" and "+" with right only.
+std::optional<Signature> resolve_operator(const std::string& op, std::optional<Type> left,
+                                          Type right);
+// nullopt with *known_name false when no function has that name, true when none fits the
+// argument types.
+std::optional<Signature> resolve_function(const std::string& name, const std::vector<Type>& args,
+                                          bool* known_name);
+
+enum class AggKind { kCountStar, kCount, kSum, kAvg, kMin, kMax, kBoolAnd, kBoolOr };
+std::optional<AggKind> aggregate_kind(const std::string& name);
+// The result type of the aggregate over `input`, or nullopt when it does not accept it.
+std::optional<Type> aggregate_result(AggKind kind, Type input);
+
+struct AggSpec {
+  AggKind kind;
+  bool distinct = false;
+  Expr arg{};  // unused for count(*)
+  Type result = Type::kUnknown;
+};
+
+// Accumulates one aggregate over one group.
+class Accumulator {
+ public:
+  explicit Accumulator(const AggSpec& spec);
+  SqlStatus add(const Value& value);
+  SqlResult<Value> finish() const;
+
+ private:
+  const AggSpec* spec_;
+  int64_t count_ = 0;
+  bool any_ = false;
+  __int128 int_sum_ = 0;
+  double float_sum_ = 0;
+  Numeric numeric_sum_{};
+  Value extreme_{};
+  std::set<std::string> distinct_seen_;
+};
+
+// Exact numeric division with PostgreSQL's choice of result scale.
+SqlResult<Numeric> numeric_divide(const Numeric& a, const Numeric& b, int location);
+
+}  // namespace eddy::sql

@@ -1,0 +1,78 @@
+// A bound statement: what the binder produces from one parsed statement and the executor runs.
+// Internal to the sql folder; no parse-tree types appear here.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sql/catalog.h"
+#include "sql/expr.h"
+
+namespace eddy::sql {
+
+struct ColumnDesc {
+  std::string name;
+  Type type = Type::kText;
+};
+
+struct SortKey {
+  size_t column = 0;  // index into Plan::outputs
+  bool descending = false;
+  bool nulls_first = false;
+};
+
+struct Plan {
+  enum class Kind {
+    kSelect,
+    kInsert,
+    kCreateTable,
+    kDropTable,
+    kSet,
+    kReset,
+    kResetAll,
+    kShow,
+    kShowAll,
+    kShowTables,
+    kBegin,
+    kCommit,
+    kRollback,
+    kNoOp,  // accepted and ignored (e.g. SET TRANSACTION ...); answers `tag`
+  };
+  Kind kind = Kind::kNoOp;
+  std::string tag;
+  std::vector<Type> param_types;
+  std::vector<ColumnDesc> columns;  // result columns (empty: no rows)
+
+  // SELECT
+  std::optional<TableDef> table;
+  std::optional<Expr> where;
+  bool grouped = false;
+  std::vector<Expr> group_keys;
+  std::vector<AggSpec> aggs;
+  std::optional<Expr> having;
+  std::vector<Expr> outputs;  // visible columns first, then hidden sort columns
+  std::vector<SortKey> order;
+  std::optional<Expr> limit;
+  std::optional<Expr> offset;
+
+  // INSERT: rows of expressions already cast to their target column's type.
+  std::vector<int> insert_columns;  // declared column index per VALUES position
+  std::vector<std::vector<Expr>> insert_rows;
+
+  // CREATE TABLE
+  TableDef create{};
+  bool topic_given = false;
+  int32_t partitions = 0;  // 0: the server default
+  bool if_not_exists = false;
+
+  // DROP TABLE
+  std::vector<std::string> drop_names;
+  bool missing_ok = false;
+
+  // SET / SHOW / RESET
+  std::string variable;
+  std::string value;
+};
+
+}  // namespace eddy::sql

@@ -1,0 +1,308 @@
+#include "sql/session.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include "sql/binder.h"
+#include "sql/catalog.h"
+#include "sql/executor.h"
+#include "sql/plan.h"
+#include "storage/log_manager.h"
+
+namespace eddy::sql {
+
+namespace {
+
+struct Setting {
+  const char* name;  // as ParameterStatus and SHOW ALL spell it
+  const char* value;
+  bool reported;  // sent as ParameterStatus at startup and when changed
+};
+
+constexpr Setting kSettings[] = {
+    {"server_version", "15.0 (Eddy)", true},
+    {"server_version_num", "150000", false},
+    {"server_encoding", "UTF8", true},
+    {"client_encoding", "UTF8", true},
+    {"DateStyle", "ISO, MDY", true},
+    {"TimeZone", "UTC", true},
+    {"integer_datetimes", "on", true},
+    {"standard_conforming_strings", "on", true},
+    {"application_name", "", true},
+    {"IntervalStyle", "postgres", true},
+    {"is_superuser", "on", true},
+    {"session_authorization", "eddy", true},
+    {"default_transaction_read_only", "off", true},
+    {"in_hot_standby", "off", true},
+    {"transaction_isolation", "read committed", false},
+    {"default_transaction_isolation", "read committed", false},
+    {"transaction_read_only", "off", false},
+    {"search_path", "\"$user\", public", false},
+    {"extra_float_digits", "1", false},
+    {"lc_messages", "C", false},
+    {"lc_monetary", "C", false},
+    {"lc_numeric", "C", false},
+    {"lc_time", "C", false},
+    {"max_identifier_length", "63", false},
+    {"statement_timeout", "0", false},
+    {"lock_timeout", "0", false},
+    {"idle_in_transaction_session_timeout", "0", false},
+    {"bytea_output", "hex", false},
+    {"client_min_messages", "notice", false},
+    {"row_security", "on", false},
+    {"synchronous_commit", "on", false},
+    {"timezone_abbreviations", "Default", false},
+    {"datestyle", "ISO, MDY", false},
+};
+
+std::string lower(std::string s) {
+  for (char& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+const Setting* find_setting(const std::string& lowered) {
+  for (const auto& s : kSettings)
+    if (lower(s.name) == lowered) return &s;
+  return nullptr;
+}
+
+bool read_only_setting(const std::string& name) {
+  return name == "server_version" || name == "server_version_num" || name == "server_encoding" ||
+         name == "integer_datetimes" || name == "max_identifier_length" ||
+         name == "in_hot_standby" || name == "is_superuser";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options) {
+  std::unique_ptr<Engine> engine(new Engine(std::move(options)));
+  ASSIGN_OR_RETURN(engine->catalog_, Catalog::open(posix_file_system(), engine->options_.data_dir));
+  return engine;
+}
+
+Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
+Engine::~Engine() = default;
+
+const std::vector<Type>& PreparedStatement::param_types() const {
+  static const std::vector<Type> kNone;
+  return plan_ ? plan_->param_types : kNone;
+}
+
+std::vector<std::pair<std::string, Type>> PreparedStatement::columns() const {
+  std::vector<std::pair<std::string, Type>> out;
+  if (plan_)
+    for (const auto& c : plan_->columns)
+      out.emplace_back(c.name, c.type);
+  return out;
+}
+
+bool PreparedStatement::returns_rows() const {
+  return plan_ != nullptr && !plan_->columns.empty();
+}
+
+Session::Session(Engine& engine, const std::map<std::string, std::string>& startup)
+    : engine_(engine) {
+  for (const auto& s : kSettings)
+    defaults_[lower(s.name)] = s.value;
+  for (const auto& [name, value] : startup) {
+    const std::string key = lower(name);
+    if (key == "application_name" || key == "client_encoding" || key == "datestyle" ||
+        key == "timezone" || key == "extra_float_digits" || key == "search_path")
+      defaults_[key] = value;
+  }
+  settings_ = defaults_;
+}
+
+Session::~Session() = default;
+
+std::optional<std::string> Session::setting(const std::string& name) const {
+  auto it = settings_.find(lower(name));
+  if (it == settings_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::vector<std::pair<std::string, std::string>> Session::reported_parameters() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& s : kSettings)
+    if (s.reported) out.emplace_back(s.name, settings_.at(lower(s.name)));
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Session::take_changed_parameters() {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& name : changed_) {
+    const Setting* s = find_setting(name);
+    if (s != nullptr && s->reported) out.emplace_back(s->name, settings_[name]);
+  }
+  changed_.clear();
+  return out;
+}
+
+int Session::character_position(const std::string& sql, int location) {
+  if (location < 0) return 0;
+  int chars = 0;
+  for (size_t i = 0; i < sql.size() && i < static_cast<size_t>(location); ++i)
+    if ((static_cast<unsigned char>(sql[i]) & 0xC0) != 0x80) ++chars;
+  return chars + 1;
+}
+
+SqlResult<std::shared_ptr<PreparedStatement>> Session::prepare(
+    const std::string& sql, const std::vector<Type>& param_types) {
+  auto statement = std::make_shared<PreparedStatement>();
+  statement->sql_ = sql;
+  SQL_ASSIGN(ParsedQuery parsed, ParsedQuery::parse(sql));
+  if (parsed.size() == 0) return statement;
+  if (parsed.size() > 1)
+    return sql_error(sqlstate::kSyntaxError,
+                     "cannot insert multiple commands into a prepared statement");
+  BindInput input{&engine_.catalog(), param_types,
+                  [this](const std::string& name) { return setting(name); }};
+  SQL_ASSIGN(Plan plan, parsed.bind(0, input));
+  statement->plan_ = std::make_shared<const Plan>(std::move(plan));
+  return statement;
+}
+
+SqlResult<StatementResult> Session::execute(const PreparedStatement& statement,
+                                            const std::vector<Value>& params) {
+  if (statement.plan_ == nullptr) return StatementResult{};
+  cancel_->store(false);
+  return run_guarded(*statement.plan_, params);
+}
+
+Session::SimpleOutcome Session::execute_simple(const std::string& sql) {
+  SimpleOutcome outcome;
+  cancel_->store(false);
+  auto parsed = ParsedQuery::parse(sql);
+  if (!parsed.ok()) {
+    outcome.error = parsed.error();
+    if (tx_ == 'T') tx_ = 'E';
+    return outcome;
+  }
+  outcome.empty = parsed->size() == 0;
+  for (size_t i = 0; i < parsed->size(); ++i) {
+    BindInput input{
+        &engine_.catalog(), {}, [this](const std::string& name) { return setting(name); }};
+    auto plan = parsed->bind(i, input);
+    SqlResult<StatementResult> result =
+        plan.ok() ? run_guarded(*plan, {}) : SqlResult<StatementResult>(plan.error());
+    if (!result.ok()) {
+      outcome.error = std::move(result.error());
+      if (tx_ == 'T') tx_ = 'E';
+      return outcome;
+    }
+    outcome.results.push_back(std::move(*result));
+  }
+  return outcome;
+}
+
+SqlResult<StatementResult> Session::run_guarded(const Plan& plan,
+                                                const std::vector<Value>& params) {
+  if (tx_ == 'E' && plan.kind != Plan::Kind::kRollback && plan.kind != Plan::Kind::kCommit)
+    return sql_error(sqlstate::kInFailedTransaction,
+                     "current transaction is aborted, commands ignored until end of transaction "
+                     "block");
+  auto result = run(plan, params);
+  if (!result.ok() && tx_ == 'T') tx_ = 'E';
+  return result;
+}
+
+SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Value>& params) {
+  StatementResult result;
+  result.tag = plan.tag;
+  auto text_rows = [&](std::vector<Row> rows) {
+    result.returns_rows = true;
+    for (const auto& c : plan.columns)
+      result.columns.emplace_back(c.name, c.type);
+    result.rows = std::move(rows);
+  };
+  switch (plan.kind) {
+    case Plan::Kind::kSelect:
+      return run_select(plan, params, engine_, *cancel_);
+    case Plan::Kind::kInsert:
+      return run_insert(plan, params, engine_);
+    case Plan::Kind::kCreateTable:
+      return run_create_table(plan, engine_);
+    case Plan::Kind::kDropTable:
+      return run_drop_table(plan, engine_);
+    case Plan::Kind::kSet: {
+      const std::string& name = plan.variable;
+      if (read_only_setting(name))
+        return sql_error("55P02", "parameter \"" + name + "\" cannot be changed");
+      if (find_setting(name) == nullptr && name.find('.') == std::string::npos)
+        return sql_error(sqlstate::kUndefinedObject,
+                         "unrecognized configuration parameter \"" + name + "\"");
+      std::string value = plan.value;
+      if (name == "timezone" && lower(value) != "utc" && value != "0" && lower(value) != "gmt" &&
+          value != "+00" && value != "Z")
+        return sql_error(sqlstate::kFeatureNotSupported, "only the UTC time zone is supported yet");
+      if (name == "client_encoding" && lower(value) != "utf8" && lower(value) != "utf-8" &&
+          lower(value) != "unicode")
+        return sql_error(sqlstate::kFeatureNotSupported, "only UTF8 client encoding is supported");
+      if (name == "timezone") value = "UTC";
+      if (name == "client_encoding") value = "UTF8";
+      settings_[name] = value;
+      changed_.push_back(name);
+      return result;
+    }
+    case Plan::Kind::kReset:
+      if (defaults_.count(plan.variable) != 0)
+        settings_[plan.variable] = defaults_[plan.variable];
+      else
+        settings_.erase(plan.variable);
+      changed_.push_back(plan.variable);
+      return result;
+    case Plan::Kind::kResetAll:
+      for (const auto& [name, value] : settings_)
+        changed_.push_back(name);
+      settings_ = defaults_;
+      return result;
+    case Plan::Kind::kShow: {
+      auto value = setting(plan.variable);
+      if (!value)
+        return sql_error(sqlstate::kUndefinedObject,
+                         "unrecognized configuration parameter \"" + plan.variable + "\"");
+      const Setting* s = find_setting(plan.variable);
+      StatementResult show;
+      show.tag = "SHOW";
+      show.returns_rows = true;
+      show.columns.emplace_back(s != nullptr ? lower(s->name) : plan.variable, Type::kText);
+      show.rows.push_back({Value::text(*value)});
+      return show;
+    }
+    case Plan::Kind::kShowAll: {
+      std::vector<Row> rows;
+      for (const auto& [name, value] : settings_)
+        rows.push_back({Value::text(name), Value::text(value)});
+      text_rows(std::move(rows));
+      result.tag = "SHOW";
+      return result;
+    }
+    case Plan::Kind::kShowTables: {
+      std::vector<Row> rows;
+      for (const auto& t : engine_.catalog().tables())
+        rows.push_back({Value::text(t.name), Value::text(t.topic), Value::text(t.format)});
+      text_rows(std::move(rows));
+      result.tag = "SHOW";
+      return result;
+    }
+    case Plan::Kind::kBegin:
+      if (tx_ != 'I')
+        result.notices.push_back("there is already a transaction in progress");
+      else
+        tx_ = 'T';
+      return result;
+    case Plan::Kind::kCommit:
+    case Plan::Kind::kRollback:
+      if (tx_ == 'I') result.notices.push_back("there is no transaction in progress");
+      // COMMIT of a failed transaction block rolls back, and says so.
+      if (tx_ == 'E') result.tag = "ROLLBACK";
+      tx_ = 'I';
+      return result;
+    case Plan::Kind::kNoOp:
+      return result;
+  }
+  return sql_error(sqlstate::kInternalError, "unknown plan");
+}
+
+}  // namespace eddy::sql

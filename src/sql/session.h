@@ -1,0 +1,129 @@
+// The interface the Postgres wire protocol (and tests) use to run SQL.
+//
+// An Engine is shared by every connection: the catalog of tables and the storage they read and
+// write. A Session is one client's state: settings (SET/SHOW), transaction status, prepared
+// statements are kept by the caller. A Session is used by one thread at a time; its methods
+// block (table scans read the log, INSERT waits for fsync), so callers run them off I/O threads.
+// cancel() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "sql/value.h"
+
+namespace eddy::storage {
+class LogManager;
+}
+
+namespace eddy::sql {
+
+class Catalog;
+struct Plan;
+class ParsedQuery;
+
+struct EngineOptions {
+  storage::LogManager* log = nullptr;  // null: tables are unavailable (expressions only)
+  std::string data_dir;                // where sql_catalog lives; empty: in-memory only
+  int32_t default_partitions = 1;      // for topics CREATE TABLE makes
+};
+
+struct EngineStats {
+  std::atomic<uint64_t> records_skipped{0};  // records that did not parse or fit their table
+  std::atomic<uint64_t> records_inserted{0};
+};
+
+class Engine {
+ public:
+  static Result<std::unique_ptr<Engine>> open(EngineOptions options);
+  ~Engine();
+  Catalog& catalog() { return *catalog_; }
+  storage::LogManager* log() const { return options_.log; }
+  const EngineOptions& options() const { return options_; }
+  EngineStats& stats() { return stats_; }
+
+ private:
+  explicit Engine(EngineOptions options);
+  EngineOptions options_;
+  std::unique_ptr<Catalog> catalog_;
+  EngineStats stats_;
+};
+
+struct StatementResult {
+  std::vector<std::pair<std::string, Type>> columns;  // empty when the statement has no rows
+  bool returns_rows = false;
+  std::vector<Row> rows;
+  std::string tag;  // CommandComplete: "SELECT 3", "INSERT 0 2", "CREATE TABLE", ...
+  std::vector<std::string> notices;
+};
+
+// One statement, parsed and bound once, executed any number of times.
+class PreparedStatement {
+ public:
+  const std::string& sql() const { return sql_; }
+  bool empty() const { return plan_ == nullptr; }
+  const std::vector<Type>& param_types() const;
+  // Result columns (name, type); empty when the statement returns no rows.
+  std::vector<std::pair<std::string, Type>> columns() const;
+  bool returns_rows() const;
+
+ private:
+  friend class Session;
+  std::string sql_;
+  std::shared_ptr<const Plan> plan_;
+};
+
+class Session {
+ public:
+  // `startup` holds the client's startup parameters (application_name, client_encoding, ...).
+  Session(Engine& engine, const std::map<std::string, std::string>& startup = {});
+  ~Session();
+
+  // Parses and binds one statement (none for an empty string). `param_types` may be shorter than
+  // the parameters used, and kUnknown where the client leaves the type to the server.
+  SqlResult<std::shared_ptr<PreparedStatement>> prepare(const std::string& sql,
+                                                        const std::vector<Type>& param_types);
+  // Parameters arrive already converted to the statement's param_types (null allowed).
+  SqlResult<StatementResult> execute(const PreparedStatement& statement,
+                                     const std::vector<Value>& params);
+
+  struct SimpleOutcome {
+    std::vector<StatementResult> results;  // one per statement that ran
+    std::optional<SqlError> error;         // the statement that failed; the rest did not run
+    bool empty = false;                    // no statements at all
+  };
+  // The simple query protocol: every statement in `sql`, in order, stopping at the first error.
+  SimpleOutcome execute_simple(const std::string& sql);
+
+  // 'I' idle, 'T' in a transaction block, 'E' in a failed transaction block.
+  char transaction_status() const { return tx_; }
+  // Settings reported to the client at startup, and the ones changed since the last call.
+  std::vector<std::pair<std::string, std::string>> reported_parameters() const;
+  std::vector<std::pair<std::string, std::string>> take_changed_parameters();
+  std::optional<std::string> setting(const std::string& name) const;
+
+  // Makes the running (or next) scan stop with SQLSTATE 57014.
+  void cancel() { cancel_->store(true); }
+
+  // 1-based character position of byte `location` in `sql`, as ErrorResponse reports it.
+  static int character_position(const std::string& sql, int location);
+
+ private:
+  SqlResult<StatementResult> run(const Plan& plan, const std::vector<Value>& params);
+  SqlResult<StatementResult> run_guarded(const Plan& plan, const std::vector<Value>& params);
+
+  Engine& engine_;
+  std::map<std::string, std::string> settings_;  // lower-case name -> value
+  std::map<std::string, std::string> defaults_;
+  std::vector<std::string> changed_;
+  char tx_ = 'I';
+  std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+};
+
+}  // namespace eddy::sql

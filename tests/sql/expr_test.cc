@@ -1,0 +1,121 @@
+// Expression semantics through a Session without storage: PostgreSQL's typing, overflow and
+// NULL rules, and errors as values with SQLSTATE and position.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "sql/session.h"
+#include "sql/value.h"
+
+namespace eddy::sql {
+namespace {
+
+class ExprTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("eddy-sql-expr-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::create_directories(dir_);
+    auto engine = Engine::open(EngineOptions{.data_dir = dir_.string()});
+    ASSERT_TRUE(engine.ok());
+    engine_ = std::move(*engine);
+    session_ = std::make_unique<Session>(*engine_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  // The single value of a one-row, one-column query, as text ("NULL" for null).
+  std::string one(const std::string& sql) {
+    auto outcome = session_->execute_simple(sql);
+    if (outcome.error) return "ERROR " + outcome.error->sqlstate;
+    const Value& v = outcome.results.at(0).rows.at(0).at(0);
+    return v.null ? "NULL" : to_text(v);
+  }
+
+  std::filesystem::path dir_;
+  std::unique_ptr<Engine> engine_;
+  std::unique_ptr<Session> session_;
+};
+
+TEST_F(ExprTest, IntegerArithmeticFollowsPostgres) {
+  EXPECT_EQ(one("SELECT 7 / 2"), "3");
+  EXPECT_EQ(one("SELECT -7 / 2"), "-3");
+  EXPECT_EQ(one("SELECT -7 % 3"), "-1");
+  EXPECT_EQ(one("SELECT 2147483647 + 1"), "ERROR 22003");
+  EXPECT_EQ(one("SELECT 2147483647::bigint + 1"), "2147483648");
+  EXPECT_EQ(one("SELECT (-2147483648)::int / -1"), "ERROR 22003");
+  EXPECT_EQ(one("SELECT 1 / 0"), "ERROR 22012");
+  EXPECT_EQ(one("SELECT 9223372036854775807 + 1"), "ERROR 22003");
+}
+
+TEST_F(ExprTest, NumericIsExact) {
+  EXPECT_EQ(one("SELECT 0.1 + 0.2"), "0.3");
+  EXPECT_EQ(one("SELECT 1.10 * 3"), "3.30");
+  EXPECT_EQ(one("SELECT 1.0 / 3"), "0.33333333333333333333");
+  EXPECT_EQ(one("SELECT 10.0 / 4"), "2.5000000000000000");
+  EXPECT_EQ(one("SELECT round(2.345, 2)"), "2.35");
+  EXPECT_EQ(one("SELECT round(-2.5)"), "-3");
+  EXPECT_EQ(one("SELECT 1.5::numeric(10,3)"), "1.500");
+  EXPECT_EQ(one("SELECT 1.0 / 0"), "ERROR 22012");
+}
+
+TEST_F(ExprTest, FloatsPrintShortestRoundTrip) {
+  EXPECT_EQ(one("SELECT 0.1::float8 + 0.2"), "0.30000000000000004");
+  EXPECT_EQ(one("SELECT 1e20::float8"), "1e+20");
+  EXPECT_EQ(one("SELECT 0.1::real"), "0.1");
+  EXPECT_EQ(one("SELECT 2.5::float8::int"), "2");
+  EXPECT_EQ(one("SELECT 1::float8 / 0"), "ERROR 22012");
+}
+
+TEST_F(ExprTest, NullsPropagateAndLogicIsThreeValued) {
+  EXPECT_EQ(one("SELECT 1 + NULL"), "NULL");
+  EXPECT_EQ(one("SELECT NULL = NULL"), "NULL");
+  EXPECT_EQ(one("SELECT NULL AND false"), "f");
+  EXPECT_EQ(one("SELECT NULL OR true"), "t");
+  EXPECT_EQ(one("SELECT NULL AND true"), "NULL");
+  EXPECT_EQ(one("SELECT 3 IN (1, NULL)"), "NULL");
+  EXPECT_EQ(one("SELECT 1 IN (1, NULL)"), "t");
+  EXPECT_EQ(one("SELECT NULLIF(2, 2)"), "NULL");
+  EXPECT_EQ(one("SELECT COALESCE(NULL, 'a')"), "a");
+  EXPECT_EQ(one("SELECT CASE WHEN NULL THEN 1 ELSE 2 END"), "2");
+}
+
+TEST_F(ExprTest, StringsAndPatterns) {
+  EXPECT_EQ(one("SELECT length('héllo')"), "5");
+  EXPECT_EQ(one("SELECT substr('héllo', 2, 2)"), "él");
+  EXPECT_EQ(one("SELECT 'Abc' ILIKE 'a_C'"), "t");
+  EXPECT_EQ(one("SELECT '50%' LIKE '50\\%'"), "t");
+  EXPECT_EQ(one("SELECT concat('a', NULL, 2)"), "a2");
+}
+
+TEST_F(ExprTest, ErrorsCarryPositions) {
+  auto outcome = session_->execute_simple("SELECT 1 + 'x'::text");
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(outcome.error->sqlstate, "42883");
+  EXPECT_EQ(Session::character_position("SELECT 1 + 'x'::text", outcome.error->location), 10);
+  outcome = session_->execute_simple("SELEC 1");
+  ASSERT_TRUE(outcome.error);
+  EXPECT_EQ(outcome.error->sqlstate, "42601");
+  EXPECT_EQ(Session::character_position("é + x", 3), 3);  // characters, not bytes
+}
+
+TEST_F(ExprTest, PreparedStatementsInferParameterTypes) {
+  auto prepared = session_->prepare("SELECT $1 + 1, $2 || 'x'", {});
+  ASSERT_TRUE(prepared.ok());
+  ASSERT_EQ((*prepared)->param_types().size(), 2u);
+  EXPECT_EQ((*prepared)->param_types()[0], Type::kInt4);
+  EXPECT_EQ((*prepared)->param_types()[1], Type::kText);
+  auto result = session_->execute(**prepared, {Value::integer(Type::kInt4, 41), Value::text("a")});
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(to_text(result->rows[0][0]), "42");
+  EXPECT_EQ(result->rows[0][1].s, "ax");
+}
+
+TEST_F(ExprTest, UnsupportedConstructsSay0A000) {
+  EXPECT_EQ(one("SELECT 1 UNION SELECT 2"), "ERROR 0A000");
+  EXPECT_EQ(one("SELECT (SELECT 1)"), "ERROR 0A000");
+  EXPECT_EQ(one("SELECT CURRENT_TIMESTAMP"), "ERROR 0A000");
+}
+
+}  // namespace
+}  // namespace eddy::sql

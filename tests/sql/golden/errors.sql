@@ -1,0 +1,24 @@
+-- every error names its SQLSTATE; positions point into the statement
+SELECT 2147483647 + 1;
+SELECT 9223372036854775807::bigint * 2;
+SELECT 32767::smallint + 1::smallint;
+SELECT 1 / 0;
+SELECT 1.0 / 0;
+SELECT 5 % 0;
+SELECT 1::float8 / 0;
+SELECT 'abc'::int;
+SELECT 'abc' + 1;
+SELECT 1 + 'abc'::text;
+SELECT no_such_function(1);
+SELECT lower(1);
+SELECT missing_column;
+SELECT * FROM missing_table;
+SELECT 1 +;
+SELECT sqrt(-1);
+SELECT 'x'::interval;
+SELECT 1 UNION SELECT 2;
+SELECT count(*) FROM (SELECT 1) s;
+CREATE INDEX i ON t (x);
+SELECT 1; SELECT 1/0; SELECT 'not reached';
+SHOW no_such_setting;
+SELECT 'still works';

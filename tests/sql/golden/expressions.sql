@@ -1,0 +1,25 @@
+-- literals and their types
+SELECT 1, 2147483648, 1.50, 'text', true, NULL;
+SELECT pg_typeof(1), pg_typeof(2147483648), pg_typeof(1.5), pg_typeof('x'::text), pg_typeof(1::float4 + 1);
+-- arithmetic
+SELECT 7 / 2, -7 / 2, 7 % 3, 7.0 / 2, 1.0 / 3, 2 ^ 10, 10.25 * 4, 0.1 + 0.2, 0.1::float8 + 0.2;
+SELECT 1e20::float8, 1e-5::float8, 123456789012345678::float8, 1.5::real * 2;
+SELECT 2.5::int, 3.5::int, 2.5::float8::int, '42'::int + 1, 7::numeric(10,2), 1.005::numeric(10,2);
+-- comparisons, boolean logic, three-valued
+SELECT 1 < 2, 'a' = 'a', 'a' <> 'b', 2 BETWEEN 1 AND 3, 5 NOT BETWEEN 1 AND 3;
+SELECT true AND NULL, false AND NULL, true OR NULL, false OR NULL, NOT NULL::bool;
+SELECT NULL = NULL, NULL IS NULL, 1 IS NOT NULL, NULL::bool IS TRUE, NULL::bool IS NOT FALSE;
+SELECT 1 IN (1, 2), 3 IN (1, 2), 3 IN (1, NULL), 3 NOT IN (1, 2), 1 + NULL;
+-- CASE, COALESCE, NULLIF, GREATEST
+SELECT CASE WHEN 1 > 2 THEN 'a' WHEN 2 > 1 THEN 'b' ELSE 'c' END, CASE 3 WHEN 1 THEN 'one' END;
+SELECT COALESCE(NULL, NULL, 3), COALESCE(NULL::text, 'x'), NULLIF(1, 1), NULLIF(1, 2), GREATEST(1, 5, 3), LEAST(2.5, 1);
+-- strings
+SELECT lower('ABC'), upper('abc'), length('héllo'), substr('hello', 2, 3), substring('hello' from 3);
+SELECT concat('a', 1, NULL, true), replace('banana', 'an', 'AN'), trim('  x  '), ltrim('xxy', 'x'), 'a' || 'b' || 1;
+SELECT 'abc' LIKE 'a%', 'abc' LIKE '_b_', 'ABC' ILIKE 'a%', 'abc' NOT LIKE '%d', 'a_c' LIKE 'a\_c';
+-- math
+SELECT abs(-5), abs(-2.5), round(2.5), round(2.345, 2), round(1234.5, -2), floor(-1.5), ceil(1.2), floor(2.7::float8);
+SELECT sqrt(16), power(2, 8), mod(10, 3), mod(10.5, 3), abs(-7::smallint);
+-- aliases and ordering without a table
+SELECT 1 AS a, 2 AS b ORDER BY 1 DESC;
+SELECT version(), current_setting('server_version');
