@@ -38,6 +38,11 @@ bool Group::all_members_joined() const {
   });
 }
 
+bool Group::has_live_offsets() const {
+  return std::any_of(offsets.begin(), offsets.end(),
+                     [](const auto& entry) { return !entry.second.deleted; });
+}
+
 int32_t Group::max_rebalance_timeout_ms() const {
   int32_t max = 0;
   for (const auto& [id, m] : members)

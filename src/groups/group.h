@@ -41,6 +41,9 @@ struct Member {
 struct StoredCommit {
   CommittedOffset value;
   int64_t log_offset = -1;  // where the commit lives in __consumer_offsets; later ones win
+  // A tombstone at log_offset: kept (not erased) while commits are in flight, so a commit
+  // appended before the tombstone but acknowledged after it cannot bring the offset back.
+  bool deleted = false;
 };
 
 struct Group {
@@ -60,7 +63,13 @@ struct Group {
   int64_t rebalance_deadline_ms = -1;
   bool initial_delay = false;     // the current PreparingRebalance is the empty group's first
   int64_t group_log_offset = -1;  // last group metadata record applied from the log
+  bool metadata_stored = false;   // a metadata record of this group is in the log
   uint64_t next_join_order = 0;
+  // Commits appended but not yet durable: deletion and expiry wait for them, so a tombstone is
+  // never overtaken by a commit written before it.
+  int pending_commits = 0;
+
+  bool has_live_offsets() const;
 
   bool all_members_joined() const;
   int32_t max_rebalance_timeout_ms() const;

@@ -140,6 +140,13 @@ Status GroupCoordinator::load() {
       if (offset <= before) break;  // nothing readable: never loop on the same position
     }
   }
+  // Tombstoned slots only matter while commits are in flight; none are after a load.
+  for (auto it = groups_.begin(); it != groups_.end();) {
+    std::erase_if(it->second->offsets, [](const auto& e) { return e.second.deleted; });
+    const Group& g = *it->second;
+    const bool nothing = g.offsets.empty() && g.members.empty() && !g.metadata_stored;
+    it = nothing ? groups_.erase(it) : std::next(it);
+  }
   // Members come back as they were; the ones that do not heartbeat within their session
   // timeout are removed by the timer like any other silent member.
   for (auto& [id, g] : groups_) {
@@ -159,13 +166,13 @@ void GroupCoordinator::apply_record_locked(const OffsetsRecord& record, int64_t 
       if (it == groups_.end()) return;
       auto existing = it->second->offsets.find(record.partition);
       if (existing != it->second->offsets.end() && existing->second.log_offset < log_offset) {
-        it->second->offsets.erase(existing);
+        existing->second = StoredCommit{{}, log_offset, true};
       }
       return;
     }
     Group& g = group_locked(record.group);
     StoredCommit& slot = g.offsets[record.partition];
-    if (slot.log_offset < log_offset) slot = StoredCommit{*record.offset, log_offset};
+    if (slot.log_offset < log_offset) slot = StoredCommit{*record.offset, log_offset, false};
     return;
   }
   Group& g = group_locked(record.group);
@@ -181,10 +188,11 @@ void GroupCoordinator::apply_record_locked(const OffsetsRecord& record, int64_t 
     g.protocol_type.clear();
     g.protocol.reset();
     g.leader.reset();
-    if (g.offsets.empty()) groups_.erase(record.group);
+    if (!g.has_live_offsets()) groups_.erase(record.group);
     return;
   }
   const StoredGroup& s = *record.group_value;
+  g.metadata_stored = true;
   g.protocol_type = s.protocol_type;
   g.generation = s.generation;
   g.protocol = s.protocol;
@@ -306,6 +314,7 @@ void GroupCoordinator::complete_join_locked(Group& g, Deferred& later) {
     spdlog::info("groups: group {} is empty at generation {}", g.id, g.generation);
     Records records;
     records.emplace_back(encode_group_key(g.id), encode_group_value(g.to_stored(now())));
+    g.metadata_stored = true;
     write_locked(g.id, std::move(records), later, [id = g.id](Status s, int64_t) {
       if (!s.ok()) spdlog::warn("groups: cannot store group {}: {}", id, s.error().message());
     });
@@ -380,6 +389,9 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
       auto found = groups_.find(req.group_id);
       if (found == groups_.end() && !req.member_id.empty()) {
         return reply(join_error(GroupError::kUnknownMemberId, req.member_id));
+      }
+      if (found == groups_.end() && (req.protocol_type.empty() || req.protocols.empty())) {
+        return reply(join_error(GroupError::kInconsistentGroupProtocol, req.member_id));
       }
       Group& g = group_locked(req.group_id);
       if (g.state == GroupState::kDead) {
@@ -460,13 +472,18 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
             // The previous leader id keeps the returning leader from computing a new
             // assignment that a stable group would never distribute.
             r.leader = leader_before.value_or("");
-            reply(std::move(r));
+            // Answered once the new identity is durable: after a crash the member must not
+            // hold an id the reloaded group would fence.
             Records records;
             records.emplace_back(encode_group_key(g.id), encode_group_value(g.to_stored(now())));
-            write_locked(g.id, std::move(records), later, [id = g.id](Status s, int64_t) {
-              if (!s.ok())
-                spdlog::warn("groups: cannot store group {}: {}", id, s.error().message());
-            });
+            g.metadata_stored = true;
+            write_locked(g.id, std::move(records), later,
+                         [done, r = std::move(r), id = g.id](Status s, int64_t) {
+                           if (s.ok()) return done(r);
+                           spdlog::warn("groups: cannot store group {}: {}", id,
+                                        s.error().message());
+                           done(join_error(GroupError::kCoordinatorNotAvailable));
+                         });
             return;
           }
           g.members.emplace(new_id, std::move(replacement));
@@ -486,18 +503,23 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
         return add_and_rebalance(new_id);
       }
 
+      if (req.instance_id) {
+        // A replaced static member learns it was fenced (and stops) rather than that it is
+        // unknown (which would make it rejoin and fence its replacement in turn).
+        auto s = g.static_members.find(*req.instance_id);
+        if (s != g.static_members.end() && s->second != req.member_id) {
+          return reply(join_error(GroupError::kFencedInstanceId, req.member_id));
+        }
+        if (s == g.static_members.end()) {
+          return reply(join_error(GroupError::kUnknownMemberId, req.member_id));
+        }
+      }
       if (g.pending_members.erase(req.member_id) > 0) return add_and_rebalance(req.member_id);
       auto it = g.members.find(req.member_id);
       if (it == g.members.end()) {
         return reply(join_error(GroupError::kUnknownMemberId, req.member_id));
       }
       Member& m = it->second;
-      if (req.instance_id) {
-        auto s = g.static_members.find(*req.instance_id);
-        if (s != g.static_members.end() && s->second != req.member_id) {
-          return reply(join_error(GroupError::kFencedInstanceId, req.member_id));
-        }
-      }
       m.session_deadline_ms = now() + req.session_timeout_ms;
       const bool changed = !same_protocols(m.protocols, req.protocols);
       auto update_and_wait = [&] {
@@ -536,6 +558,7 @@ void GroupCoordinator::join(JoinRequest req, std::function<void(JoinResult)> don
 void GroupCoordinator::store_assignment_locked(Group& g, Deferred& later) {
   Records records;
   records.emplace_back(encode_group_key(g.id), encode_group_value(g.to_stored(now())));
+  g.metadata_stored = true;
   write_locked(
       g.id, std::move(records), later,
       [this, id = g.id, generation = g.generation](Status s, int64_t offset) {
@@ -687,7 +710,12 @@ LeaveResult GroupCoordinator::leave(const std::string& group_id,
         result.members.push_back(result.error);
         continue;
       }
-      if (!g || g->state == GroupState::kDead) {
+      if (g && g->state == GroupState::kDead) {
+        result.error = GroupError::kCoordinatorNotAvailable;
+        result.members.push_back(result.error);
+        continue;
+      }
+      if (!g) {
         result.members.push_back(GroupError::kUnknownMemberId);
         continue;
       }
@@ -751,9 +779,8 @@ void GroupCoordinator::commit(CommitRequest req,
                g->static_members.at(*req.instance_id) != req.member_id) {
       group_error = GroupError::kFencedInstanceId;
     } else if (req.generation < 0 && g->state == GroupState::kEmpty) {
-      // offsets-only commit
-    } else if (g->pending_members.count(req.member_id)) {
-      group_error = GroupError::kRebalanceInProgress;
+      // An offsets-only commit names no member.
+      if (!req.member_id.empty() || req.instance_id) group_error = GroupError::kUnknownMemberId;
     } else if (!g->members.count(req.member_id)) {
       group_error = GroupError::kUnknownMemberId;
     } else if (req.generation != g->generation) {
@@ -784,25 +811,31 @@ void GroupCoordinator::commit(CommitRequest req,
     }
     if (!records.empty()) {
       answered_later = true;
-      write_locked(req.group_id, std::move(records), later,
+      ++g->pending_commits;
+      const std::string group_id = req.group_id;  // req moves into the callback below
+      write_locked(group_id, std::move(records), later,
                    [this, req = std::move(req), written = std::move(written), errors, done,
                     commit_time](Status s, int64_t base) mutable {
-                     if (s.ok()) {
+                     {
                        std::lock_guard lock(mu_);
                        auto it = groups_.find(req.group_id);
                        if (it != groups_.end()) {
-                         for (size_t k = 0; k < written.size(); ++k) {
+                         Group& g = *it->second;
+                         --g.pending_commits;
+                         for (size_t k = 0; s.ok() && k < written.size(); ++k) {
                            const OffsetToCommit& o = req.offsets[written[k]];
-                           StoredCommit& slot = it->second->offsets[o.partition];
+                           StoredCommit& slot = g.offsets[o.partition];
                            const int64_t at = base + static_cast<int64_t>(k);
                            if (slot.log_offset < at) {
                              slot = StoredCommit{
                                  {o.offset, o.leader_epoch, o.metadata.value_or(""), commit_time},
-                                 at};
+                                 at,
+                                 false};
                            }
                          }
                        }
-                     } else {
+                     }
+                     if (!s.ok()) {
                        for (size_t index : written)
                          errors[index] = GroupError::kCoordinatorNotAvailable;
                      }
@@ -832,12 +865,13 @@ std::vector<FetchedOffset> GroupCoordinator::fetch_offsets(
       f.metadata = "";
       if (g) {
         auto it = g->offsets.find(tp);
-        if (it != g->offsets.end()) fill(f, it->second);
+        if (it != g->offsets.end() && !it->second.deleted) fill(f, it->second);
       }
       out.push_back(std::move(f));
     }
   } else if (g) {
     for (const auto& [tp, c] : g->offsets) {
+      if (c.deleted) continue;
       FetchedOffset f;
       f.partition = tp;
       fill(f, c);
@@ -954,9 +988,15 @@ void GroupCoordinator::delete_groups(std::vector<std::string> group_ids,
         gather->results[i] = GroupError::kNonEmptyGroup;
         continue;
       }
+      if (g.pending_commits > 0) {
+        // A commit written before the tombstones but not yet durable: clients retry this.
+        gather->results[i] = GroupError::kCoordinatorLoadInProgress;
+        continue;
+      }
       Records records;
-      for (const auto& [tp, c] : g.offsets)
-        records.emplace_back(encode_offset_key(id, tp), std::nullopt);
+      for (const auto& [tp, c] : g.offsets) {
+        if (!c.deleted) records.emplace_back(encode_offset_key(id, tp), std::nullopt);
+      }
       records.emplace_back(encode_group_key(id), std::nullopt);
       g.state = GroupState::kDead;  // nothing joins or commits while the tombstones are written
       {
@@ -1018,7 +1058,7 @@ void GroupCoordinator::delete_offsets(
             errors[i] = GroupError::kGroupSubscribedToTopic;
           } else if (!log_.partition(tp.topic, tp.partition)) {
             errors[i] = GroupError::kUnknownTopicOrPartition;
-          } else if (g.offsets.count(tp)) {
+          } else if (auto it = g.offsets.find(tp); it != g.offsets.end() && !it->second.deleted) {
             records.emplace_back(encode_offset_key(group_id, tp), std::nullopt);
             deleted.push_back(tp);
           }
@@ -1036,10 +1076,9 @@ void GroupCoordinator::delete_offsets(
                              tombstone.partition = deleted[k];
                              apply_record_locked(tombstone, base + static_cast<int64_t>(k));
                            }
-                           done(GroupError::kNone, std::move(errors));
-                           return;
                          }
-                         done(GroupError::kCoordinatorNotAvailable, std::move(errors));
+                         done(s.ok() ? GroupError::kNone : GroupError::kCoordinatorNotAvailable,
+                              std::move(errors));
                        });
         }
       }
@@ -1116,22 +1155,35 @@ void GroupCoordinator::expire_locked(int64_t now_ms, Deferred& later) {
 }
 
 void GroupCoordinator::expire_offsets_locked(int64_t now_ms, Deferred& later) {
+  std::vector<std::string> vanished;
   for (auto& [gid, gptr] : groups_) {
     Group& g = *gptr;
-    if (g.state != GroupState::kEmpty) continue;
+    if (g.state != GroupState::kEmpty || g.pending_commits > 0 || !g.pending_members.empty()) {
+      continue;
+    }
+    std::erase_if(g.offsets, [](const auto& e) { return e.second.deleted; });
     Records records;
     std::vector<TopicPartition> expired;
     for (const auto& [tp, c] : g.offsets) {
-      const int64_t since = std::max(c.value.commit_timestamp_ms, g.state_timestamp_ms);
+      // A group that only stores offsets counts from each commit; one that had members, from
+      // when it became empty (and from the commit, if later).
+      const int64_t since = g.protocol_type.empty()
+                                ? c.value.commit_timestamp_ms
+                                : std::max(c.value.commit_timestamp_ms, g.state_timestamp_ms);
       if (since + options_.offsets_retention_ms <= now_ms) {
         records.emplace_back(encode_offset_key(g.id, tp), std::nullopt);
         expired.push_back(tp);
       }
     }
-    if (records.empty()) continue;
     const bool whole_group = expired.size() == g.offsets.size();
+    if (!whole_group && records.empty()) continue;
+    if (whole_group && !g.metadata_stored && records.empty()) {
+      vanished.push_back(gid);  // nothing of it was ever written
+      continue;
+    }
     if (whole_group) records.emplace_back(encode_group_key(g.id), std::nullopt);
-    spdlog::info("groups: expiring {} committed offsets of empty group {}", expired.size(), g.id);
+    spdlog::info("groups: expiring {} committed offsets of empty group {}{}", expired.size(), g.id,
+                 whole_group ? " and the group" : "");
     write_locked(
         g.id, std::move(records), later,
         [this, id = g.id, expired = std::move(expired), whole_group](Status s, int64_t base) {
@@ -1145,11 +1197,14 @@ void GroupCoordinator::expire_offsets_locked(int64_t now_ms, Deferred& later) {
           }
           auto it = groups_.find(id);
           if (whole_group && it != groups_.end() && it->second->state == GroupState::kEmpty &&
-              it->second->offsets.empty()) {
+              !it->second->has_live_offsets() && it->second->pending_commits == 0 &&
+              it->second->pending_members.empty()) {
             groups_.erase(it);
           }
         });
   }
+  for (const std::string& gid : vanished)
+    groups_.erase(gid);
 }
 
 void GroupCoordinator::tick(int64_t now_ms) {

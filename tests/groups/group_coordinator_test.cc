@@ -49,8 +49,9 @@ class CoordinatorTest : public ::testing::Test {
   void TearDown() override { shut(); }
 
   void open() {
-    auto log = storage::LogManager::open(
-        {.data_dir = dir_.path() + "/data", .background_threads = false, .clock = clock_.clock()});
+    auto log = storage::LogManager::open({.data_dir = dir_.path() + "/" + data_subdir_,
+                                          .background_threads = false,
+                                          .clock = clock_.clock()});
     ASSERT_TRUE(log.ok()) << log.error().message();
     log_ = std::move(*log);
     for (const char* topic : {"orders", "other"}) {
@@ -60,6 +61,7 @@ class CoordinatorTest : public ::testing::Test {
     }
     CoordinatorOptions options;
     options.initial_rebalance_delay_ms = initial_delay_ms_;
+    options.offsets_partitions = offsets_partitions_;
     options.offsets_retention_ms = kRetentionMs;
     options.retention_check_interval_ms = 1000;
     options.clock = clock_.clock();
@@ -179,6 +181,8 @@ class CoordinatorTest : public ::testing::Test {
   TempDir dir_;
   storage::FakeClock clock_;
   int64_t initial_delay_ms_ = 0;
+  int32_t offsets_partitions_ = 1;
+  std::string data_subdir_ = "data";
   std::unique_ptr<storage::LogManager> log_;
   std::unique_ptr<GroupCoordinator> coordinator_;
 };
@@ -475,6 +479,61 @@ TEST_F(CoordinatorTest, DeletingGroupsAndOffsets) {
   reopen();
   EXPECT_EQ(coordinator_->describe_group("g").state, "Dead");
   EXPECT_EQ(committed("g", "orders", 0), -1);
+}
+
+TEST_F(CoordinatorTest, EveryRecordOfAGroupGoesToItsOwnOffsetsPartition) {
+  offsets_partitions_ = 4;
+  shut();
+  data_subdir_ = "data4";  // a fresh data directory: the partition count is fixed at creation
+  open();
+  const std::string group = "g";
+  const int32_t home = offsets_partition_for(group, 4);
+  Pair pair = stable_pair();
+  ASSERT_EQ(commit(pair.a, pair.generation, {{{"other", 1}, 3, -1, std::nullopt}})[0],
+            GroupError::kNone);
+  for (int32_t p = 0; p < 4; ++p) {
+    const int64_t end = log_->partition(kOffsetsTopic, p)->log_end_offset();
+    if (p == home) {
+      EXPECT_GT(end, 0) << "partition " << p;
+    } else {
+      EXPECT_EQ(end, 0) << "partition " << p << " holds records of group " << group;
+    }
+  }
+  auto p = std::make_shared<std::promise<GroupError>>();
+  auto f = p->get_future();
+  coordinator_->delete_offsets(group, {{"other", 1}}, [p](GroupError e, auto) { p->set_value(e); });
+  EXPECT_EQ(await(f), GroupError::kNone);
+  EXPECT_EQ(committed(group, "other", 1), -1);
+  reopen();
+  EXPECT_EQ(committed(group, "other", 1), -1);
+  EXPECT_EQ(coordinator_->describe_group(group).members.size(), 2u);
+}
+
+TEST_F(CoordinatorTest, ReplacedStaticMemberIsFencedNotUnknown) {
+  Pair pair = stable_pair("instance-a");
+  auto rejoined = join(join_request("", "instance-a"));
+  ASSERT_EQ(await(rejoined).error, GroupError::kNone);
+  // The old incarnation comes back with its old member id: it must stop, not rejoin.
+  auto old = join(join_request(pair.a, "instance-a"));
+  EXPECT_EQ(await(old).error, GroupError::kFencedInstanceId);
+  auto unknown_instance = join(join_request(pair.b, "instance-z"));
+  EXPECT_EQ(await(unknown_instance).error, GroupError::kUnknownMemberId);
+}
+
+TEST_F(CoordinatorTest, OffsetsOnlyCommitsNameNoMemberAndEmptyGroupsWithoutOffsetsGo) {
+  const std::vector<OffsetToCommit> one = {{{"orders", 0}, 1, -1, std::nullopt}};
+  EXPECT_EQ(commit("", -1, one, "store")[0], GroupError::kNone);
+  EXPECT_EQ(commit("someone", -1, one, "store")[0], GroupError::kUnknownMemberId);
+  // A group whose members left without committing disappears at the next retention check.
+  const std::string id = member_id_for(join_request());
+  auto joined = join(join_request(id));
+  ASSERT_EQ(await(joined).error, GroupError::kNone);
+  coordinator_->leave("g", {{id, std::nullopt}});
+  EXPECT_EQ(coordinator_->describe_group("g").state, "Empty");
+  advance(1000);
+  reopen();
+  EXPECT_EQ(coordinator_->describe_group("g").state, "Dead");
+  EXPECT_EQ(committed("store", "orders", 0), 1);
 }
 
 }  // namespace
