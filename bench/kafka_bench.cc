@@ -535,14 +535,83 @@ std::string verdict(bool met) {
 
 }  // namespace
 
+struct IdempotenceRun {
+  double on_mbps = 0, off_mbps = 0, ratio = 0;
+  CpuMeter::Sample on_cpu, off_cpu;
+  std::vector<double> pair_ratios;
+};
+
+IdempotenceRun measure_idempotence(const std::string& bootstrap, pid_t server, const Plan& plan) {
+  // Idempotence on vs off: same record size, acks=all (idempotence requires it), fresh topics,
+  // runs alternating and the first of each pair swapped every round, so a drifting disk weighs
+  // on both sides alike. Each side's throughput is its bytes over its summed time.
+  // Both sides send one request at a time: librdkafka 2.0.2's idempotent producer does, whatever
+  // max.in.flight says, because it caps in-flight *messages* per partition at 5
+  // (rd_kafka_toppar_producer_serve: RD_KAFKA_IDEMP_MAX_INFLIGHT - rktp_msgs_inflight), so any
+  // batch of 5+ records blocks the next request. Comparing it with a pipelining plain producer
+  // would measure that client rule, not the broker's cost of checking sequences.
+  IdempotenceRun r;
+  double idem_on_s = 0, idem_off_s = 0;
+  long idem_on_records = 0, idem_off_records = 0;
+  for (int round = 0; round < plan.idempotence_rounds; ++round) {
+    double pair_on = 0, pair_off = 0;
+    for (int k = 0; k < 2; ++k) {
+      const bool on = (round + k) % 2 == 0;
+      const std::string topic = std::string(on ? "idem-on-" : "idem-off-") + std::to_string(round);
+      step("produce " + topic + " (1 KiB, acks=all, enable.idempotence=" + (on ? "true" : "false") +
+           "), " + std::to_string(plan.idempotence_bytes / kMiB) + " MiB");
+      const ProduceRun run =
+          produce(bootstrap, server, topic, 1, 1024, "all", plan.idempotence_bytes, 1, {},
+                  {{"enable.idempotence", on ? "true" : "false"},
+                   {"max.in.flight.requests.per.connection", on ? "5" : "1"}});
+      (on ? idem_on_s : idem_off_s) += run.seconds;
+      (on ? idem_on_records : idem_off_records) += run.records;
+      CpuMeter::Sample& cpu = on ? r.on_cpu : r.off_cpu;
+      cpu.server += run.cpu.server;
+      cpu.client += run.cpu.client;
+      (on ? pair_on : pair_off) = run.mbps();
+    }
+    r.pair_ratios.push_back(pair_on / pair_off);
+  }
+  r.on_mbps = static_cast<double>(idem_on_records) * 1024 / idem_on_s / 1e6;
+  r.off_mbps = static_cast<double>(idem_off_records) * 1024 / idem_off_s / 1e6;
+  r.ratio = r.on_mbps / r.off_mbps;
+  return r;
+}
+
+void print_idempotence_row(const IdempotenceRun& idem, const Plan& plan) {
+  std::string pair_list;
+  for (double r : idem.pair_ratios) {
+    char buf[16];
+    std::snprintf(buf, sizeof(buf), "%s%.3f", pair_list.empty() ? "" : ", ", r);
+    pair_list += buf;
+  }
+  std::printf(
+      "| produce 1 KiB, acks=all, one request in flight, enable.idempotence=true vs false, %d "
+      "alternating pairs of %zu MiB | %.1f vs %.1f MB/s; CPU s server %.2f vs %.2f, client %.2f "
+      "vs %.2f | per pair: %s | %.3f |\n",
+      plan.idempotence_rounds, plan.idempotence_bytes / kMiB, idem.on_mbps, idem.off_mbps,
+      idem.on_cpu.server, idem.off_cpu.server, idem.on_cpu.client, idem.off_cpu.client,
+      pair_list.c_str(), idem.ratio);
+}
+
+void print_idempotence_verdict(const IdempotenceRun& idem) {
+  std::printf("  idempotent produce >= %.0f%% of plain (1 KiB, acks=all): %.1f%% -> %s\n",
+              100 * kIdempotenceTarget, 100 * idem.ratio,
+              verdict(idem.ratio >= kIdempotenceTarget).c_str());
+}
+
 int main(int argc, char** argv) {
   bool quick = false;
+  bool idempotence_only = false;  // just the idempotence pairs, to iterate on them
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--quick") {
       quick = true;
+    } else if (arg == "--idempotence-only") {
+      idempotence_only = true;
     } else {
-      std::fprintf(stderr, "usage: kafka_bench [--quick]\n");
+      std::fprintf(stderr, "usage: kafka_bench [--quick] [--idempotence-only]\n");
       return 2;
     }
   }
@@ -569,6 +638,13 @@ int main(int argc, char** argv) {
   // Idle RSS: after start-up settles, no client has connected yet.
   std::this_thread::sleep_for(1s);
   const double idle_rss = status_mb(server, "VmRSS");
+
+  if (idempotence_only) {
+    const IdempotenceRun idem = measure_idempotence(bootstrap, server, plan);
+    print_idempotence_row(idem, plan);
+    print_idempotence_verdict(idem);
+    return 0;
+  }
 
   step("iperf3 loopback");
   const double tcp_gbps = iperf3_gbps(plan.iperf_s);
@@ -616,41 +692,7 @@ int main(int argc, char** argv) {
   two.run = produce(bootstrap, server, "p1024-acks1-2p", 2, 1024, "1", plan.produce_bytes);
   rows.push_back(two);
 
-  // Idempotence on vs off: same record size, acks=all (idempotence requires it), fresh topics,
-  // runs alternating and the first of each pair swapped every round, so a drifting disk weighs
-  // on both sides alike. Each side's throughput is its bytes over its summed time.
-  // Both sides send one request at a time: librdkafka 2.0.2's idempotent producer does, whatever
-  // max.in.flight says, because it caps in-flight *messages* per partition at 5
-  // (rd_kafka_toppar_producer_serve: RD_KAFKA_IDEMP_MAX_INFLIGHT - rktp_msgs_inflight), so any
-  // batch of 5+ records blocks the next request. Comparing it with a pipelining plain producer
-  // would measure that client rule, not the broker's cost of checking sequences.
-  double idem_on_s = 0, idem_off_s = 0;
-  CpuMeter::Sample idem_on_cpu, idem_off_cpu;
-  long idem_on_records = 0, idem_off_records = 0;
-  std::vector<double> idem_pair_ratios;
-  for (int round = 0; round < plan.idempotence_rounds; ++round) {
-    double pair_on = 0, pair_off = 0;
-    for (int k = 0; k < 2; ++k) {
-      const bool on = (round + k) % 2 == 0;
-      const std::string topic = std::string(on ? "idem-on-" : "idem-off-") + std::to_string(round);
-      step("produce " + topic + " (1 KiB, acks=all, enable.idempotence=" + (on ? "true" : "false") +
-           "), " + std::to_string(plan.idempotence_bytes / kMiB) + " MiB");
-      const ProduceRun run =
-          produce(bootstrap, server, topic, 1, 1024, "all", plan.idempotence_bytes, 1, {},
-                  {{"enable.idempotence", on ? "true" : "false"},
-                   {"max.in.flight.requests.per.connection", on ? "5" : "1"}});
-      (on ? idem_on_s : idem_off_s) += run.seconds;
-      (on ? idem_on_records : idem_off_records) += run.records;
-      CpuMeter::Sample& cpu = on ? idem_on_cpu : idem_off_cpu;
-      cpu.server += run.cpu.server;
-      cpu.client += run.cpu.client;
-      (on ? pair_on : pair_off) = run.mbps();
-    }
-    idem_pair_ratios.push_back(pair_on / pair_off);
-  }
-  const double idem_on_mbps = static_cast<double>(idem_on_records) * 1024 / idem_on_s / 1e6;
-  const double idem_off_mbps = static_cast<double>(idem_off_records) * 1024 / idem_off_s / 1e6;
-  const double idem_ratio = idem_on_mbps / idem_off_mbps;
+  const IdempotenceRun idem = measure_idempotence(bootstrap, server, plan);
 
   const ProduceRun& consumed = rows[2].run;  // 1 KiB, acks=1
   std::vector<ConsumeRun> consumes;
@@ -754,19 +796,7 @@ int main(int argc, char** argv) {
       "redis-server idle %.1f MB | |\n",
       idle_rss, rss_after, rss_peak, redis.idle_rss_mb);
 
-  std::string pair_list;
-  for (double r : idem_pair_ratios) {
-    char buf[16];
-    std::snprintf(buf, sizeof(buf), "%s%.3f", pair_list.empty() ? "" : ", ", r);
-    pair_list += buf;
-  }
-  std::printf(
-      "| produce 1 KiB, acks=all, one request in flight, enable.idempotence=true vs false, %d "
-      "alternating pairs of %zu MiB | %.1f vs %.1f MB/s; CPU s server %.2f vs %.2f, client %.2f "
-      "vs %.2f | per pair: %s | %.3f |\n",
-      plan.idempotence_rounds, plan.idempotence_bytes / kMiB, idem_on_mbps, idem_off_mbps,
-      idem_on_cpu.server, idem_off_cpu.server, idem_on_cpu.client, idem_off_cpu.client,
-      pair_list.c_str(), idem_ratio);
+  print_idempotence_row(idem, plan);
 
   std::printf("\nCPU seconds per phase (server = eddy serve, client = this process):\n");
   eddy::bench::print_cpu_table(g_cpu_rows);
@@ -793,8 +823,6 @@ int main(int argc, char** argv) {
               verdict(lat_interval.p99_ms <= kLatencyTargetMs).c_str());
   std::printf("  idle RSS of eddy serve <= %.0f MB: %.1f MB -> %s\n", kRssTargetMB, idle_rss,
               verdict(idle_rss <= kRssTargetMB).c_str());
-  std::printf("  idempotent produce >= %.0f%% of plain (1 KiB, acks=all): %.1f%% -> %s\n",
-              100 * kIdempotenceTarget, 100 * idem_ratio,
-              verdict(idem_ratio >= kIdempotenceTarget).c_str());
+  print_idempotence_verdict(idem);
   return 0;
 }
