@@ -177,6 +177,16 @@ const std::vector<OptionSpec>& serve_options() {
              host_port_field(&C::pg_listen, false)),
       option("pg-max-message-bytes", "Largest PostgreSQL protocol message accepted",
              int_field(&C::pg_max_message_bytes, 1024, 1073741824)),
+      option("state-cache-bytes",
+             "Aggregate state a materialized view keeps in memory (the rest is in RocksDB)",
+             int_field(&C::state_cache_bytes, 0, int64_t{1} << 40)),
+      option("view-checkpoint-interval-ms",
+             "Longest run of view processing between two checkpoints of state and positions",
+             int_field(&C::view_checkpoint_interval_ms, 1, 3600000)),
+      option("view-poll-interval-ms", "How often idle views look for new source records",
+             int_field(&C::view_poll_interval_ms, 1, 60000)),
+      option("stream-workers", "Threads that run materialized views",
+             int_field(&C::stream_workers, 1, 64)),
   };
   return kOptions;
 }

@@ -57,6 +57,12 @@ struct ServeConfig {
   // PostgreSQL wire protocol listener (SQL).
   std::string pg_listen = "127.0.0.1:6875";
   int64_t pg_max_message_bytes = 67108864;
+
+  // Stream engine (materialized views).
+  int64_t state_cache_bytes = 67108864;
+  int64_t view_checkpoint_interval_ms = 100;
+  int64_t view_poll_interval_ms = 20;
+  int64_t stream_workers = 2;
 };
 
 // Splits "HOST:PORT" (an IPv6 host may be in brackets); nullopt when malformed.

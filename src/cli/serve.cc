@@ -15,6 +15,7 @@
 #include "pgwire/server.h"
 #include "sql/session.h"
 #include "storage/log_manager.h"
+#include "stream/stream_engine.h"
 
 namespace eddy::cli {
 namespace {
@@ -143,6 +144,23 @@ int run_serve(const ServeConfig& config) {
     spdlog::error("cannot open the SQL catalog: {}", engine.error().message());
     return 1;
   }
+  auto stream = stream::StreamEngine::open(stream::StreamOptions{
+      .log = storage->get(),
+      .state_dir = (std::filesystem::path(config.data_dir) / "state").string(),
+      .cache_bytes = static_cast<size_t>(config.state_cache_bytes),
+      .checkpoint_interval_ms = config.view_checkpoint_interval_ms,
+      .poll_interval_ms = config.view_poll_interval_ms,
+      .workers = static_cast<int>(config.stream_workers),
+  });
+  if (!stream.ok()) {
+    spdlog::error("cannot open the stream state: {}", stream.error().message());
+    return 1;
+  }
+  (*engine)->set_view_host(stream->get());
+  if (auto started = (*engine)->start_views(); !started.ok()) {
+    spdlog::error("cannot start materialized views: {}", started.error().message);
+    return 1;
+  }
   auto pg = pgwire::PgServer::start(
       pgwire::PgServerOptions{
           .listen_host = pg_listen->first,
@@ -172,6 +190,9 @@ int run_serve(const ServeConfig& config) {
   (*kafka)->stop();
   // Waiting JoinGroup/SyncGroup answers hold connections; drop them before storage closes.
   (*coordinator)->close();
+  // Views finish their step (ending in a checkpoint) and RocksDB closes before storage does.
+  (*engine)->set_view_host(nullptr);
+  (*stream)->stop();
   if (Status closed = (*storage)->close(); !closed.ok()) {
     spdlog::error("storage did not close cleanly: {}", closed.error().message());
     return 1;

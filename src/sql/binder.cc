@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <regex>
 
 namespace eddy::sql {
 
@@ -109,8 +110,8 @@ bool same_expr(const Expr& a, const Expr& b) {
 
 class Binder {
  public:
-  Binder(const BindInput& input, const std::string& sql)
-      : input_(input), sql_(sql), params_(input.param_types) {}
+  Binder(const BindInput& input, const std::string& sql, std::string statement)
+      : input_(input), sql_(sql), statement_(std::move(statement)), params_(input.param_types) {}
 
   SqlResult<Plan> bind_statement(const Node* stmt);
 
@@ -119,6 +120,7 @@ class Binder {
   SqlResult<Plan> bind_insert(const PgQuery__InsertStmt* s);
   SqlResult<Plan> bind_create(const PgQuery__CreateStmt* s);
   SqlResult<Plan> bind_drop(const PgQuery__DropStmt* s);
+  SqlResult<Plan> bind_create_view(const PgQuery__CreateTableAsStmt* s);
   SqlResult<Plan> bind_set(const PgQuery__VariableSetStmt* s);
   SqlResult<Plan> bind_show(const PgQuery__VariableShowStmt* s);
 
@@ -141,6 +143,7 @@ class Binder {
 
   const BindInput& input_;
   const std::string& sql_;
+  std::string statement_;  // this statement's text
   std::vector<Type> params_;
   const TableDef* table_ = nullptr;
   std::string table_alias_;
@@ -733,8 +736,14 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
       return unsupported("FROM " + node_name(from));
     const auto* rv = from->range_var;
     const std::string schema = rv->schemaname;
-    auto def =
-        schema.empty() || schema == "public" ? input_.catalog->table(rv->relname) : std::nullopt;
+    const bool public_schema = schema.empty() || schema == "public";
+    auto def = public_schema ? input_.catalog->table(rv->relname) : std::nullopt;
+    if (auto view = public_schema ? input_.catalog->view(rv->relname) : std::nullopt) {
+      def = TableDef{};
+      def->name = view->name;
+      def->columns = view->columns;
+      def->is_view = true;
+    }
     if (!def) {
       std::string full = schema.empty() ? rv->relname : schema + "." + rv->relname;
       return sql_error(sqlstate::kUndefinedTable, "relation \"" + full + "\" does not exist",
@@ -1041,12 +1050,53 @@ SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
   return plan;
 }
 
+SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
+  if (s->objtype != PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW)
+    return unsupported("CREATE TABLE AS / SELECT INTO (use CREATE MATERIALIZED VIEW)");
+  const auto* into = s->into;
+  if (into->rel->relpersistence[0] == 't') return unsupported("temporary materialized views");
+  if (into->n_col_names > 0) return unsupported("column names after the view name");
+  if (into->n_options > 0) {
+    const auto* opt = into->options[0]->def_elem;
+    return unsupported("materialized view option \"" + std::string(opt->defname) + "\"",
+                       opt->location);
+  }
+  if (into->skip_data) return unsupported("WITH NO DATA");
+  if (s->query == nullptr || s->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+    return unsupported("this materialized view query");
+  SQL_ASSIGN(Plan select, bind_select(s->query->select_stmt));
+  if (!params_.empty())
+    return sql_error(sqlstate::kFeatureNotSupported,
+                     "materialized views cannot have parameters ($1, ...)");
+  if (!select.table)
+    return unsupported("a materialized view without FROM (it needs a source table)");
+  if (select.table->is_view)
+    return unsupported("a materialized view over another materialized view");
+  Plan plan;
+  plan.kind = Plan::Kind::kCreateView;
+  plan.tag = "CREATE MATERIALIZED VIEW";
+  plan.if_not_exists = s->if_not_exists;
+  plan.view.name = into->rel->relname;
+  plan.view.sql = statement_;
+  plan.view.table = select.table->name;
+  for (const auto& c : select.columns) {
+    for (const auto& other : plan.view.columns)
+      if (other.name == c.name)
+        return sql_error("42701",
+                         "column \"" + c.name + "\" specified more than once (name it with AS)");
+    plan.view.columns.push_back({c.name, c.type});
+  }
+  plan.view_select = std::make_shared<const Plan>(std::move(select));
+  return plan;
+}
+
 SqlResult<Plan> Binder::bind_drop(const PgQuery__DropStmt* s) {
-  if (s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE)
+  const bool view = s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW;
+  if (s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE && !view)
     return unsupported("DROP of this object type");
   Plan plan;
-  plan.kind = Plan::Kind::kDropTable;
-  plan.tag = "DROP TABLE";
+  plan.kind = view ? Plan::Kind::kDropView : Plan::Kind::kDropTable;
+  plan.tag = view ? "DROP MATERIALIZED VIEW" : "DROP TABLE";
   plan.missing_ok = s->missing_ok;
   for (size_t i = 0; i < s->n_objects; ++i) {
     const auto* list = s->objects[i]->list;
@@ -1115,9 +1165,15 @@ SqlResult<Plan> Binder::bind_show(const PgQuery__VariableShowStmt* s) {
   Plan plan;
   plan.variable = lower(s->name);
   plan.tag = "SHOW";
+  if (std::regex_match(plan.variable, std::regex("materialized_+views")))
+    plan.variable = "materialized_views";
   if (plan.variable == "tables") {
     plan.kind = Plan::Kind::kShowTables;
     plan.columns = {{"name", Type::kText}, {"topic", Type::kText}, {"format", Type::kText}};
+  } else if (plan.variable == "materialized_views" || plan.variable == "views") {
+    plan.kind = Plan::Kind::kShowViews;
+    plan.columns = {{"name", Type::kText},    {"table", Type::kText},   {"status", Type::kText},
+                    {"records", Type::kInt8}, {"skipped", Type::kInt8}, {"lag", Type::kInt8}};
   } else if (plan.variable == "all") {
     plan.kind = Plan::Kind::kShowAll;
     plan.columns = {{"name", Type::kText}, {"setting", Type::kText}};
@@ -1139,6 +1195,8 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
         return bind_create(stmt->create_stmt);
       case PG_QUERY__NODE__NODE_DROP_STMT:
         return bind_drop(stmt->drop_stmt);
+      case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
+        return bind_create_view(stmt->create_table_as_stmt);
       case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
         return bind_set(stmt->variable_set_stmt);
       case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
@@ -1169,9 +1227,29 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
 
 }  // namespace
 
-SqlResult<ParsedQuery> ParsedQuery::parse(const std::string& sql) {
+namespace {
+// `SHOW MATERIALIZED VIEWS` is not PostgreSQL grammar; it becomes `SHOW materialized_views`
+// (the same length, so error positions stay right).
+std::string rewrite_show_views(const std::string& sql) {
+  static const std::regex pattern(R"((^|;)(\s*show\s+materialized)(\s+)(views\s*(;|$)))",
+                                  std::regex::icase);
+  std::string out;
+  auto begin = sql.cbegin();
+  std::smatch m;
+  while (std::regex_search(begin, sql.cend(), m, pattern)) {
+    out.append(begin, m[3].first);
+    out.append(static_cast<size_t>(m[3].length()), '_');
+    begin = m[3].second;
+  }
+  out.append(begin, sql.cend());
+  return out;
+}
+}  // namespace
+
+SqlResult<ParsedQuery> ParsedQuery::parse(const std::string& original) {
   auto impl = std::make_shared<Impl>();
-  impl->sql = sql;
+  const std::string sql = rewrite_show_views(original);
+  impl->sql = original;
   PgQueryProtobufParseResult result = pg_query_parse_protobuf(sql.c_str());
   if (result.error != nullptr) {
     SqlError error = sql_error(sqlstate::kSyntaxError, result.error->message,
@@ -1194,7 +1272,12 @@ size_t ParsedQuery::size() const {
 }
 
 SqlResult<Plan> ParsedQuery::bind(size_t index, const BindInput& input) const {
-  Binder binder(input, impl_->sql);
+  const auto* raw = impl_->tree->stmts[index];
+  const size_t begin = std::min(impl_->sql.size(), static_cast<size_t>(raw->stmt_location));
+  std::string statement = raw->stmt_len > 0
+                              ? impl_->sql.substr(begin, static_cast<size_t>(raw->stmt_len))
+                              : impl_->sql.substr(begin);
+  Binder binder(input, impl_->sql, std::move(statement));
   return binder.bind_statement(impl_->tree->stmts[index]->stmt);
 }
 

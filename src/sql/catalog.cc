@@ -6,7 +6,18 @@ namespace eddy::sql {
 
 namespace {
 constexpr uint64_t kMaxCatalogBytes = 64 << 20;
+
+Result<std::vector<ColumnDef>> read_columns(const nlohmann::json& columns,
+                                            const std::string& path) {
+  std::vector<ColumnDef> out;
+  for (const auto& c : columns) {
+    auto type = type_from_name(c.at("type").get<std::string>());
+    if (!type) return Error(ErrorCode::kCorrupt, path + ": unknown column type");
+    out.push_back({c.at("name").get<std::string>(), *type});
+  }
+  return out;
 }
+}  // namespace
 
 Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string& dir) {
   std::unique_ptr<Catalog> catalog(new Catalog(fs, join_path(dir, "sql_catalog")));
@@ -25,12 +36,16 @@ Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string
       def.topic = t.at("topic").get<std::string>();
       def.owns_topic = t.at("owns_topic").get<bool>();
       def.format = t.at("format").get<std::string>();
-      for (const auto& c : t.at("columns")) {
-        auto type = type_from_name(c.at("type").get<std::string>());
-        if (!type) return Error(ErrorCode::kCorrupt, catalog->path_ + ": unknown column type");
-        def.columns.push_back({c.at("name").get<std::string>(), *type});
-      }
+      ASSIGN_OR_RETURN(def.columns, read_columns(t.at("columns"), catalog->path_));
       catalog->tables_[def.name] = std::move(def);
+    }
+    for (const auto& v : doc.value("views", nlohmann::json::array())) {
+      ViewDef def;
+      def.name = v.at("name").get<std::string>();
+      def.sql = v.at("sql").get<std::string>();
+      def.table = v.at("table").get<std::string>();
+      ASSIGN_OR_RETURN(def.columns, read_columns(v.at("columns"), catalog->path_));
+      catalog->views_[def.name] = std::move(def);
     }
   } catch (const nlohmann::json::exception& e) {
     return Error(ErrorCode::kCorrupt, catalog->path_ + ": " + e.what());
@@ -38,62 +53,117 @@ Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string
   return catalog;
 }
 
-std::optional<TableDef> Catalog::table(const std::string& name) const {
-  std::lock_guard lock(mu_);
-  auto it = tables_.find(name);
-  if (it == tables_.end()) return std::nullopt;
+namespace {
+template <typename Def>
+std::optional<Def> find_def(const std::map<std::string, Def>& defs, const std::string& name) {
+  auto it = defs.find(name);
+  if (it == defs.end()) return std::nullopt;
   return it->second;
 }
-
-std::vector<TableDef> Catalog::tables() const {
-  std::lock_guard lock(mu_);
-  std::vector<TableDef> out;
-  for (const auto& [name, def] : tables_)
+template <typename Def>
+std::vector<Def> all_defs(const std::map<std::string, Def>& defs) {
+  std::vector<Def> out;
+  for (const auto& [name, def] : defs)
     out.push_back(def);
   return out;
 }
+}  // namespace
 
-Status Catalog::create(const TableDef& table) {
-  std::lock_guard lock(mu_);
-  if (tables_.count(table.name) != 0) {
-    return Error(ErrorCode::kAlreadyExists, "relation \"" + table.name + "\" already exists");
+template <typename Def>
+Status Catalog::insert_locked(std::map<std::string, Def>& defs, const Def& def) {
+  if (tables_.count(def.name) != 0 || views_.count(def.name) != 0) {
+    return Error(ErrorCode::kAlreadyExists, "relation \"" + def.name + "\" already exists");
   }
-  tables_[table.name] = table;
+  defs[def.name] = def;
   Status saved = save_locked();
-  if (!saved.ok()) tables_.erase(table.name);
+  if (!saved.ok()) defs.erase(def.name);
   return saved;
 }
 
-Result<TableDef> Catalog::drop(const std::string& name) {
-  std::lock_guard lock(mu_);
-  auto it = tables_.find(name);
-  if (it == tables_.end()) {
-    return Error(ErrorCode::kNotFound, "table \"" + name + "\" does not exist");
+template <typename Def>
+Result<Def> Catalog::erase_locked(std::map<std::string, Def>& defs, const std::string& name,
+                                  const char* kind) {
+  auto it = defs.find(name);
+  if (it == defs.end()) {
+    return Error(ErrorCode::kNotFound, std::string(kind) + " \"" + name + "\" does not exist");
   }
-  TableDef def = it->second;
-  tables_.erase(it);
+  Def def = it->second;
+  defs.erase(it);
   Status saved = save_locked();
   if (!saved.ok()) {
-    tables_[name] = def;
+    defs[name] = def;
     return saved.error();
   }
   return def;
 }
+
+std::optional<TableDef> Catalog::table(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return find_def(tables_, name);
+}
+
+std::vector<TableDef> Catalog::tables() const {
+  std::lock_guard lock(mu_);
+  return all_defs(tables_);
+}
+
+Status Catalog::create(const TableDef& table) {
+  std::lock_guard lock(mu_);
+  return insert_locked(tables_, table);
+}
+
+Result<TableDef> Catalog::drop(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return erase_locked(tables_, name, "table");
+}
+
+std::optional<ViewDef> Catalog::view(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  return find_def(views_, name);
+}
+
+std::vector<ViewDef> Catalog::views() const {
+  std::lock_guard lock(mu_);
+  return all_defs(views_);
+}
+
+Status Catalog::create_view(const ViewDef& view) {
+  std::lock_guard lock(mu_);
+  return insert_locked(views_, view);
+}
+
+Result<ViewDef> Catalog::drop_view(const std::string& name) {
+  std::lock_guard lock(mu_);
+  return erase_locked(views_, name, "materialized view");
+}
+
+namespace {
+nlohmann::json columns_json(const std::vector<ColumnDef>& columns) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& c : columns)
+    out.push_back({{"name", c.name}, {"type", type_name(c.type)}});
+  return out;
+}
+}  // namespace
 
 Status Catalog::save_locked() const {
   nlohmann::json doc;
   doc["version"] = 1;
   doc["tables"] = nlohmann::json::array();
   for (const auto& [name, def] : tables_) {
-    nlohmann::json columns = nlohmann::json::array();
-    for (const auto& c : def.columns)
-      columns.push_back({{"name", c.name}, {"type", type_name(c.type)}});
+    const nlohmann::json columns = columns_json(def.columns);
     doc["tables"].push_back({{"name", def.name},
                              {"topic", def.topic},
                              {"owns_topic", def.owns_topic},
                              {"format", def.format},
                              {"columns", columns}});
   }
+  doc["views"] = nlohmann::json::array();
+  for (const auto& [name, def] : views_)
+    doc["views"].push_back({{"name", def.name},
+                            {"sql", def.sql},
+                            {"table", def.table},
+                            {"columns", columns_json(def.columns)}});
   const std::string text = doc.dump(2) + "\n";
   return write_file_atomically(
       fs_, path_, std::span(reinterpret_cast<const std::byte*>(text.data()), text.size()));

@@ -28,6 +28,16 @@ struct TableDef {
   bool owns_topic = false;  // created by CREATE TABLE without `topic`: dropped with the table
   std::string format = "json";
   std::vector<ColumnDef> columns;
+  bool is_view = false;  // a materialized view's output seen as a table (read from its state)
+};
+
+// A continuous materialized view: its defining statement is kept as text and bound again when
+// the server starts, so the catalog never stores plans.
+struct ViewDef {
+  std::string name;
+  std::string sql;    // the whole CREATE MATERIALIZED VIEW statement
+  std::string table;  // the source table
+  std::vector<ColumnDef> columns;
 };
 
 // Columns every table has after its declared ones, in this order.
@@ -47,14 +57,26 @@ class Catalog {
   // kNotFound when absent.
   Result<TableDef> drop(const std::string& name);
 
+  // Views share the tables' namespace.
+  std::optional<ViewDef> view(const std::string& name) const;
+  std::vector<ViewDef> views() const;
+  Status create_view(const ViewDef& view);
+  Result<ViewDef> drop_view(const std::string& name);
+
  private:
   Catalog(FileSystem& fs, std::string path) : fs_(fs), path_(std::move(path)) {}
   Status save_locked() const;
+  template <typename Def>
+  Status insert_locked(std::map<std::string, Def>& defs, const Def& def);
+  template <typename Def>
+  Result<Def> erase_locked(std::map<std::string, Def>& defs, const std::string& name,
+                           const char* kind);
 
   FileSystem& fs_;
   std::string path_;
   mutable std::mutex mu_;
   std::map<std::string, TableDef> tables_;
+  std::map<std::string, ViewDef> views_;
 };
 
 }  // namespace eddy::sql

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "sql/catalog.h"
+#include "sql/views.h"
 #include "storage/log_manager.h"
 #include "storage/records.h"
 
@@ -31,7 +32,6 @@ SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bo
   if (!topic)
     return sql_error(sqlstate::kUndefinedTable, "topic \"" + table.topic + "\" of table \"" +
                                                     table.name + "\" does not exist");
-  const size_t declared = table.columns.size();
   for (int32_t p = 0; p < topic->partitions; ++p) {
     auto partition = log->partition(table.topic, p);
     if (partition == nullptr) continue;
@@ -51,49 +51,21 @@ SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bo
       }
       const auto& data = read->data;
       if (data.empty()) break;
-      size_t pos = 0;
-      int64_t next = offset;
-      while (pos + storage::kBatchHeaderSize <= data.size()) {
-        const storage::BatchHeader header = storage::decode_batch_header(data.data() + pos);
-        const size_t size = header.size_bytes();
-        if (pos + size > data.size()) break;
-        std::span<const std::byte> batch(data.data() + pos, size);
-        pos += size;
-        next = header.next_offset();
-        if (header.is_control()) continue;
-        std::vector<std::byte> plain;
-        std::span<const std::byte> records_bytes;
-        Result<std::vector<storage::RecordView>> records = Error(ErrorCode::kOk, "");
-        if (header.compression() != 0) {
-          auto section = storage::decompress(static_cast<storage::Codec>(header.compression()),
-                                             batch.subspan(storage::kBatchHeaderSize), 256u << 20);
-          if (!section.ok()) return io_error(section.error());
-          plain = std::move(*section);
-          records = storage::decode_record_section(plain, header.record_count);
-        } else {
-          records = storage::decode_records(batch);
-        }
-        if (!records.ok()) return io_error(records.error());
-        for (const auto& record : *records) {
-          const int64_t record_offset = header.base_offset + record.offset_delta;
-          if (record_offset < offset || record_offset >= end) continue;
-          Row row(declared + std::size(kMetadataColumns));
-          std::string reason;
-          if (!record.value || !decode_json_row(table, *record.value, row, reason)) {
-            ++skipped;
-            continue;
-          }
-          row[declared] =
-              record.key ? Value::text(std::string(*record.key)) : Value::null_of(Type::kText);
-          row[declared + 1] = Value::integer(Type::kInt8, record_offset);
-          row[declared + 2] = Value::integer(Type::kInt4, p);
-          const int64_t ts = header.timestamp_type() == storage::TimestampType::kLogAppendTime
-                                 ? header.max_timestamp
-                                 : header.base_timestamp + record.timestamp_delta;
-          row[declared + 3] = Value::timestamptz(ts * 1000);
-          SQL_CHECK(on_row(std::move(row)));
-        }
-      }
+      SQL_ASSIGN(const int64_t next,
+                 for_each_record(data,
+                                 [&](int64_t record_offset, const storage::RecordView& record,
+                                     int64_t ts) -> SqlStatus {
+                                   if (record_offset < offset || record_offset >= end)
+                                     return Unit{};
+                                   Row row;
+                                   std::string reason;
+                                   if (!decode_table_record(table, record, record_offset, p, ts,
+                                                            row, reason)) {
+                                     ++skipped;
+                                     return Unit{};
+                                   }
+                                   return on_row(std::move(row));
+                                 }));
       if (next <= offset) break;
       offset = next;
     }
@@ -121,6 +93,57 @@ SqlResult<int64_t> eval_count(const std::optional<Expr>& e, const std::vector<Va
 }
 
 }  // namespace
+
+SqlResult<int64_t> for_each_record(
+    std::span<const std::byte> data,
+    const std::function<SqlStatus(int64_t, const storage::RecordView&, int64_t)>& fn) {
+  size_t pos = 0;
+  int64_t next = -1;
+  while (pos + storage::kBatchHeaderSize <= data.size()) {
+    const storage::BatchHeader header = storage::decode_batch_header(data.data() + pos);
+    const size_t size = header.size_bytes();
+    if (pos + size > data.size()) break;
+    std::span<const std::byte> batch(data.data() + pos, size);
+    pos += size;
+    next = header.next_offset();
+    if (header.is_control()) continue;
+    std::vector<std::byte> plain;
+    Result<std::vector<storage::RecordView>> records = Error(ErrorCode::kOk, "");
+    if (header.compression() != 0) {
+      auto section = storage::decompress(static_cast<storage::Codec>(header.compression()),
+                                         batch.subspan(storage::kBatchHeaderSize), 256u << 20);
+      if (!section.ok()) return io_error(section.error());
+      plain = std::move(*section);
+      records = storage::decode_record_section(plain, header.record_count);
+    } else {
+      records = storage::decode_records(batch);
+    }
+    if (!records.ok()) return io_error(records.error());
+    for (const auto& record : *records) {
+      const int64_t ts = header.timestamp_type() == storage::TimestampType::kLogAppendTime
+                             ? header.max_timestamp
+                             : header.base_timestamp + record.timestamp_delta;
+      SQL_CHECK(fn(header.base_offset + record.offset_delta, record, ts));
+    }
+  }
+  return next;
+}
+
+bool decode_table_record(const TableDef& table, const storage::RecordView& record, int64_t offset,
+                         int32_t partition, int64_t timestamp_ms, Row& row, std::string& reason) {
+  const size_t declared = table.columns.size();
+  row.resize(declared + std::size(kMetadataColumns));
+  if (!record.value) {
+    reason = "no value";
+    return false;
+  }
+  if (!decode_json_row(table, *record.value, row, reason)) return false;
+  row[declared] = record.key ? Value::text(std::string(*record.key)) : Value::null_of(Type::kText);
+  row[declared + 1] = Value::integer(Type::kInt8, offset);
+  row[declared + 2] = Value::integer(Type::kInt4, partition);
+  row[declared + 3] = Value::timestamptz(timestamp_ms * 1000);
+  return true;
+}
 
 std::string encode_json_row(const TableDef& table, const Row& row) {
   // Written by hand rather than through a JSON DOM so numeric values keep every digit and
@@ -308,7 +331,16 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   };
 
   uint64_t skipped = 0;
-  if (plan.table) {
+  if (plan.table && plan.table->is_view) {
+    if (engine.view_host() == nullptr)
+      return sql_error(sqlstate::kFeatureNotSupported, "materialized views are not running");
+    SQL_ASSIGN(std::vector<Row> rows, engine.view_host()->read(plan.table->name));
+    for (auto& row : rows) {
+      for (size_t i = 0; i < std::size(kMetadataColumns); ++i)
+        row.push_back(Value::null_of(kMetadataTypes[i]));
+      SQL_CHECK(consume(std::move(row)));
+    }
+  } else if (plan.table) {
     SQL_CHECK(scan_table(*plan.table, engine, cancel, skipped, consume));
   } else {
     SQL_CHECK(consume(Row{}));
@@ -453,6 +485,10 @@ SqlResult<StatementResult> run_drop_table(const Plan& plan, Engine& engine) {
       }
       return sql_error(sqlstate::kUndefinedTable, "table \"" + name + "\" does not exist");
     }
+    for (const auto& view : engine.catalog().views())
+      if (view.table == name)
+        return sql_error("2BP01", "cannot drop table " + name + " because materialized view " +
+                                      view.name + " depends on it");
   }
   for (const auto& name : plan.drop_names) {
     auto dropped = engine.catalog().drop(name);
@@ -465,6 +501,61 @@ SqlResult<StatementResult> run_drop_table(const Plan& plan, Engine& engine) {
       if (!deleted.ok() && deleted.error().code() != ErrorCode::kNotFound)
         return io_error(deleted.error());
     }
+  }
+  return result;
+}
+
+SqlResult<StatementResult> run_create_view(const Plan& plan, Engine& engine) {
+  StatementResult result;
+  result.tag = plan.tag;
+  const ViewDef& def = plan.view;
+  if (engine.catalog().table(def.name) || engine.catalog().view(def.name)) {
+    if (plan.if_not_exists) {
+      result.notices.push_back("relation \"" + def.name + "\" already exists, skipping");
+      result.tag = "CREATE MATERIALIZED VIEW";
+      return result;
+    }
+    return sql_error(sqlstate::kDuplicateTable, "relation \"" + def.name + "\" already exists");
+  }
+  ViewHost* host = engine.view_host();
+  if (host == nullptr)
+    return sql_error(sqlstate::kFeatureNotSupported,
+                     "materialized views need the stream engine (not running in this process)");
+  SQL_CHECK(host->validate(*plan.view_select));
+  Status saved = engine.catalog().create_view(def);
+  if (!saved.ok()) {
+    if (saved.error().code() == ErrorCode::kAlreadyExists)
+      return sql_error(sqlstate::kDuplicateTable, saved.error().message());
+    return io_error(saved.error());
+  }
+  SqlStatus started = host->start(def, plan.view_select, /*fresh=*/true);
+  if (!started.ok()) {
+    (void)engine.catalog().drop_view(def.name);
+    return started.error();
+  }
+  return result;
+}
+
+SqlResult<StatementResult> run_drop_view(const Plan& plan, Engine& engine) {
+  StatementResult result;
+  result.tag = plan.tag;
+  for (const auto& name : plan.drop_names) {
+    if (!engine.catalog().view(name)) {
+      if (plan.missing_ok) {
+        result.notices.push_back("materialized view \"" + name + "\" does not exist, skipping");
+        continue;
+      }
+      return sql_error(sqlstate::kUndefinedTable,
+                       "materialized view \"" + name + "\" does not exist");
+    }
+  }
+  for (const auto& name : plan.drop_names) {
+    if (!engine.catalog().view(name)) continue;
+    // State first: a crash in between leaves a view that starts over, never a stale one.
+    if (engine.view_host() != nullptr) SQL_CHECK(engine.view_host()->drop(name));
+    auto dropped = engine.catalog().drop_view(name);
+    if (!dropped.ok() && dropped.error().code() != ErrorCode::kNotFound)
+      return io_error(dropped.error());
   }
   return result;
 }

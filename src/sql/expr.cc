@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace eddy::sql {
@@ -765,6 +766,71 @@ SqlResult<Value> Accumulator::finish() const {
       return extreme_;
   }
   return Value::null_of(result);
+}
+
+SqlStatus Accumulator::merge(const Accumulator& other) {
+  if (!other.any_ && other.count_ == 0) return Unit{};
+  const bool first = !any_;
+  const int loc = spec_->arg.location;
+  count_ += other.count_;
+  if (!other.any_) return Unit{};
+  any_ = true;
+  switch (spec_->kind) {
+    case AggKind::kCountStar:
+    case AggKind::kCount:
+      break;
+    case AggKind::kSum:
+    case AggKind::kAvg: {
+      int_sum_ += other.int_sum_;
+      float_sum_ += other.float_sum_;
+      SQL_ASSIGN(auto xy, align(numeric_sum_, other.numeric_sum_, loc));
+      if (!fits38(xy.first.unscaled + xy.second.unscaled)) return numeric_overflow(loc);
+      numeric_sum_ = Numeric{xy.first.unscaled + xy.second.unscaled, xy.first.scale};
+      break;
+    }
+    case AggKind::kMin:
+      if (first || compare_values(other.extreme_, extreme_) < 0) extreme_ = other.extreme_;
+      break;
+    case AggKind::kMax:
+      if (first || compare_values(other.extreme_, extreme_) > 0) extreme_ = other.extreme_;
+      break;
+    case AggKind::kBoolAnd:
+      extreme_ = Value::boolean(first ? other.extreme_.b : (extreme_.b && other.extreme_.b));
+      break;
+    case AggKind::kBoolOr:
+      extreme_ = Value::boolean(first ? other.extreme_.b : (extreme_.b || other.extreme_.b));
+      break;
+  }
+  return Unit{};
+}
+
+void Accumulator::serialize(std::string& out) const {
+  const auto raw = [&out](const auto& v) {
+    out.append(reinterpret_cast<const char*>(&v), sizeof v);
+  };
+  raw(count_);
+  out.push_back(any_ ? 1 : 0);
+  raw(int_sum_);
+  raw(float_sum_);
+  append_value(out, Value::numeric(numeric_sum_));
+  append_value(out, extreme_);
+}
+
+bool Accumulator::deserialize(std::string_view& in) {
+  const auto raw = [&in](auto& v) {
+    if (in.size() < sizeof v) return false;
+    std::memcpy(&v, in.data(), sizeof v);
+    in.remove_prefix(sizeof v);
+    return true;
+  };
+  uint8_t any = 0;
+  Value numeric;
+  if (!raw(count_) || !raw(any) || !raw(int_sum_) || !raw(float_sum_) || !read_value(in, numeric) ||
+      !read_value(in, extreme_))
+    return false;
+  any_ = any != 0;
+  numeric_sum_ = numeric.n;
+  return true;
 }
 
 SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {

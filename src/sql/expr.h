@@ -110,6 +110,11 @@ class Accumulator {
   explicit Accumulator(const AggSpec& spec);
   SqlStatus add(const Value& value);
   SqlResult<Value> finish() const;
+  // Combines a partial aggregate of the same spec (not DISTINCT) into this one.
+  SqlStatus merge(const Accumulator& other);
+  // The partial state as bytes (for the stream engine's state store), and back.
+  void serialize(std::string& out) const;
+  bool deserialize(std::string_view& in);
 
  private:
   const AggSpec* spec_;

@@ -2,6 +2,7 @@
 // Internal to the sql folder; no parse-tree types appear here.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +35,9 @@ struct Plan {
     kShow,
     kShowAll,
     kShowTables,
+    kCreateView,
+    kDropView,
+    kShowViews,
     kBegin,
     kCommit,
     kRollback,
@@ -69,6 +73,10 @@ struct Plan {
   // DROP TABLE
   std::vector<std::string> drop_names;
   bool missing_ok = false;
+
+  // CREATE MATERIALIZED VIEW: the defining SELECT, bound (its `table` is the source).
+  std::shared_ptr<const Plan> view_select;
+  ViewDef view{};
 
   // SET / SHOW / RESET
   std::string variable;

@@ -7,6 +7,7 @@
 #include "sql/catalog.h"
 #include "sql/executor.h"
 #include "sql/plan.h"
+#include "sql/views.h"
 #include "storage/log_manager.h"
 
 namespace eddy::sql {
@@ -82,6 +83,22 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options) {
 }
 
 Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
+
+SqlStatus Engine::start_views() {
+  if (views_ == nullptr) return Unit{};
+  for (const auto& def : catalog_->views()) {
+    auto parsed = ParsedQuery::parse(def.sql);
+    auto plan = parsed.ok() && parsed->size() == 1
+                    ? parsed->bind(0, BindInput{catalog_.get(), {}, {}})
+                    : SqlResult<Plan>(sql_error(sqlstate::kInternalError, "cannot parse"));
+    if (!plan.ok())
+      return sql_error(
+          plan.error().sqlstate.c_str(),
+          "materialized view \"" + def.name + "\" no longer binds: " + plan.error().message);
+    SQL_CHECK(views_->start(def, plan->view_select, /*fresh=*/false));
+  }
+  return Unit{};
+}
 Engine::~Engine() = default;
 
 const std::vector<Type>& PreparedStatement::param_types() const {
@@ -225,6 +242,22 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       return run_create_table(plan, engine_);
     case Plan::Kind::kDropTable:
       return run_drop_table(plan, engine_);
+    case Plan::Kind::kCreateView:
+      return run_create_view(plan, engine_);
+    case Plan::Kind::kDropView:
+      return run_drop_view(plan, engine_);
+    case Plan::Kind::kShowViews: {
+      std::vector<Row> rows;
+      if (engine_.view_host() != nullptr)
+        for (const auto& v : engine_.view_host()->status())
+          rows.push_back({Value::text(v.name), Value::text(v.table), Value::text(v.state),
+                          Value::integer(Type::kInt8, v.records),
+                          Value::integer(Type::kInt8, v.skipped),
+                          Value::integer(Type::kInt8, v.lag)});
+      text_rows(std::move(rows));
+      result.tag = "SHOW";
+      return result;
+    }
     case Plan::Kind::kSet: {
       const std::string& name = plan.variable;
       if (read_only_setting(name))

@@ -25,6 +25,7 @@ class LogManager;
 namespace eddy::sql {
 
 class Catalog;
+class ViewHost;
 struct Plan;
 class ParsedQuery;
 
@@ -47,12 +48,19 @@ class Engine {
   storage::LogManager* log() const { return options_.log; }
   const EngineOptions& options() const { return options_; }
   EngineStats& stats() { return stats_; }
+  // Materialized views run on `host` (owned by the caller, outliving the Engine's use of it).
+  void set_view_host(ViewHost* host) { views_ = host; }
+  ViewHost* view_host() const { return views_; }
+  // Binds every view of the catalog again and starts it from its checkpoint; called once at
+  // startup after set_view_host. A view that no longer binds is logged in its status and skipped.
+  SqlStatus start_views();
 
  private:
   explicit Engine(EngineOptions options);
   EngineOptions options_;
   std::unique_ptr<Catalog> catalog_;
   EngineStats stats_;
+  ViewHost* views_ = nullptr;
 };
 
 struct StatementResult {

@@ -508,4 +508,82 @@ int compare_values(const Value& a, const Value& b) {
   return 0;
 }
 
+namespace {
+template <typename T>
+void append_raw(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
+}
+template <typename T>
+bool read_raw(std::string_view& in, T& v) {
+  if (in.size() < sizeof v) return false;
+  std::memcpy(&v, in.data(), sizeof v);
+  in.remove_prefix(sizeof v);
+  return true;
+}
+}  // namespace
+
+void append_value(std::string& out, const Value& v) {
+  out.push_back(static_cast<char>(v.type));
+  out.push_back(v.null ? 1 : 0);
+  if (v.null) return;
+  switch (v.type) {
+    case Type::kBool:
+      out.push_back(v.b ? 1 : 0);
+      break;
+    case Type::kFloat4:
+    case Type::kFloat8:
+      append_raw(out, v.f);
+      break;
+    case Type::kNumeric:
+      append_raw(out, v.n.unscaled);
+      append_raw(out, static_cast<int32_t>(v.n.scale));
+      break;
+    case Type::kText:
+    case Type::kUnknown:
+      append_raw(out, static_cast<uint32_t>(v.s.size()));
+      out += v.s;
+      break;
+    default:
+      append_raw(out, v.i);
+      break;
+  }
+}
+
+bool read_value(std::string_view& in, Value& v) {
+  uint8_t type = 0;
+  uint8_t null = 0;
+  if (!read_raw(in, type) || !read_raw(in, null) || type > static_cast<uint8_t>(Type::kTimestamptz))
+    return false;
+  v = Value::null_of(static_cast<Type>(type));
+  if (null != 0) return true;
+  v.null = false;
+  switch (v.type) {
+    case Type::kBool: {
+      uint8_t b = 0;
+      if (!read_raw(in, b)) return false;
+      v.b = b != 0;
+      return true;
+    }
+    case Type::kFloat4:
+    case Type::kFloat8:
+      return read_raw(in, v.f);
+    case Type::kNumeric: {
+      int32_t scale = 0;
+      if (!read_raw(in, v.n.unscaled) || !read_raw(in, scale)) return false;
+      v.n.scale = scale;
+      return true;
+    }
+    case Type::kText:
+    case Type::kUnknown: {
+      uint32_t size = 0;
+      if (!read_raw(in, size) || in.size() < size) return false;
+      v.s.assign(in.data(), size);
+      in.remove_prefix(size);
+      return true;
+    }
+    default:
+      return read_raw(in, v.i);
+  }
+}
+
 }  // namespace eddy::sql

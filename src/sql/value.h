@@ -200,4 +200,9 @@ std::string format_timestamptz(int64_t micros);
 // (NULLs compare greater than every value, as PostgreSQL sorts them).
 int compare_values(const Value& a, const Value& b);
 
+// A compact binary form of a value with its type (not order-preserving), and back; false when
+// `in` does not start with one.
+void append_value(std::string& out, const Value& value);
+bool read_value(std::string_view& in, Value& value);
+
 }  // namespace eddy::sql

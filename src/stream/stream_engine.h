@@ -1,0 +1,68 @@
+// Runs continuous materialized views: a small pool of worker threads, the state store, and the
+// sql::ViewHost interface the SQL engine calls for CREATE/DROP/SELECT of views.
+//
+// Scheduling: a view is processed by one worker at a time (one worker per view at any moment;
+// different views run on different workers in parallel). Workers are woken when a view is
+// created and otherwise poll, every poll_interval_ms, whether a source partition's high
+// watermark moved past a view's position (a bounded wait, never a busy loop).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "sql/views.h"
+#include "stream/view.h"
+
+namespace eddy::stream {
+
+struct StreamOptions {
+  storage::LogManager* log = nullptr;
+  std::string state_dir;  // RocksDB directory (<data-dir>/state)
+  size_t cache_bytes = 64 << 20;
+  int64_t checkpoint_interval_ms = 100;
+  int64_t poll_interval_ms = 20;
+  int workers = 2;
+};
+
+class StreamEngine final : public sql::ViewHost {
+ public:
+  static Result<std::unique_ptr<StreamEngine>> open(StreamOptions options);
+  ~StreamEngine() override;
+  // Finishes the steps under way (each ends with a checkpoint), joins the workers and closes
+  // the state store. Idempotent.
+  void stop();
+
+  sql::SqlStatus validate(const sql::Plan& select) const override;
+  sql::SqlStatus start(const sql::ViewDef& def, std::shared_ptr<const sql::Plan> select,
+                       bool fresh) override;
+  sql::SqlStatus drop(const std::string& name) override;
+  sql::SqlResult<std::vector<sql::Row>> read(const std::string& name) override;
+  std::vector<sql::ViewStatus> status() const override;
+
+ private:
+  struct Entry {
+    std::shared_ptr<View> view;
+    bool queued = false;
+    bool running = false;
+  };
+  explicit StreamEngine(StreamOptions options);
+  void work();
+  void enqueue_locked(const std::shared_ptr<Entry>& entry);
+
+  StreamOptions options_;
+  std::unique_ptr<StateStore> store_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, std::shared_ptr<Entry>> views_;
+  std::deque<std::shared_ptr<Entry>> ready_;
+  std::vector<std::thread> workers_;
+  bool stopping_ = false;
+};
+
+}  // namespace eddy::stream

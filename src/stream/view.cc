@@ -1,0 +1,193 @@
+#include "stream/view.h"
+
+#include <spdlog/spdlog.h>
+
+#include "sql/executor.h"
+#include "storage/log_manager.h"
+
+namespace eddy::stream {
+
+namespace {
+std::string offset_key(const std::string& prefix, int32_t partition) {
+  std::string key = prefix + "o";
+  append_be32(key, static_cast<uint32_t>(partition));
+  return key;
+}
+std::string encode_be64(int64_t v) {
+  std::string out;
+  append_be64(out, static_cast<uint64_t>(v));
+  return out;
+}
+}  // namespace
+
+View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::LogManager& log,
+           StateStore& store, ViewOptions options)
+    : def_(std::move(def)),
+      select_(std::move(select)),
+      table_(*select_->table),
+      log_(log),
+      store_(store),
+      options_(options) {
+  context_.store = &store_;
+  context_.prefix = view_prefix(def_.name);
+  context_.cache_bytes = options_.cache_bytes;
+  pipeline_ = build_pipeline(*select_, context_);
+}
+
+Status View::open(bool fresh) {
+  if (fresh) return store_.delete_prefix(context_.prefix);
+  auto topic = log_.topic(table_.topic);
+  const int32_t partitions = topic ? topic->partitions : 0;
+  offsets_.assign(static_cast<size_t>(partitions), 0);
+  for (int32_t p = 0; p < partitions; ++p) {
+    ASSIGN_OR_RETURN(auto stored, store_.get(offset_key(context_.prefix, p)));
+    if (stored) offsets_[static_cast<size_t>(p)] = static_cast<int64_t>(read_be64(*stored));
+  }
+  ASSIGN_OR_RETURN(auto counters, store_.get(context_.prefix + "m"));
+  if (counters && counters->size() >= 16) {
+    records_ = static_cast<int64_t>(read_be64(*counters));
+    context_.skipped = static_cast<int64_t>(read_be64(std::string_view(*counters).substr(8)));
+  }
+  std::lock_guard lock(status_mu_);
+  checkpointed_ = offsets_;
+  return Status();
+}
+
+bool View::has_pending() const {
+  if (failed_) return false;
+  auto topic = log_.topic(table_.topic);
+  if (!topic) return false;
+  for (int32_t p = 0; p < topic->partitions; ++p) {
+    auto partition = log_.partition(table_.topic, p);
+    const int64_t at = static_cast<size_t>(p) < offsets_.size() ? offsets_[p] : 0;
+    if (partition != nullptr && partition->high_watermark() > at) return true;
+  }
+  return false;
+}
+
+sql::SqlResult<bool> View::pump(int32_t p) {
+  auto partition = log_.partition(table_.topic, p);
+  if (partition == nullptr) return false;
+  int64_t& offset = offsets_[static_cast<size_t>(p)];
+  offset = std::max(offset, partition->log_start_offset());
+  const int64_t end = partition->high_watermark();
+  if (offset >= end) return false;
+  auto read = partition->read(offset, storage::ReadOptions{.max_bytes = 1 << 20});
+  if (!read.ok()) {
+    if (read.error().code() == ErrorCode::kOutOfRange) {
+      offset = std::max(offset + 1, partition->log_start_offset());
+      return true;
+    }
+    return sql::sql_error(sql::sqlstate::kIoError, read.error().message());
+  }
+  if (read->data.empty()) return false;
+  const size_t width = table_.columns.size() + std::size(sql::kMetadataColumns);
+  Batch batch;
+  batch.partition = p;
+  batch.columns.resize(width);
+  sql::Row row;
+  std::string reason;
+  int64_t last = offset;
+  SQL_ASSIGN(const int64_t next,
+             sql::for_each_record(
+                 read->data,
+                 [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
+                   if (at < offset || at >= end) return sql::Unit{};
+                   last = at + 1;
+                   ++uncheckpointed_;
+                   if (!sql::decode_table_record(table_, record, at, p, ts, row, reason)) {
+                     ++context_.skipped;
+                     context_.last_error = reason;
+                     return sql::Unit{};
+                   }
+                   batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
+                   batch.offsets.push_back(at);
+                   for (size_t c = 0; c < width; ++c)
+                     batch.columns[c].push_back(std::move(row[c]));
+                   return sql::Unit{};
+                 }));
+  // Stop at the high watermark even when the chunk held batches past it.
+  const int64_t new_offset = std::min(std::max(next, last), end);
+  if (new_offset <= offset) return false;
+  SQL_CHECK(pipeline_.head()->push(batch, Progress{.partition = p, .next_offset = new_offset}));
+  offset = new_offset;
+  dirty_ = true;
+  return true;
+}
+
+sql::SqlStatus View::checkpoint() {
+  std::vector<StateWrite> writes;
+  SQL_CHECK(pipeline_.head()->checkpoint(writes));
+  for (size_t p = 0; p < offsets_.size(); ++p)
+    writes.push_back(
+        {offset_key(context_.prefix, static_cast<int32_t>(p)), encode_be64(offsets_[p])});
+  const int64_t records = records_ + uncheckpointed_;
+  writes.push_back({context_.prefix + "m", encode_be64(records) + encode_be64(context_.skipped)});
+  Status written = store_.write(writes);
+  if (!written.ok()) return sql::sql_error(sql::sqlstate::kIoError, written.error().message());
+  records_ = records;
+  uncheckpointed_ = 0;
+  dirty_ = false;
+  std::lock_guard lock(status_mu_);
+  checkpointed_ = offsets_;
+  return sql::Unit{};
+}
+
+void View::fail(const std::string& reason) {
+  spdlog::error("materialized view {} stopped: {}", def_.name, reason);
+  std::lock_guard lock(status_mu_);
+  error_ = reason;
+  failed_ = true;
+}
+
+bool View::step() {
+  if (failed_) return false;
+  auto topic = log_.topic(table_.topic);
+  if (!topic) return false;
+  if (offsets_.size() < static_cast<size_t>(topic->partitions))
+    offsets_.resize(static_cast<size_t>(topic->partitions), 0);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.checkpoint_interval_ms);
+  bool progressed = true;
+  while (progressed && std::chrono::steady_clock::now() < deadline) {
+    progressed = false;
+    for (int32_t p = 0; p < topic->partitions; ++p) {
+      auto pumped = pump(p);
+      if (!pumped.ok()) {
+        fail(pumped.error().message);
+        return false;
+      }
+      progressed = progressed || *pumped;
+    }
+  }
+  if (dirty_) {
+    auto saved = checkpoint();
+    if (!saved.ok()) {
+      fail(saved.error().message);
+      return false;
+    }
+  }
+  return progressed;
+}
+
+sql::SqlResult<std::vector<sql::Row>> View::read() const {
+  return read_contents(*select_, store_, context_.prefix);
+}
+
+sql::ViewStatus View::status() const {
+  sql::ViewStatus s;
+  s.name = def_.name;
+  s.table = def_.table;
+  s.records = records_;
+  s.skipped = context_.skipped;
+  std::lock_guard lock(status_mu_);
+  s.state = failed_ ? "failed: " + error_ : "running";
+  for (size_t p = 0; p < checkpointed_.size(); ++p) {
+    auto partition = log_.partition(table_.topic, static_cast<int32_t>(p));
+    if (partition != nullptr)
+      s.lag += std::max<int64_t>(0, partition->high_watermark() - checkpointed_[p]);
+  }
+  return s;
+}
+
+}  // namespace eddy::stream

@@ -1,0 +1,68 @@
+// One continuous materialized view: its source position per partition, its operators, and its
+// checkpoints. Driven by StreamEngine's workers, one step at a time (never two at once).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "sql/views.h"
+#include "stream/operators.h"
+
+namespace eddy::storage {
+class LogManager;
+}
+
+namespace eddy::stream {
+
+struct ViewOptions {
+  size_t cache_bytes = 64 << 20;         // aggregate state kept in memory per view
+  int64_t checkpoint_interval_ms = 100;  // longest run of work between two checkpoints
+};
+
+class View {
+ public:
+  View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::LogManager& log,
+       StateStore& store, ViewOptions options);
+
+  // Loads the checkpoint, or (fresh) discards any state under the view's name.
+  Status open(bool fresh);
+  // Some source partition has records past the view's position.
+  bool has_pending() const;
+  // Processes source records for up to checkpoint_interval_ms, then checkpoints state and
+  // positions in one write. True when records remain.
+  bool step();
+  sql::SqlResult<std::vector<sql::Row>> read() const;
+  sql::ViewStatus status() const;
+  const std::string& name() const { return def_.name; }
+  const std::string& prefix() const { return context_.prefix; }
+  bool failed() const { return failed_.load(); }
+
+ private:
+  // Reads one chunk of `partition` into a batch and pushes it; false when nothing was read.
+  sql::SqlResult<bool> pump(int32_t partition);
+  sql::SqlStatus checkpoint();
+  void fail(const std::string& reason);
+
+  sql::ViewDef def_;
+  std::shared_ptr<const sql::Plan> select_;
+  sql::TableDef table_;
+  storage::LogManager& log_;
+  StateStore& store_;
+  ViewOptions options_;
+  OperatorContext context_;
+  Pipeline pipeline_;
+  std::vector<int64_t> offsets_;  // next offset to read, per partition
+  bool dirty_ = false;
+  std::atomic<int64_t> records_{0};  // checkpointed
+  int64_t uncheckpointed_ = 0;
+  std::atomic<bool> failed_{false};
+  mutable std::mutex status_mu_;
+  std::string error_;
+  std::vector<int64_t> checkpointed_;  // offsets as of the last checkpoint (for status)
+};
+
+}  // namespace eddy::stream
