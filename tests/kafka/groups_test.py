@@ -31,7 +31,8 @@ import time
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from eddy_server import Server, free_port
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from eddy_server import Server, free_port  # noqa: E402
 
 PARTITIONS = 6
 HALF = 3000
