@@ -14,6 +14,7 @@
 
 #include "kafka/handlers/handlers.h"
 #include "kafka/request.h"
+#include "net/listener.h"
 #include "storage/log_manager.h"
 
 namespace eddy::kafka {
@@ -320,22 +321,8 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
 };
 
 Status KafkaServer::Impl::bind() {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(options_.listen_host, ec);
-  if (ec) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "kafka listen address '" + options_.listen_host + "': " + ec.message());
-  }
-  tcp::endpoint endpoint(address, static_cast<uint16_t>(options_.listen_port));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Error(ErrorCode::kIoError, "kafka listener on " + options_.listen_host + ":" +
-                                          std::to_string(options_.listen_port) + ": " +
-                                          ec.message());
-  }
+  RETURN_IF_ERROR(
+      net::open_listener(acceptor_, options_.listen_host, options_.listen_port, "kafka"));
   broker_.host = options_.advertise_host.empty() ? options_.listen_host : options_.advertise_host;
   broker_.port =
       options_.advertise_port != 0 ? options_.advertise_port : acceptor_.local_endpoint().port();

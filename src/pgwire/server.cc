@@ -12,6 +12,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "net/listener.h"
 #include "pgwire/codec.h"
 #include "sql/session.h"
 
@@ -551,22 +552,8 @@ void PgServer::Impl::cancel(int32_t pid, int32_t secret) {
 }
 
 Status PgServer::Impl::bind() {
-  boost::system::error_code ec;
-  auto address = asio::ip::make_address(options_.listen_host, ec);
-  if (ec) {
-    return Error(ErrorCode::kInvalidArgument,
-                 "pg listen address '" + options_.listen_host + "': " + ec.message());
-  }
-  tcp::endpoint endpoint(address, static_cast<uint16_t>(options_.listen_port));
-  acceptor_.open(endpoint.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(endpoint, ec);
-  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Error(ErrorCode::kIoError, "pgwire listener on " + options_.listen_host + ":" +
-                                          std::to_string(options_.listen_port) + ": " +
-                                          ec.message());
-  }
+  RETURN_IF_ERROR(
+      net::open_listener(acceptor_, options_.listen_host, options_.listen_port, "pgwire"));
   return ok_status();
 }
 
