@@ -4,9 +4,10 @@
 #include <pg_query/pg_query.pb-c.h>
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstring>
-#include <regex>
+#include <string_view>
 
 namespace eddy::sql {
 
@@ -1161,12 +1162,23 @@ SqlResult<Plan> Binder::bind_set(const PgQuery__VariableSetStmt* s) {
   }
 }
 
+namespace {
+// "materialized_views" as rewrite_show_views leaves it: one or more underscores in between.
+bool is_show_views_name(const std::string& name) {
+  constexpr std::string_view kHead = "materialized", kTail = "views";
+  if (name.size() <= kHead.size() + kTail.size()) return false;
+  if (name.compare(0, kHead.size(), kHead) != 0) return false;
+  if (name.compare(name.size() - kTail.size(), kTail.size(), kTail) != 0) return false;
+  return std::all_of(name.begin() + kHead.size(), name.end() - kTail.size(),
+                     [](char c) { return c == '_'; });
+}
+}  // namespace
+
 SqlResult<Plan> Binder::bind_show(const PgQuery__VariableShowStmt* s) {
   Plan plan;
   plan.variable = lower(s->name);
   plan.tag = "SHOW";
-  if (std::regex_match(plan.variable, std::regex("materialized_+views")))
-    plan.variable = "materialized_views";
+  if (is_show_views_name(plan.variable)) plan.variable = "materialized_views";
   if (plan.variable == "tables") {
     plan.kind = Plan::Kind::kShowTables;
     plan.columns = {{"name", Type::kText}, {"topic", Type::kText}, {"format", Type::kText}};
@@ -1229,19 +1241,43 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
 
 namespace {
 // `SHOW MATERIALIZED VIEWS` is not PostgreSQL grammar; it becomes `SHOW materialized_views`
-// (the same length, so error positions stay right).
+// (the same length, so error positions stay right). Only at the start of a statement.
 std::string rewrite_show_views(const std::string& sql) {
-  static const std::regex pattern(R"((^|;)(\s*show\s+materialized)(\s+)(views\s*(;|$)))",
-                                  std::regex::icase);
-  std::string out;
-  auto begin = sql.cbegin();
-  std::smatch m;
-  while (std::regex_search(begin, sql.cend(), m, pattern)) {
-    out.append(begin, m[3].first);
-    out.append(static_cast<size_t>(m[3].length()), '_');
-    begin = m[3].second;
+  std::string out = sql;
+  auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  auto skip_spaces = [&](size_t i) {
+    while (i < sql.size() && is_space(sql[i]))
+      ++i;
+    return i;
+  };
+  auto word_at = [&](size_t i, std::string_view word) {
+    if (sql.size() - i < word.size()) return false;
+    for (size_t k = 0; k < word.size(); ++k) {
+      if (std::tolower(static_cast<unsigned char>(sql[i + k])) != word[k]) return false;
+    }
+    return true;
+  };
+  for (size_t start = 0; start <= sql.size();) {
+    size_t i = skip_spaces(start);
+    if (word_at(i, "show")) {
+      size_t after_show = i + 4;
+      size_t m = skip_spaces(after_show);
+      if (m > after_show && word_at(m, "materialized")) {
+        const size_t gap = m + 12;
+        const size_t v = skip_spaces(gap);
+        if (v > gap && word_at(v, "views")) {
+          const size_t end = skip_spaces(v + 5);
+          if (end == sql.size() || sql[end] == ';') {
+            for (size_t k = gap; k < v; ++k)
+              out[k] = '_';
+          }
+        }
+      }
+    }
+    const size_t next = sql.find(';', start);
+    if (next == std::string::npos) break;
+    start = next + 1;
   }
-  out.append(begin, sql.cend());
   return out;
 }
 }  // namespace
