@@ -96,13 +96,20 @@ bool EddyProcess::start(std::chrono::seconds timeout) {
   const bool listening = pump(std::chrono::steady_clock::now() + timeout, "kafka on ");
   drain_ = std::thread([this] { drain(); });
   if (!listening) return false;
-  // "kafka on HOST:PORT": the port is the digits after the last ':' of that word.
+  // "kafka on HOST:PORT" (the last line of start-up; "pgwire on HOST:PORT" comes before it):
+  // the port is the digits after the last ':' of that word.
   const std::string text = log();
-  const size_t at = text.find("kafka on ") + 9;
-  const size_t end = text.find_first_of(" \n", at);
-  const size_t colon = text.rfind(':', end);
-  if (colon == std::string::npos || colon < at) return false;
-  port_ = std::atoi(text.substr(colon + 1, end - colon - 1).c_str());
+  auto port_after = [&text](const std::string& label) {
+    const size_t found = text.find(label);
+    if (found == std::string::npos) return 0;
+    const size_t at = found + label.size();
+    const size_t end = text.find_first_of(" \n", at);
+    const size_t colon = text.rfind(':', end);
+    if (colon == std::string::npos || colon < at) return 0;
+    return std::atoi(text.substr(colon + 1, end - colon - 1).c_str());
+  };
+  port_ = port_after("kafka on ");
+  pg_port_ = port_after("pgwire on ");
   return port_ > 0;
 }
 

@@ -30,6 +30,7 @@ class EddyProcess {
   int stop(int signal, std::chrono::seconds timeout = std::chrono::seconds(30));
 
   int kafka_port() const { return port_; }
+  int pg_port() const { return pg_port_; }
   std::string bootstrap() const { return "127.0.0.1:" + std::to_string(port_); }
   pid_t pid() const { return pid_; }
   const std::string& data_dir() const { return data_dir_; }
@@ -48,6 +49,7 @@ class EddyProcess {
   pid_t pid_ = -1;
   int stderr_fd_ = -1;
   int port_ = 0;
+  int pg_port_ = 0;
   mutable std::mutex log_mu_;
   std::condition_variable log_eof_cv_;
   bool log_eof_ = false;
