@@ -274,28 +274,49 @@ std::optional<Numeric> numeric_from_double(double d) {
   return numeric_from_string(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
 }
 
+namespace {
+
+// Reads 1..max_digits decimal digits at `pos` (advancing it); false when there is none.
+bool read_number(std::string_view s, size_t& pos, size_t max_digits, int& out) {
+  size_t n = 0;
+  int value = 0;
+  while (pos + n < s.size() && n < max_digits && s[pos + n] >= '0' && s[pos + n] <= '9') {
+    value = value * 10 + (s[pos + n] - '0');
+    ++n;
+  }
+  if (n == 0) return false;
+  pos += n;
+  out = value;
+  return true;
+}
+
+}  // namespace
+
+// ISO 8601 / PostgreSQL style: YYYY-MM-DD[(T| )HH:MM[:SS[.ffffff]]][ ][Z|UTC|(+|-)HH[[:]MM]].
+// Hand-written (no sscanf): it runs once per timestamp of every decoded event.
 std::optional<int64_t> parse_timestamptz(std::string_view text) {
-  text = trim_space(text);
+  const std::string_view s = trim_space(text);
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  int consumed = 0;
-  std::string s(text);
-  if (std::sscanf(s.c_str(), "%4d-%2d-%2d%n", &year, &month, &day, &consumed) != 3)
+  size_t pos = 0;
+  if (!read_number(s, pos, 4, year) || pos >= s.size() || s[pos++] != '-' ||
+      !read_number(s, pos, 2, month) || pos >= s.size() || s[pos++] != '-' ||
+      !read_number(s, pos, 2, day)) {
     return std::nullopt;
-  size_t pos = static_cast<size_t>(consumed);
+  }
   int64_t micros = 0;
   if (pos < s.size() && (s[pos] == 'T' || s[pos] == 't' || s[pos] == ' ')) {
     ++pos;
-    int used = 0;
-    if (std::sscanf(s.c_str() + pos, "%2d:%2d%n", &hour, &minute, &used) != 2) return std::nullopt;
-    pos += static_cast<size_t>(used);
+    if (!read_number(s, pos, 2, hour) || pos >= s.size() || s[pos++] != ':' ||
+        !read_number(s, pos, 2, minute)) {
+      return std::nullopt;
+    }
     if (pos < s.size() && s[pos] == ':') {
       ++pos;
-      if (std::sscanf(s.c_str() + pos, "%2d%n", &second, &used) != 1) return std::nullopt;
-      pos += static_cast<size_t>(used);
+      if (!read_number(s, pos, 2, second)) return std::nullopt;
       if (pos < s.size() && s[pos] == '.') {
         ++pos;
         int64_t scale = 100000;
-        while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos]))) {
+        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
           micros += (s[pos] - '0') * scale;
           scale /= 10;
           ++pos;
@@ -309,17 +330,15 @@ std::optional<int64_t> parse_timestamptz(std::string_view text) {
   if (pos < s.size()) {
     if (s[pos] == 'Z' || s[pos] == 'z') {
       ++pos;
-    } else if (s.compare(pos, 3, "UTC") == 0) {
+    } else if (s.substr(pos, 3) == "UTC") {
       pos += 3;
     } else if (s[pos] == '+' || s[pos] == '-') {
       const int sign = s[pos] == '-' ? -1 : 1;
       ++pos;
-      int oh = 0, om = 0, used = 0;
-      if (std::sscanf(s.c_str() + pos, "%2d%n", &oh, &used) != 1) return std::nullopt;
-      pos += static_cast<size_t>(used);
+      int oh = 0, om = 0;
+      if (!read_number(s, pos, 2, oh)) return std::nullopt;
       if (pos < s.size() && s[pos] == ':') ++pos;
-      if (pos < s.size() && std::sscanf(s.c_str() + pos, "%2d%n", &om, &used) == 1)
-        pos += static_cast<size_t>(used);
+      if (pos < s.size()) (void)read_number(s, pos, 2, om);
       offset_seconds = sign * (oh * 3600 + om * 60);
     }
   }

@@ -119,3 +119,25 @@ TEST_F(ExprTest, UnsupportedConstructsSay0A000) {
 
 }  // namespace
 }  // namespace eddy::sql
+
+namespace eddy::sql {
+namespace {
+
+TEST(TimestampParse, AcceptsIsoAndPostgresSpellings) {
+  constexpr int64_t kSecond = 1000000;
+  EXPECT_EQ(parse_timestamptz("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(parse_timestamptz("2024-01-01T10:00:00Z"), 1704103200 * kSecond);
+  EXPECT_EQ(parse_timestamptz(" 2024-01-01 10:00:00.5+02:00 "),
+            (1704103200 - 7200) * kSecond + kSecond / 2);
+  EXPECT_EQ(parse_timestamptz("2024-01-01 10:00-0130"), (1704103200 + 5400) * kSecond);
+  EXPECT_EQ(parse_timestamptz("2024-01-01"), 1704067200 * kSecond);
+  EXPECT_EQ(parse_timestamptz("2024-01-01 10:00:00 UTC"), 1704103200 * kSecond);
+  EXPECT_EQ(parse_timestamptz("2024-01-01T10:00:00.123456z"), 1704103200 * kSecond + 123456);
+  for (const char* bad : {"", "2024", "2024-1x-01", "2024-01-01T10", "2024-13-01",
+                          "2024-01-01T24:00", "2024-01-01Zjunk", "2024-01-01T10:00:00+"}) {
+    EXPECT_FALSE(parse_timestamptz(bad).has_value()) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace eddy::sql
