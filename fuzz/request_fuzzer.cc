@@ -39,7 +39,13 @@ constexpr int kTimerRounds = 4;
 
 class ImmediateServices final : public kafka::AsyncServices {
  public:
-  void after(int64_t, std::function<void()> fn) override { timers_.push_back(std::move(fn)); }
+  Cancel after(int64_t, std::function<void()> fn) override {
+    auto cancelled = std::make_shared<std::atomic<bool>>(false);
+    timers_.push_back([cancelled, fn = std::move(fn)] {
+      if (!*cancelled) fn();
+    });
+    return [cancelled] { *cancelled = true; };
+  }
   void on_data(const std::string&, int32_t, std::weak_ptr<void>, std::function<void()>) override {}
 
   void run_timers() {

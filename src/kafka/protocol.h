@@ -87,8 +87,11 @@ using Respond = std::function<void(ResponseBody)>;
 class AsyncServices {
  public:
   virtual ~AsyncServices() = default;
-  // Runs `fn` on the connection's executor after `delay_ms` (0 = as soon as possible).
-  virtual void after(int64_t delay_ms, std::function<void()> fn) = 0;
+  // Runs `fn` on the connection's executor after `delay_ms` (0 = as soon as possible). The
+  // returned function cancels it (callable from any thread; `fn` then never runs), so waits
+  // that end early do not keep their timers.
+  using Cancel = std::function<void()>;
+  virtual Cancel after(int64_t delay_ms, std::function<void()> fn) = 0;
   // Runs `wake` on the connection's executor once, the next time the partition's high
   // watermark advances. Used by long-polling fetches. The registration is dropped without
   // running once `alive` has expired, so abandoned waits do not pile up.

@@ -91,11 +91,14 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
     asio::post(strand_, [self = shared_from_this()] { self->close_on_strand(); });
   }
 
-  void after(int64_t delay_ms, std::function<void()> fn) override {
+  Cancel after(int64_t delay_ms, std::function<void()> fn) override {
     auto timer = std::make_shared<asio::steady_timer>(strand_);
     timer->expires_after(std::chrono::milliseconds(std::max<int64_t>(delay_ms, 0)));
     timer->async_wait([timer, fn = std::move(fn),
-                       self = shared_from_this()](const boost::system::error_code&) { fn(); });
+                       self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec != asio::error::operation_aborted) fn();
+    });
+    return [timer, strand = strand_] { asio::post(strand, [timer] { timer->cancel(); }); };
   }
 
   void on_data(const std::string& topic, int32_t partition, std::weak_ptr<void> alive,

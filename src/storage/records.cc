@@ -165,7 +165,9 @@ Result<std::vector<RecordView>> decode_records(std::span<const std::byte> batch)
 
 Result<std::optional<std::vector<std::byte>>> check_batch_contents(std::span<const std::byte> batch,
                                                                    std::optional<Codec> target,
-                                                                   size_t max_decompressed) {
+                                                                   size_t max_decompressed,
+                                                                   bool require_keys,
+                                                                   int32_t* bad_record) {
   BatchHeader h = decode_batch_header(batch.data());
   auto stored = batch.subspan(kBatchHeaderSize, h.size_bytes() - kBatchHeaderSize);
   if (h.compression() > 4) {
@@ -180,9 +182,16 @@ Result<std::optional<std::vector<std::byte>>> check_batch_contents(std::span<con
     section = plain;
   }
   ASSIGN_OR_RETURN(auto records, decode_record_section(section, h.record_count));
-  for (const auto& r : records) {
+  for (size_t i = 0; i < records.size(); ++i) {
+    const RecordView& r = records[i];
     if (r.offset_delta < 0 || r.offset_delta > h.last_offset_delta) {
       return Error(ErrorCode::kCorrupt, "record offset delta outside the batch");
+    }
+    // Control records (transaction markers) carry their own keys; compaction needs the rest's.
+    if (require_keys && !r.key && !h.is_control()) {
+      if (bad_record) *bad_record = static_cast<int32_t>(i);
+      return Error(ErrorCode::kInvalidArgument,
+                   "Compacted topic cannot accept message without key");
     }
   }
   std::optional<std::vector<std::byte>> unchanged;

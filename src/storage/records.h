@@ -37,9 +37,13 @@ Result<std::vector<RecordView>> decode_record_section(std::span<const std::byte>
 // `max_decompressed`) and requires exactly recordCount well-formed records inside the batch's
 // offset range. When `target` names a codec other than the batch's, returns the batch
 // re-encoded with it (new length, attributes and CRC); otherwise nullopt.
+// With `require_keys` (compacted topics) a record without a key is refused (kInvalidArgument)
+// and, when `bad_record` is given, its index in the batch is stored there.
 Result<std::optional<std::vector<std::byte>>> check_batch_contents(std::span<const std::byte> batch,
                                                                    std::optional<Codec> target,
-                                                                   size_t max_decompressed);
+                                                                   size_t max_decompressed,
+                                                                   bool require_keys = false,
+                                                                   int32_t* bad_record = nullptr);
 
 // Builds a batch with `header`'s fields and the given records (raw bytes kept as they are);
 // base offset and offset deltas stay, so records keep their offsets.

@@ -3,12 +3,8 @@
 // carry producer ids: a duplicate is acknowledged with the original offset and stored once, a
 // sequence gap gets OUT_OF_ORDER_SEQUENCE_NUMBER, an older epoch INVALID_PRODUCER_EPOCH, and the
 // deduplication survives a restart of the server.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -21,6 +17,7 @@
 #include "kafka/protocol.h"
 #include "kafka/wire.h"
 #include "storage/record_batch.h"
+#include "wire_client.h"
 
 namespace {
 
@@ -37,66 +34,7 @@ int64_t now_ms() {
       .count();
 }
 
-// A blocking Kafka connection: one request, one response, each bounded by a receive timeout.
-class Client {
- public:
-  explicit Client(int port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    timeval timeout{.tv_sec = 10, .tv_usec = 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  }
-  ~Client() { ::close(fd_); }
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  bool connected() const { return connected_; }
-
-  // Sends `body` as API `key` version `version`; returns the response body after the header,
-  // or nullopt when the connection closed or timed out.
-  std::optional<Bytes> call(int16_t key, int16_t version, bool flexible, const Bytes& body) {
-    WireWriter frame(false);
-    const size_t size_at = frame.reserve_i32();
-    frame.i16(key);
-    frame.i16(version);
-    frame.i32(++correlation_);
-    frame.string("idempotence-wire-test");
-    if (flexible) frame.uvarint(0);
-    frame.raw(body);
-    frame.patch_i32(size_at, static_cast<int32_t>(frame.buffer().size() - 4));
-    const Bytes out = frame.take();
-    if (::send(fd_, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) {
-      return std::nullopt;
-    }
-    Bytes size(4);
-    if (!receive(size)) return std::nullopt;
-    Bytes response(static_cast<size_t>(WireReader(size, false).i32()));
-    if (!receive(response)) return std::nullopt;
-    WireReader header(response, false);
-    if (header.i32() != correlation_) return std::nullopt;
-    header.set_flexible(flexible);
-    header.tagged_fields();
-    return Bytes(response.begin() + static_cast<long>(header.position()), response.end());
-  }
-
- private:
-  bool receive(Bytes& out) {
-    for (size_t got = 0; got < out.size();) {
-      ssize_t n = ::recv(fd_, out.data() + got, out.size() - got, 0);
-      if (n <= 0) return false;
-      got += static_cast<size_t>(n);
-    }
-    return true;
-  }
-
-  int fd_ = -1;
-  bool connected_ = false;
-  int32_t correlation_ = 0;
-};
+using Client = eddy::testing::WireClient;
 
 struct ProducerIdentity {
   int16_t error = -1;
@@ -114,15 +52,7 @@ class IdempotenceWireTest : public ::testing::Test {
   void SetUp() override {
     ASSERT_TRUE(server_.start()) << server_.log();
     connect();
-    WireWriter w(false);  // CreateTopics v0: one topic, one partition
-    w.i32(1);
-    w.string(kTopic);
-    w.i32(1);
-    w.i16(1);
-    w.i32(0);
-    w.i32(0);
-    w.i32(30000);
-    auto response = client_->call(19, 0, false, w.take());
+    auto response = client_->call(19, 0, false, Client::create_topic_v0(kTopic, 1, {}));
     ASSERT_TRUE(response);
     WireReader r(*response, false);
     ASSERT_EQ(r.i32(), 1);
@@ -159,16 +89,7 @@ class IdempotenceWireTest : public ::testing::Test {
 
   // Produce v3 with acks=all of one batch to partition 0.
   ProduceAnswer produce(const Bytes& batch) {
-    WireWriter w(false);
-    w.nullable_string(std::nullopt);
-    w.i16(-1);
-    w.i32(30000);
-    w.i32(1);
-    w.string(kTopic);
-    w.i32(1);
-    w.i32(0);
-    w.bytes(batch);
-    auto response = client_->call(0, 3, false, w.take());
+    auto response = client_->call(0, 3, false, Client::produce_all(kTopic, 0, batch));
     EXPECT_TRUE(response) << "no Produce response\n" << server_.log();
     if (!response) return {};
     WireReader r(*response, false);

@@ -1,5 +1,8 @@
 // Produce: validates and appends each partition's batches, then answers per acks:
-// acks=0 no response, acks=1 once written, acks=-1 once durable (group-committed fsync).
+// acks=0 no response, acks=1 once written, acks=-1 once durable (group-committed fsync) or, for
+// partitions still waiting when the request's timeout_ms runs out, REQUEST_TIMED_OUT (the data
+// may still become durable, as with Kafka). Records a compacted topic cannot take (no key) are
+// named in v8+'s record_errors.
 // Batches of idempotent producers are checked by the log: a retry already in the log is
 // answered with its original offsets, like Kafka; sequence gaps and fenced epochs get Kafka's
 // errors. Transactional batches are refused until transactions exist.
@@ -21,6 +24,8 @@ struct PartitionResult {
   int64_t log_append_time = -1;
   int64_t log_start_offset = -1;
   std::optional<std::string> message{};
+  std::vector<int32_t> bad_records{};  // record_errors (v8+): indexes in the partition's data
+  bool waiting = false;                // for durability (acks=-1)
 };
 
 struct TopicResult {
@@ -28,18 +33,52 @@ struct TopicResult {
   std::vector<PartitionResult> partitions;
 };
 
-// Collects results until every partition has answered, then responds once.
+// Collects results until every partition has answered (or the timeout strikes), then responds
+// once.
 struct ProduceState {
   int16_t version;
   bool flexible;
   std::vector<TopicResult> topics;
-  std::atomic<int> outstanding{1};  // one for the request itself, released after dispatch
   std::mutex mu;
+  int outstanding = 1;  // one for the request itself, released after dispatch
+  bool answered = false;
   Respond respond;
   bool respond_at_end;
+  AsyncServices::Cancel cancel_timeout;
 
   void finish_one() {
-    if (--outstanding != 0) return;
+    std::lock_guard lock(mu);
+    if (--outstanding == 0 && !answered) answer_locked();
+  }
+
+  void durable(PartitionResult& result, const Status& status) {
+    std::lock_guard lock(mu);
+    if (answered) return;  // timed out already: that answer stands
+    result.waiting = false;
+    if (!status.ok()) {
+      result.error = to_kafka_error(status.error());
+      result.base_offset = -1;
+      result.message = status.error().message();
+    }
+    if (--outstanding == 0) answer_locked();
+  }
+
+  void time_out(int32_t timeout_ms) {
+    std::lock_guard lock(mu);
+    if (answered) return;
+    for (auto& t : topics) {
+      for (auto& p : t.partitions) {
+        if (!p.waiting) continue;
+        p.error = KafkaError::kRequestTimedOut;
+        p.message = "not durable within timeout_ms (" + std::to_string(timeout_ms) + " ms)";
+      }
+    }
+    answer_locked();
+  }
+
+  void answer_locked() {
+    answered = true;
+    if (cancel_timeout) cancel_timeout();
     if (!respond_at_end) return;
     WireWriter w(flexible);
     w.array_length(static_cast<int32_t>(topics.size()));
@@ -53,7 +92,12 @@ struct ProduceState {
         if (version >= 2) w.i64(p.log_append_time);
         if (version >= 5) w.i64(p.log_start_offset);
         if (version >= 8) {
-          w.array_length(0);  // record errors
+          w.array_length(static_cast<int32_t>(p.bad_records.size()));
+          for (int32_t index : p.bad_records) {
+            w.i32(index);
+            w.nullable_string(p.message);
+            w.tagged_fields();
+          }
           w.nullable_string(p.message);
         }
         w.tagged_fields();
@@ -72,10 +116,12 @@ struct ProduceState {
 struct ContentError {
   KafkaError code;
   std::string message;
+  std::vector<int32_t> bad_records{};
 };
 
 std::optional<ContentError> check_contents(std::vector<std::byte>& batches,
-                                           const storage::TopicConfig& config) {
+                                           const storage::TopicConfig& config,
+                                           const std::string& topic_partition) {
   const size_t max_batch = static_cast<size_t>(config.max_message_bytes);
   auto framed = storage::validate_batches(batches, max_batch);
   if (!framed.ok()) {
@@ -89,6 +135,7 @@ std::optional<ContentError> check_contents(std::vector<std::byte>& batches,
   const size_t max_plain = std::max<size_t>(size_t{64} << 20, 4 * max_batch);
   std::vector<std::byte> rewritten;
   bool changed = false;
+  int32_t records_before = 0;  // record_errors count records across the partition's batches
   for (size_t pos = 0; pos < batches.size();) {
     const auto header = storage::decode_batch_header(batches.data() + pos);
     if (header.is_transactional()) {
@@ -98,7 +145,15 @@ std::optional<ContentError> check_contents(std::vector<std::byte>& batches,
                               std::to_string(header.producer_id) + ")"};
     }
     std::span<const std::byte> batch(batches.data() + pos, header.size_bytes());
-    auto checked = storage::check_batch_contents(batch, target, max_plain);
+    int32_t bad_record = -1;
+    auto checked =
+        storage::check_batch_contents(batch, target, max_plain, config.compacts(), &bad_record);
+    if (!checked.ok() && bad_record >= 0) {
+      return ContentError{KafkaError::kInvalidRecord,
+                          "Compacted topic cannot accept message without key in topic partition " +
+                              topic_partition + ".",
+                          {records_before + bad_record}};
+    }
     if (!checked.ok()) {
       const auto& e = checked.error();
       KafkaError code = e.code() == ErrorCode::kUnsupported
@@ -116,6 +171,7 @@ std::optional<ContentError> check_contents(std::vector<std::byte>& batches,
       rewritten.insert(rewritten.end(), batch.begin(), batch.end());
     }
     pos += header.size_bytes();
+    records_before += header.record_count;
   }
   if (changed) batches = std::move(rewritten);
   return std::nullopt;
@@ -130,11 +186,11 @@ Handler make_produce_handler() {
       3,
       9,
       9,
-      [](RequestContext& ctx, WireReader& body, AsyncServices&, Respond respond) {
+      [](RequestContext& ctx, WireReader& body, AsyncServices& services, Respond respond) {
         const int16_t v = ctx.api_version;
         auto transactional_id = body.nullable_string();
         const int16_t acks = body.i16();
-        (void)body.i32();  // timeout_ms: appends complete or fail without a broker-side wait
+        const int32_t timeout_ms = body.i32();
         struct PartitionIn {
           int32_t index;
           std::optional<std::span<const std::byte>> records;
@@ -203,9 +259,11 @@ Handler make_produce_handler() {
             }
             // The log assigns offsets in place, so it needs its own copy of the bytes.
             std::vector<std::byte> batches(in.records->begin(), in.records->end());
-            if (auto invalid = check_contents(batches, log->config())) {
+            if (auto invalid = check_contents(batches, log->config(),
+                                              input[ti].name + "-" + std::to_string(in.index))) {
               result.error = invalid->code;
               result.message = invalid->message;
+              result.bad_records = std::move(invalid->bad_records);
               continue;
             }
             auto appended = log->append(batches);
@@ -224,15 +282,13 @@ Handler make_produce_handler() {
             // Durable topics: the fsync must happen whatever acks says, or the high watermark
             // would not move; only acks=-1 waits for it.
             if (acks == -1) {
-              ++state->outstanding;
+              {
+                std::lock_guard lock(state->mu);
+                ++state->outstanding;
+                result.waiting = true;
+              }
               ctx.log.when_durable(log, *appended, [state, &result](Status status) {
-                if (!status.ok()) {
-                  std::lock_guard lock(state->mu);
-                  result.error = to_kafka_error(status.error());
-                  result.base_offset = -1;
-                  result.message = status.error().message();
-                }
-                state->finish_one();
+                state->durable(result, status);
               });
             } else {
               ctx.log.when_durable(log, *appended, [](Status) {});
@@ -240,6 +296,13 @@ Handler make_produce_handler() {
           }
         }
         if (acks == 0) respond(std::nullopt);
+        if (acks == -1 && timeout_ms >= 0) {
+          std::lock_guard lock(state->mu);
+          if (!state->answered && state->outstanding > 1) {
+            state->cancel_timeout =
+                services.after(timeout_ms, [state, timeout_ms] { state->time_out(timeout_ms); });
+          }
+        }
         state->finish_one();
         return true;
       }};
