@@ -16,6 +16,7 @@ import time
 
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka.admin import AdminClient, ConfigResource
 
 import eddy_pg
 
@@ -72,6 +73,13 @@ def topic_names(server):
         return set(consumer.list_topics(timeout=30).topics)
     finally:
         consumer.close()
+
+
+def cleanup_policy(server, topic):
+    admin = AdminClient({"bootstrap.servers": f"127.0.0.1:{server.kafka_port}"})
+    resource = ConfigResource(ConfigResource.Type.TOPIC, topic)
+    configs = admin.describe_configs([resource])[resource].result(timeout=30)
+    return configs["cleanup.policy"].value
 
 
 class Input:
@@ -195,6 +203,8 @@ def main():
                 check(time.monotonic() < deadline, f"q status: {status['q']}")
             check(status["revenue"][4] == len(data.bad), f"skipped: {status['revenue']}")
         check("quiet_dead_letter" not in topic_names(server), "dead_letter = '' created a topic")
+        check(cleanup_policy(server, "revenue_out") == "compact", "revenue_out is not compacted")
+        check(cleanup_policy(server, "big_out") == "delete", "big_out is compacted")
 
         # SIGKILL right after a large produce with bad records: nothing lost afterwards.
         produce(server, "orders", data.lines(5000, bad_every=251))
