@@ -974,6 +974,20 @@ SqlResult<Plan> Binder::bind_insert(const PgQuery__InsertStmt* s) {
   return plan;
 }
 
+// The text of a WITH (key = value) option: a string, an integer or a bare word.
+static SqlResult<std::string> option_value(const PgQuery__DefElem* opt, const char* what) {
+  if (opt->arg == nullptr) return std::string();
+  if (opt->arg->node_case == PG_QUERY__NODE__NODE_STRING)
+    return std::string(opt->arg->string->sval);
+  if (opt->arg->node_case == PG_QUERY__NODE__NODE_INTEGER)
+    return std::to_string(opt->arg->integer->ival);
+  if (opt->arg->node_case == PG_QUERY__NODE__NODE_TYPE_NAME)
+    return last_name(opt->arg->type_name->n_names, opt->arg->type_name->names);
+  return sql_error(sqlstate::kInvalidParameterValue,
+                   "invalid value for " + std::string(what) + " option \"" + opt->defname + "\"",
+                   opt->location);
+}
+
 SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
   if (s->n_inh_relations > 0 || s->partspec != nullptr || s->of_typename != nullptr)
     return unsupported("CREATE TABLE with inheritance, partitioning or OF type");
@@ -1003,23 +1017,14 @@ SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
     SQL_ASSIGN(TypeSpec spec, resolve_type(cd->type_name));
     def.columns.push_back({name, spec.type});
   }
+  def.dead_letter = default_dead_letter(def.name);
   for (size_t i = 0; i < s->n_options; ++i) {
     const auto* opt = s->options[i]->def_elem;
     const std::string key = opt->defname;
-    std::string value;
-    if (opt->arg != nullptr) {
-      if (opt->arg->node_case == PG_QUERY__NODE__NODE_STRING) {
-        value = opt->arg->string->sval;
-      } else if (opt->arg->node_case == PG_QUERY__NODE__NODE_INTEGER) {
-        value = std::to_string(opt->arg->integer->ival);
-      } else if (opt->arg->node_case == PG_QUERY__NODE__NODE_TYPE_NAME) {
-        value = last_name(opt->arg->type_name->n_names, opt->arg->type_name->names);
-      } else {
-        return sql_error(sqlstate::kInvalidParameterValue,
-                         "invalid value for table option \"" + key + "\"", opt->location);
-      }
-    }
-    if (key == "topic") {
+    SQL_ASSIGN(const std::string value, option_value(opt, "table"));
+    if (key == "dead_letter") {
+      def.dead_letter = value;
+    } else if (key == "topic") {
       if (value.empty())
         return sql_error(sqlstate::kInvalidParameterValue, "topic must not be empty",
                          opt->location);
@@ -1038,16 +1043,19 @@ SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
                          "partitions must be an integer between 1 and 10000", opt->location);
       plan.partitions = static_cast<int32_t>(n->i);
     } else {
-      return sql_error(
-          sqlstate::kInvalidParameterValue,
-          "unrecognized table option \"" + key + "\" (supported: topic, format, partitions)",
-          opt->location);
+      return sql_error(sqlstate::kInvalidParameterValue,
+                       "unrecognized table option \"" + key +
+                           "\" (supported: topic, format, partitions, dead_letter)",
+                       opt->location);
     }
   }
   if (def.topic.empty()) {
     def.topic = def.name;
     def.owns_topic = true;
   }
+  if (def.dead_letter == def.topic)
+    return sql_error(sqlstate::kInvalidParameterValue,
+                     "dead_letter must name a topic other than the table's own");
   return plan;
 }
 
@@ -1057,10 +1065,27 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   const auto* into = s->into;
   if (into->rel->relpersistence[0] == 't') return unsupported("temporary materialized views");
   if (into->n_col_names > 0) return unsupported("column names after the view name");
-  if (into->n_options > 0) {
-    const auto* opt = into->options[0]->def_elem;
-    return unsupported("materialized view option \"" + std::string(opt->defname) + "\"",
-                       opt->location);
+  std::string output_topic;
+  for (size_t i = 0; i < into->n_options; ++i) {
+    const auto* opt = into->options[i]->def_elem;
+    const std::string key = opt->defname;
+    SQL_ASSIGN(const std::string value, option_value(opt, "materialized view"));
+    if (key == "topic") {
+      if (value.empty())
+        return sql_error(sqlstate::kInvalidParameterValue, "topic must not be empty",
+                         opt->location);
+      output_topic = value;
+    } else if (key == "format") {
+      if (value != "json")
+        return sql_error(sqlstate::kFeatureNotSupported,
+                         "format \"" + value + "\" is not supported yet (supported: json)",
+                         opt->location);
+    } else {
+      return sql_error(
+          sqlstate::kInvalidParameterValue,
+          "unrecognized materialized view option \"" + key + "\" (supported: topic, format)",
+          opt->location);
+    }
   }
   if (into->skip_data) return unsupported("WITH NO DATA");
   if (s->query == nullptr || s->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
@@ -1080,6 +1105,10 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   plan.view.name = into->rel->relname;
   plan.view.sql = statement_;
   plan.view.table = select.table->name;
+  if (output_topic == select.table->topic)
+    return sql_error(sqlstate::kInvalidParameterValue,
+                     "a materialized view cannot write to the topic it reads");
+  plan.view.topic = output_topic;
   for (const auto& c : select.columns) {
     for (const auto& other : plan.view.columns)
       if (other.name == c.name)

@@ -36,6 +36,7 @@ Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string
       def.topic = t.at("topic").get<std::string>();
       def.owns_topic = t.at("owns_topic").get<bool>();
       def.format = t.at("format").get<std::string>();
+      def.dead_letter = t.value("dead_letter", default_dead_letter(def.name));
       ASSIGN_OR_RETURN(def.columns, read_columns(t.at("columns"), catalog->path_));
       catalog->tables_[def.name] = std::move(def);
     }
@@ -44,6 +45,7 @@ Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string
       def.name = v.at("name").get<std::string>();
       def.sql = v.at("sql").get<std::string>();
       def.table = v.at("table").get<std::string>();
+      def.topic = v.value("topic", std::string());
       ASSIGN_OR_RETURN(def.columns, read_columns(v.at("columns"), catalog->path_));
       catalog->views_[def.name] = std::move(def);
     }
@@ -156,6 +158,7 @@ Status Catalog::save_locked() const {
                              {"topic", def.topic},
                              {"owns_topic", def.owns_topic},
                              {"format", def.format},
+                             {"dead_letter", def.dead_letter},
                              {"columns", columns}});
   }
   doc["views"] = nlohmann::json::array();
@@ -163,6 +166,7 @@ Status Catalog::save_locked() const {
     doc["views"].push_back({{"name", def.name},
                             {"sql", def.sql},
                             {"table", def.table},
+                            {"topic", def.topic},
                             {"columns", columns_json(def.columns)}});
   const std::string text = doc.dump(2) + "\n";
   return write_file_atomically(

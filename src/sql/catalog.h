@@ -28,6 +28,8 @@ struct TableDef {
   bool owns_topic = false;  // created by CREATE TABLE without `topic`: dropped with the table
   std::string format = "json";
   std::vector<ColumnDef> columns;
+  // Records that do not decode go here (created when first needed); empty: only counted.
+  std::string dead_letter;
   bool is_view = false;  // a materialized view's output seen as a table (read from its state)
 };
 
@@ -38,7 +40,13 @@ struct ViewDef {
   std::string sql;    // the whole CREATE MATERIALIZED VIEW statement
   std::string table;  // the source table
   std::vector<ColumnDef> columns;
+  std::string topic;  // WITH (topic = ...): the view's changes are written here; empty: none
 };
+
+// The default dead-letter topic of a table.
+inline std::string default_dead_letter(const std::string& table) {
+  return table + "_dead_letter";
+}
 
 // Columns every table has after its declared ones, in this order.
 inline constexpr const char* kMetadataColumns[] = {"_key", "_offset", "_partition", "_timestamp"};

@@ -560,4 +560,70 @@ SqlResult<StatementResult> run_drop_view(const Plan& plan, Engine& engine) {
   return result;
 }
 
+std::string dead_letter_json(const std::string& reason, const std::string& view,
+                             const std::string& topic, int32_t partition, int64_t offset,
+                             std::optional<std::string_view> value) {
+  nlohmann::json doc{{"reason", reason},       {"view", view},     {"topic", topic},
+                     {"partition", partition}, {"offset", offset}, {"value", nullptr}};
+  if (value) doc["value"] = std::string(*value);
+  // Invalid UTF-8 in the original value becomes U+FFFD rather than failing.
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+SqlStatus ensure_topic(storage::LogManager& log, const std::string& topic,
+                       const storage::ConfigMap& overrides) {
+  if (log.topic(topic)) return Unit{};
+  auto created = log.create_topic(topic, 1, overrides);
+  if (!created.ok() && created.error().code() != ErrorCode::kAlreadyExists)
+    return sql_error(sqlstate::kIoError,
+                     "cannot create topic \"" + topic + "\": " + created.error().message());
+  return Unit{};
+}
+
+SqlStatus append_to_topic(storage::LogManager& log, const std::string& topic,
+                          const std::vector<TopicRecord>& records,
+                          const storage::ConfigMap& overrides) {
+  if (records.empty()) return Unit{};
+  SQL_CHECK(ensure_topic(log, topic, overrides));
+  auto info = log.topic(topic);
+  if (!info) return sql_error(sqlstate::kUndefinedTable, "topic \"" + topic + "\" vanished");
+  const auto partitions = static_cast<uint32_t>(std::max(1, info->partitions));
+  // Per partition, in order; batches of at most 1000 records or about 512 KiB.
+  std::vector<std::vector<storage::OutgoingRecord>> by_partition(partitions);
+  for (const auto& r : records) {
+    uint32_t p = 0;
+    if (r.key && partitions > 1) {
+      uint32_t h = 2166136261u;  // FNV-1a: stable across runs
+      for (unsigned char c : *r.key)
+        h = (h ^ c) * 16777619u;
+      p = h % partitions;
+    }
+    by_partition[p].push_back({r.key ? std::optional<std::string_view>(*r.key) : std::nullopt,
+                               r.value ? std::optional<std::string_view>(*r.value) : std::nullopt,
+                               0});
+  }
+  for (uint32_t p = 0; p < partitions; ++p) {
+    const auto& all = by_partition[p];
+    if (all.empty()) continue;
+    auto partition = log.partition(topic, static_cast<int32_t>(p));
+    if (partition == nullptr) return sql_error(sqlstate::kIoError, "partition vanished");
+    size_t begin = 0;
+    while (begin < all.size()) {
+      size_t end = begin;
+      size_t bytes = 0;
+      while (end < all.size() && end - begin < 1000 && bytes < (512u << 10)) {
+        bytes += (all[end].key ? all[end].key->size() : 0) +
+                 (all[end].value ? all[end].value->size() : 0) + 32;
+        ++end;
+      }
+      auto batch = storage::encode_batch(std::span(all).subspan(begin, end - begin),
+                                         storage::wall_clock_ms());
+      auto appended = partition->append_durable(batch);
+      if (!appended.ok()) return io_error(appended.error());
+      begin = end;
+    }
+  }
+  return Unit{};
+}
+
 }  // namespace eddy::sql

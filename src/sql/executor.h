@@ -4,12 +4,19 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "sql/plan.h"
 #include "sql/session.h"
 #include "storage/records.h"
+#include "storage/topic_config.h"
+
+namespace eddy::storage {
+class LogManager;
+}
 
 namespace eddy::sql {
 
@@ -36,5 +43,28 @@ SqlResult<int64_t> for_each_record(
 // A record as a table row: declared columns from the JSON value, then the metadata columns.
 bool decode_table_record(const TableDef& table, const storage::RecordView& record, int64_t offset,
                          int32_t partition, int64_t timestamp_ms, Row& row, std::string& reason);
+
+// A record Eddy writes to a topic of its own (dead letters, view output).
+struct TopicRecord {
+  std::optional<std::string> key;
+  std::optional<std::string> value;  // nullopt: a tombstone
+};
+
+// The dead-letter value of a record that was skipped: a JSON object with the reason, where the
+// record was (topic, partition, offset) and its value as text (null when it had none).
+// `view` names the materialized view that skipped it.
+std::string dead_letter_json(const std::string& reason, const std::string& view,
+                             const std::string& topic, int32_t partition, int64_t offset,
+                             std::optional<std::string_view> value);
+
+// Appends `records` to `topic` (created with one partition and `overrides` when missing) and
+// returns once they are durable. Keyed records go to a partition chosen by a hash of the key,
+// keyless ones to partition 0.
+SqlStatus append_to_topic(storage::LogManager& log, const std::string& topic,
+                          const std::vector<TopicRecord>& records,
+                          const storage::ConfigMap& overrides = {});
+// Creates `topic` (one partition, `overrides`) unless it exists.
+SqlStatus ensure_topic(storage::LogManager& log, const std::string& topic,
+                       const storage::ConfigMap& overrides = {});
 
 }  // namespace eddy::sql

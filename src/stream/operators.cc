@@ -151,13 +151,45 @@ class Project final : public Operator {
   RowScratch scratch_;
 };
 
+// The view's visible columns as a table, for JSON output.
+sql::TableDef output_table(const sql::Plan& plan) {
+  sql::TableDef t;
+  for (const auto& c : plan.columns)
+    t.columns.push_back({c.name, c.type});
+  return t;
+}
+
+// The group key as a table: each key is named like the output column that shows it, or
+// group_<n> when no output column does.
+sql::TableDef key_table(const sql::Plan& plan) {
+  sql::TableDef t;
+  for (size_t i = 0; i < plan.group_keys.size(); ++i) {
+    std::string name = "group_" + std::to_string(i + 1);
+    for (size_t j = 0; j < plan.columns.size(); ++j)
+      if (plan.outputs[j].kind == sql::ExprKind::kGroupRef &&
+          plan.outputs[j].index == static_cast<int>(i)) {
+        name = plan.columns[j].name;
+        break;
+      }
+    t.columns.push_back({name, plan.group_keys[i].type});
+  }
+  return t;
+}
+
 // Keeps an append-only view's rows, keyed by their source position.
 class RowSink final : public Operator {
  public:
-  explicit RowSink(OperatorContext& context) : context_(context) {}
+  RowSink(const sql::Plan& plan, OperatorContext& context)
+      : context_(context), output_(output_table(plan)) {}
 
   SqlStatus push(Batch& batch, const Progress&) override {
+    Row row(batch.columns.size());
     for (uint32_t r : batch.selection) {
+      if (context_.emit_output) {
+        for (size_t c = 0; c < row.size(); ++c)
+          row[c] = batch.columns[c][r];
+        context_.outputs.push_back({std::nullopt, sql::encode_json_row(output_, row)});
+      }
       StateWrite w{context_.prefix + "r", std::string()};
       append_be32(w.key, static_cast<uint32_t>(batch.partition));
       append_be64(w.key, static_cast<uint64_t>(batch.offsets[r]));
@@ -176,6 +208,7 @@ class RowSink final : public Operator {
 
  private:
   OperatorContext& context_;
+  sql::TableDef output_;
   std::vector<StateWrite> pending_;
 };
 
@@ -213,12 +246,37 @@ bool deserialize_group(std::string_view in, const sql::Plan& plan, GroupState& g
   return in.empty();
 }
 
+// A group's visible row; nullopt when HAVING rejects it.
+SqlResult<std::optional<Row>> group_row(const sql::Plan& select, const GroupState& g) {
+  static const std::vector<Value> kNoParams;
+  Row aggs;
+  for (const auto& acc : g.accs) {
+    SQL_ASSIGN(Value v, acc.finish());
+    aggs.push_back(std::move(v));
+  }
+  sql::EvalContext ctx{.params = &kNoParams, .groups = &g.keys, .aggs = &aggs};
+  if (select.having) {
+    SQL_ASSIGN(bool keep, sql::eval_predicate(*select.having, ctx));
+    if (!keep) return std::optional<Row>();
+  }
+  Row out;
+  for (size_t i = 0; i < select.columns.size(); ++i) {
+    SQL_ASSIGN(Value v, sql::eval(select.outputs[i], ctx));
+    out.push_back(std::move(v));
+  }
+  return std::optional<Row>(std::move(out));
+}
+
 // GROUP BY keys + aggregates: each batch is aggregated into partial states per key, which are
 // then merged into the view's state (cache first, the state store behind it).
 class KeyedAggregate final : public Operator {
  public:
   KeyedAggregate(const sql::Plan& plan, OperatorContext& context)
-      : plan_(plan), context_(context), scratch_(width(plan), arguments(plan)) {}
+      : plan_(plan),
+        context_(context),
+        scratch_(width(plan), arguments(plan)),
+        output_(output_table(plan)),
+        key_(key_table(plan)) {}
 
   SqlStatus push(Batch& batch, const Progress&) override {
     std::unordered_map<std::string, GroupState> partials;
@@ -272,8 +330,20 @@ class KeyedAggregate final : public Operator {
   }
 
   SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
-    for (const auto& key : dirty_)
-      writes.push_back({context_.prefix + "s" + key, serialize_group(cache_.at(key))});
+    for (const auto& key : dirty_) {
+      const GroupState& g = cache_.at(key);
+      writes.push_back({context_.prefix + "s" + key, serialize_group(g)});
+      if (!context_.emit_output) continue;
+      // Upsert keyed by the group key; a group HAVING rejects is a tombstone.
+      auto row = group_row(plan_, g);
+      if (!row.ok()) {
+        skip_row(context_, row.error());
+        continue;
+      }
+      std::optional<std::string> value;
+      if (*row) value = sql::encode_json_row(output_, **row);
+      context_.outputs.push_back({sql::encode_json_row(key_, g.keys), std::move(value)});
+    }
     dirty_.clear();
     // Everything is clean now: keep the cache within its budget.
     if (cache_bytes_ > context_.cache_bytes) {
@@ -297,6 +367,8 @@ class KeyedAggregate final : public Operator {
   const sql::Plan& plan_;
   OperatorContext& context_;
   RowScratch scratch_;
+  sql::TableDef output_;
+  sql::TableDef key_;
   std::unordered_map<std::string, GroupState> cache_;
   std::set<std::string> dirty_;
   size_t cache_bytes_ = 0;
@@ -335,7 +407,7 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
     p.operators.push_back(std::make_unique<KeyedAggregate>(select, context));
   } else {
     p.operators.push_back(std::make_unique<Project>(select, context));
-    p.operators.push_back(std::make_unique<RowSink>(context));
+    p.operators.push_back(std::make_unique<RowSink>(select, context));
   }
   for (size_t i = 0; i + 1 < p.operators.size(); ++i)
     p.operators[i]->set_next(p.operators[i + 1].get());
@@ -362,24 +434,9 @@ SqlResult<std::vector<Row>> read_contents(const sql::Plan& select, const StateSt
     if (failed) return *failed;
     return rows;
   }
-  const std::vector<Value> params;
   auto emit = [&](const GroupState& g) -> SqlStatus {
-    Row aggs;
-    for (const auto& acc : g.accs) {
-      SQL_ASSIGN(Value v, acc.finish());
-      aggs.push_back(std::move(v));
-    }
-    sql::EvalContext ctx{.params = &params, .groups = &g.keys, .aggs = &aggs};
-    if (select.having) {
-      SQL_ASSIGN(bool keep, sql::eval_predicate(*select.having, ctx));
-      if (!keep) return Unit{};
-    }
-    Row out;
-    for (size_t i = 0; i < visible; ++i) {
-      SQL_ASSIGN(Value v, sql::eval(select.outputs[i], ctx));
-      out.push_back(std::move(v));
-    }
-    rows.push_back(std::move(out));
+    SQL_ASSIGN(std::optional<Row> row, group_row(select, g));
+    if (row) rows.push_back(std::move(*row));
     return Unit{};
   };
   size_t groups = 0;

@@ -15,6 +15,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "sql/executor.h"
 #include "sql/plan.h"
 #include "stream/state_store.h"
 
@@ -41,6 +42,11 @@ struct OperatorContext {
   size_t cache_bytes = 64 << 20;
   std::atomic<int64_t> skipped{0};  // rows dropped because an expression failed on them
   std::string last_error;           // the reason of the last skipped row
+  // WITH (topic = ...): operators add the view's changes here as JSON records (rows of an
+  // append-only view; upserts and tombstones keyed by the group key of an aggregate view), and
+  // the view appends them to its topic before the checkpoint that reflects them commits.
+  bool emit_output = false;
+  std::vector<sql::TopicRecord> outputs;
 };
 
 class Operator {

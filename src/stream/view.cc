@@ -31,10 +31,25 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
   context_.store = &store_;
   context_.prefix = view_prefix(def_.name);
   context_.cache_bytes = options_.cache_bytes;
+  context_.emit_output = !def_.topic.empty();
   pipeline_ = build_pipeline(*select_, context_);
 }
 
+storage::ConfigMap View::output_overrides() const {
+  // An aggregate view's topic is an upsert changelog: compaction keeps the latest per key.
+  if (select_->grouped) return {{"cleanup.policy", "compact"}};
+  return {};
+}
+
+Status View::ensure_output_topic() {
+  if (def_.topic.empty()) return Status();
+  auto made = sql::ensure_topic(log_, def_.topic, output_overrides());
+  if (!made.ok()) return Error(ErrorCode::kIoError, made.error().message);
+  return Status();
+}
+
 Status View::open(bool fresh) {
+  RETURN_IF_ERROR(ensure_output_topic());
   if (fresh) return store_.delete_prefix(context_.prefix);
   auto topic = log_.topic(table_.topic);
   const int32_t partitions = topic ? topic->partitions : 0;
@@ -88,24 +103,29 @@ sql::SqlResult<bool> View::pump(int32_t p) {
   sql::Row row;
   std::string reason;
   int64_t last = offset;
-  SQL_ASSIGN(const int64_t next,
-             sql::for_each_record(
-                 read->data,
-                 [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
-                   if (at < offset || at >= end) return sql::Unit{};
-                   last = at + 1;
-                   ++uncheckpointed_;
-                   if (!sql::decode_table_record(table_, record, at, p, ts, row, reason)) {
-                     ++context_.skipped;
-                     context_.last_error = reason;
-                     return sql::Unit{};
-                   }
-                   batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
-                   batch.offsets.push_back(at);
-                   for (size_t c = 0; c < width; ++c)
-                     batch.columns[c].push_back(std::move(row[c]));
-                   return sql::Unit{};
-                 }));
+  SQL_ASSIGN(
+      const int64_t next,
+      sql::for_each_record(
+          read->data,
+          [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
+            if (at < offset || at >= end) return sql::Unit{};
+            last = at + 1;
+            ++uncheckpointed_;
+            if (!sql::decode_table_record(table_, record, at, p, ts, row, reason)) {
+              ++context_.skipped;
+              context_.last_error = reason;
+              if (!table_.dead_letter.empty())
+                dead_letters_.push_back(
+                    {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
+                     sql::dead_letter_json(reason, def_.name, table_.topic, p, at, record.value)});
+              return sql::Unit{};
+            }
+            batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
+            batch.offsets.push_back(at);
+            for (size_t c = 0; c < width; ++c)
+              batch.columns[c].push_back(std::move(row[c]));
+            return sql::Unit{};
+          }));
   // Stop at the high watermark even when the chunk held batches past it.
   const int64_t new_offset = std::min(std::max(next, last), end);
   if (new_offset <= offset) return false;
@@ -118,6 +138,16 @@ sql::SqlResult<bool> View::pump(int32_t p) {
 sql::SqlStatus View::checkpoint() {
   std::vector<StateWrite> writes;
   SQL_CHECK(pipeline_.head()->checkpoint(writes));
+  // Output and dead letters become durable before the positions that move past them
+  // (at-least-once: a crash in between writes them again).
+  if (!context_.outputs.empty()) {
+    SQL_CHECK(sql::append_to_topic(log_, def_.topic, context_.outputs, output_overrides()));
+    context_.outputs.clear();
+  }
+  if (!dead_letters_.empty()) {
+    SQL_CHECK(sql::append_to_topic(log_, table_.dead_letter, dead_letters_));
+    dead_letters_.clear();
+  }
   for (size_t p = 0; p < offsets_.size(); ++p)
     writes.push_back(
         {offset_key(context_.prefix, static_cast<int32_t>(p)), encode_be64(offsets_[p])});

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sql/views.h"
+#include "storage/topic_config.h"
 #include "stream/operators.h"
 
 namespace eddy::storage {
@@ -45,6 +46,9 @@ class View {
   // Reads one chunk of `partition` into a batch and pushes it; false when nothing was read.
   sql::SqlResult<bool> pump(int32_t partition);
   sql::SqlStatus checkpoint();
+  // Creates the view's output topic unless it exists (compacted for an aggregate view).
+  Status ensure_output_topic();
+  storage::ConfigMap output_overrides() const;
   void fail(const std::string& reason);
 
   sql::ViewDef def_;
@@ -55,7 +59,8 @@ class View {
   ViewOptions options_;
   OperatorContext context_;
   Pipeline pipeline_;
-  std::vector<int64_t> offsets_;  // next offset to read, per partition
+  std::vector<int64_t> offsets_;                // next offset to read, per partition
+  std::vector<sql::TopicRecord> dead_letters_;  // written before the next checkpoint
   bool dirty_ = false;
   std::atomic<int64_t> records_{0};  // checkpointed
   int64_t uncheckpointed_ = 0;
