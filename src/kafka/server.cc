@@ -334,16 +334,7 @@ Status KafkaServer::Impl::bind() {
 }
 
 asio::awaitable<void> KafkaServer::Impl::accept_loop() {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_),
-                                                        asio::as_tuple(asio::use_awaitable));
-    if (ec) {
-      if (ec == asio::error::operation_aborted || stopped_) co_return;
-      spdlog::warn("kafka: accept failed: {}", ec.message());
-      continue;
-    }
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
+  return net::accept_connections(acceptor_, io_, stopped_, "kafka", [this](tcp::socket socket) {
     auto connection = std::make_shared<Connection>(std::move(socket), *this);
     {
       std::lock_guard lock(connections_mu_);
@@ -351,7 +342,7 @@ asio::awaitable<void> KafkaServer::Impl::accept_loop() {
       connections_.push_back(connection);
     }
     connection->start();
-  }
+  });
 }
 
 void KafkaServer::Impl::run() {

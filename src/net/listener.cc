@@ -1,5 +1,11 @@
 #include "net/listener.h"
 
+#include <spdlog/spdlog.h>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
 namespace eddy::net {
 
 Status open_listener(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host, int port,
@@ -21,6 +27,25 @@ Status open_listener(boost::asio::ip::tcp::acceptor& acceptor, const std::string
                  what + " listener on " + host + ":" + std::to_string(port) + ": " + ec.message());
   }
   return ok_status();
+}
+
+boost::asio::awaitable<void> accept_connections(
+    boost::asio::ip::tcp::acceptor& acceptor, boost::asio::io_context& io,
+    const std::atomic<bool>& stopped, std::string what,
+    std::function<void(boost::asio::ip::tcp::socket)> accepted) {
+  namespace asio = boost::asio;
+  for (;;) {
+    auto [ec, socket] =
+        co_await acceptor.async_accept(asio::make_strand(io), asio::as_tuple(asio::use_awaitable));
+    if (ec) {
+      if (ec == asio::error::operation_aborted || stopped) co_return;
+      spdlog::warn("{}: accept failed: {}", what, ec.message());
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    accepted(std::move(socket));
+  }
 }
 
 }  // namespace eddy::net

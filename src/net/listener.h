@@ -1,9 +1,14 @@
-// Opening a TCP listener the way every Eddy protocol server does (Kafka, pgwire, later HTTP):
-// parse the host, bind with SO_REUSEADDR, listen with the system's backlog, and turn failures
-// into errors that name the listener. Included only by server .cc files, which use Asio anyway.
+// Listening the way every Eddy protocol server does (Kafka, pgwire, later HTTP): open the TCP
+// listener (parse the host, bind with SO_REUSEADDR, listen with the system's backlog, errors
+// naming the listener) and accept connections onto strands. Included only by server .cc files,
+// which use Asio anyway.
 #pragma once
 
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <functional>
 #include <string>
 
 #include "common/result.h"
@@ -14,5 +19,13 @@ namespace eddy::net {
 // ("kafka", "pgwire").
 Status open_listener(boost::asio::ip::tcp::acceptor& acceptor, const std::string& host, int port,
                      const std::string& what);
+
+// Accepts connections until the acceptor is closed (or `stopped`), each socket on its own
+// strand of `io` with TCP_NODELAY set, handed to `accepted`. A failed accept is logged and the
+// loop goes on.
+boost::asio::awaitable<void> accept_connections(
+    boost::asio::ip::tcp::acceptor& acceptor, boost::asio::io_context& io,
+    const std::atomic<bool>& stopped, std::string what,
+    std::function<void(boost::asio::ip::tcp::socket)> accepted);
 
 }  // namespace eddy::net

@@ -558,18 +558,9 @@ Status PgServer::Impl::bind() {
 }
 
 asio::awaitable<void> PgServer::Impl::accept_loop() {
-  for (;;) {
-    auto [ec, socket] = co_await acceptor_.async_accept(asio::make_strand(io_),
-                                                        asio::as_tuple(asio::use_awaitable));
-    if (ec) {
-      if (ec == asio::error::operation_aborted || stopped_) co_return;
-      spdlog::warn("pgwire: accept failed: {}", ec.message());
-      continue;
-    }
-    boost::system::error_code ignored;
-    socket.set_option(tcp::no_delay(true), ignored);
+  return net::accept_connections(acceptor_, io_, stopped_, "pgwire", [this](tcp::socket socket) {
     std::make_shared<PgConnection>(std::move(socket), *this)->start();
-  }
+  });
 }
 
 void PgServer::Impl::run() {
