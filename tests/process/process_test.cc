@@ -59,8 +59,10 @@ void spawn(Child& child, const std::vector<std::string>& args,
   for (char** e = environ; *e != nullptr; ++e) {
     if (std::strncmp(*e, "EDDY_", 5) != 0) env_strings.emplace_back(*e);
   }
-  // Tests run in parallel: every server takes a free Kafka port unless a test says otherwise.
+  // Tests run in parallel: every server takes free Kafka and pgwire ports unless a test says
+  // otherwise (a fixed default port would collide with another test's server).
   env_strings.emplace_back("EDDY_KAFKA_LISTEN=127.0.0.1:0");
+  env_strings.emplace_back("EDDY_PG_LISTEN=127.0.0.1:0");
   env_strings.insert(env_strings.end(), extra_env.begin(), extra_env.end());
   std::vector<char*> envp;
   for (auto& s : env_strings)
