@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <set>
 #include <string_view>
 
 namespace eddy::sql {
@@ -109,6 +110,15 @@ bool same_expr(const Expr& a, const Expr& b) {
   return true;
 }
 
+// A column of `t` by name: declared columns, then metadata columns.
+std::optional<size_t> column_index(const TableDef& t, const std::string& name) {
+  for (size_t i = 0; i < t.columns.size(); ++i)
+    if (t.columns[i].name == name) return i;
+  for (size_t i = 0; i < std::size(kMetadataColumns); ++i)
+    if (name == kMetadataColumns[i]) return t.columns.size() + i;
+  return std::nullopt;
+}
+
 class Binder {
  public:
   Binder(const BindInput& input, const std::string& sql, std::string statement)
@@ -118,6 +128,7 @@ class Binder {
 
  private:
   SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
+  SqlResult<Plan> bind_union(const PgQuery__SelectStmt* s);
   SqlResult<Plan> bind_insert(const PgQuery__InsertStmt* s);
   SqlResult<Plan> bind_create(const PgQuery__CreateStmt* s);
   SqlResult<Plan> bind_drop(const PgQuery__DropStmt* s);
@@ -146,8 +157,24 @@ class Binder {
   const std::string& sql_;
   std::string statement_;  // this statement's text
   std::vector<Type> params_;
-  const TableDef* table_ = nullptr;
-  std::string table_alias_;
+  // The inputs in FROM, in order; each one's columns start at `base` in the combined row.
+  struct Scope {
+    std::string alias;
+    const TableDef* table;
+    size_t base;
+  };
+  std::vector<Scope> scopes_;
+  // Columns named in USING: unqualified, they mean the left input's column.
+  std::vector<std::string> using_names_;
+  // SELECT * with USING: the merged columns first (scope, column), and those hidden after.
+  std::vector<std::pair<size_t, size_t>> star_front_;
+  std::set<std::pair<size_t, size_t>> star_hidden_;
+  // Binding an arm of a UNION: outputs of unknown type stay unknown (the UNION resolves them).
+  bool keep_unknown_outputs_ = false;
+  SqlResult<Unit> bind_from(const Node* from, Plan& plan);
+  SqlResult<const TableDef*> add_scope(const PgQuery__RangeVar* rv, Plan& plan, bool first);
+  // (scope, column) of `name` in scopes [0, limit); -1 scope when absent; 42702 when ambiguous.
+  SqlResult<std::pair<int, size_t>> find_column(const std::string& name, size_t limit, int loc);
   bool allow_aggregates_ = false;
   bool in_aggregate_ = false;
   std::vector<AggSpec>* aggs_ = nullptr;
@@ -221,34 +248,48 @@ SqlResult<Expr> Binder::bind_column(const PgQuery__ColumnRef* ref) {
   }
   name = str(ref->fields[ref->n_fields - 1]);
   if (ref->n_fields > 2) return unsupported("schema-qualified column references", loc);
-  if (table_ == nullptr || (!qualifier.empty() && qualifier != table_alias_)) {
-    if (!qualifier.empty())
-      return sql_error(sqlstate::kUndefinedTable,
-                       "missing FROM-clause entry for table \"" + qualifier + "\"", loc);
-    return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" does not exist", loc);
-  }
-  if (in_aggregate_ == false && aggs_ != nullptr && group_keys_ == nullptr) {
-    // (grouped queries check columns after binding, in to_group_refs)
-  }
   Expr e;
   e.kind = ExprKind::kColumn;
   e.location = loc;
   e.name = name;
-  for (size_t i = 0; i < table_->columns.size(); ++i) {
-    if (table_->columns[i].name == name) {
-      e.index = static_cast<int>(i);
-      e.type = table_->columns[i].type;
-      return e;
+  auto place = [&](size_t scope, size_t column) {
+    const Scope& sc = scopes_[scope];
+    e.index = static_cast<int>(sc.base + column);
+    e.type = column < sc.table->columns.size() ? sc.table->columns[column].type
+                                               : kMetadataTypes[column - sc.table->columns.size()];
+    return e;
+  };
+  if (!qualifier.empty()) {
+    for (size_t i = 0; i < scopes_.size(); ++i) {
+      if (scopes_[i].alias != qualifier) continue;
+      if (auto c = column_index(*scopes_[i].table, name)) return place(i, *c);
+      return sql_error(sqlstate::kUndefinedColumn,
+                       "column " + qualifier + "." + name + " does not exist", loc);
     }
+    return sql_error(sqlstate::kUndefinedTable,
+                     "missing FROM-clause entry for table \"" + qualifier + "\"", loc);
   }
-  for (size_t i = 0; i < std::size(kMetadataColumns); ++i) {
-    if (name == kMetadataColumns[i]) {
-      e.index = static_cast<int>(table_->columns.size() + i);
-      e.type = kMetadataTypes[i];
-      return e;
+  SQL_ASSIGN(auto found, find_column(name, scopes_.size(), loc));
+  if (found.first < 0)
+    return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" does not exist", loc);
+  return place(static_cast<size_t>(found.first), found.second);
+}
+
+SqlResult<std::pair<int, size_t>> Binder::find_column(const std::string& name, size_t limit,
+                                                      int loc) {
+  std::pair<int, size_t> found{-1, 0};
+  const bool merged =
+      std::find(using_names_.begin(), using_names_.end(), name) != using_names_.end();
+  for (size_t i = 0; i < limit && i < scopes_.size(); ++i) {
+    auto c = column_index(*scopes_[i].table, name);
+    if (!c) continue;
+    if (found.first >= 0) {
+      if (merged) break;  // the USING column: the left one
+      return sql_error("42702", "column reference \"" + name + "\" is ambiguous", loc);
     }
+    found = {static_cast<int>(i), *c};
   }
-  return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" does not exist", loc);
+  return found;
 }
 
 SqlResult<Expr> Binder::make_operator(const std::string& op, std::optional<Expr> left, Expr right,
@@ -720,8 +761,322 @@ std::string Binder::output_name(const Node* node) const {
   }
 }
 
+// The inputs an expression reads, as a bit per scope (columns only).
+void scopes_read(const Expr& e, const std::vector<size_t>& bases, uint64_t& mask) {
+  if (e.kind == ExprKind::kColumn) {
+    size_t scope = 0;
+    while (scope + 1 < bases.size() && static_cast<size_t>(e.index) >= bases[scope + 1])
+      ++scope;
+    mask |= uint64_t{1} << std::min<size_t>(scope, 63);
+  }
+  for (const auto& a : e.args)
+    scopes_read(a, bases, mask);
+}
+
+// The conjuncts of `e` (AND flattened).
+void conjuncts(const Expr& e, std::vector<const Expr*>& out) {
+  if (e.kind == ExprKind::kAnd) {
+    for (const auto& a : e.args)
+      conjuncts(a, out);
+  } else {
+    out.push_back(&e);
+  }
+}
+
+SqlResult<const TableDef*> Binder::add_scope(const PgQuery__RangeVar* rv, Plan& plan, bool first) {
+  const std::string schema = rv->schemaname;
+  const bool public_schema = schema.empty() || schema == "public";
+  auto def = public_schema ? input_.catalog->table(rv->relname) : std::nullopt;
+  if (auto view = public_schema ? input_.catalog->view(rv->relname) : std::nullopt) {
+    def = TableDef{};
+    def->name = view->name;
+    def->columns = view->columns;
+    def->is_view = true;
+  }
+  if (!def) {
+    std::string full = schema.empty() ? rv->relname : schema + "." + rv->relname;
+    return sql_error(sqlstate::kUndefinedTable, "relation \"" + full + "\" does not exist",
+                     rv->location);
+  }
+  const std::string alias = rv->alias != nullptr ? rv->alias->aliasname : rv->relname;
+  if (rv->alias != nullptr && rv->alias->n_colnames > 0)
+    return unsupported("column aliases in FROM", rv->location);
+  for (const auto& sc : scopes_)
+    if (sc.alias == alias)
+      return sql_error("42712", "table name \"" + alias + "\" specified more than once");
+  const size_t base = plan.row_width();
+  if (first) {
+    plan.table = std::move(def);
+    scopes_.push_back({alias, &*plan.table, base});
+    return &*plan.table;
+  }
+  JoinSpec join;
+  join.table = std::move(*def);
+  join.alias = alias;
+  join.base = base;
+  plan.joins.push_back(std::move(join));
+  // Scopes point into plan.joins, which may have moved: point them again.
+  scopes_.resize(1);
+  for (auto& j : plan.joins)
+    scopes_.push_back({j.alias, &j.table, j.base});
+  return &plan.joins.back().table;
+}
+
+SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
+  if (from->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
+    SQL_CHECK(add_scope(from->range_var, plan, scopes_.empty()));
+    return Unit{};
+  }
+  if (from->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR)
+    return unsupported("FROM " + node_name(from));
+  const auto* j = from->join_expr;
+  if (j->alias != nullptr || j->join_using_alias != nullptr)
+    return unsupported("an alias for a join");
+  if (j->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT ||
+      j->jointype == PG_QUERY__JOIN_TYPE__JOIN_FULL)
+    return unsupported(j->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT
+                           ? "RIGHT JOIN (write it as a LEFT JOIN with the inputs swapped)"
+                           : "FULL JOIN");
+  if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER &&
+      j->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT)
+    return unsupported("this kind of join");
+  SQL_CHECK(bind_from(j->larg, plan));
+  if (j->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+    return unsupported("a join whose right side is not a table (joins nest to the left)");
+  const size_t left_scopes = scopes_.size();
+  SQL_CHECK(add_scope(j->rarg->range_var, plan, false));
+  JoinSpec& join = plan.joins.back();
+  join.left_outer = j->jointype == PG_QUERY__JOIN_TYPE__JOIN_LEFT;
+  const size_t right = scopes_.size() - 1;
+  // NATURAL: USING every declared column name both sides have, in the left side's order.
+  std::vector<std::string> using_list;
+  for (size_t i = 0; i < j->n_using_clause; ++i)
+    using_list.push_back(str(j->using_clause[i]));
+  if (j->is_natural) {
+    for (size_t sc = 0; sc < left_scopes; ++sc)
+      for (const auto& c : scopes_[sc].table->columns)
+        if (std::any_of(join.table.columns.begin(), join.table.columns.end(),
+                        [&](const ColumnDef& r) { return r.name == c.name; }) &&
+            std::find(using_list.begin(), using_list.end(), c.name) == using_list.end())
+          using_list.push_back(c.name);
+  }
+  for (const auto& name : using_list) {
+    SQL_ASSIGN(auto l, find_column(name, left_scopes, -1));
+    auto r = column_index(join.table, name);
+    if (l.first < 0 || (r && *r >= join.table.columns.size()) ||
+        static_cast<size_t>(l.second) >=
+            scopes_[static_cast<size_t>(l.first)].table->columns.size())
+      return sql_error(
+          sqlstate::kUndefinedColumn,
+          "column \"" + name + "\" specified in USING clause does not exist in left table");
+    if (!r)
+      return sql_error(
+          sqlstate::kUndefinedColumn,
+          "column \"" + name + "\" specified in USING clause does not exist in right table");
+    Expr le;
+    le.kind = ExprKind::kColumn;
+    le.name = name;
+    le.index = static_cast<int>(scopes_[static_cast<size_t>(l.first)].base + l.second);
+    le.type = scopes_[static_cast<size_t>(l.first)].table->columns[l.second].type;
+    Expr re = le;
+    re.index = static_cast<int>(join.base + *r);
+    re.type = join.table.columns[*r].type;
+    SQL_ASSIGN(Expr eq, make_operator("=", le, re, -1));
+    join.left_keys.push_back(eq.args[0]);
+    join.right_keys.push_back(eq.args[1]);
+    if (std::find(using_names_.begin(), using_names_.end(), name) == using_names_.end())
+      using_names_.push_back(name);
+    const std::pair<size_t, size_t> left_col{static_cast<size_t>(l.first), l.second};
+    if (std::find(star_front_.begin(), star_front_.end(), left_col) == star_front_.end())
+      star_front_.push_back(left_col);
+    star_hidden_.insert(left_col);
+    star_hidden_.insert({right, *r});
+  }
+  if (j->quals != nullptr) {
+    SQL_ASSIGN(Expr on, bind_expr(j->quals));
+    if (on.type != Type::kBool && on.type != Type::kUnknown)
+      return sql_error(
+          sqlstate::kDatatypeMismatch,
+          std::string("argument of JOIN/ON must be type boolean, not type ") + type_name(on.type),
+          on.location);
+    SQL_ASSIGN(on, coerce_to(std::move(on), Type::kBool));
+    // Equalities between the inputs so far and this one become hash keys.
+    std::vector<size_t> bases;
+    for (const auto& sc : scopes_)
+      bases.push_back(sc.base);
+    std::vector<const Expr*> parts;
+    conjuncts(on, parts);
+    const uint64_t right_bit = uint64_t{1} << std::min<size_t>(right, 63);
+    for (const Expr* part : parts) {
+      if (part->kind != ExprKind::kCall || part->name != "=" || part->args.size() != 2) continue;
+      uint64_t a = 0, b = 0;
+      scopes_read(part->args[0], bases, a);
+      scopes_read(part->args[1], bases, b);
+      if (a != 0 && b == right_bit && (a & right_bit) == 0) {
+        join.left_keys.push_back(part->args[0]);
+        join.right_keys.push_back(part->args[1]);
+      } else if (b != 0 && a == right_bit && (b & right_bit) == 0) {
+        join.left_keys.push_back(part->args[1]);
+        join.right_keys.push_back(part->args[0]);
+      }
+    }
+    join.condition = std::move(on);
+  }
+  return Unit{};
+}
+
+// Where an expression starts in the text (a cast's own location is its `::`).
+int start_of(const Expr& e) {
+  int loc = e.location;
+  for (const auto& a : e.args)
+    if (a.location >= 0 && (loc < 0 || a.location < loc)) loc = start_of(a);
+  return loc;
+}
+
+// Where an ORDER BY expression starts, as far as the parse tree tells.
+int sort_location(const Node* n) {
+  switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_A_EXPR: {
+      const Node* left = n->a_expr->lexpr;
+      return left != nullptr ? sort_location(left) : n->a_expr->location;
+    }
+    case PG_QUERY__NODE__NODE_COLUMN_REF:
+      return n->column_ref->location;
+    case PG_QUERY__NODE__NODE_FUNC_CALL:
+      return n->func_call->location;
+    case PG_QUERY__NODE__NODE_A_CONST:
+      return n->a_const->location;
+    default:
+      return -1;
+  }
+}
+
+SqlResult<Plan> Binder::bind_union(const PgQuery__SelectStmt* s) {
+  if (s->op != PG_QUERY__SET_OPERATION__SETOP_UNION) return unsupported("INTERSECT/EXCEPT");
+  if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
+  if (s->n_locking_clause > 0) return unsupported("FOR UPDATE/SHARE");
+  // Each arm has its own FROM: bind it with a scope of its own.
+  auto bind_arm = [&](const PgQuery__SelectStmt* arm, bool keep_unknown) -> SqlResult<Plan> {
+    auto saved_scopes = std::move(scopes_);
+    auto saved_using = std::move(using_names_);
+    auto saved_front = std::move(star_front_);
+    auto saved_hidden = std::move(star_hidden_);
+    const bool saved_keep = keep_unknown_outputs_;
+    scopes_.clear();
+    using_names_.clear();
+    star_front_.clear();
+    star_hidden_.clear();
+    keep_unknown_outputs_ = keep_unknown;
+    auto bound = bind_select(arm);
+    scopes_ = std::move(saved_scopes);
+    using_names_ = std::move(saved_using);
+    star_front_ = std::move(saved_front);
+    star_hidden_ = std::move(saved_hidden);
+    keep_unknown_outputs_ = saved_keep;
+    return bound;
+  };
+  // A nested UNION resolves its own types first (as PostgreSQL does), so unknowns stay unknown
+  // only for plain arms.
+  SQL_ASSIGN(Plan left, bind_arm(s->larg, s->larg->op == PG_QUERY__SET_OPERATION__SETOP_NONE));
+  SQL_ASSIGN(Plan right, bind_arm(s->rarg, s->rarg->op == PG_QUERY__SET_OPERATION__SETOP_NONE));
+  if (left.columns.size() != right.columns.size())
+    return sql_error(sqlstate::kSyntaxError,
+                     "each UNION query must have the same number of columns",
+                     right.outputs.empty() ? -1 : start_of(right.outputs[0]));
+  Plan plan;
+  plan.kind = Plan::Kind::kSelect;
+  plan.union_distinct = !s->all;
+  for (size_t i = 0; i < left.columns.size(); ++i) {
+    const Type a = left.columns[i].type, b = right.columns[i].type;
+    auto t = common_type(a, b);
+    if (!t)
+      return sql_error(sqlstate::kDatatypeMismatch,
+                       std::string("UNION types ") + type_name(a) + " and " + type_name(b) +
+                           " cannot be matched",
+                       start_of(right.outputs[i]));
+    const Type target = *t == Type::kUnknown ? Type::kText : *t;
+    for (Plan* arm : {&left, &right}) {
+      SQL_ASSIGN(arm->outputs[i], coerce_to(std::move(arm->outputs[i]), target));
+      arm->columns[i].type = target;
+    }
+    plan.columns.push_back({left.columns[i].name, target});
+    Expr ref;
+    ref.kind = ExprKind::kColumn;
+    ref.index = static_cast<int>(i);
+    ref.type = target;
+    ref.name = left.columns[i].name;
+    plan.outputs.push_back(std::move(ref));
+  }
+  // UNION ALL of UNION ALLs is one list of arms.
+  for (Plan* arm : {&left, &right}) {
+    if (!arm->union_arms.empty() && !arm->union_distinct && !plan.union_distinct &&
+        arm->order.empty() && !arm->limit && !arm->offset) {
+      for (const auto& inner : arm->union_arms) {
+        // The inner arms were cast to the inner UNION's types; cast them on to ours.
+        Plan copy = *inner;
+        for (size_t i = 0; i < copy.columns.size(); ++i) {
+          SQL_ASSIGN(copy.outputs[i], coerce_to(std::move(copy.outputs[i]), plan.columns[i].type));
+          copy.columns[i].type = plan.columns[i].type;
+        }
+        plan.union_arms.push_back(std::make_shared<const Plan>(std::move(copy)));
+      }
+    } else {
+      plan.union_arms.push_back(std::make_shared<const Plan>(std::move(*arm)));
+    }
+  }
+  for (size_t i = 0; i < s->n_sort_clause; ++i) {
+    const auto* sb = s->sort_clause[i]->sort_by;
+    if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING) return unsupported("ORDER BY USING");
+    SortKey key;
+    key.descending = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+    key.nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_DEFAULT ||
+                              sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORT_BY_NULLS_UNDEFINED
+                          ? key.descending
+                          : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST;
+    const Node* n = sb->node;
+    std::optional<size_t> column;
+    if (n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+        n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+      const int pos = n->a_const->ival->ival;
+      if (pos < 1 || static_cast<size_t>(pos) > plan.columns.size())
+        return sql_error("42P10",
+                         "ORDER BY position " + std::to_string(pos) + " is not in select list",
+                         n->a_const->location);
+      column = static_cast<size_t>(pos - 1);
+    } else if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields == 1 &&
+               n->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
+      const std::string name = str(n->column_ref->fields[0]);
+      for (size_t c = 0; c < plan.columns.size(); ++c)
+        if (plan.columns[c].name == name) {
+          column = c;
+          break;
+        }
+      if (!column)
+        return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" does not exist",
+                         n->column_ref->location);
+    }
+    if (!column) {
+      SqlError error =
+          sql_error(sqlstate::kFeatureNotSupported,
+                    "invalid UNION/INTERSECT/EXCEPT ORDER BY clause", sort_location(n));
+      error.detail = "Only result column names can be used, not expressions or functions.";
+      return error;
+    }
+    key.column = *column;
+    plan.order.push_back(key);
+  }
+  for (auto [node, slot] :
+       {std::pair{s->limit_count, &plan.limit}, std::pair{s->limit_offset, &plan.offset}}) {
+    if (node == nullptr) continue;
+    SQL_ASSIGN(Expr e, bind_expr(node));
+    SQL_ASSIGN(e, coerce_to(std::move(e), Type::kInt8, CastContext::kAssignment));
+    *slot = std::move(e);
+  }
+  return plan;
+}
+
 SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
-  if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return unsupported("UNION/INTERSECT/EXCEPT");
+  if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return bind_union(s);
   if (s->n_values_lists > 0) return unsupported("VALUES as a query");
   if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
   if (s->n_distinct_clause > 0) return unsupported("SELECT DISTINCT");
@@ -730,29 +1085,12 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   if (s->n_locking_clause > 0) return unsupported("FOR UPDATE/SHARE");
   Plan plan;
   plan.kind = Plan::Kind::kSelect;
-  if (s->n_from_clause > 1) return unsupported("joins");
-  if (s->n_from_clause == 1) {
-    const Node* from = s->from_clause[0];
-    if (from->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
-      return unsupported("FROM " + node_name(from));
-    const auto* rv = from->range_var;
-    const std::string schema = rv->schemaname;
-    const bool public_schema = schema.empty() || schema == "public";
-    auto def = public_schema ? input_.catalog->table(rv->relname) : std::nullopt;
-    if (auto view = public_schema ? input_.catalog->view(rv->relname) : std::nullopt) {
-      def = TableDef{};
-      def->name = view->name;
-      def->columns = view->columns;
-      def->is_view = true;
-    }
-    if (!def) {
-      std::string full = schema.empty() ? rv->relname : schema + "." + rv->relname;
-      return sql_error(sqlstate::kUndefinedTable, "relation \"" + full + "\" does not exist",
-                       rv->location);
-    }
-    plan.table = std::move(def);
-    table_ = &*plan.table;
-    table_alias_ = rv->alias != nullptr ? rv->alias->aliasname : rv->relname;
+  // FROM a, b: a cross join (WHERE then filters the pairs).
+  for (size_t i = 0; i < s->n_from_clause; ++i) {
+    const Node* item = s->from_clause[i];
+    if (i > 0 && item->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+      return unsupported("a join after a comma in FROM (write JOIN ... ON)");
+    SQL_CHECK(bind_from(item, plan));
   }
   if (s->where_clause != nullptr) {
     SQL_ASSIGN(Expr w, bind_expr(s->where_clause));
@@ -768,7 +1106,8 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   struct Target {
     const Node* node;  // null: a table column from *
     std::string name;
-    int column = -1;
+    int column = -1;  // index in the combined row
+    Type type = Type::kText;
   };
   std::vector<Target> targets;
   for (size_t i = 0; i < s->n_target_list; ++i) {
@@ -777,11 +1116,35 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     if (val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
         val->column_ref->fields[val->column_ref->n_fields - 1]->node_case ==
             PG_QUERY__NODE__NODE_A_STAR) {
-      if (table_ == nullptr)
+      const auto* ref = val->column_ref;
+      if (ref->n_fields == 2) {  // t.*: every declared column of t
+        const std::string qualifier = str(ref->fields[0]);
+        auto scope = std::find_if(scopes_.begin(), scopes_.end(),
+                                  [&](const Scope& sc) { return sc.alias == qualifier; });
+        if (scope == scopes_.end())
+          return sql_error(sqlstate::kUndefinedTable,
+                           "missing FROM-clause entry for table \"" + qualifier + "\"",
+                           ref->location);
+        for (size_t c = 0; c < scope->table->columns.size(); ++c)
+          targets.push_back({nullptr, scope->table->columns[c].name,
+                             static_cast<int>(scope->base + c), scope->table->columns[c].type});
+        continue;
+      }
+      if (ref->n_fields > 2) return unsupported("schema-qualified column references", rt->location);
+      if (scopes_.empty())
         return sql_error(sqlstate::kSyntaxError, "SELECT * with no tables specified is not valid",
                          rt->location);
-      for (size_t c = 0; c < table_->columns.size(); ++c)
-        targets.push_back({nullptr, table_->columns[c].name, static_cast<int>(c)});
+      // USING columns once, first; then every input's declared columns.
+      auto add = [&](size_t scope, size_t c) {
+        const Scope& sc = scopes_[scope];
+        targets.push_back({nullptr, sc.table->columns[c].name, static_cast<int>(sc.base + c),
+                           sc.table->columns[c].type});
+      };
+      for (auto [scope, c] : star_front_)
+        add(scope, c);
+      for (size_t scope = 0; scope < scopes_.size(); ++scope)
+        for (size_t c = 0; c < scopes_[scope].table->columns.size(); ++c)
+          if (star_hidden_.count({scope, c}) == 0) add(scope, c);
       continue;
     }
     targets.push_back({val, rt->name[0] != '\0' ? rt->name : output_name(val)});
@@ -800,9 +1163,10 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
       source = targets[n - 1].node;
     } else if (g->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && g->column_ref->n_fields == 1) {
       const std::string name = str(g->column_ref->fields[0]);
-      const bool is_column =
-          table_ != nullptr && std::any_of(table_->columns.begin(), table_->columns.end(),
-                                           [&](const ColumnDef& c) { return c.name == name; });
+      const bool is_column = std::any_of(scopes_.begin(), scopes_.end(), [&](const Scope& sc) {
+        return std::any_of(sc.table->columns.begin(), sc.table->columns.end(),
+                           [&](const ColumnDef& c) { return c.name == name; });
+      });
       if (!is_column) {
         for (const auto& t : targets)
           if (t.node != nullptr && t.name == name) source = t.node;
@@ -823,13 +1187,13 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
       Expr e;
       e.kind = ExprKind::kColumn;
       e.index = t.column;
-      e.type = table_->columns[static_cast<size_t>(t.column)].type;
+      e.type = t.type;
       e.name = t.name;
       outputs.push_back(std::move(e));
       continue;
     }
     SQL_ASSIGN(Expr e, bind_expr(t.node));
-    if (e.type == Type::kUnknown) {
+    if (e.type == Type::kUnknown && !keep_unknown_outputs_) {
       SQL_ASSIGN(e, coerce_to(std::move(e), Type::kText));
     }
     outputs.push_back(std::move(e));
@@ -998,10 +1362,27 @@ SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
   plan.if_not_exists = s->if_not_exists;
   TableDef& def = plan.create;
   def.name = s->relation->relname;
+  std::vector<std::pair<std::string, int>> key_names;  // PRIMARY KEY columns, with positions
+  bool key_declared = false;
+  auto primary_key = [&](int location) -> SqlStatus {
+    if (key_declared)
+      return sql_error("42P16",
+                       "multiple primary keys for table \"" + def.name + "\" are not allowed",
+                       location);
+    key_declared = true;
+    return Unit{};
+  };
   for (size_t i = 0; i < s->n_table_elts; ++i) {
     const Node* elt = s->table_elts[i];
+    if (elt->node_case == PG_QUERY__NODE__NODE_CONSTRAINT &&
+        elt->constraint->contype == PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY) {
+      SQL_CHECK(primary_key(elt->constraint->location));
+      for (size_t k = 0; k < elt->constraint->n_keys; ++k)
+        key_names.push_back({str(elt->constraint->keys[k]), elt->constraint->location});
+      continue;
+    }
     if (elt->node_case != PG_QUERY__NODE__NODE_COLUMN_DEF)
-      return unsupported("table constraints (" + node_name(elt) + ")");
+      return unsupported("table constraints other than PRIMARY KEY (" + node_name(elt) + ")");
     const auto* cd = elt->column_def;
     const std::string name = cd->colname;
     if (name.size() > 0 && name[0] == '_' &&
@@ -1012,10 +1393,29 @@ SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
     for (const auto& existing : def.columns)
       if (existing.name == name)
         return sql_error("42701", "column \"" + name + "\" specified more than once", cd->location);
-    if (cd->n_constraints > 0 || cd->raw_default != nullptr)
-      return unsupported("column constraints and defaults", cd->location);
+    for (size_t k = 0; k < cd->n_constraints; ++k) {
+      const auto* c = cd->constraints[k]->constraint;
+      if (cd->constraints[k]->node_case != PG_QUERY__NODE__NODE_CONSTRAINT ||
+          c->contype != PG_QUERY__CONSTR_TYPE__CONSTR_PRIMARY)
+        return unsupported("column constraints other than PRIMARY KEY", cd->location);
+      SQL_CHECK(primary_key(c->location));
+      key_names.push_back({name, c->location});
+    }
+    if (cd->raw_default != nullptr) return unsupported("column defaults", cd->location);
     SQL_ASSIGN(TypeSpec spec, resolve_type(cd->type_name));
     def.columns.push_back({name, spec.type});
+  }
+  for (const auto& [key, location] : key_names) {
+    auto found = std::find_if(def.columns.begin(), def.columns.end(),
+                              [&](const ColumnDef& c) { return c.name == key; });
+    if (found == def.columns.end())
+      return sql_error(sqlstate::kUndefinedColumn,
+                       "column \"" + key + "\" named in key does not exist", location);
+    const auto index = static_cast<size_t>(found - def.columns.begin());
+    if (std::find(def.primary_key.begin(), def.primary_key.end(), index) != def.primary_key.end())
+      return sql_error("42701", "column \"" + key + "\" appears twice in primary key constraint",
+                       location);
+    def.primary_key.push_back(index);
   }
   def.dead_letter = default_dead_letter(def.name);
   for (size_t i = 0; i < s->n_options; ++i) {
@@ -1094,20 +1494,46 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   if (!params_.empty())
     return sql_error(sqlstate::kFeatureNotSupported,
                      "materialized views cannot have parameters ($1, ...)");
-  if (!select.table)
-    return unsupported("a materialized view without FROM (it needs a source table)");
-  if (select.table->is_view)
-    return unsupported("a materialized view over another materialized view");
+  // The arms of a UNION ALL each read their own tables; the first arm's is the view's table.
+  std::vector<const Plan*> arms = {&select};
+  if (!select.union_arms.empty()) {
+    arms.clear();
+    for (const auto& arm : select.union_arms)
+      arms.push_back(arm.get());
+  }
+  for (const Plan* arm : arms) {
+    if (!arm->table)
+      return unsupported("a materialized view without FROM (it needs a source table)");
+    if (arm->table->is_view)
+      return unsupported("a materialized view over another materialized view");
+  }
+  const std::string first = arms[0]->table->name;
+  std::vector<std::string> inputs;
+  auto add_input = [&](const std::string& name) {
+    if (name != first && std::find(inputs.begin(), inputs.end(), name) == inputs.end())
+      inputs.push_back(name);
+  };
   Plan plan;
   plan.kind = Plan::Kind::kCreateView;
   plan.tag = "CREATE MATERIALIZED VIEW";
   plan.if_not_exists = s->if_not_exists;
   plan.view.name = into->rel->relname;
   plan.view.sql = statement_;
-  plan.view.table = select.table->name;
-  if (output_topic == select.table->topic)
-    return sql_error(sqlstate::kInvalidParameterValue,
-                     "a materialized view cannot write to the topic it reads");
+  plan.view.table = first;
+  std::vector<const TableDef*> read;
+  for (const Plan* arm : arms) {
+    add_input(arm->table->name);
+    read.push_back(&*arm->table);
+    for (const auto& j : arm->joins) {
+      add_input(j.table.name);
+      read.push_back(&j.table);
+    }
+  }
+  for (const TableDef* t : read)
+    if (!t->is_view && output_topic == t->topic)
+      return sql_error(sqlstate::kInvalidParameterValue,
+                       "a materialized view cannot write to the topic it reads");
+  plan.view.inputs = std::move(inputs);
   plan.view.topic = output_topic;
   for (const auto& c : select.columns) {
     for (const auto& other : plan.view.columns)

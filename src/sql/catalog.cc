@@ -38,6 +38,13 @@ Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string
       def.format = t.at("format").get<std::string>();
       def.dead_letter = t.value("dead_letter", default_dead_letter(def.name));
       ASSIGN_OR_RETURN(def.columns, read_columns(t.at("columns"), catalog->path_));
+      // Absent in catalogs written before primary keys existed: those tables are streams.
+      for (const auto& k : t.value("primary_key", nlohmann::json::array())) {
+        const auto index = k.get<size_t>();
+        if (index >= def.columns.size())
+          return Error(ErrorCode::kCorrupt, catalog->path_ + ": primary key column out of range");
+        def.primary_key.push_back(index);
+      }
       catalog->tables_[def.name] = std::move(def);
     }
     for (const auto& v : doc.value("views", nlohmann::json::array())) {
@@ -46,6 +53,7 @@ Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string
       def.sql = v.at("sql").get<std::string>();
       def.table = v.at("table").get<std::string>();
       def.topic = v.value("topic", std::string());
+      def.inputs = v.value("inputs", std::vector<std::string>());
       ASSIGN_OR_RETURN(def.columns, read_columns(v.at("columns"), catalog->path_));
       catalog->views_[def.name] = std::move(def);
     }
@@ -154,12 +162,14 @@ Status Catalog::save_locked() const {
   doc["tables"] = nlohmann::json::array();
   for (const auto& [name, def] : tables_) {
     const nlohmann::json columns = columns_json(def.columns);
-    doc["tables"].push_back({{"name", def.name},
-                             {"topic", def.topic},
-                             {"owns_topic", def.owns_topic},
-                             {"format", def.format},
-                             {"dead_letter", def.dead_letter},
-                             {"columns", columns}});
+    nlohmann::json table{{"name", def.name},
+                         {"topic", def.topic},
+                         {"owns_topic", def.owns_topic},
+                         {"format", def.format},
+                         {"dead_letter", def.dead_letter},
+                         {"columns", columns}};
+    if (def.has_primary_key()) table["primary_key"] = def.primary_key;
+    doc["tables"].push_back(std::move(table));
   }
   doc["views"] = nlohmann::json::array();
   for (const auto& [name, def] : views_)
@@ -167,6 +177,7 @@ Status Catalog::save_locked() const {
                             {"sql", def.sql},
                             {"table", def.table},
                             {"topic", def.topic},
+                            {"inputs", def.inputs},
                             {"columns", columns_json(def.columns)}});
   const std::string text = doc.dump(2) + "\n";
   return write_file_atomically(

@@ -31,6 +31,10 @@ struct TableDef {
   // Records that do not decode go here (created when first needed); empty: only counted.
   std::string dead_letter;
   bool is_view = false;  // a materialized view's output seen as a table (read from its state)
+  // PRIMARY KEY columns (indexes into `columns`): the topic is a changelog, the latest record per
+  // key is the row and a tombstone (null value) deletes it. Empty: an append-only stream.
+  std::vector<size_t> primary_key;
+  bool has_primary_key() const { return !primary_key.empty(); }
 };
 
 // A continuous materialized view: its defining statement is kept as text and bound again when
@@ -38,7 +42,10 @@ struct TableDef {
 struct ViewDef {
   std::string name;
   std::string sql;    // the whole CREATE MATERIALIZED VIEW statement
-  std::string table;  // the source table
+  std::string table;  // the source table (the first input)
+  // Every other table or view the view reads (joined reference tables, UNION ALL arms); they
+  // cannot be dropped while the view exists.
+  std::vector<std::string> inputs;
   std::vector<ColumnDef> columns;
   std::string topic;  // WITH (topic = ...): the view's changes are written here; empty: none
 };

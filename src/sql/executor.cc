@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "sql/catalog.h"
 #include "sql/views.h"
@@ -23,9 +25,13 @@ SqlError io_error(const Error& e) {
 
 // Reads every partition of the table's topic from its log start to the high watermark as it is
 // when the scan starts, and hands each record that fits the table to `on_row`.
-template <typename OnRow>
+struct NoTombstones {
+  void operator()(const storage::RecordView&) const {}
+};
+
+template <typename OnRow, typename OnTombstone = NoTombstones>
 SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bool>& cancel,
-                     uint64_t& skipped, OnRow&& on_row) {
+                     uint64_t& skipped, OnRow&& on_row, OnTombstone&& on_tombstone = {}) {
   storage::LogManager* log = engine.log();
   if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
   auto topic = log->topic(table.topic);
@@ -57,6 +63,10 @@ SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bo
                                      int64_t ts) -> SqlStatus {
                                    if (record_offset < offset || record_offset >= end)
                                      return Unit{};
+                                   if (!record.value && table.has_primary_key()) {
+                                     on_tombstone(record);
+                                     return Unit{};
+                                   }
                                    Row row;
                                    std::string reason;
                                    if (!decode_table_record(table, record, record_offset, p, ts,
@@ -70,6 +80,71 @@ SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bo
       offset = next;
     }
   }
+  return Unit{};
+}
+
+// The key columns of a table with a primary key, as a table of their own (for JSON keys).
+TableDef key_table_of(const TableDef& table) {
+  TableDef t;
+  for (size_t k : table.primary_key)
+    t.columns.push_back(table.columns[k]);
+  return t;
+}
+
+// Every row of an input as it is now: a view's rows (metadata NULL), the latest row per primary
+// key of a changelog table, or every record of a stream table.
+template <typename OnRow>
+SqlStatus scan_input(const TableDef& table, Engine& engine, const std::atomic<bool>& cancel,
+                     uint64_t& skipped, OnRow&& on_row) {
+  if (table.is_view) {
+    if (engine.view_host() == nullptr)
+      return sql_error(sqlstate::kFeatureNotSupported, "materialized views are not running");
+    SQL_ASSIGN(std::vector<Row> rows, engine.view_host()->read(table.name));
+    for (auto& row : rows) {
+      for (size_t i = 0; i < std::size(kMetadataColumns); ++i)
+        row.push_back(Value::null_of(kMetadataTypes[i]));
+      SQL_CHECK(on_row(std::move(row)));
+    }
+    return Unit{};
+  }
+  if (!table.has_primary_key()) return scan_table(table, engine, cancel, skipped, on_row);
+  // Latest per key, in the order keys first appeared; a key seen in several partitions takes
+  // the last partition's row (producers keep one key in one partition).
+  std::vector<std::optional<Row>> rows;
+  std::unordered_map<std::string, size_t> index;
+  auto apply = [&](const Row& key, std::optional<Row> row) {
+    std::string k;
+    for (const auto& v : key)
+      append_canonical(k, v);
+    auto [it, inserted] = index.try_emplace(k, rows.size());
+    if (inserted)
+      rows.push_back(std::move(row));
+    else
+      rows[it->second] = std::move(row);
+  };
+  SQL_CHECK(scan_table(
+      table, engine, cancel, skipped,
+      [&](Row&& row) -> SqlStatus {
+        Row key;
+        std::string reason;
+        if (!primary_key_of_row(table, row, key, reason)) {
+          ++skipped;
+          return Unit{};
+        }
+        apply(key, std::move(row));
+        return Unit{};
+      },
+      [&](const storage::RecordView& record) {
+        Row key;
+        std::string reason;
+        if (!primary_key_of_tombstone(table, record, key, reason)) {
+          ++skipped;
+          return;
+        }
+        apply(key, std::nullopt);
+      }));
+  for (auto& row : rows)
+    if (row) SQL_CHECK(on_row(std::move(*row)));
   return Unit{};
 }
 
@@ -143,6 +218,70 @@ bool decode_table_record(const TableDef& table, const storage::RecordView& recor
   row[declared + 2] = Value::integer(Type::kInt4, partition);
   row[declared + 3] = Value::timestamptz(timestamp_ms * 1000);
   return true;
+}
+
+bool primary_key_of_row(const TableDef& table, const Row& row, Row& key, std::string& reason) {
+  key.clear();
+  for (size_t k : table.primary_key) {
+    if (row[k].null) {
+      reason = "primary key column \"" + table.columns[k].name + "\" is null";
+      return false;
+    }
+    key.push_back(row[k]);
+  }
+  return true;
+}
+
+bool primary_key_of_tombstone(const TableDef& table, const storage::RecordView& record, Row& key,
+                              std::string& reason) {
+  if (!record.key) {
+    reason = "a tombstone without a key";
+    return false;
+  }
+  const TableDef keys = key_table_of(table);
+  Row values(keys.columns.size());
+  std::string why;
+  const std::string_view text = *record.key;
+  if (decode_json_row(keys, text, values, why)) {
+    Row all(table.columns.size());
+    for (size_t i = 0; i < table.primary_key.size(); ++i)
+      all[table.primary_key[i]] = values[i];
+    return primary_key_of_row(table, all, key, reason);
+  }
+  if (keys.columns.size() == 1) {
+    auto v = from_text(keys.columns[0].type, text);
+    if (v.ok()) {
+      key = {std::move(*v)};
+      return true;
+    }
+  }
+  reason = "the tombstone's key is neither a JSON object with the primary key nor its value";
+  return false;
+}
+
+std::string encode_primary_key(const TableDef& table, const Row& row) {
+  Row key;
+  for (size_t k : table.primary_key)
+    key.push_back(row[k]);
+  return encode_json_row(key_table_of(table), key);
+}
+
+void append_canonical(std::string& out, const Value& v) {
+  if (v.null) {
+    out += "N";
+  } else if (v.type == Type::kNumeric || v.type == Type::kFloat4 || v.type == Type::kFloat8) {
+    std::string t = to_text(v);
+    if (t.find('.') != std::string::npos && t.find_first_of("eE") == std::string::npos) {
+      while (t.back() == '0')
+        t.pop_back();
+      if (t.back() == '.') t.pop_back();
+    }
+    if (t == "-0") t = "0";
+    out += "V" + t;
+  } else {
+    out += "V" + to_text(v);
+  }
+  out += '\0';
 }
 
 std::string encode_json_row(const TableDef& table, const Row& row) {
@@ -265,6 +404,28 @@ bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std
   return true;
 }
 
+namespace {
+// The rows of every arm of a UNION in turn (UNION without ALL: the first of equal rows).
+template <typename OnRow>
+SqlStatus run_union(const Plan& plan, const std::vector<Value>& params, Engine& engine,
+                    const std::atomic<bool>& cancel, OnRow&& on_row) {
+  std::unordered_set<std::string> seen;
+  for (const auto& arm : plan.union_arms) {
+    SQL_ASSIGN(StatementResult part, run_select(*arm, params, engine, cancel));
+    for (auto& row : part.rows) {
+      if (plan.union_distinct) {
+        std::string key;
+        for (const auto& v : row)
+          append_canonical(key, v);
+        if (!seen.insert(std::move(key)).second) continue;
+      }
+      SQL_CHECK(on_row(std::move(row)));
+    }
+  }
+  return Unit{};
+}
+}  // namespace
+
 SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>& params,
                                       Engine& engine, const std::atomic<bool>& cancel) {
   SQL_ASSIGN(const int64_t limit, eval_count(plan.limit, params, -1));
@@ -330,18 +491,93 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     return Unit{};
   };
 
-  uint64_t skipped = 0;
-  if (plan.table && plan.table->is_view) {
-    if (engine.view_host() == nullptr)
-      return sql_error(sqlstate::kFeatureNotSupported, "materialized views are not running");
-    SQL_ASSIGN(std::vector<Row> rows, engine.view_host()->read(plan.table->name));
-    for (auto& row : rows) {
-      for (size_t i = 0; i < std::size(kMetadataColumns); ++i)
-        row.push_back(Value::null_of(kMetadataTypes[i]));
-      SQL_CHECK(consume(std::move(row)));
+  // Records that did not decode, per input table (for the NOTICE).
+  std::vector<std::pair<std::string, uint64_t>> skipped;
+  auto count_skipped = [&](const TableDef& t) -> uint64_t& {
+    for (auto& [name, n] : skipped)
+      if (name == t.name) return n;
+    return skipped.emplace_back(t.name, 0).second;
+  };
+  if (!plan.union_arms.empty()) {
+    SQL_CHECK(run_union(plan, params, engine, cancel, consume));
+  } else if (plan.table && !plan.joins.empty()) {
+    // Hash joins: every joined input is read into a hash table on its keys, then the first
+    // input streams through them.
+    const size_t width = plan.row_width();
+    struct Built {
+      std::unordered_map<std::string, std::vector<Row>> buckets;
+      std::vector<Row> all;  // no equality to hash on: every row is a candidate
+    };
+    std::vector<Built> built(plan.joins.size());
+    for (size_t k = 0; k < plan.joins.size(); ++k) {
+      const JoinSpec& spec = plan.joins[k];
+      Row scratch(width);
+      EvalContext ctx{.row = &scratch, .params = &params};
+      SQL_CHECK(scan_input(spec.table, engine, cancel, count_skipped(spec.table),
+                           [&](Row&& row) -> SqlStatus {
+                             if (spec.right_keys.empty()) {
+                               built[k].all.push_back(std::move(row));
+                               return Unit{};
+                             }
+                             std::copy(row.begin(), row.end(), scratch.begin() + spec.base);
+                             std::string key;
+                             for (const auto& e : spec.right_keys) {
+                               SQL_ASSIGN(Value v, eval(e, ctx));
+                               if (v.null) return Unit{};  // equal to nothing
+                               append_canonical(key, v);
+                             }
+                             built[k].buckets[key].push_back(std::move(row));
+                             return Unit{};
+                           }));
     }
+    std::function<SqlStatus(Row&, size_t)> probe = [&](Row& row, size_t k) -> SqlStatus {
+      if (k == plan.joins.size()) return consume(Row(row));
+      const JoinSpec& spec = plan.joins[k];
+      EvalContext ctx{.row = &row, .params = &params};
+      const std::vector<Row>* candidates = &built[k].all;
+      if (!spec.left_keys.empty()) {
+        std::string key;
+        for (const auto& e : spec.left_keys) {
+          SQL_ASSIGN(Value v, eval(e, ctx));
+          if (v.null) {
+            candidates = nullptr;
+            break;
+          }
+          append_canonical(key, v);
+        }
+        if (candidates != nullptr) {
+          auto it = built[k].buckets.find(key);
+          candidates = it == built[k].buckets.end() ? nullptr : &it->second;
+        }
+      }
+      bool matched = false;
+      if (candidates != nullptr) {
+        for (const Row& right : *candidates) {
+          std::copy(right.begin(), right.end(), row.begin() + spec.base);
+          if (spec.condition) {
+            SQL_ASSIGN(bool ok, eval_predicate(*spec.condition, ctx));
+            if (!ok) continue;
+          }
+          matched = true;
+          SQL_CHECK(probe(row, k + 1));
+        }
+      }
+      if (!matched && spec.left_outer) {
+        const size_t declared = spec.table.columns.size();
+        for (size_t c = 0; c < input_width(spec.table); ++c)
+          row[spec.base + c] = Value::null_of(c < declared ? spec.table.columns[c].type
+                                                           : kMetadataTypes[c - declared]);
+        SQL_CHECK(probe(row, k + 1));
+      }
+      return Unit{};
+    };
+    SQL_CHECK(scan_input(*plan.table, engine, cancel, count_skipped(*plan.table),
+                         [&](Row&& row) -> SqlStatus {
+                           row.resize(width);
+                           return probe(row, 0);
+                         }));
   } else if (plan.table) {
-    SQL_CHECK(scan_table(*plan.table, engine, cancel, skipped, consume));
+    SQL_CHECK(scan_input(*plan.table, engine, cancel, count_skipped(*plan.table), consume));
   } else {
     SQL_CHECK(consume(Row{}));
   }
@@ -390,9 +626,10 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     result.rows.push_back(std::move(outputs[i]));
   }
   result.tag = "SELECT " + std::to_string(result.rows.size());
-  if (skipped > 0) {
-    engine.stats().records_skipped += skipped;
-    result.notices.push_back(std::to_string(skipped) + " record(s) of table \"" + plan.table->name +
+  for (const auto& [name, n] : skipped) {
+    if (n == 0) continue;
+    engine.stats().records_skipped += n;
+    result.notices.push_back(std::to_string(n) + " record(s) of table \"" + name +
                              "\" were skipped: not JSON objects that fit "
                              "the declared column types");
   }
@@ -405,6 +642,7 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
   storage::LogManager* log = engine.log();
   if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
   std::vector<std::string> payloads;
+  std::vector<TopicRecord> keyed;
   EvalContext ctx{.params = &params};
   for (const auto& exprs : plan.insert_rows) {
     Row row(table.columns.size());
@@ -414,7 +652,27 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
       SQL_ASSIGN(Value v, eval(exprs[i], ctx));
       row[static_cast<size_t>(plan.insert_columns[i])] = std::move(v);
     }
+    if (table.has_primary_key()) {
+      for (size_t k : table.primary_key)
+        if (row[k].null)
+          return sql_error("23502", "null value in column \"" + table.columns[k].name +
+                                        "\" of relation \"" + table.name +
+                                        "\" violates not-null constraint");
+      keyed.push_back({encode_primary_key(table, row), encode_json_row(table, row)});
+    }
     payloads.push_back(encode_json_row(table, row));
+  }
+  if (table.has_primary_key()) {
+    // Keyed by the primary key, each key always in the same partition: the changelog order
+    // of a key is its partition's order.
+    if (!log->topic(table.topic))
+      return sql_error(sqlstate::kUndefinedTable, "topic \"" + table.topic + "\" of table \"" +
+                                                      table.name + "\" does not exist");
+    SQL_CHECK(append_to_topic(*log, table.topic, keyed));
+    engine.stats().records_inserted += keyed.size();
+    StatementResult result;
+    result.tag = "INSERT 0 " + std::to_string(keyed.size());
+    return result;
   }
   std::vector<storage::OutgoingRecord> records;
   for (const auto& p : payloads)
@@ -486,7 +744,8 @@ SqlResult<StatementResult> run_drop_table(const Plan& plan, Engine& engine) {
       return sql_error(sqlstate::kUndefinedTable, "table \"" + name + "\" does not exist");
     }
     for (const auto& view : engine.catalog().views())
-      if (view.table == name)
+      if (view.table == name ||
+          std::find(view.inputs.begin(), view.inputs.end(), name) != view.inputs.end())
         return sql_error("2BP01", "cannot drop table " + name + " because materialized view " +
                                       view.name + " depends on it");
   }

@@ -44,6 +44,20 @@ SqlResult<int64_t> for_each_record(
 bool decode_table_record(const TableDef& table, const storage::RecordView& record, int64_t offset,
                          int32_t partition, int64_t timestamp_ms, Row& row, std::string& reason);
 
+// Tables with a PRIMARY KEY read their topic as a changelog. The row's key is taken from the
+// record value's primary-key columns; a tombstone (null value) names the row it deletes by its
+// record key, either a JSON object holding the primary-key columns (what INSERT and view output
+// write) or, for a one-column key, the key's text. `key` receives the primary-key values; false
+// (and `reason`) when they are missing or null.
+bool primary_key_of_row(const TableDef& table, const Row& row, Row& key, std::string& reason);
+bool primary_key_of_tombstone(const TableDef& table, const storage::RecordView& record, Row& key,
+                              std::string& reason);
+// The record key INSERT writes for a row of a table with a primary key.
+std::string encode_primary_key(const TableDef& table, const Row& row);
+// Text that is equal for two values of one type exactly when they are equal in SQL (1.5 and
+// 1.50, 0 and -0): hash keys of bounded joins and primary keys of bounded scans.
+void append_canonical(std::string& out, const Value& v);
+
 // A record Eddy writes to a topic of its own (dead letters, view output).
 struct TopicRecord {
   std::optional<std::string> key;

@@ -23,6 +23,27 @@ struct SortKey {
   bool nulls_first = false;
 };
 
+// One more input joined to the rows so far (`FROM a JOIN b ON ... LEFT JOIN c USING (...)`, left
+// deep). A joined row is every input's row (declared columns, then metadata) side by side, so the
+// expressions of the whole SELECT index one combined row.
+struct JoinSpec {
+  TableDef table;
+  std::string alias;
+  bool left_outer = false;
+  size_t base = 0;  // index of this input's first column in the combined row
+  // The equalities of ON/USING that a hash join (or a primary-key lookup) can use: left_keys[i]
+  // reads only the inputs before this one, right_keys[i] only this one, both of one type.
+  std::vector<Expr> left_keys;
+  std::vector<Expr> right_keys;
+  // The whole join condition, checked on every candidate pair (null: USING only).
+  std::optional<Expr> condition;
+};
+
+// Columns of one input row: declared ones, then the metadata columns.
+inline size_t input_width(const TableDef& t) {
+  return t.columns.size() + std::size(kMetadataColumns);
+}
+
 struct Plan {
   enum class Kind {
     kSelect,
@@ -49,7 +70,13 @@ struct Plan {
   std::vector<ColumnDesc> columns;  // result columns (empty: no rows)
 
   // SELECT
-  std::optional<TableDef> table;
+  std::optional<TableDef> table;  // the first (or only) input
+  std::vector<JoinSpec> joins;    // further inputs, joined in order
+  // UNION [ALL]: the arms' rows (already cast to `columns`' types) are this plan's input; then
+  // only `columns`, `order`, `limit` and `offset` of this plan apply. Every arm is a plan of its
+  // own (kSelect, without ORDER BY/LIMIT).
+  std::vector<std::shared_ptr<const Plan>> union_arms;
+  bool union_distinct = false;
   std::optional<Expr> where;
   bool grouped = false;
   std::vector<Expr> group_keys;
@@ -77,6 +104,14 @@ struct Plan {
   // CREATE MATERIALIZED VIEW: the defining SELECT, bound (its `table` is the source).
   std::shared_ptr<const Plan> view_select;
   ViewDef view{};
+
+  // Width of one combined input row (all inputs' columns).
+  size_t row_width() const {
+    size_t w = table ? input_width(*table) : 0;
+    for (const auto& j : joins)
+      w += input_width(j.table);
+    return w;
+  }
 
   // SET / SHOW / RESET
   std::string variable;

@@ -1,6 +1,7 @@
 #include "stream/operators.h"
 
 #include <set>
+#include <unordered_set>
 
 #include "stream/key_codec.h"
 
@@ -79,9 +80,7 @@ void skip_row(OperatorContext& context, const sql::SqlError& error) {
 class Filter final : public Operator {
  public:
   Filter(const sql::Plan& plan, OperatorContext& context)
-      : predicate_(*plan.where),
-        context_(context),
-        scratch_(plan.table->columns.size() + std::size(sql::kMetadataColumns), {&predicate_}) {}
+      : predicate_(*plan.where), context_(context), scratch_(plan.row_width(), {&predicate_}) {}
 
   SqlStatus push(Batch& batch, const Progress& progress) override {
     size_t kept = 0;
@@ -116,12 +115,12 @@ class Project final : public Operator {
   Project(const sql::Plan& plan, OperatorContext& context)
       : outputs_(plan.outputs.begin(), plan.outputs.begin() + plan.columns.size()),
         context_(context),
-        scratch_(plan.table->columns.size() + std::size(sql::kMetadataColumns),
-                 pointers(outputs_)) {}
+        scratch_(plan.row_width(), pointers(outputs_)) {}
 
   SqlStatus push(Batch& batch, const Progress& progress) override {
     Batch out;
     out.partition = batch.partition;
+    out.arm = batch.arm;
     out.columns.resize(outputs_.size());
     Row values(outputs_.size());
     for (uint32_t r : batch.selection) {
@@ -193,6 +192,8 @@ class RowSink final : public Operator {
       StateWrite w{context_.prefix + "r", std::string()};
       append_be32(w.key, static_cast<uint32_t>(batch.partition));
       append_be64(w.key, static_cast<uint64_t>(batch.offsets[r]));
+      // Arms of a UNION ALL read different topics: the arm keeps their positions apart.
+      if (batch.arm > 0) append_be32(w.key, batch.arm);
       for (const auto& column : batch.columns)
         sql::append_value(*w.value, column[r]);
       pending_.push_back(std::move(w));
@@ -307,6 +308,10 @@ class KeyedAggregate final : public Operator {
       auto [it, inserted] = partials.try_emplace(encode_key(keys));
       if (inserted) it->second = GroupState{keys, fresh_accumulators(plan_)};
       for (size_t i = 0; i < args.size(); ++i) {
+        if (plan_.aggs[i].distinct && !args[i].null) {
+          SQL_ASSIGN(bool fresh, first_sighting(it->first, i, args[i]));
+          if (!fresh) continue;
+        }
         auto added = it->second.accs[i].add(args[i]);
         if (!added.ok()) skip_row(context_, added.error());
       }
@@ -330,6 +335,9 @@ class KeyedAggregate final : public Operator {
   }
 
   SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
+    for (auto& key : new_distinct_)
+      writes.push_back({context_.prefix + "d" + key, std::string()});
+    new_distinct_.clear();
     for (const auto& key : dirty_) {
       const GroupState& g = cache_.at(key);
       writes.push_back({context_.prefix + "s" + key, serialize_group(g)});
@@ -348,15 +356,30 @@ class KeyedAggregate final : public Operator {
     // Everything is clean now: keep the cache within its budget.
     if (cache_bytes_ > context_.cache_bytes) {
       cache_.clear();
+      distinct_seen_.clear();
       cache_bytes_ = 0;
     }
     return Unit{};
   }
 
  private:
-  static size_t width(const sql::Plan& plan) {
-    return plan.table->columns.size() + std::size(sql::kMetadataColumns);
+  // DISTINCT aggregates: whether `value` is new for aggregate `agg` of the group `group` (then it
+  // is remembered). The values seen live in the state store ('d' keys), not only in memory.
+  SqlResult<bool> first_sighting(const std::string& group, size_t agg, const Value& value) {
+    std::string key = group;
+    append_be32(key, static_cast<uint32_t>(agg));
+    append_key(key, value);
+    if (distinct_seen_.count(key) != 0) return false;
+    auto stored = context_.store->get(context_.prefix + "d" + key);
+    if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
+    cache_bytes_ += key.size() + 32;
+    const bool fresh = !stored->has_value();
+    if (fresh) new_distinct_.insert(key);
+    distinct_seen_.insert(std::move(key));
+    return fresh;
   }
+
+  static size_t width(const sql::Plan& plan) { return plan.row_width(); }
   static std::vector<const sql::Expr*> arguments(const sql::Plan& plan) {
     std::vector<const sql::Expr*> out = pointers(plan.group_keys);
     for (const auto& a : plan.aggs)
@@ -371,6 +394,178 @@ class KeyedAggregate final : public Operator {
   sql::TableDef key_;
   std::unordered_map<std::string, GroupState> cache_;
   std::set<std::string> dirty_;
+  std::unordered_set<std::string> distinct_seen_;  // known 'd' keys (cache of the store)
+  std::set<std::string> new_distinct_;             // written at the next checkpoint
+  size_t cache_bytes_ = 0;
+};
+
+std::string serialize_row(const Row& row) {
+  std::string out;
+  for (const auto& v : row)
+    sql::append_value(out, v);
+  return out;
+}
+
+// For each primary-key column of the joined table, the key pair of the join that equates it
+// (right side the bare column, or a cast of it); nullopt when some column is not equated.
+std::optional<std::vector<size_t>> key_pairs(const sql::JoinSpec& join) {
+  std::vector<size_t> out;
+  for (size_t c : join.table.primary_key) {
+    std::optional<size_t> found;
+    for (size_t i = 0; i < join.right_keys.size() && !found; ++i) {
+      const sql::Expr* e = &join.right_keys[i];
+      if (e->kind == sql::ExprKind::kCast && e->args.size() == 1) e = &e->args[0];
+      if (e->kind == sql::ExprKind::kColumn && static_cast<size_t>(e->index) == join.base + c)
+        found = i;
+    }
+    if (!found) return std::nullopt;
+    out.push_back(*found);
+  }
+  return out;
+}
+
+// A stream–table join: each stream row looks up the joined table's row by primary key in the
+// table's state as it is now (processing time); an inner join drops rows without a match, a left
+// join extends them with NULLs. Later changes of the table never revisit earlier output.
+class StreamTableJoin final : public Operator, public TableSide {
+ public:
+  StreamTableJoin(const sql::Plan& plan, size_t index, uint32_t arm, OperatorContext& context)
+      : join_(plan.joins[index]),
+        context_(context),
+        pairs_(*key_pairs(join_)),
+        width_(join_.base + sql::input_width(join_.table)),
+        scratch_(width_, scratch_exprs(join_)) {
+    state_prefix_ = context_.prefix + "j";
+    append_be32(state_prefix_, (arm << 16) | static_cast<uint32_t>(index));
+  }
+
+  sql::SqlStatus apply(const Row& key, std::optional<Row> row) override {
+    std::string k = encode_key(key);
+    cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
+    cache_[k] = std::move(row);
+    dirty_.insert(std::move(k));
+    return Unit{};
+  }
+
+  SqlStatus push(Batch& batch, const Progress& progress) override {
+    Batch out;
+    out.partition = batch.partition;
+    out.arm = batch.arm;
+    out.columns.resize(width_);
+    const size_t declared = join_.table.columns.size();
+    Row key(pairs_.size());
+    for (uint32_t r : batch.selection) {
+      const auto at = static_cast<uint32_t>(out.offsets.size());
+      out.offsets.push_back(batch.offsets[r]);
+      for (size_t c = 0; c < join_.base; ++c)
+        out.columns[c].push_back(batch.columns[c][r]);
+      for (size_t c = join_.base; c < width_; ++c) {
+        const size_t rc = c - join_.base;
+        out.columns[c].push_back(Value::null_of(
+            rc < declared ? join_.table.columns[rc].type : sql::kMetadataTypes[rc - declared]));
+      }
+      auto matched = match(out, at, key);
+      if (!matched.ok()) {
+        skip_row(context_, matched.error());
+        drop_last(out);
+        continue;
+      }
+      if (!*matched) {
+        for (size_t c = join_.base; c < width_; ++c)
+          out.columns[c].back() = Value::null_of(out.columns[c].back().type);
+        if (!join_.left_outer) {
+          drop_last(out);
+          continue;
+        }
+      }
+      out.selection.push_back(at);
+    }
+    return next_->push(out, progress);
+  }
+
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
+    for (const auto& k : dirty_) {
+      const auto& row = cache_.at(k);
+      writes.push_back({state_prefix_ + k,
+                        row ? std::optional<std::string>(serialize_row(*row)) : std::nullopt});
+    }
+    dirty_.clear();
+    if (cache_bytes_ > context_.cache_bytes) {
+      cache_.clear();
+      cache_bytes_ = 0;
+    }
+    return Operator::checkpoint(writes);
+  }
+
+ private:
+  static std::vector<const sql::Expr*> scratch_exprs(const sql::JoinSpec& join) {
+    std::vector<const sql::Expr*> out = pointers(join.left_keys);
+    for (const auto& e : join.right_keys)
+      out.push_back(&e);
+    if (join.condition) out.push_back(&*join.condition);
+    return out;
+  }
+  static void drop_last(Batch& out) {
+    out.offsets.pop_back();
+    for (auto& column : out.columns)
+      column.pop_back();
+  }
+
+  // Fills the joined columns of row `at` from the table state; true when the row matches.
+  SqlResult<bool> match(Batch& out, uint32_t at, Row& key) {
+    const auto& ctx = scratch_.load(out, at);
+    std::vector<Value> left(join_.left_keys.size());
+    for (size_t i = 0; i < left.size(); ++i) {
+      SQL_ASSIGN(left[i], sql::eval(join_.left_keys[i], ctx));
+      if (left[i].null) return false;  // equal to nothing
+    }
+    for (size_t k = 0; k < pairs_.size(); ++k) {
+      const sql::Type type = join_.table.columns[join_.table.primary_key[k]].type;
+      auto cast = sql::cast_value(left[pairs_[k]], type);
+      if (!cast.ok()) return false;  // no key of the column's type equals it
+      key[k] = std::move(*cast);
+    }
+    SQL_ASSIGN(const std::optional<Row>* row, lookup(encode_key(key)));
+    if (row == nullptr || !*row) return false;
+    for (size_t c = 0; c < (*row)->size(); ++c)
+      out.columns[join_.base + c][at] = (*row)->at(c);
+    // Every equality (a cast key may have matched a different value) and the whole condition.
+    const auto& full = scratch_.load(out, at);
+    for (size_t i = 0; i < left.size(); ++i) {
+      SQL_ASSIGN(Value right, sql::eval(join_.right_keys[i], full));
+      if (right.null || sql::compare_values(left[i], right) != 0) return false;
+    }
+    if (join_.condition) return sql::eval_predicate(*join_.condition, full);
+    return true;
+  }
+
+  SqlResult<const std::optional<Row>*> lookup(const std::string& k) {
+    auto found = cache_.find(k);
+    if (found != cache_.end()) return &found->second;
+    auto stored = context_.store->get(state_prefix_ + k);
+    if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
+    std::optional<Row> row;
+    if (*stored) {
+      Row values(sql::input_width(join_.table));
+      std::string_view in = **stored;
+      for (auto& v : values)
+        if (!sql::read_value(in, v))
+          return sql::sql_error(sql::sqlstate::kInternalError, "corrupt joined table state");
+      row = std::move(values);
+    }
+    cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
+    return &cache_.emplace(k, std::move(row)).first->second;
+  }
+
+  const sql::JoinSpec& join_;
+  OperatorContext& context_;
+  std::vector<size_t> pairs_;
+  size_t width_;
+  RowScratch scratch_;
+  std::string state_prefix_;
+  // Known rows and known absences (nullopt), in front of the state store.
+  std::unordered_map<std::string, std::optional<Row>> cache_;
+  std::set<std::string> dirty_;
   size_t cache_bytes_ = 0;
 };
 
@@ -384,33 +579,105 @@ class Pass final : public Operator {
 
 }  // namespace
 
+std::vector<const sql::Plan*> plan_arms(const sql::Plan& select) {
+  if (select.union_arms.empty()) return {&select};
+  std::vector<const sql::Plan*> out;
+  for (const auto& arm : select.union_arms)
+    out.push_back(arm.get());
+  return out;
+}
+
+SqlStatus Pipeline::checkpoint(std::vector<StateWrite>& writes) const {
+  for (Operator* head : heads)
+    SQL_CHECK(head->checkpoint(writes));
+  return Unit{};
+}
+
 SqlStatus validate_plan(const sql::Plan& select) {
   auto unsupported = [](const std::string& what) {
     return sql::sql_error(sql::sqlstate::kFeatureNotSupported,
                           what + " is not supported in a materialized view yet");
   };
+  if (!select.union_arms.empty()) {
+    if (select.union_distinct)
+      return unsupported("UNION without ALL (it would have to retract duplicates)");
+    if (!select.order.empty()) return unsupported("ORDER BY (order when you query the view)");
+    if (select.limit || select.offset) return unsupported("LIMIT/OFFSET");
+    for (const sql::Plan* arm : plan_arms(select)) {
+      if (arm->grouped)
+        return unsupported("an aggregate inside UNION ALL (aggregate in a view of its own)");
+      SQL_CHECK(validate_plan(*arm));
+    }
+    return Unit{};
+  }
   if (!select.table || select.table->is_view) return unsupported("a view without a source table");
   if (!select.order.empty()) return unsupported("ORDER BY (order when you query the view)");
   if (select.limit || select.offset) return unsupported("LIMIT/OFFSET");
-  for (const auto& a : select.aggs)
-    if (a.distinct) return unsupported("an aggregate with DISTINCT");
+  if (select.table->has_primary_key() && !select.joins.empty())
+    return unsupported("a join whose left side \"" + select.table->name +
+                       "\" has a primary key (a table-table join; the left side must be a "
+                       "stream)");
+  if (select.table->has_primary_key())
+    return unsupported("a view reading table \"" + select.table->name +
+                       "\" with a primary key other than as the right side of a join");
+  for (const auto& join : select.joins) {
+    if (join.table.is_view)
+      return unsupported("a join with a materialized view (\"" + join.table.name + "\")");
+    if (!join.table.has_primary_key())
+      return sql::sql_error(sql::sqlstate::kFeatureNotSupported,
+                            "a join in a materialized view needs a table with a PRIMARY KEY on "
+                            "its right side (a stream-table join); \"" +
+                                join.table.name + "\" has none");
+    if (!key_pairs(join)) {
+      std::string key;
+      for (size_t c : join.table.primary_key)
+        key += (key.empty() ? "" : ", ") + join.table.columns[c].name;
+      return sql::sql_error(sql::sqlstate::kFeatureNotSupported,
+                            "a join in a materialized view must equate the whole primary key of "
+                            "\"" +
+                                join.table.name + "\" (" + key +
+                                ") with the left side, so each row joins at most one row");
+    }
+  }
   return Unit{};
 }
 
 Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
   Pipeline p;
-  if (select.where)
-    p.operators.push_back(std::make_unique<Filter>(select, context));
-  else
-    p.operators.push_back(std::make_unique<Pass>());
+  Operator* sink = nullptr;
   if (select.grouped) {
     p.operators.push_back(std::make_unique<KeyedAggregate>(select, context));
+    sink = p.operators.back().get();
   } else {
-    p.operators.push_back(std::make_unique<Project>(select, context));
     p.operators.push_back(std::make_unique<RowSink>(select, context));
+    sink = p.operators.back().get();
   }
-  for (size_t i = 0; i + 1 < p.operators.size(); ++i)
-    p.operators[i]->set_next(p.operators[i + 1].get());
+  const auto arms = plan_arms(select);
+  for (size_t a = 0; a < arms.size(); ++a) {
+    const sql::Plan& arm = *arms[a];
+    std::vector<Operator*> chain;
+    auto add = [&](std::unique_ptr<Operator> op) {
+      chain.push_back(op.get());
+      p.operators.push_back(std::move(op));
+    };
+    // The WHERE of a join may read the joined columns: it runs after the joins.
+    if (arm.where && arm.joins.empty())
+      add(std::make_unique<Filter>(arm, context));
+    else
+      add(std::make_unique<Pass>());
+    p.tables.emplace_back();
+    for (size_t j = 0; j < arm.joins.size(); ++j) {
+      auto join = std::make_unique<StreamTableJoin>(arm, j, static_cast<uint32_t>(a), context);
+      p.tables.back().push_back(join.get());
+      add(std::move(join));
+    }
+    if (arm.where && !arm.joins.empty()) add(std::make_unique<Filter>(arm, context));
+    if (!select.grouped) add(std::make_unique<Project>(arm, context));
+    chain.push_back(sink);
+    for (size_t i = 0; i + 1 < chain.size(); ++i)
+      chain[i]->set_next(chain[i + 1]);
+    p.heads.push_back(chain.front());
+  }
   return p;
 }
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -26,6 +27,7 @@ struct Batch {
   std::vector<int64_t> offsets;                  // per row: its source offset
   std::vector<std::vector<sql::Value>> columns;  // column-major
   std::vector<uint32_t> selection;               // live rows, ascending
+  uint32_t arm = 0;  // the UNION ALL arm the rows come from (0 without UNION ALL)
   size_t size() const { return offsets.size(); }
 };
 
@@ -63,11 +65,31 @@ class Operator {
   Operator* next_ = nullptr;
 };
 
+// The reference-table side of a stream–table join: the latest row per primary key, kept in the
+// view's state. The view feeds it the table's changelog; stream rows are joined with it as it is
+// when they are processed.
+class TableSide {
+ public:
+  virtual ~TableSide() = default;
+  // Upserts `row` (the table's decoded record) under `key` (its primary-key values), or deletes
+  // the key (nullopt).
+  virtual sql::SqlStatus apply(const sql::Row& key, std::optional<sql::Row> row) = 0;
+};
+
 // The operators of one view, source side first.
 struct Pipeline {
   std::vector<std::unique_ptr<Operator>> operators;
-  Operator* head() const { return operators.front().get(); }
+  // One head per UNION ALL arm (one for a view without UNION ALL); the arms share the sink.
+  std::vector<Operator*> heads;
+  // Per arm, the table side of each of its joins (in the arm's join order).
+  std::vector<std::vector<TableSide*>> tables;
+  Operator* head() const { return heads.front(); }
+  // Collects every operator's changed state (each arm's chain; shared operators add theirs once).
+  sql::SqlStatus checkpoint(std::vector<StateWrite>& writes) const;
 };
+
+// The arms of a view's plan: the plan itself, or the arms of its UNION ALL.
+std::vector<const sql::Plan*> plan_arms(const sql::Plan& select);
 
 // 0A000 naming the construct when the stream engine cannot maintain `select` incrementally.
 sql::SqlStatus validate_plan(const sql::Plan& select);
@@ -77,8 +99,10 @@ sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
                                                     const StateStore& store,
                                                     const std::string& prefix);
 
-// Key layout under a view's prefix ("v" name "\0"): 'o' partition -> offset, 'm' -> counters,
-// 's' group key -> aggregate state, 'r' partition offset -> output row.
+// Key layout under a view's prefix ("v" name "\0"): 'o' partition -> offset of the first source,
+// 'p' source partition -> offset of the others, 'm' -> counters, 's' group key -> aggregate state,
+// 'r' partition offset [arm] -> output row, 'j' arm/join primary key -> a joined table's row,
+// 'd' group key aggregate value -> a DISTINCT aggregate's value seen.
 std::string view_prefix(const std::string& name);
 void append_be32(std::string& out, uint32_t v);
 void append_be64(std::string& out, uint64_t v);

@@ -8,8 +8,8 @@
 namespace eddy::stream {
 
 namespace {
-std::string offset_key(const std::string& prefix, int32_t partition) {
-  std::string key = prefix + "o";
+std::string offset_key(const std::string& base, int32_t partition) {
+  std::string key = base;
   append_be32(key, static_cast<uint32_t>(partition));
   return key;
 }
@@ -24,7 +24,6 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
            StateStore& store, ViewOptions options)
     : def_(std::move(def)),
       select_(std::move(select)),
-      table_(*select_->table),
       log_(log),
       store_(store),
       options_(options) {
@@ -33,6 +32,26 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
   context_.cache_bytes = options_.cache_bytes;
   context_.emit_output = !def_.topic.empty();
   pipeline_ = build_pipeline(*select_, context_);
+  // Sources in a fixed order (the plan's), so positions are found again after a restart: the
+  // first arm's stream keeps the key 'o' views had before joins and UNION ALL.
+  const auto arms = plan_arms(*select_);
+  for (size_t a = 0; a < arms.size(); ++a) {
+    Source stream;
+    stream.table = *arms[a]->table;
+    stream.arm = static_cast<uint32_t>(a);
+    sources_.push_back(std::move(stream));
+    for (size_t j = 0; j < arms[a]->joins.size(); ++j) {
+      Source table;
+      table.table = arms[a]->joins[j].table;
+      table.arm = static_cast<uint32_t>(a);
+      table.side = pipeline_.tables[a][j];
+      sources_.push_back(std::move(table));
+    }
+  }
+  for (size_t i = 0; i < sources_.size(); ++i) {
+    sources_[i].position_key = context_.prefix + (i == 0 ? "o" : "p");
+    if (i > 0) append_be32(sources_[i].position_key, static_cast<uint32_t>(i));
+  }
 }
 
 storage::ConfigMap View::output_overrides() const {
@@ -51,12 +70,14 @@ Status View::ensure_output_topic() {
 Status View::open(bool fresh) {
   RETURN_IF_ERROR(ensure_output_topic());
   if (fresh) return store_.delete_prefix(context_.prefix);
-  auto topic = log_.topic(table_.topic);
-  const int32_t partitions = topic ? topic->partitions : 0;
-  offsets_.assign(static_cast<size_t>(partitions), 0);
-  for (int32_t p = 0; p < partitions; ++p) {
-    ASSIGN_OR_RETURN(auto stored, store_.get(offset_key(context_.prefix, p)));
-    if (stored) offsets_[static_cast<size_t>(p)] = static_cast<int64_t>(read_be64(*stored));
+  for (auto& source : sources_) {
+    auto topic = log_.topic(source.table.topic);
+    const int32_t partitions = topic ? topic->partitions : 0;
+    source.offsets.assign(static_cast<size_t>(partitions), 0);
+    for (int32_t p = 0; p < partitions; ++p) {
+      ASSIGN_OR_RETURN(auto stored, store_.get(offset_key(source.position_key, p)));
+      if (stored) source.offsets[static_cast<size_t>(p)] = static_cast<int64_t>(read_be64(*stored));
+    }
   }
   ASSIGN_OR_RETURN(auto counters, store_.get(context_.prefix + "m"));
   if (counters && counters->size() >= 16) {
@@ -64,26 +85,32 @@ Status View::open(bool fresh) {
     context_.skipped = static_cast<int64_t>(read_be64(std::string_view(*counters).substr(8)));
   }
   std::lock_guard lock(status_mu_);
-  checkpointed_ = offsets_;
+  for (auto& source : sources_)
+    source.checkpointed = source.offsets;
   return Status();
 }
 
 bool View::has_pending() const {
   if (failed_) return false;
-  auto topic = log_.topic(table_.topic);
-  if (!topic) return false;
-  for (int32_t p = 0; p < topic->partitions; ++p) {
-    auto partition = log_.partition(table_.topic, p);
-    const int64_t at = static_cast<size_t>(p) < offsets_.size() ? offsets_[p] : 0;
-    if (partition != nullptr && partition->high_watermark() > at) return true;
+  for (const auto& source : sources_) {
+    auto topic = log_.topic(source.table.topic);
+    if (!topic) continue;
+    for (int32_t p = 0; p < topic->partitions; ++p) {
+      auto partition = log_.partition(source.table.topic, p);
+      const int64_t at = static_cast<size_t>(p) < source.offsets.size()
+                             ? source.offsets[static_cast<size_t>(p)]
+                             : 0;
+      if (partition != nullptr && partition->high_watermark() > at) return true;
+    }
   }
   return false;
 }
 
-sql::SqlResult<bool> View::pump(int32_t p) {
-  auto partition = log_.partition(table_.topic, p);
+sql::SqlResult<bool> View::pump(Source& source, int32_t p) {
+  const sql::TableDef& table = source.table;
+  auto partition = log_.partition(table.topic, p);
   if (partition == nullptr) return false;
-  int64_t& offset = offsets_[static_cast<size_t>(p)];
+  int64_t& offset = source.offsets[static_cast<size_t>(p)];
   offset = std::max(offset, partition->log_start_offset());
   const int64_t end = partition->high_watermark();
   if (offset >= end) return false;
@@ -96,40 +123,61 @@ sql::SqlResult<bool> View::pump(int32_t p) {
     return sql::sql_error(sql::sqlstate::kIoError, read.error().message());
   }
   if (read->data.empty()) return false;
-  const size_t width = table_.columns.size() + std::size(sql::kMetadataColumns);
+  const size_t width = sql::input_width(table);
   Batch batch;
   batch.partition = p;
+  batch.arm = source.arm;
   batch.columns.resize(width);
   sql::Row row;
+  sql::Row key;
   std::string reason;
   int64_t last = offset;
-  SQL_ASSIGN(
-      const int64_t next,
-      sql::for_each_record(
-          read->data,
-          [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
-            if (at < offset || at >= end) return sql::Unit{};
-            last = at + 1;
-            ++uncheckpointed_;
-            if (!sql::decode_table_record(table_, record, at, p, ts, row, reason)) {
-              ++context_.skipped;
-              context_.last_error = reason;
-              if (!table_.dead_letter.empty())
-                dead_letters_.push_back(
-                    {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
-                     sql::dead_letter_json(reason, def_.name, table_.topic, p, at, record.value)});
-              return sql::Unit{};
-            }
-            batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
-            batch.offsets.push_back(at);
-            for (size_t c = 0; c < width; ++c)
-              batch.columns[c].push_back(std::move(row[c]));
-            return sql::Unit{};
-          }));
+  auto dead_letter = [&](const storage::RecordView& record, int64_t at) {
+    ++context_.skipped;
+    context_.last_error = reason;
+    if (!table.dead_letter.empty())
+      dead_letters_[table.dead_letter].push_back(
+          {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
+           sql::dead_letter_json(reason, def_.name, table.topic, p, at, record.value)});
+  };
+  SQL_ASSIGN(const int64_t next,
+             sql::for_each_record(
+                 read->data,
+                 [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
+                   if (at < offset || at >= end) return sql::Unit{};
+                   last = at + 1;
+                   ++uncheckpointed_;
+                   if (source.side != nullptr && !record.value) {
+                     // A joined table's tombstone deletes its key.
+                     if (!sql::primary_key_of_tombstone(table, record, key, reason)) {
+                       dead_letter(record, at);
+                       return sql::Unit{};
+                     }
+                     return source.side->apply(key, std::nullopt);
+                   }
+                   if (!sql::decode_table_record(table, record, at, p, ts, row, reason)) {
+                     dead_letter(record, at);
+                     return sql::Unit{};
+                   }
+                   if (source.side != nullptr) {
+                     if (!sql::primary_key_of_row(table, row, key, reason)) {
+                       dead_letter(record, at);
+                       return sql::Unit{};
+                     }
+                     return source.side->apply(key, std::move(row));
+                   }
+                   batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
+                   batch.offsets.push_back(at);
+                   for (size_t c = 0; c < width; ++c)
+                     batch.columns[c].push_back(std::move(row[c]));
+                   return sql::Unit{};
+                 }));
   // Stop at the high watermark even when the chunk held batches past it.
   const int64_t new_offset = std::min(std::max(next, last), end);
   if (new_offset <= offset) return false;
-  SQL_CHECK(pipeline_.head()->push(batch, Progress{.partition = p, .next_offset = new_offset}));
+  if (source.side == nullptr)
+    SQL_CHECK(pipeline_.heads[source.arm]->push(
+        batch, Progress{.partition = p, .next_offset = new_offset}));
   offset = new_offset;
   dirty_ = true;
   return true;
@@ -137,20 +185,20 @@ sql::SqlResult<bool> View::pump(int32_t p) {
 
 sql::SqlStatus View::checkpoint() {
   std::vector<StateWrite> writes;
-  SQL_CHECK(pipeline_.head()->checkpoint(writes));
+  SQL_CHECK(pipeline_.checkpoint(writes));
   // Output and dead letters become durable before the positions that move past them
   // (at-least-once: a crash in between writes them again).
   if (!context_.outputs.empty()) {
     SQL_CHECK(sql::append_to_topic(log_, def_.topic, context_.outputs, output_overrides()));
     context_.outputs.clear();
   }
-  if (!dead_letters_.empty()) {
-    SQL_CHECK(sql::append_to_topic(log_, table_.dead_letter, dead_letters_));
-    dead_letters_.clear();
-  }
-  for (size_t p = 0; p < offsets_.size(); ++p)
-    writes.push_back(
-        {offset_key(context_.prefix, static_cast<int32_t>(p)), encode_be64(offsets_[p])});
+  for (const auto& [topic, records] : dead_letters_)
+    SQL_CHECK(sql::append_to_topic(log_, topic, records));
+  dead_letters_.clear();
+  for (const auto& source : sources_)
+    for (size_t p = 0; p < source.offsets.size(); ++p)
+      writes.push_back({offset_key(source.position_key, static_cast<int32_t>(p)),
+                        encode_be64(source.offsets[p])});
   const int64_t records = records_ + uncheckpointed_;
   writes.push_back({context_.prefix + "m", encode_be64(records) + encode_be64(context_.skipped)});
   Status written = store_.write(writes);
@@ -159,7 +207,8 @@ sql::SqlStatus View::checkpoint() {
   uncheckpointed_ = 0;
   dirty_ = false;
   std::lock_guard lock(status_mu_);
-  checkpointed_ = offsets_;
+  for (auto& source : sources_)
+    source.checkpointed = source.offsets;
   return sql::Unit{};
 }
 
@@ -170,25 +219,43 @@ void View::fail(const std::string& reason) {
   failed_ = true;
 }
 
+sql::SqlResult<bool> View::drain(const std::vector<Source*>& sources,
+                                 std::chrono::steady_clock::time_point deadline, bool& pumped) {
+  bool progressed = true;
+  while (progressed) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    progressed = false;
+    for (Source* source : sources) {
+      auto topic = log_.topic(source->table.topic);
+      if (!topic) continue;
+      if (source->offsets.size() < static_cast<size_t>(topic->partitions))
+        source->offsets.resize(static_cast<size_t>(topic->partitions), 0);
+      for (int32_t p = 0; p < topic->partitions; ++p) {
+        SQL_ASSIGN(bool read, pump(*source, p));
+        progressed = progressed || read;
+      }
+    }
+    pumped = pumped || progressed;
+  }
+  return true;
+}
+
 bool View::step() {
   if (failed_) return false;
-  auto topic = log_.topic(table_.topic);
-  if (!topic) return false;
-  if (offsets_.size() < static_cast<size_t>(topic->partitions))
-    offsets_.resize(static_cast<size_t>(topic->partitions), 0);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.checkpoint_interval_ms);
-  bool progressed = true;
-  while (progressed && std::chrono::steady_clock::now() < deadline) {
-    progressed = false;
-    for (int32_t p = 0; p < topic->partitions; ++p) {
-      auto pumped = pump(p);
-      if (!pumped.ok()) {
-        fail(pumped.error().message);
-        return false;
-      }
-      progressed = progressed || *pumped;
-    }
+  std::vector<Source*> tables, streams;
+  for (auto& source : sources_)
+    (source.side != nullptr ? tables : streams).push_back(&source);
+  // Joined tables first, up to their end: stream records then join with every table change
+  // produced before them (and a new view sees the reference data already there).
+  bool pumped = false;
+  auto caught_up = drain(tables, deadline, pumped);
+  sql::SqlResult<bool> done = caught_up;
+  if (caught_up.ok() && *caught_up) done = drain(streams, deadline, pumped);
+  if (!done.ok()) {
+    fail(done.error().message);
+    return false;
   }
   if (dirty_) {
     auto saved = checkpoint();
@@ -197,7 +264,7 @@ bool View::step() {
       return false;
     }
   }
-  return progressed;
+  return !*done;
 }
 
 sql::SqlResult<std::vector<sql::Row>> View::read() const {
@@ -212,11 +279,12 @@ sql::ViewStatus View::status() const {
   s.skipped = context_.skipped;
   std::lock_guard lock(status_mu_);
   s.state = failed_ ? "failed: " + error_ : "running";
-  for (size_t p = 0; p < checkpointed_.size(); ++p) {
-    auto partition = log_.partition(table_.topic, static_cast<int32_t>(p));
-    if (partition != nullptr)
-      s.lag += std::max<int64_t>(0, partition->high_watermark() - checkpointed_[p]);
-  }
+  for (const auto& source : sources_)
+    for (size_t p = 0; p < source.checkpointed.size(); ++p) {
+      auto partition = log_.partition(source.table.topic, static_cast<int32_t>(p));
+      if (partition != nullptr)
+        s.lag += std::max<int64_t>(0, partition->high_watermark() - source.checkpointed[p]);
+    }
   return s;
 }
 

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,8 +44,23 @@ class View {
   bool failed() const { return failed_.load(); }
 
  private:
-  // Reads one chunk of `partition` into a batch and pushes it; false when nothing was read.
-  sql::SqlResult<bool> pump(int32_t partition);
+  // One topic the view reads: a stream (rows flow through an arm of the pipeline) or a joined
+  // table (its changelog updates that join's table state).
+  struct Source {
+    sql::TableDef table;
+    uint32_t arm = 0;
+    TableSide* side = nullptr;          // a joined table's state; null for a stream
+    std::string position_key;           // + partition -> next offset, in the state store
+    std::vector<int64_t> offsets;       // next offset to read, per partition
+    std::vector<int64_t> checkpointed;  // offsets as of the last checkpoint (for status)
+  };
+  // Reads one chunk of `partition` into a batch and pushes it (or applies it to the table
+  // state); false when nothing was read.
+  sql::SqlResult<bool> pump(Source& source, int32_t partition);
+  // Pumps every partition of `sources` until they are at their end or the deadline passes;
+  // true when they reached their end.
+  sql::SqlResult<bool> drain(const std::vector<Source*>& sources,
+                             std::chrono::steady_clock::time_point deadline, bool& pumped);
   sql::SqlStatus checkpoint();
   // Creates the view's output topic unless it exists (compacted for an aggregate view).
   Status ensure_output_topic();
@@ -53,21 +69,20 @@ class View {
 
   sql::ViewDef def_;
   std::shared_ptr<const sql::Plan> select_;
-  sql::TableDef table_;
   storage::LogManager& log_;
   StateStore& store_;
   ViewOptions options_;
   OperatorContext context_;
   Pipeline pipeline_;
-  std::vector<int64_t> offsets_;                // next offset to read, per partition
-  std::vector<sql::TopicRecord> dead_letters_;  // written before the next checkpoint
+  std::vector<Source> sources_;  // the first arm's stream first
+  // Per dead-letter topic, written before the next checkpoint.
+  std::map<std::string, std::vector<sql::TopicRecord>> dead_letters_;
   bool dirty_ = false;
   std::atomic<int64_t> records_{0};  // checkpointed
   int64_t uncheckpointed_ = 0;
   std::atomic<bool> failed_{false};
   mutable std::mutex status_mu_;
   std::string error_;
-  std::vector<int64_t> checkpointed_;  // offsets as of the last checkpoint (for status)
 };
 
 }  // namespace eddy::stream

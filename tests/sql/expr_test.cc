@@ -112,7 +112,7 @@ TEST_F(ExprTest, PreparedStatementsInferParameterTypes) {
 }
 
 TEST_F(ExprTest, UnsupportedConstructsSay0A000) {
-  EXPECT_EQ(one("SELECT 1 UNION SELECT 2"), "ERROR 0A000");
+  EXPECT_EQ(one("SELECT 1 INTERSECT SELECT 2"), "ERROR 0A000");
   EXPECT_EQ(one("SELECT (SELECT 1)"), "ERROR 0A000");
   EXPECT_EQ(one("SELECT CURRENT_TIMESTAMP"), "ERROR 0A000");
 }

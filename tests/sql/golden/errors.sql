@@ -16,7 +16,7 @@ SELECT * FROM missing_table;
 SELECT 1 +;
 SELECT sqrt(-1);
 SELECT 'x'::interval;
-SELECT 1 UNION SELECT 2;
+SELECT 1 INTERSECT SELECT 2;
 SELECT count(*) FROM (SELECT 1) s;
 CREATE INDEX i ON t (x);
 SELECT 1; SELECT 1/0; SELECT 'not reached';
