@@ -69,7 +69,13 @@ Status View::ensure_output_topic() {
 
 Status View::open(bool fresh) {
   RETURN_IF_ERROR(ensure_output_topic());
-  if (fresh) return store_.delete_prefix(context_.prefix);
+  if (fresh) {
+    RETURN_IF_ERROR(store_.delete_prefix(context_.prefix));
+    std::lock_guard lock(status_mu_);
+    for (auto& source : sources_)
+      source.checkpointed.clear();
+    return Status();
+  }
   for (auto& source : sources_) {
     auto topic = log_.topic(source.table.topic);
     const int32_t partitions = topic ? topic->partitions : 0;
@@ -279,12 +285,18 @@ sql::ViewStatus View::status() const {
   s.skipped = context_.skipped;
   std::lock_guard lock(status_mu_);
   s.state = failed_ ? "failed: " + error_ : "running";
-  for (const auto& source : sources_)
-    for (size_t p = 0; p < source.checkpointed.size(); ++p) {
-      auto partition = log_.partition(source.table.topic, static_cast<int32_t>(p));
-      if (partition != nullptr)
-        s.lag += std::max<int64_t>(0, partition->high_watermark() - source.checkpointed[p]);
+  // Every partition counts, from its start when nothing of it is checkpointed yet (a new view).
+  for (const auto& source : sources_) {
+    auto topic = log_.topic(source.table.topic);
+    for (int32_t p = 0; topic && p < topic->partitions; ++p) {
+      auto partition = log_.partition(source.table.topic, p);
+      if (partition == nullptr) continue;
+      const auto i = static_cast<size_t>(p);
+      const int64_t at =
+          i < source.checkpointed.size() ? source.checkpointed[i] : partition->log_start_offset();
+      s.lag += std::max<int64_t>(0, partition->high_watermark() - at);
     }
+  }
   return s;
 }
 
