@@ -94,6 +94,9 @@ std::vector<const sql::Plan*> plan_arms(const sql::Plan& select);
 // 0A000 naming the construct when the stream engine cannot maintain `select` incrementally.
 sql::SqlStatus validate_plan(const sql::Plan& select);
 Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context);
+// One flag per source column (declared, then metadata): whether any expression of `select`
+// reads it.
+std::vector<bool> used_columns(const sql::Plan& select);
 // The view's current contents (visible columns) from the state store.
 sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
                                                     const StateStore& store,
@@ -101,8 +104,9 @@ sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
 
 // Key layout under a view's prefix ("v" name "\0"): 'o' partition -> offset of the first source,
 // 'p' source partition -> offset of the others, 'm' -> counters, 's' group key -> aggregate state,
-// 'r' partition offset [arm] -> output row, 'j' arm/join primary key -> a joined table's row,
-// 'd' group key aggregate value -> a DISTINCT aggregate's value seen.
+// 'c' partition offset [arm] -> the output rows of one batch from that position on ('r'
+// partition offset -> one output row, in state written by older versions), 'j' arm/join primary
+// key -> a joined table's row, 'd' group key aggregate value -> a DISTINCT aggregate's value seen.
 std::string view_prefix(const std::string& name);
 void append_be32(std::string& out, uint32_t v);
 void append_be64(std::string& out, uint64_t v);

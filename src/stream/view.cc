@@ -52,6 +52,10 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     sources_[i].position_key = context_.prefix + (i == 0 ? "o" : "p");
     if (i > 0) append_be32(sources_[i].position_key, static_cast<uint32_t>(i));
   }
+  // Stream sources decode only the columns their arm reads; a joined table's rows are kept
+  // whole in the view's state.
+  for (auto& source : sources_)
+    if (source.side == nullptr) source.used = used_columns(*arms[source.arm]);
 }
 
 storage::ConfigMap View::output_overrides() const {
@@ -130,11 +134,16 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p) {
   }
   if (read->data.empty()) return false;
   const size_t width = sql::input_width(table);
-  Batch batch;
+  // Reused across pumps so its column vectors keep their capacity.
+  Batch& batch = batch_;
   batch.partition = p;
   batch.arm = source.arm;
+  batch.offsets.clear();
+  batch.selection.clear();
   batch.columns.resize(width);
-  sql::Row row;
+  for (auto& column : batch.columns)
+    column.clear();
+  sql::Row& row = row_;
   sql::Row key;
   std::string reason;
   int64_t last = offset;
@@ -161,7 +170,8 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p) {
                      }
                      return source.side->apply(key, std::nullopt);
                    }
-                   if (!sql::decode_table_record(table, record, at, p, ts, row, reason)) {
+                   if (!sql::decode_table_record(table, record, at, p, ts, row, reason,
+                                                 source.side == nullptr ? &source.used : nullptr)) {
                      dead_letter(record, at);
                      return sql::Unit{};
                    }

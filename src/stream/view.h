@@ -53,6 +53,7 @@ class View {
     std::string position_key;           // + partition -> next offset, in the state store
     std::vector<int64_t> offsets;       // next offset to read, per partition
     std::vector<int64_t> checkpointed;  // offsets as of the last checkpoint (for status)
+    std::vector<bool> used;  // a stream's columns its arm reads (others need not be decoded)
   };
   // Reads one chunk of `partition` into a batch and pushes it (or applies it to the table
   // state); false when nothing was read.
@@ -77,6 +78,8 @@ class View {
   std::vector<Source> sources_;  // the first arm's stream first
   // Per dead-letter topic, written before the next checkpoint.
   std::map<std::string, std::vector<sql::TopicRecord>> dead_letters_;
+  Batch batch_;  // scratch, reused by pump()
+  sql::Row row_;
   bool dirty_ = false;
   std::atomic<int64_t> records_{0};  // checkpointed
   int64_t uncheckpointed_ = 0;
