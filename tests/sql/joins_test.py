@@ -7,7 +7,8 @@ has consumed them, then produces orders, waits again, and so on. So the processi
 exact: each order joins the customer as it was when the order was produced. The views (a LEFT
 JOIN projection, an inner join with GROUP BY and count(DISTINCT), a UNION ALL) must equal that
 model after every round, after a clean restart and after a SIGKILL right after a large produce.
-A bounded join over the same tables, by contrast, joins with the customers as they are now."""
+A bounded join over the same tables, by contrast, joins with the customers as they are now. An
+aggregate view's output topic, read back as a table with a primary key, holds its groups."""
 import decimal
 import signal
 import subprocess
@@ -62,6 +63,13 @@ class Model:
         return sorted([(i, "order") for i, *_ in self.orders] +
                       [(i, "refund") for i in self.refunds])
 
+    def spend(self):
+        groups = {}
+        for _, customer, amount, _ in self.orders:
+            n, total = groups.get(customer, (0, D(0)))
+            groups[customer] = (n + 1, total + amount)
+        return sorted((c, total, n) for c, (n, total) in groups.items() if total > 20)
+
     def bounded_join(self):
         # Joined with the customers as they are now, not as they were.
         return sorted((i, self.customers[c][0] if c in self.customers else None)
@@ -109,7 +117,7 @@ def wait_caught_up(server, what):
         while time.monotonic() < deadline:
             last = conn.execute("SHOW MATERIALIZED VIEWS").fetchall()
             check(all(v[2] == "running" for v in last), f"{what}: a view failed: {last}")
-            if len(last) == 3 and all(v[5] == 0 for v in last):
+            if len(last) == 4 and all(v[5] == 0 for v in last):
                 return
     raise AssertionError(f"{what}: views did not catch up: {last}")
 
@@ -133,6 +141,10 @@ def verify(server, model, what):
         joined = conn.execute("SELECT o.id, c.name FROM orders o LEFT JOIN customers c "
                               "ON o.customer_id = c.id ORDER BY o.id").fetchall()
         check(joined == model.bounded_join(), f"{what}: bounded join differs")
+        # An aggregate view's output topic read back as a table with a primary key: its latest
+        # upsert per group, HAVING's tombstones deleting groups.
+        spend = conn.execute("SELECT customer_id, total, n FROM spend_t ORDER BY 1").fetchall()
+        check(spend == model.spend(), f"{what}: spend_t {spend[:5]} != {model.spend()[:5]}")
 
 
 def main():
@@ -160,6 +172,11 @@ def main():
                          "FROM orders o JOIN customers c ON c.id = o.customer_id GROUP BY c.tier")
             conn.execute("CREATE MATERIALIZED VIEW events AS SELECT id, 'order' AS kind "
                          "FROM orders UNION ALL SELECT id, 'refund' FROM refunds")
+            conn.execute("CREATE MATERIALIZED VIEW spend WITH (topic = 'spend') AS SELECT "
+                         "customer_id, sum(amount) AS total, count(*) AS n FROM orders "
+                         "GROUP BY customer_id HAVING sum(amount) > 20")
+            conn.execute("CREATE TABLE spend_t (customer_id integer PRIMARY KEY, total numeric, "
+                         "n bigint) WITH (topic = 'spend')")
         wait_caught_up(server, "initial")
         verify(server, model, "initial")
 
