@@ -192,3 +192,45 @@ TEST(JsonDecode, UnreadTextColumnsAreLeftNullButOthersStillDecide) {
 
 }  // namespace
 }  // namespace eddy::sql
+
+namespace eddy::sql {
+namespace {
+
+// A catalog written before primary keys (and view inputs) existed still opens: its tables are
+// streams. A primary key survives a rewrite and a reopen.
+TEST(CatalogFile, PrimaryKeysPersistAndOldCatalogsStillOpen) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("eddy-sql-catalog-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  {
+    std::FILE* f = std::fopen((dir / "sql_catalog").c_str(), "w");
+    ASSERT_NE(f, nullptr);
+    std::fputs(R"({"version": 1, "tables": [{"name": "orders", "topic": "orders",
+      "owns_topic": true, "format": "json", "columns": [{"name": "id", "type": "bigint"}]}],
+      "views": [{"name": "v", "sql": "CREATE MATERIALIZED VIEW v AS SELECT id FROM orders",
+      "table": "orders", "columns": [{"name": "id", "type": "bigint"}]}]})",
+               f);
+    std::fclose(f);
+  }
+  auto catalog = Catalog::open(posix_file_system(), dir.string());
+  ASSERT_TRUE(catalog.ok()) << catalog.error().message();
+  auto orders = (*catalog)->table("orders");
+  ASSERT_TRUE(orders.has_value());
+  EXPECT_FALSE(orders->has_primary_key());
+  EXPECT_TRUE((*catalog)->view("v")->inputs.empty());
+
+  TableDef customers;
+  customers.name = "customers";
+  customers.topic = "customers";
+  customers.columns = {{"region", Type::kText}, {"id", Type::kInt8}, {"name", Type::kText}};
+  customers.primary_key = {1, 0};
+  ASSERT_TRUE((*catalog)->create(customers).ok());
+  auto reopened = Catalog::open(posix_file_system(), dir.string());
+  ASSERT_TRUE(reopened.ok()) << reopened.error().message();
+  EXPECT_EQ((*reopened)->table("customers")->primary_key, (std::vector<size_t>{1, 0}));
+  EXPECT_FALSE((*reopened)->table("orders")->has_primary_key());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace eddy::sql
