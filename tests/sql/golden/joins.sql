@@ -43,6 +43,14 @@ SELECT * FROM orders FULL JOIN customers ON true;
 SELECT * FROM orders, customers;
 SELECT * FROM orders CROSS JOIN customers;
 SELECT * FROM orders NATURAL JOIN customers;
+SELECT o.id FROM orders o LEFT JOIN customers c ON o.customer_id = c.id WHERE c.id IS NULL ORDER BY o.id;
+SELECT o.id, o.amount FROM orders o JOIN customers c ON o.customer_id = c.id ORDER BY c.name DESC, o.id;
+SELECT id, count(*) FROM orders JOIN customers USING (id) GROUP BY id ORDER BY id;
+SELECT r.region, c.name FROM regions r JOIN customers c ON c.tier = r.tier AND c.id < 3 ORDER BY 1, 2;
+SELECT 1::int AS x UNION ALL SELECT 2::bigint ORDER BY x;
+SELECT NULL AS a UNION SELECT NULL;
+SELECT 1.5 AS v UNION ALL SELECT 2 UNION ALL SELECT 3.25 ORDER BY v DESC;
+SELECT c.name, o.amount * 2 AS double FROM customers c LEFT JOIN orders o ON o.customer_id = c.id AND o.amount > 6 ORDER BY 1, 2;
 -- a table with a primary key reads as the latest row per key
 INSERT INTO customers VALUES (2, 'bobby', 'gold');
 SELECT * FROM customers ORDER BY id;
