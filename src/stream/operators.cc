@@ -466,7 +466,7 @@ class StreamTableJoin final : public Operator, public TableSide {
   StreamTableJoin(const sql::Plan& plan, size_t index, uint32_t arm, OperatorContext& context)
       : join_(plan.joins[index]),
         context_(context),
-        pairs_(*key_pairs(join_)),
+        pairs_(key_pairs(join_).value_or(std::vector<size_t>{})),
         width_(join_.base + sql::input_width(join_.table)),
         scratch_(width_, scratch_exprs(join_)) {
     state_prefix_ = context_.prefix + "j";

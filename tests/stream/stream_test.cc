@@ -254,5 +254,63 @@ TEST_F(ViewTest, ColumnsAViewDoesNotReadStillDecideWhetherARecordFits) {
   EXPECT_EQ(view->status().skipped, 1);
 }
 
+// A stream-table join with a state cache too small to keep anything: every lookup goes to
+// RocksDB. Table changes (upserts, a tombstone) are consumed before the stream records of the
+// same step, earlier output is never rewritten, and a restarted view joins with the checkpointed
+// table state.
+TEST_F(ViewTest, StreamTableJoinLooksUpTheTableAsOfProcessing) {
+  ASSERT_TRUE(log_->create_topic("customers", 1).ok());
+  sql::TableDef customers;
+  customers.name = customers.topic = "customers";
+  customers.columns = {{"id", Type::kInt8}, {"name", Type::kText}};
+  customers.primary_key = {0};
+  ASSERT_TRUE(catalog_->create(customers).ok());
+  bind_view(
+      "CREATE MATERIALIZED VIEW enriched AS SELECT o.customer, c.name FROM orders o "
+      "LEFT JOIN customers c ON o.amount = c.id");
+  auto change = [&](const std::string& key, std::optional<std::string> value) {
+    std::vector<storage::OutgoingRecord> records{
+        {std::string_view(key), value ? std::optional<std::string_view>(*value) : std::nullopt, 0}};
+    auto batch = storage::encode_batch(records, 1000);
+    ASSERT_TRUE(log_->partition("customers", 0)->append_durable(batch).ok());
+  };
+  auto rows = [&](View& view) {
+    while (view.step()) {
+    }
+    auto read = view.read();
+    EXPECT_TRUE(read.ok());
+    std::map<std::string, std::string> out;
+    for (const auto& r : *read)
+      out[r[0].s] = r[1].null ? "NULL" : r[1].s;
+    return out;
+  };
+  change("1", R"({"id":1,"name":"one"})");
+  change(R"({"id":2})", R"({"id":2,"name":"two"})");
+  produce(0, {R"({"customer":"a","amount":1})", R"({"customer":"b","amount":2})"});
+  produce(1, {R"({"customer":"c","amount":3})"});
+  {
+    auto view = make_view(1);
+    ASSERT_TRUE(view->open(true).ok());
+    EXPECT_EQ(rows(*view),
+              (std::map<std::string, std::string>{{"a", "one"}, {"b", "two"}, {"c", "NULL"}}));
+    change("1", std::nullopt);  // a tombstone keyed by the key's text
+    change("3", R"({"id":3,"name":"three"})");
+    change("4", R"({"id":null,"name":"no key"})");  // skipped: a null primary key
+    produce(0, {R"({"customer":"d","amount":1})", R"({"customer":"e","amount":3})"});
+    EXPECT_EQ(rows(*view),
+              (std::map<std::string, std::string>{
+                  {"a", "one"}, {"b", "two"}, {"c", "NULL"}, {"d", "NULL"}, {"e", "three"}}));
+    EXPECT_EQ(view->status().skipped, 1);
+    EXPECT_EQ(view->status().lag, 0);
+  }
+  produce(1, {R"({"customer":"f","amount":2})", R"({"customer":"g","amount":1})"});
+  auto view = make_view(1);
+  ASSERT_TRUE(view->open(false).ok());
+  auto got = rows(*view);
+  EXPECT_EQ(got["f"], "two");
+  EXPECT_EQ(got["g"], "NULL");
+  EXPECT_EQ(got.size(), 7u);
+}
+
 }  // namespace
 }  // namespace eddy::stream
