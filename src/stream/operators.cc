@@ -42,6 +42,12 @@ SqlStatus Operator::checkpoint(std::vector<StateWrite>& writes) {
   return next_ != nullptr ? next_->checkpoint(writes) : SqlStatus(Unit{});
 }
 
+void skip_row(OperatorContext& context, const std::string& reason) {
+  ++context.skipped;
+  std::lock_guard lock(context.error_mu);
+  context.last_error = reason;
+}
+
 namespace {
 
 void collect_columns(const sql::Expr& e, std::set<size_t>& out) {
@@ -73,8 +79,7 @@ class RowScratch {
 };
 
 void skip_row(OperatorContext& context, const sql::SqlError& error) {
-  ++context.skipped;
-  context.last_error = error.message;
+  skip_row(context, error.message);
 }
 
 class Filter final : public Operator {
@@ -226,7 +231,7 @@ class RowSink final : public Operator {
       if (context_.emit_output) {
         for (size_t c = 0; c < row.size(); ++c)
           row[c] = batch.columns[c][r];
-        context_.outputs.push_back({std::nullopt, sql::encode_json_row(output_, row)});
+        outputs_.push_back({std::nullopt, sql::encode_json_row(output_, row)});
       }
       for (const auto& column : batch.columns)
         sql::append_value(chunk, column[r]);
@@ -238,6 +243,9 @@ class RowSink final : public Operator {
     for (auto& w : pending_)
       writes.push_back(std::move(w));
     pending_.clear();
+    for (auto& o : outputs_)
+      context_.outputs.push_back(std::move(o));
+    outputs_.clear();
     return Unit{};
   }
 
@@ -245,12 +253,19 @@ class RowSink final : public Operator {
   OperatorContext& context_;
   sql::TableDef output_;
   std::vector<StateWrite> pending_;
+  std::vector<sql::TopicRecord> outputs_;  // this partition's output rows since the checkpoint
 };
 
+}  // namespace
+
+// One group's key values and aggregate states (outside the anonymous namespace because
+// GroupTable, declared in the header, keeps them).
 struct GroupState {
   Row keys;
   std::vector<sql::Accumulator> accs;
 };
+
+namespace {
 
 std::vector<sql::Accumulator> fresh_accumulators(const sql::Plan& plan) {
   std::vector<sql::Accumulator> out;
@@ -302,16 +317,107 @@ SqlResult<std::optional<Row>> group_row(const sql::Plan& select, const GroupStat
   return std::optional<Row>(std::move(out));
 }
 
-// GROUP BY keys + aggregates: each batch is aggregated into partial states per key, which are
-// then merged into the view's state (cache first, the state store behind it).
+}  // namespace
+
+// The keyed aggregate state of a view, shared by its partitions' pipelines: each batch is first
+// aggregated into partial states per key without a lock (the expensive part, done in parallel),
+// then merged here under the lock (cache first, the state store behind it).
+class GroupTable {
+ public:
+  GroupTable(const sql::Plan& plan, OperatorContext& context)
+      : plan_(plan), context_(context), output_(output_table(plan)), key_(key_table(plan)) {}
+
+  SqlStatus merge(std::unordered_map<std::string, GroupState>& partials) {
+    std::lock_guard lock(mu_);
+    for (auto& [key, partial] : partials) {
+      auto found = cache_.find(key);
+      if (found == cache_.end()) {
+        GroupState state{partial.keys, fresh_accumulators(plan_)};
+        auto stored = context_.store->get(context_.prefix + "s" + key);
+        if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
+        if (*stored && !deserialize_group(**stored, plan_, state))
+          return sql::sql_error(sql::sqlstate::kInternalError, "corrupt aggregate state");
+        cache_bytes_ += key.size() * 2 + 128 * (1 + plan_.aggs.size());
+        found = cache_.emplace(key, std::move(state)).first;
+      }
+      for (size_t i = 0; i < partial.accs.size(); ++i)
+        SQL_CHECK(found->second.accs[i].merge(partial.accs[i]));
+      dirty_.insert(key);
+    }
+    return Unit{};
+  }
+
+  // DISTINCT aggregates: whether `value` is new for aggregate `agg` of the group `group` (then
+  // it is remembered). The values seen live in the state store ('d' keys), not only in memory;
+  // one lock makes concurrent partitions agree on which of them saw a value first.
+  SqlResult<bool> first_sighting(const std::string& group, size_t agg, const Value& value) {
+    std::string key = group;
+    append_be32(key, static_cast<uint32_t>(agg));
+    append_key(key, value);
+    std::lock_guard lock(mu_);
+    if (distinct_seen_.count(key) != 0) return false;
+    auto stored = context_.store->get(context_.prefix + "d" + key);
+    if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
+    cache_bytes_ += key.size() + 32;
+    const bool fresh = !stored->has_value();
+    if (fresh) new_distinct_.insert(key);
+    distinct_seen_.insert(std::move(key));
+    return fresh;
+  }
+
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) {
+    std::lock_guard lock(mu_);
+    for (const auto& key : new_distinct_)
+      writes.push_back({context_.prefix + "d" + key, std::string()});
+    new_distinct_.clear();
+    for (const auto& key : dirty_) {
+      const GroupState& g = cache_.at(key);
+      writes.push_back({context_.prefix + "s" + key, serialize_group(g)});
+      if (!context_.emit_output) continue;
+      // Upsert keyed by the group key; a group HAVING rejects is a tombstone.
+      auto row = group_row(plan_, g);
+      if (!row.ok()) {
+        skip_row(context_, row.error().message);
+        continue;
+      }
+      std::optional<std::string> value;
+      if (*row) value = sql::encode_json_row(output_, **row);
+      context_.outputs.push_back({sql::encode_json_row(key_, g.keys), std::move(value)});
+    }
+    dirty_.clear();
+    // Everything is clean now: keep the cache within its budget.
+    if (cache_bytes_ > context_.cache_bytes) {
+      cache_.clear();
+      distinct_seen_.clear();
+      cache_bytes_ = 0;
+    }
+    return Unit{};
+  }
+
+ private:
+  const sql::Plan& plan_;
+  OperatorContext& context_;
+  sql::TableDef output_;
+  sql::TableDef key_;
+  std::mutex mu_;
+  std::unordered_map<std::string, GroupState> cache_;
+  std::set<std::string> dirty_;
+  std::unordered_set<std::string> distinct_seen_;  // known 'd' keys (cache of the store)
+  std::set<std::string> new_distinct_;             // written at the next checkpoint
+  size_t cache_bytes_ = 0;
+};
+
+namespace {
+
+// GROUP BY keys + aggregates over one partition's batches; the merged state is the view's
+// GroupTable.
 class KeyedAggregate final : public Operator {
  public:
   KeyedAggregate(const sql::Plan& plan, OperatorContext& context)
-      : plan_(plan),
-        context_(context),
-        scratch_(width(plan), arguments(plan)),
-        output_(output_table(plan)),
-        key_(key_table(plan)) {}
+      : plan_(plan), context_(context), scratch_(width(plan), arguments(plan)) {
+    if (context_.groups == nullptr) context_.groups = std::make_shared<GroupTable>(plan, context);
+    groups_ = context_.groups;
+  }
 
   SqlStatus push(Batch& batch, const Progress&) override {
     std::unordered_map<std::string, GroupState> partials;
@@ -343,76 +449,22 @@ class KeyedAggregate final : public Operator {
       if (inserted) it->second = GroupState{keys, fresh_accumulators(plan_)};
       for (size_t i = 0; i < args.size(); ++i) {
         if (plan_.aggs[i].distinct && !args[i].null) {
-          SQL_ASSIGN(bool fresh, first_sighting(it->first, i, args[i]));
+          SQL_ASSIGN(bool fresh, groups_->first_sighting(it->first, i, args[i]));
           if (!fresh) continue;
         }
         auto added = it->second.accs[i].add(args[i]);
         if (!added.ok()) skip_row(context_, added.error());
       }
     }
-    for (auto& [key, partial] : partials) {
-      auto found = cache_.find(key);
-      if (found == cache_.end()) {
-        GroupState state{partial.keys, fresh_accumulators(plan_)};
-        auto stored = context_.store->get(context_.prefix + "s" + key);
-        if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
-        if (*stored && !deserialize_group(**stored, plan_, state))
-          return sql::sql_error(sql::sqlstate::kInternalError, "corrupt aggregate state");
-        cache_bytes_ += key.size() * 2 + 128 * (1 + plan_.aggs.size());
-        found = cache_.emplace(key, std::move(state)).first;
-      }
-      for (size_t i = 0; i < partial.accs.size(); ++i)
-        SQL_CHECK(found->second.accs[i].merge(partial.accs[i]));
-      dirty_.insert(key);
-    }
-    return Unit{};
+    return groups_->merge(partials);
   }
 
+  // Every partition's pipeline calls this; the first call of a checkpoint writes all changes.
   SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
-    for (auto& key : new_distinct_)
-      writes.push_back({context_.prefix + "d" + key, std::string()});
-    new_distinct_.clear();
-    for (const auto& key : dirty_) {
-      const GroupState& g = cache_.at(key);
-      writes.push_back({context_.prefix + "s" + key, serialize_group(g)});
-      if (!context_.emit_output) continue;
-      // Upsert keyed by the group key; a group HAVING rejects is a tombstone.
-      auto row = group_row(plan_, g);
-      if (!row.ok()) {
-        skip_row(context_, row.error());
-        continue;
-      }
-      std::optional<std::string> value;
-      if (*row) value = sql::encode_json_row(output_, **row);
-      context_.outputs.push_back({sql::encode_json_row(key_, g.keys), std::move(value)});
-    }
-    dirty_.clear();
-    // Everything is clean now: keep the cache within its budget.
-    if (cache_bytes_ > context_.cache_bytes) {
-      cache_.clear();
-      distinct_seen_.clear();
-      cache_bytes_ = 0;
-    }
-    return Unit{};
+    return groups_->checkpoint(writes);
   }
 
  private:
-  // DISTINCT aggregates: whether `value` is new for aggregate `agg` of the group `group` (then it
-  // is remembered). The values seen live in the state store ('d' keys), not only in memory.
-  SqlResult<bool> first_sighting(const std::string& group, size_t agg, const Value& value) {
-    std::string key = group;
-    append_be32(key, static_cast<uint32_t>(agg));
-    append_key(key, value);
-    if (distinct_seen_.count(key) != 0) return false;
-    auto stored = context_.store->get(context_.prefix + "d" + key);
-    if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
-    cache_bytes_ += key.size() + 32;
-    const bool fresh = !stored->has_value();
-    if (fresh) new_distinct_.insert(key);
-    distinct_seen_.insert(std::move(key));
-    return fresh;
-  }
-
   static size_t width(const sql::Plan& plan) { return plan.row_width(); }
   static std::vector<const sql::Expr*> arguments(const sql::Plan& plan) {
     std::vector<const sql::Expr*> out = pointers(plan.group_keys);
@@ -424,13 +476,7 @@ class KeyedAggregate final : public Operator {
   const sql::Plan& plan_;
   OperatorContext& context_;
   RowScratch scratch_;
-  sql::TableDef output_;
-  sql::TableDef key_;
-  std::unordered_map<std::string, GroupState> cache_;
-  std::set<std::string> dirty_;
-  std::unordered_set<std::string> distinct_seen_;  // known 'd' keys (cache of the store)
-  std::set<std::string> new_distinct_;             // written at the next checkpoint
-  size_t cache_bytes_ = 0;
+  std::shared_ptr<GroupTable> groups_;
 };
 
 std::string serialize_row(const Row& row) {
@@ -458,22 +504,20 @@ std::optional<std::vector<size_t>> key_pairs(const sql::JoinSpec& join) {
   return out;
 }
 
-// A stream–table join: each stream row looks up the joined table's row by primary key in the
-// table's state as it is now (processing time); an inner join drops rows without a match, a left
-// join extends them with NULLs. Later changes of the table never revisit earlier output.
-class StreamTableJoin final : public Operator, public TableSide {
+}  // namespace
+
+// A joined table's latest row per primary key: a cache (rows and known absences) in front of the
+// view's state store. The view applies the table's changelog on its worker before the stream
+// partitions run; their pipelines then look rows up in parallel, hence the mutex.
+class JoinTable final : public TableSide {
  public:
-  StreamTableJoin(const sql::Plan& plan, size_t index, uint32_t arm, OperatorContext& context)
-      : join_(plan.joins[index]),
-        context_(context),
-        pairs_(key_pairs(join_).value_or(std::vector<size_t>{})),
-        width_(join_.base + sql::input_width(join_.table)),
-        scratch_(width_, scratch_exprs(join_)) {
-    state_prefix_ = context_.prefix + "j";
-    append_be32(state_prefix_, (arm << 16) | static_cast<uint32_t>(index));
+  JoinTable(const sql::JoinSpec& join, uint32_t tag, OperatorContext& context)
+      : join_(join), context_(context), prefix_(context.prefix + "j") {
+    append_be32(prefix_, tag);
   }
 
-  sql::SqlStatus apply(const Row& key, std::optional<Row> row) override {
+  SqlStatus apply(const Row& key, std::optional<Row> row) override {
+    std::lock_guard lock(mu_);
     std::string k = encode_key(key);
     cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
     cache_[k] = std::move(row);
@@ -481,18 +525,90 @@ class StreamTableJoin final : public Operator, public TableSide {
     return Unit{};
   }
 
+  // The row under `key` (encoded), or nullopt.
+  SqlResult<std::optional<Row>> lookup(const std::string& k) {
+    std::lock_guard lock(mu_);
+    auto found = cache_.find(k);
+    if (found != cache_.end()) return found->second;
+    auto stored = context_.store->get(prefix_ + k);
+    if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
+    std::optional<Row> row;
+    if (*stored) {
+      Row values(sql::input_width(join_.table));
+      std::string_view in = **stored;
+      for (auto& v : values)
+        if (!sql::read_value(in, v))
+          return sql::sql_error(sql::sqlstate::kInternalError, "corrupt joined table state");
+      row = std::move(values);
+    }
+    cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
+    cache_.emplace(k, row);
+    return row;
+  }
+
+  // Every pipeline's join calls this; the first call of a checkpoint writes all changes.
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) {
+    std::lock_guard lock(mu_);
+    for (const auto& k : dirty_) {
+      const auto& row = cache_.at(k);
+      writes.push_back(
+          {prefix_ + k, row ? std::optional<std::string>(serialize_row(*row)) : std::nullopt});
+    }
+    dirty_.clear();
+    if (cache_bytes_ > context_.cache_bytes) {
+      cache_.clear();
+      cache_bytes_ = 0;
+    }
+    return Unit{};
+  }
+
+ private:
+  const sql::JoinSpec& join_;
+  OperatorContext& context_;
+  std::string prefix_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::optional<Row>> cache_;
+  std::set<std::string> dirty_;  // written at the next checkpoint
+  size_t cache_bytes_ = 0;
+};
+
+namespace {
+
+// A stream-table join: each stream row looks up the joined table's row by primary key in the
+// table's state as it is now (processing time); an inner join drops rows without a match, a left
+// join extends them with NULLs. Later changes of the table never revisit earlier output.
+class StreamTableJoin final : public Operator {
+ public:
+  StreamTableJoin(const sql::Plan& plan, size_t index, uint32_t arm, OperatorContext& context)
+      : join_(plan.joins[index]),
+        context_(context),
+        pairs_(key_pairs(join_).value_or(std::vector<size_t>{})),
+        width_(join_.base + sql::input_width(join_.table)),
+        scratch_(width_, scratch_exprs(join_)) {
+    const uint32_t tag = (arm << 16) | static_cast<uint32_t>(index);
+    auto& table = context_.joins[tag];
+    if (table == nullptr) table = std::make_shared<JoinTable>(join_, tag, context_);
+    table_ = table;
+  }
+
+  JoinTable* table() const { return table_.get(); }
+
   SqlStatus push(Batch& batch, const Progress& progress) override {
-    Batch out;
+    Batch& out = out_;
     out.partition = batch.partition;
     out.arm = batch.arm;
+    out.offsets.clear();
+    out.selection.clear();
     out.columns.resize(width_);
+    for (auto& column : out.columns)
+      column.clear();
     const size_t declared = join_.table.columns.size();
     Row key(pairs_.size());
     for (uint32_t r : batch.selection) {
       const auto at = static_cast<uint32_t>(out.offsets.size());
       out.offsets.push_back(batch.offsets[r]);
       for (size_t c = 0; c < join_.base; ++c)
-        out.columns[c].push_back(batch.columns[c][r]);
+        out.columns[c].push_back(std::move(batch.columns[c][r]));
       for (size_t c = join_.base; c < width_; ++c) {
         const size_t rc = c - join_.base;
         out.columns[c].push_back(Value::null_of(
@@ -518,16 +634,7 @@ class StreamTableJoin final : public Operator, public TableSide {
   }
 
   SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
-    for (const auto& k : dirty_) {
-      const auto& row = cache_.at(k);
-      writes.push_back({state_prefix_ + k,
-                        row ? std::optional<std::string>(serialize_row(*row)) : std::nullopt});
-    }
-    dirty_.clear();
-    if (cache_bytes_ > context_.cache_bytes) {
-      cache_.clear();
-      cache_bytes_ = 0;
-    }
+    SQL_CHECK(table_->checkpoint(writes));
     return Operator::checkpoint(writes);
   }
 
@@ -559,10 +666,10 @@ class StreamTableJoin final : public Operator, public TableSide {
       if (!cast.ok()) return false;  // no key of the column's type equals it
       key[k] = std::move(*cast);
     }
-    SQL_ASSIGN(const std::optional<Row>* row, lookup(encode_key(key)));
-    if (row == nullptr || !*row) return false;
-    for (size_t c = 0; c < (*row)->size(); ++c)
-      out.columns[join_.base + c][at] = (*row)->at(c);
+    SQL_ASSIGN(std::optional<Row> row, table_->lookup(encode_key(key)));
+    if (!row) return false;
+    for (size_t c = 0; c < row->size(); ++c)
+      out.columns[join_.base + c][at] = std::move((*row)[c]);
     // Every equality (a cast key may have matched a different value) and the whole condition.
     const auto& full = scratch_.load(out, at);
     for (size_t i = 0; i < left.size(); ++i) {
@@ -573,34 +680,13 @@ class StreamTableJoin final : public Operator, public TableSide {
     return true;
   }
 
-  SqlResult<const std::optional<Row>*> lookup(const std::string& k) {
-    auto found = cache_.find(k);
-    if (found != cache_.end()) return &found->second;
-    auto stored = context_.store->get(state_prefix_ + k);
-    if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
-    std::optional<Row> row;
-    if (*stored) {
-      Row values(sql::input_width(join_.table));
-      std::string_view in = **stored;
-      for (auto& v : values)
-        if (!sql::read_value(in, v))
-          return sql::sql_error(sql::sqlstate::kInternalError, "corrupt joined table state");
-      row = std::move(values);
-    }
-    cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
-    return &cache_.emplace(k, std::move(row)).first->second;
-  }
-
   const sql::JoinSpec& join_;
   OperatorContext& context_;
   std::vector<size_t> pairs_;
   size_t width_;
   RowScratch scratch_;
-  std::string state_prefix_;
-  // Known rows and known absences (nullopt), in front of the state store.
-  std::unordered_map<std::string, std::optional<Row>> cache_;
-  std::set<std::string> dirty_;
-  size_t cache_bytes_ = 0;
+  std::shared_ptr<JoinTable> table_;
+  Batch out_;  // reused so its columns keep their capacity
 };
 
 // Pushes every batch on unchanged (the head when a view has no WHERE).
@@ -702,7 +788,7 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
     p.tables.emplace_back();
     for (size_t j = 0; j < arm.joins.size(); ++j) {
       auto join = std::make_unique<StreamTableJoin>(arm, j, static_cast<uint32_t>(a), context);
-      p.tables.back().push_back(join.get());
+      p.tables.back().push_back(join->table());
       add(std::move(join));
     }
     if (arm.where && !arm.joins.empty()) add(std::make_unique<Filter>(arm, context));

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -37,16 +38,26 @@ struct Progress {
   int64_t watermark_ms = std::numeric_limits<int64_t>::min();  // not computed yet
 };
 
-// Shared by a view's operators.
+class GroupTable;
+class JoinTable;
+
+// Shared by a view's operators, across the pipelines of its partitions (which may run on
+// different threads at once; checkpoints never overlap with pushes).
 struct OperatorContext {
   StateStore* store = nullptr;
   std::string prefix;  // the view's key prefix in the state store
   size_t cache_bytes = 64 << 20;
   std::atomic<int64_t> skipped{0};  // rows dropped because an expression failed on them
-  std::string last_error;           // the reason of the last skipped row
-  // WITH (topic = ...): operators add the view's changes here as JSON records (rows of an
-  // append-only view; upserts and tombstones keyed by the group key of an aggregate view), and
-  // the view appends them to its topic before the checkpoint that reflects them commits.
+  std::mutex error_mu;
+  std::string last_error;  // the reason of the last skipped row, under error_mu
+  // The keyed aggregate state every partition's pipeline merges into (made by the first).
+  std::shared_ptr<GroupTable> groups;
+  // The joined tables' state (per UNION ALL arm and join: arm << 16 | join), shared the same way.
+  std::unordered_map<uint32_t, std::shared_ptr<JoinTable>> joins;
+  // WITH (topic = ...): operators add the view's changes here during checkpoint() as JSON
+  // records (rows of an append-only view; upserts and tombstones keyed by the group key of an
+  // aggregate view), and the view appends them to its topic before the checkpoint that reflects
+  // them commits.
   bool emit_output = false;
   std::vector<sql::TopicRecord> outputs;
 };
@@ -65,6 +76,9 @@ class Operator {
   Operator* next_ = nullptr;
 };
 
+// Records a row an expression failed on (thread-safe).
+void skip_row(OperatorContext& context, const std::string& reason);
+
 // The reference-table side of a stream–table join: the latest row per primary key, kept in the
 // view's state. The view feeds it the table's changelog; stream rows are joined with it as it is
 // when they are processed.
@@ -76,7 +90,7 @@ class TableSide {
   virtual sql::SqlStatus apply(const sql::Row& key, std::optional<sql::Row> row) = 0;
 };
 
-// The operators of one view, source side first.
+// The operators of one view over one source partition, source side first.
 struct Pipeline {
   std::vector<std::unique_ptr<Operator>> operators;
   // One head per UNION ALL arm (one for a view without UNION ALL); the arms share the sink.
@@ -93,6 +107,8 @@ std::vector<const sql::Plan*> plan_arms(const sql::Plan& select);
 
 // 0A000 naming the construct when the stream engine cannot maintain `select` incrementally.
 sql::SqlStatus validate_plan(const sql::Plan& select);
+// Called once per source partition with the same context: the pipelines share the context's
+// group table.
 Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context);
 // One flag per source column (declared, then metadata): whether any expression of `select`
 // reads it.

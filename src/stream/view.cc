@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
+
 #include "sql/executor.h"
 #include "storage/log_manager.h"
+#include "stream/task_pool.h"
 
 namespace eddy::stream {
 
@@ -39,6 +42,8 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     Source stream;
     stream.table = *arms[a]->table;
     stream.arm = static_cast<uint32_t>(a);
+    // Streams decode only the columns their arm reads; a joined table's rows are kept whole.
+    stream.used = used_columns(*arms[a]);
     sources_.push_back(std::move(stream));
     for (size_t j = 0; j < arms[a]->joins.size(); ++j) {
       Source table;
@@ -52,10 +57,16 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     sources_[i].position_key = context_.prefix + (i == 0 ? "o" : "p");
     if (i > 0) append_be32(sources_[i].position_key, static_cast<uint32_t>(i));
   }
-  // Stream sources decode only the columns their arm reads; a joined table's rows are kept
-  // whole in the view's state.
-  for (auto& source : sources_)
-    if (source.side == nullptr) source.used = used_columns(*arms[source.arm]);
+}
+
+void View::grow(Source& source) {
+  auto topic = log_.topic(source.table.topic);
+  const size_t partitions = topic ? static_cast<size_t>(topic->partitions) : 0;
+  while (source.partitions.size() < partitions) {
+    auto work = std::make_unique<PartitionWork>();
+    if (source.side == nullptr) work->pipeline = build_pipeline(*select_, context_);
+    source.partitions.push_back(std::move(work));
+  }
 }
 
 storage::ConfigMap View::output_overrides() const {
@@ -73,30 +84,31 @@ Status View::ensure_output_topic() {
 
 Status View::open(bool fresh) {
   RETURN_IF_ERROR(ensure_output_topic());
-  if (fresh) {
-    RETURN_IF_ERROR(store_.delete_prefix(context_.prefix));
-    std::lock_guard lock(status_mu_);
-    for (auto& source : sources_)
-      source.checkpointed.clear();
-    return Status();
-  }
+  if (fresh) RETURN_IF_ERROR(store_.delete_prefix(context_.prefix));
   for (auto& source : sources_) {
-    auto topic = log_.topic(source.table.topic);
-    const int32_t partitions = topic ? topic->partitions : 0;
-    source.offsets.assign(static_cast<size_t>(partitions), 0);
-    for (int32_t p = 0; p < partitions; ++p) {
-      ASSIGN_OR_RETURN(auto stored, store_.get(offset_key(source.position_key, p)));
-      if (stored) source.offsets[static_cast<size_t>(p)] = static_cast<int64_t>(read_be64(*stored));
+    grow(source);
+    if (fresh) continue;
+    for (size_t p = 0; p < source.partitions.size(); ++p) {
+      ASSIGN_OR_RETURN(auto stored,
+                       store_.get(offset_key(source.position_key, static_cast<int32_t>(p))));
+      if (stored) source.partitions[p]->offset = static_cast<int64_t>(read_be64(*stored));
     }
   }
-  ASSIGN_OR_RETURN(auto counters, store_.get(context_.prefix + "m"));
-  if (counters && counters->size() >= 16) {
-    records_ = static_cast<int64_t>(read_be64(*counters));
-    context_.skipped = static_cast<int64_t>(read_be64(std::string_view(*counters).substr(8)));
+  if (!fresh) {
+    ASSIGN_OR_RETURN(auto counters, store_.get(context_.prefix + "m"));
+    if (counters && counters->size() >= 16) {
+      records_ = static_cast<int64_t>(read_be64(*counters));
+      context_.skipped = static_cast<int64_t>(read_be64(std::string_view(*counters).substr(8)));
+    }
   }
   std::lock_guard lock(status_mu_);
-  for (auto& source : sources_)
-    source.checkpointed = source.offsets;
+  for (auto& source : sources_) {
+    source.checkpointed.clear();
+    // A new view has checkpointed nothing: status() counts its lag from the log start.
+    if (fresh) continue;
+    for (const auto& work : source.partitions)
+      source.checkpointed.push_back(work->offset);
+  }
   return Status();
 }
 
@@ -107,20 +119,19 @@ bool View::has_pending() const {
     if (!topic) continue;
     for (int32_t p = 0; p < topic->partitions; ++p) {
       auto partition = log_.partition(source.table.topic, p);
-      const int64_t at = static_cast<size_t>(p) < source.offsets.size()
-                             ? source.offsets[static_cast<size_t>(p)]
-                             : 0;
+      const auto i = static_cast<size_t>(p);
+      const int64_t at = i < source.partitions.size() ? source.partitions[i]->offset : 0;
       if (partition != nullptr && partition->high_watermark() > at) return true;
     }
   }
   return false;
 }
 
-sql::SqlResult<bool> View::pump(Source& source, int32_t p) {
+sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) {
   const sql::TableDef& table = source.table;
   auto partition = log_.partition(table.topic, p);
   if (partition == nullptr) return false;
-  int64_t& offset = source.offsets[static_cast<size_t>(p)];
+  int64_t& offset = work.offset;
   offset = std::max(offset, partition->log_start_offset());
   const int64_t end = partition->high_watermark();
   if (offset >= end) return false;
@@ -134,8 +145,7 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p) {
   }
   if (read->data.empty()) return false;
   const size_t width = sql::input_width(table);
-  // Reused across pumps so its column vectors keep their capacity.
-  Batch& batch = batch_;
+  Batch& batch = work.batch;
   batch.partition = p;
   batch.arm = source.arm;
   batch.offsets.clear();
@@ -143,25 +153,25 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p) {
   batch.columns.resize(width);
   for (auto& column : batch.columns)
     column.clear();
-  sql::Row& row = row_;
+  sql::Row& row = work.row;
   sql::Row key;
   std::string reason;
   int64_t last = offset;
   auto dead_letter = [&](const storage::RecordView& record, int64_t at) {
-    ++context_.skipped;
-    context_.last_error = reason;
+    skip_row(context_, reason);
     if (!table.dead_letter.empty())
-      dead_letters_[table.dead_letter].push_back(
+      work.dead_letters.push_back(
           {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
            sql::dead_letter_json(reason, def_.name, table.topic, p, at, record.value)});
   };
+  const std::vector<bool>* used = source.side == nullptr ? &source.used : nullptr;
   SQL_ASSIGN(const int64_t next,
              sql::for_each_record(
                  read->data,
                  [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
                    if (at < offset || at >= end) return sql::Unit{};
                    last = at + 1;
-                   ++uncheckpointed_;
+                   ++work.uncheckpointed;
                    if (source.side != nullptr && !record.value) {
                      // A joined table's tombstone deletes its key.
                      if (!sql::primary_key_of_tombstone(table, record, key, reason)) {
@@ -170,8 +180,7 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p) {
                      }
                      return source.side->apply(key, std::nullopt);
                    }
-                   if (!sql::decode_table_record(table, record, at, p, ts, row, reason,
-                                                 source.side == nullptr ? &source.used : nullptr)) {
+                   if (!sql::decode_table_record(table, record, at, p, ts, row, reason, used)) {
                      dead_letter(record, at);
                      return sql::Unit{};
                    }
@@ -192,39 +201,65 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p) {
   const int64_t new_offset = std::min(std::max(next, last), end);
   if (new_offset <= offset) return false;
   if (source.side == nullptr)
-    SQL_CHECK(pipeline_.heads[source.arm]->push(
+    SQL_CHECK(work.pipeline.heads[source.arm]->push(
         batch, Progress{.partition = p, .next_offset = new_offset}));
   offset = new_offset;
-  dirty_ = true;
+  work.dirty = true;
   return true;
+}
+
+sql::SqlResult<bool> View::pump_until(Source& source, int32_t p, PartitionWork& work,
+                                      std::chrono::steady_clock::time_point deadline) {
+  while (true) {
+    SQL_ASSIGN(const bool pumped, pump(source, p, work));
+    if (!pumped) return false;
+    if (std::chrono::steady_clock::now() >= deadline) return true;
+  }
 }
 
 sql::SqlStatus View::checkpoint() {
   std::vector<StateWrite> writes;
+  // Shared state (groups, joined tables) is written by the first pipeline that reaches it.
   SQL_CHECK(pipeline_.checkpoint(writes));
+  for (auto& source : sources_)
+    for (auto& work : source.partitions)
+      if (source.side == nullptr) SQL_CHECK(work->pipeline.checkpoint(writes));
   // Output and dead letters become durable before the positions that move past them
   // (at-least-once: a crash in between writes them again).
   if (!context_.outputs.empty()) {
     SQL_CHECK(sql::append_to_topic(log_, def_.topic, context_.outputs, output_overrides()));
     context_.outputs.clear();
   }
-  for (const auto& [topic, records] : dead_letters_)
-    SQL_CHECK(sql::append_to_topic(log_, topic, records));
-  dead_letters_.clear();
+  for (auto& source : sources_) {
+    std::vector<sql::TopicRecord> dead_letters;
+    for (auto& work : source.partitions) {
+      for (auto& d : work->dead_letters)
+        dead_letters.push_back(std::move(d));
+      work->dead_letters.clear();
+    }
+    if (!dead_letters.empty())
+      SQL_CHECK(sql::append_to_topic(log_, source.table.dead_letter, dead_letters));
+  }
+  int64_t records = records_;
   for (const auto& source : sources_)
-    for (size_t p = 0; p < source.offsets.size(); ++p)
+    for (size_t p = 0; p < source.partitions.size(); ++p) {
       writes.push_back({offset_key(source.position_key, static_cast<int32_t>(p)),
-                        encode_be64(source.offsets[p])});
-  const int64_t records = records_ + uncheckpointed_;
+                        encode_be64(source.partitions[p]->offset)});
+      records += source.partitions[p]->uncheckpointed;
+    }
   writes.push_back({context_.prefix + "m", encode_be64(records) + encode_be64(context_.skipped)});
   Status written = store_.write(writes);
   if (!written.ok()) return sql::sql_error(sql::sqlstate::kIoError, written.error().message());
   records_ = records;
-  uncheckpointed_ = 0;
-  dirty_ = false;
   std::lock_guard lock(status_mu_);
-  for (auto& source : sources_)
-    source.checkpointed = source.offsets;
+  for (auto& source : sources_) {
+    source.checkpointed.clear();
+    for (auto& work : source.partitions) {
+      work->uncheckpointed = 0;
+      work->dirty = false;
+      source.checkpointed.push_back(work->offset);
+    }
+  }
   return sql::Unit{};
 }
 
@@ -235,52 +270,69 @@ void View::fail(const std::string& reason) {
   failed_ = true;
 }
 
-sql::SqlResult<bool> View::drain(const std::vector<Source*>& sources,
-                                 std::chrono::steady_clock::time_point deadline, bool& pumped) {
-  bool progressed = true;
-  while (progressed) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    progressed = false;
-    for (Source* source : sources) {
-      auto topic = log_.topic(source->table.topic);
-      if (!topic) continue;
-      if (source->offsets.size() < static_cast<size_t>(topic->partitions))
-        source->offsets.resize(static_cast<size_t>(topic->partitions), 0);
-      for (int32_t p = 0; p < topic->partitions; ++p) {
-        SQL_ASSIGN(bool read, pump(*source, p));
-        progressed = progressed || read;
-      }
-    }
-    pumped = pumped || progressed;
-  }
-  return true;
-}
-
 bool View::step() {
   if (failed_) return false;
+  for (auto& source : sources_)
+    grow(source);
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.checkpoint_interval_ms);
-  std::vector<Source*> tables, streams;
-  for (auto& source : sources_)
-    (source.side != nullptr ? tables : streams).push_back(&source);
-  // Joined tables first, up to their end: stream records then join with every table change
-  // produced before them (and a new view sees the reference data already there).
-  bool pumped = false;
-  auto caught_up = drain(tables, deadline, pumped);
-  sql::SqlResult<bool> done = caught_up;
-  if (caught_up.ok() && *caught_up) done = drain(streams, deadline, pumped);
-  if (!done.ok()) {
-    fail(done.error().message);
-    return false;
-  }
-  if (dirty_) {
-    auto saved = checkpoint();
-    if (!saved.ok()) {
-      fail(saved.error().message);
-      return false;
+  auto finish = [&](bool more) {
+    bool dirty = false;
+    for (const auto& source : sources_)
+      for (const auto& work : source.partitions)
+        dirty = dirty || work->dirty;
+    if (dirty) {
+      auto saved = checkpoint();
+      if (!saved.ok()) {
+        fail(saved.error().message);
+        return false;
+      }
+    }
+    return more;
+  };
+  // Joined tables first, up to their end, on this thread: stream records then join with every
+  // table change the view could see before them (and a new view sees the reference data that is
+  // already there).
+  for (auto& source : sources_) {
+    if (source.side == nullptr) continue;
+    for (size_t p = 0; p < source.partitions.size(); ++p) {
+      auto more = pump_until(source, static_cast<int32_t>(p), *source.partitions[p], deadline);
+      if (!more.ok()) {
+        fail(more.error().message);
+        return false;
+      }
+      if (*more) return finish(true);
     }
   }
-  return !*done;
+  // Each stream partition is pumped by one task, so its records flow in order; partitions run
+  // in parallel on the pool.
+  std::vector<std::pair<Source*, size_t>> parts;
+  for (auto& source : sources_)
+    if (source.side == nullptr)
+      for (size_t p = 0; p < source.partitions.size(); ++p)
+        parts.emplace_back(&source, p);
+  std::vector<sql::SqlResult<bool>> results(parts.size(), false);
+  std::vector<std::function<void()>> tasks;
+  for (size_t i = 0; i < parts.size(); ++i)
+    tasks.emplace_back([this, i, deadline, &parts, &results] {
+      auto [source, p] = parts[i];
+      results[i] = pump_until(*source, static_cast<int32_t>(p), *source->partitions[p], deadline);
+    });
+  if (options_.pool != nullptr) {
+    options_.pool->run(tasks);
+  } else {
+    for (auto& t : tasks)
+      t();
+  }
+  bool more = false;
+  for (auto& r : results) {
+    if (!r.ok()) {
+      fail(r.error().message);
+      return false;
+    }
+    more = more || *r;
+  }
+  return finish(more);
 }
 
 sql::SqlResult<std::vector<sql::Row>> View::read() const {

@@ -20,9 +20,12 @@ class LogManager;
 
 namespace eddy::stream {
 
+class TaskPool;
+
 struct ViewOptions {
   size_t cache_bytes = 64 << 20;         // aggregate state kept in memory per view
   int64_t checkpoint_interval_ms = 100;  // longest run of work between two checkpoints
+  TaskPool* pool = nullptr;              // runs partitions in parallel; null: one after another
 };
 
 class View {
@@ -44,24 +47,37 @@ class View {
   bool failed() const { return failed_.load(); }
 
  private:
-  // One topic the view reads: a stream (rows flow through an arm of the pipeline) or a joined
-  // table (its changelog updates that join's table state).
+  // What one source partition needs while it is pumped; stream partitions are pumped in
+  // parallel, each by one thread, and only checkpoint() (between steps) looks across them.
+  struct PartitionWork {
+    int64_t offset = 0;  // next offset to read
+    Pipeline pipeline;   // a stream's operators for this partition (none for a joined table)
+    Batch batch;         // scratch, reused so its column vectors keep their capacity
+    sql::Row row;
+    std::vector<sql::TopicRecord> dead_letters;  // written before the next checkpoint
+    int64_t uncheckpointed = 0;                  // records read since the last checkpoint
+    bool dirty = false;
+  };
+  // One topic the view reads: a stream (rows flow through an arm of the pipelines) or a joined
+  // table (its changelog updates that join's shared table state).
   struct Source {
     sql::TableDef table;
     uint32_t arm = 0;
-    TableSide* side = nullptr;          // a joined table's state; null for a stream
-    std::string position_key;           // + partition -> next offset, in the state store
-    std::vector<int64_t> offsets;       // next offset to read, per partition
+    TableSide* side = nullptr;  // a joined table's state; null for a stream
+    std::string position_key;   // + partition -> next offset, in the state store
+    std::vector<bool> used;     // a stream's columns its arm reads (others need not be decoded)
+    std::vector<std::unique_ptr<PartitionWork>> partitions;
     std::vector<int64_t> checkpointed;  // offsets as of the last checkpoint (for status)
-    std::vector<bool> used;  // a stream's columns its arm reads (others need not be decoded)
   };
-  // Reads one chunk of `partition` into a batch and pushes it (or applies it to the table
-  // state); false when nothing was read.
-  sql::SqlResult<bool> pump(Source& source, int32_t partition);
-  // Pumps every partition of `sources` until they are at their end or the deadline passes;
-  // true when they reached their end.
-  sql::SqlResult<bool> drain(const std::vector<Source*>& sources,
-                             std::chrono::steady_clock::time_point deadline, bool& pumped);
+
+  // Reads one chunk of a partition into a batch and pushes it (or applies it to the joined
+  // table's state); false when nothing was read.
+  sql::SqlResult<bool> pump(Source& source, int32_t partition, PartitionWork& work);
+  // Pumps one partition until it is caught up or `deadline`; true when records remain.
+  sql::SqlResult<bool> pump_until(Source& source, int32_t partition, PartitionWork& work,
+                                  std::chrono::steady_clock::time_point deadline);
+  // Makes sure `source` has work state for every partition of its topic.
+  void grow(Source& source);
   sql::SqlStatus checkpoint();
   // Creates the view's output topic unless it exists (compacted for an aggregate view).
   Status ensure_output_topic();
@@ -74,15 +90,11 @@ class View {
   StateStore& store_;
   ViewOptions options_;
   OperatorContext context_;
+  // Built once for the shared state it creates (the joined tables' `TableSide`s, which the
+  // table sources feed); rows flow through the per-partition pipelines.
   Pipeline pipeline_;
-  std::vector<Source> sources_;  // the first arm's stream first
-  // Per dead-letter topic, written before the next checkpoint.
-  std::map<std::string, std::vector<sql::TopicRecord>> dead_letters_;
-  Batch batch_;  // scratch, reused by pump()
-  sql::Row row_;
-  bool dirty_ = false;
+  std::vector<Source> sources_;      // the first arm's stream first
   std::atomic<int64_t> records_{0};  // checkpointed
-  int64_t uncheckpointed_ = 0;
   std::atomic<bool> failed_{false};
   mutable std::mutex status_mu_;
   std::string error_;
