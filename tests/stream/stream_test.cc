@@ -362,5 +362,33 @@ TEST_F(ViewTest, StreamTableJoinLooksUpTheTableAsOfProcessing) {
   EXPECT_EQ(got.size(), 7u);
 }
 
+// DISTINCT aggregates across partitions pumped in parallel and a restart: a value counts once
+// per group however many partitions and batches bring it, and the values seen are state.
+TEST_F(ViewTest, DistinctAggregatesCountEachValueOncePerGroup) {
+  bind_view(
+      "CREATE MATERIALIZED VIEW d AS SELECT customer, count(DISTINCT amount) AS n, "
+      "sum(DISTINCT amount) AS total FROM orders GROUP BY customer");
+  std::vector<std::string> values;
+  for (int i = 0; i < 200; ++i)
+    values.push_back(R"({"customer":")" + std::string(i % 2 ? "a" : "b") + R"(","amount":)" +
+                     std::to_string(i % 10) + "}");
+  produce(0, values);
+  produce(1, values);
+  {
+    auto view = make_view(1);
+    ASSERT_TRUE(view->open(true).ok());
+    auto got = contents(*view);
+    EXPECT_EQ(got["a"], std::make_pair(int64_t{5}, std::string("25")));  // 1 3 5 7 9
+    EXPECT_EQ(got["b"], std::make_pair(int64_t{5}, std::string("20")));  // 0 2 4 6 8
+  }
+  produce(1, {R"({"customer":"a","amount":3})", R"({"customer":"a","amount":11})",
+              R"({"customer":"b","amount":null})"});
+  auto view = make_view(64 << 20);
+  ASSERT_TRUE(view->open(false).ok());
+  auto got = contents(*view);
+  EXPECT_EQ(got["a"], std::make_pair(int64_t{6}, std::string("36")));
+  EXPECT_EQ(got["b"], std::make_pair(int64_t{5}, std::string("20")));
+}
+
 }  // namespace
 }  // namespace eddy::stream
