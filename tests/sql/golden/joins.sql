@@ -51,6 +51,12 @@ SELECT 1::int AS x UNION ALL SELECT 2::bigint ORDER BY x;
 SELECT NULL AS a UNION SELECT NULL;
 SELECT 1.5 AS v UNION ALL SELECT 2 UNION ALL SELECT 3.25 ORDER BY v DESC;
 SELECT c.name, o.amount * 2 AS double FROM customers c LEFT JOIN orders o ON o.customer_id = c.id AND o.amount > 6 ORDER BY 1, 2;
+SELECT * FROM orders o JOIN customers c USING (id) JOIN customers d USING (id) ORDER BY 1;
+SELECT c.*, id FROM orders o JOIN customers c USING (id) ORDER BY 1;
+SELECT * FROM regions NATURAL JOIN customers ORDER BY 1, 2;
+SELECT * FROM regions r NATURAL LEFT JOIN customers c ORDER BY region;
+SELECT count(*) FROM orders a, orders b WHERE a.id = b.customer_id;
+SELECT o.id, c.name FROM orders o LEFT JOIN customers c ON o.customer_id::bigint = c.id AND o.amount > 5 ORDER BY 1;
 -- a table with a primary key reads as the latest row per key
 INSERT INTO customers VALUES (2, 'bobby', 'gold');
 SELECT * FROM customers ORDER BY id;
