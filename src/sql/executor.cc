@@ -6,7 +6,9 @@
 #include <atomic>
 #include <cmath>
 #include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -537,11 +539,12 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   };
 
   // Records that did not decode, per input table (for the NOTICE).
-  std::vector<std::pair<std::string, uint64_t>> skipped;
+  // (std::map: the counters stay where they are while further inputs are added.)
+  std::map<std::string, uint64_t> skipped;
+  std::set<std::string> keyed;  // tables with a primary key
   auto count_skipped = [&](const TableDef& t) -> uint64_t& {
-    for (auto& [name, n] : skipped)
-      if (name == t.name) return n;
-    return skipped.emplace_back(t.name, 0).second;
+    if (t.has_primary_key()) keyed.insert(t.name);
+    return skipped[t.name];
   };
   if (!plan.union_arms.empty()) {
     SQL_CHECK(run_union(plan, params, engine, cancel, consume));
@@ -676,7 +679,11 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     engine.stats().records_skipped += n;
     result.notices.push_back(std::to_string(n) + " record(s) of table \"" + name +
                              "\" were skipped: not JSON objects that fit "
-                             "the declared column types");
+                             "the declared column types" +
+                             (keyed.count(name) != 0
+                                  ? " with a non-null primary key, or tombstones whose key "
+                                    "names no row"
+                                  : ""));
   }
   return result;
 }
