@@ -401,7 +401,7 @@ void Writer::parameter_description(const std::vector<Type>& types) {
 }
 
 void Writer::error(const char* severity, const std::string& sqlstate, const std::string& message,
-                   int position, const std::string& detail) {
+                   int position, const std::string& detail, const std::string& hint) {
   const bool notice = std::strcmp(severity, "NOTICE") == 0;
   begin(notice ? 'N' : 'E');
   out_ += 'S';
@@ -415,6 +415,10 @@ void Writer::error(const char* severity, const std::string& sqlstate, const std:
   if (!detail.empty()) {
     out_ += 'D';
     cstr(detail);
+  }
+  if (!hint.empty()) {
+    out_ += 'H';
+    cstr(hint);
   }
   if (position > 0) {
     out_ += 'P';

@@ -9,10 +9,22 @@
 #include <cstring>
 #include <string_view>
 
+#include "sql/system_tables.h"
+
 namespace eddy::sql {
+
+// A statement PostgreSQL's grammar does not have, recognised before parsing.
+struct SpecialShow {
+  enum Kind { kNone, kViews, kColumns, kCreateTable, kCreateView } kind = kNone;
+  std::string schema;
+  std::string name;
+  int location = -1;  // of the name
+  int start = 0;      // of the statement
+};
 
 struct ParsedQuery::Impl {
   std::string sql;
+  std::vector<SpecialShow> specials;
   PgQuery__ParseResult* tree = nullptr;
   ~Impl() {
     if (tree != nullptr) pg_query__parse_result__free_unpacked(tree, nullptr);
@@ -115,8 +127,19 @@ class Binder {
       : input_(input), sql_(sql), statement_(std::move(statement)), params_(input.param_types) {}
 
   SqlResult<Plan> bind_statement(const Node* stmt);
+  SqlResult<Plan> bind_special(const SpecialShow& special);
 
  private:
+  SqlResult<Plan> bind_explain(const PgQuery__ExplainStmt* s);
+  // A relation named in FROM (or by SHOW COLUMNS): a table, a view or a system relation.
+  SqlResult<TableDef> resolve_relation(const std::string& schema, const std::string& name,
+                                       int location) const;
+  // 0A000 for the first PostgreSQL catalog relation Eddy lacks anywhere in the FROM clauses of
+  // `s` (joins and subqueries included), before anything else about the query is refused: that
+  // is what psql's \d queries run into, and what their user needs to hear.
+  SqlStatus check_catalog_relations(const PgQuery__SelectStmt* s) const;
+  SqlStatus check_catalog_relations(const Node* from) const;
+  SqlResult<Expr> bind_sql_value_function(const PgQuery__SQLValueFunction* f);
   SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
   SqlResult<Plan> bind_insert(const PgQuery__InsertStmt* s);
   SqlResult<Plan> bind_create(const PgQuery__CreateStmt* s);
@@ -442,6 +465,12 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
     args.push_back(std::move(a));
   }
   // Functions answered from the session or the server, folded to constants.
+  if (name == "current_database" && args.empty())
+    return make_const(Value::text(kDatabaseName), loc);
+  if (name == "current_schema" && args.empty()) return make_const(Value::text(kSchemaName), loc);
+  if (name == "current_schemas") return unsupported("current_schemas() (it returns an array)", loc);
+  if (name == "pg_backend_pid" && args.empty())
+    return make_const(Value::integer(Type::kInt4, input_.backend_pid), loc);
   if (name == "version" && args.empty())
     return make_const(Value::text("PostgreSQL 15.0 (Eddy) on x86_64-pc-linux-gnu"), loc);
   if ((name == "now" || name == "transaction_timestamp" || name == "statement_timestamp") &&
@@ -661,6 +690,8 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
     case PG_QUERY__NODE__NODE_SUB_LINK:
       return unsupported("subqueries", node->sub_link->location);
     case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+      if (node->sqlvalue_function->op >= PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_ROLE)
+        return bind_sql_value_function(node->sqlvalue_function);
       return unsupported("CURRENT_TIMESTAMP and similar SQL value functions (use now())",
                          node->sqlvalue_function->location);
     default:
@@ -692,6 +723,40 @@ SqlResult<Expr> Binder::to_group_refs(Expr e) {
   return e;
 }
 
+// The column name PostgreSQL gives a SQL value function (current_user, current_date, ...).
+std::string sql_value_function_name(PgQuery__SQLValueFunctionOp op) {
+  switch (op) {
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_DATE:
+      return "current_date";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIME:
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIME_N:
+      return "current_time";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP:
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP_N:
+      return "current_timestamp";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIME:
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIME_N:
+      return "localtime";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP:
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP_N:
+      return "localtimestamp";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_ROLE:
+      return "current_role";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_USER:
+      return "current_user";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_USER:
+      return "user";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_SESSION_USER:
+      return "session_user";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_CATALOG:
+      return "current_catalog";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_SCHEMA:
+      return "current_schema";
+    default:
+      return "?column?";
+  }
+}
+
 std::string Binder::output_name(const Node* node) const {
   switch (node->node_case) {
     case PG_QUERY__NODE__NODE_COLUMN_REF: {
@@ -715,12 +780,66 @@ std::string Binder::output_name(const Node* node) const {
     case PG_QUERY__NODE__NODE_A_EXPR:
       if (node->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF) return "nullif";
       return "?column?";
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+      return sql_value_function_name(node->sqlvalue_function->op);
     default:
       return "?column?";
   }
 }
 
+SqlResult<TableDef> Binder::resolve_relation(const std::string& schema, const std::string& name,
+                                             int location) const {
+  const bool public_schema = schema.empty() || schema == kSchemaName;
+  if (public_schema) {
+    if (auto def = input_.catalog->table(name)) return *def;
+    if (auto view = input_.catalog->view(name)) {
+      TableDef def;
+      def.name = view->name;
+      def.columns = view->columns;
+      def.is_view = true;
+      return def;
+    }
+  }
+  if (schema.empty() || is_system_schema(schema)) {
+    if (auto def = system_table(schema, name)) return *def;
+  }
+  if (auto missing = missing_system_relation(schema, name, location)) return *missing;
+  const std::string full = schema.empty() ? name : schema + "." + name;
+  return sql_error(sqlstate::kUndefinedTable, "relation \"" + full + "\" does not exist", location);
+}
+
+SqlStatus Binder::check_catalog_relations(const Node* from) const {
+  if (from == nullptr) return Unit{};
+  switch (from->node_case) {
+    case PG_QUERY__NODE__NODE_RANGE_VAR: {
+      const auto* rv = from->range_var;
+      auto resolved = resolve_relation(rv->schemaname, rv->relname, rv->location);
+      if (!resolved.ok() && resolved.error().sqlstate == sqlstate::kFeatureNotSupported)
+        return resolved.error();
+      return Unit{};
+    }
+    case PG_QUERY__NODE__NODE_JOIN_EXPR:
+      SQL_CHECK(check_catalog_relations(from->join_expr->larg));
+      return check_catalog_relations(from->join_expr->rarg);
+    case PG_QUERY__NODE__NODE_RANGE_SUBSELECT:
+      return check_catalog_relations(from->range_subselect->subquery);
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+      return check_catalog_relations(from->select_stmt);
+    default:
+      return Unit{};
+  }
+}
+
+SqlStatus Binder::check_catalog_relations(const PgQuery__SelectStmt* s) const {
+  if (s == nullptr) return Unit{};
+  for (size_t i = 0; i < s->n_from_clause; ++i)
+    SQL_CHECK(check_catalog_relations(s->from_clause[i]));
+  SQL_CHECK(check_catalog_relations(s->larg));
+  return check_catalog_relations(s->rarg);
+}
+
 SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
+  SQL_CHECK(check_catalog_relations(s));
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return unsupported("UNION/INTERSECT/EXCEPT");
   if (s->n_values_lists > 0) return unsupported("VALUES as a query");
   if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
@@ -736,20 +855,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     if (from->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
       return unsupported("FROM " + node_name(from));
     const auto* rv = from->range_var;
-    const std::string schema = rv->schemaname;
-    const bool public_schema = schema.empty() || schema == "public";
-    auto def = public_schema ? input_.catalog->table(rv->relname) : std::nullopt;
-    if (auto view = public_schema ? input_.catalog->view(rv->relname) : std::nullopt) {
-      def = TableDef{};
-      def->name = view->name;
-      def->columns = view->columns;
-      def->is_view = true;
-    }
-    if (!def) {
-      std::string full = schema.empty() ? rv->relname : schema + "." + rv->relname;
-      return sql_error(sqlstate::kUndefinedTable, "relation \"" + full + "\" does not exist",
-                       rv->location);
-    }
+    SQL_ASSIGN(TableDef def, resolve_relation(rv->schemaname, rv->relname, rv->location));
     plan.table = std::move(def);
     table_ = &*plan.table;
     table_alias_ = rv->alias != nullptr ? rv->alias->aliasname : rv->relname;
@@ -1191,23 +1297,10 @@ SqlResult<Plan> Binder::bind_set(const PgQuery__VariableSetStmt* s) {
   }
 }
 
-namespace {
-// "materialized_views" as rewrite_show_views leaves it: one or more underscores in between.
-bool is_show_views_name(const std::string& name) {
-  constexpr std::string_view kHead = "materialized", kTail = "views";
-  if (name.size() <= kHead.size() + kTail.size()) return false;
-  if (name.compare(0, kHead.size(), kHead) != 0) return false;
-  if (name.compare(name.size() - kTail.size(), kTail.size(), kTail) != 0) return false;
-  return std::all_of(name.begin() + kHead.size(), name.end() - kTail.size(),
-                     [](char c) { return c == '_'; });
-}
-}  // namespace
-
 SqlResult<Plan> Binder::bind_show(const PgQuery__VariableShowStmt* s) {
   Plan plan;
   plan.variable = lower(s->name);
   plan.tag = "SHOW";
-  if (is_show_views_name(plan.variable)) plan.variable = "materialized_views";
   if (plan.variable == "tables") {
     plan.kind = Plan::Kind::kShowTables;
     plan.columns = {{"name", Type::kText}, {"topic", Type::kText}, {"format", Type::kText}};
@@ -1222,6 +1315,98 @@ SqlResult<Plan> Binder::bind_show(const PgQuery__VariableShowStmt* s) {
     plan.kind = Plan::Kind::kShow;
     plan.columns = {{plan.variable, Type::kText}};
   }
+  return plan;
+}
+
+SqlResult<Expr> Binder::bind_sql_value_function(const PgQuery__SQLValueFunction* f) {
+  switch (f->op) {
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_CATALOG:
+      return make_const(Value::text(kDatabaseName), f->location);
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_SCHEMA:
+      return make_const(Value::text(kSchemaName), f->location);
+    default: {
+      // current_user, current_role, user, session_user: the user the client connected as.
+      auto user = input_.setting ? input_.setting("session_authorization") : std::nullopt;
+      return make_const(Value::text(user.value_or(kDatabaseName)), f->location);
+    }
+  }
+}
+
+SqlResult<Plan> Binder::bind_special(const SpecialShow& special) {
+  if (special.kind == SpecialShow::kViews) {
+    PgQuery__VariableShowStmt show = PG_QUERY__VARIABLE_SHOW_STMT__INIT;
+    char name[] = "materialized_views";
+    show.name = name;
+    return bind_show(&show);
+  }
+  Plan plan;
+  plan.tag = "SHOW";
+  plan.variable = special.name;
+  if (special.kind == SpecialShow::kColumns) {
+    SQL_CHECK(resolve_relation(special.schema, special.name, special.location));
+    plan.kind = Plan::Kind::kShowColumns;
+    plan.value = special.schema;
+    for (size_t i = 0; i < std::size(kDescribeColumnNames); ++i)
+      plan.columns.push_back({kDescribeColumnNames[i], kDescribeColumnTypes[i]});
+    return plan;
+  }
+  const bool view = special.kind == SpecialShow::kCreateView;
+  const bool public_schema = special.schema.empty() || special.schema == kSchemaName;
+  const bool exists = public_schema && (view ? input_.catalog->view(special.name).has_value()
+                                             : input_.catalog->table(special.name).has_value());
+  if (!exists) {
+    const std::string full =
+        special.schema.empty() ? special.name : special.schema + "." + special.name;
+    return sql_error(
+        sqlstate::kUndefinedTable,
+        std::string(view ? "materialized view" : "table") + " \"" + full + "\" does not exist",
+        special.location);
+  }
+  plan.kind = Plan::Kind::kShowCreate;
+  plan.value = view ? "materialized view" : "table";
+  plan.columns = {{"name", Type::kText}, {"create_statement", Type::kText}};
+  return plan;
+}
+
+SqlResult<Plan> Binder::bind_explain(const PgQuery__ExplainStmt* s) {
+  for (size_t i = 0; i < s->n_options; ++i) {
+    const auto* opt = s->options[i]->def_elem;
+    const std::string name = opt->defname;
+    SQL_ASSIGN(const std::string value, option_value(opt, "EXPLAIN"));
+    const bool off = value == "false" || value == "off" || value == "0";
+    // Eddy prints no costs, so COSTS in any setting asks for what it already does.
+    if (name == "costs" || (name == "format" && lower(value) == "text") ||
+        ((name == "analyze" || name == "verbose" || name == "buffers" || name == "wal" ||
+          name == "timing" || name == "summary" || name == "settings") &&
+         off))
+      continue;
+    std::string shown = name;
+    for (char& c : shown)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    if (name == "format") {
+      shown += " " + value;
+      for (char& c : shown)
+        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    }
+    return unsupported("EXPLAIN (" + shown + ")", opt->location);
+  }
+  const Node* query = s->query;
+  Plan inner;
+  if (query->node_case == PG_QUERY__NODE__NODE_SELECT_STMT) {
+    SQL_ASSIGN(inner, bind_select(query->select_stmt));
+  } else if (query->node_case == PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT &&
+             query->create_table_as_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW) {
+    SQL_ASSIGN(inner, bind_create_view(query->create_table_as_stmt));
+  } else {
+    return sql_error(sqlstate::kFeatureNotSupported,
+                     "EXPLAIN of " + node_name(query) +
+                         " is not supported yet (only SELECT and CREATE MATERIALIZED VIEW)");
+  }
+  Plan plan;
+  plan.kind = Plan::Kind::kExplain;
+  plan.tag = "EXPLAIN";
+  plan.columns = {{"QUERY PLAN", Type::kText}};
+  plan.explained = std::make_shared<const Plan>(std::move(inner));
   return plan;
 }
 
@@ -1242,6 +1427,8 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
         return bind_set(stmt->variable_set_stmt);
       case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
         return bind_show(stmt->variable_show_stmt);
+      case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
+        return bind_explain(stmt->explain_stmt);
       case PG_QUERY__NODE__NODE_TRANSACTION_STMT: {
         switch (stmt->transaction_stmt->kind) {
           case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
@@ -1269,51 +1456,165 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
 }  // namespace
 
 namespace {
-// `SHOW MATERIALIZED VIEWS` is not PostgreSQL grammar; it becomes `SHOW materialized_views`
-// (the same length, so error positions stay right). Only at the start of a statement.
-std::string rewrite_show_views(const std::string& sql) {
-  std::string out = sql;
-  auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-  auto skip_spaces = [&](size_t i) {
-    while (i < sql.size() && is_space(sql[i]))
-      ++i;
-    return i;
-  };
-  auto word_at = [&](size_t i, std::string_view word) {
-    if (sql.size() - i < word.size()) return false;
-    for (size_t k = 0; k < word.size(); ++k) {
-      if (std::tolower(static_cast<unsigned char>(sql[i + k])) != word[k]) return false;
+
+// The tokens of `sql` as PostgreSQL's own lexer sees them (comments left out); nullopt when it
+// cannot lex (the parser then reports the error).
+std::optional<std::vector<PgQuery__ScanToken>> scan_tokens(const std::string& sql) {
+  PgQueryScanResult scan = pg_query_scan(sql.c_str());
+  if (scan.error != nullptr) {
+    pg_query_free_scan_result(scan);
+    return std::nullopt;
+  }
+  PgQuery__ScanResult* result = pg_query__scan_result__unpack(
+      nullptr, scan.pbuf.len, reinterpret_cast<const uint8_t*>(scan.pbuf.data));
+  pg_query_free_scan_result(scan);
+  if (result == nullptr) return std::nullopt;
+  std::vector<PgQuery__ScanToken> tokens;
+  for (size_t i = 0; i < result->n_tokens; ++i) {
+    const PgQuery__ScanToken* t = result->tokens[i];
+    if (t->token == PG_QUERY__TOKEN__SQL_COMMENT || t->token == PG_QUERY__TOKEN__C_COMMENT)
+      continue;
+    tokens.push_back(*t);
+  }
+  pg_query__scan_result__free_unpacked(result, nullptr);
+  return tokens;
+}
+
+// An identifier token's name: unquoted and folded to lower case, or the quoted text as is.
+std::optional<std::string> identifier(const std::string& sql, const PgQuery__ScanToken& t) {
+  const bool name_like = t.token == PG_QUERY__TOKEN__IDENT ||
+                         (t.keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD &&
+                          t.keyword_kind != PG_QUERY__KEYWORD_KIND__RESERVED_KEYWORD);
+  if (!name_like) return std::nullopt;
+  std::string text = sql.substr(static_cast<size_t>(t.start), static_cast<size_t>(t.end - t.start));
+  if (!text.empty() && text.front() == '"') {
+    if (text.size() < 2 || text.back() != '"') return std::nullopt;
+    std::string out;
+    for (size_t i = 1; i + 1 < text.size(); ++i) {
+      out += text[i];
+      if (text[i] == '"') ++i;  // "" is one quote
     }
-    return true;
-  };
-  for (size_t start = 0; start <= sql.size();) {
-    size_t i = skip_spaces(start);
-    if (word_at(i, "show")) {
-      size_t after_show = i + 4;
-      size_t m = skip_spaces(after_show);
-      if (m > after_show && word_at(m, "materialized")) {
-        const size_t gap = m + 12;
-        const size_t v = skip_spaces(gap);
-        if (v > gap && word_at(v, "views")) {
-          const size_t end = skip_spaces(v + 5);
-          if (end == sql.size() || sql[end] == ';') {
-            for (size_t k = gap; k < v; ++k)
-              out[k] = '_';
-          }
+    return out;
+  }
+  for (char& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// SHOW MATERIALIZED VIEWS, SHOW COLUMNS FROM, SHOW CREATE TABLE / MATERIALIZED VIEW are not
+// PostgreSQL grammar. ParsedQuery::parse finds them with PostgreSQL's lexer, remembers what
+// they ask, and overwrites each with `SHOW eddy_special` padded with spaces (never longer than
+// the original, so the positions of everything else stay right).
+constexpr std::string_view kSpecialPlaceholder = "SHOW eddy_special";
+
+std::vector<SpecialShow> find_special_shows(const std::string& sql, std::string& rewritten) {
+  std::vector<SpecialShow> found;
+  auto tokens = scan_tokens(sql);
+  if (!tokens) return found;
+  size_t begin = 0;
+  while (begin < tokens->size()) {
+    size_t end = begin;
+    while (end < tokens->size() && (*tokens)[end].token != PG_QUERY__TOKEN__ASCII_59)
+      ++end;
+    const auto* t = tokens->data() + begin;
+    const size_t n = end - begin;
+    auto is = [&](size_t i, PgQuery__Token token) { return i < n && t[i].token == token; };
+    SpecialShow special;
+    size_t name_at = 0;
+    if (is(0, PG_QUERY__TOKEN__SHOW)) {
+      if (is(1, PG_QUERY__TOKEN__MATERIALIZED) && n == 3 &&
+          identifier(sql, t[2]).value_or("") == "views") {
+        special.kind = SpecialShow::kViews;
+      } else if (is(1, PG_QUERY__TOKEN__COLUMNS) && is(2, PG_QUERY__TOKEN__FROM)) {
+        special.kind = SpecialShow::kColumns;
+        name_at = 3;
+      } else if (is(1, PG_QUERY__TOKEN__CREATE) && is(2, PG_QUERY__TOKEN__TABLE)) {
+        special.kind = SpecialShow::kCreateTable;
+        name_at = 3;
+      } else if (is(1, PG_QUERY__TOKEN__CREATE) && is(2, PG_QUERY__TOKEN__MATERIALIZED) &&
+                 is(3, PG_QUERY__TOKEN__VIEW)) {
+        special.kind = SpecialShow::kCreateView;
+        name_at = 4;
+      }
+    }
+    bool matched = special.kind == SpecialShow::kViews;
+    if (name_at > 0) {
+      // name or schema.name, and nothing after it
+      auto first = name_at < n ? identifier(sql, t[name_at]) : std::nullopt;
+      if (first && n == name_at + 1) {
+        special.name = *first;
+        special.location = t[name_at].start;
+        matched = true;
+      } else if (first && n == name_at + 3 && is(name_at + 1, PG_QUERY__TOKEN__ASCII_46)) {
+        if (auto second = identifier(sql, t[name_at + 2])) {
+          special.schema = *first;
+          special.name = *second;
+          special.location = t[name_at].start;
+          matched = true;
         }
       }
     }
-    const size_t next = sql.find(';', start);
-    if (next == std::string::npos) break;
-    start = next + 1;
+    if (matched) {
+      special.start = t[0].start;
+      const auto span = static_cast<size_t>(t[n - 1].end - t[0].start);
+      std::string placeholder(kSpecialPlaceholder);
+      placeholder.resize(span, ' ');
+      rewritten.replace(static_cast<size_t>(t[0].start), span, placeholder);
+      found.push_back(std::move(special));
+    }
+    begin = end + 1;
   }
-  return out;
+  return found;
 }
+
 }  // namespace
+
+std::string quote_identifier(const std::string& name) {
+  bool plain = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+  for (char c : name)
+    plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (plain) {
+    // Unreserved keywords need no quotes, like in PostgreSQL's quote_ident.
+    auto tokens = scan_tokens(name);
+    plain = tokens && tokens->size() == 1 &&
+            ((*tokens)[0].token == PG_QUERY__TOKEN__IDENT ||
+             (*tokens)[0].keyword_kind == PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD);
+  }
+  if (plain) return name;
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string view_query_text(const std::string& create_sql) {
+  auto tokens = scan_tokens(create_sql);
+  if (!tokens) return create_sql;
+  int depth = 0;
+  for (const auto& t : *tokens) {
+    if (t.token == PG_QUERY__TOKEN__ASCII_40) ++depth;
+    if (t.token == PG_QUERY__TOKEN__ASCII_41) --depth;
+    if (depth == 0 && t.token == PG_QUERY__TOKEN__AS) {
+      size_t from = static_cast<size_t>(t.end);
+      while (from < create_sql.size() &&
+             std::isspace(static_cast<unsigned char>(create_sql[from])) != 0)
+        ++from;
+      size_t to = create_sql.size();
+      while (to > from && (std::isspace(static_cast<unsigned char>(create_sql[to - 1])) != 0 ||
+                           create_sql[to - 1] == ';'))
+        --to;
+      return create_sql.substr(from, to - from);
+    }
+  }
+  return create_sql;
+}
 
 SqlResult<ParsedQuery> ParsedQuery::parse(const std::string& original) {
   auto impl = std::make_shared<Impl>();
-  const std::string sql = rewrite_show_views(original);
+  std::string sql = original;
+  impl->specials = find_special_shows(original, sql);
   impl->sql = original;
   PgQueryProtobufParseResult result = pg_query_parse_protobuf(sql.c_str());
   if (result.error != nullptr) {
@@ -1342,7 +1643,12 @@ SqlResult<Plan> ParsedQuery::bind(size_t index, const BindInput& input) const {
   std::string statement = raw->stmt_len > 0
                               ? impl_->sql.substr(begin, static_cast<size_t>(raw->stmt_len))
                               : impl_->sql.substr(begin);
+  const size_t stop = raw->stmt_len > 0 ? begin + static_cast<size_t>(raw->stmt_len) : SIZE_MAX;
+  const SpecialShow* special = nullptr;
+  for (const auto& s : impl_->specials)
+    if (static_cast<size_t>(s.start) >= begin && static_cast<size_t>(s.start) < stop) special = &s;
   Binder binder(input, impl_->sql, std::move(statement));
+  if (special != nullptr) return binder.bind_special(*special);
   return binder.bind_statement(impl_->tree->stmts[index]->stmt);
 }
 

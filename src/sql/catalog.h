@@ -31,6 +31,9 @@ struct TableDef {
   // Records that do not decode go here (created when first needed); empty: only counted.
   std::string dead_letter;
   bool is_view = false;  // a materialized view's output seen as a table (read from its state)
+  // A read-only system relation ("information_schema.tables"): rows come from the catalog
+  // (system_tables.h), never from a topic. Not persisted.
+  std::string system;
 };
 
 // A continuous materialized view: its defining statement is kept as text and bound again when

@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "sql/catalog.h"
+#include "sql/system_tables.h"
 #include "sql/views.h"
 #include "storage/log_manager.h"
 #include "storage/records.h"
@@ -331,7 +332,14 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   };
 
   uint64_t skipped = 0;
-  if (plan.table && plan.table->is_view) {
+  if (plan.table && !plan.table->system.empty()) {
+    SQL_ASSIGN(std::vector<Row> rows, system_rows(*plan.table, engine));
+    for (auto& row : rows) {
+      for (size_t i = 0; i < std::size(kMetadataColumns); ++i)
+        row.push_back(Value::null_of(kMetadataTypes[i]));
+      SQL_CHECK(consume(std::move(row)));
+    }
+  } else if (plan.table && plan.table->is_view) {
     if (engine.view_host() == nullptr)
       return sql_error(sqlstate::kFeatureNotSupported, "materialized views are not running");
     SQL_ASSIGN(std::vector<Row> rows, engine.view_host()->read(plan.table->name));

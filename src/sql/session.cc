@@ -6,7 +6,9 @@
 #include "sql/binder.h"
 #include "sql/catalog.h"
 #include "sql/executor.h"
+#include "sql/explain.h"
 #include "sql/plan.h"
+#include "sql/system_tables.h"
 #include "sql/views.h"
 #include "storage/log_manager.h"
 
@@ -127,6 +129,8 @@ Session::Session(Engine& engine, const std::map<std::string, std::string>& start
     if (key == "application_name" || key == "client_encoding" || key == "datestyle" ||
         key == "timezone" || key == "extra_float_digits" || key == "search_path")
       defaults_[key] = value;
+    // PostgreSQL reports the connecting user as session_authorization (and current_user).
+    if (key == "user" && !value.empty()) defaults_["session_authorization"] = value;
   }
   settings_ = defaults_;
 }
@@ -173,9 +177,7 @@ SqlResult<std::shared_ptr<PreparedStatement>> Session::prepare(
   if (parsed.size() > 1)
     return sql_error(sqlstate::kSyntaxError,
                      "cannot insert multiple commands into a prepared statement");
-  BindInput input{&engine_.catalog(), param_types,
-                  [this](const std::string& name) { return setting(name); }};
-  SQL_ASSIGN(Plan plan, parsed.bind(0, input));
+  SQL_ASSIGN(Plan plan, parsed.bind(0, bind_input(param_types)));
   statement->plan_ = std::make_shared<const Plan>(std::move(plan));
   return statement;
 }
@@ -198,9 +200,7 @@ Session::SimpleOutcome Session::execute_simple(const std::string& sql) {
   }
   outcome.empty = parsed->size() == 0;
   for (size_t i = 0; i < parsed->size(); ++i) {
-    BindInput input{
-        &engine_.catalog(), {}, [this](const std::string& name) { return setting(name); }};
-    auto plan = parsed->bind(i, input);
+    auto plan = parsed->bind(i, bind_input({}));
     SqlResult<StatementResult> result =
         plan.ok() ? run_guarded(*plan, {}) : SqlResult<StatementResult>(plan.error());
     if (!result.ok()) {
@@ -211,6 +211,11 @@ Session::SimpleOutcome Session::execute_simple(const std::string& sql) {
     outcome.results.push_back(std::move(*result));
   }
   return outcome;
+}
+
+BindInput Session::bind_input(std::vector<Type> param_types) {
+  return BindInput{&engine_.catalog(), std::move(param_types),
+                   [this](const std::string& name) { return setting(name); }, backend_pid_};
 }
 
 SqlResult<StatementResult> Session::run_guarded(const Plan& plan,
@@ -334,6 +339,53 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       return result;
     case Plan::Kind::kNoOp:
       return result;
+    case Plan::Kind::kShowColumns: {
+      std::optional<TableDef> def;
+      if (plan.value.empty() || plan.value == kSchemaName) {
+        def = engine_.catalog().table(plan.variable);
+        if (auto view = engine_.catalog().view(plan.variable)) {
+          def = TableDef{};
+          def->name = view->name;
+          def->columns = view->columns;
+        }
+      }
+      if (!def && (plan.value.empty() || is_system_schema(plan.value)))
+        def = system_table(plan.value, plan.variable);
+      if (!def)
+        return sql_error(sqlstate::kUndefinedTable,
+                         "relation \"" + plan.variable + "\" does not exist");
+      text_rows(describe_columns(*def));
+      return result;
+    }
+    case Plan::Kind::kShowCreate: {
+      std::string statement;
+      if (plan.value == "table") {
+        auto def = engine_.catalog().table(plan.variable);
+        if (!def)
+          return sql_error(sqlstate::kUndefinedTable,
+                           "table \"" + plan.variable + "\" does not exist");
+        int32_t partitions = engine_.options().default_partitions;
+        if (engine_.log() != nullptr)
+          if (auto topic = engine_.log()->topic(def->topic)) partitions = topic->partitions;
+        statement = create_table_statement(*def, partitions);
+      } else {
+        auto def = engine_.catalog().view(plan.variable);
+        if (!def)
+          return sql_error(sqlstate::kUndefinedTable,
+                           "materialized view \"" + plan.variable + "\" does not exist");
+        statement = def->sql;
+      }
+      text_rows({{Value::text(plan.variable), Value::text(statement)}});
+      return result;
+    }
+    case Plan::Kind::kExplain: {
+      SQL_ASSIGN(std::vector<std::string> lines, explain(plan, engine_));
+      std::vector<Row> rows;
+      for (auto& line : lines)
+        rows.push_back({Value::text(std::move(line))});
+      text_rows(std::move(rows));
+      return result;
+    }
   }
   return sql_error(sqlstate::kInternalError, "unknown plan");
 }

@@ -134,6 +134,7 @@ struct SqlError {
   std::string message;
   int location = -1;  // byte offset into the query text, -1 when unknown
   std::string detail{};
+  std::string hint{};  // what to do instead (ErrorResponse field H)
 };
 
 inline SqlError sql_error(const char* state, std::string message, int location = -1) {

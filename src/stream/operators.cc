@@ -96,6 +96,9 @@ class Filter final : public Operator {
     batch.selection.resize(kept);
     return next_->push(batch, progress);
   }
+  std::optional<sql::ExplainNode> explain() const override {
+    return sql::ExplainNode{"Filter", {"Filter: " + sql::expr_text(predicate_)}, {}};
+  }
 
  private:
   const sql::Expr& predicate_;
@@ -144,6 +147,12 @@ class Project final : public Operator {
     }
     return next_->push(out, progress);
   }
+  std::optional<sql::ExplainNode> explain() const override {
+    std::string list;
+    for (const auto& e : outputs_)
+      list += (list.empty() ? "" : ", ") + sql::expr_text(e);
+    return sql::ExplainNode{"Project", {"Output: " + list}, {}};
+  }
 
  private:
   std::vector<sql::Expr> outputs_;
@@ -176,6 +185,10 @@ sql::TableDef key_table(const sql::Plan& plan) {
   return t;
 }
 
+std::string mib(size_t bytes) {
+  return std::to_string(bytes >> 20) + " MiB";
+}
+
 // Keeps an append-only view's rows, keyed by their source position.
 class RowSink final : public Operator {
  public:
@@ -204,6 +217,15 @@ class RowSink final : public Operator {
       writes.push_back(std::move(w));
     pending_.clear();
     return Unit{};
+  }
+  std::optional<sql::ExplainNode> explain() const override {
+    sql::ExplainNode node{"Row Sink", {}, {}};
+    node.details.push_back(
+        "State: one RocksDB entry per output row, keyed by source partition and offset");
+    if (context_.emit_output)
+      node.details.push_back("Output Topic: " + context_.output_topic +
+                             " (one keyless JSON record per row, append-only)");
+    return node;
   }
 
  private:
@@ -277,6 +299,28 @@ class KeyedAggregate final : public Operator {
         scratch_(width(plan), arguments(plan)),
         output_(output_table(plan)),
         key_(key_table(plan)) {}
+
+  std::optional<sql::ExplainNode> explain() const override {
+    sql::ExplainNode node{"Keyed Aggregate", {}, {}};
+    std::string keys, aggs;
+    for (const auto& k : plan_.group_keys)
+      keys += (keys.empty() ? "" : ", ") + sql::expr_text(k, &plan_);
+    for (const auto& a : plan_.aggs)
+      aggs += (aggs.empty() ? "" : ", ") + sql::aggregate_text(a, &plan_);
+    node.details.push_back("Group Key: " + (keys.empty() ? "none (one group)" : keys));
+    if (!aggs.empty()) node.details.push_back("Aggregates: " + aggs);
+    if (plan_.having) node.details.push_back("Having: " + sql::expr_text(*plan_.having, &plan_));
+    node.details.push_back(
+        "State: one RocksDB entry per group (key values and partial aggregates), cache up to " +
+        mib(context_.cache_bytes));
+    if (context_.emit_output)
+      node.details.push_back(
+          "Output Topic: " + context_.output_topic +
+          " (compacted; an upsert keyed by the group key per changed group at "
+          "each checkpoint" +
+          std::string(plan_.having ? ", a tombstone when HAVING rejects it" : "") + ")");
+    return node;
+  }
 
   SqlStatus push(Batch& batch, const Progress&) override {
     std::unordered_map<std::string, GroupState> partials;

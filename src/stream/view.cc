@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "sql/binder.h"
 #include "sql/executor.h"
 #include "storage/log_manager.h"
 
@@ -32,6 +33,7 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
   context_.prefix = view_prefix(def_.name);
   context_.cache_bytes = options_.cache_bytes;
   context_.emit_output = !def_.topic.empty();
+  context_.output_topic = def_.topic;
   pipeline_ = build_pipeline(*select_, context_);
 }
 
@@ -218,6 +220,38 @@ sql::ViewStatus View::status() const {
       s.lag += std::max<int64_t>(0, partition->high_watermark() - checkpointed_[p]);
   }
   return s;
+}
+
+sql::ExplainNode View::explain() const {
+  auto topic = log_.topic(table_.topic);
+  const int32_t partitions = topic ? topic->partitions : 0;
+  sql::ExplainNode source{"Source " + sql::quote_identifier(table_.name), {}, {}};
+  source.details.push_back("Topic: " + table_.topic);
+  source.details.push_back(
+      "Partitions: " +
+      (topic ? std::to_string(partitions) + " (" + sql::partition_range(partitions) + ")"
+             : std::string("unknown (the topic does not exist)")));
+  source.details.push_back(
+      "Start: each partition's log start, then the checkpointed position after a restart");
+  source.details.push_back("Batches: up to 1 MiB of records per partition per read");
+  sql::ExplainNode decode{"Decode " + table_.format, {}, {}};
+  std::string columns;
+  for (const auto& c : table_.columns)
+    columns += (columns.empty() ? "" : ", ") + sql::quote_identifier(c.name);
+  decode.details.push_back("Columns: " + columns);
+  decode.details.push_back(table_.dead_letter.empty()
+                               ? std::string("Bad Records: counted")
+                               : "Bad Records: counted and written to dead-letter topic " +
+                                     table_.dead_letter);
+  decode.children.push_back(std::move(source));
+  sql::ExplainNode top = std::move(decode);
+  for (const auto& op : pipeline_.operators) {
+    auto node = op->explain();
+    if (!node) continue;
+    node->children.push_back(std::move(top));
+    top = std::move(*node);
+  }
+  return top;
 }
 
 }  // namespace eddy::stream

@@ -38,6 +38,8 @@ class View {
   bool step();
   sql::SqlResult<std::vector<sql::Row>> read() const;
   sql::ViewStatus status() const;
+  // EXPLAIN: the source, decoding and this view's operators, sink first (PostgreSQL's order).
+  sql::ExplainNode explain() const;
   const std::string& name() const { return def_.name; }
   const std::string& prefix() const { return context_.prefix; }
   bool failed() const { return failed_.load(); }
