@@ -1275,6 +1275,10 @@ SqlResult<Plan> Binder::bind_set(const PgQuery__VariableSetStmt* s) {
         } else {
           return unsupported("this SET value");
         }
+        // List settings of names keep each name as SQL would write it, as PostgreSQL does.
+        if (plan.variable == "search_path" && arg->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+            arg->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL)
+          part = quote_identifier(part);
         value += (i == 0 ? "" : ", ") + part;
       }
       plan.value = value;

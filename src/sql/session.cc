@@ -56,6 +56,23 @@ constexpr Setting kSettings[] = {
     {"synchronous_commit", "on", false},
     {"timezone_abbreviations", "Default", false},
     {"datestyle", "ISO, MDY", false},
+    // Read by GUI tools and drivers, or set by them (and by pg_dump scripts): accepted and kept
+    // per session, with PostgreSQL's defaults, though Eddy has no planner or memory knobs.
+    {"lc_collate", "C", false},
+    {"lc_ctype", "C", false},
+    {"ssl", "off", false},
+    {"work_mem", "4MB", false},
+    {"maintenance_work_mem", "64MB", false},
+    {"jit", "off", false},
+    {"plan_cache_mode", "auto", false},
+    {"check_function_bodies", "on", false},
+    {"xmloption", "content", false},
+    {"default_tablespace", "", false},
+    {"default_table_access_method", "heap", false},
+    {"escape_string_warning", "on", false},
+    {"array_nulls", "on", false},
+    {"quote_all_identifiers", "off", false},
+    {"session_replication_role", "origin", false},
 };
 
 std::string lower(std::string s) {
@@ -73,7 +90,15 @@ const Setting* find_setting(const std::string& lowered) {
 bool read_only_setting(const std::string& name) {
   return name == "server_version" || name == "server_version_num" || name == "server_encoding" ||
          name == "integer_datetimes" || name == "max_identifier_length" ||
-         name == "in_hot_standby" || name == "is_superuser";
+         name == "in_hot_standby" || name == "is_superuser" || name == "lc_collate" ||
+         name == "lc_ctype" || name == "ssl";
+}
+
+// The spellings of UTC PostgreSQL accepts for TimeZone that Eddy recognises.
+bool is_utc_name(const std::string& value) {
+  const std::string v = lower(value);
+  return v == "utc" || v == "etc/utc" || v == "gmt" || v == "etc/gmt" || v == "zulu" ||
+         v == "utc0" || v == "0" || v == "+00" || v == "z";
 }
 
 }  // namespace
@@ -129,6 +154,9 @@ Session::Session(Engine& engine, const std::map<std::string, std::string>& start
     if (key == "application_name" || key == "client_encoding" || key == "datestyle" ||
         key == "timezone" || key == "extra_float_digits" || key == "search_path")
       defaults_[key] = value;
+    // Only UTC exists yet: another startup TimeZone (JDBC sends the JVM's) is answered with
+    // ParameterStatus TimeZone=UTC rather than a refused connection, so the client knows.
+    if (key == "timezone") defaults_[key] = "UTC";
     // PostgreSQL reports the connecting user as session_authorization (and current_user).
     if (key == "user" && !value.empty()) defaults_["session_authorization"] = value;
   }
@@ -271,8 +299,7 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
         return sql_error(sqlstate::kUndefinedObject,
                          "unrecognized configuration parameter \"" + name + "\"");
       std::string value = plan.value;
-      if (name == "timezone" && lower(value) != "utc" && value != "0" && lower(value) != "gmt" &&
-          value != "+00" && value != "Z")
+      if (name == "timezone" && !is_utc_name(value))
         return sql_error(sqlstate::kFeatureNotSupported, "only the UTC time zone is supported yet");
       if (name == "client_encoding" && lower(value) != "utf8" && lower(value) != "utf-8" &&
           lower(value) != "unicode")

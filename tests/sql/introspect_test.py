@@ -31,10 +31,10 @@ def missing(relation):
             "pg_catalog.pg_matviews)")
 
 
-def psql(server, command):
-    result = subprocess.run(["psql", "-X", server.dsn(), "-c", command],
+def psql(server, command, tz="UTC"):
+    result = subprocess.run(["psql", "-X", "-At", server.dsn(), "-c", command],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
-                            env={"PATH": os.environ.get("PATH", "/usr/bin"), "PGTZ": "UTC"})
+                            env={"PATH": os.environ.get("PATH", "/usr/bin"), "PGTZ": tz})
     return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
@@ -64,7 +64,10 @@ def main():
             # What psql users are pointed to works.
             code, out, err = psql(server, "SHOW COLUMNS FROM orders")
             check(code == 0 and err == "", f"SHOW COLUMNS: {code} {err}")
-            check(" customer   | text                     | t        | f" in out.splitlines(), out)
+            check("customer|text|t|f" in out.splitlines(), out)
+            # libpq sends PGTZ as the startup TimeZone; only UTC exists, and the session says so.
+            code, out, err = psql(server, "SHOW TimeZone", tz="Europe/Berlin")
+            check((code, out, err) == (0, "UTC\n", ""), f"startup TimeZone: {code} {out} {err}")
 
             cur = conn.cursor()
             rows = cur.execute(
