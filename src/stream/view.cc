@@ -245,6 +245,16 @@ sql::ExplainNode View::explain() const {
   for (const auto& c : table_.columns)
     columns += (columns.empty() ? "" : ", ") + sql::quote_identifier(c.name);
   decode.details.push_back("Columns: " + columns);
+  std::string read;
+  for (size_t i = 0; i < used_columns_.size(); ++i) {
+    if (!used_columns_[i]) continue;
+    const std::string name = i < table_.columns.size()
+                                 ? table_.columns[i].name
+                                 : sql::kMetadataColumns[i - table_.columns.size()];
+    read += (read.empty() ? "" : ", ") + sql::quote_identifier(name);
+  }
+  decode.details.push_back("Columns Read: " + (read.empty() ? std::string("none") : read) +
+                           " (unread text columns are not decoded)");
   decode.details.push_back(table_.dead_letter.empty()
                                ? std::string("Bad Records: counted")
                                : "Bad Records: counted and written to dead-letter topic " +
