@@ -1017,6 +1017,12 @@ SqlResult<Plan> Binder::bind_insert(const PgQuery__InsertStmt* s) {
   if (s->on_conflict_clause != nullptr) return unsupported("INSERT ... ON CONFLICT");
   if (s->with_clause != nullptr) return unsupported("WITH");
   const auto* rv = s->relation;
+  const std::string schema = rv->schemaname;
+  if (!schema.empty() && schema != kSchemaName) {
+    SQL_ASSIGN(TableDef target, resolve_relation(schema, rv->relname, rv->location));
+    // The system relations are views in PostgreSQL, and these are not updatable.
+    return sql_error("55000", "cannot insert into view \"" + target.name + "\"", rv->location);
+  }
   auto def = input_.catalog->table(rv->relname);
   if (!def)
     return sql_error(sqlstate::kUndefinedTable,
@@ -1202,6 +1208,8 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
                      "materialized views cannot have parameters ($1, ...)");
   if (!select.table)
     return unsupported("a materialized view without FROM (it needs a source table)");
+  if (!select.table->system.empty())
+    return unsupported("a materialized view over a system relation (it has no topic to follow)");
   if (select.table->is_view)
     return unsupported("a materialized view over another materialized view");
   Plan plan;

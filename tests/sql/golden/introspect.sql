@@ -39,6 +39,8 @@ SELECT c.relname FROM pg_catalog.pg_class c LEFT JOIN pg_catalog.pg_namespace n 
 SELECT * FROM information_schema.views;
 SELECT * FROM pg_catalog.nope;
 SELECT * FROM public.pg_tables;
+CREATE MATERIALIZED VIEW sys AS SELECT table_name FROM information_schema.tables;
+INSERT INTO information_schema.tables VALUES ('x');
 -- functions clients call
 SELECT current_database(), current_schema(), current_schema, current_catalog;
 SELECT current_user, session_user, user, current_role;
