@@ -22,7 +22,10 @@ SHOW CREATE MATERIALIZED VIEW revenue;
 SHOW CREATE MATERIALIZED VIEW big;
 SHOW CREATE MATERIALIZED VIEW orders;
 SHOW /* comment */ CREATE TABLE nowhere;
-SELECT 1 AS before; SHOW COLUMNS FROM clicks; SELECT 'SHOW COLUMNS FROM x;' AS after;
+-- several statements in one query string (psql's \;): positions stay right
+SELECT 1 AS before \; SHOW COLUMNS FROM clicks \; SELECT 'SHOW COLUMNS FROM x;' AS after;
+SHOW COLUMNS FROM clicks \; SELECT nope FROM clicks;
+SHOW CREATE TABLE clicks \; SHOW MATERIALIZED VIEWS \; SELEC 1;
 SHOW COLUMNS FROM;
 SHOW CREATE TABLE orders extra;
 -- system relations
