@@ -1392,14 +1392,9 @@ SqlResult<Plan> Binder::bind_explain(const PgQuery__ExplainStmt* s) {
           name == "timing" || name == "summary" || name == "settings") &&
          off))
       continue;
-    std::string shown = name;
+    std::string shown = name == "format" ? name + " " + value : name;
     for (char& c : shown)
       c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    if (name == "format") {
-      shown += " " + value;
-      for (char& c : shown)
-        c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    }
     return unsupported("EXPLAIN (" + shown + ")", opt->location);
   }
   const Node* query = s->query;
