@@ -97,6 +97,24 @@ def main():
             conn.execute("CREATE TABLE later (x integer)")
             check(cur.execute(query, ("later",), prepare=True).fetchone() == (1,), "after")
 
+            # The extended protocol (prepared, described, executed) for the SHOW forms and
+            # EXPLAIN, with a parameter in the explained query.
+            rows = cur.execute("SHOW COLUMNS FROM orders", prepare=True).fetchall()
+            check([d.name for d in cur.description] == ["name", "type", "nullable", "metadata"],
+                  f"SHOW COLUMNS description: {cur.description}")
+            check(rows[:3] == [("id", "bigint", True, False), ("customer", "text", True, False),
+                               ("amount", "numeric", True, False)], f"SHOW COLUMNS: {rows}")
+            rows = cur.execute("SHOW CREATE MATERIALIZED VIEW per_customer",
+                               prepare=True).fetchall()
+            check(rows == [("per_customer", "CREATE MATERIALIZED VIEW per_customer AS SELECT "
+                            "customer, count(*) AS n FROM orders GROUP BY customer")],
+                  f"SHOW CREATE: {rows}")
+            rows = cur.execute("EXPLAIN SELECT id FROM orders WHERE id = %s", (7,),
+                               prepare=True).fetchall()
+            check([d.name for d in cur.description] == ["QUERY PLAN"], f"{cur.description}")
+            check(rows[0] == ("Topic Scan on orders",) and ("  Filter: (id = ($1)::bigint)",) in rows,
+                  f"EXPLAIN: {rows}")
+
             row = cur.execute("SELECT pg_backend_pid(), current_user, current_database(), "
                               "current_schema()").fetchone()
             check(row == (conn.info.backend_pid, "tester", "eddy", "public"), f"functions: {row}")
