@@ -65,6 +65,12 @@ std::string str(const Node* node) {
   return {};
 }
 
+std::string lower(std::string s) {
+  for (char& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 // Last element of a qualified name list ("pg_catalog"."lower" -> "lower").
 std::string last_name(size_t n, Node** names) {
   return n == 0 ? std::string() : str(names[n - 1]);
@@ -141,6 +147,10 @@ class Binder {
   SqlStatus check_catalog_relations(const Node* from) const;
   SqlResult<Expr> bind_sql_value_function(const PgQuery__SQLValueFunction* f);
   SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
+  // SELECT set_config(name, value, is_local), alone: a SET that answers the new value. Its
+  // effect must happen when the statement runs, not when it is bound, so it is a kSet plan
+  // rather than a function.
+  std::optional<SqlResult<Plan>> bind_set_config(const PgQuery__SelectStmt* s);
   SqlResult<Plan> bind_insert(const PgQuery__InsertStmt* s);
   SqlResult<Plan> bind_create(const PgQuery__CreateStmt* s);
   SqlResult<Plan> bind_drop(const PgQuery__DropStmt* s);
@@ -469,6 +479,8 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
     return make_const(Value::text(kDatabaseName), loc);
   if (name == "current_schema" && args.empty()) return make_const(Value::text(kSchemaName), loc);
   if (name == "current_schemas") return unsupported("current_schemas() (it returns an array)", loc);
+  if (name == "set_config")
+    return unsupported("set_config() other than alone in a SELECT without FROM", loc);
   if (name == "pg_backend_pid" && args.empty())
     return make_const(Value::integer(Type::kInt4, input_.backend_pid), loc);
   if (name == "version" && args.empty())
@@ -838,8 +850,37 @@ SqlStatus Binder::check_catalog_relations(const PgQuery__SelectStmt* s) const {
   return check_catalog_relations(s->rarg);
 }
 
+std::optional<SqlResult<Plan>> Binder::bind_set_config(const PgQuery__SelectStmt* s) {
+  if (s->n_target_list != 1 || s->n_from_clause != 0 || s->where_clause != nullptr ||
+      s->op != PG_QUERY__SET_OPERATION__SETOP_NONE || s->n_values_lists > 0)
+    return std::nullopt;
+  const auto* rt = s->target_list[0]->res_target;
+  if (rt->val->node_case != PG_QUERY__NODE__NODE_FUNC_CALL) return std::nullopt;
+  const auto* f = rt->val->func_call;
+  if (last_name(f->n_funcname, f->funcname) != "set_config" || f->n_args != 3) return std::nullopt;
+  std::vector<Value> args;
+  for (size_t i = 0; i < 3; ++i) {
+    auto arg = bind_expr(f->args[i]);
+    if (!arg.ok()) return SqlResult<Plan>(arg.error());
+    if (arg->kind != ExprKind::kConst)
+      return SqlResult<Plan>(unsupported("set_config() with non-constant arguments", f->location));
+    args.push_back(arg->value);
+  }
+  if (args[0].null)
+    return SqlResult<Plan>(sql_error("22004", "SET requires parameter name", f->location));
+  Plan plan;
+  plan.kind = Plan::Kind::kSet;
+  plan.tag = "SELECT 1";
+  plan.variable = lower(args[0].s);
+  // is_local (args[2]) changes nothing: settings are not transactional yet, like SET LOCAL.
+  plan.value = args[1].null ? std::string() : to_text(args[1]);
+  plan.columns = {{rt->name[0] != '\0' ? rt->name : "set_config", Type::kText}};
+  return SqlResult<Plan>(std::move(plan));
+}
+
 SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   SQL_CHECK(check_catalog_relations(s));
+  if (auto set = bind_set_config(s)) return std::move(*set);
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return unsupported("UNION/INTERSECT/EXCEPT");
   if (s->n_values_lists > 0) return unsupported("VALUES as a query");
   if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
@@ -1254,12 +1295,6 @@ Plan tagged(Plan::Kind kind, const char* tag) {
   plan.kind = kind;
   plan.tag = tag;
   return plan;
-}
-
-std::string lower(std::string s) {
-  for (char& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 SqlResult<Plan> Binder::bind_set(const PgQuery__VariableSetStmt* s) {

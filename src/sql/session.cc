@@ -308,6 +308,8 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       if (name == "client_encoding") value = "UTF8";
       settings_[name] = value;
       changed_.push_back(name);
+      // SELECT set_config(...) answers the new value as its one row.
+      if (!plan.columns.empty()) text_rows({{Value::text(value)}});
       return result;
     }
     case Plan::Kind::kReset:
