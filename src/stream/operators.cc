@@ -113,24 +113,36 @@ std::vector<const sql::Expr*> pointers(const std::vector<sql::Expr>& exprs) {
   return out;
 }
 
-// Evaluates the visible outputs into a new batch (rows that fail are skipped).
+// Evaluates the visible outputs into a new batch (rows that fail are skipped). Outputs that are
+// plain source columns are taken over without evaluation, moved when nothing else reads them.
 class Project final : public Operator {
  public:
   Project(const sql::Plan& plan, OperatorContext& context)
       : outputs_(plan.outputs.begin(), plan.outputs.begin() + plan.columns.size()),
         context_(context),
         scratch_(plan.table->columns.size() + std::size(sql::kMetadataColumns),
-                 pointers(outputs_)) {}
+                 computed(outputs_)) {
+    std::unordered_map<int, int> references;
+    for (const auto& e : outputs_)
+      if (e.kind == sql::ExprKind::kColumn) ++references[e.index];
+    for (const auto& e : outputs_)
+      movable_.push_back(e.kind == sql::ExprKind::kColumn && references[e.index] == 1);
+    out_.columns.resize(outputs_.size());
+  }
 
   SqlStatus push(Batch& batch, const Progress& progress) override {
-    Batch out;
+    Batch& out = out_;
     out.partition = batch.partition;
-    out.columns.resize(outputs_.size());
+    out.offsets.clear();
+    out.selection.clear();
+    for (auto& column : out.columns)
+      column.clear();
     Row values(outputs_.size());
     for (uint32_t r : batch.selection) {
       const auto& ctx = scratch_.load(batch, r);
       bool ok = true;
       for (size_t i = 0; i < outputs_.size() && ok; ++i) {
+        if (outputs_[i].kind == sql::ExprKind::kColumn) continue;
         auto v = sql::eval(outputs_[i], ctx);
         if (!v.ok()) {
           skip_row(context_, v.error());
@@ -142,8 +154,17 @@ class Project final : public Operator {
       if (!ok) continue;
       out.selection.push_back(static_cast<uint32_t>(out.offsets.size()));
       out.offsets.push_back(batch.offsets[r]);
-      for (size_t i = 0; i < outputs_.size(); ++i)
-        out.columns[i].push_back(std::move(values[i]));
+      for (size_t i = 0; i < outputs_.size(); ++i) {
+        if (outputs_[i].kind != sql::ExprKind::kColumn) {
+          out.columns[i].push_back(std::move(values[i]));
+          continue;
+        }
+        Value& source = batch.columns[static_cast<size_t>(outputs_[i].index)][r];
+        if (movable_[i])
+          out.columns[i].push_back(std::move(source));
+        else
+          out.columns[i].push_back(source);
+      }
     }
     return next_->push(out, progress);
   }
@@ -155,9 +176,18 @@ class Project final : public Operator {
   }
 
  private:
+  static std::vector<const sql::Expr*> computed(const std::vector<sql::Expr>& outputs) {
+    std::vector<const sql::Expr*> out;
+    for (const auto& e : outputs)
+      if (e.kind != sql::ExprKind::kColumn) out.push_back(&e);
+    return out;
+  }
+
   std::vector<sql::Expr> outputs_;
   OperatorContext& context_;
   RowScratch scratch_;
+  std::vector<bool> movable_;  // a plain column no other output reads: moved, not copied
+  Batch out_;                  // reused so its columns keep their capacity
 };
 
 // The view's visible columns as a table, for JSON output.
