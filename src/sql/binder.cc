@@ -1,5 +1,7 @@
 #include "sql/binder.h"
 
+#include "sql/builtins.h"
+
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
@@ -68,8 +70,7 @@ SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn) {
   if (tn->n_array_bounds > 0) return unsupported("array types", tn->location);
   auto type = type_from_name(name);
   if (!type) {
-    static const char* kKnownLater[] = {"date", "interval", "bytea",  "jsonb",
-                                        "json", "time",     "timetz", "uuid"};
+    static const char* kKnownLater[] = {"bytea", "jsonb", "json", "time", "timetz", "uuid"};
     for (const char* later : kKnownLater)
       if (name == later) return unsupported("type " + name, tn->location);
     return sql_error(sqlstate::kUndefinedObject, "type \"" + name + "\" does not exist",
@@ -444,13 +445,6 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
   // Functions answered from the session or the server, folded to constants.
   if (name == "version" && args.empty())
     return make_const(Value::text("PostgreSQL 15.0 (Eddy) on x86_64-pc-linux-gnu"), loc);
-  if ((name == "now" || name == "transaction_timestamp" || name == "statement_timestamp") &&
-      args.empty()) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    return make_const(
-        Value::timestamptz(std::chrono::duration_cast<std::chrono::microseconds>(now).count()),
-        loc);
-  }
   if (name == "current_setting" && (args.size() == 1 || args.size() == 2) &&
       args[0].kind == ExprKind::kConst && !args[0].value.null) {
     auto value = input_.setting ? input_.setting(args[0].value.s) : std::nullopt;
@@ -489,7 +483,10 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
     SQL_ASSIGN(Expr a, coerce_to(std::move(args[i]), sig->params[i], CastContext::kExplicit));
     call.args.push_back(std::move(a));
   }
-  bool all_const = std::all_of(call.args.begin(), call.args.end(),
+  // now() and friends read the statement's start time when the statement runs, which may be long
+  // after it is bound (prepared statements): never folded.
+  bool all_const = !is_volatile_function(call.fn) &&
+                   std::all_of(call.args.begin(), call.args.end(),
                                [](const Expr& a) { return a.kind == ExprKind::kConst; });
   if (all_const) {
     SQL_ASSIGN(Value v, eval(call, EvalContext{}));
@@ -579,7 +576,16 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
       const auto* c = node->type_cast;
       SQL_ASSIGN(TypeSpec spec, resolve_type(c->type_name));
       SQL_ASSIGN(Expr a, bind_expr(c->arg));
-      SQL_ASSIGN(Expr e, coerce_to(std::move(a), spec.type, CastContext::kExplicit));
+      const bool arg_is_const = a.kind == ExprKind::kConst;
+      auto cast = coerce_to(std::move(a), spec.type, CastContext::kExplicit);
+      if (!cast.ok()) {
+        // A cast that cannot exist points at the "::", as PostgreSQL does; bad input text keeps
+        // pointing at the literal.
+        if (cast.error().sqlstate == sqlstate::kCannotCoerce || !arg_is_const)
+          if (c->location >= 0) cast.error().location = c->location;
+        return cast.error();
+      }
+      Expr e = std::move(*cast);
       if (spec.scale >= 0) {
         if (e.kind == ExprKind::kConst) {
           if (!e.value.null) {
@@ -660,9 +666,34 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
     }
     case PG_QUERY__NODE__NODE_SUB_LINK:
       return unsupported("subqueries", node->sub_link->location);
-    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
-      return unsupported("CURRENT_TIMESTAMP and similar SQL value functions (use now())",
-                         node->sqlvalue_function->location);
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION: {
+      const auto* f = node->sqlvalue_function;
+      Expr call;
+      call.kind = ExprKind::kCall;
+      call.location = f->location;
+      switch (f->op) {
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_DATE:
+          call.type = Type::kDate;
+          call.fn = current_date_fn();
+          call.name = "current_date";
+          return call;
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP_N:
+          call.type = Type::kTimestamptz;
+          call.fn = now_fn();
+          call.name = "current_timestamp";
+          return call;
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP_N:
+          call.type = Type::kTimestamp;
+          call.fn = localtimestamp_fn();
+          call.name = "localtimestamp";
+          return call;
+        default:
+          return unsupported("this SQL value function (CURRENT_TIME, CURRENT_USER, ...)",
+                             f->location);
+      }
+    }
     default:
       return unsupported("expression " + node_name(node));
   }
@@ -701,11 +732,26 @@ std::string Binder::output_name(const Node* node) const {
     case PG_QUERY__NODE__NODE_FUNC_CALL:
       return last_name(node->func_call->n_funcname, node->func_call->funcname);
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
-      std::string inner = output_name(node->type_cast->arg);
-      if (inner != "?column?") return inner;
+      // As PostgreSQL's FigureColname: a name from a column or function under the cast wins;
+      // one from an inner cast or CASE does not.
+      const Node* arg = node->type_cast->arg;
+      std::string inner = output_name(arg);
+      if (inner != "?column?" && arg->node_case != PG_QUERY__NODE__NODE_TYPE_CAST &&
+          arg->node_case != PG_QUERY__NODE__NODE_CASE_EXPR)
+        return inner;
       const auto* tn = node->type_cast->type_name;
       return last_name(tn->n_names, tn->names);
     }
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+      switch (node->sqlvalue_function->op) {
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_DATE:
+          return "current_date";
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP_N:
+          return "localtimestamp";
+        default:
+          return "current_timestamp";
+      }
     case PG_QUERY__NODE__NODE_CASE_EXPR:
       return "case";
     case PG_QUERY__NODE__NODE_COALESCE_EXPR:

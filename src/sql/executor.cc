@@ -76,7 +76,14 @@ SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bo
 std::string group_key(const Row& keys) {
   std::string out;
   for (const auto& v : keys) {
-    out += v.null ? std::string("N") : "V" + to_text(v);
+    if (!v.null && v.type == Type::kInterval) {
+      // Equal spans ('1 mon' and '30 days') are one group, as in PostgreSQL.
+      const __int128 span = interval_span(v);
+      out += "I" + std::to_string(static_cast<int64_t>(span >> 64)) + ":" +
+             std::to_string(static_cast<uint64_t>(span));
+    } else {
+      out += v.null ? std::string("N") : "V" + to_text(v);
+    }
     out += '\0';
   }
   return out;
@@ -171,12 +178,21 @@ std::string encode_json_row(const TableDef& table, const Row& row) {
       case Type::kFloat8:
         out += std::isfinite(v.f) ? to_text(v) : nlohmann::json(to_text(v)).dump();
         break;
-      case Type::kTimestamptz: {
-        std::string t = format_timestamptz(v.i);
-        t[10] = 'T';
-        out += nlohmann::json(t.substr(0, t.size() - 3) + "Z").dump();
+      case Type::kTimestamptz:
+      case Type::kTimestamp: {
+        // ISO 8601 (what JSON consumers parse) for finite timestamps in the common era.
+        std::string t = format_timestamp(v.i, false);
+        if (t.size() >= 19 && t[10] == ' ' && t.find(' ', 11) == std::string::npos) {
+          t[10] = 'T';
+          if (v.type == Type::kTimestamptz) t += 'Z';
+        }
+        out += nlohmann::json(t).dump();
         break;
       }
+      case Type::kDate:
+      case Type::kInterval:
+        out += nlohmann::json(to_text(v)).dump();
+        break;
       default:
         out += nlohmann::json(v.s).dump();
         break;

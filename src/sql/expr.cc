@@ -1,5 +1,7 @@
 #include "sql/expr.h"
 
+#include "sql/builtins.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -425,6 +427,11 @@ std::optional<Type> common_type(Type a, Type b) {
   if (a == b) return a == Type::kUnknown ? Type::kText : a;
   if (a == Type::kUnknown) return b;
   if (b == Type::kUnknown) return a;
+  auto datetime_rank = [](Type t) {
+    return t == Type::kDate ? 1 : t == Type::kTimestamp ? 2 : t == Type::kTimestamptz ? 3 : 0;
+  };
+  if (datetime_rank(a) > 0 && datetime_rank(b) > 0)
+    return datetime_rank(a) > datetime_rank(b) ? a : b;
   if (is_numeric_category(a) && is_numeric_category(b)) {
     const bool fa = a == Type::kFloat4 || a == Type::kFloat8;
     const bool fb = b == Type::kFloat4 || b == Type::kFloat8;
@@ -441,6 +448,11 @@ bool can_cast(Type from, Type to, CastContext context) {
     if (context != CastContext::kImplicit) return true;
     return common_type(from, to) == to;
   }
+  if (from == Type::kDate && (to == Type::kTimestamp || to == Type::kTimestamptz)) return true;
+  if (from == Type::kTimestamp && to == Type::kTimestamptz) return true;
+  if ((from == Type::kTimestamptz && (to == Type::kTimestamp || to == Type::kDate)) ||
+      (from == Type::kTimestamp && to == Type::kDate))
+    return context != CastContext::kImplicit;
   if (to == Type::kText) return context != CastContext::kImplicit;
   if (from == Type::kText) return context == CastContext::kExplicit;
   if ((from == Type::kBool && to == Type::kInt4) || (from == Type::kInt4 && to == Type::kBool))
@@ -460,6 +472,19 @@ SqlResult<Value> cast_value(const Value& v, Type target, int location) {
     if (v.type == Type::kBool) return Value::text(v.b ? "true" : "false", target);
     return Value::text(to_text(v), target);
   }
+  const bool infinite = v.i == kTimestampInfinity || v.i == kTimestampMinusInfinity;
+  if (v.type == Type::kDate && (target == Type::kTimestamp || target == Type::kTimestamptz)) {
+    if (infinite) return Value::integer(target, v.i);
+    if (!timestamp_in_range(v.i * kMicrosPerDay) || v.i > kTimestampInfinity / kMicrosPerDay)
+      return sql_error(sqlstate::kDatetimeFieldOverflow, "date out of range for timestamp",
+                       location);
+    return Value::integer(target, v.i * kMicrosPerDay);
+  }
+  if ((v.type == Type::kTimestamp || v.type == Type::kTimestamptz) &&
+      (target == Type::kTimestamp || target == Type::kTimestamptz))
+    return Value::integer(target, v.i);  // the session time zone is UTC
+  if ((v.type == Type::kTimestamp || v.type == Type::kTimestamptz) && target == Type::kDate)
+    return Value::date(infinite ? v.i : floor_div(v.i, kMicrosPerDay));
   if (target == Type::kBool && is_integer(v.type)) return Value::boolean(v.i != 0);
   if (v.type == Type::kBool && is_integer(target)) return Value::integer(target, v.b ? 1 : 0);
   if (is_integer(v.type)) {
@@ -537,6 +562,7 @@ SqlResult<Expr> coerce(Expr expr, Type target, CastContext context) {
 
 std::optional<Signature> resolve_operator(const std::string& op, std::optional<Type> left,
                                           Type right) {
+  if (auto time = resolve_time_operator(op, left, right)) return time;
   if (!left) {
     Type t = right == Type::kUnknown ? Type::kNumeric : right;
     if (!is_numeric_category(t)) return std::nullopt;
@@ -577,6 +603,7 @@ std::optional<Signature> resolve_operator(const std::string& op, std::optional<T
 std::optional<Signature> resolve_function(const std::string& name, const std::vector<Type>& args,
                                           bool* known_name) {
   *known_name = true;
+  if (auto time = resolve_time_function(name, args)) return time;
   const size_t n = args.size();
   auto text_fn = [&](size_t min, size_t max, ScalarFn fn, Type result) -> std::optional<Signature> {
     if (n < min || n > max) return std::nullopt;

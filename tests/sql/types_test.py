@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""Date/time types through psycopg 3 against the real binary: date, timestamp, timestamptz and
+interval values round-trip as Python objects (text and binary parameters and results), through
+a table over a topic (INSERT and JSON lines from kcat), and a materialized view grouping by
+date_trunc('minute', ts) that must equal a computation in Python. Waits poll with a deadline.
+
+usage: types_test.py EDDY_BINARY
+"""
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+
+import psycopg
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from eddy_pg import Server  # noqa: E402
+
+CATCH_UP_S = 90
+UTC = dt.timezone.utc
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+
+
+def round_trips(conn):
+    values = (dt.date(2024, 2, 29), dt.datetime(2024, 1, 2, 3, 4, 5, 678901),
+              dt.datetime(2024, 1, 2, 3, 4, 5, 500000, tzinfo=UTC),
+              dt.timedelta(days=-3, hours=4, microseconds=7), dt.date(1, 1, 1),
+              dt.datetime(9999, 12, 31, 23, 59, 59, 999999))
+    for binary in (False, True):
+        cur = conn.cursor(binary=binary)
+        row = cur.execute("SELECT %s, %s, %s, %s, %s, %s", values).fetchone()
+        check(row == values, f"round trip (binary={binary}): {row}")
+        row = cur.execute(
+            "SELECT %s + 1, %s + interval '1 day', %s - %s, %s * 2",
+            (values[0], values[1], values[2], values[1].replace(tzinfo=UTC), values[3])).fetchone()
+        check(row == (dt.date(2024, 3, 1), dt.datetime(2024, 1, 3, 3, 4, 5, 678901),
+                      dt.timedelta(microseconds=-178901), values[3] * 2),
+              f"arithmetic (binary={binary}): {row}")
+        row = cur.execute("SELECT date '2024-01-01', timestamp '2024-01-01 10:00', "
+                          "timestamptz '2024-01-01 10:00+02', interval '1 mon 2 days 03:00'"
+                          ).fetchone()
+        check(row == (dt.date(2024, 1, 1), dt.datetime(2024, 1, 1, 10),
+                      dt.datetime(2024, 1, 1, 8, tzinfo=UTC),
+                      dt.timedelta(days=32, hours=3)), f"literals (binary={binary}): {row}")
+    now = conn.execute("SELECT now(), current_date").fetchone()
+    wall = dt.datetime.now(UTC)
+    check(abs((wall - now[0]).total_seconds()) < 60 and now[1] == now[0].date(), f"now: {now}")
+
+
+def expected_minutes(events):
+    groups = {}
+    for ts, ms in events:
+        minute = ts.replace(second=0, microsecond=0)
+        n, total = groups.get(minute, (0, 0))
+        groups[minute] = (n + 1, total + ms)
+    return sorted((m, n, total) for m, (n, total) in groups.items())
+
+
+def main():
+    server = Server(sys.argv[1])
+    try:
+        server.start()
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            round_trips(conn)
+            conn.execute("CREATE TABLE visits (ts timestamp, day date, took interval, ms bigint) "
+                         "WITH (topic = 'visits', format = 'json')")
+            base = dt.datetime(2024, 5, 17, 10, 0, 0)
+            events = [(base + dt.timedelta(seconds=7 * i, microseconds=i), i) for i in range(40)]
+            lines = "".join(
+                f'{{"ts": "{ts.isoformat()}", "day": "{ts.date()}", "took": "{ms} seconds", '
+                f'"ms": {ms}}}\n' for ts, ms in events[:30])
+            subprocess.run(["kcat", "-b", f"127.0.0.1:{server.kafka_port}", "-t", "visits", "-P",
+                            "-X", "acks=all"], input=lines.encode(), check=True, timeout=60)
+            for ts, ms in events[30:]:
+                conn.execute("INSERT INTO visits VALUES (%s, %s, %s, %s)",
+                             (ts, ts.date(), dt.timedelta(seconds=ms), ms))
+            rows = conn.execute("SELECT ts, day, took FROM visits ORDER BY ts").fetchall()
+            check(rows == [(ts, ts.date(), dt.timedelta(seconds=ms)) for ts, ms in events],
+                  f"table rows: {rows[:3]}")
+            conn.execute("CREATE MATERIALIZED VIEW per_minute AS SELECT date_trunc('minute', ts) "
+                         "AS minute, count(*) AS n, sum(ms) AS total FROM visits "
+                         "GROUP BY date_trunc('minute', ts)")
+            more = [(base + dt.timedelta(minutes=3, seconds=i), 100 + i) for i in range(5)]
+            for ts, ms in more:
+                conn.execute("INSERT INTO visits VALUES (%s, %s, %s, %s)",
+                             (ts, ts.date(), dt.timedelta(milliseconds=ms), ms))
+            expected = expected_minutes(events + more)
+            deadline = time.monotonic() + CATCH_UP_S
+            rows = None
+            while time.monotonic() < deadline:
+                rows = conn.execute("SELECT minute, n, total FROM per_minute ORDER BY minute"
+                                    ).fetchall()
+                if rows == expected:
+                    break
+            check(rows == expected, f"view: {rows} != {expected}")
+        server.stop()
+        print("types: ok")
+        return 0
+    except Exception:
+        print("server log:\n" + "".join(server.log)[-4000:], file=sys.stderr)
+        raise
+    finally:
+        server.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
