@@ -180,6 +180,7 @@ bool has_binary_format(Type type) {
     case Type::kTimestamp:
     case Type::kTimestamptz:
     case Type::kInterval:
+    case Type::kJsonb:
       return true;
     default:
       return false;
@@ -261,6 +262,14 @@ SqlResult<Value> decode_param(Type type, std::string_view data, int16_t format, 
       if (micros > std::numeric_limits<int64_t>::max() - kPgEpochMicros) return bad("timestamp");
       v = Value::integer(wire, micros + kPgEpochMicros);
       if (!sql::timestamp_in_range(v.i)) return bad("timestamp");
+      break;
+    }
+    case Type::kJsonb: {
+      // Binary jsonb is a version byte (1) and the text.
+      if (data.empty() || data[0] != 1) return bad("jsonb");
+      auto j = sql::jsonb_from_text(data.substr(1));
+      if (!j.ok()) return j.error();
+      v = std::move(*j);
       break;
     }
     case Type::kInterval: {
@@ -396,6 +405,10 @@ void encode_binary(std::string& out, const Value& v) {
       put(static_cast<uint64_t>(v.i), 8);
       put(static_cast<uint64_t>(static_cast<int64_t>(v.days)), 4);
       put(static_cast<uint64_t>(static_cast<int64_t>(v.months)), 4);
+      break;
+    case Type::kJsonb:
+      out += '\x01';
+      out += v.s;
       break;
     default:
       out += sql::to_text(v);

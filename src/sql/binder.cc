@@ -70,7 +70,7 @@ SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn) {
   if (tn->n_array_bounds > 0) return unsupported("array types", tn->location);
   auto type = type_from_name(name);
   if (!type) {
-    static const char* kKnownLater[] = {"bytea", "jsonb", "json", "time", "timetz", "uuid"};
+    static const char* kKnownLater[] = {"bytea", "time", "timetz", "uuid"};
     for (const char* later : kKnownLater)
       if (name == later) return unsupported("type " + name, tn->location);
     return sql_error(sqlstate::kUndefinedObject, "type \"" + name + "\" does not exist",

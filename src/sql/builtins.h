@@ -15,6 +15,16 @@ std::optional<Signature> resolve_time_operator(const std::string& op, std::optio
                                                Type right);
 std::optional<Signature> resolve_time_function(const std::string& name,
                                                const std::vector<Type>& args);
+// jsonb operators and functions (json_fns.cc); json_* names are accepted as jsonb's.
+std::optional<Signature> resolve_json_operator(const std::string& op, std::optional<Type> left,
+                                               Type right);
+std::optional<Signature> resolve_json_function(const std::string& name,
+                                               const std::vector<Type>& args);
+// jsonb to numeric, integer, float or boolean as PostgreSQL 15 allows (22023 otherwise).
+SqlResult<Value> jsonb_cast(const Value& jsonb, Type target, int location);
+// Functions that see NULL arguments (jsonb_build_object(...)) instead of returning NULL.
+bool is_nonstrict_function(ScalarFn fn);
+
 // Functions whose value changes between statements (now(), current_date): never folded into
 // constants at bind time.
 bool is_volatile_function(ScalarFn fn);

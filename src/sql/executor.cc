@@ -193,6 +193,9 @@ std::string encode_json_row(const TableDef& table, const Row& row) {
       case Type::kInterval:
         out += nlohmann::json(to_text(v)).dump();
         break;
+      case Type::kJsonb:
+        out += v.s;  // canonical JSON text, embedded as JSON
+        break;
       default:
         out += nlohmann::json(v.s).dump();
         break;
@@ -236,7 +239,15 @@ bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std
     }
     if (jt == simdjson::ondemand::json_type::null) continue;
     SqlResult<Value> parsed = sql_error(sqlstate::kInvalidTextRepresentation, "");
-    if (jt == simdjson::ondemand::json_type::string) {
+    if (type == Type::kJsonb) {
+      // A jsonb column takes the field's JSON as it is (any JSON type).
+      std::string_view raw;
+      if (simdjson::to_json_string(value).get(raw) != simdjson::SUCCESS) {
+        reason = "malformed JSON";
+        return false;
+      }
+      parsed = jsonb_from_text(raw);
+    } else if (jt == simdjson::ondemand::json_type::string) {
       std::string_view s;
       if (value.get_string().get(s) != simdjson::SUCCESS) {
         reason = "malformed JSON string";

@@ -453,6 +453,8 @@ bool can_cast(Type from, Type to, CastContext context) {
   if ((from == Type::kTimestamptz && (to == Type::kTimestamp || to == Type::kDate)) ||
       (from == Type::kTimestamp && to == Type::kDate))
     return context != CastContext::kImplicit;
+  if (from == Type::kJsonb && (to == Type::kBool || is_numeric_category(to)))
+    return context == CastContext::kExplicit;
   if (to == Type::kText) return context != CastContext::kImplicit;
   if (from == Type::kText) return context == CastContext::kExplicit;
   if ((from == Type::kBool && to == Type::kInt4) || (from == Type::kInt4 && to == Type::kBool))
@@ -485,6 +487,8 @@ SqlResult<Value> cast_value(const Value& v, Type target, int location) {
     return Value::integer(target, v.i);  // the session time zone is UTC
   if ((v.type == Type::kTimestamp || v.type == Type::kTimestamptz) && target == Type::kDate)
     return Value::date(infinite ? v.i : floor_div(v.i, kMicrosPerDay));
+  if (v.type == Type::kJsonb && (target == Type::kBool || is_numeric_category(target)))
+    return jsonb_cast(v, target, location);
   if (target == Type::kBool && is_integer(v.type)) return Value::boolean(v.i != 0);
   if (v.type == Type::kBool && is_integer(target)) return Value::integer(target, v.b ? 1 : 0);
   if (is_integer(v.type)) {
@@ -563,6 +567,7 @@ SqlResult<Expr> coerce(Expr expr, Type target, CastContext context) {
 std::optional<Signature> resolve_operator(const std::string& op, std::optional<Type> left,
                                           Type right) {
   if (auto time = resolve_time_operator(op, left, right)) return time;
+  if (auto json = resolve_json_operator(op, left, right)) return json;
   if (!left) {
     Type t = right == Type::kUnknown ? Type::kNumeric : right;
     if (!is_numeric_category(t)) return std::nullopt;
@@ -604,6 +609,7 @@ std::optional<Signature> resolve_function(const std::string& name, const std::ve
                                           bool* known_name) {
   *known_name = true;
   if (auto time = resolve_time_function(name, args)) return time;
+  if (auto json = resolve_json_function(name, args)) return json;
   const size_t n = args.size();
   auto text_fn = [&](size_t min, size_t max, ScalarFn fn, Type result) -> std::optional<Signature> {
     if (n < min || n > max) return std::nullopt;
@@ -880,7 +886,8 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
       args.reserve(e.args.size());
       for (const auto& a : e.args) {
         SQL_ASSIGN(Value v, eval(a, ctx));
-        if (v.null && e.fn != fn_concat) return Value::null_of(e.type);
+        if (v.null && e.fn != fn_concat && !is_nonstrict_function(e.fn))
+          return Value::null_of(e.type);
         args.push_back(std::move(v));
       }
       return e.fn(e, args);

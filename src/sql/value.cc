@@ -32,6 +32,7 @@ constexpr TypeInfo kTypes[] = {
     {Type::kDate, "date", 1082, 4},
     {Type::kTimestamp, "timestamp without time zone", 1114, 8},
     {Type::kInterval, "interval", 1186, 16},
+    {Type::kJsonb, "jsonb", 3802, -1},
 };
 
 const TypeInfo& info(Type type) {
@@ -145,6 +146,8 @@ std::optional<Type> type_from_name(std::string_view raw) {
   if (name == "timestamp" || name == "timestamp without time zone") return Type::kTimestamp;
   if (name == "date") return Type::kDate;
   if (name == "interval") return Type::kInterval;
+  // json is accepted as a synonym: stored, compared and printed as jsonb.
+  if (name == "jsonb" || name == "json") return Type::kJsonb;
   return std::nullopt;
 }
 
@@ -280,6 +283,7 @@ std::string to_text(const Value& v) {
       return format_interval(v.months, v.days, v.i);
     case Type::kText:
     case Type::kUnknown:
+    case Type::kJsonb:
       return v.s;
   }
   return v.s;
@@ -366,6 +370,8 @@ SqlResult<Value> from_text(Type type, std::string_view raw) {
       return parse_datetime(type, raw);
     case Type::kInterval:
       return parse_interval(raw);
+    case Type::kJsonb:
+      return jsonb_from_text(raw);
     case Type::kText:
       return Value::text(std::string(raw));
     case Type::kUnknown:
@@ -406,6 +412,8 @@ int compare_values(const Value& a, const Value& b) {
       if (x && y) return cmp(x->unscaled, y->unscaled);
       return cmp(numeric_to_double(a.n), numeric_to_double(b.n));
     }
+    case Type::kJsonb:
+      return jsonb_compare(a, b);
     case Type::kText:
     case Type::kUnknown:
       return cmp(a.s.compare(b.s), 0);
@@ -450,6 +458,7 @@ void append_value(std::string& out, const Value& v) {
       break;
     case Type::kText:
     case Type::kUnknown:
+    case Type::kJsonb:
       append_raw(out, static_cast<uint32_t>(v.s.size()));
       out += v.s;
       break;
@@ -462,7 +471,7 @@ void append_value(std::string& out, const Value& v) {
 bool read_value(std::string_view& in, Value& v) {
   uint8_t type = 0;
   uint8_t null = 0;
-  if (!read_raw(in, type) || !read_raw(in, null) || type > static_cast<uint8_t>(Type::kInterval))
+  if (!read_raw(in, type) || !read_raw(in, null) || type > static_cast<uint8_t>(Type::kJsonb))
     return false;
   v = Value::null_of(static_cast<Type>(type));
   if (null != 0) return true;
@@ -486,7 +495,8 @@ bool read_value(std::string_view& in, Value& v) {
     case Type::kInterval:
       return read_raw(in, v.months) && read_raw(in, v.days) && read_raw(in, v.i);
     case Type::kText:
-    case Type::kUnknown: {
+    case Type::kUnknown:
+    case Type::kJsonb: {
       uint32_t size = 0;
       if (!read_raw(in, size) || in.size() < size) return false;
       v.s.assign(in.data(), size);

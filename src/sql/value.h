@@ -34,6 +34,7 @@ enum class Type : uint8_t {
   kDate,
   kTimestamp,
   kInterval,
+  kJsonb,
 };
 
 const char* type_name(Type type);  // "integer", "double precision", ...
@@ -63,7 +64,7 @@ struct Value {
   int64_t i = 0;
   double f = 0;  // float4 and float8
   Numeric n{};
-  std::string s;  // text, and the text of an unknown literal
+  std::string s;  // text, the text of an unknown literal, jsonb's canonical text
 
   static Value null_of(Type type) {
     Value v;
@@ -223,6 +224,10 @@ std::string format_timestamptz(int64_t micros);
 // type is kDate, kTimestamp or kTimestamptz.
 SqlResult<Value> parse_datetime(Type type, std::string_view text);
 SqlResult<Value> parse_interval(std::string_view text);
+// jsonb input (json_fns.cc): validates and returns PostgreSQL's canonical text form.
+SqlResult<Value> jsonb_from_text(std::string_view text);
+// PostgreSQL's jsonb ordering (numbers compare as numbers: '1.0' = '1.00').
+int jsonb_compare(const Value& a, const Value& b);
 std::string format_date(int64_t days);
 std::string format_timestamp(int64_t micros, bool with_zone);
 std::string format_interval(int32_t months, int32_t days, int64_t micros);

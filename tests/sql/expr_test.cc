@@ -213,3 +213,32 @@ TEST(DateTimeValue, SerializesAndComparesIntervalsAsSpans) {
 
 }  // namespace
 }  // namespace eddy::sql
+
+namespace eddy::sql {
+namespace {
+
+TEST(JsonbText, CanonicalFormIsPostgres) {
+  auto text = [](const std::string& in) {
+    auto v = from_text(Type::kJsonb, in);
+    return v.ok() ? to_text(*v) : "ERROR " + v.error().sqlstate;
+  };
+  EXPECT_EQ(text(R"({"bb":1,"a":2,"c":{"y":[],"x":{}},"a":3})"),
+            R"({"a": 3, "c": {"x": {}, "y": []}, "bb": 1})");
+  EXPECT_EQ(text("[1.50, 1e2, -0, 1E-3, 123456789012345678901234567890123456789012]"),
+            "[1.50, 100, 0, 0.001, 123456789012345678901234567890123456789012]");
+  EXPECT_EQ(text(R"("tab\tquote\"nl\nctl\u0001é")"), R"("tab\tquote\"nl\nctl\u0001é")");
+  EXPECT_EQ(text("  true "), "true");
+  EXPECT_EQ(text("{\"a\":1,}"), "ERROR 22P02");
+  EXPECT_EQ(text("NaN"), "ERROR 22P02");
+  EXPECT_EQ(text(""), "ERROR 22P02");
+  EXPECT_EQ(text(std::string(999, '[') + std::string(999, ']')).substr(0, 3), "[[[");
+  EXPECT_EQ(text(std::string(5000, '[') + std::string(5000, ']')), "ERROR 54001");
+  const Value a = *from_text(Type::kJsonb, R"({"n": 1.0})");
+  const Value b = *from_text(Type::kJsonb, R"({"n": 1.00})");
+  EXPECT_EQ(compare_values(a, b), 0);
+  EXPECT_LT(compare_values(*from_text(Type::kJsonb, "null"), *from_text(Type::kJsonb, "\"s\"")), 0);
+  EXPECT_LT(compare_values(*from_text(Type::kJsonb, "[9]"), *from_text(Type::kJsonb, "{}")), 0);
+}
+
+}  // namespace
+}  // namespace eddy::sql

@@ -13,6 +13,7 @@ import sys
 import time
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from eddy_pg import Server  # noqa: E402
@@ -52,6 +53,45 @@ def round_trips(conn):
     check(abs((wall - now[0]).total_seconds()) < 60 and now[1] == now[0].date(), f"now: {now}")
 
 
+def json_round_trips(conn):
+    doc = {"b": [1, 2.5, None], "a": {"nested": "x\ny"}, "é": True}
+    for binary in (False, True):
+        cur = conn.cursor(binary=binary)
+        row = cur.execute("SELECT %s, %s -> 'b' -> 1, %s ->> 'é', %s::text", (Jsonb(doc),) * 4
+                          ).fetchone()
+        check(row == (doc, 2.5, "true", '{"a": {"nested": "x\\ny"}, "b": [1, 2.5, null], "é": true}'),
+              f"jsonb (binary={binary}): {row}")
+
+
+def json_view(conn, server):
+    conn.execute("CREATE TABLE events (id bigint, payload jsonb) "
+                 "WITH (topic = 'events', format = 'json')")
+    kinds = ["click", "view", "buy"]
+    events = [(i, {"kind": kinds[i % 3], "n": i, "tags": ["t"] * (i % 2)}) for i in range(30)]
+    lines = "".join(f'{{"id": {i}, "payload": {{"n": {p["n"]}, "kind": "{p["kind"]}", '
+                    f'"tags": {p["tags"]}}}}}\n'.replace("'", '"') for i, p in events[:20])
+    subprocess.run(["kcat", "-b", f"127.0.0.1:{server.kafka_port}", "-t", "events", "-P",
+                    "-X", "acks=all"], input=lines.encode(), check=True, timeout=60)
+    conn.execute("CREATE MATERIALIZED VIEW per_kind AS SELECT payload ->> 'kind' AS kind, "
+                 "count(*) AS n, sum((payload -> 'n')::int) AS total, "
+                 "jsonb_build_object('kind', payload ->> 'kind') AS k FROM events "
+                 "GROUP BY payload ->> 'kind'")
+    for i, p in events[20:]:
+        conn.execute("INSERT INTO events VALUES (%s, %s)", (i, Jsonb(p)))
+    rows = conn.execute("SELECT id, payload FROM events ORDER BY id").fetchall()
+    check(rows == events, f"jsonb rows: {rows[:3]}")
+    expected = sorted((k, sum(1 for _, p in events if p["kind"] == k),
+                       sum(p["n"] for _, p in events if p["kind"] == k), {"kind": k})
+                      for k in kinds)
+    deadline = time.monotonic() + CATCH_UP_S
+    got = None
+    while time.monotonic() < deadline:
+        got = conn.execute("SELECT kind, n, total, k FROM per_kind ORDER BY kind").fetchall()
+        if got == expected:
+            break
+    check(got == expected, f"jsonb view: {got} != {expected}")
+
+
 def expected_minutes(events):
     groups = {}
     for ts, ms in events:
@@ -67,6 +107,8 @@ def main():
         server.start()
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             round_trips(conn)
+            json_round_trips(conn)
+            json_view(conn, server)
             conn.execute("CREATE TABLE visits (ts timestamp, day date, took interval, ms bigint) "
                          "WITH (topic = 'visits', format = 'json')")
             base = dt.datetime(2024, 5, 17, 10, 0, 0)
