@@ -181,6 +181,7 @@ bool has_binary_format(Type type) {
     case Type::kTimestamptz:
     case Type::kInterval:
     case Type::kJsonb:
+    case Type::kBytea:
       return true;
     default:
       return false;
@@ -264,6 +265,9 @@ SqlResult<Value> decode_param(Type type, std::string_view data, int16_t format, 
       if (!sql::timestamp_in_range(v.i)) return bad("timestamp");
       break;
     }
+    case Type::kBytea:
+      v = Value::text(std::string(data), Type::kBytea);
+      break;
     case Type::kJsonb: {
       // Binary jsonb is a version byte (1) and the text.
       if (data.empty() || data[0] != 1) return bad("jsonb");
@@ -408,6 +412,9 @@ void encode_binary(std::string& out, const Value& v) {
       break;
     case Type::kJsonb:
       out += '\x01';
+      out += v.s;
+      break;
+    case Type::kBytea:
       out += v.s;
       break;
     default:

@@ -402,7 +402,20 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
       spec.arg.location = loc;
       spec.result = Type::kInt8;
     } else {
-      if (f->n_args != 1)
+      if (*agg == AggKind::kStringAgg && f->n_args == 2) {
+        // The delimiter must be a constant here (PostgreSQL allows any expression).
+        SQL_ASSIGN(Expr d, bind_expr(f->args[1]));
+        SQL_ASSIGN(d, coerce_to(std::move(d), Type::kText));
+        if (d.kind != ExprKind::kConst)
+          return unsupported("a string_agg delimiter that is not a constant", d.location);
+        if (d.value.null) return unsupported("a NULL string_agg delimiter", d.location);
+        spec.delimiter = d.value.s;
+      } else if (*agg == AggKind::kStringAgg) {
+        return sql_error(
+            sqlstate::kUndefinedFunction,
+            "function string_agg with " + std::to_string(f->n_args) + " arguments does not exist",
+            loc);
+      } else if (f->n_args != 1)
         return sql_error(
             sqlstate::kUndefinedFunction,
             "function " + name + " with " + std::to_string(f->n_args) + " arguments does not exist",

@@ -25,6 +25,13 @@ SqlResult<Value> jsonb_cast(const Value& jsonb, Type target, int location);
 // Functions that see NULL arguments (jsonb_build_object(...)) instead of returning NULL.
 bool is_nonstrict_function(ScalarFn fn);
 
+// bytea, string and math functions (string_fns.cc).
+std::optional<Signature> resolve_string_operator(const std::string& op, std::optional<Type> left,
+                                                 Type right);
+std::optional<Signature> resolve_string_function(const std::string& name,
+                                                 const std::vector<Type>& args);
+bool is_nonstrict_string_function(ScalarFn fn);
+
 // Functions whose value changes between statements (now(), current_date): never folded into
 // constants at bind time.
 bool is_volatile_function(ScalarFn fn);

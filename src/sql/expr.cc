@@ -569,6 +569,7 @@ std::optional<Signature> resolve_operator(const std::string& op, std::optional<T
                                           Type right) {
   if (auto time = resolve_time_operator(op, left, right)) return time;
   if (auto json = resolve_json_operator(op, left, right)) return json;
+  if (auto str = resolve_string_operator(op, left, right)) return str;
   if (!left) {
     Type t = right == Type::kUnknown ? Type::kNumeric : right;
     if (!is_numeric_category(t)) return std::nullopt;
@@ -611,6 +612,7 @@ std::optional<Signature> resolve_function(const std::string& name, const std::ve
   *known_name = true;
   if (auto time = resolve_time_function(name, args)) return time;
   if (auto json = resolve_json_function(name, args)) return json;
+  if (auto str = resolve_string_function(name, args)) return str;
   const size_t n = args.size();
   auto text_fn = [&](size_t min, size_t max, ScalarFn fn, Type result) -> std::optional<Signature> {
     if (n < min || n > max) return std::nullopt;
@@ -697,6 +699,7 @@ std::optional<AggKind> aggregate_kind(const std::string& name) {
   if (name == "max") return AggKind::kMax;
   if (name == "bool_and" || name == "every") return AggKind::kBoolAnd;
   if (name == "bool_or") return AggKind::kBoolOr;
+  if (name == "string_agg") return AggKind::kStringAgg;
   return std::nullopt;
 }
 
@@ -721,9 +724,15 @@ std::optional<Type> aggregate_result(AggKind kind, Type t) {
     case AggKind::kBoolOr:
       if (t == Type::kBool) return t;
       return std::nullopt;
+    case AggKind::kStringAgg:
+      if (t == Type::kText || t == Type::kBytea) return t;
+      return std::nullopt;
   }
   return std::nullopt;
 }
+
+// A string_agg result is refused beyond this rather than growing without bound.
+constexpr size_t kMaxAggregateBytes = 256u << 20;
 
 Accumulator::Accumulator(const AggSpec& spec) : spec_(&spec) {}
 
@@ -766,6 +775,16 @@ SqlStatus Accumulator::add(const Value& v) {
     case AggKind::kBoolOr:
       extreme_ = Value::boolean(first ? v.b : (extreme_.b || v.b));
       break;
+    case AggKind::kStringAgg:
+      if (first) {
+        extreme_ = v;
+      } else {
+        if (extreme_.s.size() + spec_->delimiter.size() + v.s.size() > kMaxAggregateBytes)
+          return sql_error("54000", "string_agg result exceeds 256 MiB", loc);
+        extreme_.s += spec_->delimiter;
+        extreme_.s += v.s;
+      }
+      break;
   }
   return Unit{};
 }
@@ -796,6 +815,7 @@ SqlResult<Value> Accumulator::finish() const {
     case AggKind::kMax:
     case AggKind::kBoolAnd:
     case AggKind::kBoolOr:
+    case AggKind::kStringAgg:
       if (!any_) return Value::null_of(result);
       return extreme_;
   }
@@ -833,6 +853,17 @@ SqlStatus Accumulator::merge(const Accumulator& other) {
       break;
     case AggKind::kBoolOr:
       extreme_ = Value::boolean(first ? other.extreme_.b : (extreme_.b || other.extreme_.b));
+      break;
+    case AggKind::kStringAgg:
+      if (first) {
+        extreme_ = other.extreme_;
+      } else {
+        if (extreme_.s.size() + spec_->delimiter.size() + other.extreme_.s.size() >
+            kMaxAggregateBytes)
+          return sql_error("54000", "string_agg result exceeds 256 MiB", loc);
+        extreme_.s += spec_->delimiter;
+        extreme_.s += other.extreme_.s;
+      }
       break;
   }
   return Unit{};

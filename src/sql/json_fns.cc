@@ -641,7 +641,8 @@ SqlResult<Value> jsonb_cast(const Value& v, Type target, int location) {
 }
 
 bool is_nonstrict_function(ScalarFn fn) {
-  return fn == fn_build_array || fn == fn_build_object || fn == fn_extract_path;
+  return fn == fn_build_array || fn == fn_build_object || fn == fn_extract_path ||
+         is_nonstrict_string_function(fn);
 }
 
 std::optional<Signature> resolve_json_operator(const std::string& op, std::optional<Type> left,

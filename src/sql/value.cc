@@ -33,6 +33,7 @@ constexpr TypeInfo kTypes[] = {
     {Type::kTimestamp, "timestamp without time zone", 1114, 8},
     {Type::kInterval, "interval", 1186, 16},
     {Type::kJsonb, "jsonb", 3802, -1},
+    {Type::kBytea, "bytea", 17, -1},
 };
 
 const TypeInfo& info(Type type) {
@@ -148,6 +149,7 @@ std::optional<Type> type_from_name(std::string_view raw) {
   if (name == "interval") return Type::kInterval;
   // json is accepted as a synonym: stored, compared and printed as jsonb.
   if (name == "jsonb" || name == "json") return Type::kJsonb;
+  if (name == "bytea") return Type::kBytea;
   return std::nullopt;
 }
 
@@ -285,11 +287,78 @@ std::string to_text(const Value& v) {
     case Type::kUnknown:
     case Type::kJsonb:
       return v.s;
+    case Type::kBytea: {
+      // PostgreSQL's bytea_output = hex.
+      static const char* kHex = "0123456789abcdef";
+      std::string out = "\\x";
+      out.reserve(2 + 2 * v.s.size());
+      for (unsigned char c : v.s) {
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+      return out;
+    }
   }
   return v.s;
 }
 
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// bytea input: "\x" then hex digit pairs (spaces allowed between pairs), or the escape form
+// (bytes as they are, "\\" for a backslash, "\ooo" octal).
+SqlResult<Value> parse_bytea(std::string_view s) {
+  std::string out;
+  if (s.size() >= 2 && s[0] == '\\' && (s[1] == 'x' || s[1] == 'X')) {
+    out.reserve((s.size() - 2) / 2);
+    for (size_t i = 2; i < s.size();) {
+      if (std::isspace(static_cast<unsigned char>(s[i]))) {
+        ++i;
+        continue;
+      }
+      const int hi = hex_digit(s[i]);
+      if (hi < 0)
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         "invalid hexadecimal digit: \"" + std::string(1, s[i]) + "\"");
+      if (i + 1 >= s.size())
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         "invalid hexadecimal data: odd number of digits");
+      const int lo = hex_digit(s[i + 1]);
+      if (lo < 0)
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         "invalid hexadecimal digit: \"" + std::string(1, s[i + 1]) + "\"");
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    return Value::text(std::move(out), Type::kBytea);
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out += s[i];
+    } else if (i + 1 < s.size() && s[i + 1] == '\\') {
+      out += '\\';
+      ++i;
+    } else if (i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+               s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      return sql_error(sqlstate::kInvalidTextRepresentation, "invalid input syntax for type bytea");
+    }
+  }
+  return Value::text(std::move(out), Type::kBytea);
+}
+
+}  // namespace
+
 SqlResult<Value> from_text(Type type, std::string_view raw) {
+  if (type == Type::kBytea) return parse_bytea(raw);  // leading and trailing spaces are bytes
   const std::string_view text = trim_space(raw);
   switch (type) {
     case Type::kBool: {
@@ -372,6 +441,8 @@ SqlResult<Value> from_text(Type type, std::string_view raw) {
       return parse_interval(raw);
     case Type::kJsonb:
       return jsonb_from_text(raw);
+    case Type::kBytea:
+      return parse_bytea(raw);
     case Type::kText:
       return Value::text(std::string(raw));
     case Type::kUnknown:
@@ -416,6 +487,7 @@ int compare_values(const Value& a, const Value& b) {
       return jsonb_compare(a, b);
     case Type::kText:
     case Type::kUnknown:
+    case Type::kBytea:
       return cmp(a.s.compare(b.s), 0);
   }
   return 0;
@@ -459,6 +531,7 @@ void append_value(std::string& out, const Value& v) {
     case Type::kText:
     case Type::kUnknown:
     case Type::kJsonb:
+    case Type::kBytea:
       append_raw(out, static_cast<uint32_t>(v.s.size()));
       out += v.s;
       break;
@@ -471,7 +544,7 @@ void append_value(std::string& out, const Value& v) {
 bool read_value(std::string_view& in, Value& v) {
   uint8_t type = 0;
   uint8_t null = 0;
-  if (!read_raw(in, type) || !read_raw(in, null) || type > static_cast<uint8_t>(Type::kJsonb))
+  if (!read_raw(in, type) || !read_raw(in, null) || type > static_cast<uint8_t>(Type::kBytea))
     return false;
   v = Value::null_of(static_cast<Type>(type));
   if (null != 0) return true;
@@ -496,7 +569,8 @@ bool read_value(std::string_view& in, Value& v) {
       return read_raw(in, v.months) && read_raw(in, v.days) && read_raw(in, v.i);
     case Type::kText:
     case Type::kUnknown:
-    case Type::kJsonb: {
+    case Type::kJsonb:
+    case Type::kBytea: {
       uint32_t size = 0;
       if (!read_raw(in, size) || in.size() < size) return false;
       v.s.assign(in.data(), size);

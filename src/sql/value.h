@@ -35,6 +35,7 @@ enum class Type : uint8_t {
   kTimestamp,
   kInterval,
   kJsonb,
+  kBytea,
 };
 
 const char* type_name(Type type);  // "integer", "double precision", ...
@@ -64,7 +65,7 @@ struct Value {
   int64_t i = 0;
   double f = 0;  // float4 and float8
   Numeric n{};
-  std::string s;  // text, the text of an unknown literal, jsonb's canonical text
+  std::string s;  // text, the text of an unknown literal, jsonb's canonical text, bytea's bytes
 
   static Value null_of(Type type) {
     Value v;
@@ -138,6 +139,7 @@ inline constexpr const char* kInvalidDatetimeFormat = "22007";
 inline constexpr const char* kDatetimeFieldOverflow = "22008";
 inline constexpr const char* kIntervalFieldOverflow = "22015";
 inline constexpr const char* kInvalidArgumentForPower = "2201F";
+inline constexpr const char* kInvalidArgumentForLog = "2201E";
 inline constexpr const char* kInvalidEscapeSequence = "22025";
 inline constexpr const char* kFeatureNotSupported = "0A000";
 inline constexpr const char* kInFailedTransaction = "25P02";

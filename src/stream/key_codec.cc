@@ -70,6 +70,7 @@ void append_key(std::string& out, const sql::Value& v) {
     case sql::Type::kText:
     case sql::Type::kUnknown:
     case sql::Type::kJsonb:  // canonical text: equal values, equal keys
+    case sql::Type::kBytea:
       for (char c : v.s) {
         out.push_back(c);
         if (c == '\0') out.push_back(static_cast<char>(0xff));

@@ -92,6 +92,39 @@ def json_view(conn, server):
     check(got == expected, f"jsonb view: {got} != {expected}")
 
 
+def bytea_headers_string_agg(conn, server):
+    for binary in (False, True):
+        cur = conn.cursor(binary=binary)
+        row = cur.execute("SELECT %s, %s || '\\x00'::bytea, length(%s)",
+                          (b"\x00\xffab", b"", b"xyz")).fetchone()
+        check(row == (b"\x00\xffab", b"\x00", 3), f"bytea (binary={binary}): {row}")
+    conn.execute("CREATE TABLE blobs (name text, data bytea) WITH (topic = 'blobs', format = 'json')")
+    lines = '{"name": "a", "data": "\\\\x0102"}\n{"name": "b", "data": "plain"}\n'
+    subprocess.run(["kcat", "-b", f"127.0.0.1:{server.kafka_port}", "-t", "blobs", "-P",
+                    "-H", "trace=t1", "-H", "empty=", "-X", "acks=all"],
+                   input=lines.encode(), check=True, timeout=60)
+    conn.execute("INSERT INTO blobs VALUES (%s, %s)", ("c", b"\xfe"))
+    rows = conn.execute("SELECT name, data, _headers FROM blobs ORDER BY name").fetchall()
+    headers = [{"key": "trace", "value": "t1"}, {"key": "empty", "value": ""}]
+    check(rows == [("a", b"\x01\x02", headers), ("b", b"plain", headers), ("c", b"\xfe", [])],
+          f"bytea table: {rows}")
+    row = conn.execute("SELECT string_agg(name, '+'), string_agg(_headers ->> 0, '|') "
+                       "FROM blobs WHERE name < 'c'").fetchone()
+    check(row in (("a+b", '{"key": "trace", "value": "t1"}|{"key": "trace", "value": "t1"}'),),
+          f"string_agg: {row}")
+    conn.execute("CREATE MATERIALIZED VIEW names AS SELECT length(data) AS len, "
+                 "string_agg(name, ',') AS names, count(*) AS n FROM blobs GROUP BY length(data)")
+    conn.execute("INSERT INTO blobs VALUES (%s, %s)", ("d", b"\x00\x00"))
+    deadline = time.monotonic() + CATCH_UP_S
+    got = None
+    while time.monotonic() < deadline:
+        got = conn.execute("SELECT len, names, n FROM names ORDER BY len").fetchall()
+        if len(got) == 3 and sum(r[2] for r in got) == 4:
+            break
+    got = [(length, ",".join(sorted(names.split(","))), n) for length, names, n in got]
+    check(got == [(1, "c", 1), (2, "a,d", 2), (5, "b", 1)], f"string_agg view: {got}")
+
+
 def expected_minutes(events):
     groups = {}
     for ts, ms in events:
@@ -109,6 +142,7 @@ def main():
             round_trips(conn)
             json_round_trips(conn)
             json_view(conn, server)
+            bytea_headers_string_agg(conn, server)
             conn.execute("CREATE TABLE visits (ts timestamp, day date, took interval, ms bigint) "
                          "WITH (topic = 'visits', format = 'json')")
             base = dt.datetime(2024, 5, 17, 10, 0, 0)
