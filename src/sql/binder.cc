@@ -77,6 +77,16 @@ SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn) {
                      tn->location);
   }
   TypeSpec spec{*type};
+  // INTERVAL '1' DAY restricts and reinterprets the input; interval(p) rounds. Neither is done,
+  // so refuse rather than answer differently from PostgreSQL (0x7FFF: all fields).
+  if (*type == Type::kInterval && tn->n_typmods > 0) {
+    const Node* m = tn->typmods[0];
+    const bool full = m->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+                      m->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL &&
+                      m->a_const->ival->ival == 0x7FFF;
+    if (!full || tn->n_typmods > 1)
+      return unsupported("interval field restrictions and precision", tn->location);
+  }
   if (*type == Type::kNumeric && tn->n_typmods == 2) {
     const Node* s = tn->typmods[1];
     if (s->node_case == PG_QUERY__NODE__NODE_A_CONST &&
@@ -451,8 +461,41 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
   if (f->agg_star || f->agg_distinct)
     return sql_error(sqlstate::kSyntaxError, name + " is not an aggregate function", loc);
   std::vector<Expr> args;
+  // Named arguments (name => value) are placed by parameter name; only make_interval has them.
+  static const char* kMakeIntervalParams[] = {"years", "months", "weeks", "days",
+                                              "hours", "mins",   "secs"};
+  std::vector<bool> given;
   for (size_t i = 0; i < f->n_args; ++i) {
-    SQL_ASSIGN(Expr a, bind_expr(f->args[i]));
+    const Node* node = f->args[i];
+    if (node->node_case == PG_QUERY__NODE__NODE_NAMED_ARG_EXPR) {
+      const auto* named = node->named_arg_expr;
+      size_t slot = std::size(kMakeIntervalParams);
+      if (name == "make_interval")
+        for (size_t k = 0; k < std::size(kMakeIntervalParams); ++k)
+          if (named->name == std::string(kMakeIntervalParams[k])) slot = k;
+      SQL_ASSIGN(Expr a, bind_expr(named->arg));
+      if (slot == std::size(kMakeIntervalParams))
+        return sql_error(sqlstate::kUndefinedFunction,
+                         "function " + name + "(" + named->name + " => " + type_name(a.type) +
+                             ") does not exist",
+                         loc);
+      given.resize(std::max(given.size(), args.size()), true);  // positional ones are given
+      if (args.size() <= slot) {
+        args.resize(slot + 1, make_const(Value::integer(Type::kInt4, 0), loc));
+        given.resize(slot + 1, false);
+      }
+      if (given[slot])
+        return sql_error(sqlstate::kSyntaxError,
+                         std::string("argument name \"") + named->name + "\" used more than once",
+                         named->location);
+      args[slot] = std::move(a);
+      given[slot] = true;
+      continue;
+    }
+    if (!given.empty())
+      return sql_error(sqlstate::kSyntaxError, "positional argument cannot follow named argument",
+                       loc);
+    SQL_ASSIGN(Expr a, bind_expr(node));
     args.push_back(std::move(a));
   }
   // Functions answered from the session or the server, folded to constants.

@@ -64,3 +64,7 @@ SELECT CASE WHEN true THEN date '2024-01-01' ELSE timestamp '2024-01-01 10:00' E
 -- current time: the statement's start
 SELECT now() = current_timestamp, now() = statement_timestamp(), current_date = now()::date, localtimestamp = now()::timestamp, now() > timestamptz '2024-01-01';
 SELECT 'today'::date = current_date, 'now'::timestamptz <= clock_timestamp(), pg_typeof(localtimestamp);
+SELECT make_interval(days => 10), make_interval(hours => 2, secs => 1.5), make_interval(1, days => 3);
+SELECT make_interval(days => 1, days => 2);
+SELECT make_interval(foo => 1);
+SELECT interval '1' day;
