@@ -478,7 +478,7 @@ SqlResult<Value> cast_value(const Value& v, Type target, int location) {
   const bool infinite = v.i == kTimestampInfinity || v.i == kTimestampMinusInfinity;
   if (v.type == Type::kDate && (target == Type::kTimestamp || target == Type::kTimestamptz)) {
     if (infinite) return Value::integer(target, v.i);
-    if (!timestamp_in_range(v.i * kMicrosPerDay) || v.i > kTimestampInfinity / kMicrosPerDay)
+    if (v.i >= kTimestampInfinity / kMicrosPerDay || !timestamp_in_range(v.i * kMicrosPerDay))
       return sql_error(sqlstate::kDatetimeFieldOverflow, "date out of range for timestamp",
                        location);
     return Value::integer(target, v.i * kMicrosPerDay);

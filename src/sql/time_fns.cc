@@ -363,6 +363,7 @@ struct Part {
   int scale = 0;
 };
 
+// `micros` is a timestamp's value, or for a date its days (a date's microseconds may not fit).
 SqlResult<std::optional<Part>> timestamp_part(const std::string& raw, Type type, int64_t micros,
                                               int loc) {
   const std::string unit = canonical_unit(raw);
@@ -373,7 +374,13 @@ SqlResult<std::optional<Part>> timestamp_part(const std::string& raw, Type type,
                   unit == "timezone_hour" || unit == "timezone_minute"))
     return unit_not_supported(raw, type, loc);
   if (!finite(micros)) return std::optional<Part>();
-  const Civil t = civil(micros);
+  Civil t{};
+  if (is_date) {
+    t.days = micros;
+    civil_from_days(t.days, t.year, t.month, t.day);
+  } else {
+    t = civil(micros);
+  }
   const int64_t y = t.year;
   const int64_t sec_micros = t.time % (60 * kMicrosPerSecond);
   const int64_t dow = ((t.days + 4) % 7 + 7) % 7;  // 0 = Sunday
@@ -488,8 +495,7 @@ SqlResult<std::optional<Part>> interval_part(const std::string& raw, const Value
 SqlResult<std::optional<Part>> any_part(const Expr& c, std::vector<Value>& a) {
   const Value& v = a[1];
   if (v.type == Type::kInterval) return interval_part(a[0].s, v, c.location);
-  const int64_t micros = v.type == Type::kDate && finite(v.i) ? v.i * kMicrosPerDay : v.i;
-  return timestamp_part(a[0].s, v.type, micros, c.location);
+  return timestamp_part(a[0].s, v.type, v.i, c.location);
 }
 
 SqlResult<Value> fn_extract(const Expr& c, std::vector<Value>& a) {
@@ -537,6 +543,47 @@ SqlResult<Value> fn_make_interval(const Expr& c, std::vector<Value>& a) {
   return make_interval_checked(months, days, micros, c.location);
 }
 
+// age(a, b): the field-by-field difference (years, months, days, time), borrowing from the
+// next larger field with the length of the month the earlier timestamp is in, as PostgreSQL.
+SqlResult<Value> fn_age(const Expr& c, std::vector<Value>& a) {
+  const int64_t dt1 =
+      a.size() == 2 ? a[0].i : floor_div(statement_time(), kMicrosPerDay) * kMicrosPerDay;
+  const int64_t dt2 = a.size() == 2 ? a[1].i : a[0].i;
+  if (!finite(dt1) || !finite(dt2)) return timestamp_out_of_range(c.location);
+  const Civil t1 = civil(dt1), t2 = civil(dt2);
+  int64_t usec = t1.time % kMicrosPerSecond - t2.time % kMicrosPerSecond;
+  int64_t sec = t1.time / kMicrosPerSecond % 60 - t2.time / kMicrosPerSecond % 60;
+  int64_t min = t1.time / (60 * kMicrosPerSecond) % 60 - t2.time / (60 * kMicrosPerSecond) % 60;
+  int64_t hour = t1.time / (3600 * kMicrosPerSecond) - t2.time / (3600 * kMicrosPerSecond);
+  int64_t mday = t1.day - t2.day;
+  int64_t mon = t1.month - t2.month;
+  int64_t year = t1.year - t2.year;
+  const bool flip = dt1 < dt2;
+  auto negate_all = [&] {
+    usec = -usec, sec = -sec, min = -min, hour = -hour, mday = -mday, mon = -mon, year = -year;
+  };
+  if (flip) negate_all();
+  while (usec < 0)
+    usec += kMicrosPerSecond, --sec;
+  while (sec < 0)
+    sec += 60, --min;
+  while (min < 0)
+    min += 60, --hour;
+  while (hour < 0)
+    hour += 24, --mday;
+  while (mday < 0) {
+    const Civil& from = flip ? t1 : t2;
+    mday += days_in_month(from.year, from.month);
+    --mon;
+  }
+  while (mon < 0)
+    mon += 12, --year;
+  if (flip) negate_all();
+  return make_interval_checked(
+      static_cast<__int128>(year) * 12 + mon, mday,
+      static_cast<__int128>((hour * 60 + min) * 60 + sec) * kMicrosPerSecond + usec, c.location);
+}
+
 bool is_ts(Type t) {
   return t == Type::kTimestamp || t == Type::kTimestamptz;
 }
@@ -550,11 +597,15 @@ bool is_num_or_unknown(Type t) {
   return is_numeric_category(t) || t == Type::kUnknown;
 }
 
+SqlResult<Value> fn_age_now(const Expr& c, std::vector<Value>& a) {
+  return fn_age(c, a);
+}
+
 }  // namespace
 
 bool is_volatile_function(ScalarFn fn) {
   return fn == fn_now || fn == fn_localtimestamp || fn == fn_current_date ||
-         fn == fn_clock_timestamp;
+         fn == fn_clock_timestamp || fn == fn_age_now;
 }
 
 std::optional<Signature> resolve_time_operator(const std::string& op, std::optional<Type> left,
@@ -640,6 +691,17 @@ std::optional<Signature> resolve_time_function(const std::string& name,
     if (name == "date_part" && t == T::kDate) t = T::kTimestamp;
     if (name == "date_part") return Signature{{T::kText, t}, T::kFloat8, fn_date_part};
     return Signature{{T::kText, t}, T::kNumeric, fn_extract};
+  }
+  if (name == "age" && (n == 1 || n == 2)) {
+    T t = T::kUnknown;
+    for (T a : args) {
+      if (!is_datetime(a) && a != T::kUnknown) return std::nullopt;
+      if (a == T::kTimestamptz || (a == T::kTimestamp && t != T::kTimestamptz) ||
+          (a == T::kDate && t == T::kUnknown))
+        t = a;
+    }
+    if (t == T::kUnknown || t == T::kDate) t = T::kTimestamptz;
+    return Signature{std::vector<T>(n, t), T::kInterval, n == 1 ? fn_age_now : fn_age};
   }
   if (name == "to_timestamp" && n == 1 && is_num_or_unknown(args[0]))
     return Signature{{T::kFloat8}, T::kTimestamptz, fn_to_timestamp};

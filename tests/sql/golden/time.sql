@@ -68,3 +68,5 @@ SELECT make_interval(days => 10), make_interval(hours => 2, secs => 1.5), make_i
 SELECT make_interval(days => 1, days => 2);
 SELECT make_interval(foo => 1);
 SELECT interval '1' day;
+SELECT age(timestamp '2024-03-31', timestamp '2024-02-29 10:00'), age(timestamp '2024-01-01', timestamp '2024-03-15 12:00'), age(timestamptz '2020-02-29', timestamptz '2024-02-28'), age(date '2024-05-01', date '2023-01-31');
+SELECT age(current_date::timestamp) = interval '0', age(current_date - 1) = interval '1 day';
