@@ -1,5 +1,7 @@
 #include "sql/binder.h"
 
+#include "sql/builtins.h"
+
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
@@ -86,14 +88,23 @@ SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn) {
   if (tn->n_array_bounds > 0) return unsupported("array types", tn->location);
   auto type = type_from_name(name);
   if (!type) {
-    static const char* kKnownLater[] = {"date", "interval", "bytea",  "jsonb",
-                                        "json", "time",     "timetz", "uuid"};
+    static const char* kKnownLater[] = {"bytea", "time", "timetz", "uuid"};
     for (const char* later : kKnownLater)
       if (name == later) return unsupported("type " + name, tn->location);
     return sql_error(sqlstate::kUndefinedObject, "type \"" + name + "\" does not exist",
                      tn->location);
   }
   TypeSpec spec{*type};
+  // INTERVAL '1' DAY restricts and reinterprets the input; interval(p) rounds. Neither is done,
+  // so refuse rather than answer differently from PostgreSQL (0x7FFF: all fields).
+  if (*type == Type::kInterval && tn->n_typmods > 0) {
+    const Node* m = tn->typmods[0];
+    const bool full = m->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+                      m->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL &&
+                      m->a_const->ival->ival == 0x7FFF;
+    if (!full || tn->n_typmods > 1)
+      return unsupported("interval field restrictions and precision", tn->location);
+  }
   if (*type == Type::kNumeric && tn->n_typmods == 2) {
     const Node* s = tn->typmods[1];
     if (s->node_case == PG_QUERY__NODE__NODE_A_CONST &&
@@ -434,7 +445,20 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
       spec.arg.location = loc;
       spec.result = Type::kInt8;
     } else {
-      if (f->n_args != 1)
+      if (*agg == AggKind::kStringAgg && f->n_args == 2) {
+        // The delimiter must be a constant here (PostgreSQL allows any expression).
+        SQL_ASSIGN(Expr d, bind_expr(f->args[1]));
+        SQL_ASSIGN(d, coerce_to(std::move(d), Type::kText));
+        if (d.kind != ExprKind::kConst)
+          return unsupported("a string_agg delimiter that is not a constant", d.location);
+        if (d.value.null) return unsupported("a NULL string_agg delimiter", d.location);
+        spec.delimiter = d.value.s;
+      } else if (*agg == AggKind::kStringAgg) {
+        return sql_error(
+            sqlstate::kUndefinedFunction,
+            "function string_agg with " + std::to_string(f->n_args) + " arguments does not exist",
+            loc);
+      } else if (f->n_args != 1)
         return sql_error(
             sqlstate::kUndefinedFunction,
             "function " + name + " with " + std::to_string(f->n_args) + " arguments does not exist",
@@ -470,8 +494,41 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
   if (f->agg_star || f->agg_distinct)
     return sql_error(sqlstate::kSyntaxError, name + " is not an aggregate function", loc);
   std::vector<Expr> args;
+  // Named arguments (name => value) are placed by parameter name; only make_interval has them.
+  static const char* kMakeIntervalParams[] = {"years", "months", "weeks", "days",
+                                              "hours", "mins",   "secs"};
+  std::vector<bool> given;
   for (size_t i = 0; i < f->n_args; ++i) {
-    SQL_ASSIGN(Expr a, bind_expr(f->args[i]));
+    const Node* node = f->args[i];
+    if (node->node_case == PG_QUERY__NODE__NODE_NAMED_ARG_EXPR) {
+      const auto* named = node->named_arg_expr;
+      size_t slot = std::size(kMakeIntervalParams);
+      if (name == "make_interval")
+        for (size_t k = 0; k < std::size(kMakeIntervalParams); ++k)
+          if (named->name == std::string(kMakeIntervalParams[k])) slot = k;
+      SQL_ASSIGN(Expr a, bind_expr(named->arg));
+      if (slot == std::size(kMakeIntervalParams))
+        return sql_error(sqlstate::kUndefinedFunction,
+                         "function " + name + "(" + named->name + " => " + type_name(a.type) +
+                             ") does not exist",
+                         loc);
+      given.resize(std::max(given.size(), args.size()), true);  // positional ones are given
+      if (args.size() <= slot) {
+        args.resize(slot + 1, make_const(Value::integer(Type::kInt4, 0), loc));
+        given.resize(slot + 1, false);
+      }
+      if (given[slot])
+        return sql_error(sqlstate::kSyntaxError,
+                         std::string("argument name \"") + named->name + "\" used more than once",
+                         named->location);
+      args[slot] = std::move(a);
+      given[slot] = true;
+      continue;
+    }
+    if (!given.empty())
+      return sql_error(sqlstate::kSyntaxError, "positional argument cannot follow named argument",
+                       loc);
+    SQL_ASSIGN(Expr a, bind_expr(node));
     args.push_back(std::move(a));
   }
   // Functions answered from the session or the server, folded to constants.
@@ -485,13 +542,6 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
     return make_const(Value::integer(Type::kInt4, input_.backend_pid), loc);
   if (name == "version" && args.empty())
     return make_const(Value::text("PostgreSQL 15.0 (Eddy) on x86_64-pc-linux-gnu"), loc);
-  if ((name == "now" || name == "transaction_timestamp" || name == "statement_timestamp") &&
-      args.empty()) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    return make_const(
-        Value::timestamptz(std::chrono::duration_cast<std::chrono::microseconds>(now).count()),
-        loc);
-  }
   if (name == "current_setting" && (args.size() == 1 || args.size() == 2) &&
       args[0].kind == ExprKind::kConst && !args[0].value.null) {
     auto value = input_.setting ? input_.setting(args[0].value.s) : std::nullopt;
@@ -530,7 +580,10 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
     SQL_ASSIGN(Expr a, coerce_to(std::move(args[i]), sig->params[i], CastContext::kExplicit));
     call.args.push_back(std::move(a));
   }
-  bool all_const = std::all_of(call.args.begin(), call.args.end(),
+  // now() and friends read the statement's start time when the statement runs, which may be long
+  // after it is bound (prepared statements): never folded.
+  bool all_const = !is_volatile_function(call.fn) &&
+                   std::all_of(call.args.begin(), call.args.end(),
                                [](const Expr& a) { return a.kind == ExprKind::kConst; });
   if (all_const) {
     SQL_ASSIGN(Value v, eval(call, EvalContext{}));
@@ -620,7 +673,16 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
       const auto* c = node->type_cast;
       SQL_ASSIGN(TypeSpec spec, resolve_type(c->type_name));
       SQL_ASSIGN(Expr a, bind_expr(c->arg));
-      SQL_ASSIGN(Expr e, coerce_to(std::move(a), spec.type, CastContext::kExplicit));
+      const bool arg_is_const = a.kind == ExprKind::kConst;
+      auto cast = coerce_to(std::move(a), spec.type, CastContext::kExplicit);
+      if (!cast.ok()) {
+        // A cast that cannot exist points at the "::", as PostgreSQL does; bad input text keeps
+        // pointing at the literal.
+        if (cast.error().sqlstate == sqlstate::kCannotCoerce || !arg_is_const)
+          if (c->location >= 0) cast.error().location = c->location;
+        return cast.error();
+      }
+      Expr e = std::move(*cast);
       if (spec.scale >= 0) {
         if (e.kind == ExprKind::kConst) {
           if (!e.value.null) {
@@ -701,11 +763,40 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
     }
     case PG_QUERY__NODE__NODE_SUB_LINK:
       return unsupported("subqueries", node->sub_link->location);
-    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
-      if (node->sqlvalue_function->op >= PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_ROLE)
-        return bind_sql_value_function(node->sqlvalue_function);
-      return unsupported("CURRENT_TIMESTAMP and similar SQL value functions (use now())",
-                         node->sqlvalue_function->location);
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION: {
+      const auto* f = node->sqlvalue_function;
+      Expr call;
+      call.kind = ExprKind::kCall;
+      call.location = f->location;
+      switch (f->op) {
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_DATE:
+          call.type = Type::kDate;
+          call.fn = current_date_fn();
+          call.name = "current_date";
+          return call;
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP_N:
+          call.type = Type::kTimestamptz;
+          call.fn = now_fn();
+          call.name = "current_timestamp";
+          return call;
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP_N:
+          call.type = Type::kTimestamp;
+          call.fn = localtimestamp_fn();
+          call.name = "localtimestamp";
+          return call;
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_ROLE:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_USER:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_USER:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_SESSION_USER:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_CATALOG:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_SCHEMA:
+          return bind_sql_value_function(f);
+        default:
+          return unsupported("this SQL value function (CURRENT_TIME, LOCALTIME)", f->location);
+      }
+    }
     default:
       return unsupported("expression " + node_name(node));
   }
@@ -778,8 +869,13 @@ std::string Binder::output_name(const Node* node) const {
     case PG_QUERY__NODE__NODE_FUNC_CALL:
       return last_name(node->func_call->n_funcname, node->func_call->funcname);
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
-      std::string inner = output_name(node->type_cast->arg);
-      if (inner != "?column?") return inner;
+      // As PostgreSQL's FigureColname: a name from a column or function under the cast wins;
+      // one from an inner cast or CASE does not.
+      const Node* arg = node->type_cast->arg;
+      std::string inner = output_name(arg);
+      if (inner != "?column?" && arg->node_case != PG_QUERY__NODE__NODE_TYPE_CAST &&
+          arg->node_case != PG_QUERY__NODE__NODE_CASE_EXPR)
+        return inner;
       const auto* tn = node->type_cast->type_name;
       return last_name(tn->n_names, tn->names);
     }

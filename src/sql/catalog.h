@@ -52,9 +52,10 @@ inline std::string default_dead_letter(const std::string& table) {
 }
 
 // Columns every table has after its declared ones, in this order.
-inline constexpr const char* kMetadataColumns[] = {"_key", "_offset", "_partition", "_timestamp"};
-inline constexpr Type kMetadataTypes[] = {Type::kText, Type::kInt8, Type::kInt4,
-                                          Type::kTimestamptz};
+inline constexpr const char* kMetadataColumns[] = {"_key", "_offset", "_partition", "_timestamp",
+                                                   "_headers"};
+inline constexpr Type kMetadataTypes[] = {Type::kText, Type::kInt8, Type::kInt4, Type::kTimestamptz,
+                                          Type::kJsonb};
 
 class Catalog {
  public:

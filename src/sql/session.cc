@@ -252,6 +252,8 @@ SqlResult<StatementResult> Session::run_guarded(const Plan& plan,
     return sql_error(sqlstate::kInFailedTransaction,
                      "current transaction is aborted, commands ignored until end of transaction "
                      "block");
+  // now(), current_date, 'now' read this statement's start time.
+  StatementClock clock;
   auto result = run(plan, params);
   if (!result.ok() && tx_ == 'T') tx_ = 'E';
   return result;

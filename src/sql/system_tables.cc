@@ -187,8 +187,10 @@ std::string udt_name(Type type) {
       return "text";
     case Type::kTimestamptz:
       return "timestamptz";
+    case Type::kTimestamp:
+      return "timestamp";
     default:
-      return type_name(type);
+      return type_name(type);  // date, interval, jsonb, bytea: the same name
   }
 }
 
@@ -213,7 +215,12 @@ Row column_row(const std::string& table, const ColumnDef& c, size_t ordinal) {
       radix = int4(10);  // unconstrained: no precision or scale
       break;
     case Type::kTimestamptz:
+    case Type::kTimestamp:
+    case Type::kInterval:
       datetime = int4(6);
+      break;
+    case Type::kDate:
+      datetime = int4(0);
       break;
     case Type::kText:
       octets = int4(1073741824);

@@ -17,6 +17,7 @@ Result<std::unique_ptr<StreamEngine>> StreamEngine::open(StreamOptions options) 
     return Error(ErrorCode::kIoError, "cannot create " + options.state_dir + ": " + ec.message());
   std::unique_ptr<StreamEngine> engine(new StreamEngine(std::move(options)));
   ASSIGN_OR_RETURN(engine->store_, StateStore::open(engine->options_.state_dir));
+  engine->pool_ = std::make_unique<TaskPool>(std::max(1, engine->options_.workers - 1));
   for (int i = 0; i < std::max(1, engine->options_.workers); ++i)
     engine->workers_.emplace_back([e = engine.get()] { e->work(); });
   return engine;
@@ -85,10 +86,11 @@ sql::SqlStatus StreamEngine::validate(const sql::Plan& select) const {
 sql::SqlStatus StreamEngine::start(const sql::ViewDef& def, std::shared_ptr<const sql::Plan> select,
                                    bool fresh) {
   SQL_CHECK(validate_plan(*select));
-  auto view = std::make_shared<View>(
-      def, std::move(select), *options_.log, *store_,
-      ViewOptions{.cache_bytes = options_.cache_bytes,
-                  .checkpoint_interval_ms = options_.checkpoint_interval_ms});
+  auto view =
+      std::make_shared<View>(def, std::move(select), *options_.log, *store_,
+                             ViewOptions{.cache_bytes = options_.cache_bytes,
+                                         .checkpoint_interval_ms = options_.checkpoint_interval_ms,
+                                         .pool = pool_.get()});
   Status opened = view->open(fresh);
   if (!opened.ok()) return sql::sql_error(sql::sqlstate::kIoError, opened.error().message());
   std::lock_guard lock(mu_);
@@ -149,16 +151,24 @@ sql::SqlResult<sql::ExplainNode> StreamEngine::explain(const sql::ViewDef& def,
   // The same View (and so the same build_pipeline) that start() would run, never opened.
   View view(def, std::make_shared<const sql::Plan>(select), *options_.log, *store_,
             ViewOptions{.cache_bytes = options_.cache_bytes,
-                        .checkpoint_interval_ms = options_.checkpoint_interval_ms});
+                        .checkpoint_interval_ms = options_.checkpoint_interval_ms,
+                        .pool = pool_.get()});
   sql::ExplainNode root{"Materialized View " + sql::quote_identifier(def.name), {}, {}};
   auto topic = options_.log->topic(select.table->topic);
   const int32_t partitions = topic ? topic->partitions : 0;
   const int workers = std::max(1, options_.workers);
+  // A step runs on one stream worker, which pumps partitions itself and on the shared pool.
+  const int threads = std::min(std::max(1, partitions), (pool_ ? std::max(1, workers - 1) : 0) + 1);
   root.details.push_back("Parallelism: one of " + std::to_string(workers) +
-                         " stream workers at a time runs the view; it reads " +
-                         (partitions == 1
-                              ? std::string("partition 0")
-                              : "partitions " + sql::partition_range(partitions) + " in turn"));
+                         " stream workers steps the view, pumping " +
+                         (partitions <= 1 ? std::string("partition 0")
+                                          : "partitions " + sql::partition_range(partitions) +
+                                                " in parallel on up to " + std::to_string(threads) +
+                                                " threads"));
+  if (partitions > 1)
+    root.details.push_back(
+        "Partitions: each by one thread at a time, in offset order, through its own copy of the "
+        "operators below");
   root.details.push_back("Checkpoint: every " + std::to_string(options_.checkpoint_interval_ms) +
                          " ms of work at most; output and dead letters first, then state and "
                          "positions in one synced RocksDB write");

@@ -2,11 +2,17 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "sql/binder.h"
 #include "sql/catalog.h"
@@ -14,6 +20,7 @@
 #include "storage/log_manager.h"
 #include "storage/records.h"
 #include "stream/key_codec.h"
+#include "stream/task_pool.h"
 #include "stream/view.h"
 
 namespace eddy::stream {
@@ -55,6 +62,13 @@ TEST(KeyCodec, PreservesOrder) {
       {Value::text(""), Value::text("a"), Value::text(std::string("a\0b", 3)), Value::text("a\x01"),
        Value::text("ab"), Value::text("b"), Value::text("\xff")},
       {Value::boolean(false), Value::boolean(true), Value::null_of(Type::kBool)},
+      {Value::date(sql::kTimestampMinusInfinity), Value::date(-719528), Value::date(-1),
+       Value::date(0), Value::date(19723), Value::date(sql::kTimestampInfinity)},
+      {Value::interval(-1, 0, 0), Value::interval(0, -29, 0), Value::interval(0, 0, -1),
+       Value::interval(0, 0, 0), Value::interval(0, 1, -1), Value::interval(0, 1, 0),
+       Value::interval(1, 0, 1), Value::interval(INT32_MAX, INT32_MAX, INT64_MAX)},
+      {Value::text("", Type::kBytea), Value::text(std::string(1, '\0'), Type::kBytea),
+       Value::text("\x7f", Type::kBytea), Value::text("\xff", Type::kBytea)},
   };
   for (const auto& values : cases) {
     for (size_t i = 0; i + 1 < values.size(); ++i) {
@@ -65,6 +79,8 @@ TEST(KeyCodec, PreservesOrder) {
     }
   }
   EXPECT_EQ(encode_key({numeric("1.5")}), encode_key({numeric("1.50")}));
+  // Intervals group as spans, as PostgreSQL compares them.
+  EXPECT_EQ(encode_key({Value::interval(1, 0, 0)}), encode_key({Value::interval(0, 30, 0)}));
   EXPECT_EQ(encode_key({Value::floating(Type::kFloat8, -0.0)}),
             encode_key({Value::floating(Type::kFloat8, 0.0)}));
   // Multi-column keys compare column by column, whatever the first column's length.
@@ -96,6 +112,67 @@ TEST(AggregateState, SerializeAndMerge) {
     std::string_view truncated(bytes.data(), bytes.size() - 1);
     EXPECT_FALSE(sql::Accumulator(spec).deserialize(truncated));
   }
+}
+
+TEST(AggregateState, StringAggSerializesAndMerges) {
+  sql::AggSpec spec{.kind = sql::AggKind::kStringAgg};
+  spec.arg.type = Type::kText;
+  spec.result = Type::kText;
+  spec.delimiter = ", ";
+  sql::Accumulator left(spec), right(spec);
+  ASSERT_TRUE(left.add(Value::text("a")).ok());
+  ASSERT_TRUE(left.add(Value::null_of(Type::kText)).ok());
+  ASSERT_TRUE(left.add(Value::text("b")).ok());
+  ASSERT_TRUE(right.add(Value::text("c")).ok());
+  std::string bytes;
+  left.serialize(bytes);
+  sql::Accumulator restored(spec);
+  std::string_view in(bytes);
+  ASSERT_TRUE(restored.deserialize(in));
+  ASSERT_TRUE(restored.merge(right).ok());
+  EXPECT_EQ(sql::to_text(*restored.finish()), "a, b, c");
+  EXPECT_TRUE(sql::Accumulator(spec).finish()->null);
+}
+
+TEST(TaskPool, RunsAGroupsTasksAtTheSameTimeAndWaitsForAll) {
+  TaskPool pool(2);
+  for (int round = 0; round < 20; ++round) {
+    // Every task waits until all three have started: this only finishes when they run at once.
+    std::mutex mu;
+    std::condition_variable cv;
+    int started = 0;
+    std::atomic<int> finished{0};
+    std::atomic<bool> all_met{true};
+    std::vector<std::function<void()>> tasks;
+    for (int i = 0; i < 3; ++i)
+      tasks.emplace_back([&] {
+        std::unique_lock lock(mu);
+        ++started;
+        cv.notify_all();
+        if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return started == 3; }))
+          all_met = false;
+        ++finished;
+      });
+    pool.run(tasks);
+    EXPECT_EQ(finished.load(), 3);
+    EXPECT_TRUE(all_met.load());
+  }
+}
+
+TEST(TaskPool, TwoCallersShareThePool) {
+  TaskPool pool(1);
+  std::atomic<int> ran{0};
+  auto caller = [&] {
+    for (int round = 0; round < 200; ++round) {
+      std::vector<std::function<void()>> tasks(4, [&] { ++ran; });
+      pool.run(tasks);
+    }
+  };
+  std::thread a(caller);
+  std::thread b(caller);
+  a.join();
+  b.join();
+  EXPECT_EQ(ran.load(), 2 * 200 * 4);
 }
 
 class ViewTest : public ::testing::Test {
@@ -148,8 +225,9 @@ class ViewTest : public ::testing::Test {
   }
 
   std::unique_ptr<View> make_view(size_t cache_bytes) {
+    // With a pool: the partitions are pumped on different threads.
     return std::make_unique<View>(def_, select_, *log_, *store_,
-                                  ViewOptions{.cache_bytes = cache_bytes});
+                                  ViewOptions{.cache_bytes = cache_bytes, .pool = &pool_});
   }
 
   // Binds another view over `orders` in place of the fixture's.
@@ -163,6 +241,7 @@ class ViewTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  TaskPool pool_{2};
   std::unique_ptr<storage::LogManager> log_;
   std::unique_ptr<sql::Catalog> catalog_;
   std::unique_ptr<StateStore> store_;

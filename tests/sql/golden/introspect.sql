@@ -71,3 +71,8 @@ EXPLAIN CREATE MATERIALIZED VIEW r3 WITH (topic = 'r3_out') AS SELECT customer, 
 EXPLAIN CREATE MATERIALIZED VIEW p1 WITH (topic = 'p1_out') AS SELECT page, n * 2 AS twice FROM clicks;
 EXPLAIN CREATE MATERIALIZED VIEW p2 AS SELECT count(*) FROM "Mixed Case" WHERE ok;
 EXPLAIN CREATE MATERIALIZED VIEW p3 AS SELECT page FROM clicks ORDER BY page;
+-- the date/time, jsonb and bytea types
+CREATE TABLE typed (d date, t timestamp, i interval, j jsonb, b bytea);
+SELECT column_name, data_type, udt_name, datetime_precision, character_octet_length FROM information_schema.columns WHERE table_name = 'typed' ORDER BY ordinal_position;
+SHOW CREATE TABLE typed;
+EXPLAIN SELECT d FROM typed WHERE t > '2024-01-01' AND i < '1 day' AND d <> '2024-01-02';
