@@ -112,7 +112,7 @@ class Writer {
   void parameter_description(const std::vector<sql::Type>& types);
   // severity: ERROR, FATAL or NOTICE (NoticeResponse for NOTICE). position: 1-based, 0 = none.
   void error(const char* severity, const std::string& sqlstate, const std::string& message,
-             int position = 0, const std::string& detail = {});
+             int position = 0, const std::string& detail = {}, const std::string& hint = {});
   void notice(const std::string& message);
   void raw_byte(char c) { out_ += c; }
 

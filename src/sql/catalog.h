@@ -35,6 +35,9 @@ struct TableDef {
   // key is the row and a tombstone (null value) deletes it. Empty: an append-only stream.
   std::vector<size_t> primary_key;
   bool has_primary_key() const { return !primary_key.empty(); }
+  // A read-only system relation ("information_schema.tables"): rows come from the catalog
+  // (system_tables.h), never from a topic. Not persisted.
+  std::string system;
 };
 
 // A continuous materialized view: its defining statement is kept as text and bound again when
@@ -56,9 +59,10 @@ inline std::string default_dead_letter(const std::string& table) {
 }
 
 // Columns every table has after its declared ones, in this order.
-inline constexpr const char* kMetadataColumns[] = {"_key", "_offset", "_partition", "_timestamp"};
-inline constexpr Type kMetadataTypes[] = {Type::kText, Type::kInt8, Type::kInt4,
-                                          Type::kTimestamptz};
+inline constexpr const char* kMetadataColumns[] = {"_key", "_offset", "_partition", "_timestamp",
+                                                   "_headers"};
+inline constexpr Type kMetadataTypes[] = {Type::kText, Type::kInt8, Type::kInt4, Type::kTimestamptz,
+                                          Type::kJsonb};
 
 class Catalog {
  public:

@@ -62,7 +62,10 @@ struct Plan {
     kBegin,
     kCommit,
     kRollback,
-    kNoOp,  // accepted and ignored (e.g. SET TRANSACTION ...); answers `tag`
+    kNoOp,         // accepted and ignored (e.g. SET TRANSACTION ...); answers `tag`
+    kShowColumns,  // SHOW COLUMNS FROM `variable` (a table, view or system relation)
+    kShowCreate,   // SHOW CREATE TABLE / MATERIALIZED VIEW `variable` (`value`: which)
+    kExplain,      // EXPLAIN `explained`
   };
   Kind kind = Kind::kNoOp;
   std::string tag;
@@ -116,6 +119,9 @@ struct Plan {
   // SET / SHOW / RESET
   std::string variable;
   std::string value;
+
+  // EXPLAIN: the bound statement it describes (a SELECT or a CREATE MATERIALIZED VIEW).
+  std::shared_ptr<const Plan> explained;
 };
 
 }  // namespace eddy::sql

@@ -3,6 +3,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "sql/binder.h"
 #include "stream/key_codec.h"
 
 namespace eddy::stream {
@@ -100,6 +101,9 @@ class Filter final : public Operator {
     batch.selection.resize(kept);
     return next_->push(batch, progress);
   }
+  std::optional<sql::ExplainNode> explain() const override {
+    return sql::ExplainNode{"Filter", {"Filter: " + sql::expr_text(predicate_)}, {}};
+  }
 
  private:
   const sql::Expr& predicate_;
@@ -169,6 +173,12 @@ class Project final : public Operator {
     }
     return next_->push(out, progress);
   }
+  std::optional<sql::ExplainNode> explain() const override {
+    std::string list;
+    for (const auto& e : outputs_)
+      list += (list.empty() ? "" : ", ") + sql::expr_text(e);
+    return sql::ExplainNode{"Project", {"Output: " + list}, {}};
+  }
 
  private:
   static std::vector<const sql::Expr*> computed(const std::vector<sql::Expr>& outputs) {
@@ -210,6 +220,10 @@ sql::TableDef key_table(const sql::Plan& plan) {
   return t;
 }
 
+std::string mib(size_t bytes) {
+  return std::to_string(bytes >> 20) + " MiB";
+}
+
 // Keeps an append-only view's rows. The rows of one pushed batch are stored as one chunk keyed
 // by the source position of its first row: one state-store write per batch instead of one per
 // row (a memtable insert per row dominated the cost of wide append-only views).
@@ -247,6 +261,16 @@ class RowSink final : public Operator {
       context_.outputs.push_back(std::move(o));
     outputs_.clear();
     return Unit{};
+  }
+  std::optional<sql::ExplainNode> explain() const override {
+    sql::ExplainNode node{"Row Sink", {}, {}};
+    node.details.push_back(
+        "State: one RocksDB entry per source batch (its output rows), keyed by the source "
+        "partition and offset of its first row");
+    if (context_.emit_output)
+      node.details.push_back("Output Topic: " + context_.output_topic +
+                             " (one keyless JSON record per row, append-only)");
+    return node;
   }
 
  private:
@@ -417,6 +441,29 @@ class KeyedAggregate final : public Operator {
       : plan_(plan), context_(context), scratch_(width(plan), arguments(plan)) {
     if (context_.groups == nullptr) context_.groups = std::make_shared<GroupTable>(plan, context);
     groups_ = context_.groups;
+  }
+
+  std::optional<sql::ExplainNode> explain() const override {
+    sql::ExplainNode node{"Keyed Aggregate", {}, {}};
+    std::string keys, aggs;
+    for (const auto& k : plan_.group_keys)
+      keys += (keys.empty() ? "" : ", ") + sql::expr_text(k, &plan_);
+    for (const auto& a : plan_.aggs)
+      aggs += (aggs.empty() ? "" : ", ") + sql::aggregate_text(a, &plan_);
+    node.details.push_back("Group Key: " + (keys.empty() ? "none (one group)" : keys));
+    if (!aggs.empty()) node.details.push_back("Aggregates: " + aggs);
+    if (plan_.having) node.details.push_back("Having: " + sql::expr_text(*plan_.having, &plan_));
+    node.details.push_back(
+        "State: one group table shared by the partitions' pipelines, one RocksDB entry per "
+        "group (key values and partial aggregates), cache up to " +
+        mib(context_.cache_bytes));
+    if (context_.emit_output)
+      node.details.push_back(
+          "Output Topic: " + context_.output_topic +
+          " (compacted; an upsert keyed by the group key per changed group at "
+          "each checkpoint" +
+          std::string(plan_.having ? ", a tombstone when HAVING rejects it" : "") + ")");
+    return node;
   }
 
   SqlStatus push(Batch& batch, const Progress&) override {
@@ -638,6 +685,26 @@ class StreamTableJoin final : public Operator {
     return Operator::checkpoint(writes);
   }
 
+  std::optional<sql::ExplainNode> explain() const override {
+    sql::ExplainNode node{std::string(join_.left_outer ? "Left " : "") + "Lookup Join on " +
+                              sql::quote_identifier(join_.table.name),
+                          {},
+                          {}};
+    std::string key;
+    for (size_t k = 0; k < pairs_.size(); ++k)
+      key += (key.empty() ? "" : ", ") + sql::expr_text(join_.left_keys[pairs_[k]]);
+    node.details.push_back("Primary Key Lookup: " + key);
+    if (join_.condition) node.details.push_back("Join Filter: " + sql::expr_text(*join_.condition));
+    node.details.push_back(
+        "State: the table's latest row per primary key, shared by the partitions' pipelines, one "
+        "RocksDB entry per key, cache up to " +
+        mib(context_.cache_bytes));
+    node.details.push_back(
+        "Semantics: processing time (each row joins the table as consumed so far; the table is "
+        "consumed to its end before the stream in every step)");
+    return node;
+  }
+
  private:
   static std::vector<const sql::Expr*> scratch_exprs(const sql::JoinSpec& join) {
     std::vector<const sql::Expr*> out = pointers(join.left_keys);
@@ -772,6 +839,7 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
     p.operators.push_back(std::make_unique<RowSink>(select, context));
     sink = p.operators.back().get();
   }
+  p.sink = sink;
   const auto arms = plan_arms(select);
   for (size_t a = 0; a < arms.size(); ++a) {
     const sql::Plan& arm = *arms[a];
@@ -793,6 +861,7 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
     }
     if (arm.where && !arm.joins.empty()) add(std::make_unique<Filter>(arm, context));
     if (!select.grouped) add(std::make_unique<Project>(arm, context));
+    p.chains.push_back(chain);
     chain.push_back(sink);
     for (size_t i = 0; i + 1 < chain.size(); ++i)
       chain[i]->set_next(chain[i + 1]);

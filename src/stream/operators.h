@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "sql/executor.h"
+#include "sql/explain.h"
 #include "sql/plan.h"
 #include "stream/state_store.h"
 
@@ -59,6 +60,7 @@ struct OperatorContext {
   // aggregate view), and the view appends them to its topic before the checkpoint that reflects
   // them commits.
   bool emit_output = false;
+  std::string output_topic;  // for EXPLAIN
   std::vector<sql::TopicRecord> outputs;
 };
 
@@ -70,6 +72,9 @@ class Operator {
   virtual sql::SqlStatus advance(const Progress& progress);
   // Adds the state changed since the last checkpoint to `writes`.
   virtual sql::SqlStatus checkpoint(std::vector<StateWrite>& writes);
+  // What this operator does, for EXPLAIN (no children); nullopt for one that only passes
+  // batches on.
+  virtual std::optional<sql::ExplainNode> explain() const { return std::nullopt; }
   void set_next(Operator* next) { next_ = next; }
 
  protected:
@@ -97,6 +102,9 @@ struct Pipeline {
   std::vector<Operator*> heads;
   // Per arm, the table side of each of its joins (in the arm's join order).
   std::vector<std::vector<TableSide*>> tables;
+  // Per arm, its operators from the head on, without the shared sink (for EXPLAIN).
+  std::vector<std::vector<Operator*>> chains;
+  Operator* sink = nullptr;
   Operator* head() const { return heads.front(); }
   // Collects every operator's changed state (each arm's chain; shared operators add theirs once).
   sql::SqlStatus checkpoint(std::vector<StateWrite>& writes) const;

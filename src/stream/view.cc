@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "sql/binder.h"
 #include "sql/executor.h"
 #include "storage/log_manager.h"
 #include "stream/task_pool.h"
@@ -57,6 +58,7 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     sources_[i].position_key = context_.prefix + (i == 0 ? "o" : "p");
     if (i > 0) append_be32(sources_[i].position_key, static_cast<uint32_t>(i));
   }
+  context_.output_topic = def_.topic;
 }
 
 void View::grow(Source& source) {
@@ -360,6 +362,91 @@ sql::ViewStatus View::status() const {
     }
   }
   return s;
+}
+
+sql::ExplainNode View::explain() {
+  for (auto& source : sources_)
+    grow(source);
+  // A source topic and its decoding, as the pipelines see it.
+  auto describe = [&](const Source& src) {
+    const sql::TableDef& table = src.table;
+    auto topic = log_.topic(table.topic);
+    const int32_t partitions = topic ? topic->partitions : 0;
+    sql::ExplainNode source{
+        (src.side != nullptr ? "Changelog " : "Source ") + sql::quote_identifier(table.name),
+        {},
+        {}};
+    source.details.push_back("Topic: " + table.topic);
+    source.details.push_back(
+        "Partitions: " +
+        (topic ? std::to_string(partitions) + " (" + sql::partition_range(partitions) + ")"
+               : std::string("unknown (the topic does not exist)")));
+    source.details.push_back(
+        src.side != nullptr
+            ? std::string("Start: read to its end before the streams in every step; upserts by "
+                          "primary key, tombstones delete")
+            : std::string(
+                  "Start: each partition's log start, then the checkpointed position after a "
+                  "restart"));
+    source.details.push_back("Batches: up to 1 MiB of records per partition per read");
+    sql::ExplainNode decode{"Decode " + table.format, {}, {}};
+    std::string columns;
+    for (const auto& c : table.columns)
+      columns += (columns.empty() ? "" : ", ") + sql::quote_identifier(c.name);
+    decode.details.push_back("Columns: " + columns);
+    if (src.side == nullptr) {
+      std::string read;
+      for (size_t i = 0; i < src.used.size(); ++i) {
+        if (!src.used[i]) continue;
+        const std::string name = i < table.columns.size()
+                                     ? table.columns[i].name
+                                     : sql::kMetadataColumns[i - table.columns.size()];
+        read += (read.empty() ? "" : ", ") + sql::quote_identifier(name);
+      }
+      decode.details.push_back("Columns Read: " + (read.empty() ? std::string("none") : read) +
+                               " (unread text columns are not decoded)");
+    }
+    decode.details.push_back(table.dead_letter.empty()
+                                 ? std::string("Bad Records: counted")
+                                 : "Bad Records: counted and written to dead-letter topic " +
+                                       table.dead_letter);
+    decode.children.push_back(std::move(source));
+    return decode;
+  };
+  // Every partition's pipeline is alike: the one built for the shared state describes them.
+  std::vector<sql::ExplainNode> arms;
+  for (size_t a = 0; a < pipeline_.chains.size(); ++a) {
+    std::vector<const Source*> tables;
+    const Source* stream = nullptr;
+    for (const auto& src : sources_) {
+      if (src.arm != a) continue;
+      if (src.side == nullptr)
+        stream = &src;
+      else
+        tables.push_back(&src);
+    }
+    sql::ExplainNode top = describe(*stream);
+    size_t next_table = 0;
+    for (const Operator* op : pipeline_.chains[a]) {
+      auto node = op->explain();
+      if (!node) continue;
+      node->children.push_back(std::move(top));
+      if (node->title.find("Lookup Join") != std::string::npos && next_table < tables.size())
+        node->children.push_back(describe(*tables[next_table++]));
+      top = std::move(*node);
+    }
+    arms.push_back(std::move(top));
+  }
+  auto sink = pipeline_.sink->explain();
+  if (arms.size() > 1) {
+    sql::ExplainNode all{"Union All", {}, std::move(arms)};
+    if (!sink) return all;
+    sink->children.push_back(std::move(all));
+    return std::move(*sink);
+  }
+  if (!sink) return std::move(arms.front());
+  sink->children.push_back(std::move(arms.front()));
+  return std::move(*sink);
 }
 
 }  // namespace eddy::stream

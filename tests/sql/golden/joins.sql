@@ -88,3 +88,5 @@ DROP TABLE customers;
 DROP TABLE regions;
 DROP MATERIALIZED VIEW enriched, both_ids, tiers;
 DROP TABLE regions;
+EXPLAIN SELECT o.id, c.name FROM orders o LEFT JOIN customers c ON o.customer_id = c.id WHERE c.tier IS NOT NULL ORDER BY 1;
+EXPLAIN SELECT id FROM orders UNION SELECT id FROM orders CROSS JOIN t_pk5;
