@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "sql/catalog.h"
+#include "sql/formats.h"
 #include "sql/views.h"
 #include "storage/log_manager.h"
 #include "storage/records.h"
@@ -133,11 +134,7 @@ bool decode_table_record(const TableDef& table, const storage::RecordView& recor
                          int32_t partition, int64_t timestamp_ms, Row& row, std::string& reason) {
   const size_t declared = table.columns.size();
   row.resize(declared + std::size(kMetadataColumns));
-  if (!record.value) {
-    reason = "no value";
-    return false;
-  }
-  if (!decode_json_row(table, *record.value, row, reason)) return false;
+  if (!decode_record_value(table, record.value, row, reason)) return false;
   row[declared] = record.key ? Value::text(std::string(*record.key)) : Value::null_of(Type::kText);
   row[declared + 1] = Value::integer(Type::kInt8, offset);
   row[declared + 2] = Value::integer(Type::kInt4, partition);
@@ -393,8 +390,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   if (skipped > 0) {
     engine.stats().records_skipped += skipped;
     result.notices.push_back(std::to_string(skipped) + " record(s) of table \"" + plan.table->name +
-                             "\" were skipped: not JSON objects that fit "
-                             "the declared column types");
+                             "\" were skipped: " + skipped_records_reason(*plan.table));
   }
   return result;
 }
@@ -404,7 +400,7 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
   const TableDef& table = *plan.table;
   storage::LogManager* log = engine.log();
   if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
-  std::vector<std::string> payloads;
+  std::vector<std::optional<std::string>> payloads;
   EvalContext ctx{.params = &params};
   for (const auto& exprs : plan.insert_rows) {
     Row row(table.columns.size());
@@ -414,11 +410,11 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
       SQL_ASSIGN(Value v, eval(exprs[i], ctx));
       row[static_cast<size_t>(plan.insert_columns[i])] = std::move(v);
     }
-    payloads.push_back(encode_json_row(table, row));
+    payloads.push_back(encode_record_value(table, row));
   }
   std::vector<storage::OutgoingRecord> records;
   for (const auto& p : payloads)
-    records.push_back({std::nullopt, std::string_view(p), 0});
+    records.push_back({std::nullopt, p ? std::optional<std::string_view>(*p) : std::nullopt, 0});
   auto topic = log->topic(table.topic);
   if (!topic)
     return sql_error(sqlstate::kUndefinedTable, "topic \"" + table.topic + "\" of table \"" +

@@ -23,6 +23,17 @@ struct SortKey {
   bool nulls_first = false;
 };
 
+// COPY ... FROM STDIN / TO STDOUT options, checked by the binder.
+struct CopyOptions {
+  bool csv = false;  // FORMAT csv; text otherwise
+  char delimiter = '\t';
+  char quote = '"';
+  char escape = '"';
+  std::string null_string = "\\N";
+  bool header = false;
+  bool header_match = false;  // HEADER MATCH: the header line must name the columns
+};
+
 struct Plan {
   enum class Kind {
     kSelect,
@@ -41,7 +52,9 @@ struct Plan {
     kBegin,
     kCommit,
     kRollback,
-    kNoOp,  // accepted and ignored (e.g. SET TRANSACTION ...); answers `tag`
+    kCopyFrom,  // COPY t [(cols)] FROM STDIN: `table`, `insert_columns`, `copy`
+    kCopyTo,    // COPY t / (SELECT ...) TO STDOUT: `copy_query`, `copy`
+    kNoOp,      // accepted and ignored (e.g. SET TRANSACTION ...); answers `tag`
   };
   Kind kind = Kind::kNoOp;
   std::string tag;
@@ -77,6 +90,10 @@ struct Plan {
   // CREATE MATERIALIZED VIEW: the defining SELECT, bound (its `table` is the source).
   std::shared_ptr<const Plan> view_select;
   ViewDef view{};
+
+  // COPY
+  CopyOptions copy{};
+  std::shared_ptr<const Plan> copy_query;
 
   // SET / SHOW / RESET
   std::string variable;
