@@ -187,6 +187,11 @@ SqlStatus CopyIn::scan(bool at_end) {
       }
       if (csv && c == options_.quote) {
         in_quotes_ = true;
+      } else if (!csv && c == '\\') {
+        // A backslash takes the next character with it, even a line break (PostgreSQL's text
+        // format reads "\<newline>" as a newline in the field).
+        if (i + 1 >= pending_.size()) break;
+        ++i;
       } else if (c == '\n') {
         end = i;
         break;

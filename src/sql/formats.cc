@@ -132,9 +132,9 @@ bool split_csv_line(std::string_view line, const CsvDialect& dialect, std::strin
   for (size_t i = 0; i < line.size(); ++i) {
     const char c = line[i];
     if (in_quotes) {
-      if (c == dialect.escape && i + 1 < line.size() && line[i + 1] == dialect.quote) {
-        field += dialect.quote;
-        ++i;
+      if (c == dialect.escape && i + 1 < line.size() &&
+          (line[i + 1] == dialect.quote || line[i + 1] == dialect.escape)) {
+        field += line[++i];
       } else if (c == dialect.quote) {
         in_quotes = false;
       } else {

@@ -6,6 +6,7 @@
 - COPY that fails (CopyFail from an exception in the `with` block, a bad line near the end,
   more than the 64 MiB limit) leaves the topic's end offset where it was;
 - COPY ... TO STDOUT read back through psycopg;
+- COPY in and out through the extended query protocol, spoken by hand as libpq does;
 - kcat producing CSV lines (some bad) into a csv table that a materialized view aggregates,
   compared with a brute-force computation; the bad lines land in the dead-letter topic;
 - a text table over lines that are not valid UTF-8.
@@ -15,6 +16,8 @@ usage: formats_test.py EDDY_BINARY
 import decimal
 import json
 import os
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -150,6 +153,93 @@ def copy_json_and_text(conn):
     check(got == [("tab\there",), (None,), ("ünïcödé",)], f"text: {got}")
 
 
+class RawPg:
+    """Just enough of the frontend protocol to drive COPY through the extended query protocol
+    the way libpq does (Parse/Bind/Execute/Sync, then the data, CopyDone and another Sync)."""
+
+    def __init__(self, server):
+        self.sock = socket.create_connection(("127.0.0.1", server.pg_port), timeout=60)
+        params = b"user\0tester\0database\0eddy\0\0"
+        self.sock.sendall(struct.pack("!ii", 8 + len(params), 196608) + params)
+        self.until(b"Z")
+
+    def send(self, kind, body=b""):
+        self.sock.sendall(kind + struct.pack("!i", 4 + len(body)) + body)
+
+    def read(self):
+        head = self.recv_exact(5)
+        return head[:1], self.recv_exact(struct.unpack("!i", head[1:])[0] - 4)
+
+    def recv_exact(self, n):
+        data = b""
+        while len(data) < n:
+            chunk = self.sock.recv(n - len(data))
+            if not chunk:
+                raise AssertionError("server closed the connection")
+            data += chunk
+        return data
+
+    def until(self, kind):
+        seen = []
+        while True:
+            k, body = self.read()
+            seen.append((k, body))
+            if k == kind:
+                return seen
+
+    def close(self):
+        self.send(b"X")
+        self.sock.close()
+
+
+def extended_copy(conn, server):
+    conn.execute("CREATE TABLE ext (a int, b text) WITH (format = 'csv')")
+    pg = RawPg(server)
+    try:
+        sql = b"COPY ext FROM STDIN (FORMAT csv)\0"
+        pg.send(b"P", b"\0" + sql + b"\0\0")
+        pg.send(b"B", b"\0\0" + struct.pack("!hhh", 0, 0, 0))
+        pg.send(b"E", b"\0" + struct.pack("!i", 0))
+        pg.send(b"S")  # libpq sends Sync at once; it means nothing during COPY FROM STDIN
+        seen = pg.until(b"G")
+        check([k for k, _ in seen] == [b"1", b"2", b"G"], f"before copy: {seen}")
+        check(seen[-1][1] == b"\0" + struct.pack("!hhh", 2, 0, 0), f"CopyInResponse {seen[-1]}")
+        pg.send(b"d", b"1,one\n2,")
+        pg.send(b"d", b"two\n")
+        pg.send(b"c")
+        pg.send(b"S")
+        seen = pg.until(b"Z")
+        check([k for k, _ in seen] == [b"C", b"Z"], f"after copy: {seen}")
+        check(seen[0][1] == b"COPY 2\0", f"tag {seen[0]}")
+        # A bad line: ErrorResponse with the line, then messages are skipped until Sync.
+        pg.send(b"P", b"\0" + sql + b"\0\0")
+        pg.send(b"B", b"\0\0" + struct.pack("!hhh", 0, 0, 0))
+        pg.send(b"E", b"\0" + struct.pack("!i", 0))
+        pg.send(b"S")
+        pg.until(b"G")
+        pg.send(b"d", b"3,three\nfour,4\n")
+        pg.send(b"c")
+        pg.send(b"S")
+        seen = pg.until(b"Z")
+        errors = [body for k, body in seen if k == b"E"]
+        check(len(errors) == 1 and b"C22P02\0" in errors[0] and
+              b'WCOPY ext, line 2, column a: "four"\0' in errors[0], f"error: {seen}")
+        # COPY TO STDOUT through Execute.
+        pg.send(b"P", b"\0COPY ext TO STDOUT\0\0\0")
+        pg.send(b"B", b"\0\0" + struct.pack("!hhh", 0, 0, 0))
+        pg.send(b"E", b"\0" + struct.pack("!i", 0))
+        pg.send(b"S")
+        seen = pg.until(b"Z")
+        data = b"".join(body for k, body in seen if k == b"d")
+        check([k for k, _ in seen if k != b"d"] == [b"1", b"2", b"H", b"c", b"C", b"Z"],
+              f"copy out: {seen}")
+        check(sorted(data.splitlines()) == [b"1\tone", b"2\ttwo"], f"copy out data {data!r}")
+    finally:
+        pg.close()
+    got = conn.execute("SELECT a, b FROM ext ORDER BY a").fetchall()
+    check(got == [(1, "one"), (2, "two")], f"ext: {got}")
+
+
 def kcat(server, topic, data):
     subprocess.run(["kcat", "-b", f"127.0.0.1:{server.kafka_port}", "-t", topic, "-P",
                     "-X", "acks=all"], input=data, check=True, timeout=120)
@@ -230,6 +320,7 @@ def main():
             copy_rows(conn, server)
             failing_copies(conn)
             copy_json_and_text(conn)
+            extended_copy(conn, server)
             csv_view(conn, server)
             text_table(conn, server)
         server.stop()

@@ -83,6 +83,8 @@ COPY lines FROM STDIN;
 first line
 second\twith tab
 \N
+escaped\
+line break
 \.
 COPY pairs FROM STDIN (FORMAT csv);
 a,1
