@@ -252,7 +252,10 @@ SqlStatus Session::copy_data(std::string_view data) {
 SqlResult<StatementResult> Session::copy_done() {
   if (copy_ == nullptr)
     return sql_error(sqlstate::kProtocolViolation, "unexpected CopyDone: no COPY is running");
-  auto result = copy_->finish();
+  SqlResult<StatementResult> result =
+      cancel_->load() ? SqlResult<StatementResult>(sql_error(
+                            sqlstate::kQueryCanceled, "canceling statement due to user request"))
+                      : copy_->finish();
   end_copy(!result.ok());
   return result;
 }

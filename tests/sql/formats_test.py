@@ -130,6 +130,17 @@ def failing_copies(conn):
     e = expect_error(too_big, "54000", "oversized COPY")
     check("Split" in (e.diag.message_hint or ""), f"hint: {e.diag.message_hint}")
     check(end_offset(conn, "items") == before, "an oversized COPY wrote records")
+    # A cancel request in the middle: 57014, nothing written.
+    def cancelled():
+        with conn.cursor() as cur:
+            with cur.copy("COPY items (id, name) FROM STDIN") as copy:
+                for i in range(1000):
+                    copy.write(f"{i}\tbefore cancel\n")
+                conn.cancel()  # returns once the server has the request
+                for i in range(1000):
+                    copy.write(f"{i}\tafter cancel\n")
+    expect_error(cancelled, "57014", "cancelled COPY")
+    check(end_offset(conn, "items") == before, "a cancelled COPY wrote records")
     # The session is usable afterwards.
     check(conn.execute("SELECT 1").fetchone() == (1,), "session after failed COPY")
 
@@ -306,6 +317,9 @@ def csv_view(conn, server):
 
 
 def text_table(conn, server):
+    conn.execute("CREATE TABLE semi (a int, b text) "
+                 "WITH (format = 'csv', csv.delimiter = ';', csv.quote = '''')")
+    conn.execute("INSERT INTO semi VALUES (1, 'x;y'), (2, 'it''s')")
     conn.execute("CREATE TABLE logs (line text) WITH (topic = 'logs', format = 'text')")
     kcat(server, "logs", b"ok one\nbad \xff byte\nok two\n")
     got = conn.execute("SELECT line FROM logs ORDER BY _offset").fetchall()
@@ -331,6 +345,12 @@ def main():
             check(n == 40500, f"items after restart: {n}")
             got = conn.execute("SELECT body FROM notes ORDER BY _offset").fetchall()
             check(got == [("tab\there",), (None,), ("ünïcödé",)], f"text after restart: {got}")
+            conn.execute("CREATE TABLE semi_raw (line text) WITH (topic = 'semi', format = 'text')")
+            got = conn.execute("SELECT line FROM semi_raw ORDER BY _offset").fetchall()
+            check(got == [("1;'x;y'",), ("2;'it''s'",)], f"csv options lost: {got}")
+            conn.execute("INSERT INTO semi VALUES (3, 'a;b')")
+            got = conn.execute("SELECT a, b FROM semi ORDER BY a").fetchall()
+            check(got == [(1, "x;y"), (2, "it's"), (3, "a;b")], f"semi after restart: {got}")
         server.stop()
     finally:
         server.close()
