@@ -131,11 +131,17 @@ SqlResult<int64_t> for_each_record(
 }
 
 bool decode_table_record(const TableDef& table, const storage::RecordView& record, int64_t offset,
-                         int32_t partition, int64_t timestamp_ms, Row& row, std::string& reason) {
+                         int32_t partition, int64_t timestamp_ms, Row& row, std::string& reason,
+                         const std::vector<bool>* used) {
   const size_t declared = table.columns.size();
   row.resize(declared + std::size(kMetadataColumns));
-  if (!decode_record_value(table, record.value, row, reason)) return false;
-  row[declared] = record.key ? Value::text(std::string(*record.key)) : Value::null_of(Type::kText);
+  if (!decode_record_value(table, record.value, row, reason, used)) return false;
+  auto wanted = [&](size_t column) { return used == nullptr || (*used)[column]; };
+  if (wanted(declared))
+    row[declared] =
+        record.key ? Value::text(std::string(*record.key)) : Value::null_of(Type::kText);
+  else
+    row[declared] = Value::null_of(Type::kText);
   row[declared + 1] = Value::integer(Type::kInt8, offset);
   row[declared + 2] = Value::integer(Type::kInt4, partition);
   row[declared + 3] = Value::timestamptz(timestamp_ms * 1000);
@@ -182,29 +188,46 @@ std::string encode_json_row(const TableDef& table, const Row& row) {
   return out + "}";
 }
 
-bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std::string& reason) {
+bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std::string& reason,
+                     const std::vector<bool>* used) {
   thread_local simdjson::ondemand::parser parser;
-  simdjson::padded_string padded(json);
-  auto doc = parser.iterate(padded);
+  // simdjson reads up to SIMDJSON_PADDING bytes past the end: copy into a reused padded buffer
+  // rather than allocating one per record.
+  thread_local std::string padded;
+  padded.assign(json);
+  padded.resize(json.size() + simdjson::SIMDJSON_PADDING);
+  auto doc = parser.iterate(padded.data(), json.size(), padded.size());
   simdjson::ondemand::object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS) {
     reason = "not a JSON object";
     return false;
   }
-  std::vector<bool> seen(table.columns.size(), false);
-  for (size_t i = 0; i < table.columns.size(); ++i)
+  const size_t width = table.columns.size();
+  for (size_t i = 0; i < width; ++i)
     row[i] = Value::null_of(table.columns[i].type);
+  // Producers usually write fields in one order: try the column after the last match first.
+  size_t hint = 0;
   for (auto field : obj) {
     std::string_view key;
     if (field.unescaped_key().get(key) != simdjson::SUCCESS) {
       reason = "malformed JSON";
       return false;
     }
-    size_t index = table.columns.size();
-    for (size_t i = 0; i < table.columns.size(); ++i)
-      if (table.columns[i].name == key) index = i;
-    if (index == table.columns.size()) continue;  // unknown fields are ignored
+    size_t index = width;
+    if (hint < width && table.columns[hint].name == key) {
+      index = hint;
+    } else {
+      // The last column of that name wins, as before.
+      for (size_t i = width; i-- > 0;)
+        if (table.columns[i].name == key) {
+          index = i;
+          break;
+        }
+    }
+    if (index == width) continue;  // unknown fields are ignored
+    hint = index + 1;
     const Type type = table.columns[index].type;
+    if (type == Type::kText && used != nullptr && !(*used)[index]) continue;
     simdjson::ondemand::value value;
     if (field.value().get(value) != simdjson::SUCCESS) {
       reason = "malformed JSON";
@@ -216,7 +239,7 @@ bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std
       return false;
     }
     if (jt == simdjson::ondemand::json_type::null) continue;
-    SqlResult<Value> parsed = sql_error(sqlstate::kInvalidTextRepresentation, "");
+    SqlResult<Value> parsed = Value::null_of(type);
     if (jt == simdjson::ondemand::json_type::string) {
       std::string_view s;
       if (value.get_string().get(s) != simdjson::SUCCESS) {
@@ -257,7 +280,6 @@ bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std
       return false;
     }
     row[index] = std::move(*parsed);
-    seen[index] = true;
   }
   return true;
 }

@@ -32,7 +32,11 @@ SqlResult<StatementResult> run_drop_view(const Plan& plan, Engine& engine);
 // A table row as JSON (declared columns only) and back; exposed for tests.
 std::string encode_json_row(const TableDef& table, const Row& row);
 // Fills row[0..columns) from a JSON object; false (and `reason`) when it does not fit.
-bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std::string& reason);
+// `used` (one flag per declared column, or null for all) lets a reader that never looks at some
+// columns skip building their values where skipping cannot change whether the record fits
+// (text columns accept every JSON value); such columns are left null.
+bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std::string& reason,
+                     const std::vector<bool>* used = nullptr);
 
 // Calls fn(offset, record, timestamp_ms) for every data record of the whole batches in `data`
 // (as PartitionLog::read returns them; control batches skipped); returns the offset after the
@@ -41,8 +45,10 @@ SqlResult<int64_t> for_each_record(
     std::span<const std::byte> data,
     const std::function<SqlStatus(int64_t, const storage::RecordView&, int64_t)>& fn);
 // A record as a table row: declared columns from the JSON value, then the metadata columns.
+// `used` as for decode_json_row, with one more flag per metadata column.
 bool decode_table_record(const TableDef& table, const storage::RecordView& record, int64_t offset,
-                         int32_t partition, int64_t timestamp_ms, Row& row, std::string& reason);
+                         int32_t partition, int64_t timestamp_ms, Row& row, std::string& reason,
+                         const std::vector<bool>* used = nullptr);
 
 // A record Eddy writes to a topic of its own (dead letters, view output).
 struct TopicRecord {

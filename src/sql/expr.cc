@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <limits>
 
 namespace eddy::sql {
@@ -849,8 +850,18 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
     case ExprKind::kAggRef:
       return (*ctx.aggs)[static_cast<size_t>(e.index)];
     case ExprKind::kCall: {
-      std::vector<Value> args;
-      args.reserve(e.args.size());
+      // Argument vectors come from a per-thread pool, one per nesting depth (a deque keeps the
+      // outer levels' vectors in place while inner calls add levels): no allocation per call.
+      thread_local std::deque<std::vector<Value>> pool;
+      thread_local size_t depth = 0;
+      if (pool.size() <= depth) pool.emplace_back();
+      std::vector<Value>& args = pool[depth];
+      args.clear();
+      struct Level {
+        size_t& depth;
+        explicit Level(size_t& d) : depth(d) { ++depth; }
+        ~Level() { --depth; }
+      } level(depth);
       for (const auto& a : e.args) {
         SQL_ASSIGN(Value v, eval(a, ctx));
         if (v.null && e.fn != fn_concat) return Value::null_of(e.type);

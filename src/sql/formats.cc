@@ -16,7 +16,8 @@ std::string field_name(const TableDef& table, size_t i) {
   return "field " + std::to_string(i + 1) + " (\"" + table.columns[i].name + "\")";
 }
 
-bool decode_csv_row(const TableDef& table, std::string_view line, Row& row, std::string& reason) {
+bool decode_csv_row(const TableDef& table, std::string_view line, Row& row, std::string& reason,
+                    const std::vector<bool>* used) {
   // One record is one line; a producer that ends it with a line terminator means the same line.
   if (!line.empty() && line.back() == '\n') line.remove_suffix(1);
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -34,7 +35,7 @@ bool decode_csv_row(const TableDef& table, std::string_view line, Row& row, std:
   }
   for (size_t i = 0; i < fields.size(); ++i) {
     const Type type = table.columns[i].type;
-    if (!fields[i]) {
+    if (!fields[i] || (type == Type::kText && used != nullptr && !(*used)[i])) {
       row[i] = Value::null_of(type);
       continue;
     }
@@ -86,7 +87,7 @@ SqlStatus check_table_format(const TableDef& table) {
 }
 
 bool decode_record_value(const TableDef& table, std::optional<std::string_view> value, Row& row,
-                         std::string& reason) {
+                         std::string& reason, const std::vector<bool>* used) {
   if (table.format == "text") {
     if (!value) {
       row[0] = Value::null_of(Type::kText);
@@ -104,8 +105,8 @@ bool decode_record_value(const TableDef& table, std::optional<std::string_view> 
     reason = "no value";
     return false;
   }
-  if (table.format == "csv") return decode_csv_row(table, *value, row, reason);
-  return decode_json_row(table, *value, row, reason);
+  if (table.format == "csv") return decode_csv_row(table, *value, row, reason, used);
+  return decode_json_row(table, *value, row, reason, used);
 }
 
 std::string skipped_records_reason(const TableDef& table) {

@@ -29,9 +29,11 @@ bool is_table_format(std::string_view format);
 SqlStatus check_table_format(const TableDef& table);
 
 // Fills row[0..columns) from a record value (nullopt: the record has none); false and `reason`
-// when it does not decode or fit the column types.
+// when it does not decode or fit the column types. `used` (one flag per declared column, or
+// null for all) lets a reader skip building text columns it never reads (they are left null):
+// every field fits text, so skipping cannot change whether the record fits.
 bool decode_record_value(const TableDef& table, std::optional<std::string_view> value, Row& row,
-                         std::string& reason);
+                         std::string& reason, const std::vector<bool>* used = nullptr);
 // What the records a bounded SELECT skipped were not ("not JSON objects that fit ...").
 std::string skipped_records_reason(const TableDef& table);
 // The record value of a row of declared columns; nullopt writes a record without a value (a

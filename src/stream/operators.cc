@@ -110,24 +110,36 @@ std::vector<const sql::Expr*> pointers(const std::vector<sql::Expr>& exprs) {
   return out;
 }
 
-// Evaluates the visible outputs into a new batch (rows that fail are skipped).
+// Evaluates the visible outputs into a new batch (rows that fail are skipped). Outputs that are
+// plain source columns are taken over without evaluation, moved when nothing else reads them.
 class Project final : public Operator {
  public:
   Project(const sql::Plan& plan, OperatorContext& context)
       : outputs_(plan.outputs.begin(), plan.outputs.begin() + plan.columns.size()),
         context_(context),
         scratch_(plan.table->columns.size() + std::size(sql::kMetadataColumns),
-                 pointers(outputs_)) {}
+                 computed(outputs_)) {
+    std::unordered_map<int, int> references;
+    for (const auto& e : outputs_)
+      if (e.kind == sql::ExprKind::kColumn) ++references[e.index];
+    for (const auto& e : outputs_)
+      movable_.push_back(e.kind == sql::ExprKind::kColumn && references[e.index] == 1);
+    out_.columns.resize(outputs_.size());
+  }
 
   SqlStatus push(Batch& batch, const Progress& progress) override {
-    Batch out;
+    Batch& out = out_;
     out.partition = batch.partition;
-    out.columns.resize(outputs_.size());
+    out.offsets.clear();
+    out.selection.clear();
+    for (auto& column : out.columns)
+      column.clear();
     Row values(outputs_.size());
     for (uint32_t r : batch.selection) {
       const auto& ctx = scratch_.load(batch, r);
       bool ok = true;
       for (size_t i = 0; i < outputs_.size() && ok; ++i) {
+        if (outputs_[i].kind == sql::ExprKind::kColumn) continue;
         auto v = sql::eval(outputs_[i], ctx);
         if (!v.ok()) {
           skip_row(context_, v.error());
@@ -139,16 +151,34 @@ class Project final : public Operator {
       if (!ok) continue;
       out.selection.push_back(static_cast<uint32_t>(out.offsets.size()));
       out.offsets.push_back(batch.offsets[r]);
-      for (size_t i = 0; i < outputs_.size(); ++i)
-        out.columns[i].push_back(std::move(values[i]));
+      for (size_t i = 0; i < outputs_.size(); ++i) {
+        if (outputs_[i].kind != sql::ExprKind::kColumn) {
+          out.columns[i].push_back(std::move(values[i]));
+          continue;
+        }
+        Value& source = batch.columns[static_cast<size_t>(outputs_[i].index)][r];
+        if (movable_[i])
+          out.columns[i].push_back(std::move(source));
+        else
+          out.columns[i].push_back(source);
+      }
     }
     return next_->push(out, progress);
   }
 
  private:
+  static std::vector<const sql::Expr*> computed(const std::vector<sql::Expr>& outputs) {
+    std::vector<const sql::Expr*> out;
+    for (const auto& e : outputs)
+      if (e.kind != sql::ExprKind::kColumn) out.push_back(&e);
+    return out;
+  }
+
   std::vector<sql::Expr> outputs_;
   OperatorContext& context_;
   RowScratch scratch_;
+  std::vector<bool> movable_;  // a plain column no other output reads: moved, not copied
+  Batch out_;                  // reused so its columns keep their capacity
 };
 
 // The view's visible columns as a table, for JSON output.
@@ -176,13 +206,20 @@ sql::TableDef key_table(const sql::Plan& plan) {
   return t;
 }
 
-// Keeps an append-only view's rows, keyed by their source position.
+// Keeps an append-only view's rows. The rows of one pushed batch are stored as one chunk keyed
+// by the source position of its first row: one state-store write per batch instead of one per
+// row (a memtable insert per row dominated the cost of wide append-only views).
 class RowSink final : public Operator {
  public:
   RowSink(const sql::Plan& plan, OperatorContext& context)
       : context_(context), output_(output_table(plan)) {}
 
   SqlStatus push(Batch& batch, const Progress&) override {
+    if (batch.selection.empty()) return Unit{};
+    StateWrite w{context_.prefix + "c", std::string()};
+    append_be32(w.key, static_cast<uint32_t>(batch.partition));
+    append_be64(w.key, static_cast<uint64_t>(batch.offsets[batch.selection.front()]));
+    std::string& chunk = *w.value;
     Row row(batch.columns.size());
     for (uint32_t r : batch.selection) {
       if (context_.emit_output) {
@@ -190,13 +227,10 @@ class RowSink final : public Operator {
           row[c] = batch.columns[c][r];
         context_.outputs.push_back({std::nullopt, sql::encode_json_row(output_, row)});
       }
-      StateWrite w{context_.prefix + "r", std::string()};
-      append_be32(w.key, static_cast<uint32_t>(batch.partition));
-      append_be64(w.key, static_cast<uint64_t>(batch.offsets[r]));
       for (const auto& column : batch.columns)
-        sql::append_value(*w.value, column[r]);
-      pending_.push_back(std::move(w));
+        sql::append_value(chunk, column[r]);
     }
+    pending_.push_back(std::move(w));
     return Unit{};
   }
   SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
@@ -414,24 +448,44 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
   return p;
 }
 
+std::vector<bool> used_columns(const sql::Plan& select) {
+  std::set<size_t> used;
+  if (select.where) collect_columns(*select.where, used);
+  for (const auto& e : select.outputs)
+    collect_columns(e, used);
+  for (const auto& e : select.group_keys)
+    collect_columns(e, used);
+  for (const auto& a : select.aggs)
+    collect_columns(a.arg, used);
+  std::vector<bool> out(select.table->columns.size() + std::size(sql::kMetadataColumns), false);
+  for (size_t c : used)
+    if (c < out.size()) out[c] = true;
+  return out;
+}
+
 SqlResult<std::vector<Row>> read_contents(const sql::Plan& select, const StateStore& store,
                                           const std::string& prefix) {
   std::vector<Row> rows;
   std::optional<sql::SqlError> failed;
   const size_t visible = select.columns.size();
   if (!select.grouped) {
-    Status scanned = store.scan(prefix + "r", [&](std::string_view, std::string_view value) {
-      Row row(visible);
-      for (auto& v : row)
-        if (!sql::read_value(value, v)) {
-          failed = sql::sql_error(sql::sqlstate::kInternalError, "corrupt view row");
-          return false;
+    // 'c' holds chunks of rows; 'r' one row per key (state written before chunks existed).
+    for (const char* kind : {"c", "r"}) {
+      Status scanned = store.scan(prefix + kind, [&](std::string_view, std::string_view value) {
+        while (!value.empty()) {
+          Row row(visible);
+          for (auto& v : row)
+            if (!sql::read_value(value, v)) {
+              failed = sql::sql_error(sql::sqlstate::kInternalError, "corrupt view row");
+              return false;
+            }
+          rows.push_back(std::move(row));
         }
-      rows.push_back(std::move(row));
-      return true;
-    });
-    if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
-    if (failed) return *failed;
+        return true;
+      });
+      if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
+      if (failed) return *failed;
+    }
     return rows;
   }
   auto emit = [&](const GroupState& g) -> SqlStatus {

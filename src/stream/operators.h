@@ -72,13 +72,17 @@ struct Pipeline {
 // 0A000 naming the construct when the stream engine cannot maintain `select` incrementally.
 sql::SqlStatus validate_plan(const sql::Plan& select);
 Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context);
+// One flag per source column (declared, then metadata): whether any expression of `select`
+// reads it.
+std::vector<bool> used_columns(const sql::Plan& select);
 // The view's current contents (visible columns) from the state store.
 sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
                                                     const StateStore& store,
                                                     const std::string& prefix);
 
 // Key layout under a view's prefix ("v" name "\0"): 'o' partition -> offset, 'm' -> counters,
-// 's' group key -> aggregate state, 'r' partition offset -> output row.
+// 's' group key -> aggregate state, 'c' partition offset -> the output rows of one batch from
+// that position on ('r' partition offset -> one output row, in state written by older versions).
 std::string view_prefix(const std::string& name);
 void append_be32(std::string& out, uint32_t v);
 void append_be64(std::string& out, uint64_t v);

@@ -33,6 +33,7 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
   context_.cache_bytes = options_.cache_bytes;
   context_.emit_output = !def_.topic.empty();
   pipeline_ = build_pipeline(*select_, context_);
+  used_columns_ = used_columns(*select_);
 }
 
 storage::ConfigMap View::output_overrides() const {
@@ -97,10 +98,15 @@ sql::SqlResult<bool> View::pump(int32_t p) {
   }
   if (read->data.empty()) return false;
   const size_t width = table_.columns.size() + std::size(sql::kMetadataColumns);
-  Batch batch;
+  // Reused across pumps so its column vectors keep their capacity.
+  Batch& batch = batch_;
   batch.partition = p;
+  batch.offsets.clear();
+  batch.selection.clear();
   batch.columns.resize(width);
-  sql::Row row;
+  for (auto& column : batch.columns)
+    column.clear();
+  sql::Row& row = row_;
   std::string reason;
   int64_t last = offset;
   SQL_ASSIGN(
@@ -111,7 +117,7 @@ sql::SqlResult<bool> View::pump(int32_t p) {
             if (at < offset || at >= end) return sql::Unit{};
             last = at + 1;
             ++uncheckpointed_;
-            if (!sql::decode_table_record(table_, record, at, p, ts, row, reason)) {
+            if (!sql::decode_table_record(table_, record, at, p, ts, row, reason, &used_columns_)) {
               ++context_.skipped;
               context_.last_error = reason;
               if (!table_.dead_letter.empty())

@@ -59,6 +59,9 @@ class View {
   ViewOptions options_;
   OperatorContext context_;
   Pipeline pipeline_;
+  std::vector<bool> used_columns_;  // source columns the plan reads (others need not be decoded)
+  Batch batch_;                     // scratch, reused by pump()
+  sql::Row row_;
   std::vector<int64_t> offsets_;                // next offset to read, per partition
   std::vector<sql::TopicRecord> dead_letters_;  // written before the next checkpoint
   bool dirty_ = false;
