@@ -235,6 +235,14 @@ def extended_copy(conn, server):
         errors = [body for k, body in seen if k == b"E"]
         check(len(errors) == 1 and b"C22P02\0" in errors[0] and
               b'WCOPY ext, line 2, column a: "four"\0' in errors[0], f"error: {seen}")
+        # Simple query: the statement after the COPY runs once the data has ended.
+        pg.send(b"Q", b"COPY ext FROM STDIN (FORMAT csv); SELECT count(*) FROM ext\0")
+        pg.until(b"G")
+        pg.send(b"d", b"3,three\n")
+        pg.send(b"c")
+        seen = pg.until(b"Z")
+        check([k for k, _ in seen] == [b"C", b"T", b"D", b"C", b"Z"], f"resumed query: {seen}")
+        check(seen[0][1] == b"COPY 1\0" and seen[2][1].endswith(b"3"), f"resumed: {seen}")
         # COPY TO STDOUT through Execute.
         pg.send(b"P", b"\0COPY ext TO STDOUT\0\0\0")
         pg.send(b"B", b"\0\0" + struct.pack("!hhh", 0, 0, 0))
@@ -244,11 +252,12 @@ def extended_copy(conn, server):
         data = b"".join(body for k, body in seen if k == b"d")
         check([k for k, _ in seen if k != b"d"] == [b"1", b"2", b"H", b"c", b"C", b"Z"],
               f"copy out: {seen}")
-        check(sorted(data.splitlines()) == [b"1\tone", b"2\ttwo"], f"copy out data {data!r}")
+        check(sorted(data.splitlines()) == [b"1\tone", b"2\ttwo", b"3\tthree"],
+              f"copy out data {data!r}")
     finally:
         pg.close()
     got = conn.execute("SELECT a, b FROM ext ORDER BY a").fetchall()
-    check(got == [(1, "one"), (2, "two")], f"ext: {got}")
+    check(got == [(1, "one"), (2, "two"), (3, "three")], f"ext: {got}")
 
 
 def kcat(server, topic, data):
