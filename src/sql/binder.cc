@@ -7,6 +7,7 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string_view>
 
@@ -1271,6 +1272,12 @@ std::string copy_option_text(const PgQuery__DefElem* opt) {
   }
 }
 
+std::string upper(std::string s) {
+  for (char& c : s)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
 // PostgreSQL's defGetBoolean spellings.
 std::optional<bool> copy_boolean(const std::string& text) {
   const std::string v = lower(text);
@@ -1295,6 +1302,8 @@ SqlResult<Plan> Binder::bind_copy(const PgQuery__CopyStmt* s) {
   CopyOptions& o = plan.copy;
   std::set<std::string> seen;
   bool quote_given = false, escape_given = false, delimiter_given = false, null_given = false;
+  std::map<std::string, std::vector<std::string>> force;  // FORCE_* option -> column names
+  bool force_quote_all = false;
   for (size_t i = 0; i < s->n_options; ++i) {
     const auto* opt = s->options[i]->def_elem;
     const std::string name = opt->defname;
@@ -1334,8 +1343,20 @@ SqlResult<Plan> Binder::bind_copy(const PgQuery__CopyStmt* s) {
       const std::string enc = lower(value);
       if (enc != "utf8" && enc != "utf-8" && enc != "unicode")
         return unsupported("COPY encoding other than UTF8", opt->location);
-    } else if (name == "force_quote" || name == "force_not_null" || name == "force_null" ||
-               name == "freeze") {
+    } else if (name == "force_quote" || name == "force_not_null" || name == "force_null") {
+      std::vector<std::string>& names = force[name];
+      if (opt->arg != nullptr && opt->arg->node_case == PG_QUERY__NODE__NODE_A_STAR &&
+          name == "force_quote") {
+        force_quote_all = true;
+      } else if (opt->arg != nullptr && opt->arg->node_case == PG_QUERY__NODE__NODE_LIST) {
+        for (size_t k = 0; k < opt->arg->list->n_items; ++k)
+          names.push_back(str(opt->arg->list->items[k]));
+      } else {
+        return sql_error(sqlstate::kSyntaxError,
+                         "argument to option \"" + name + "\" must be a list of column names",
+                         opt->location);
+      }
+    } else if (name == "freeze") {
       return unsupported("COPY option " + name, opt->location);
     } else {
       return sql_error(sqlstate::kSyntaxError, "option \"" + name + "\" not recognized",
@@ -1362,6 +1383,23 @@ SqlResult<Plan> Binder::bind_copy(const PgQuery__CopyStmt* s) {
     return sql_error(sqlstate::kFeatureNotSupported, "COPY quote available only in CSV mode");
   if (!o.csv && escape_given)
     return sql_error(sqlstate::kFeatureNotSupported, "COPY escape available only in CSV mode");
+  const bool any_force_quote = force_quote_all || force.count("force_quote") != 0;
+  if (!o.csv && any_force_quote)
+    return sql_error(sqlstate::kFeatureNotSupported, "COPY force quote available only in CSV mode");
+  if (s->is_from && any_force_quote)
+    return sql_error(sqlstate::kFeatureNotSupported,
+                     "COPY force quote only available using COPY TO");
+  for (const auto& [option, label] :
+       {std::pair<std::string, std::string>{"force_not_null", "force not null"},
+        {"force_null", "force null"}}) {
+    if (force.count(option) == 0) continue;
+    if (!o.csv)
+      return sql_error(sqlstate::kFeatureNotSupported,
+                       "COPY " + label + " available only in CSV mode");
+    if (!s->is_from)
+      return sql_error(sqlstate::kFeatureNotSupported,
+                       "COPY " + label + " only available using COPY FROM");
+  }
   if (o.csv && o.delimiter == o.quote)
     return sql_error(sqlstate::kInvalidParameterValue,
                      "COPY delimiter and quote must be different");
@@ -1372,11 +1410,42 @@ SqlResult<Plan> Binder::bind_copy(const PgQuery__CopyStmt* s) {
     return sql_error(sqlstate::kFeatureNotSupported,
                      "CSV quote character must not appear in the NULL specification");
 
+  // FORCE_* column names become one flag per COPY column.
+  auto resolve_force = [&](const std::vector<std::string>& copy_columns,
+                           const TableDef* table) -> SqlStatus {
+    const std::pair<const char*, std::vector<bool>*> lists[] = {
+        {"force_quote", &o.force_quote},
+        {"force_not_null", &o.force_not_null},
+        {"force_null", &o.force_null}};
+    for (const auto& [option, flags] : lists) {
+      const bool all = std::string(option) == "force_quote" && force_quote_all;
+      if (!all && force.count(option) == 0) continue;
+      flags->assign(copy_columns.size(), all);
+      for (const auto& name : force[option]) {
+        auto at = std::find(copy_columns.begin(), copy_columns.end(), name);
+        const bool in_table =
+            table == nullptr || std::any_of(table->columns.begin(), table->columns.end(),
+                                            [&](const ColumnDef& c) { return c.name == name; });
+        if (!in_table)
+          return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" of relation \"" +
+                                                           table->name + "\" does not exist");
+        if (at == copy_columns.end())
+          return sql_error("42P10",
+                           upper(option) + " column \"" + name + "\" not referenced by COPY");
+        (*flags)[static_cast<size_t>(at - copy_columns.begin())] = true;
+      }
+    }
+    return Unit{};
+  };
   if (s->relation == nullptr) {
     // COPY (query) TO STDOUT
     if (s->query == nullptr || s->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
       return unsupported("COPY of a statement other than SELECT");
     SQL_ASSIGN(Plan select, bind_select(s->query->select_stmt));
+    std::vector<std::string> names;
+    for (const auto& c : select.columns)
+      names.push_back(c.name);
+    SQL_CHECK(resolve_force(names, nullptr));
     plan.copy_query = std::make_shared<const Plan>(std::move(select));
     return plan;
   }
@@ -1410,6 +1479,10 @@ SqlResult<Plan> Binder::bind_copy(const PgQuery__CopyStmt* s) {
   if (columns.empty())
     for (size_t c = 0; c < def->columns.size(); ++c)
       columns.push_back(static_cast<int>(c));
+  std::vector<std::string> names;
+  for (int c : columns)
+    names.push_back(def->columns[static_cast<size_t>(c)].name);
+  SQL_CHECK(resolve_force(names, &*def));
   if (s->is_from) {
     plan.table = std::move(def);
     plan.insert_columns = std::move(columns);

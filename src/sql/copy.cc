@@ -240,8 +240,15 @@ SqlStatus CopyIn::line(std::string_view text) {
   if (options_.csv) {
     std::string reason;
     if (!split_csv_line(text, CsvDialect{options_.delimiter, options_.quote, options_.escape},
-                        options_.null_string, fields_, reason))
+                        options_.null_string, fields_, reason, &quoted_))
       return error_at_line(sql_error(kBadCopyFileFormat, reason), text);
+    for (size_t i = 0; i < fields_.size(); ++i) {
+      if (!fields_[i] && i < options_.force_not_null.size() && options_.force_not_null[i])
+        fields_[i] = options_.null_string;
+      else if (fields_[i] && quoted_[i] && i < options_.force_null.size() &&
+               options_.force_null[i] && *fields_[i] == options_.null_string)
+        fields_[i] = std::nullopt;
+    }
   } else {
     split_text_line(text, options_, fields_);
   }
@@ -381,10 +388,10 @@ SqlResult<StatementResult> run_copy_to(const Plan& plan, Engine& engine,
   result.copy_columns = static_cast<int16_t>(query.columns.size());
   result.notices = std::move(rows.notices);
   const bool single = query.columns.size() == 1;
-  auto append_field = [&](std::string& out, std::string_view text) {
+  auto append_field = [&](std::string& out, std::string_view text, bool force_quote) {
     if (o.csv)
       // A lone \. would read back as the end of the data.
-      append_csv_field(out, text, dialect, o.null_string, single && text == "\\.");
+      append_csv_field(out, text, dialect, o.null_string, force_quote || (single && text == "\\."));
     else
       append_text_field(out, text, o.delimiter);
   };
@@ -392,7 +399,7 @@ SqlResult<StatementResult> run_copy_to(const Plan& plan, Engine& engine,
     std::string line;
     for (size_t i = 0; i < query.columns.size(); ++i) {
       if (i > 0) line += o.delimiter;
-      append_field(line, query.columns[i].name);
+      append_field(line, query.columns[i].name, false);
     }
     result.copy_lines.push_back(line + "\n");
   }
@@ -403,7 +410,7 @@ SqlResult<StatementResult> run_copy_to(const Plan& plan, Engine& engine,
       if (row[i].null)
         line += o.null_string;
       else
-        append_field(line, to_text(row[i]));
+        append_field(line, to_text(row[i]), i < o.force_quote.size() && o.force_quote[i]);
     }
     result.copy_lines.push_back(line + "\n");
   }

@@ -61,6 +61,7 @@ class CopyIn {
   size_t records_bytes_ = 0;
   std::vector<std::byte> batches_;  // sealed record batches, appended at finish()
   std::vector<std::optional<std::string>> fields_;
+  std::vector<bool> quoted_;
 };
 
 // COPY t TO STDOUT / COPY (SELECT ...) TO STDOUT: the rows as lines (each with its newline).

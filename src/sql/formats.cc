@@ -125,8 +125,10 @@ std::optional<std::string> encode_record_value(const TableDef& table, const Row&
 }
 
 bool split_csv_line(std::string_view line, const CsvDialect& dialect, std::string_view null_string,
-                    std::vector<std::optional<std::string>>& fields, std::string& reason) {
+                    std::vector<std::optional<std::string>>& fields, std::string& reason,
+                    std::vector<bool>* quoted_fields) {
   fields.clear();
+  if (quoted_fields != nullptr) quoted_fields->clear();
   std::string field;
   bool quoted = false;     // the field had a quote somewhere: never NULL
   bool in_quotes = false;  // between an opening and a closing quote
@@ -144,6 +146,7 @@ bool split_csv_line(std::string_view line, const CsvDialect& dialect, std::strin
       continue;
     }
     if (c == dialect.delimiter) {
+      if (quoted_fields != nullptr) quoted_fields->push_back(quoted);
       if (!quoted && field == null_string)
         fields.emplace_back(std::nullopt);
       else
@@ -164,6 +167,7 @@ bool split_csv_line(std::string_view line, const CsvDialect& dialect, std::strin
     reason = "unterminated CSV quoted field";
     return false;
   }
+  if (quoted_fields != nullptr) quoted_fields->push_back(quoted);
   if (!quoted && field == null_string)
     fields.emplace_back(std::nullopt);
   else

@@ -48,8 +48,10 @@ struct CsvDialect {
 
 // Splits one logical CSV line (no line terminator) into fields; a field is nullopt when it is
 // unquoted and equal to `null_string`. False with `reason` for an unterminated quoted field.
+// `quoted`, when given, gets whether each field had a quote.
 bool split_csv_line(std::string_view line, const CsvDialect& dialect, std::string_view null_string,
-                    std::vector<std::optional<std::string>>& fields, std::string& reason);
+                    std::vector<std::optional<std::string>>& fields, std::string& reason,
+                    std::vector<bool>* quoted = nullptr);
 // Appends a non-NULL field in CSV: quoted when it equals `null_string` or holds the delimiter,
 // the quote or a line break (as PostgreSQL's COPY TO decides); `force_quote` quotes anyway.
 void append_csv_field(std::string& out, std::string_view field, const CsvDialect& dialect,

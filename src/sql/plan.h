@@ -32,6 +32,9 @@ struct CopyOptions {
   std::string null_string = "\\N";
   bool header = false;
   bool header_match = false;  // HEADER MATCH: the header line must name the columns
+  // CSV, one flag per COPY column (empty: none): quote every non-NULL value (TO); read the NULL
+  // string as a value (FROM); read a quoted NULL string as NULL (FROM).
+  std::vector<bool> force_quote, force_not_null, force_null;
 };
 
 struct Plan {

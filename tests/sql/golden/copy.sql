@@ -112,3 +112,19 @@ COPY pairs FROM STDIN (FORMAT csv);
 \.
 ROLLBACK;
 SELECT count(*) FROM pairs;
+CREATE TABLE fq (a int, b text, c text);
+COPY fq FROM STDIN (FORMAT csv, FORCE_NOT_NULL (b), FORCE_NULL (c));
+1,,""
+2,"",
+\.
+SELECT a, b IS NULL AS b_null, b = '' AS b_empty, c IS NULL AS c_null FROM fq ORDER BY a;
+COPY fq TO STDOUT (FORMAT csv, FORCE_QUOTE (a, b));
+COPY fq TO STDOUT (FORMAT csv, FORCE_QUOTE *);
+COPY fq FROM STDIN (FORCE_NULL (c));
+\.
+COPY fq FROM STDIN (FORMAT csv, FORCE_QUOTE (a));
+\.
+COPY fq TO STDOUT (FORMAT csv, FORCE_NOT_NULL (a));
+COPY fq FROM STDIN (FORMAT csv, FORCE_NULL (zz));
+\.
+COPY (SELECT a AS x FROM fq) TO STDOUT (FORMAT csv, FORCE_QUOTE (x));
