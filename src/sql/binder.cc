@@ -1332,7 +1332,7 @@ SqlResult<Plan> Binder::bind_copy(const PgQuery__CopyStmt* s) {
       if (lower(value) == "match") {
         if (!s->is_from)
           return sql_error(sqlstate::kFeatureNotSupported,
-                           "cannot use \"match\" with HEADER in COPY TO", opt->location);
+                           "cannot use \"match\" with HEADER in COPY TO");
         o.header = o.header_match = true;
       } else if (auto b = copy_boolean(value)) {
         o.header = *b;
