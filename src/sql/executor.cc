@@ -188,6 +188,14 @@ std::string encode_json_row(const TableDef& table, const Row& row) {
   return out + "}";
 }
 
+namespace {
+bool is_signed_integer_token(simdjson::ondemand::value& value) {
+  simdjson::ondemand::number_type type;
+  return value.get_number_type().get(type) == simdjson::SUCCESS &&
+         type == simdjson::ondemand::number_type::signed_integer;
+}
+}  // namespace
+
 bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std::string& reason,
                      const std::vector<bool>* used) {
   thread_local simdjson::ondemand::parser parser;
@@ -253,6 +261,21 @@ bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std
       parsed = type == Type::kBool || type == Type::kText
                    ? cast_value(Value::boolean(b), type)
                    : SqlResult<Value>(sql_error(sqlstate::kDatatypeMismatch, "boolean"));
+    } else if (jt == simdjson::ondemand::json_type::number && is_integer(type) &&
+               is_signed_integer_token(value)) {
+      // The common case, an integer for an integer column, without going through text.
+      int64_t i = 0;
+      if (value.get_int64().get(i) != simdjson::SUCCESS) {
+        reason = "malformed JSON number";
+        return false;
+      }
+      const bool fits = type == Type::kInt8 ||
+                        (type == Type::kInt4 && i >= INT32_MIN && i <= INT32_MAX) ||
+                        (type == Type::kInt2 && i >= INT16_MIN && i <= INT16_MAX);
+      if (fits)
+        parsed = Value::integer(type, i);
+      else
+        parsed = sql_error(sqlstate::kNumericOutOfRange, "out of range");
     } else if (jt == simdjson::ondemand::json_type::number) {
       // The number's own text keeps numeric and bigint values exact.
       std::string_view raw = value.raw_json_token();

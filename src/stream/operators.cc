@@ -41,6 +41,12 @@ SqlStatus Operator::checkpoint(std::vector<StateWrite>& writes) {
   return next_ != nullptr ? next_->checkpoint(writes) : SqlStatus(Unit{});
 }
 
+void skip_row(OperatorContext& context, const std::string& reason) {
+  ++context.skipped;
+  std::lock_guard lock(context.error_mu);
+  context.last_error = reason;
+}
+
 namespace {
 
 void collect_columns(const sql::Expr& e, std::set<size_t>& out) {
@@ -72,8 +78,7 @@ class RowScratch {
 };
 
 void skip_row(OperatorContext& context, const sql::SqlError& error) {
-  ++context.skipped;
-  context.last_error = error.message;
+  skip_row(context, error.message);
 }
 
 class Filter final : public Operator {
@@ -225,7 +230,7 @@ class RowSink final : public Operator {
       if (context_.emit_output) {
         for (size_t c = 0; c < row.size(); ++c)
           row[c] = batch.columns[c][r];
-        context_.outputs.push_back({std::nullopt, sql::encode_json_row(output_, row)});
+        outputs_.push_back({std::nullopt, sql::encode_json_row(output_, row)});
       }
       for (const auto& column : batch.columns)
         sql::append_value(chunk, column[r]);
@@ -237,6 +242,9 @@ class RowSink final : public Operator {
     for (auto& w : pending_)
       writes.push_back(std::move(w));
     pending_.clear();
+    for (auto& o : outputs_)
+      context_.outputs.push_back(std::move(o));
+    outputs_.clear();
     return Unit{};
   }
 
@@ -244,12 +252,19 @@ class RowSink final : public Operator {
   OperatorContext& context_;
   sql::TableDef output_;
   std::vector<StateWrite> pending_;
+  std::vector<sql::TopicRecord> outputs_;  // this partition's output rows since the checkpoint
 };
 
+}  // namespace
+
+// One group's key values and aggregate states (outside the anonymous namespace because
+// GroupTable, declared in the header, keeps them).
 struct GroupState {
   Row keys;
   std::vector<sql::Accumulator> accs;
 };
+
+namespace {
 
 std::vector<sql::Accumulator> fresh_accumulators(const sql::Plan& plan) {
   std::vector<sql::Accumulator> out;
@@ -301,16 +316,83 @@ SqlResult<std::optional<Row>> group_row(const sql::Plan& select, const GroupStat
   return std::optional<Row>(std::move(out));
 }
 
-// GROUP BY keys + aggregates: each batch is aggregated into partial states per key, which are
-// then merged into the view's state (cache first, the state store behind it).
+}  // namespace
+
+// The keyed aggregate state of a view, shared by its partitions' pipelines: each batch is first
+// aggregated into partial states per key without a lock (the expensive part, done in parallel),
+// then merged here under the lock (cache first, the state store behind it).
+class GroupTable {
+ public:
+  GroupTable(const sql::Plan& plan, OperatorContext& context)
+      : plan_(plan), context_(context), output_(output_table(plan)), key_(key_table(plan)) {}
+
+  SqlStatus merge(std::unordered_map<std::string, GroupState>& partials) {
+    std::lock_guard lock(mu_);
+    for (auto& [key, partial] : partials) {
+      auto found = cache_.find(key);
+      if (found == cache_.end()) {
+        GroupState state{partial.keys, fresh_accumulators(plan_)};
+        auto stored = context_.store->get(context_.prefix + "s" + key);
+        if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
+        if (*stored && !deserialize_group(**stored, plan_, state))
+          return sql::sql_error(sql::sqlstate::kInternalError, "corrupt aggregate state");
+        cache_bytes_ += key.size() * 2 + 128 * (1 + plan_.aggs.size());
+        found = cache_.emplace(key, std::move(state)).first;
+      }
+      for (size_t i = 0; i < partial.accs.size(); ++i)
+        SQL_CHECK(found->second.accs[i].merge(partial.accs[i]));
+      dirty_.insert(key);
+    }
+    return Unit{};
+  }
+
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) {
+    std::lock_guard lock(mu_);
+    for (const auto& key : dirty_) {
+      const GroupState& g = cache_.at(key);
+      writes.push_back({context_.prefix + "s" + key, serialize_group(g)});
+      if (!context_.emit_output) continue;
+      // Upsert keyed by the group key; a group HAVING rejects is a tombstone.
+      auto row = group_row(plan_, g);
+      if (!row.ok()) {
+        skip_row(context_, row.error().message);
+        continue;
+      }
+      std::optional<std::string> value;
+      if (*row) value = sql::encode_json_row(output_, **row);
+      context_.outputs.push_back({sql::encode_json_row(key_, g.keys), std::move(value)});
+    }
+    dirty_.clear();
+    // Everything is clean now: keep the cache within its budget.
+    if (cache_bytes_ > context_.cache_bytes) {
+      cache_.clear();
+      cache_bytes_ = 0;
+    }
+    return Unit{};
+  }
+
+ private:
+  const sql::Plan& plan_;
+  OperatorContext& context_;
+  sql::TableDef output_;
+  sql::TableDef key_;
+  std::mutex mu_;
+  std::unordered_map<std::string, GroupState> cache_;
+  std::set<std::string> dirty_;
+  size_t cache_bytes_ = 0;
+};
+
+namespace {
+
+// GROUP BY keys + aggregates over one partition's batches; the merged state is the view's
+// GroupTable.
 class KeyedAggregate final : public Operator {
  public:
   KeyedAggregate(const sql::Plan& plan, OperatorContext& context)
-      : plan_(plan),
-        context_(context),
-        scratch_(width(plan), arguments(plan)),
-        output_(output_table(plan)),
-        key_(key_table(plan)) {}
+      : plan_(plan), context_(context), scratch_(width(plan), arguments(plan)) {
+    if (context_.groups == nullptr) context_.groups = std::make_shared<GroupTable>(plan, context);
+    groups_ = context_.groups;
+  }
 
   SqlStatus push(Batch& batch, const Progress&) override {
     std::unordered_map<std::string, GroupState> partials;
@@ -345,46 +427,12 @@ class KeyedAggregate final : public Operator {
         if (!added.ok()) skip_row(context_, added.error());
       }
     }
-    for (auto& [key, partial] : partials) {
-      auto found = cache_.find(key);
-      if (found == cache_.end()) {
-        GroupState state{partial.keys, fresh_accumulators(plan_)};
-        auto stored = context_.store->get(context_.prefix + "s" + key);
-        if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
-        if (*stored && !deserialize_group(**stored, plan_, state))
-          return sql::sql_error(sql::sqlstate::kInternalError, "corrupt aggregate state");
-        cache_bytes_ += key.size() * 2 + 128 * (1 + plan_.aggs.size());
-        found = cache_.emplace(key, std::move(state)).first;
-      }
-      for (size_t i = 0; i < partial.accs.size(); ++i)
-        SQL_CHECK(found->second.accs[i].merge(partial.accs[i]));
-      dirty_.insert(key);
-    }
-    return Unit{};
+    return groups_->merge(partials);
   }
 
+  // Every partition's pipeline calls this; the first call of a checkpoint writes all changes.
   SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
-    for (const auto& key : dirty_) {
-      const GroupState& g = cache_.at(key);
-      writes.push_back({context_.prefix + "s" + key, serialize_group(g)});
-      if (!context_.emit_output) continue;
-      // Upsert keyed by the group key; a group HAVING rejects is a tombstone.
-      auto row = group_row(plan_, g);
-      if (!row.ok()) {
-        skip_row(context_, row.error());
-        continue;
-      }
-      std::optional<std::string> value;
-      if (*row) value = sql::encode_json_row(output_, **row);
-      context_.outputs.push_back({sql::encode_json_row(key_, g.keys), std::move(value)});
-    }
-    dirty_.clear();
-    // Everything is clean now: keep the cache within its budget.
-    if (cache_bytes_ > context_.cache_bytes) {
-      cache_.clear();
-      cache_bytes_ = 0;
-    }
-    return Unit{};
+    return groups_->checkpoint(writes);
   }
 
  private:
@@ -401,11 +449,7 @@ class KeyedAggregate final : public Operator {
   const sql::Plan& plan_;
   OperatorContext& context_;
   RowScratch scratch_;
-  sql::TableDef output_;
-  sql::TableDef key_;
-  std::unordered_map<std::string, GroupState> cache_;
-  std::set<std::string> dirty_;
-  size_t cache_bytes_ = 0;
+  std::shared_ptr<GroupTable> groups_;
 };
 
 // Pushes every batch on unchanged (the head when a view has no WHERE).

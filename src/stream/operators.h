@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -35,16 +36,23 @@ struct Progress {
   int64_t watermark_ms = std::numeric_limits<int64_t>::min();  // not computed yet
 };
 
-// Shared by a view's operators.
+class GroupTable;
+
+// Shared by a view's operators, across the pipelines of its partitions (which may run on
+// different threads at once; checkpoints never overlap with pushes).
 struct OperatorContext {
   StateStore* store = nullptr;
   std::string prefix;  // the view's key prefix in the state store
   size_t cache_bytes = 64 << 20;
   std::atomic<int64_t> skipped{0};  // rows dropped because an expression failed on them
-  std::string last_error;           // the reason of the last skipped row
-  // WITH (topic = ...): operators add the view's changes here as JSON records (rows of an
-  // append-only view; upserts and tombstones keyed by the group key of an aggregate view), and
-  // the view appends them to its topic before the checkpoint that reflects them commits.
+  std::mutex error_mu;
+  std::string last_error;  // the reason of the last skipped row, under error_mu
+  // The keyed aggregate state every partition's pipeline merges into (made by the first).
+  std::shared_ptr<GroupTable> groups;
+  // WITH (topic = ...): operators add the view's changes here during checkpoint() as JSON
+  // records (rows of an append-only view; upserts and tombstones keyed by the group key of an
+  // aggregate view), and the view appends them to its topic before the checkpoint that reflects
+  // them commits.
   bool emit_output = false;
   std::vector<sql::TopicRecord> outputs;
 };
@@ -63,7 +71,10 @@ class Operator {
   Operator* next_ = nullptr;
 };
 
-// The operators of one view, source side first.
+// Records a row an expression failed on (thread-safe).
+void skip_row(OperatorContext& context, const std::string& reason);
+
+// The operators of one view over one source partition, source side first.
 struct Pipeline {
   std::vector<std::unique_ptr<Operator>> operators;
   Operator* head() const { return operators.front().get(); }
@@ -71,6 +82,8 @@ struct Pipeline {
 
 // 0A000 naming the construct when the stream engine cannot maintain `select` incrementally.
 sql::SqlStatus validate_plan(const sql::Plan& select);
+// Called once per source partition with the same context: the pipelines share the context's
+// group table.
 Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context);
 // One flag per source column (declared, then metadata): whether any expression of `select`
 // reads it.

@@ -14,6 +14,7 @@ Result<std::unique_ptr<StreamEngine>> StreamEngine::open(StreamOptions options) 
     return Error(ErrorCode::kIoError, "cannot create " + options.state_dir + ": " + ec.message());
   std::unique_ptr<StreamEngine> engine(new StreamEngine(std::move(options)));
   ASSIGN_OR_RETURN(engine->store_, StateStore::open(engine->options_.state_dir));
+  engine->pool_ = std::make_unique<TaskPool>(std::max(1, engine->options_.workers - 1));
   for (int i = 0; i < std::max(1, engine->options_.workers); ++i)
     engine->workers_.emplace_back([e = engine.get()] { e->work(); });
   return engine;
@@ -82,10 +83,11 @@ sql::SqlStatus StreamEngine::validate(const sql::Plan& select) const {
 sql::SqlStatus StreamEngine::start(const sql::ViewDef& def, std::shared_ptr<const sql::Plan> select,
                                    bool fresh) {
   SQL_CHECK(validate_plan(*select));
-  auto view = std::make_shared<View>(
-      def, std::move(select), *options_.log, *store_,
-      ViewOptions{.cache_bytes = options_.cache_bytes,
-                  .checkpoint_interval_ms = options_.checkpoint_interval_ms});
+  auto view =
+      std::make_shared<View>(def, std::move(select), *options_.log, *store_,
+                             ViewOptions{.cache_bytes = options_.cache_bytes,
+                                         .checkpoint_interval_ms = options_.checkpoint_interval_ms,
+                                         .pool = pool_.get()});
   Status opened = view->open(fresh);
   if (!opened.ok()) return sql::sql_error(sql::sqlstate::kIoError, opened.error().message());
   std::lock_guard lock(mu_);

@@ -1,9 +1,10 @@
 // Runs continuous materialized views: a small pool of worker threads, the state store, and the
 // sql::ViewHost interface the SQL engine calls for CREATE/DROP/SELECT of views.
 //
-// Scheduling: a view is processed by one worker at a time (one worker per view at any moment;
-// different views run on different workers in parallel). Workers are woken when a view is
-// created and otherwise poll, every poll_interval_ms, whether a source partition's high
+// Scheduling: a view is stepped by one worker at a time (different views run on different
+// workers in parallel); within a step the view's source partitions are pumped in parallel on a
+// task pool, each partition by one thread so its records stay in order. Workers are woken when a
+// view is created and otherwise poll, every poll_interval_ms, whether a source partition's high
 // watermark moved past a view's position (a bounded wait, never a busy loop).
 #pragma once
 
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "sql/views.h"
+#include "stream/task_pool.h"
 #include "stream/view.h"
 
 namespace eddy::stream {
@@ -57,6 +59,9 @@ class StreamEngine final : public sql::ViewHost {
 
   StreamOptions options_;
   std::unique_ptr<StateStore> store_;
+  // Runs a view's partitions in parallel: with the worker that steps the view, one view can use
+  // `workers` threads.
+  std::unique_ptr<TaskPool> pool_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<Entry>> views_;

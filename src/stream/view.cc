@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <functional>
+
 #include "sql/executor.h"
 #include "storage/log_manager.h"
+#include "stream/task_pool.h"
 
 namespace eddy::stream {
 
@@ -32,8 +35,15 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
   context_.prefix = view_prefix(def_.name);
   context_.cache_bytes = options_.cache_bytes;
   context_.emit_output = !def_.topic.empty();
-  pipeline_ = build_pipeline(*select_, context_);
   used_columns_ = used_columns(*select_);
+}
+
+void View::grow(size_t partitions) {
+  while (partitions_.size() < partitions) {
+    auto work = std::make_unique<PartitionWork>();
+    work->pipeline = build_pipeline(*select_, context_);
+    partitions_.push_back(std::move(work));
+  }
 }
 
 storage::ConfigMap View::output_overrides() const {
@@ -54,10 +64,11 @@ Status View::open(bool fresh) {
   if (fresh) return store_.delete_prefix(context_.prefix);
   auto topic = log_.topic(table_.topic);
   const int32_t partitions = topic ? topic->partitions : 0;
-  offsets_.assign(static_cast<size_t>(partitions), 0);
+  grow(static_cast<size_t>(partitions));
   for (int32_t p = 0; p < partitions; ++p) {
     ASSIGN_OR_RETURN(auto stored, store_.get(offset_key(context_.prefix, p)));
-    if (stored) offsets_[static_cast<size_t>(p)] = static_cast<int64_t>(read_be64(*stored));
+    if (stored)
+      partitions_[static_cast<size_t>(p)]->offset = static_cast<int64_t>(read_be64(*stored));
   }
   ASSIGN_OR_RETURN(auto counters, store_.get(context_.prefix + "m"));
   if (counters && counters->size() >= 16) {
@@ -65,7 +76,9 @@ Status View::open(bool fresh) {
     context_.skipped = static_cast<int64_t>(read_be64(std::string_view(*counters).substr(8)));
   }
   std::lock_guard lock(status_mu_);
-  checkpointed_ = offsets_;
+  checkpointed_.clear();
+  for (const auto& work : partitions_)
+    checkpointed_.push_back(work->offset);
   return Status();
 }
 
@@ -75,16 +88,18 @@ bool View::has_pending() const {
   if (!topic) return false;
   for (int32_t p = 0; p < topic->partitions; ++p) {
     auto partition = log_.partition(table_.topic, p);
-    const int64_t at = static_cast<size_t>(p) < offsets_.size() ? offsets_[p] : 0;
+    const int64_t at = static_cast<size_t>(p) < partitions_.size()
+                           ? partitions_[static_cast<size_t>(p)]->offset
+                           : 0;
     if (partition != nullptr && partition->high_watermark() > at) return true;
   }
   return false;
 }
 
-sql::SqlResult<bool> View::pump(int32_t p) {
+sql::SqlResult<bool> View::pump(int32_t p, PartitionWork& work) {
   auto partition = log_.partition(table_.topic, p);
   if (partition == nullptr) return false;
-  int64_t& offset = offsets_[static_cast<size_t>(p)];
+  int64_t& offset = work.offset;
   offset = std::max(offset, partition->log_start_offset());
   const int64_t end = partition->high_watermark();
   if (offset >= end) return false;
@@ -98,15 +113,14 @@ sql::SqlResult<bool> View::pump(int32_t p) {
   }
   if (read->data.empty()) return false;
   const size_t width = table_.columns.size() + std::size(sql::kMetadataColumns);
-  // Reused across pumps so its column vectors keep their capacity.
-  Batch& batch = batch_;
+  Batch& batch = work.batch;
   batch.partition = p;
   batch.offsets.clear();
   batch.selection.clear();
   batch.columns.resize(width);
   for (auto& column : batch.columns)
     column.clear();
-  sql::Row& row = row_;
+  sql::Row& row = work.row;
   std::string reason;
   int64_t last = offset;
   SQL_ASSIGN(
@@ -116,12 +130,11 @@ sql::SqlResult<bool> View::pump(int32_t p) {
           [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
             if (at < offset || at >= end) return sql::Unit{};
             last = at + 1;
-            ++uncheckpointed_;
+            ++work.uncheckpointed;
             if (!sql::decode_table_record(table_, record, at, p, ts, row, reason, &used_columns_)) {
-              ++context_.skipped;
-              context_.last_error = reason;
+              skip_row(context_, reason);
               if (!table_.dead_letter.empty())
-                dead_letters_.push_back(
+                work.dead_letters.push_back(
                     {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
                      sql::dead_letter_json(reason, def_.name, table_.topic, p, at, record.value)});
               return sql::Unit{};
@@ -135,37 +148,56 @@ sql::SqlResult<bool> View::pump(int32_t p) {
   // Stop at the high watermark even when the chunk held batches past it.
   const int64_t new_offset = std::min(std::max(next, last), end);
   if (new_offset <= offset) return false;
-  SQL_CHECK(pipeline_.head()->push(batch, Progress{.partition = p, .next_offset = new_offset}));
+  SQL_CHECK(work.pipeline.head()->push(batch, Progress{.partition = p, .next_offset = new_offset}));
   offset = new_offset;
-  dirty_ = true;
+  work.dirty = true;
   return true;
+}
+
+sql::SqlResult<bool> View::pump_until(int32_t p, PartitionWork& work,
+                                      std::chrono::steady_clock::time_point deadline) {
+  while (true) {
+    SQL_ASSIGN(const bool pumped, pump(p, work));
+    if (!pumped) return false;
+    if (std::chrono::steady_clock::now() >= deadline) return true;
+  }
 }
 
 sql::SqlStatus View::checkpoint() {
   std::vector<StateWrite> writes;
-  SQL_CHECK(pipeline_.head()->checkpoint(writes));
+  for (auto& work : partitions_)
+    SQL_CHECK(work->pipeline.head()->checkpoint(writes));
   // Output and dead letters become durable before the positions that move past them
   // (at-least-once: a crash in between writes them again).
   if (!context_.outputs.empty()) {
     SQL_CHECK(sql::append_to_topic(log_, def_.topic, context_.outputs, output_overrides()));
     context_.outputs.clear();
   }
-  if (!dead_letters_.empty()) {
-    SQL_CHECK(sql::append_to_topic(log_, table_.dead_letter, dead_letters_));
-    dead_letters_.clear();
+  std::vector<sql::TopicRecord> dead_letters;
+  for (auto& work : partitions_) {
+    for (auto& d : work->dead_letters)
+      dead_letters.push_back(std::move(d));
+    work->dead_letters.clear();
   }
-  for (size_t p = 0; p < offsets_.size(); ++p)
-    writes.push_back(
-        {offset_key(context_.prefix, static_cast<int32_t>(p)), encode_be64(offsets_[p])});
-  const int64_t records = records_ + uncheckpointed_;
+  if (!dead_letters.empty())
+    SQL_CHECK(sql::append_to_topic(log_, table_.dead_letter, dead_letters));
+  int64_t records = records_;
+  for (size_t p = 0; p < partitions_.size(); ++p) {
+    writes.push_back({offset_key(context_.prefix, static_cast<int32_t>(p)),
+                      encode_be64(partitions_[p]->offset)});
+    records += partitions_[p]->uncheckpointed;
+  }
   writes.push_back({context_.prefix + "m", encode_be64(records) + encode_be64(context_.skipped)});
   Status written = store_.write(writes);
   if (!written.ok()) return sql::sql_error(sql::sqlstate::kIoError, written.error().message());
   records_ = records;
-  uncheckpointed_ = 0;
-  dirty_ = false;
   std::lock_guard lock(status_mu_);
-  checkpointed_ = offsets_;
+  checkpointed_.clear();
+  for (auto& work : partitions_) {
+    work->uncheckpointed = 0;
+    work->dirty = false;
+    checkpointed_.push_back(work->offset);
+  }
   return sql::Unit{};
 }
 
@@ -180,30 +212,43 @@ bool View::step() {
   if (failed_) return false;
   auto topic = log_.topic(table_.topic);
   if (!topic) return false;
-  if (offsets_.size() < static_cast<size_t>(topic->partitions))
-    offsets_.resize(static_cast<size_t>(topic->partitions), 0);
+  grow(static_cast<size_t>(topic->partitions));
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.checkpoint_interval_ms);
-  bool progressed = true;
-  while (progressed && std::chrono::steady_clock::now() < deadline) {
-    progressed = false;
-    for (int32_t p = 0; p < topic->partitions; ++p) {
-      auto pumped = pump(p);
-      if (!pumped.ok()) {
-        fail(pumped.error().message);
-        return false;
-      }
-      progressed = progressed || *pumped;
-    }
+  // Each partition is pumped by one task, so its records flow in order; partitions run in
+  // parallel on the pool.
+  const size_t n = partitions_.size();
+  std::vector<sql::SqlResult<bool>> results(n, false);
+  std::vector<std::function<void()>> tasks;
+  for (size_t p = 0; p < n; ++p)
+    tasks.emplace_back([this, p, deadline, &results] {
+      results[p] = pump_until(static_cast<int32_t>(p), *partitions_[p], deadline);
+    });
+  if (options_.pool != nullptr) {
+    options_.pool->run(tasks);
+  } else {
+    for (auto& t : tasks)
+      t();
   }
-  if (dirty_) {
+  bool more = false;
+  for (auto& r : results) {
+    if (!r.ok()) {
+      fail(r.error().message);
+      return false;
+    }
+    more = more || *r;
+  }
+  bool dirty = false;
+  for (const auto& work : partitions_)
+    dirty = dirty || work->dirty;
+  if (dirty) {
     auto saved = checkpoint();
     if (!saved.ok()) {
       fail(saved.error().message);
       return false;
     }
   }
-  return progressed;
+  return more;
 }
 
 sql::SqlResult<std::vector<sql::Row>> View::read() const {

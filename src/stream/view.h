@@ -19,9 +19,12 @@ class LogManager;
 
 namespace eddy::stream {
 
+class TaskPool;
+
 struct ViewOptions {
   size_t cache_bytes = 64 << 20;         // aggregate state kept in memory per view
   int64_t checkpoint_interval_ms = 100;  // longest run of work between two checkpoints
+  TaskPool* pool = nullptr;              // runs partitions in parallel; null: one after another
 };
 
 class View {
@@ -43,8 +46,25 @@ class View {
   bool failed() const { return failed_.load(); }
 
  private:
-  // Reads one chunk of `partition` into a batch and pushes it; false when nothing was read.
-  sql::SqlResult<bool> pump(int32_t partition);
+  // What one source partition needs while it is pumped; partitions are pumped in parallel, each
+  // by one thread, and only checkpoint() (between steps) looks across them.
+  struct PartitionWork {
+    int64_t offset = 0;  // next offset to read
+    Pipeline pipeline;
+    Batch batch;  // scratch, reused so its column vectors keep their capacity
+    sql::Row row;
+    std::vector<sql::TopicRecord> dead_letters;  // written before the next checkpoint
+    int64_t uncheckpointed = 0;                  // records read since the last checkpoint
+    bool dirty = false;
+  };
+
+  // Reads one chunk of partition `work` into a batch and pushes it; false when nothing was read.
+  sql::SqlResult<bool> pump(int32_t partition, PartitionWork& work);
+  // Pumps one partition until it is caught up or `deadline`; true when records remain.
+  sql::SqlResult<bool> pump_until(int32_t partition, PartitionWork& work,
+                                  std::chrono::steady_clock::time_point deadline);
+  // Makes sure there is work state for `partitions` source partitions.
+  void grow(size_t partitions);
   sql::SqlStatus checkpoint();
   // Creates the view's output topic unless it exists (compacted for an aggregate view).
   Status ensure_output_topic();
@@ -58,15 +78,9 @@ class View {
   StateStore& store_;
   ViewOptions options_;
   OperatorContext context_;
-  Pipeline pipeline_;
   std::vector<bool> used_columns_;  // source columns the plan reads (others need not be decoded)
-  Batch batch_;                     // scratch, reused by pump()
-  sql::Row row_;
-  std::vector<int64_t> offsets_;                // next offset to read, per partition
-  std::vector<sql::TopicRecord> dead_letters_;  // written before the next checkpoint
-  bool dirty_ = false;
+  std::vector<std::unique_ptr<PartitionWork>> partitions_;
   std::atomic<int64_t> records_{0};  // checkpointed
-  int64_t uncheckpointed_ = 0;
   std::atomic<bool> failed_{false};
   mutable std::mutex status_mu_;
   std::string error_;

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 
+#include "sql/catalog.h"
+#include "sql/executor.h"
 #include "sql/session.h"
 #include "sql/value.h"
 
@@ -137,6 +139,55 @@ TEST(TimestampParse, AcceptsIsoAndPostgresSpellings) {
                           "2024-01-01T24:00", "2024-01-01Zjunk", "2024-01-01T10:00:00+"}) {
     EXPECT_FALSE(parse_timestamptz(bad).has_value()) << bad;
   }
+}
+
+}  // namespace
+}  // namespace eddy::sql
+
+namespace eddy::sql {
+namespace {
+
+TableDef decode_table() {
+  TableDef t;
+  t.name = "t";
+  t.columns = {{"s", Type::kInt2},    {"i", Type::kInt4},   {"b", Type::kInt8},
+               {"n", Type::kNumeric}, {"txt", Type::kText}, {"f", Type::kFloat8}};
+  return t;
+}
+
+// Decodes `json` into a fresh row; the reason when it does not fit, else "" and the row's text.
+std::string decode(std::string_view json, const std::vector<bool>* used = nullptr) {
+  Row row(decode_table().columns.size());
+  std::string reason;
+  if (!decode_json_row(decode_table(), json, row, reason, used)) return "error: " + reason;
+  std::string out;
+  for (const auto& v : row)
+    out += (v.null ? std::string("NULL") : to_text(v)) + "|";
+  return out;
+}
+
+TEST(JsonDecode, IntegersAreExactAndRangeChecked) {
+  EXPECT_EQ(decode(R"({"s":-32768,"i":2147483647,"b":-9223372036854775808})"),
+            "-32768|2147483647|-9223372036854775808|NULL|NULL|NULL|");
+  EXPECT_EQ(decode(R"({"s":32768})"), "error: field \"s\" does not fit type smallint");
+  EXPECT_EQ(decode(R"({"i":-2147483649})"), "error: field \"i\" does not fit type integer");
+  EXPECT_EQ(decode(R"({"b":9223372036854775808})"), "error: field \"b\" does not fit type bigint");
+  // Decimal and exponent forms round like a numeric cast; strings are parsed as text input.
+  EXPECT_EQ(decode(R"({"i":2.5,"b":"42","n":1e2})"), "NULL|3|42|100|NULL|NULL|");
+  EXPECT_EQ(decode(R"({"b":"4x"})"), "error: field \"b\" does not fit type bigint");
+  EXPECT_EQ(decode(R"({"b":true})"), "error: field \"b\" does not fit type bigint");
+  EXPECT_EQ(decode(R"({"f":1.5,"txt":{"a":[1,2]},"n":0.10})"),
+            "NULL|NULL|NULL|0.10|{\"a\":[1,2]}|1.5|");
+  EXPECT_EQ(decode(R"([1])"), "error: not a JSON object");
+}
+
+TEST(JsonDecode, UnreadTextColumnsAreLeftNullButOthersStillDecide) {
+  const std::vector<bool> used{true, true, true, true, false, true};
+  EXPECT_EQ(decode(R"({"i":1,"txt":"skipped"})", &used), "NULL|1|NULL|NULL|NULL|NULL|");
+  EXPECT_EQ(decode(R"({"txt":"x","n":"abc"})", &used),
+            "error: field \"n\" does not fit type numeric");
+  // Fields in any order, unknown fields ignored, the last duplicate wins.
+  EXPECT_EQ(decode(R"({"f":2,"zz":1,"s":1,"s":2})"), "2|NULL|NULL|NULL|NULL|2|");
 }
 
 }  // namespace

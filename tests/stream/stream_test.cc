@@ -2,11 +2,17 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <condition_variable>
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "sql/binder.h"
 #include "sql/catalog.h"
@@ -14,6 +20,7 @@
 #include "storage/log_manager.h"
 #include "storage/records.h"
 #include "stream/key_codec.h"
+#include "stream/task_pool.h"
 #include "stream/view.h"
 
 namespace eddy::stream {
@@ -98,6 +105,47 @@ TEST(AggregateState, SerializeAndMerge) {
   }
 }
 
+TEST(TaskPool, RunsAGroupsTasksAtTheSameTimeAndWaitsForAll) {
+  TaskPool pool(2);
+  for (int round = 0; round < 20; ++round) {
+    // Every task waits until all three have started: this only finishes when they run at once.
+    std::mutex mu;
+    std::condition_variable cv;
+    int started = 0;
+    std::atomic<int> finished{0};
+    std::atomic<bool> all_met{true};
+    std::vector<std::function<void()>> tasks;
+    for (int i = 0; i < 3; ++i)
+      tasks.emplace_back([&] {
+        std::unique_lock lock(mu);
+        ++started;
+        cv.notify_all();
+        if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return started == 3; }))
+          all_met = false;
+        ++finished;
+      });
+    pool.run(tasks);
+    EXPECT_EQ(finished.load(), 3);
+    EXPECT_TRUE(all_met.load());
+  }
+}
+
+TEST(TaskPool, TwoCallersShareThePool) {
+  TaskPool pool(1);
+  std::atomic<int> ran{0};
+  auto caller = [&] {
+    for (int round = 0; round < 200; ++round) {
+      std::vector<std::function<void()>> tasks(4, [&] { ++ran; });
+      pool.run(tasks);
+    }
+  };
+  std::thread a(caller);
+  std::thread b(caller);
+  a.join();
+  b.join();
+  EXPECT_EQ(ran.load(), 2 * 200 * 4);
+}
+
 class ViewTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -148,8 +196,9 @@ class ViewTest : public ::testing::Test {
   }
 
   std::unique_ptr<View> make_view(size_t cache_bytes) {
+    // With a pool: the partitions are pumped on different threads.
     return std::make_unique<View>(def_, select_, *log_, *store_,
-                                  ViewOptions{.cache_bytes = cache_bytes});
+                                  ViewOptions{.cache_bytes = cache_bytes, .pool = &pool_});
   }
 
   // Binds another view over `orders` in place of the fixture's.
@@ -163,6 +212,7 @@ class ViewTest : public ::testing::Test {
   }
 
   TempDir dir_;
+  TaskPool pool_{2};
   std::unique_ptr<storage::LogManager> log_;
   std::unique_ptr<sql::Catalog> catalog_;
   std::unique_ptr<StateStore> store_;
