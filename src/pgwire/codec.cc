@@ -3,6 +3,7 @@
 #include "sql/expr.h"
 
 #include <cstring>
+#include <limits>
 
 namespace eddy::pgwire {
 
@@ -35,6 +36,15 @@ int32_t load_i32(const unsigned char* p) {
   return static_cast<int32_t>((uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) |
                               (uint32_t{p[2]} << 8) | uint32_t{p[3]});
 }
+
+int64_t load_i64(const unsigned char* p) {
+  return static_cast<int64_t>((static_cast<uint64_t>(static_cast<uint32_t>(load_i32(p))) << 32) |
+                              static_cast<uint32_t>(load_i32(p + 4)));
+}
+
+// PostgreSQL's binary dates and timestamps count from 2000-01-01; Eddy's from 1970-01-01.
+constexpr int64_t kPgEpochDays = 10957;
+constexpr int64_t kPgEpochMicros = kPgEpochDays * sql::kMicrosPerDay;
 
 int32_t Reader::i32() {
   if (!need(4)) return 0;
@@ -166,6 +176,12 @@ bool has_binary_format(Type type) {
     case Type::kFloat8:
     case Type::kText:
     case Type::kUnknown:
+    case Type::kDate:
+    case Type::kTimestamp:
+    case Type::kTimestamptz:
+    case Type::kInterval:
+    case Type::kJsonb:
+    case Type::kBytea:
       return true;
     default:
       return false;
@@ -223,6 +239,48 @@ SqlResult<Value> decode_param(Type type, std::string_view data, int16_t format, 
     case Type::kUnknown:
       v = Value::text(std::string(data));
       break;
+    case Type::kDate: {
+      // PostgreSQL's binary dates count days from 2000-01-01.
+      if (data.size() != 4) return bad("date");
+      const int32_t days = load_i32(p);
+      v = Value::date(days == std::numeric_limits<int32_t>::max()   ? sql::kTimestampInfinity
+                      : days == std::numeric_limits<int32_t>::min() ? sql::kTimestampMinusInfinity
+                                                                    : int64_t{days} + kPgEpochDays);
+      if (!sql::date_in_range(v.i) && v.i != sql::kTimestampInfinity &&
+          v.i != sql::kTimestampMinusInfinity)
+        return bad("date");
+      break;
+    }
+    case Type::kTimestamp:
+    case Type::kTimestamptz: {
+      if (data.size() != 8) return bad("timestamp");
+      const int64_t micros = load_i64(p);
+      if (micros == std::numeric_limits<int64_t>::max() ||
+          micros == std::numeric_limits<int64_t>::min()) {
+        v = Value::integer(wire, micros);
+        break;
+      }
+      if (micros > std::numeric_limits<int64_t>::max() - kPgEpochMicros) return bad("timestamp");
+      v = Value::integer(wire, micros + kPgEpochMicros);
+      if (!sql::timestamp_in_range(v.i)) return bad("timestamp");
+      break;
+    }
+    case Type::kBytea:
+      v = Value::text(std::string(data), Type::kBytea);
+      break;
+    case Type::kJsonb: {
+      // Binary jsonb is a version byte (1) and the text.
+      if (data.empty() || data[0] != 1) return bad("jsonb");
+      auto j = sql::jsonb_from_text(data.substr(1));
+      if (!j.ok()) return j.error();
+      v = std::move(*j);
+      break;
+    }
+    case Type::kInterval: {
+      if (data.size() != 16) return bad("interval");
+      v = Value::interval(load_i32(p + 12), load_i32(p + 8), load_i64(p));
+      break;
+    }
     default:
       return sql::sql_error(sql::sqlstate::kFeatureNotSupported,
                             std::string("binary format for type ") + sql::type_name(wire) +
@@ -333,6 +391,32 @@ void encode_binary(std::string& out, const Value& v) {
       put(bits, 8);
       break;
     }
+    case Type::kDate: {
+      const int64_t days = v.i == sql::kTimestampInfinity ? std::numeric_limits<int32_t>::max()
+                           : v.i == sql::kTimestampMinusInfinity
+                               ? std::numeric_limits<int32_t>::min()
+                               : v.i - kPgEpochDays;
+      put(static_cast<uint64_t>(days), 4);
+      break;
+    }
+    case Type::kTimestamp:
+    case Type::kTimestamptz: {
+      const bool infinite = v.i == sql::kTimestampInfinity || v.i == sql::kTimestampMinusInfinity;
+      put(static_cast<uint64_t>(infinite ? v.i : v.i - kPgEpochMicros), 8);
+      break;
+    }
+    case Type::kInterval:
+      put(static_cast<uint64_t>(v.i), 8);
+      put(static_cast<uint64_t>(static_cast<int64_t>(v.days)), 4);
+      put(static_cast<uint64_t>(static_cast<int64_t>(v.months)), 4);
+      break;
+    case Type::kJsonb:
+      out += '\x01';
+      out += v.s;
+      break;
+    case Type::kBytea:
+      out += v.s;
+      break;
     default:
       out += sql::to_text(v);
   }

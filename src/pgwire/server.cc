@@ -280,6 +280,7 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
       session_ = std::make_unique<sql::Session>(server_.engine_, packet->params);
       int32_t secret = 0;
       pid_ = server_.register_connection(weak_from_this(), &secret);
+      session_->set_backend_pid(pid_);
       w.auth_ok();
       for (const auto& [name, value] : session_->reported_parameters())
         w.parameter_status(name, value);

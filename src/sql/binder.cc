@@ -1,5 +1,7 @@
 #include "sql/binder.h"
 
+#include "sql/builtins.h"
+
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
@@ -12,11 +14,22 @@
 #include <string_view>
 
 #include "sql/formats.h"
+#include "sql/system_tables.h"
 
 namespace eddy::sql {
 
+// A statement PostgreSQL's grammar does not have, recognised before parsing.
+struct SpecialShow {
+  enum Kind { kNone, kViews, kColumns, kCreateTable, kCreateView } kind = kNone;
+  std::string schema;
+  std::string name;
+  int location = -1;  // of the name
+  int start = 0;      // of the statement
+};
+
 struct ParsedQuery::Impl {
   std::string sql;
+  std::vector<SpecialShow> specials;
   PgQuery__ParseResult* tree = nullptr;
   ~Impl() {
     if (tree != nullptr) pg_query__parse_result__free_unpacked(tree, nullptr);
@@ -57,6 +70,12 @@ std::string str(const Node* node) {
   return {};
 }
 
+std::string lower(std::string s) {
+  for (char& c : s)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 // Last element of a qualified name list ("pg_catalog"."lower" -> "lower").
 std::string last_name(size_t n, Node** names) {
   return n == 0 ? std::string() : str(names[n - 1]);
@@ -72,14 +91,23 @@ SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn) {
   if (tn->n_array_bounds > 0) return unsupported("array types", tn->location);
   auto type = type_from_name(name);
   if (!type) {
-    static const char* kKnownLater[] = {"date", "interval", "bytea",  "jsonb",
-                                        "json", "time",     "timetz", "uuid"};
+    static const char* kKnownLater[] = {"bytea", "time", "timetz", "uuid"};
     for (const char* later : kKnownLater)
       if (name == later) return unsupported("type " + name, tn->location);
     return sql_error(sqlstate::kUndefinedObject, "type \"" + name + "\" does not exist",
                      tn->location);
   }
   TypeSpec spec{*type};
+  // INTERVAL '1' DAY restricts and reinterprets the input; interval(p) rounds. Neither is done,
+  // so refuse rather than answer differently from PostgreSQL (0x7FFF: all fields).
+  if (*type == Type::kInterval && tn->n_typmods > 0) {
+    const Node* m = tn->typmods[0];
+    const bool full = m->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+                      m->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL &&
+                      m->a_const->ival->ival == 0x7FFF;
+    if (!full || tn->n_typmods > 1)
+      return unsupported("interval field restrictions and precision", tn->location);
+  }
   if (*type == Type::kNumeric && tn->n_typmods == 2) {
     const Node* s = tn->typmods[1];
     if (s->node_case == PG_QUERY__NODE__NODE_A_CONST &&
@@ -119,9 +147,24 @@ class Binder {
       : input_(input), sql_(sql), statement_(std::move(statement)), params_(input.param_types) {}
 
   SqlResult<Plan> bind_statement(const Node* stmt);
+  SqlResult<Plan> bind_special(const SpecialShow& special);
 
  private:
+  SqlResult<Plan> bind_explain(const PgQuery__ExplainStmt* s);
+  // A relation named in FROM (or by SHOW COLUMNS): a table, a view or a system relation.
+  SqlResult<TableDef> resolve_relation(const std::string& schema, const std::string& name,
+                                       int location) const;
+  // 0A000 for the first PostgreSQL catalog relation Eddy lacks anywhere in the FROM clauses of
+  // `s` (joins and subqueries included), before anything else about the query is refused: that
+  // is what psql's \d queries run into, and what their user needs to hear.
+  SqlStatus check_catalog_relations(const PgQuery__SelectStmt* s) const;
+  SqlStatus check_catalog_relations(const Node* from) const;
+  SqlResult<Expr> bind_sql_value_function(const PgQuery__SQLValueFunction* f);
   SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
+  // SELECT set_config(name, value, is_local), alone: a SET that answers the new value. Its
+  // effect must happen when the statement runs, not when it is bound, so it is a kSet plan
+  // rather than a function.
+  std::optional<SqlResult<Plan>> bind_set_config(const PgQuery__SelectStmt* s);
   SqlResult<Plan> bind_insert(const PgQuery__InsertStmt* s);
   SqlResult<Plan> bind_create(const PgQuery__CreateStmt* s);
   SqlResult<Plan> bind_drop(const PgQuery__DropStmt* s);
@@ -406,7 +449,20 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
       spec.arg.location = loc;
       spec.result = Type::kInt8;
     } else {
-      if (f->n_args != 1)
+      if (*agg == AggKind::kStringAgg && f->n_args == 2) {
+        // The delimiter must be a constant here (PostgreSQL allows any expression).
+        SQL_ASSIGN(Expr d, bind_expr(f->args[1]));
+        SQL_ASSIGN(d, coerce_to(std::move(d), Type::kText));
+        if (d.kind != ExprKind::kConst)
+          return unsupported("a string_agg delimiter that is not a constant", d.location);
+        if (d.value.null) return unsupported("a NULL string_agg delimiter", d.location);
+        spec.delimiter = d.value.s;
+      } else if (*agg == AggKind::kStringAgg) {
+        return sql_error(
+            sqlstate::kUndefinedFunction,
+            "function string_agg with " + std::to_string(f->n_args) + " arguments does not exist",
+            loc);
+      } else if (f->n_args != 1)
         return sql_error(
             sqlstate::kUndefinedFunction,
             "function " + name + " with " + std::to_string(f->n_args) + " arguments does not exist",
@@ -442,20 +498,54 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
   if (f->agg_star || f->agg_distinct)
     return sql_error(sqlstate::kSyntaxError, name + " is not an aggregate function", loc);
   std::vector<Expr> args;
+  // Named arguments (name => value) are placed by parameter name; only make_interval has them.
+  static const char* kMakeIntervalParams[] = {"years", "months", "weeks", "days",
+                                              "hours", "mins",   "secs"};
+  std::vector<bool> given;
   for (size_t i = 0; i < f->n_args; ++i) {
-    SQL_ASSIGN(Expr a, bind_expr(f->args[i]));
+    const Node* node = f->args[i];
+    if (node->node_case == PG_QUERY__NODE__NODE_NAMED_ARG_EXPR) {
+      const auto* named = node->named_arg_expr;
+      size_t slot = std::size(kMakeIntervalParams);
+      if (name == "make_interval")
+        for (size_t k = 0; k < std::size(kMakeIntervalParams); ++k)
+          if (named->name == std::string(kMakeIntervalParams[k])) slot = k;
+      SQL_ASSIGN(Expr a, bind_expr(named->arg));
+      if (slot == std::size(kMakeIntervalParams))
+        return sql_error(sqlstate::kUndefinedFunction,
+                         "function " + name + "(" + named->name + " => " + type_name(a.type) +
+                             ") does not exist",
+                         loc);
+      given.resize(std::max(given.size(), args.size()), true);  // positional ones are given
+      if (args.size() <= slot) {
+        args.resize(slot + 1, make_const(Value::integer(Type::kInt4, 0), loc));
+        given.resize(slot + 1, false);
+      }
+      if (given[slot])
+        return sql_error(sqlstate::kSyntaxError,
+                         std::string("argument name \"") + named->name + "\" used more than once",
+                         named->location);
+      args[slot] = std::move(a);
+      given[slot] = true;
+      continue;
+    }
+    if (!given.empty())
+      return sql_error(sqlstate::kSyntaxError, "positional argument cannot follow named argument",
+                       loc);
+    SQL_ASSIGN(Expr a, bind_expr(node));
     args.push_back(std::move(a));
   }
   // Functions answered from the session or the server, folded to constants.
+  if (name == "current_database" && args.empty())
+    return make_const(Value::text(kDatabaseName), loc);
+  if (name == "current_schema" && args.empty()) return make_const(Value::text(kSchemaName), loc);
+  if (name == "current_schemas") return unsupported("current_schemas() (it returns an array)", loc);
+  if (name == "set_config")
+    return unsupported("set_config() other than alone in a SELECT without FROM", loc);
+  if (name == "pg_backend_pid" && args.empty())
+    return make_const(Value::integer(Type::kInt4, input_.backend_pid), loc);
   if (name == "version" && args.empty())
     return make_const(Value::text("PostgreSQL 15.0 (Eddy) on x86_64-pc-linux-gnu"), loc);
-  if ((name == "now" || name == "transaction_timestamp" || name == "statement_timestamp") &&
-      args.empty()) {
-    const auto now = std::chrono::system_clock::now().time_since_epoch();
-    return make_const(
-        Value::timestamptz(std::chrono::duration_cast<std::chrono::microseconds>(now).count()),
-        loc);
-  }
   if (name == "current_setting" && (args.size() == 1 || args.size() == 2) &&
       args[0].kind == ExprKind::kConst && !args[0].value.null) {
     auto value = input_.setting ? input_.setting(args[0].value.s) : std::nullopt;
@@ -494,7 +584,10 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
     SQL_ASSIGN(Expr a, coerce_to(std::move(args[i]), sig->params[i], CastContext::kExplicit));
     call.args.push_back(std::move(a));
   }
-  bool all_const = std::all_of(call.args.begin(), call.args.end(),
+  // now() and friends read the statement's start time when the statement runs, which may be long
+  // after it is bound (prepared statements): never folded.
+  bool all_const = !is_volatile_function(call.fn) &&
+                   std::all_of(call.args.begin(), call.args.end(),
                                [](const Expr& a) { return a.kind == ExprKind::kConst; });
   if (all_const) {
     SQL_ASSIGN(Value v, eval(call, EvalContext{}));
@@ -584,7 +677,16 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
       const auto* c = node->type_cast;
       SQL_ASSIGN(TypeSpec spec, resolve_type(c->type_name));
       SQL_ASSIGN(Expr a, bind_expr(c->arg));
-      SQL_ASSIGN(Expr e, coerce_to(std::move(a), spec.type, CastContext::kExplicit));
+      const bool arg_is_const = a.kind == ExprKind::kConst;
+      auto cast = coerce_to(std::move(a), spec.type, CastContext::kExplicit);
+      if (!cast.ok()) {
+        // A cast that cannot exist points at the "::", as PostgreSQL does; bad input text keeps
+        // pointing at the literal.
+        if (cast.error().sqlstate == sqlstate::kCannotCoerce || !arg_is_const)
+          if (c->location >= 0) cast.error().location = c->location;
+        return cast.error();
+      }
+      Expr e = std::move(*cast);
       if (spec.scale >= 0) {
         if (e.kind == ExprKind::kConst) {
           if (!e.value.null) {
@@ -665,9 +767,40 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
     }
     case PG_QUERY__NODE__NODE_SUB_LINK:
       return unsupported("subqueries", node->sub_link->location);
-    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
-      return unsupported("CURRENT_TIMESTAMP and similar SQL value functions (use now())",
-                         node->sqlvalue_function->location);
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION: {
+      const auto* f = node->sqlvalue_function;
+      Expr call;
+      call.kind = ExprKind::kCall;
+      call.location = f->location;
+      switch (f->op) {
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_DATE:
+          call.type = Type::kDate;
+          call.fn = current_date_fn();
+          call.name = "current_date";
+          return call;
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP_N:
+          call.type = Type::kTimestamptz;
+          call.fn = now_fn();
+          call.name = "current_timestamp";
+          return call;
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP_N:
+          call.type = Type::kTimestamp;
+          call.fn = localtimestamp_fn();
+          call.name = "localtimestamp";
+          return call;
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_ROLE:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_USER:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_USER:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_SESSION_USER:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_CATALOG:
+        case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_SCHEMA:
+          return bind_sql_value_function(f);
+        default:
+          return unsupported("this SQL value function (CURRENT_TIME, LOCALTIME)", f->location);
+      }
+    }
     default:
       return unsupported("expression " + node_name(node));
   }
@@ -697,6 +830,40 @@ SqlResult<Expr> Binder::to_group_refs(Expr e) {
   return e;
 }
 
+// The column name PostgreSQL gives a SQL value function (current_user, current_date, ...).
+std::string sql_value_function_name(PgQuery__SQLValueFunctionOp op) {
+  switch (op) {
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_DATE:
+      return "current_date";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIME:
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIME_N:
+      return "current_time";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP:
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_TIMESTAMP_N:
+      return "current_timestamp";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIME:
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIME_N:
+      return "localtime";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP:
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_LOCALTIMESTAMP_N:
+      return "localtimestamp";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_ROLE:
+      return "current_role";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_USER:
+      return "current_user";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_USER:
+      return "user";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_SESSION_USER:
+      return "session_user";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_CATALOG:
+      return "current_catalog";
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_SCHEMA:
+      return "current_schema";
+    default:
+      return "?column?";
+  }
+}
+
 std::string Binder::output_name(const Node* node) const {
   switch (node->node_case) {
     case PG_QUERY__NODE__NODE_COLUMN_REF: {
@@ -706,8 +873,13 @@ std::string Binder::output_name(const Node* node) const {
     case PG_QUERY__NODE__NODE_FUNC_CALL:
       return last_name(node->func_call->n_funcname, node->func_call->funcname);
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
-      std::string inner = output_name(node->type_cast->arg);
-      if (inner != "?column?") return inner;
+      // As PostgreSQL's FigureColname: a name from a column or function under the cast wins;
+      // one from an inner cast or CASE does not.
+      const Node* arg = node->type_cast->arg;
+      std::string inner = output_name(arg);
+      if (inner != "?column?" && arg->node_case != PG_QUERY__NODE__NODE_TYPE_CAST &&
+          arg->node_case != PG_QUERY__NODE__NODE_CASE_EXPR)
+        return inner;
       const auto* tn = node->type_cast->type_name;
       return last_name(tn->n_names, tn->names);
     }
@@ -720,12 +892,95 @@ std::string Binder::output_name(const Node* node) const {
     case PG_QUERY__NODE__NODE_A_EXPR:
       if (node->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF) return "nullif";
       return "?column?";
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+      return sql_value_function_name(node->sqlvalue_function->op);
     default:
       return "?column?";
   }
 }
 
+SqlResult<TableDef> Binder::resolve_relation(const std::string& schema, const std::string& name,
+                                             int location) const {
+  const bool public_schema = schema.empty() || schema == kSchemaName;
+  if (public_schema) {
+    if (auto def = input_.catalog->table(name)) return *def;
+    if (auto view = input_.catalog->view(name)) {
+      TableDef def;
+      def.name = view->name;
+      def.columns = view->columns;
+      def.is_view = true;
+      return def;
+    }
+  }
+  if (schema.empty() || is_system_schema(schema)) {
+    if (auto def = system_table(schema, name)) return *def;
+  }
+  if (auto missing = missing_system_relation(schema, name, location)) return *missing;
+  const std::string full = schema.empty() ? name : schema + "." + name;
+  return sql_error(sqlstate::kUndefinedTable, "relation \"" + full + "\" does not exist", location);
+}
+
+SqlStatus Binder::check_catalog_relations(const Node* from) const {
+  if (from == nullptr) return Unit{};
+  switch (from->node_case) {
+    case PG_QUERY__NODE__NODE_RANGE_VAR: {
+      const auto* rv = from->range_var;
+      auto resolved = resolve_relation(rv->schemaname, rv->relname, rv->location);
+      if (!resolved.ok() && resolved.error().sqlstate == sqlstate::kFeatureNotSupported)
+        return resolved.error();
+      return Unit{};
+    }
+    case PG_QUERY__NODE__NODE_JOIN_EXPR:
+      SQL_CHECK(check_catalog_relations(from->join_expr->larg));
+      return check_catalog_relations(from->join_expr->rarg);
+    case PG_QUERY__NODE__NODE_RANGE_SUBSELECT:
+      return check_catalog_relations(from->range_subselect->subquery);
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+      return check_catalog_relations(from->select_stmt);
+    default:
+      return Unit{};
+  }
+}
+
+SqlStatus Binder::check_catalog_relations(const PgQuery__SelectStmt* s) const {
+  if (s == nullptr) return Unit{};
+  for (size_t i = 0; i < s->n_from_clause; ++i)
+    SQL_CHECK(check_catalog_relations(s->from_clause[i]));
+  SQL_CHECK(check_catalog_relations(s->larg));
+  return check_catalog_relations(s->rarg);
+}
+
+std::optional<SqlResult<Plan>> Binder::bind_set_config(const PgQuery__SelectStmt* s) {
+  if (s->n_target_list != 1 || s->n_from_clause != 0 || s->where_clause != nullptr ||
+      s->op != PG_QUERY__SET_OPERATION__SETOP_NONE || s->n_values_lists > 0)
+    return std::nullopt;
+  const auto* rt = s->target_list[0]->res_target;
+  if (rt->val->node_case != PG_QUERY__NODE__NODE_FUNC_CALL) return std::nullopt;
+  const auto* f = rt->val->func_call;
+  if (last_name(f->n_funcname, f->funcname) != "set_config" || f->n_args != 3) return std::nullopt;
+  std::vector<Value> args;
+  for (size_t i = 0; i < 3; ++i) {
+    auto arg = bind_expr(f->args[i]);
+    if (!arg.ok()) return SqlResult<Plan>(arg.error());
+    if (arg->kind != ExprKind::kConst)
+      return SqlResult<Plan>(unsupported("set_config() with non-constant arguments", f->location));
+    args.push_back(arg->value);
+  }
+  if (args[0].null)
+    return SqlResult<Plan>(sql_error("22004", "SET requires parameter name", f->location));
+  Plan plan;
+  plan.kind = Plan::Kind::kSet;
+  plan.tag = "SELECT 1";
+  plan.variable = lower(args[0].s);
+  // is_local (args[2]) changes nothing: settings are not transactional yet, like SET LOCAL.
+  plan.value = args[1].null ? std::string() : to_text(args[1]);
+  plan.columns = {{rt->name[0] != '\0' ? rt->name : "set_config", Type::kText}};
+  return SqlResult<Plan>(std::move(plan));
+}
+
 SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
+  SQL_CHECK(check_catalog_relations(s));
+  if (auto set = bind_set_config(s)) return std::move(*set);
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return unsupported("UNION/INTERSECT/EXCEPT");
   if (s->n_values_lists > 0) return unsupported("VALUES as a query");
   if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
@@ -741,20 +996,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     if (from->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
       return unsupported("FROM " + node_name(from));
     const auto* rv = from->range_var;
-    const std::string schema = rv->schemaname;
-    const bool public_schema = schema.empty() || schema == "public";
-    auto def = public_schema ? input_.catalog->table(rv->relname) : std::nullopt;
-    if (auto view = public_schema ? input_.catalog->view(rv->relname) : std::nullopt) {
-      def = TableDef{};
-      def->name = view->name;
-      def->columns = view->columns;
-      def->is_view = true;
-    }
-    if (!def) {
-      std::string full = schema.empty() ? rv->relname : schema + "." + rv->relname;
-      return sql_error(sqlstate::kUndefinedTable, "relation \"" + full + "\" does not exist",
-                       rv->location);
-    }
+    SQL_ASSIGN(TableDef def, resolve_relation(rv->schemaname, rv->relname, rv->location));
     plan.table = std::move(def);
     table_ = &*plan.table;
     table_alias_ = rv->alias != nullptr ? rv->alias->aliasname : rv->relname;
@@ -916,6 +1158,12 @@ SqlResult<Plan> Binder::bind_insert(const PgQuery__InsertStmt* s) {
   if (s->on_conflict_clause != nullptr) return unsupported("INSERT ... ON CONFLICT");
   if (s->with_clause != nullptr) return unsupported("WITH");
   const auto* rv = s->relation;
+  const std::string schema = rv->schemaname;
+  if (!schema.empty() && schema != kSchemaName) {
+    SQL_ASSIGN(TableDef target, resolve_relation(schema, rv->relname, rv->location));
+    // The system relations are views in PostgreSQL, and these are not updatable.
+    return sql_error("55000", "cannot insert into view \"" + target.name + "\"", rv->location);
+  }
   auto def = input_.catalog->table(rv->relname);
   if (!def)
     return sql_error(sqlstate::kUndefinedTable,
@@ -1124,6 +1372,8 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
                      "materialized views cannot have parameters ($1, ...)");
   if (!select.table)
     return unsupported("a materialized view without FROM (it needs a source table)");
+  if (!select.table->system.empty())
+    return unsupported("a materialized view over a system relation (it has no topic to follow)");
   if (select.table->is_view)
     return unsupported("a materialized view over another materialized view");
   Plan plan;
@@ -1170,12 +1420,6 @@ Plan tagged(Plan::Kind kind, const char* tag) {
   return plan;
 }
 
-std::string lower(std::string s) {
-  for (char& c : s)
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 SqlResult<Plan> Binder::bind_set(const PgQuery__VariableSetStmt* s) {
   Plan plan;
   plan.variable = lower(s->name);
@@ -1197,6 +1441,10 @@ SqlResult<Plan> Binder::bind_set(const PgQuery__VariableSetStmt* s) {
         } else {
           return unsupported("this SET value");
         }
+        // List settings of names keep each name as SQL would write it, as PostgreSQL does.
+        if (plan.variable == "search_path" && arg->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+            arg->a_const->val_case == PG_QUERY__A__CONST__VAL_SVAL)
+          part = quote_identifier(part);
         value += (i == 0 ? "" : ", ") + part;
       }
       plan.value = value;
@@ -1219,23 +1467,10 @@ SqlResult<Plan> Binder::bind_set(const PgQuery__VariableSetStmt* s) {
   }
 }
 
-namespace {
-// "materialized_views" as rewrite_show_views leaves it: one or more underscores in between.
-bool is_show_views_name(const std::string& name) {
-  constexpr std::string_view kHead = "materialized", kTail = "views";
-  if (name.size() <= kHead.size() + kTail.size()) return false;
-  if (name.compare(0, kHead.size(), kHead) != 0) return false;
-  if (name.compare(name.size() - kTail.size(), kTail.size(), kTail) != 0) return false;
-  return std::all_of(name.begin() + kHead.size(), name.end() - kTail.size(),
-                     [](char c) { return c == '_'; });
-}
-}  // namespace
-
 SqlResult<Plan> Binder::bind_show(const PgQuery__VariableShowStmt* s) {
   Plan plan;
   plan.variable = lower(s->name);
   plan.tag = "SHOW";
-  if (is_show_views_name(plan.variable)) plan.variable = "materialized_views";
   if (plan.variable == "tables") {
     plan.kind = Plan::Kind::kShowTables;
     plan.columns = {{"name", Type::kText}, {"topic", Type::kText}, {"format", Type::kText}};
@@ -1506,6 +1741,93 @@ SqlResult<Plan> Binder::bind_copy(const PgQuery__CopyStmt* s) {
   return plan;
 }
 
+SqlResult<Expr> Binder::bind_sql_value_function(const PgQuery__SQLValueFunction* f) {
+  switch (f->op) {
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_CATALOG:
+      return make_const(Value::text(kDatabaseName), f->location);
+    case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_SCHEMA:
+      return make_const(Value::text(kSchemaName), f->location);
+    default: {
+      // current_user, current_role, user, session_user: the user the client connected as.
+      auto user = input_.setting ? input_.setting("session_authorization") : std::nullopt;
+      return make_const(Value::text(user.value_or(kDatabaseName)), f->location);
+    }
+  }
+}
+
+SqlResult<Plan> Binder::bind_special(const SpecialShow& special) {
+  if (special.kind == SpecialShow::kViews) {
+    PgQuery__VariableShowStmt show = PG_QUERY__VARIABLE_SHOW_STMT__INIT;
+    char name[] = "materialized_views";
+    show.name = name;
+    return bind_show(&show);
+  }
+  Plan plan;
+  plan.tag = "SHOW";
+  plan.variable = special.name;
+  if (special.kind == SpecialShow::kColumns) {
+    SQL_CHECK(resolve_relation(special.schema, special.name, special.location));
+    plan.kind = Plan::Kind::kShowColumns;
+    plan.value = special.schema;
+    for (size_t i = 0; i < std::size(kDescribeColumnNames); ++i)
+      plan.columns.push_back({kDescribeColumnNames[i], kDescribeColumnTypes[i]});
+    return plan;
+  }
+  const bool view = special.kind == SpecialShow::kCreateView;
+  const bool public_schema = special.schema.empty() || special.schema == kSchemaName;
+  const bool exists = public_schema && (view ? input_.catalog->view(special.name).has_value()
+                                             : input_.catalog->table(special.name).has_value());
+  if (!exists) {
+    const std::string full =
+        special.schema.empty() ? special.name : special.schema + "." + special.name;
+    return sql_error(
+        sqlstate::kUndefinedTable,
+        std::string(view ? "materialized view" : "table") + " \"" + full + "\" does not exist",
+        special.location);
+  }
+  plan.kind = Plan::Kind::kShowCreate;
+  plan.value = view ? "materialized view" : "table";
+  plan.columns = {{"name", Type::kText}, {"create_statement", Type::kText}};
+  return plan;
+}
+
+SqlResult<Plan> Binder::bind_explain(const PgQuery__ExplainStmt* s) {
+  for (size_t i = 0; i < s->n_options; ++i) {
+    const auto* opt = s->options[i]->def_elem;
+    const std::string name = opt->defname;
+    SQL_ASSIGN(const std::string value, option_value(opt, "EXPLAIN"));
+    const bool off = value == "false" || value == "off" || value == "0";
+    // Eddy prints no costs, so COSTS in any setting asks for what it already does.
+    if (name == "costs" || (name == "format" && lower(value) == "text") ||
+        ((name == "analyze" || name == "verbose" || name == "buffers" || name == "wal" ||
+          name == "timing" || name == "summary" || name == "settings") &&
+         off))
+      continue;
+    std::string shown = name == "format" ? name + " " + value : name;
+    for (char& c : shown)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return unsupported("EXPLAIN (" + shown + ")", opt->location);
+  }
+  const Node* query = s->query;
+  Plan inner;
+  if (query->node_case == PG_QUERY__NODE__NODE_SELECT_STMT) {
+    SQL_ASSIGN(inner, bind_select(query->select_stmt));
+  } else if (query->node_case == PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT &&
+             query->create_table_as_stmt->objtype == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW) {
+    SQL_ASSIGN(inner, bind_create_view(query->create_table_as_stmt));
+  } else {
+    return sql_error(sqlstate::kFeatureNotSupported,
+                     "EXPLAIN of " + node_name(query) +
+                         " is not supported yet (only SELECT and CREATE MATERIALIZED VIEW)");
+  }
+  Plan plan;
+  plan.kind = Plan::Kind::kExplain;
+  plan.tag = "EXPLAIN";
+  plan.columns = {{"QUERY PLAN", Type::kText}};
+  plan.explained = std::make_shared<const Plan>(std::move(inner));
+  return plan;
+}
+
 SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
   SqlResult<Plan> plan = [&]() -> SqlResult<Plan> {
     switch (stmt->node_case) {
@@ -1525,6 +1847,8 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
         return bind_show(stmt->variable_show_stmt);
       case PG_QUERY__NODE__NODE_COPY_STMT:
         return bind_copy(stmt->copy_stmt);
+      case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
+        return bind_explain(stmt->explain_stmt);
       case PG_QUERY__NODE__NODE_TRANSACTION_STMT: {
         switch (stmt->transaction_stmt->kind) {
           case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:
@@ -1552,51 +1876,171 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
 }  // namespace
 
 namespace {
-// `SHOW MATERIALIZED VIEWS` is not PostgreSQL grammar; it becomes `SHOW materialized_views`
-// (the same length, so error positions stay right). Only at the start of a statement.
-std::string rewrite_show_views(const std::string& sql) {
-  std::string out = sql;
-  auto is_space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-  auto skip_spaces = [&](size_t i) {
-    while (i < sql.size() && is_space(sql[i]))
-      ++i;
-    return i;
-  };
-  auto word_at = [&](size_t i, std::string_view word) {
-    if (sql.size() - i < word.size()) return false;
-    for (size_t k = 0; k < word.size(); ++k) {
-      if (std::tolower(static_cast<unsigned char>(sql[i + k])) != word[k]) return false;
+
+// The tokens of `sql` as PostgreSQL's own lexer sees them (comments left out); nullopt when it
+// cannot lex (the parser then reports the error).
+std::optional<std::vector<PgQuery__ScanToken>> scan_tokens(const std::string& sql) {
+  PgQueryScanResult scan = pg_query_scan(sql.c_str());
+  if (scan.error != nullptr) {
+    pg_query_free_scan_result(scan);
+    return std::nullopt;
+  }
+  PgQuery__ScanResult* result = pg_query__scan_result__unpack(
+      nullptr, scan.pbuf.len, reinterpret_cast<const uint8_t*>(scan.pbuf.data));
+  pg_query_free_scan_result(scan);
+  if (result == nullptr) return std::nullopt;
+  std::vector<PgQuery__ScanToken> tokens;
+  for (size_t i = 0; i < result->n_tokens; ++i) {
+    const PgQuery__ScanToken* t = result->tokens[i];
+    if (t->token == PG_QUERY__TOKEN__SQL_COMMENT || t->token == PG_QUERY__TOKEN__C_COMMENT)
+      continue;
+    tokens.push_back(*t);
+  }
+  pg_query__scan_result__free_unpacked(result, nullptr);
+  return tokens;
+}
+
+// An identifier token's name: unquoted and folded to lower case, or the quoted text as is.
+std::optional<std::string> identifier(const std::string& sql, const PgQuery__ScanToken& t) {
+  const bool name_like = t.token == PG_QUERY__TOKEN__IDENT ||
+                         (t.keyword_kind != PG_QUERY__KEYWORD_KIND__NO_KEYWORD &&
+                          t.keyword_kind != PG_QUERY__KEYWORD_KIND__RESERVED_KEYWORD);
+  if (!name_like) return std::nullopt;
+  std::string text = sql.substr(static_cast<size_t>(t.start), static_cast<size_t>(t.end - t.start));
+  if (!text.empty() && text.front() == '"') {
+    if (text.size() < 2 || text.back() != '"') return std::nullopt;
+    std::string out;
+    for (size_t i = 1; i + 1 < text.size(); ++i) {
+      out += text[i];
+      if (text[i] == '"') ++i;  // "" is one quote
     }
-    return true;
-  };
-  for (size_t start = 0; start <= sql.size();) {
-    size_t i = skip_spaces(start);
-    if (word_at(i, "show")) {
-      size_t after_show = i + 4;
-      size_t m = skip_spaces(after_show);
-      if (m > after_show && word_at(m, "materialized")) {
-        const size_t gap = m + 12;
-        const size_t v = skip_spaces(gap);
-        if (v > gap && word_at(v, "views")) {
-          const size_t end = skip_spaces(v + 5);
-          if (end == sql.size() || sql[end] == ';') {
-            for (size_t k = gap; k < v; ++k)
-              out[k] = '_';
-          }
+    return out;
+  }
+  for (char& c : text)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+// SHOW MATERIALIZED VIEWS, SHOW COLUMNS FROM, SHOW CREATE TABLE / MATERIALIZED VIEW are not
+// PostgreSQL grammar. ParsedQuery::parse finds them with PostgreSQL's lexer, remembers what
+// they ask, and overwrites each with `SHOW eddy_special` padded with spaces (never longer than
+// the original, so the positions of everything else stay right).
+constexpr std::string_view kSpecialPlaceholder = "SHOW eddy_special";
+
+std::vector<SpecialShow> find_special_shows(const std::string& sql, std::string& rewritten) {
+  std::vector<SpecialShow> found;
+  // Lexing costs little next to parsing, but most statements (INSERTs) need not pay it at all.
+  bool has_show = false;
+  for (size_t i = 0; i + 4 <= sql.size() && !has_show; ++i)
+    has_show = (sql[i] | 0x20) == 's' && (sql[i + 1] | 0x20) == 'h' && (sql[i + 2] | 0x20) == 'o' &&
+               (sql[i + 3] | 0x20) == 'w';
+  if (!has_show) return found;
+  auto tokens = scan_tokens(sql);
+  if (!tokens) return found;
+  size_t begin = 0;
+  while (begin < tokens->size()) {
+    size_t end = begin;
+    while (end < tokens->size() && (*tokens)[end].token != PG_QUERY__TOKEN__ASCII_59)
+      ++end;
+    const auto* t = tokens->data() + begin;
+    const size_t n = end - begin;
+    auto is = [&](size_t i, PgQuery__Token token) { return i < n && t[i].token == token; };
+    SpecialShow special;
+    size_t name_at = 0;
+    if (is(0, PG_QUERY__TOKEN__SHOW)) {
+      if (is(1, PG_QUERY__TOKEN__MATERIALIZED) && n == 3 &&
+          identifier(sql, t[2]).value_or("") == "views") {
+        special.kind = SpecialShow::kViews;
+      } else if (is(1, PG_QUERY__TOKEN__COLUMNS) && is(2, PG_QUERY__TOKEN__FROM)) {
+        special.kind = SpecialShow::kColumns;
+        name_at = 3;
+      } else if (is(1, PG_QUERY__TOKEN__CREATE) && is(2, PG_QUERY__TOKEN__TABLE)) {
+        special.kind = SpecialShow::kCreateTable;
+        name_at = 3;
+      } else if (is(1, PG_QUERY__TOKEN__CREATE) && is(2, PG_QUERY__TOKEN__MATERIALIZED) &&
+                 is(3, PG_QUERY__TOKEN__VIEW)) {
+        special.kind = SpecialShow::kCreateView;
+        name_at = 4;
+      }
+    }
+    bool matched = special.kind == SpecialShow::kViews;
+    if (name_at > 0) {
+      // name or schema.name, and nothing after it
+      auto first = name_at < n ? identifier(sql, t[name_at]) : std::nullopt;
+      if (first && n == name_at + 1) {
+        special.name = *first;
+        special.location = t[name_at].start;
+        matched = true;
+      } else if (first && n == name_at + 3 && is(name_at + 1, PG_QUERY__TOKEN__ASCII_46)) {
+        if (auto second = identifier(sql, t[name_at + 2])) {
+          special.schema = *first;
+          special.name = *second;
+          special.location = t[name_at].start;
+          matched = true;
         }
       }
     }
-    const size_t next = sql.find(';', start);
-    if (next == std::string::npos) break;
-    start = next + 1;
+    if (matched) {
+      special.start = t[0].start;
+      const auto span = static_cast<size_t>(t[n - 1].end - t[0].start);
+      std::string placeholder(kSpecialPlaceholder);
+      placeholder.resize(span, ' ');
+      rewritten.replace(static_cast<size_t>(t[0].start), span, placeholder);
+      found.push_back(std::move(special));
+    }
+    begin = end + 1;
   }
-  return out;
+  return found;
 }
+
 }  // namespace
+
+std::string quote_identifier(const std::string& name) {
+  bool plain = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+  for (char c : name)
+    plain = plain && ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_');
+  if (plain) {
+    // Unreserved keywords need no quotes, like in PostgreSQL's quote_ident.
+    auto tokens = scan_tokens(name);
+    plain = tokens && tokens->size() == 1 &&
+            ((*tokens)[0].token == PG_QUERY__TOKEN__IDENT ||
+             (*tokens)[0].keyword_kind == PG_QUERY__KEYWORD_KIND__UNRESERVED_KEYWORD);
+  }
+  if (plain) return name;
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string view_query_text(const std::string& create_sql) {
+  auto tokens = scan_tokens(create_sql);
+  if (!tokens) return create_sql;
+  int depth = 0;
+  for (const auto& t : *tokens) {
+    if (t.token == PG_QUERY__TOKEN__ASCII_40) ++depth;
+    if (t.token == PG_QUERY__TOKEN__ASCII_41) --depth;
+    if (depth == 0 && t.token == PG_QUERY__TOKEN__AS) {
+      size_t from = static_cast<size_t>(t.end);
+      while (from < create_sql.size() &&
+             std::isspace(static_cast<unsigned char>(create_sql[from])) != 0)
+        ++from;
+      size_t to = create_sql.size();
+      while (to > from && (std::isspace(static_cast<unsigned char>(create_sql[to - 1])) != 0 ||
+                           create_sql[to - 1] == ';'))
+        --to;
+      return create_sql.substr(from, to - from);
+    }
+  }
+  return create_sql;
+}
 
 SqlResult<ParsedQuery> ParsedQuery::parse(const std::string& original) {
   auto impl = std::make_shared<Impl>();
-  const std::string sql = rewrite_show_views(original);
+  std::string sql = original;
+  impl->specials = find_special_shows(original, sql);
   impl->sql = original;
   PgQueryProtobufParseResult result = pg_query_parse_protobuf(sql.c_str());
   if (result.error != nullptr) {
@@ -1625,7 +2069,12 @@ SqlResult<Plan> ParsedQuery::bind(size_t index, const BindInput& input) const {
   std::string statement = raw->stmt_len > 0
                               ? impl_->sql.substr(begin, static_cast<size_t>(raw->stmt_len))
                               : impl_->sql.substr(begin);
+  const size_t stop = raw->stmt_len > 0 ? begin + static_cast<size_t>(raw->stmt_len) : SIZE_MAX;
+  const SpecialShow* special = nullptr;
+  for (const auto& s : impl_->specials)
+    if (static_cast<size_t>(s.start) >= begin && static_cast<size_t>(s.start) < stop) special = &s;
   Binder binder(input, impl_->sql, std::move(statement));
+  if (special != nullptr) return binder.bind_special(*special);
   return binder.bind_statement(impl_->tree->stmts[index]->stmt);
 }
 

@@ -22,7 +22,14 @@ struct BindInput {
   std::vector<Type> param_types;
   // Reads a session setting (current_setting()); nullopt when unknown.
   std::function<std::optional<std::string>(const std::string&)> setting;
+  int32_t backend_pid = 0;  // pg_backend_pid()
 };
+
+// An identifier as SQL must write it: unchanged when it is a lower-case name that is not a
+// keyword, double-quoted otherwise (PostgreSQL's quote_ident).
+std::string quote_identifier(const std::string& name);
+// The query of a CREATE MATERIALIZED VIEW statement: its text after the top-level AS.
+std::string view_query_text(const std::string& create_sql);
 
 class ParsedQuery {
  public:

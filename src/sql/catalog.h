@@ -34,6 +34,9 @@ struct TableDef {
   // Records that do not decode go here (created when first needed); empty: only counted.
   std::string dead_letter;
   bool is_view = false;  // a materialized view's output seen as a table (read from its state)
+  // A read-only system relation ("information_schema.tables"): rows come from the catalog
+  // (system_tables.h), never from a topic. Not persisted.
+  std::string system;
 };
 
 // A continuous materialized view: its defining statement is kept as text and bound again when
@@ -52,9 +55,10 @@ inline std::string default_dead_letter(const std::string& table) {
 }
 
 // Columns every table has after its declared ones, in this order.
-inline constexpr const char* kMetadataColumns[] = {"_key", "_offset", "_partition", "_timestamp"};
-inline constexpr Type kMetadataTypes[] = {Type::kText, Type::kInt8, Type::kInt4,
-                                          Type::kTimestamptz};
+inline constexpr const char* kMetadataColumns[] = {"_key", "_offset", "_partition", "_timestamp",
+                                                   "_headers"};
+inline constexpr Type kMetadataTypes[] = {Type::kText, Type::kInt8, Type::kInt4, Type::kTimestamptz,
+                                          Type::kJsonb};
 
 class Catalog {
  public:

@@ -10,6 +10,7 @@
 
 #include "sql/catalog.h"
 #include "sql/formats.h"
+#include "sql/system_tables.h"
 #include "sql/views.h"
 #include "storage/log_manager.h"
 #include "storage/records.h"
@@ -77,7 +78,14 @@ SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bo
 std::string group_key(const Row& keys) {
   std::string out;
   for (const auto& v : keys) {
-    out += v.null ? std::string("N") : "V" + to_text(v);
+    if (!v.null && v.type == Type::kInterval) {
+      // Equal spans ('1 mon' and '30 days') are one group, as in PostgreSQL.
+      const __int128 span = interval_span(v);
+      out += "I" + std::to_string(static_cast<int64_t>(span >> 64)) + ":" +
+             std::to_string(static_cast<uint64_t>(span));
+    } else {
+      out += v.null ? std::string("N") : "V" + to_text(v);
+    }
     out += '\0';
   }
   return out;
@@ -130,6 +138,67 @@ SqlResult<int64_t> for_each_record(
   return next;
 }
 
+namespace {
+
+// The record's Kafka headers as jsonb, [{"key": "k", "value": "v"}, ...] (value null for a null
+// header value; bytes that are not UTF-8 become U+FFFD). Read again from the raw record, which
+// RecordView does not split: varint length | attributes | timestampDelta | offsetDelta | key |
+// value | header count | headers. NULL when the record is malformed there.
+Value record_headers(std::span<const std::byte> raw) {
+  const auto* p = reinterpret_cast<const uint8_t*>(raw.data());
+  const size_t n = raw.size();
+  size_t pos = 0;
+  auto varint = [&](int64_t& out) {
+    uint64_t v = 0;
+    for (int shift = 0; pos < n && shift < 64; shift += 7) {
+      const uint8_t b = p[pos++];
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if ((b & 0x80) == 0) {
+        out = static_cast<int64_t>((v >> 1) ^ (~(v & 1) + 1));
+        return true;
+      }
+    }
+    return false;
+  };
+  auto bytes = [&](int64_t len, std::string_view* out) {
+    if (len < 0) return true;
+    if (static_cast<uint64_t>(len) > n - pos) return false;
+    if (out != nullptr)
+      *out = std::string_view(reinterpret_cast<const char*>(p + pos), static_cast<size_t>(len));
+    pos += static_cast<size_t>(len);
+    return true;
+  };
+  const Value bad = Value::null_of(Type::kJsonb);
+  int64_t length = 0, ts = 0, od = 0, key_len = 0, value_len = 0, count = 0;
+  if (!varint(length) || pos >= n) return bad;
+  ++pos;  // attributes
+  if (!varint(ts) || !varint(od) || !varint(key_len) || !bytes(key_len, nullptr) ||
+      !varint(value_len) || !bytes(value_len, nullptr) || !varint(count) || count < 0 ||
+      static_cast<uint64_t>(count) > n)
+    return bad;
+  if (count == 0) return Value::text("[]", Type::kJsonb);
+  auto json_string = [](std::string_view s) {
+    return nlohmann::json(std::string(s))
+        .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  };
+  std::string out = "[";
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t klen = 0, vlen = 0;
+    std::string_view k, v;
+    if (!varint(klen) || klen < 0 || !bytes(klen, &k) || !varint(vlen) || !bytes(vlen, &v))
+      return bad;
+    if (i > 0) out += ", ";
+    out += "{\"key\": " + json_string(k) + ", \"value\": " + (vlen < 0 ? "null" : json_string(v)) +
+           "}";
+  }
+  out += "]";
+  // Through jsonb input for PostgreSQL's string escapes.
+  auto j = jsonb_from_text(out);
+  return j.ok() ? std::move(*j) : bad;
+}
+
+}  // namespace
+
 bool decode_table_record(const TableDef& table, const storage::RecordView& record, int64_t offset,
                          int32_t partition, int64_t timestamp_ms, Row& row, std::string& reason,
                          const std::vector<bool>* used) {
@@ -145,6 +214,8 @@ bool decode_table_record(const TableDef& table, const storage::RecordView& recor
   row[declared + 1] = Value::integer(Type::kInt8, offset);
   row[declared + 2] = Value::integer(Type::kInt4, partition);
   row[declared + 3] = Value::timestamptz(timestamp_ms * 1000);
+  row[declared + 4] =
+      wanted(declared + 4) ? record_headers(record.raw) : Value::null_of(Type::kJsonb);
   return true;
 }
 
@@ -174,12 +245,25 @@ std::string encode_json_row(const TableDef& table, const Row& row) {
       case Type::kFloat8:
         out += std::isfinite(v.f) ? to_text(v) : nlohmann::json(to_text(v)).dump();
         break;
-      case Type::kTimestamptz: {
-        std::string t = format_timestamptz(v.i);
-        t[10] = 'T';
-        out += nlohmann::json(t.substr(0, t.size() - 3) + "Z").dump();
+      case Type::kTimestamptz:
+      case Type::kTimestamp: {
+        // ISO 8601 (what JSON consumers parse) for finite timestamps in the common era.
+        std::string t = format_timestamp(v.i, false);
+        if (t.size() >= 19 && t[10] == ' ' && t.find(' ', 11) == std::string::npos) {
+          t[10] = 'T';
+          if (v.type == Type::kTimestamptz) t += 'Z';
+        }
+        out += nlohmann::json(t).dump();
         break;
       }
+      case Type::kDate:
+      case Type::kInterval:
+      case Type::kBytea:  // "\\x..." hex, which bytea input reads back
+        out += nlohmann::json(to_text(v)).dump();
+        break;
+      case Type::kJsonb:
+        out += v.s;  // canonical JSON text, embedded as JSON
+        break;
       default:
         out += nlohmann::json(v.s).dump();
         break;
@@ -248,7 +332,15 @@ bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std
     }
     if (jt == simdjson::ondemand::json_type::null) continue;
     SqlResult<Value> parsed = Value::null_of(type);
-    if (jt == simdjson::ondemand::json_type::string) {
+    if (type == Type::kJsonb) {
+      // A jsonb column takes the field's JSON as it is (any JSON type).
+      std::string_view raw;
+      if (simdjson::to_json_string(value).get(raw) != simdjson::SUCCESS) {
+        reason = "malformed JSON";
+        return false;
+      }
+      parsed = jsonb_from_text(raw);
+    } else if (jt == simdjson::ondemand::json_type::string) {
       std::string_view s;
       if (value.get_string().get(s) != simdjson::SUCCESS) {
         reason = "malformed JSON string";
@@ -373,7 +465,14 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   };
 
   uint64_t skipped = 0;
-  if (plan.table && plan.table->is_view) {
+  if (plan.table && !plan.table->system.empty()) {
+    SQL_ASSIGN(std::vector<Row> rows, system_rows(*plan.table, engine));
+    for (auto& row : rows) {
+      for (size_t i = 0; i < std::size(kMetadataColumns); ++i)
+        row.push_back(Value::null_of(kMetadataTypes[i]));
+      SQL_CHECK(consume(std::move(row)));
+    }
+  } else if (plan.table && plan.table->is_view) {
     if (engine.view_host() == nullptr)
       return sql_error(sqlstate::kFeatureNotSupported, "materialized views are not running");
     SQL_ASSIGN(std::vector<Row> rows, engine.view_host()->read(plan.table->name));

@@ -1,5 +1,7 @@
 #include "sql/expr.h"
 
+#include "sql/builtins.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -426,6 +428,11 @@ std::optional<Type> common_type(Type a, Type b) {
   if (a == b) return a == Type::kUnknown ? Type::kText : a;
   if (a == Type::kUnknown) return b;
   if (b == Type::kUnknown) return a;
+  auto datetime_rank = [](Type t) {
+    return t == Type::kDate ? 1 : t == Type::kTimestamp ? 2 : t == Type::kTimestamptz ? 3 : 0;
+  };
+  if (datetime_rank(a) > 0 && datetime_rank(b) > 0)
+    return datetime_rank(a) > datetime_rank(b) ? a : b;
   if (is_numeric_category(a) && is_numeric_category(b)) {
     const bool fa = a == Type::kFloat4 || a == Type::kFloat8;
     const bool fb = b == Type::kFloat4 || b == Type::kFloat8;
@@ -442,6 +449,13 @@ bool can_cast(Type from, Type to, CastContext context) {
     if (context != CastContext::kImplicit) return true;
     return common_type(from, to) == to;
   }
+  if (from == Type::kDate && (to == Type::kTimestamp || to == Type::kTimestamptz)) return true;
+  if (from == Type::kTimestamp && to == Type::kTimestamptz) return true;
+  if ((from == Type::kTimestamptz && (to == Type::kTimestamp || to == Type::kDate)) ||
+      (from == Type::kTimestamp && to == Type::kDate))
+    return context != CastContext::kImplicit;
+  if (from == Type::kJsonb && (to == Type::kBool || is_numeric_category(to)))
+    return context == CastContext::kExplicit;
   if (to == Type::kText) return context != CastContext::kImplicit;
   if (from == Type::kText) return context == CastContext::kExplicit;
   if ((from == Type::kBool && to == Type::kInt4) || (from == Type::kInt4 && to == Type::kBool))
@@ -461,6 +475,21 @@ SqlResult<Value> cast_value(const Value& v, Type target, int location) {
     if (v.type == Type::kBool) return Value::text(v.b ? "true" : "false", target);
     return Value::text(to_text(v), target);
   }
+  const bool infinite = v.i == kTimestampInfinity || v.i == kTimestampMinusInfinity;
+  if (v.type == Type::kDate && (target == Type::kTimestamp || target == Type::kTimestamptz)) {
+    if (infinite) return Value::integer(target, v.i);
+    if (v.i >= kTimestampInfinity / kMicrosPerDay || !timestamp_in_range(v.i * kMicrosPerDay))
+      return sql_error(sqlstate::kDatetimeFieldOverflow, "date out of range for timestamp",
+                       location);
+    return Value::integer(target, v.i * kMicrosPerDay);
+  }
+  if ((v.type == Type::kTimestamp || v.type == Type::kTimestamptz) &&
+      (target == Type::kTimestamp || target == Type::kTimestamptz))
+    return Value::integer(target, v.i);  // the session time zone is UTC
+  if ((v.type == Type::kTimestamp || v.type == Type::kTimestamptz) && target == Type::kDate)
+    return Value::date(infinite ? v.i : floor_div(v.i, kMicrosPerDay));
+  if (v.type == Type::kJsonb && (target == Type::kBool || is_numeric_category(target)))
+    return jsonb_cast(v, target, location);
   if (target == Type::kBool && is_integer(v.type)) return Value::boolean(v.i != 0);
   if (v.type == Type::kBool && is_integer(target)) return Value::integer(target, v.b ? 1 : 0);
   if (is_integer(v.type)) {
@@ -538,6 +567,9 @@ SqlResult<Expr> coerce(Expr expr, Type target, CastContext context) {
 
 std::optional<Signature> resolve_operator(const std::string& op, std::optional<Type> left,
                                           Type right) {
+  if (auto time = resolve_time_operator(op, left, right)) return time;
+  if (auto json = resolve_json_operator(op, left, right)) return json;
+  if (auto str = resolve_string_operator(op, left, right)) return str;
   if (!left) {
     Type t = right == Type::kUnknown ? Type::kNumeric : right;
     if (!is_numeric_category(t)) return std::nullopt;
@@ -578,6 +610,9 @@ std::optional<Signature> resolve_operator(const std::string& op, std::optional<T
 std::optional<Signature> resolve_function(const std::string& name, const std::vector<Type>& args,
                                           bool* known_name) {
   *known_name = true;
+  if (auto time = resolve_time_function(name, args)) return time;
+  if (auto json = resolve_json_function(name, args)) return json;
+  if (auto str = resolve_string_function(name, args)) return str;
   const size_t n = args.size();
   auto text_fn = [&](size_t min, size_t max, ScalarFn fn, Type result) -> std::optional<Signature> {
     if (n < min || n > max) return std::nullopt;
@@ -664,6 +699,7 @@ std::optional<AggKind> aggregate_kind(const std::string& name) {
   if (name == "max") return AggKind::kMax;
   if (name == "bool_and" || name == "every") return AggKind::kBoolAnd;
   if (name == "bool_or") return AggKind::kBoolOr;
+  if (name == "string_agg") return AggKind::kStringAgg;
   return std::nullopt;
 }
 
@@ -688,9 +724,15 @@ std::optional<Type> aggregate_result(AggKind kind, Type t) {
     case AggKind::kBoolOr:
       if (t == Type::kBool) return t;
       return std::nullopt;
+    case AggKind::kStringAgg:
+      if (t == Type::kText || t == Type::kBytea) return t;
+      return std::nullopt;
   }
   return std::nullopt;
 }
+
+// A string_agg result is refused beyond this rather than growing without bound.
+constexpr size_t kMaxAggregateBytes = 256u << 20;
 
 Accumulator::Accumulator(const AggSpec& spec) : spec_(&spec) {}
 
@@ -733,6 +775,16 @@ SqlStatus Accumulator::add(const Value& v) {
     case AggKind::kBoolOr:
       extreme_ = Value::boolean(first ? v.b : (extreme_.b || v.b));
       break;
+    case AggKind::kStringAgg:
+      if (first) {
+        extreme_ = v;
+      } else {
+        if (extreme_.s.size() + spec_->delimiter.size() + v.s.size() > kMaxAggregateBytes)
+          return sql_error("54000", "string_agg result exceeds 256 MiB", loc);
+        extreme_.s += spec_->delimiter;
+        extreme_.s += v.s;
+      }
+      break;
   }
   return Unit{};
 }
@@ -763,6 +815,7 @@ SqlResult<Value> Accumulator::finish() const {
     case AggKind::kMax:
     case AggKind::kBoolAnd:
     case AggKind::kBoolOr:
+    case AggKind::kStringAgg:
       if (!any_) return Value::null_of(result);
       return extreme_;
   }
@@ -800,6 +853,17 @@ SqlStatus Accumulator::merge(const Accumulator& other) {
       break;
     case AggKind::kBoolOr:
       extreme_ = Value::boolean(first ? other.extreme_.b : (extreme_.b || other.extreme_.b));
+      break;
+    case AggKind::kStringAgg:
+      if (first) {
+        extreme_ = other.extreme_;
+      } else {
+        if (extreme_.s.size() + spec_->delimiter.size() + other.extreme_.s.size() >
+            kMaxAggregateBytes)
+          return sql_error("54000", "string_agg result exceeds 256 MiB", loc);
+        extreme_.s += spec_->delimiter;
+        extreme_.s += other.extreme_.s;
+      }
       break;
   }
   return Unit{};
@@ -864,7 +928,8 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
       } level(depth);
       for (const auto& a : e.args) {
         SQL_ASSIGN(Value v, eval(a, ctx));
-        if (v.null && e.fn != fn_concat) return Value::null_of(e.type);
+        if (v.null && e.fn != fn_concat && !is_nonstrict_function(e.fn))
+          return Value::null_of(e.type);
         args.push_back(std::move(v));
       }
       return e.fn(e, args);

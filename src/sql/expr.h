@@ -92,7 +92,7 @@ std::optional<Signature> resolve_operator(const std::string& op, std::optional<T
 std::optional<Signature> resolve_function(const std::string& name, const std::vector<Type>& args,
                                           bool* known_name);
 
-enum class AggKind { kCountStar, kCount, kSum, kAvg, kMin, kMax, kBoolAnd, kBoolOr };
+enum class AggKind { kCountStar, kCount, kSum, kAvg, kMin, kMax, kBoolAnd, kBoolOr, kStringAgg };
 std::optional<AggKind> aggregate_kind(const std::string& name);
 // The result type of the aggregate over `input`, or nullopt when it does not accept it.
 std::optional<Type> aggregate_result(AggKind kind, Type input);
@@ -102,6 +102,7 @@ struct AggSpec {
   bool distinct = false;
   Expr arg{};  // unused for count(*)
   Type result = Type::kUnknown;
+  std::string delimiter{};  // string_agg's (a constant)
 };
 
 // Accumulates one aggregate over one group.

@@ -55,9 +55,12 @@ struct Plan {
     kBegin,
     kCommit,
     kRollback,
-    kCopyFrom,  // COPY t [(cols)] FROM STDIN: `table`, `insert_columns`, `copy`
-    kCopyTo,    // COPY t / (SELECT ...) TO STDOUT: `copy_query`, `copy`
-    kNoOp,      // accepted and ignored (e.g. SET TRANSACTION ...); answers `tag`
+    kCopyFrom,     // COPY t [(cols)] FROM STDIN: `table`, `insert_columns`, `copy`
+    kCopyTo,       // COPY t / (SELECT ...) TO STDOUT: `copy_query`, `copy`
+    kNoOp,         // accepted and ignored (e.g. SET TRANSACTION ...); answers `tag`
+    kShowColumns,  // SHOW COLUMNS FROM `variable` (a table, view or system relation)
+    kShowCreate,   // SHOW CREATE TABLE / MATERIALIZED VIEW `variable` (`value`: which)
+    kExplain,      // EXPLAIN `explained`
   };
   Kind kind = Kind::kNoOp;
   std::string tag;
@@ -101,6 +104,9 @@ struct Plan {
   // SET / SHOW / RESET
   std::string variable;
   std::string value;
+
+  // EXPLAIN: the bound statement it describes (a SELECT or a CREATE MATERIALIZED VIEW).
+  std::shared_ptr<const Plan> explained;
 };
 
 }  // namespace eddy::sql

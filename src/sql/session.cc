@@ -7,7 +7,9 @@
 #include "sql/catalog.h"
 #include "sql/copy.h"
 #include "sql/executor.h"
+#include "sql/explain.h"
 #include "sql/plan.h"
+#include "sql/system_tables.h"
 #include "sql/views.h"
 #include "storage/log_manager.h"
 
@@ -55,6 +57,23 @@ constexpr Setting kSettings[] = {
     {"synchronous_commit", "on", false},
     {"timezone_abbreviations", "Default", false},
     {"datestyle", "ISO, MDY", false},
+    // Read by GUI tools and drivers, or set by them (and by pg_dump scripts): accepted and kept
+    // per session, with PostgreSQL's defaults, though Eddy has no planner or memory knobs.
+    {"lc_collate", "C", false},
+    {"lc_ctype", "C", false},
+    {"ssl", "off", false},
+    {"work_mem", "4MB", false},
+    {"maintenance_work_mem", "64MB", false},
+    {"jit", "off", false},
+    {"plan_cache_mode", "auto", false},
+    {"check_function_bodies", "on", false},
+    {"xmloption", "content", false},
+    {"default_tablespace", "", false},
+    {"default_table_access_method", "heap", false},
+    {"escape_string_warning", "on", false},
+    {"array_nulls", "on", false},
+    {"quote_all_identifiers", "off", false},
+    {"session_replication_role", "origin", false},
 };
 
 std::string lower(std::string s) {
@@ -72,7 +91,15 @@ const Setting* find_setting(const std::string& lowered) {
 bool read_only_setting(const std::string& name) {
   return name == "server_version" || name == "server_version_num" || name == "server_encoding" ||
          name == "integer_datetimes" || name == "max_identifier_length" ||
-         name == "in_hot_standby" || name == "is_superuser";
+         name == "in_hot_standby" || name == "is_superuser" || name == "lc_collate" ||
+         name == "lc_ctype" || name == "ssl";
+}
+
+// The spellings of UTC PostgreSQL accepts for TimeZone that Eddy recognises.
+bool is_utc_name(const std::string& value) {
+  const std::string v = lower(value);
+  return v == "utc" || v == "etc/utc" || v == "gmt" || v == "etc/gmt" || v == "zulu" ||
+         v == "utc0" || v == "0" || v == "+00" || v == "z";
 }
 
 }  // namespace
@@ -128,6 +155,11 @@ Session::Session(Engine& engine, const std::map<std::string, std::string>& start
     if (key == "application_name" || key == "client_encoding" || key == "datestyle" ||
         key == "timezone" || key == "extra_float_digits" || key == "search_path")
       defaults_[key] = value;
+    // Only UTC exists yet: another startup TimeZone (JDBC sends the JVM's) is answered with
+    // ParameterStatus TimeZone=UTC rather than a refused connection, so the client knows.
+    if (key == "timezone") defaults_[key] = "UTC";
+    // PostgreSQL reports the connecting user as session_authorization (and current_user).
+    if (key == "user" && !value.empty()) defaults_["session_authorization"] = value;
   }
   settings_ = defaults_;
 }
@@ -174,9 +206,7 @@ SqlResult<std::shared_ptr<PreparedStatement>> Session::prepare(
   if (parsed.size() > 1)
     return sql_error(sqlstate::kSyntaxError,
                      "cannot insert multiple commands into a prepared statement");
-  BindInput input{&engine_.catalog(), param_types,
-                  [this](const std::string& name) { return setting(name); }};
-  SQL_ASSIGN(Plan plan, parsed.bind(0, input));
+  SQL_ASSIGN(Plan plan, parsed.bind(0, bind_input(param_types)));
   statement->plan_ = std::make_shared<const Plan>(std::move(plan));
   return statement;
 }
@@ -212,9 +242,7 @@ Session::SimpleOutcome Session::run_simple(size_t from) {
   const std::shared_ptr<const ParsedQuery> parsed = std::move(paused_);
   outcome.empty = parsed->size() == 0;
   for (size_t i = from; i < parsed->size(); ++i) {
-    BindInput input{
-        &engine_.catalog(), {}, [this](const std::string& name) { return setting(name); }};
-    auto plan = parsed->bind(i, input);
+    auto plan = parsed->bind(i, bind_input({}));
     SqlResult<StatementResult> result =
         plan.ok() ? run_guarded(*plan, {}) : SqlResult<StatementResult>(plan.error());
     if (!result.ok()) {
@@ -265,12 +293,19 @@ SqlError Session::copy_fail(const std::string& message) {
   return sql_error(sqlstate::kQueryCanceled, "COPY from stdin failed: " + message);
 }
 
+BindInput Session::bind_input(std::vector<Type> param_types) {
+  return BindInput{&engine_.catalog(), std::move(param_types),
+                   [this](const std::string& name) { return setting(name); }, backend_pid_};
+}
+
 SqlResult<StatementResult> Session::run_guarded(const Plan& plan,
                                                 const std::vector<Value>& params) {
   if (tx_ == 'E' && plan.kind != Plan::Kind::kRollback && plan.kind != Plan::Kind::kCommit)
     return sql_error(sqlstate::kInFailedTransaction,
                      "current transaction is aborted, commands ignored until end of transaction "
                      "block");
+  // now(), current_date, 'now' read this statement's start time.
+  StatementClock clock;
   auto result = run(plan, params);
   if (!result.ok() && tx_ == 'T') tx_ = 'E';
   return result;
@@ -328,8 +363,7 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
         return sql_error(sqlstate::kUndefinedObject,
                          "unrecognized configuration parameter \"" + name + "\"");
       std::string value = plan.value;
-      if (name == "timezone" && lower(value) != "utc" && value != "0" && lower(value) != "gmt" &&
-          value != "+00" && value != "Z")
+      if (name == "timezone" && !is_utc_name(value))
         return sql_error(sqlstate::kFeatureNotSupported, "only the UTC time zone is supported yet");
       if (name == "client_encoding" && lower(value) != "utf8" && lower(value) != "utf-8" &&
           lower(value) != "unicode")
@@ -338,6 +372,8 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       if (name == "client_encoding") value = "UTF8";
       settings_[name] = value;
       changed_.push_back(name);
+      // SELECT set_config(...) answers the new value as its one row.
+      if (!plan.columns.empty()) text_rows({{Value::text(value)}});
       return result;
     }
     case Plan::Kind::kReset:
@@ -396,6 +432,53 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       return result;
     case Plan::Kind::kNoOp:
       return result;
+    case Plan::Kind::kShowColumns: {
+      std::optional<TableDef> def;
+      if (plan.value.empty() || plan.value == kSchemaName) {
+        def = engine_.catalog().table(plan.variable);
+        if (auto view = engine_.catalog().view(plan.variable)) {
+          def = TableDef{};
+          def->name = view->name;
+          def->columns = view->columns;
+        }
+      }
+      if (!def && (plan.value.empty() || is_system_schema(plan.value)))
+        def = system_table(plan.value, plan.variable);
+      if (!def)
+        return sql_error(sqlstate::kUndefinedTable,
+                         "relation \"" + plan.variable + "\" does not exist");
+      text_rows(describe_columns(*def));
+      return result;
+    }
+    case Plan::Kind::kShowCreate: {
+      std::string statement;
+      if (plan.value == "table") {
+        auto def = engine_.catalog().table(plan.variable);
+        if (!def)
+          return sql_error(sqlstate::kUndefinedTable,
+                           "table \"" + plan.variable + "\" does not exist");
+        int32_t partitions = engine_.options().default_partitions;
+        if (engine_.log() != nullptr)
+          if (auto topic = engine_.log()->topic(def->topic)) partitions = topic->partitions;
+        statement = create_table_statement(*def, partitions);
+      } else {
+        auto def = engine_.catalog().view(plan.variable);
+        if (!def)
+          return sql_error(sqlstate::kUndefinedTable,
+                           "materialized view \"" + plan.variable + "\" does not exist");
+        statement = def->sql;
+      }
+      text_rows({{Value::text(plan.variable), Value::text(statement)}});
+      return result;
+    }
+    case Plan::Kind::kExplain: {
+      SQL_ASSIGN(std::vector<std::string> lines, explain(plan, engine_));
+      std::vector<Row> rows;
+      for (auto& line : lines)
+        rows.push_back({Value::text(std::move(line))});
+      text_rows(std::move(rows));
+      return result;
+    }
   }
   return sql_error(sqlstate::kInternalError, "unknown plan");
 }

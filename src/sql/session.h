@@ -30,6 +30,7 @@ class CopyIn;
 class ViewHost;
 struct Plan;
 class ParsedQuery;
+struct BindInput;
 
 struct EngineOptions {
   storage::LogManager* log = nullptr;  // null: tables are unavailable (expressions only)
@@ -135,6 +136,9 @@ class Session {
   std::vector<std::pair<std::string, std::string>> take_changed_parameters();
   std::optional<std::string> setting(const std::string& name) const;
 
+  // The process id the client was told in BackendKeyData (pg_backend_pid()).
+  void set_backend_pid(int32_t pid) { backend_pid_ = pid; }
+
   // Makes the running (or next) scan stop with SQLSTATE 57014.
   void cancel() { cancel_->store(true); }
 
@@ -146,12 +150,14 @@ class Session {
   SqlResult<StatementResult> run_guarded(const Plan& plan, const std::vector<Value>& params);
   SimpleOutcome run_simple(size_t from);
   void end_copy(bool failed);
+  BindInput bind_input(std::vector<Type> param_types);
 
   Engine& engine_;
   std::map<std::string, std::string> settings_;  // lower-case name -> value
   std::map<std::string, std::string> defaults_;
   std::vector<std::string> changed_;
   char tx_ = 'I';
+  int32_t backend_pid_ = 0;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<CopyIn> copy_;
   // A simple query paused by its COPY FROM STDIN: the statements after it.

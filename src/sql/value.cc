@@ -29,6 +29,11 @@ constexpr TypeInfo kTypes[] = {
     {Type::kNumeric, "numeric", 1700, -1},
     {Type::kText, "text", 25, -1},
     {Type::kTimestamptz, "timestamp with time zone", 1184, 8},
+    {Type::kDate, "date", 1082, 4},
+    {Type::kTimestamp, "timestamp without time zone", 1114, 8},
+    {Type::kInterval, "interval", 1186, 16},
+    {Type::kJsonb, "jsonb", 3802, -1},
+    {Type::kBytea, "bytea", 17, -1},
 };
 
 const TypeInfo& info(Type type) {
@@ -107,29 +112,6 @@ SqlError bad_input(Type type, std::string_view text) {
                        std::string(text) + "\"");
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-void civil_from_days(int64_t z, int64_t& y, unsigned& m, unsigned& d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<int64_t>(yoe) + era * 400;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-}
-
 }  // namespace
 
 const char* type_name(Type type) {
@@ -161,8 +143,13 @@ std::optional<Type> type_from_name(std::string_view raw) {
   if (name == "text" || name == "varchar" || name == "character varying" || name == "bpchar" ||
       name == "char" || name == "character" || name == "string")
     return Type::kText;
-  if (name == "timestamptz" || name == "timestamp with time zone" || name == "timestamp")
-    return Type::kTimestamptz;
+  if (name == "timestamptz" || name == "timestamp with time zone") return Type::kTimestamptz;
+  if (name == "timestamp" || name == "timestamp without time zone") return Type::kTimestamp;
+  if (name == "date") return Type::kDate;
+  if (name == "interval") return Type::kInterval;
+  // json is accepted as a synonym: stored, compared and printed as jsonb.
+  if (name == "jsonb" || name == "json") return Type::kJsonb;
+  if (name == "bytea") return Type::kBytea;
   return std::nullopt;
 }
 
@@ -274,115 +261,6 @@ std::optional<Numeric> numeric_from_double(double d) {
   return numeric_from_string(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
 }
 
-namespace {
-
-// Reads 1..max_digits decimal digits at `pos` (advancing it); false when there is none.
-bool read_number(std::string_view s, size_t& pos, size_t max_digits, int& out) {
-  size_t n = 0;
-  int value = 0;
-  while (pos + n < s.size() && n < max_digits && s[pos + n] >= '0' && s[pos + n] <= '9') {
-    value = value * 10 + (s[pos + n] - '0');
-    ++n;
-  }
-  if (n == 0) return false;
-  pos += n;
-  out = value;
-  return true;
-}
-
-}  // namespace
-
-// ISO 8601 / PostgreSQL style: YYYY-MM-DD[(T| )HH:MM[:SS[.ffffff]]][ ][Z|UTC|(+|-)HH[[:]MM]].
-// Hand-written (no sscanf): it runs once per timestamp of every decoded event.
-std::optional<int64_t> parse_timestamptz(std::string_view text) {
-  const std::string_view s = trim_space(text);
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  size_t pos = 0;
-  if (!read_number(s, pos, 4, year) || pos >= s.size() || s[pos++] != '-' ||
-      !read_number(s, pos, 2, month) || pos >= s.size() || s[pos++] != '-' ||
-      !read_number(s, pos, 2, day)) {
-    return std::nullopt;
-  }
-  int64_t micros = 0;
-  if (pos < s.size() && (s[pos] == 'T' || s[pos] == 't' || s[pos] == ' ')) {
-    ++pos;
-    if (!read_number(s, pos, 2, hour) || pos >= s.size() || s[pos++] != ':' ||
-        !read_number(s, pos, 2, minute)) {
-      return std::nullopt;
-    }
-    if (pos < s.size() && s[pos] == ':') {
-      ++pos;
-      if (!read_number(s, pos, 2, second)) return std::nullopt;
-      if (pos < s.size() && s[pos] == '.') {
-        ++pos;
-        int64_t scale = 100000;
-        while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-          micros += (s[pos] - '0') * scale;
-          scale /= 10;
-          ++pos;
-        }
-      }
-    }
-  }
-  while (pos < s.size() && s[pos] == ' ')
-    ++pos;
-  int64_t offset_seconds = 0;
-  if (pos < s.size()) {
-    if (s[pos] == 'Z' || s[pos] == 'z') {
-      ++pos;
-    } else if (s.substr(pos, 3) == "UTC") {
-      pos += 3;
-    } else if (s[pos] == '+' || s[pos] == '-') {
-      const int sign = s[pos] == '-' ? -1 : 1;
-      ++pos;
-      int oh = 0, om = 0;
-      if (!read_number(s, pos, 2, oh)) return std::nullopt;
-      if (pos < s.size() && s[pos] == ':') ++pos;
-      if (pos < s.size()) (void)read_number(s, pos, 2, om);
-      offset_seconds = sign * (oh * 3600 + om * 60);
-    }
-  }
-  if (pos != s.size()) return std::nullopt;
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
-    return std::nullopt;
-  const int64_t days =
-      days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds;
-  return seconds * 1000000 + micros;
-}
-
-std::string format_timestamptz(int64_t micros) {
-  int64_t seconds = micros / 1000000;
-  int64_t frac = micros % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    --seconds;
-  }
-  int64_t days = seconds / 86400;
-  int64_t rem = seconds % 86400;
-  if (rem < 0) {
-    rem += 86400;
-    --days;
-  }
-  int64_t y;
-  unsigned m, d;
-  civil_from_days(days, y, m, d);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u %02lld:%02lld:%02lld", static_cast<long long>(y),
-                m, d, static_cast<long long>(rem / 3600), static_cast<long long>(rem / 60 % 60),
-                static_cast<long long>(rem % 60));
-  std::string out = buf;
-  if (frac != 0) {
-    char f[16];
-    std::snprintf(f, sizeof f, ".%06lld", static_cast<long long>(frac));
-    std::string fs = f;
-    while (fs.back() == '0')
-      fs.pop_back();
-    out += fs;
-  }
-  return out + "+00";
-}
-
 std::string to_text(const Value& v) {
   switch (v.type) {
     case Type::kBool:
@@ -398,15 +276,89 @@ std::string to_text(const Value& v) {
     case Type::kNumeric:
       return numeric_to_string(v.n);
     case Type::kTimestamptz:
-      return format_timestamptz(v.i);
+      return format_timestamp(v.i, true);
+    case Type::kTimestamp:
+      return format_timestamp(v.i, false);
+    case Type::kDate:
+      return format_date(v.i);
+    case Type::kInterval:
+      return format_interval(v.months, v.days, v.i);
     case Type::kText:
     case Type::kUnknown:
+    case Type::kJsonb:
       return v.s;
+    case Type::kBytea: {
+      // PostgreSQL's bytea_output = hex.
+      static const char* kHex = "0123456789abcdef";
+      std::string out = "\\x";
+      out.reserve(2 + 2 * v.s.size());
+      for (unsigned char c : v.s) {
+        out += kHex[c >> 4];
+        out += kHex[c & 15];
+      }
+      return out;
+    }
   }
   return v.s;
 }
 
+namespace {
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// bytea input: "\x" then hex digit pairs (spaces allowed between pairs), or the escape form
+// (bytes as they are, "\\" for a backslash, "\ooo" octal).
+SqlResult<Value> parse_bytea(std::string_view s) {
+  std::string out;
+  if (s.size() >= 2 && s[0] == '\\' && (s[1] == 'x' || s[1] == 'X')) {
+    out.reserve((s.size() - 2) / 2);
+    for (size_t i = 2; i < s.size();) {
+      if (std::isspace(static_cast<unsigned char>(s[i]))) {
+        ++i;
+        continue;
+      }
+      const int hi = hex_digit(s[i]);
+      if (hi < 0)
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         "invalid hexadecimal digit: \"" + std::string(1, s[i]) + "\"");
+      if (i + 1 >= s.size())
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         "invalid hexadecimal data: odd number of digits");
+      const int lo = hex_digit(s[i + 1]);
+      if (lo < 0)
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         "invalid hexadecimal digit: \"" + std::string(1, s[i + 1]) + "\"");
+      out += static_cast<char>(hi * 16 + lo);
+      i += 2;
+    }
+    return Value::text(std::move(out), Type::kBytea);
+  }
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out += s[i];
+    } else if (i + 1 < s.size() && s[i + 1] == '\\') {
+      out += '\\';
+      ++i;
+    } else if (i + 3 < s.size() && s[i + 1] >= '0' && s[i + 1] <= '3' && s[i + 2] >= '0' &&
+               s[i + 2] <= '7' && s[i + 3] >= '0' && s[i + 3] <= '7') {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      return sql_error(sqlstate::kInvalidTextRepresentation, "invalid input syntax for type bytea");
+    }
+  }
+  return Value::text(std::move(out), Type::kBytea);
+}
+
+}  // namespace
+
 SqlResult<Value> from_text(Type type, std::string_view raw) {
+  if (type == Type::kBytea) return parse_bytea(raw);  // leading and trailing spaces are bytes
   const std::string_view text = trim_space(raw);
   switch (type) {
     case Type::kBool: {
@@ -481,20 +433,26 @@ SqlResult<Value> from_text(Type type, std::string_view raw) {
       }
       return Value::numeric(*n);
     }
-    case Type::kTimestamptz: {
-      auto t = parse_timestamptz(text);
-      if (!t)
-        return sql_error(
-            sqlstate::kInvalidDatetimeFormat,
-            "invalid input syntax for type timestamp with time zone: \"" + std::string(raw) + "\"");
-      return Value::timestamptz(*t);
-    }
+    case Type::kTimestamptz:
+    case Type::kTimestamp:
+    case Type::kDate:
+      return parse_datetime(type, raw);
+    case Type::kInterval:
+      return parse_interval(raw);
+    case Type::kJsonb:
+      return jsonb_from_text(raw);
+    case Type::kBytea:
+      return parse_bytea(raw);
     case Type::kText:
       return Value::text(std::string(raw));
     case Type::kUnknown:
       return Value::text(std::string(raw), Type::kUnknown);
   }
   return bad_input(type, raw);
+}
+
+__int128 interval_span(const Value& v) {
+  return (static_cast<__int128>(v.months) * 30 + v.days) * kMicrosPerDay + v.i;
 }
 
 int compare_values(const Value& a, const Value& b) {
@@ -507,7 +465,12 @@ int compare_values(const Value& a, const Value& b) {
     case Type::kInt4:
     case Type::kInt8:
     case Type::kTimestamptz:
+    case Type::kTimestamp:
+    case Type::kDate:
       return cmp(a.i, b.i);
+    case Type::kInterval:
+      // PostgreSQL compares intervals as one span with 30-day months and 24-hour days.
+      return cmp(interval_span(a), interval_span(b));
     case Type::kFloat4:
     case Type::kFloat8:
       // PostgreSQL orders NaN above every other value and equal to itself.
@@ -520,8 +483,11 @@ int compare_values(const Value& a, const Value& b) {
       if (x && y) return cmp(x->unscaled, y->unscaled);
       return cmp(numeric_to_double(a.n), numeric_to_double(b.n));
     }
+    case Type::kJsonb:
+      return jsonb_compare(a, b);
     case Type::kText:
     case Type::kUnknown:
+    case Type::kBytea:
       return cmp(a.s.compare(b.s), 0);
   }
   return 0;
@@ -557,8 +523,15 @@ void append_value(std::string& out, const Value& v) {
       append_raw(out, v.n.unscaled);
       append_raw(out, static_cast<int32_t>(v.n.scale));
       break;
+    case Type::kInterval:
+      append_raw(out, v.months);
+      append_raw(out, v.days);
+      append_raw(out, v.i);
+      break;
     case Type::kText:
     case Type::kUnknown:
+    case Type::kJsonb:
+    case Type::kBytea:
       append_raw(out, static_cast<uint32_t>(v.s.size()));
       out += v.s;
       break;
@@ -571,7 +544,7 @@ void append_value(std::string& out, const Value& v) {
 bool read_value(std::string_view& in, Value& v) {
   uint8_t type = 0;
   uint8_t null = 0;
-  if (!read_raw(in, type) || !read_raw(in, null) || type > static_cast<uint8_t>(Type::kTimestamptz))
+  if (!read_raw(in, type) || !read_raw(in, null) || type > static_cast<uint8_t>(Type::kBytea))
     return false;
   v = Value::null_of(static_cast<Type>(type));
   if (null != 0) return true;
@@ -592,8 +565,12 @@ bool read_value(std::string_view& in, Value& v) {
       v.n.scale = scale;
       return true;
     }
+    case Type::kInterval:
+      return read_raw(in, v.months) && read_raw(in, v.days) && read_raw(in, v.i);
     case Type::kText:
-    case Type::kUnknown: {
+    case Type::kUnknown:
+    case Type::kJsonb:
+    case Type::kBytea: {
       uint32_t size = 0;
       if (!read_raw(in, size) || in.size() < size) return false;
       v.s.assign(in.data(), size);

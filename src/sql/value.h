@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,11 @@ enum class Type : uint8_t {
   kNumeric,
   kText,
   kTimestamptz,
+  kDate,
+  kTimestamp,
+  kInterval,
+  kJsonb,
+  kBytea,
 };
 
 const char* type_name(Type type);  // "integer", "double precision", ...
@@ -51,10 +57,15 @@ struct Value {
   Type type = Type::kUnknown;
   bool null = true;
   bool b = false;
-  int64_t i = 0;  // integers; timestamptz as microseconds since the Unix epoch
-  double f = 0;   // float4 and float8
+  int32_t months = 0;  // interval
+  int32_t days = 0;    // interval
+  // integers; date as days since 1970-01-01; timestamp[tz] as microseconds since 1970-01-01
+  // 00:00 (UTC for timestamptz); interval's microseconds. Infinite dates and timestamps are
+  // kTimestampInfinity / kTimestampMinusInfinity.
+  int64_t i = 0;
+  double f = 0;  // float4 and float8
   Numeric n{};
-  std::string s;  // text, and the text of an unknown literal
+  std::string s;  // text, the text of an unknown literal, jsonb's canonical text, bytea's bytes
 
   static Value null_of(Type type) {
     Value v;
@@ -87,6 +98,15 @@ struct Value {
     return v;
   }
   static Value timestamptz(int64_t micros) { return integer(Type::kTimestamptz, micros); }
+  static Value timestamp(int64_t micros) { return integer(Type::kTimestamp, micros); }
+  static Value date(int64_t days) { return integer(Type::kDate, days); }
+  static Value interval(int32_t months, int32_t days, int64_t micros) {
+    Value v = present(Type::kInterval);
+    v.months = months;
+    v.days = days;
+    v.i = micros;
+    return v;
+  }
 
  private:
   static Value present(Type type) {
@@ -116,7 +136,10 @@ inline constexpr const char* kNumericOutOfRange = "22003";
 inline constexpr const char* kDivisionByZero = "22012";
 inline constexpr const char* kInvalidTextRepresentation = "22P02";
 inline constexpr const char* kInvalidDatetimeFormat = "22007";
+inline constexpr const char* kDatetimeFieldOverflow = "22008";
+inline constexpr const char* kIntervalFieldOverflow = "22015";
 inline constexpr const char* kInvalidArgumentForPower = "2201F";
+inline constexpr const char* kInvalidArgumentForLog = "2201E";
 inline constexpr const char* kInvalidEscapeSequence = "22025";
 inline constexpr const char* kFeatureNotSupported = "0A000";
 inline constexpr const char* kInFailedTransaction = "25P02";
@@ -134,8 +157,8 @@ struct SqlError {
   std::string message;
   int location = -1;  // byte offset into the query text, -1 when unknown
   std::string detail{};
-  std::string hint{};
-  std::string context{};  // where in the input (e.g. "COPY t, line 3, column a: \"x\"")
+  std::string hint{};     // what to do instead (ErrorResponse field H)
+  std::string context{};  // where in the input (e.g. "COPY t, line 3, column a: \"x\""), field W
 };
 
 inline SqlError sql_error(const char* state, std::string message, int location = -1) {
@@ -194,13 +217,52 @@ std::optional<Numeric> numeric_rescale(const Numeric& n, int scale);
 double numeric_to_double(const Numeric& n);
 std::optional<Numeric> numeric_from_double(double d);
 
-// Timestamps: ISO 8601 / PostgreSQL input, UTC output.
+// Dates, timestamps and intervals (datetime.cc): PostgreSQL's input forms and its output with
+// DateStyle ISO, IntervalStyle postgres and TimeZone UTC.
+inline constexpr int64_t kMicrosPerSecond = 1000000;
+inline constexpr int64_t kMicrosPerDay = 86400 * kMicrosPerSecond;
+inline constexpr int64_t kTimestampInfinity = std::numeric_limits<int64_t>::max();
+inline constexpr int64_t kTimestampMinusInfinity = std::numeric_limits<int64_t>::min();
 std::optional<int64_t> parse_timestamptz(std::string_view text);
 std::string format_timestamptz(int64_t micros);
+// type is kDate, kTimestamp or kTimestamptz.
+SqlResult<Value> parse_datetime(Type type, std::string_view text);
+SqlResult<Value> parse_interval(std::string_view text);
+// jsonb input (json_fns.cc): validates and returns PostgreSQL's canonical text form.
+SqlResult<Value> jsonb_from_text(std::string_view text);
+// PostgreSQL's jsonb ordering (numbers compare as numbers: '1.0' = '1.00').
+int jsonb_compare(const Value& a, const Value& b);
+std::string format_date(int64_t days);
+std::string format_timestamp(int64_t micros, bool with_zone);
+std::string format_interval(int32_t months, int32_t days, int64_t micros);
+bool date_in_range(int64_t days);
+bool timestamp_in_range(int64_t micros);                    // finite and representable
+int64_t days_from_civil(int64_t year, int month, int day);  // proleptic Gregorian, year 0 = 1 BC
+void civil_from_days(int64_t days, int64_t& year, int& month, int& day);
+int64_t floor_div(int64_t a, int64_t b);
+
+// now(), current_date, 'now' and 'today' read the statement's start time: the time a
+// StatementClock on this thread was created, or the system clock when there is none (the stream
+// engine evaluates view expressions without one: processing time).
+int64_t statement_time();
+class StatementClock {
+ public:
+  StatementClock();
+  ~StatementClock();
+  StatementClock(const StatementClock&) = delete;
+  StatementClock& operator=(const StatementClock&) = delete;
+
+ private:
+  int64_t saved_;
+  bool was_set_;
+};
 
 // Total order used by ORDER BY, GROUP BY and comparisons of two values of the same type
 // (NULLs compare greater than every value, as PostgreSQL sorts them).
 int compare_values(const Value& a, const Value& b);
+// An interval as one number of microseconds (30-day months, 24-hour days): what interval
+// comparison, grouping and hashing use, so '1 mon' = '30 days'.
+__int128 interval_span(const Value& interval);
 
 // A compact binary form of a value with its type (not order-preserving), and back; false when
 // `in` does not start with one.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "sql/catalog.h"
+#include "sql/explain.h"
 #include "sql/value.h"
 
 namespace eddy::sql {
@@ -37,6 +38,9 @@ class ViewHost {
   // The view's visible columns as of its last checkpoint.
   virtual SqlResult<std::vector<Row>> read(const std::string& name) = 0;
   virtual std::vector<ViewStatus> status() const = 0;
+  // EXPLAIN CREATE MATERIALIZED VIEW: the dataflow `start` would run for `select` (a plan that
+  // passed validate), described from the operators the host builds for it.
+  virtual SqlResult<ExplainNode> explain(const ViewDef& def, const Plan& select) const = 0;
 };
 
 }  // namespace eddy::sql

@@ -69,6 +69,8 @@ void append_key(std::string& out, const sql::Value& v) {
       break;
     case sql::Type::kText:
     case sql::Type::kUnknown:
+    case sql::Type::kJsonb:  // canonical text: equal values, equal keys
+    case sql::Type::kBytea:
       for (char c : v.s) {
         out.push_back(c);
         if (c == '\0') out.push_back(static_cast<char>(0xff));
@@ -76,7 +78,16 @@ void append_key(std::string& out, const sql::Value& v) {
       out.push_back('\0');
       out.push_back(0x01);
       break;
-    default:  // integers and timestamps
+    case sql::Type::kInterval: {
+      // Equal spans ('1 mon' and '30 days') are one group, as in PostgreSQL.
+      const __int128 span = sql::interval_span(v);
+      const auto bits =
+          static_cast<unsigned __int128>(span) ^ (static_cast<unsigned __int128>(1) << 127);
+      append_u64(out, static_cast<uint64_t>(bits >> 64));
+      append_u64(out, static_cast<uint64_t>(bits));
+      break;
+    }
+    default:  // integers and dates, timestamps
       append_u64(out, static_cast<uint64_t>(v.i) ^ (uint64_t{1} << 63));
       break;
   }

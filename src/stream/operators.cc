@@ -101,6 +101,9 @@ class Filter final : public Operator {
     batch.selection.resize(kept);
     return next_->push(batch, progress);
   }
+  std::optional<sql::ExplainNode> explain() const override {
+    return sql::ExplainNode{"Filter", {"Filter: " + sql::expr_text(predicate_)}, {}};
+  }
 
  private:
   const sql::Expr& predicate_;
@@ -170,6 +173,12 @@ class Project final : public Operator {
     }
     return next_->push(out, progress);
   }
+  std::optional<sql::ExplainNode> explain() const override {
+    std::string list;
+    for (const auto& e : outputs_)
+      list += (list.empty() ? "" : ", ") + sql::expr_text(e);
+    return sql::ExplainNode{"Project", {"Output: " + list}, {}};
+  }
 
  private:
   static std::vector<const sql::Expr*> computed(const std::vector<sql::Expr>& outputs) {
@@ -211,6 +220,10 @@ sql::TableDef key_table(const sql::Plan& plan) {
   return t;
 }
 
+std::string mib(size_t bytes) {
+  return std::to_string(bytes >> 20) + " MiB";
+}
+
 // Keeps an append-only view's rows. The rows of one pushed batch are stored as one chunk keyed
 // by the source position of its first row: one state-store write per batch instead of one per
 // row (a memtable insert per row dominated the cost of wide append-only views).
@@ -246,6 +259,16 @@ class RowSink final : public Operator {
       context_.outputs.push_back(std::move(o));
     outputs_.clear();
     return Unit{};
+  }
+  std::optional<sql::ExplainNode> explain() const override {
+    sql::ExplainNode node{"Row Sink", {}, {}};
+    node.details.push_back(
+        "State: one RocksDB entry per source batch (its output rows), keyed by the source "
+        "partition and offset of its first row");
+    if (context_.emit_output)
+      node.details.push_back("Output Topic: " + context_.output_topic +
+                             " (one keyless JSON record per row, append-only)");
+    return node;
   }
 
  private:
@@ -392,6 +415,29 @@ class KeyedAggregate final : public Operator {
       : plan_(plan), context_(context), scratch_(width(plan), arguments(plan)) {
     if (context_.groups == nullptr) context_.groups = std::make_shared<GroupTable>(plan, context);
     groups_ = context_.groups;
+  }
+
+  std::optional<sql::ExplainNode> explain() const override {
+    sql::ExplainNode node{"Keyed Aggregate", {}, {}};
+    std::string keys, aggs;
+    for (const auto& k : plan_.group_keys)
+      keys += (keys.empty() ? "" : ", ") + sql::expr_text(k, &plan_);
+    for (const auto& a : plan_.aggs)
+      aggs += (aggs.empty() ? "" : ", ") + sql::aggregate_text(a, &plan_);
+    node.details.push_back("Group Key: " + (keys.empty() ? "none (one group)" : keys));
+    if (!aggs.empty()) node.details.push_back("Aggregates: " + aggs);
+    if (plan_.having) node.details.push_back("Having: " + sql::expr_text(*plan_.having, &plan_));
+    node.details.push_back(
+        "State: one group table shared by the partitions' pipelines, one RocksDB entry per "
+        "group (key values and partial aggregates), cache up to " +
+        mib(context_.cache_bytes));
+    if (context_.emit_output)
+      node.details.push_back(
+          "Output Topic: " + context_.output_topic +
+          " (compacted; an upsert keyed by the group key per changed group at "
+          "each checkpoint" +
+          std::string(plan_.having ? ", a tombstone when HAVING rejects it" : "") + ")");
+    return node;
   }
 
   SqlStatus push(Batch& batch, const Progress&) override {

@@ -12,11 +12,13 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "sql/executor.h"
+#include "sql/explain.h"
 #include "sql/plan.h"
 #include "stream/state_store.h"
 
@@ -54,6 +56,7 @@ struct OperatorContext {
   // aggregate view), and the view appends them to its topic before the checkpoint that reflects
   // them commits.
   bool emit_output = false;
+  std::string output_topic;  // for EXPLAIN
   std::vector<sql::TopicRecord> outputs;
 };
 
@@ -65,6 +68,9 @@ class Operator {
   virtual sql::SqlStatus advance(const Progress& progress);
   // Adds the state changed since the last checkpoint to `writes`.
   virtual sql::SqlStatus checkpoint(std::vector<StateWrite>& writes);
+  // What this operator does, for EXPLAIN (no children); nullopt for one that only passes
+  // batches on.
+  virtual std::optional<sql::ExplainNode> explain() const { return std::nullopt; }
   void set_next(Operator* next) { next_ = next; }
 
  protected:

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "sql/binder.h"
+#include "storage/log_manager.h"
+
 namespace eddy::stream {
 
 StreamEngine::StreamEngine(StreamOptions options) : options_(std::move(options)) {}
@@ -140,6 +143,37 @@ std::vector<sql::ViewStatus> StreamEngine::status() const {
   for (const auto& e : entries)
     out.push_back(e->view->status());
   return out;
+}
+
+sql::SqlResult<sql::ExplainNode> StreamEngine::explain(const sql::ViewDef& def,
+                                                       const sql::Plan& select) const {
+  if (store_ == nullptr) return sql::sql_error("57P01", "the server is shutting down");
+  // The same View (and so the same build_pipeline) that start() would run, never opened.
+  View view(def, std::make_shared<const sql::Plan>(select), *options_.log, *store_,
+            ViewOptions{.cache_bytes = options_.cache_bytes,
+                        .checkpoint_interval_ms = options_.checkpoint_interval_ms,
+                        .pool = pool_.get()});
+  sql::ExplainNode root{"Materialized View " + sql::quote_identifier(def.name), {}, {}};
+  auto topic = options_.log->topic(select.table->topic);
+  const int32_t partitions = topic ? topic->partitions : 0;
+  const int workers = std::max(1, options_.workers);
+  // A step runs on one stream worker, which pumps partitions itself and on the shared pool.
+  const int threads = std::min(std::max(1, partitions), (pool_ ? std::max(1, workers - 1) : 0) + 1);
+  root.details.push_back("Parallelism: one of " + std::to_string(workers) +
+                         " stream workers steps the view, pumping " +
+                         (partitions <= 1 ? std::string("partition 0")
+                                          : "partitions " + sql::partition_range(partitions) +
+                                                " in parallel on up to " + std::to_string(threads) +
+                                                " threads"));
+  if (partitions > 1)
+    root.details.push_back(
+        "Partitions: each by one thread at a time, in offset order, through its own copy of the "
+        "operators below");
+  root.details.push_back("Checkpoint: every " + std::to_string(options_.checkpoint_interval_ms) +
+                         " ms of work at most; output and dead letters first, then state and "
+                         "positions in one synced RocksDB write");
+  root.children.push_back(view.explain());
+  return root;
 }
 
 }  // namespace eddy::stream

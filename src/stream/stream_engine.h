@@ -46,6 +46,8 @@ class StreamEngine final : public sql::ViewHost {
   sql::SqlStatus drop(const std::string& name) override;
   sql::SqlResult<std::vector<sql::Row>> read(const std::string& name) override;
   std::vector<sql::ViewStatus> status() const override;
+  sql::SqlResult<sql::ExplainNode> explain(const sql::ViewDef& def,
+                                           const sql::Plan& select) const override;
 
  private:
   struct Entry {

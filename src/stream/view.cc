@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "sql/binder.h"
 #include "sql/executor.h"
 #include "storage/log_manager.h"
 #include "stream/task_pool.h"
@@ -35,6 +36,7 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
   context_.prefix = view_prefix(def_.name);
   context_.cache_bytes = options_.cache_bytes;
   context_.emit_output = !def_.topic.empty();
+  context_.output_topic = def_.topic;
   used_columns_ = used_columns(*select_);
 }
 
@@ -269,6 +271,50 @@ sql::ViewStatus View::status() const {
       s.lag += std::max<int64_t>(0, partition->high_watermark() - checkpointed_[p]);
   }
   return s;
+}
+
+sql::ExplainNode View::explain() {
+  auto topic = log_.topic(table_.topic);
+  const int32_t partitions = topic ? topic->partitions : 0;
+  // The pipelines step() would run: one per partition, all alike, so the first describes them.
+  grow(std::max<size_t>(1, static_cast<size_t>(partitions)));
+  sql::ExplainNode source{"Source " + sql::quote_identifier(table_.name), {}, {}};
+  source.details.push_back("Topic: " + table_.topic);
+  source.details.push_back(
+      "Partitions: " +
+      (topic ? std::to_string(partitions) + " (" + sql::partition_range(partitions) + ")"
+             : std::string("unknown (the topic does not exist)")));
+  source.details.push_back(
+      "Start: each partition's log start, then the checkpointed position after a restart");
+  source.details.push_back("Batches: up to 1 MiB of records per partition per read");
+  sql::ExplainNode decode{"Decode " + table_.format, {}, {}};
+  std::string columns;
+  for (const auto& c : table_.columns)
+    columns += (columns.empty() ? "" : ", ") + sql::quote_identifier(c.name);
+  decode.details.push_back("Columns: " + columns);
+  std::string read;
+  for (size_t i = 0; i < used_columns_.size(); ++i) {
+    if (!used_columns_[i]) continue;
+    const std::string name = i < table_.columns.size()
+                                 ? table_.columns[i].name
+                                 : sql::kMetadataColumns[i - table_.columns.size()];
+    read += (read.empty() ? "" : ", ") + sql::quote_identifier(name);
+  }
+  decode.details.push_back("Columns Read: " + (read.empty() ? std::string("none") : read) +
+                           " (unread text columns are not decoded)");
+  decode.details.push_back(table_.dead_letter.empty()
+                               ? std::string("Bad Records: counted")
+                               : "Bad Records: counted and written to dead-letter topic " +
+                                     table_.dead_letter);
+  decode.children.push_back(std::move(source));
+  sql::ExplainNode top = std::move(decode);
+  for (const auto& op : partitions_.front()->pipeline.operators) {
+    auto node = op->explain();
+    if (!node) continue;
+    node->children.push_back(std::move(top));
+    top = std::move(*node);
+  }
+  return top;
 }
 
 }  // namespace eddy::stream

@@ -41,6 +41,9 @@ class View {
   bool step();
   sql::SqlResult<std::vector<sql::Row>> read() const;
   sql::ViewStatus status() const;
+  // EXPLAIN: the source, decoding and the operators of a partition's pipeline, sink first
+  // (PostgreSQL's order). Builds the pipelines; for a view that is never opened or stepped.
+  sql::ExplainNode explain();
   const std::string& name() const { return def_.name; }
   const std::string& prefix() const { return context_.prefix; }
   bool failed() const { return failed_.load(); }

@@ -70,6 +70,13 @@ TEST(PgwireCodec, BackendMessages) {
   EXPECT_EQ(out[0], 'E');
   EXPECT_NE(out.find(std::string("C22012") + '\0'), std::string::npos);
   EXPECT_NE(out.find(std::string("P10") + '\0'), std::string::npos);
+  EXPECT_EQ(out.find(std::string("H")), std::string::npos);
+  out.clear();
+  // Fields in PostgreSQL's order: ... message, detail, hint, position.
+  w.error("ERROR", "0A000", "no pg_class", 15, "", "use SHOW TABLES");
+  const std::string fields =
+      std::string("Mno pg_class") + '\0' + "Huse SHOW TABLES" + '\0' + "P15" + '\0' + '\0';
+  EXPECT_EQ(out.substr(out.size() - fields.size()), fields);
 }
 
 }  // namespace

@@ -62,6 +62,13 @@ TEST(KeyCodec, PreservesOrder) {
       {Value::text(""), Value::text("a"), Value::text(std::string("a\0b", 3)), Value::text("a\x01"),
        Value::text("ab"), Value::text("b"), Value::text("\xff")},
       {Value::boolean(false), Value::boolean(true), Value::null_of(Type::kBool)},
+      {Value::date(sql::kTimestampMinusInfinity), Value::date(-719528), Value::date(-1),
+       Value::date(0), Value::date(19723), Value::date(sql::kTimestampInfinity)},
+      {Value::interval(-1, 0, 0), Value::interval(0, -29, 0), Value::interval(0, 0, -1),
+       Value::interval(0, 0, 0), Value::interval(0, 1, -1), Value::interval(0, 1, 0),
+       Value::interval(1, 0, 1), Value::interval(INT32_MAX, INT32_MAX, INT64_MAX)},
+      {Value::text("", Type::kBytea), Value::text(std::string(1, '\0'), Type::kBytea),
+       Value::text("\x7f", Type::kBytea), Value::text("\xff", Type::kBytea)},
   };
   for (const auto& values : cases) {
     for (size_t i = 0; i + 1 < values.size(); ++i) {
@@ -72,6 +79,8 @@ TEST(KeyCodec, PreservesOrder) {
     }
   }
   EXPECT_EQ(encode_key({numeric("1.5")}), encode_key({numeric("1.50")}));
+  // Intervals group as spans, as PostgreSQL compares them.
+  EXPECT_EQ(encode_key({Value::interval(1, 0, 0)}), encode_key({Value::interval(0, 30, 0)}));
   EXPECT_EQ(encode_key({Value::floating(Type::kFloat8, -0.0)}),
             encode_key({Value::floating(Type::kFloat8, 0.0)}));
   // Multi-column keys compare column by column, whatever the first column's length.
@@ -103,6 +112,26 @@ TEST(AggregateState, SerializeAndMerge) {
     std::string_view truncated(bytes.data(), bytes.size() - 1);
     EXPECT_FALSE(sql::Accumulator(spec).deserialize(truncated));
   }
+}
+
+TEST(AggregateState, StringAggSerializesAndMerges) {
+  sql::AggSpec spec{.kind = sql::AggKind::kStringAgg};
+  spec.arg.type = Type::kText;
+  spec.result = Type::kText;
+  spec.delimiter = ", ";
+  sql::Accumulator left(spec), right(spec);
+  ASSERT_TRUE(left.add(Value::text("a")).ok());
+  ASSERT_TRUE(left.add(Value::null_of(Type::kText)).ok());
+  ASSERT_TRUE(left.add(Value::text("b")).ok());
+  ASSERT_TRUE(right.add(Value::text("c")).ok());
+  std::string bytes;
+  left.serialize(bytes);
+  sql::Accumulator restored(spec);
+  std::string_view in(bytes);
+  ASSERT_TRUE(restored.deserialize(in));
+  ASSERT_TRUE(restored.merge(right).ok());
+  EXPECT_EQ(sql::to_text(*restored.finish()), "a, b, c");
+  EXPECT_TRUE(sql::Accumulator(spec).finish()->null);
 }
 
 TEST(TaskPool, RunsAGroupsTasksAtTheSameTimeAndWaitsForAll) {

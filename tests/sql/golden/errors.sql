@@ -15,7 +15,7 @@ SELECT missing_column;
 SELECT * FROM missing_table;
 SELECT 1 +;
 SELECT sqrt(-1);
-SELECT 'x'::interval;
+SELECT 'x'::uuid;
 SELECT 1 UNION SELECT 2;
 SELECT count(*) FROM (SELECT 1) s;
 CREATE INDEX i ON t (x);

@@ -28,6 +28,6 @@ DROP TABLE owned;
 SELECT * FROM owned;
 DROP TABLE owned;
 DROP TABLE IF EXISTS owned;
-CREATE TABLE bad (x interval);
+CREATE TABLE bad (x uuid);
 CREATE TABLE bad2 (x int) WITH (format = 'avro');
 SHOW TABLES;
