@@ -72,22 +72,33 @@ size_t utf8_length(unsigned char c) {
 }  // namespace
 
 const char* supported_table_formats() {
-  return "json, csv, text";
+  return "json, csv, text, bytes";
 }
 
 bool is_table_format(std::string_view format) {
-  return format == "json" || format == "csv" || format == "text";
+  return format == "json" || format == "csv" || format == "text" || format == "bytes";
 }
 
 SqlStatus check_table_format(const TableDef& table) {
   if (table.format == "text" && (table.columns.size() != 1 || table.columns[0].type != Type::kText))
     return sql_error("42P16",
                      "a table of format 'text' must have exactly one column, of type text");
+  if (table.format == "bytes" &&
+      (table.columns.size() != 1 || table.columns[0].type != Type::kBytea))
+    return sql_error("42P16",
+                     "a table of format 'bytes' must have exactly one column, of type bytea");
   return Unit{};
 }
 
 bool decode_record_value(const TableDef& table, std::optional<std::string_view> value, Row& row,
                          std::string& reason, const std::vector<bool>* used) {
+  if (table.format == "bytes") {
+    // Any bytes at all: nothing to check, and nothing to build when no one reads them.
+    row[0] = !value || (used != nullptr && !(*used)[0])
+                 ? Value::null_of(Type::kBytea)
+                 : Value::text(std::string(*value), Type::kBytea);
+    return true;
+  }
   if (table.format == "text") {
     if (!value) {
       row[0] = Value::null_of(Type::kText);
@@ -111,12 +122,13 @@ bool decode_record_value(const TableDef& table, std::optional<std::string_view> 
 
 std::string skipped_records_reason(const TableDef& table) {
   if (table.format == "text") return "not valid UTF-8 text";
+  if (table.format == "bytes") return "records without a value";
   if (table.format == "csv") return "not CSV lines that fit the declared column types";
   return "not JSON objects that fit the declared column types";
 }
 
 std::optional<std::string> encode_record_value(const TableDef& table, const Row& row) {
-  if (table.format == "text") {
+  if (table.format == "text" || table.format == "bytes") {
     if (row[0].null) return std::nullopt;
     return row[0].s;
   }

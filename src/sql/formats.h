@@ -8,6 +8,7 @@
 //   CSV reads it (a quote may open anywhere in a field, a doubled quote inside quotes is one
 //   quote), an empty unquoted field is NULL, a quoted empty field the empty string.
 // - text: the whole value (valid UTF-8, no NUL) is the single text column; no value is NULL.
+// - bytes: the whole value, any bytes, is the single bytea column; no value is NULL.
 #pragma once
 
 #include <optional>

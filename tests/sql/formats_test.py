@@ -333,6 +333,10 @@ def text_table(conn, server):
     kcat(server, "logs", b"ok one\nbad \xff byte\nok two\n")
     got = conn.execute("SELECT line FROM logs ORDER BY _offset").fetchall()
     check(got == [("ok one",), ("ok two",)], f"text table: {got}")
+    # The same records as bytes: every one, as it is.
+    conn.execute("CREATE TABLE logs_bin (b bytea) WITH (topic = 'logs', format = 'bytes')")
+    got = [bytes(r[0]) for r in conn.execute("SELECT b FROM logs_bin ORDER BY _offset")]
+    check(got == [b"ok one", b"bad \xff byte", b"ok two"], f"bytes table: {got}")
 
 
 def main():

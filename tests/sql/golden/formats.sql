@@ -24,3 +24,16 @@ CREATE TABLE t5 (a text) WITH (format = 'csv', csv.delimiter = '"');
 CREATE TABLE t6 (a text) WITH (format = 'xml');
 CREATE TABLE t7 (a text) WITH (format = 'csv', csv.escape = '\');
 CREATE TABLE t8 (a text) WITH (format = text);
+CREATE TABLE blobs (b bytea) WITH (topic = 'events', format = 'bytes');
+SELECT b FROM blobs ORDER BY _offset LIMIT 2;
+CREATE TABLE bin (b bytea) WITH (format = 'bytes');
+INSERT INTO bin VALUES ('\x00ff41'), (NULL), ('hello');
+COPY bin FROM STDIN;
+\\x0102
+\N
+\.
+SELECT b, b IS NULL AS null_b, length(b) FROM bin ORDER BY _offset;
+COPY bin TO STDOUT;
+COPY bin TO STDOUT (FORMAT csv);
+CREATE TABLE bad_bytes (b text) WITH (format = 'bytes');
+CREATE TABLE bad_bytes2 (a bytea, b bytea) WITH (format = 'bytes');
