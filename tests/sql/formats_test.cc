@@ -132,6 +132,25 @@ TEST(TextRecords, OneTextColumnNullIsNoValue) {
   EXPECT_EQ(check_table_format(table).error().sqlstate, "42P16");
 }
 
+TEST(BytesRecords, AnyBytesRoundTrip) {
+  TableDef table;
+  table.format = "bytes";
+  table.columns = {{"b", Type::kBytea}};
+  EXPECT_TRUE(check_table_format(table).ok());
+  Row row(1);
+  std::string reason;
+  const std::string_view raw("\xff\0x\n", 4);
+  ASSERT_TRUE(decode_record_value(table, raw, row, reason));
+  EXPECT_EQ(row[0].type, Type::kBytea);
+  EXPECT_EQ(row[0].s, raw);
+  EXPECT_EQ(encode_record_value(table, row), std::string(raw));
+  ASSERT_TRUE(decode_record_value(table, std::nullopt, row, reason));
+  EXPECT_TRUE(row[0].null);
+  EXPECT_FALSE(encode_record_value(table, row));
+  table.columns = {{"t", Type::kText}};
+  EXPECT_EQ(check_table_format(table).error().sqlstate, "42P16");
+}
+
 TEST(Utf8, ValidTextRejectsWhatPostgresRejects) {
   EXPECT_TRUE(valid_text("plain ascii"));
   EXPECT_TRUE(valid_text("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80"));  // é € 😀
