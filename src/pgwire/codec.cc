@@ -485,7 +485,8 @@ void Writer::parameter_description(const std::vector<Type>& types) {
 }
 
 void Writer::error(const char* severity, const std::string& sqlstate, const std::string& message,
-                   int position, const std::string& detail, const std::string& hint) {
+                   int position, const std::string& detail, const std::string& hint,
+                   const std::string& context) {
   const bool notice = std::strcmp(severity, "NOTICE") == 0;
   begin(notice ? 'N' : 'E');
   out_ += 'S';
@@ -508,7 +509,40 @@ void Writer::error(const char* severity, const std::string& sqlstate, const std:
     out_ += 'P';
     cstr(std::to_string(position));
   }
+  if (!context.empty()) {
+    out_ += 'W';
+    cstr(context);
+  }
   out_ += '\0';
+  end();
+}
+
+void Writer::copy_in_response(int16_t columns) {
+  begin('G');
+  out_ += '\0';
+  i16(columns);
+  for (int16_t i = 0; i < columns; ++i)
+    i16(0);
+  end();
+}
+
+void Writer::copy_out_response(int16_t columns) {
+  begin('H');
+  out_ += '\0';
+  i16(columns);
+  for (int16_t i = 0; i < columns; ++i)
+    i16(0);
+  end();
+}
+
+void Writer::copy_data(std::string_view data) {
+  begin('d');
+  out_ += data;
+  end();
+}
+
+void Writer::copy_done() {
+  begin('c');
   end();
 }
 

@@ -112,7 +112,13 @@ class Writer {
   void parameter_description(const std::vector<sql::Type>& types);
   // severity: ERROR, FATAL or NOTICE (NoticeResponse for NOTICE). position: 1-based, 0 = none.
   void error(const char* severity, const std::string& sqlstate, const std::string& message,
-             int position = 0, const std::string& detail = {}, const std::string& hint = {});
+             int position = 0, const std::string& detail = {}, const std::string& hint = {},
+             const std::string& context = {});
+  // COPY: all columns in text format (overall format 0).
+  void copy_in_response(int16_t columns);
+  void copy_out_response(int16_t columns);
+  void copy_data(std::string_view data);
+  void copy_done();
   void notice(const std::string& message);
   void raw_byte(char c) { out_ += c; }
 

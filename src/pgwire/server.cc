@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <boost/asio.hpp>
+#include <cstdio>
 #include <list>
 #include <map>
 #include <mutex>
@@ -76,6 +77,9 @@ struct Portal {
 // Thrown nowhere: message handlers report protocol errors by returning false after queueing a
 // FATAL message; the connection then flushes and closes.
 constexpr size_t kFlushThreshold = 256 * 1024;
+// COPY data is handed to the query pool in pieces of about this size: parsing stays off the I/O
+// thread without a pool round trip per CopyData message (psql sends one per line).
+constexpr size_t kCopyChunkBytes = 1 << 20;
 
 }  // namespace
 
@@ -111,34 +115,113 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     co_return std::optional<decltype(fn())>(fn());
   }
 
+  struct Message {
+    char type = 0;
+    std::string body;
+  };
+
+  // The next message; nullopt when the connection ended or sent one that is too large (then
+  // a FATAL is queued).
+  asio::awaitable<std::optional<Message>> read_message() {
+    uint8_t header[5];
+    auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(header),
+                                             asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return std::nullopt;
+    const int32_t len = load_i32(header + 1);
+    if (len < 4 || len - 4 > server_.options_.max_message_bytes) {
+      Writer(out_).error("FATAL", "54000",
+                         "message of " + std::to_string(len) + " bytes exceeds the maximum of " +
+                             std::to_string(server_.options_.max_message_bytes) + " bytes");
+      co_return std::nullopt;
+    }
+    Message m{static_cast<char>(header[0]), std::string(static_cast<size_t>(len - 4), '\0')};
+    auto [body_ec, read] = co_await asio::async_read(socket_, asio::buffer(m.body),
+                                                     asio::as_tuple(asio::use_awaitable));
+    if (body_ec) co_return std::nullopt;
+    co_return m;
+  }
+
   asio::awaitable<void> run() {
     if (co_await startup()) {
       for (;;) {
-        uint8_t header[5];
-        auto [ec, n] = co_await asio::async_read(socket_, asio::buffer(header),
-                                                 asio::as_tuple(asio::use_awaitable));
-        if (ec) break;
-        const int32_t len = load_i32(header + 1);
-        if (len < 4 || len - 4 > server_.options_.max_message_bytes) {
-          Writer(out_).error("FATAL", "54000",
-                             "message of " + std::to_string(len) +
-                                 " bytes exceeds the maximum of " +
-                                 std::to_string(server_.options_.max_message_bytes) + " bytes");
-          co_await flush();
-          break;
-        }
-        std::string body(static_cast<size_t>(len - 4), '\0');
-        auto [body_ec, m] = co_await asio::async_read(socket_, asio::buffer(body),
-                                                      asio::as_tuple(asio::use_awaitable));
-        if (body_ec) break;
-        const bool keep_going = co_await handle(static_cast<char>(header[0]), body);
-        if (!keep_going || closed_ || closed_after_flush_) break;
+        auto m = co_await read_message();
+        if (!m) break;
+        const bool keep_going = co_await handle(m->type, m->body);
+        if (!keep_going || closed_ || closed_after_flush_ || lost_) break;
         if (out_.size() >= kFlushThreshold) co_await flush();
       }
     }
+    if (session_ && session_->in_copy()) (void)session_->copy_fail("connection closed");
     co_await flush();
     if (pid_ != 0) server_.unregister(pid_);
     close_on_strand();
+  }
+
+  // COPY FROM STDIN after the session answered Copy::kIn: CopyInResponse, then the client's
+  // CopyData until CopyDone or CopyFail. Data goes to the session in pieces of about
+  // kCopyChunkBytes, parsed on the query pool. Returns the COPY's result or its error; after an
+  // error the client's remaining CopyData, CopyDone and CopyFail are dropped by handle(), as
+  // PostgreSQL does.
+  asio::awaitable<sql::SqlResult<sql::StatementResult>> copy_in(int16_t columns) {
+    Writer(out_).copy_in_response(columns);
+    co_await flush();
+    std::string chunk;
+    for (;;) {
+      auto m = co_await read_message();
+      if (!m) {
+        lost_ = true;
+        co_return session_->copy_fail("connection closed");
+      }
+      switch (m->type) {
+        case 'd': {
+          chunk += m->body;
+          if (chunk.size() < kCopyChunkBytes) break;
+          auto fed = co_await send_copy_chunk(chunk);
+          if (!fed.ok()) co_return std::move(fed.error());
+          break;
+        }
+        case 'c': {
+          auto fed = co_await send_copy_chunk(chunk);
+          if (!fed.ok()) co_return std::move(fed.error());
+          co_return co_await offload([this] { return session_->copy_done(); });
+        }
+        case 'f': {
+          Reader r(m->body);
+          const std::string message = r.cstr();
+          co_return session_->copy_fail(message);
+        }
+        case 'H':
+        case 'S':
+          break;  // Flush and Sync mean nothing during COPY FROM STDIN
+        case 'X':
+          lost_ = true;
+          co_return session_->copy_fail("connection closed");
+        default: {
+          (void)session_->copy_fail("protocol violation");
+          char hex[8];
+          std::snprintf(hex, sizeof hex, "0x%02X",
+                        static_cast<unsigned>(static_cast<uint8_t>(m->type)));
+          co_return sql::sql_error(
+              sql::sqlstate::kProtocolViolation,
+              std::string("unexpected message type ") + hex + " during COPY from stdin");
+        }
+      }
+    }
+  }
+
+  asio::awaitable<sql::SqlStatus> send_copy_chunk(std::string& chunk) {
+    if (chunk.empty()) co_return sql::Unit{};
+    auto fed = co_await offload([this, &chunk] { return session_->copy_data(chunk); });
+    chunk.clear();
+    co_return fed;
+  }
+
+  void send_copy_out(const sql::StatementResult& r) {
+    Writer w(out_);
+    w.copy_out_response(r.copy_columns);
+    for (const auto& line : r.copy_lines)
+      w.copy_data(line);
+    w.copy_done();
   }
 
   asio::awaitable<bool> startup() {
@@ -218,7 +301,8 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
 
   void send_error(const sql::SqlError& e, const std::string& sql) {
     Writer(out_).error("ERROR", e.sqlstate, e.message,
-                       sql::Session::character_position(sql, e.location), e.detail, e.hint);
+                       sql::Session::character_position(sql, e.location), e.detail, e.hint,
+                       e.context);
   }
 
   void send_notices_and_status(const sql::StatementResult& r) {
@@ -276,9 +360,11 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
       case 'd':
       case 'c':
       case 'f':
+        // The rest of a COPY that already failed (PostgreSQL drops them too).
+        co_return true;
       case 'F':
         extended_error(sql::sql_error(sql::sqlstate::kFeatureNotSupported,
-                                      "COPY and the function call protocol are not supported yet"),
+                                      "the function call protocol is not supported yet"),
                        "");
         co_return true;
       default:
@@ -299,12 +385,31 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     }
     auto outcome = co_await offload([this, &sql] { return session_->execute_simple(sql); });
     Writer w(out_);
-    for (const auto& result : outcome.results) {
-      if (result.returns_rows) w.row_description(result.columns, {});
-      send_rows(result, 0, result.rows.size(), {});
-      send_notices_and_status(result);
-      w.command_complete(result.tag);
-      if (out_.size() >= kFlushThreshold) co_await flush();
+    for (;;) {
+      std::optional<int16_t> copy_columns;
+      for (const auto& result : outcome.results) {
+        if (result.copy == sql::StatementResult::Copy::kIn) {
+          copy_columns = result.copy_columns;
+          break;
+        }
+        if (result.copy == sql::StatementResult::Copy::kOut) send_copy_out(result);
+        if (result.returns_rows) w.row_description(result.columns, {});
+        send_rows(result, 0, result.rows.size(), {});
+        send_notices_and_status(result);
+        w.command_complete(result.tag);
+        if (out_.size() >= kFlushThreshold) co_await flush();
+      }
+      if (!copy_columns) break;
+      auto copied = co_await copy_in(*copy_columns);
+      if (lost_) co_return;
+      if (!copied.ok()) {
+        outcome = {};
+        outcome.error = std::move(copied.error());
+        break;
+      }
+      send_notices_and_status(*copied);
+      w.command_complete(copied->tag);
+      outcome = co_await offload([this] { return session_->resume_simple(); });
     }
     if (outcome.error) {
       send_error(*outcome.error, sql);
@@ -464,10 +569,27 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
         extended_error(result.error(), statement->sql());
         co_return;
       }
+      if (result->copy == sql::StatementResult::Copy::kIn) {
+        auto copied = co_await copy_in(result->copy_columns);
+        if (lost_) co_return;
+        if (!copied.ok()) {
+          extended_error(copied.error(), "");
+          co_return;
+        }
+        result = std::move(copied);
+      }
+      it = portals_.find(m->portal);
+      if (it == portals_.end()) co_return;
       it->second.result = std::move(*result);
     }
     Portal& p = it->second;
     const auto& r = *p.result;
+    if (r.copy == sql::StatementResult::Copy::kOut && p.next_row == 0) {
+      send_copy_out(r);
+      send_notices_and_status(r);
+      w.command_complete(r.tag);
+      co_return;
+    }
     const size_t total = r.rows.size();
     size_t end = total;
     if (m->max_rows > 0) end = std::min(total, p.next_row + static_cast<size_t>(m->max_rows));
@@ -525,6 +647,7 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   bool skip_until_sync_ = false;
   bool closed_ = false;
   bool closed_after_flush_ = false;
+  bool lost_ = false;  // the client went away in the middle of a COPY
 };
 
 int32_t PgServer::Impl::register_connection(std::weak_ptr<PgConnection> connection,

@@ -9,9 +9,11 @@
 #include <cctype>
 #include <chrono>
 #include <cstring>
+#include <map>
 #include <set>
 #include <string_view>
 
+#include "sql/formats.h"
 #include "sql/system_tables.h"
 
 namespace eddy::sql {
@@ -179,6 +181,7 @@ class Binder {
   SqlResult<Plan> bind_create_view(const PgQuery__CreateTableAsStmt* s);
   SqlResult<Plan> bind_set(const PgQuery__VariableSetStmt* s);
   SqlResult<Plan> bind_show(const PgQuery__VariableShowStmt* s);
+  SqlResult<Plan> bind_copy(const PgQuery__CopyStmt* s);
 
   SqlResult<Expr> bind_expr(const Node* node);
   SqlResult<Expr> bind_column(const PgQuery__ColumnRef* ref);
@@ -1668,9 +1671,13 @@ SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
     def.primary_key.push_back(index);
   }
   def.dead_letter = default_dead_letter(def.name);
+  bool csv_options = false;
   for (size_t i = 0; i < s->n_options; ++i) {
     const auto* opt = s->options[i]->def_elem;
-    const std::string key = opt->defname;
+    // `csv.delimiter` arrives as namespace "csv", name "delimiter".
+    const std::string key = opt->defnamespace != nullptr && opt->defnamespace[0] != '\0'
+                                ? std::string(opt->defnamespace) + "." + opt->defname
+                                : std::string(opt->defname);
     SQL_ASSIGN(const std::string value, option_value(opt, "table"));
     if (key == "dead_letter") {
       def.dead_letter = value;
@@ -1681,11 +1688,22 @@ SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
       def.topic = value;
       plan.topic_given = true;
     } else if (key == "format") {
-      if (value != "json")
+      if (!is_table_format(value))
         return sql_error(sqlstate::kFeatureNotSupported,
-                         "format \"" + value + "\" is not supported yet (supported: json)",
+                         "format \"" + value + "\" is not supported yet (supported: " +
+                             supported_table_formats() + ")",
                          opt->location);
       def.format = value;
+    } else if (key == "csv.delimiter" || key == "csv.quote") {
+      // One ASCII character, not a line break: the catalog and every record must say it
+      // the same way.
+      if (value.size() != 1 || static_cast<unsigned char>(value[0]) >= 0x80 || value[0] == '\n' ||
+          value[0] == '\r')
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         key + " must be a single one-byte character other than a line break",
+                         opt->location);
+      (key == "csv.delimiter" ? def.csv_delimiter : def.csv_quote) = value[0];
+      csv_options = true;
     } else if (key == "partitions") {
       auto n = from_text(Type::kInt4, value);
       if (!n.ok() || n->i < 1 || n->i > 10000)
@@ -1695,10 +1713,18 @@ SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
     } else {
       return sql_error(sqlstate::kInvalidParameterValue,
                        "unrecognized table option \"" + key +
-                           "\" (supported: topic, format, partitions, dead_letter)",
+                           "\" (supported: topic, format, partitions, dead_letter, "
+                           "csv.delimiter, csv.quote)",
                        opt->location);
     }
   }
+  if (csv_options && def.format != "csv")
+    return sql_error(sqlstate::kInvalidParameterValue,
+                     "csv.delimiter and csv.quote apply only to format 'csv'");
+  if (def.format == "csv" && def.csv_delimiter == def.csv_quote)
+    return sql_error(sqlstate::kInvalidParameterValue,
+                     "csv.delimiter and csv.quote must be different characters");
+  SQL_CHECK(check_table_format(def));
   if (def.topic.empty()) {
     def.topic = def.name;
     def.owns_topic = true;
@@ -1888,6 +1914,259 @@ SqlResult<Plan> Binder::bind_show(const PgQuery__VariableShowStmt* s) {
   return plan;
 }
 
+namespace {
+
+// A COPY option's value as text: a string, a number, a bare word; "true" when absent.
+std::string copy_option_text(const PgQuery__DefElem* opt) {
+  if (opt->arg == nullptr) return "true";
+  switch (opt->arg->node_case) {
+    case PG_QUERY__NODE__NODE_STRING:
+      return opt->arg->string->sval;
+    case PG_QUERY__NODE__NODE_INTEGER:
+      return std::to_string(opt->arg->integer->ival);
+    case PG_QUERY__NODE__NODE_BOOLEAN:
+      return opt->arg->boolean->boolval ? "true" : "false";
+    case PG_QUERY__NODE__NODE_FLOAT:
+      return opt->arg->float_->fval;
+    default:
+      return {};
+  }
+}
+
+std::string upper(std::string s) {
+  for (char& c : s)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// PostgreSQL's defGetBoolean spellings.
+std::optional<bool> copy_boolean(const std::string& text) {
+  const std::string v = lower(text);
+  if (v == "true" || v == "on" || v == "1" || v == "t" || v == "yes") return true;
+  if (v == "false" || v == "off" || v == "0" || v == "f" || v == "no") return false;
+  return std::nullopt;
+}
+
+}  // namespace
+
+SqlResult<Plan> Binder::bind_copy(const PgQuery__CopyStmt* s) {
+  Plan plan;
+  plan.kind = s->is_from ? Plan::Kind::kCopyFrom : Plan::Kind::kCopyTo;
+  plan.tag = "COPY";
+  if (s->is_program) return unsupported("COPY to or from an external program");
+  if (s->filename != nullptr && s->filename[0] != '\0')
+    return sql_error(sqlstate::kFeatureNotSupported,
+                     std::string("COPY ") + (s->is_from ? "from" : "to") +
+                         " a file on the server is not supported; use COPY ... " +
+                         (s->is_from ? "FROM STDIN" : "TO STDOUT") + " (psql's \\copy)");
+  if (s->where_clause != nullptr) return unsupported("COPY FROM ... WHERE");
+  CopyOptions& o = plan.copy;
+  std::set<std::string> seen;
+  bool quote_given = false, escape_given = false, delimiter_given = false, null_given = false;
+  std::map<std::string, std::vector<std::string>> force;  // FORCE_* option -> column names
+  bool force_quote_all = false;
+  for (size_t i = 0; i < s->n_options; ++i) {
+    const auto* opt = s->options[i]->def_elem;
+    const std::string name = opt->defname;
+    if (!seen.insert(name).second)
+      return sql_error(sqlstate::kSyntaxError, "conflicting or redundant options", opt->location);
+    const std::string value = copy_option_text(opt);
+    if (name == "format") {
+      if (value == "csv") {
+        o.csv = true;
+      } else if (value == "binary") {
+        return unsupported("COPY format binary", opt->location);
+      } else if (value != "text") {
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         "COPY format \"" + value + "\" not recognized", opt->location);
+      }
+    } else if (name == "delimiter" || name == "quote" || name == "escape") {
+      if (value.size() != 1)
+        return sql_error(sqlstate::kFeatureNotSupported,
+                         "COPY " + name + " must be a single one-byte character");
+      (name == "delimiter" ? o.delimiter : name == "quote" ? o.quote : o.escape) = value[0];
+      (name == "delimiter" ? delimiter_given : name == "quote" ? quote_given : escape_given) = true;
+    } else if (name == "null") {
+      o.null_string = value;
+      null_given = true;
+    } else if (name == "header") {
+      if (lower(value) == "match") {
+        if (!s->is_from)
+          return sql_error(sqlstate::kFeatureNotSupported,
+                           "cannot use \"match\" with HEADER in COPY TO");
+        o.header = o.header_match = true;
+      } else if (auto b = copy_boolean(value)) {
+        o.header = *b;
+      } else {
+        return sql_error(sqlstate::kSyntaxError, "header requires a Boolean value or \"match\"");
+      }
+    } else if (name == "encoding") {
+      const std::string enc = lower(value);
+      if (enc != "utf8" && enc != "utf-8" && enc != "unicode")
+        return unsupported("COPY encoding other than UTF8", opt->location);
+    } else if (name == "force_quote" || name == "force_not_null" || name == "force_null") {
+      std::vector<std::string>& names = force[name];
+      if (opt->arg != nullptr && opt->arg->node_case == PG_QUERY__NODE__NODE_A_STAR &&
+          name == "force_quote") {
+        force_quote_all = true;
+      } else if (opt->arg != nullptr && opt->arg->node_case == PG_QUERY__NODE__NODE_LIST) {
+        for (size_t k = 0; k < opt->arg->list->n_items; ++k)
+          names.push_back(str(opt->arg->list->items[k]));
+      } else {
+        return sql_error(sqlstate::kSyntaxError,
+                         "argument to option \"" + name + "\" must be a list of column names",
+                         opt->location);
+      }
+    } else if (name == "freeze") {
+      return unsupported("COPY option " + name, opt->location);
+    } else {
+      return sql_error(sqlstate::kSyntaxError, "option \"" + name + "\" not recognized",
+                       opt->location);
+    }
+  }
+  // PostgreSQL's checks, in its order.
+  if (o.csv) {
+    if (!delimiter_given) o.delimiter = ',';
+    if (!null_given) o.null_string = "";
+    if (!escape_given) o.escape = o.quote;
+  }
+  if (o.delimiter == '\n' || o.delimiter == '\r')
+    return sql_error(sqlstate::kInvalidParameterValue,
+                     "COPY delimiter cannot be newline or carriage return");
+  if (o.null_string.find_first_of("\r\n") != std::string::npos)
+    return sql_error(sqlstate::kInvalidParameterValue,
+                     "COPY null representation cannot use newline or carriage return");
+  if (!o.csv && std::string_view("\\.abcdefghijklmnopqrstuvwxyz0123456789").find(o.delimiter) !=
+                    std::string_view::npos)
+    return sql_error(sqlstate::kInvalidParameterValue,
+                     std::string("COPY delimiter cannot be \"") + o.delimiter + "\"");
+  if (!o.csv && quote_given)
+    return sql_error(sqlstate::kFeatureNotSupported, "COPY quote available only in CSV mode");
+  if (!o.csv && escape_given)
+    return sql_error(sqlstate::kFeatureNotSupported, "COPY escape available only in CSV mode");
+  const bool any_force_quote = force_quote_all || force.count("force_quote") != 0;
+  if (!o.csv && any_force_quote)
+    return sql_error(sqlstate::kFeatureNotSupported, "COPY force quote available only in CSV mode");
+  if (s->is_from && any_force_quote)
+    return sql_error(sqlstate::kFeatureNotSupported,
+                     "COPY force quote only available using COPY TO");
+  for (const auto& [option, label] :
+       {std::pair<std::string, std::string>{"force_not_null", "force not null"},
+        {"force_null", "force null"}}) {
+    if (force.count(option) == 0) continue;
+    if (!o.csv)
+      return sql_error(sqlstate::kFeatureNotSupported,
+                       "COPY " + label + " available only in CSV mode");
+    if (!s->is_from)
+      return sql_error(sqlstate::kFeatureNotSupported,
+                       "COPY " + label + " only available using COPY FROM");
+  }
+  if (o.csv && o.delimiter == o.quote)
+    return sql_error(sqlstate::kInvalidParameterValue,
+                     "COPY delimiter and quote must be different");
+  if (o.null_string.find(o.delimiter) != std::string::npos)
+    return sql_error(sqlstate::kFeatureNotSupported,
+                     "COPY delimiter must not appear in the NULL specification");
+  if (o.csv && o.null_string.find(o.quote) != std::string::npos)
+    return sql_error(sqlstate::kFeatureNotSupported,
+                     "CSV quote character must not appear in the NULL specification");
+
+  // FORCE_* column names become one flag per COPY column.
+  auto resolve_force = [&](const std::vector<std::string>& copy_columns,
+                           const TableDef* table) -> SqlStatus {
+    const std::pair<const char*, std::vector<bool>*> lists[] = {
+        {"force_quote", &o.force_quote},
+        {"force_not_null", &o.force_not_null},
+        {"force_null", &o.force_null}};
+    for (const auto& [option, flags] : lists) {
+      const bool all = std::string(option) == "force_quote" && force_quote_all;
+      if (!all && force.count(option) == 0) continue;
+      flags->assign(copy_columns.size(), all);
+      for (const auto& name : force[option]) {
+        auto at = std::find(copy_columns.begin(), copy_columns.end(), name);
+        const bool in_table =
+            table == nullptr || std::any_of(table->columns.begin(), table->columns.end(),
+                                            [&](const ColumnDef& c) { return c.name == name; });
+        if (!in_table)
+          return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" of relation \"" +
+                                                           table->name + "\" does not exist");
+        if (at == copy_columns.end())
+          return sql_error("42P10",
+                           upper(option) + " column \"" + name + "\" not referenced by COPY");
+        (*flags)[static_cast<size_t>(at - copy_columns.begin())] = true;
+      }
+    }
+    return Unit{};
+  };
+  if (s->relation == nullptr) {
+    // COPY (query) TO STDOUT
+    if (s->query == nullptr || s->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+      return unsupported("COPY of a statement other than SELECT");
+    SQL_ASSIGN(Plan select, bind_select(s->query->select_stmt));
+    std::vector<std::string> names;
+    for (const auto& c : select.columns)
+      names.push_back(c.name);
+    SQL_CHECK(resolve_force(names, nullptr));
+    plan.copy_query = std::make_shared<const Plan>(std::move(select));
+    return plan;
+  }
+  const auto* rv = s->relation;
+  const std::string schema = rv->schemaname;
+  const bool public_schema = schema.empty() || schema == "public";
+  if (public_schema && input_.catalog->view(rv->relname)) {
+    SqlError e = sql_error("42809", std::string("cannot copy ") + (s->is_from ? "to" : "from") +
+                                        " materialized view \"" + rv->relname + "\"");
+    if (!s->is_from) e.hint = "Try the COPY (SELECT ...) TO variant.";
+    return e;
+  }
+  auto def = public_schema ? input_.catalog->table(rv->relname) : std::nullopt;
+  if (!def) {
+    std::string full = schema.empty() ? rv->relname : schema + "." + rv->relname;
+    return sql_error(sqlstate::kUndefinedTable, "relation \"" + full + "\" does not exist");
+  }
+  std::vector<int> columns;
+  for (size_t i = 0; i < s->n_attlist; ++i) {
+    const std::string name = str(s->attlist[i]);
+    int found = -1;
+    for (size_t c = 0; c < def->columns.size(); ++c)
+      if (def->columns[c].name == name) found = static_cast<int>(c);
+    if (found < 0)
+      return sql_error(sqlstate::kUndefinedColumn,
+                       "column \"" + name + "\" of relation \"" + def->name + "\" does not exist");
+    if (std::find(columns.begin(), columns.end(), found) != columns.end())
+      return sql_error("42701", "column \"" + name + "\" specified more than once");
+    columns.push_back(found);
+  }
+  if (columns.empty())
+    for (size_t c = 0; c < def->columns.size(); ++c)
+      columns.push_back(static_cast<int>(c));
+  std::vector<std::string> names;
+  for (int c : columns)
+    names.push_back(def->columns[static_cast<size_t>(c)].name);
+  SQL_CHECK(resolve_force(names, &*def));
+  if (s->is_from) {
+    plan.table = std::move(def);
+    plan.insert_columns = std::move(columns);
+    return plan;
+  }
+  // COPY t TO STDOUT is SELECT of its columns.
+  auto select = std::make_shared<Plan>();
+  select->kind = Plan::Kind::kSelect;
+  for (int c : columns) {
+    const ColumnDef& col = def->columns[static_cast<size_t>(c)];
+    Expr e;
+    e.kind = ExprKind::kColumn;
+    e.type = col.type;
+    e.index = c;
+    e.name = col.name;
+    select->outputs.push_back(std::move(e));
+    select->columns.push_back({col.name, col.type});
+  }
+  select->table = std::move(def);
+  plan.copy_query = std::move(select);
+  return plan;
+}
+
 SqlResult<Expr> Binder::bind_sql_value_function(const PgQuery__SQLValueFunction* f) {
   switch (f->op) {
     case PG_QUERY__SQLVALUE_FUNCTION_OP__SVFOP_CURRENT_CATALOG:
@@ -1992,6 +2271,8 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
         return bind_set(stmt->variable_set_stmt);
       case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:
         return bind_show(stmt->variable_show_stmt);
+      case PG_QUERY__NODE__NODE_COPY_STMT:
+        return bind_copy(stmt->copy_stmt);
       case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
         return bind_explain(stmt->explain_stmt);
       case PG_QUERY__NODE__NODE_TRANSACTION_STMT: {

@@ -37,6 +37,12 @@ Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string
       def.owns_topic = t.at("owns_topic").get<bool>();
       def.format = t.at("format").get<std::string>();
       def.dead_letter = t.value("dead_letter", default_dead_letter(def.name));
+      const std::string delimiter = t.value("csv_delimiter", std::string(","));
+      const std::string quote = t.value("csv_quote", std::string("\""));
+      if (delimiter.size() != 1 || quote.size() != 1)
+        return Error(ErrorCode::kCorrupt, catalog->path_ + ": bad csv options");
+      def.csv_delimiter = delimiter[0];
+      def.csv_quote = quote[0];
       ASSIGN_OR_RETURN(def.columns, read_columns(t.at("columns"), catalog->path_));
       // Absent in catalogs written before primary keys existed: those tables are streams.
       for (const auto& k : t.value("primary_key", nlohmann::json::array())) {
@@ -166,6 +172,8 @@ Status Catalog::save_locked() const {
                          {"topic", def.topic},
                          {"owns_topic", def.owns_topic},
                          {"format", def.format},
+                         {"csv_delimiter", std::string(1, def.csv_delimiter)},
+                         {"csv_quote", std::string(1, def.csv_quote)},
                          {"dead_letter", def.dead_letter},
                          {"columns", columns}};
     if (def.has_primary_key()) table["primary_key"] = def.primary_key;

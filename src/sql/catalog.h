@@ -27,6 +27,9 @@ struct TableDef {
   std::string topic;
   bool owns_topic = false;  // created by CREATE TABLE without `topic`: dropped with the table
   std::string format = "json";
+  // format = 'csv': WITH (csv.delimiter = ';', csv.quote = ...), one byte each.
+  char csv_delimiter = ',';
+  char csv_quote = '"';
   std::vector<ColumnDef> columns;
   // Records that do not decode go here (created when first needed); empty: only counted.
   std::string dead_letter;

@@ -13,6 +13,7 @@
 #include <unordered_set>
 
 #include "sql/catalog.h"
+#include "sql/formats.h"
 #include "sql/system_tables.h"
 #include "sql/views.h"
 #include "storage/log_manager.h"
@@ -289,11 +290,7 @@ bool decode_table_record(const TableDef& table, const storage::RecordView& recor
                          const std::vector<bool>* used) {
   const size_t declared = table.columns.size();
   row.resize(declared + std::size(kMetadataColumns));
-  if (!record.value) {
-    reason = "no value";
-    return false;
-  }
-  if (!decode_json_row(table, *record.value, row, reason, used)) return false;
+  if (!decode_record_value(table, record.value, row, reason, used)) return false;
   auto wanted = [&](size_t column) { return used == nullptr || (*used)[column]; };
   if (wanted(declared))
     row[declared] =
@@ -642,9 +639,9 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   // Records that did not decode, per input table (for the NOTICE).
   // (std::map: the counters stay where they are while further inputs are added.)
   std::map<std::string, uint64_t> skipped;
-  std::set<std::string> keyed;  // tables with a primary key
+  std::map<std::string, const TableDef*> skipped_defs;  // (the plan outlives the counters)
   auto count_skipped = [&](const TableDef& t) -> uint64_t& {
-    if (t.has_primary_key()) keyed.insert(t.name);
+    skipped_defs[t.name] = &t;
     return skipped[t.name];
   };
   if (!plan.union_arms.empty()) {
@@ -778,12 +775,12 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   for (const auto& [name, n] : skipped) {
     if (n == 0) continue;
     engine.stats().records_skipped += n;
+    const TableDef& t = *skipped_defs.at(name);
     result.notices.push_back(std::to_string(n) + " record(s) of table \"" + name +
-                             "\" were skipped: not JSON objects that fit "
-                             "the declared column types" +
-                             (keyed.count(name) != 0
-                                  ? " with a non-null primary key, or tombstones whose key "
-                                    "names no row"
+                             "\" were skipped: " + skipped_records_reason(t) +
+                             (t.has_primary_key()
+                                  ? " (or had a null primary key, or were tombstones whose key "
+                                    "names no row)"
                                   : ""));
   }
   return result;
@@ -794,7 +791,7 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
   const TableDef& table = *plan.table;
   storage::LogManager* log = engine.log();
   if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
-  std::vector<std::string> payloads;
+  std::vector<std::optional<std::string>> payloads;
   std::vector<TopicRecord> keyed;
   EvalContext ctx{.params = &params};
   for (const auto& exprs : plan.insert_rows) {
@@ -811,9 +808,9 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
           return sql_error("23502", "null value in column \"" + table.columns[k].name +
                                         "\" of relation \"" + table.name +
                                         "\" violates not-null constraint");
-      keyed.push_back({encode_primary_key(table, row), encode_json_row(table, row)});
+      keyed.push_back({encode_primary_key(table, row), encode_record_value(table, row)});
     }
-    payloads.push_back(encode_json_row(table, row));
+    payloads.push_back(encode_record_value(table, row));
   }
   if (table.has_primary_key()) {
     // Keyed by the primary key, each key always in the same partition: the changelog order
@@ -829,7 +826,7 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
   }
   std::vector<storage::OutgoingRecord> records;
   for (const auto& p : payloads)
-    records.push_back({std::nullopt, std::string_view(p), 0});
+    records.push_back({std::nullopt, p ? std::optional<std::string_view>(*p) : std::nullopt, 0});
   auto topic = log->topic(table.topic);
   if (!topic)
     return sql_error(sqlstate::kUndefinedTable, "topic \"" + table.topic + "\" of table \"" +

@@ -44,6 +44,20 @@ inline size_t input_width(const TableDef& t) {
   return t.columns.size() + std::size(kMetadataColumns);
 }
 
+// COPY ... FROM STDIN / TO STDOUT options, checked by the binder.
+struct CopyOptions {
+  bool csv = false;  // FORMAT csv; text otherwise
+  char delimiter = '\t';
+  char quote = '"';
+  char escape = '"';
+  std::string null_string = "\\N";
+  bool header = false;
+  bool header_match = false;  // HEADER MATCH: the header line must name the columns
+  // CSV, one flag per COPY column (empty: none): quote every non-NULL value (TO); read the NULL
+  // string as a value (FROM); read a quoted NULL string as NULL (FROM).
+  std::vector<bool> force_quote, force_not_null, force_null;
+};
+
 struct Plan {
   enum class Kind {
     kSelect,
@@ -62,6 +76,8 @@ struct Plan {
     kBegin,
     kCommit,
     kRollback,
+    kCopyFrom,     // COPY t [(cols)] FROM STDIN: `table`, `insert_columns`, `copy`
+    kCopyTo,       // COPY t / (SELECT ...) TO STDOUT: `copy_query`, `copy`
     kNoOp,         // accepted and ignored (e.g. SET TRANSACTION ...); answers `tag`
     kShowColumns,  // SHOW COLUMNS FROM `variable` (a table, view or system relation)
     kShowCreate,   // SHOW CREATE TABLE / MATERIALIZED VIEW `variable` (`value`: which)
@@ -115,6 +131,9 @@ struct Plan {
       w += input_width(j.table);
     return w;
   }
+  // COPY
+  CopyOptions copy{};
+  std::shared_ptr<const Plan> copy_query;
 
   // SET / SHOW / RESET
   std::string variable;

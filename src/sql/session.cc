@@ -5,6 +5,7 @@
 
 #include "sql/binder.h"
 #include "sql/catalog.h"
+#include "sql/copy.h"
 #include "sql/executor.h"
 #include "sql/explain.h"
 #include "sql/plan.h"
@@ -226,8 +227,21 @@ Session::SimpleOutcome Session::execute_simple(const std::string& sql) {
     if (tx_ == 'T') tx_ = 'E';
     return outcome;
   }
+  paused_ = std::make_shared<const ParsedQuery>(std::move(*parsed));
+  return run_simple(0);
+}
+
+Session::SimpleOutcome Session::resume_simple() {
+  if (paused_ == nullptr) return SimpleOutcome{};
+  cancel_->store(false);
+  return run_simple(paused_next_);
+}
+
+Session::SimpleOutcome Session::run_simple(size_t from) {
+  SimpleOutcome outcome;
+  const std::shared_ptr<const ParsedQuery> parsed = std::move(paused_);
   outcome.empty = parsed->size() == 0;
-  for (size_t i = 0; i < parsed->size(); ++i) {
+  for (size_t i = from; i < parsed->size(); ++i) {
     auto plan = parsed->bind(i, bind_input({}));
     SqlResult<StatementResult> result =
         plan.ok() ? run_guarded(*plan, {}) : SqlResult<StatementResult>(plan.error());
@@ -236,9 +250,47 @@ Session::SimpleOutcome Session::execute_simple(const std::string& sql) {
       if (tx_ == 'T') tx_ = 'E';
       return outcome;
     }
+    const bool copy_in = result->copy == StatementResult::Copy::kIn;
     outcome.results.push_back(std::move(*result));
+    if (copy_in) {
+      paused_ = parsed;
+      paused_next_ = i + 1;
+      return outcome;
+    }
   }
   return outcome;
+}
+
+void Session::end_copy(bool failed) {
+  copy_.reset();
+  if (failed) {
+    paused_.reset();
+    if (tx_ == 'T') tx_ = 'E';
+  }
+}
+
+SqlStatus Session::copy_data(std::string_view data) {
+  if (copy_ == nullptr)
+    return sql_error(sqlstate::kProtocolViolation, "unexpected COPY data: no COPY is running");
+  auto fed = copy_->feed(data, *cancel_);
+  if (!fed.ok()) end_copy(true);
+  return fed;
+}
+
+SqlResult<StatementResult> Session::copy_done() {
+  if (copy_ == nullptr)
+    return sql_error(sqlstate::kProtocolViolation, "unexpected CopyDone: no COPY is running");
+  SqlResult<StatementResult> result =
+      cancel_->load() ? SqlResult<StatementResult>(sql_error(
+                            sqlstate::kQueryCanceled, "canceling statement due to user request"))
+                      : copy_->finish();
+  end_copy(!result.ok());
+  return result;
+}
+
+SqlError Session::copy_fail(const std::string& message) {
+  end_copy(true);
+  return sql_error(sqlstate::kQueryCanceled, "COPY from stdin failed: " + message);
 }
 
 BindInput Session::bind_input(std::vector<Type> param_types) {
@@ -281,6 +333,16 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       return run_create_view(plan, engine_);
     case Plan::Kind::kDropView:
       return run_drop_view(plan, engine_);
+    case Plan::Kind::kCopyFrom: {
+      if (engine_.log() == nullptr)
+        return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
+      copy_ = std::make_unique<CopyIn>(plan, engine_);
+      result.copy = StatementResult::Copy::kIn;
+      result.copy_columns = static_cast<int16_t>(copy_->column_count());
+      return result;
+    }
+    case Plan::Kind::kCopyTo:
+      return run_copy_to(plan, engine_, *cancel_);
     case Plan::Kind::kShowViews: {
       std::vector<Row> rows;
       if (engine_.view_host() != nullptr)

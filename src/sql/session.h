@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,6 +26,7 @@ class LogManager;
 namespace eddy::sql {
 
 class Catalog;
+class CopyIn;
 class ViewHost;
 struct Plan;
 class ParsedQuery;
@@ -70,6 +72,12 @@ struct StatementResult {
   std::vector<Row> rows;
   std::string tag;  // CommandComplete: "SELECT 3", "INSERT 0 2", "CREATE TABLE", ...
   std::vector<std::string> notices;
+  // COPY: kIn — the session waits for the client's data (Session::copy_data, copy_done,
+  // copy_fail), and `tag` is not final; kOut — `copy_lines` are the data, one line each.
+  enum class Copy : uint8_t { kNone, kIn, kOut };
+  Copy copy = Copy::kNone;
+  int16_t copy_columns = 0;
+  std::vector<std::string> copy_lines;
 };
 
 // One statement, parsed and bound once, executed any number of times.
@@ -107,8 +115,19 @@ class Session {
     std::optional<SqlError> error;         // the statement that failed; the rest did not run
     bool empty = false;                    // no statements at all
   };
-  // The simple query protocol: every statement in `sql`, in order, stopping at the first error.
+  // The simple query protocol: every statement in `sql`, in order, stopping at the first error
+  // or after a COPY FROM STDIN (the last result, Copy::kIn): once that COPY has ended,
+  // resume_simple() runs the statements after it (none when it failed).
   SimpleOutcome execute_simple(const std::string& sql);
+  SimpleOutcome resume_simple();
+
+  // COPY FROM STDIN after a result with Copy::kIn. copy_data takes the next piece of data (any
+  // split); an error ends the COPY (nothing written) and the caller drops the rest of its data.
+  // copy_done writes the rows and answers "COPY n"; copy_fail ends it with 57014.
+  bool in_copy() const { return copy_ != nullptr; }
+  SqlStatus copy_data(std::string_view data);
+  SqlResult<StatementResult> copy_done();
+  SqlError copy_fail(const std::string& message);
 
   // 'I' idle, 'T' in a transaction block, 'E' in a failed transaction block.
   char transaction_status() const { return tx_; }
@@ -129,6 +148,8 @@ class Session {
  private:
   SqlResult<StatementResult> run(const Plan& plan, const std::vector<Value>& params);
   SqlResult<StatementResult> run_guarded(const Plan& plan, const std::vector<Value>& params);
+  SimpleOutcome run_simple(size_t from);
+  void end_copy(bool failed);
   BindInput bind_input(std::vector<Type> param_types);
 
   Engine& engine_;
@@ -138,6 +159,10 @@ class Session {
   char tx_ = 'I';
   int32_t backend_pid_ = 0;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
+  std::unique_ptr<CopyIn> copy_;
+  // A simple query paused by its COPY FROM STDIN: the statements after it.
+  std::shared_ptr<const ParsedQuery> paused_;
+  size_t paused_next_ = 0;
 };
 
 }  // namespace eddy::sql

@@ -330,6 +330,10 @@ std::string create_table_statement(const TableDef& table, int32_t partitions) {
   else
     out += "topic = " + literal(table.topic);
   out += ", format = " + literal(table.format);
+  if (table.format == "csv" && table.csv_delimiter != ',')
+    out += ", csv.delimiter = " + literal(std::string(1, table.csv_delimiter));
+  if (table.format == "csv" && table.csv_quote != '"')
+    out += ", csv.quote = " + literal(std::string(1, table.csv_quote));
   if (table.dead_letter != default_dead_letter(table.name))
     out += ", dead_letter = " + literal(table.dead_letter);
   return out + ")";

@@ -157,7 +157,8 @@ struct SqlError {
   std::string message;
   int location = -1;  // byte offset into the query text, -1 when unknown
   std::string detail{};
-  std::string hint{};  // what to do instead (ErrorResponse field H)
+  std::string hint{};     // what to do instead (ErrorResponse field H)
+  std::string context{};  // where in the input (e.g. "COPY t, line 3, column a: \"x\""), field W
 };
 
 inline SqlError sql_error(const char* state, std::string message, int location = -1) {

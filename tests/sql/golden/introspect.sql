@@ -2,6 +2,7 @@
 CREATE TABLE orders (id bigint, customer text, amount numeric, ts timestamptz) WITH (partitions = 3);
 CREATE TABLE "Mixed Case" ("select" integer, ok boolean) WITH (topic = 'mixed', dead_letter = '');
 CREATE TABLE clicks (page text, n real) WITH (topic = 'clicks', dead_letter = 'bad_clicks');
+CREATE TABLE quotes (sym text, px numeric) WITH (topic = 'quotes', format = 'csv', csv.delimiter = ';', csv.quote = '''');
 INSERT INTO orders VALUES (1, 'alice', 10.5, '2024-01-01T10:00:00Z'), (2, 'bob', 3, NULL);
 CREATE MATERIALIZED VIEW revenue AS
   SELECT customer, count(*) AS n, sum(amount) AS total FROM orders WHERE amount > 1 GROUP BY customer;
@@ -17,6 +18,7 @@ SHOW COLUMNS FROM other.orders;
 SHOW CREATE TABLE orders;
 SHOW CREATE TABLE "Mixed Case";
 SHOW CREATE TABLE clicks;
+SHOW CREATE TABLE quotes;
 SHOW CREATE TABLE revenue;
 SHOW CREATE MATERIALIZED VIEW revenue;
 SHOW CREATE MATERIALIZED VIEW big;

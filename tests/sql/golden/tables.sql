@@ -29,5 +29,5 @@ SELECT * FROM owned;
 DROP TABLE owned;
 DROP TABLE IF EXISTS owned;
 CREATE TABLE bad (x uuid);
-CREATE TABLE bad2 (x int) WITH (format = 'csv');
+CREATE TABLE bad2 (x int) WITH (format = 'avro');
 SHOW TABLES;
