@@ -9,7 +9,7 @@
 // (nexmark/nexmark README: q1 ≈ 158K, q2 ≈ 175K events/s per core) are printed for comparison,
 // with why the comparison is unfair.
 //
-// usage: sql_bench [--quick]
+// usage: sql_bench [--quick] [--stream-workers N]   (N is passed to `eddy serve`; default 2)
 #include <libpq-fe.h>
 #include <signal.h>
 
@@ -152,25 +152,29 @@ ViewRun run_view(Sql& sql, pid_t server, const std::string& name, const std::str
 
 int main(int argc, char** argv) {
   bool quick = false;
+  std::string workers = "2";
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--quick") {
       quick = true;
+    } else if (arg == "--stream-workers" && i + 1 < argc) {
+      workers = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: sql_bench [--quick]\n");
+      std::fprintf(stderr, "usage: sql_bench [--quick] [--stream-workers N]\n");
       return 2;
     }
   }
   const long events = quick ? 200000 : 2000000;
   ::signal(SIGPIPE, SIG_IGN);
   eddy::bench::set_program_name("sql_bench");
-  eddy::testing::EddyProcess eddy(EDDY_BINARY);
+  eddy::testing::EddyProcess eddy(EDDY_BINARY, {"--stream-workers", workers});
   eddy::bench::set_server(&eddy);
   if (!eddy.start()) die("eddy serve did not start:\n" + eddy.log());
   const pid_t server = eddy.pid();
-  std::printf("sql_bench%s: eddy serve pid %d, kafka %s, pgwire port %d\n%s\n",
-              quick ? " --quick" : "", static_cast<int>(server), eddy.bootstrap().c_str(),
-              eddy.pg_port(), eddy::bench::machine_summary(eddy.data_dir()).c_str());
+  std::printf("sql_bench%s --stream-workers %s: eddy serve pid %d, kafka %s, pgwire port %d\n%s\n",
+              quick ? " --quick" : "", workers.c_str(), static_cast<int>(server),
+              eddy.bootstrap().c_str(), eddy.pg_port(),
+              eddy::bench::machine_summary(eddy.data_dir()).c_str());
   std::fflush(stdout);
 
   step("produce " + std::to_string(events) + " JSON bids to 'bids' (" +

@@ -242,30 +242,27 @@ StatementClock::~StatementClock() {
 SqlResult<Value> parse_datetime(Type type, std::string_view raw) {
   const std::string_view s = trim(raw);
   const bool is_date = type == Type::kDate;
-  const std::string word = lower(s);
-  auto infinite = [&](bool positive) {
-    const int64_t v = positive ? kTimestampInfinity : kTimestampMinusInfinity;
-    Value out = Value::integer(type, v);
-    return out;
-  };
-  if (word == "infinity" || word == "+infinity") return infinite(true);
-  if (word == "-infinity") return infinite(false);
   int64_t micros = 0;
-  bool special = true;
-  const int64_t now = statement_time();
-  const int64_t today = floor_div(now, kMicrosPerDay) * kMicrosPerDay;
-  if (word == "epoch") {
-    micros = 0;
-  } else if (word == "now") {
-    micros = now;
-  } else if (word == "today") {
-    micros = today;
-  } else if (word == "tomorrow") {
-    micros = today + kMicrosPerDay;
-  } else if (word == "yesterday") {
-    micros = today - kMicrosPerDay;
-  } else {
-    special = false;
+  bool special = false;
+  // Special words ('epoch', 'now', '-infinity', ...) never start with a digit: the common case,
+  // a date, neither lowercases a copy nor reads the clock.
+  if (!s.empty() && !is_digit(s[0])) {
+    const std::string word = lower(s);
+    if (word == "infinity" || word == "+infinity") return Value::integer(type, kTimestampInfinity);
+    if (word == "-infinity") return Value::integer(type, kTimestampMinusInfinity);
+    special = true;
+    if (word == "epoch") {
+      micros = 0;
+    } else if (word == "now" || word == "today" || word == "tomorrow" || word == "yesterday") {
+      const int64_t now = statement_time();
+      const int64_t today = floor_div(now, kMicrosPerDay) * kMicrosPerDay;
+      micros = word == "now"        ? now
+               : word == "today"    ? today
+               : word == "tomorrow" ? today + kMicrosPerDay
+                                    : today - kMicrosPerDay;
+    } else {
+      special = false;
+    }
   }
   if (!special) {
     Fields f;

@@ -17,7 +17,7 @@ Result<std::unique_ptr<StreamEngine>> StreamEngine::open(StreamOptions options) 
     return Error(ErrorCode::kIoError, "cannot create " + options.state_dir + ": " + ec.message());
   std::unique_ptr<StreamEngine> engine(new StreamEngine(std::move(options)));
   ASSIGN_OR_RETURN(engine->store_, StateStore::open(engine->options_.state_dir));
-  engine->pool_ = std::make_unique<TaskPool>(std::max(1, engine->options_.workers - 1));
+  engine->pool_ = std::make_unique<TaskPool>(std::max(0, engine->options_.workers - 1));
   for (int i = 0; i < std::max(1, engine->options_.workers); ++i)
     engine->workers_.emplace_back([e = engine.get()] { e->work(); });
   return engine;
