@@ -171,6 +171,7 @@ class Binder {
   SqlResult<Expr> bind_sql_value_function(const PgQuery__SQLValueFunction* f);
   SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
   SqlResult<Plan> bind_union(const PgQuery__SelectStmt* s);
+  SqlStatus bind_limit_offset(const PgQuery__SelectStmt* s, Plan& plan);
   // SELECT set_config(name, value, is_local), alone: a SET that answers the new value. Its
   // effect must happen when the statement runs, not when it is bound, so it is a kSet plan
   // rather than a function.
@@ -1117,6 +1118,53 @@ int sort_location(const Node* n) {
   }
 }
 
+// `name` alone (no table qualifier, not `*`).
+bool is_single_column_ref(const Node* n) {
+  return n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields == 1 &&
+         n->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING;
+}
+
+// An ORDER BY item's direction and NULLS placement into `key`, and the output column it names
+// by position (ORDER BY 2) or by output name; nullopt when it names neither (an expression, or
+// a name no output has).
+SqlResult<std::optional<size_t>> order_by_output(const PgQuery__SortBy* sb,
+                                                 const std::vector<std::string>& names,
+                                                 SortKey& key) {
+  if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING) return unsupported("ORDER BY USING");
+  key.descending = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+  key.nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_DEFAULT ||
+                            sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORT_BY_NULLS_UNDEFINED
+                        ? key.descending
+                        : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST;
+  const Node* n = sb->node;
+  if (n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+      n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+    const int pos = n->a_const->ival->ival;
+    if (pos < 1 || static_cast<size_t>(pos) > names.size())
+      return sql_error("42P10",
+                       "ORDER BY position " + std::to_string(pos) + " is not in select list",
+                       n->a_const->location);
+    return std::optional<size_t>(static_cast<size_t>(pos - 1));
+  }
+  if (is_single_column_ref(n)) {
+    const std::string name = str(n->column_ref->fields[0]);
+    for (size_t c = 0; c < names.size(); ++c)
+      if (names[c] == name) return std::optional<size_t>(c);
+  }
+  return std::optional<size_t>();
+}
+
+SqlStatus Binder::bind_limit_offset(const PgQuery__SelectStmt* s, Plan& plan) {
+  for (auto [node, slot] :
+       {std::pair{s->limit_count, &plan.limit}, std::pair{s->limit_offset, &plan.offset}}) {
+    if (node == nullptr) continue;
+    SQL_ASSIGN(Expr e, bind_expr(node));
+    SQL_ASSIGN(e, coerce_to(std::move(e), Type::kInt8, CastContext::kAssignment));
+    *slot = std::move(e);
+  }
+  return Unit{};
+}
+
 SqlResult<Plan> Binder::bind_union(const PgQuery__SelectStmt* s) {
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_UNION) return unsupported("INTERSECT/EXCEPT");
   if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
@@ -1190,37 +1238,18 @@ SqlResult<Plan> Binder::bind_union(const PgQuery__SelectStmt* s) {
       plan.union_arms.push_back(std::make_shared<const Plan>(std::move(*arm)));
     }
   }
+  std::vector<std::string> names;
+  for (const auto& c : plan.columns)
+    names.push_back(c.name);
   for (size_t i = 0; i < s->n_sort_clause; ++i) {
     const auto* sb = s->sort_clause[i]->sort_by;
-    if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING) return unsupported("ORDER BY USING");
     SortKey key;
-    key.descending = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
-    key.nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_DEFAULT ||
-                              sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORT_BY_NULLS_UNDEFINED
-                          ? key.descending
-                          : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST;
+    SQL_ASSIGN(const std::optional<size_t> column, order_by_output(sb, names, key));
     const Node* n = sb->node;
-    std::optional<size_t> column;
-    if (n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
-        n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
-      const int pos = n->a_const->ival->ival;
-      if (pos < 1 || static_cast<size_t>(pos) > plan.columns.size())
-        return sql_error("42P10",
-                         "ORDER BY position " + std::to_string(pos) + " is not in select list",
-                         n->a_const->location);
-      column = static_cast<size_t>(pos - 1);
-    } else if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields == 1 &&
-               n->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
-      const std::string name = str(n->column_ref->fields[0]);
-      for (size_t c = 0; c < plan.columns.size(); ++c)
-        if (plan.columns[c].name == name) {
-          column = c;
-          break;
-        }
-      if (!column)
-        return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" does not exist",
-                         n->column_ref->location);
-    }
+    if (!column && is_single_column_ref(n))
+      return sql_error(sqlstate::kUndefinedColumn,
+                       "column \"" + str(n->column_ref->fields[0]) + "\" does not exist",
+                       n->column_ref->location);
     if (!column) {
       SqlError error =
           sql_error(sqlstate::kFeatureNotSupported,
@@ -1231,13 +1260,7 @@ SqlResult<Plan> Binder::bind_union(const PgQuery__SelectStmt* s) {
     key.column = *column;
     plan.order.push_back(key);
   }
-  for (auto [node, slot] :
-       {std::pair{s->limit_count, &plan.limit}, std::pair{s->limit_offset, &plan.offset}}) {
-    if (node == nullptr) continue;
-    SQL_ASSIGN(Expr e, bind_expr(node));
-    SQL_ASSIGN(e, coerce_to(std::move(e), Type::kInt8, CastContext::kAssignment));
-    *slot = std::move(e);
-  }
+  SQL_CHECK(bind_limit_offset(s, plan));
   return plan;
 }
 
@@ -1452,37 +1475,15 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     having = std::move(h);
   }
   // ORDER BY: an output ordinal, an output name, or an expression (a hidden output column).
+  std::vector<std::string> names;
+  for (const auto& t : targets)
+    names.push_back(t.name);
   for (size_t i = 0; i < s->n_sort_clause; ++i) {
     const auto* sb = s->sort_clause[i]->sort_by;
-    if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING) return unsupported("ORDER BY USING");
     SortKey key;
-    key.descending = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
-    key.nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_DEFAULT ||
-                              sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORT_BY_NULLS_UNDEFINED
-                          ? key.descending
-                          : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST;
-    const Node* n = sb->node;
-    std::optional<size_t> column;
-    if (n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
-        n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
-      const int pos = n->a_const->ival->ival;
-      if (pos < 1 || static_cast<size_t>(pos) > targets.size())
-        return sql_error("42P10",
-                         "ORDER BY position " + std::to_string(pos) + " is not in select list",
-                         n->a_const->location);
-      column = static_cast<size_t>(pos - 1);
-    } else if (n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields == 1 &&
-               n->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING) {
-      const std::string name = str(n->column_ref->fields[0]);
-      for (size_t t = 0; t < targets.size(); ++t) {
-        if (targets[t].name == name) {
-          column = t;
-          break;
-        }
-      }
-    }
+    SQL_ASSIGN(std::optional<size_t> column, order_by_output(sb, names, key));
     if (!column) {
-      SQL_ASSIGN(Expr e, bind_expr(n));
+      SQL_ASSIGN(Expr e, bind_expr(sb->node));
       if (e.type == Type::kUnknown) {
         SQL_ASSIGN(e, coerce_to(std::move(e), Type::kText));
       }
@@ -1507,13 +1508,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   for (size_t i = 0; i < targets.size(); ++i)
     plan.columns.push_back({targets[i].name, outputs[i].type});
   plan.outputs = std::move(outputs);
-  for (auto [node, slot] :
-       {std::pair{s->limit_count, &plan.limit}, std::pair{s->limit_offset, &plan.offset}}) {
-    if (node == nullptr) continue;
-    SQL_ASSIGN(Expr e, bind_expr(node));
-    SQL_ASSIGN(e, coerce_to(std::move(e), Type::kInt8, CastContext::kAssignment));
-    *slot = std::move(e);
-  }
+  SQL_CHECK(bind_limit_offset(s, plan));
   return plan;
 }
 
