@@ -148,9 +148,8 @@ def verify(server, model, what):
 
 
 def main():
-    server = eddy_pg.Server(sys.argv[1])
     model = Model()
-    try:
+    with eddy_pg.Server(sys.argv[1]) as server:
         server.start()
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             conn.execute("CREATE TABLE customers (id bigint PRIMARY KEY, name text, tier text) "
@@ -209,11 +208,6 @@ def main():
         verify(server, model, "after SIGKILL")
         server.stop()
         print(f"ok: {len(model.orders)} orders, {len(model.customers)} customers")
-    except BaseException:
-        sys.stderr.write("".join(server.log)[-4000:])
-        raise
-    finally:
-        server.close()
 
 
 if __name__ == "__main__":

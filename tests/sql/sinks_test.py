@@ -168,9 +168,8 @@ def check_dead_letters(server, data):
 
 
 def main():
-    server = eddy_pg.Server(sys.argv[1])
     data = Input()
-    try:
+    with eddy_pg.Server(sys.argv[1]) as server:
         server.start()
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             conn.execute("CREATE TABLE orders (id bigint, customer text, amount double precision) "
@@ -216,11 +215,6 @@ def main():
         check_dead_letters(server, data)
         server.stop()
         print(f"ok: {len(data.orders)} orders, {len(data.bad)} dead letters")
-    except BaseException:
-        sys.stderr.write("".join(server.log)[-4000:])
-        raise
-    finally:
-        server.close()
 
 
 if __name__ == "__main__":

@@ -68,9 +68,8 @@ def wait_for(server, expected, what):
 
 
 def main():
-    server = eddy_pg.Server(sys.argv[1])
     data = Input()
-    try:
+    with eddy_pg.Server(sys.argv[1]) as server:
         server.start()
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             conn.execute("CREATE TABLE orders (id bigint, customer text, amount double precision) "
@@ -118,11 +117,6 @@ def main():
                 pass
         server.stop()
         print(f"ok: {len(data.orders)} orders")
-    except BaseException:
-        sys.stderr.write("".join(server.log)[-4000:])
-        raise
-    finally:
-        server.close()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -111,3 +112,13 @@ class Server:
         self.kill_if_running()
         if self.owns_data_dir:
             shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, value, traceback):
+        """Closes the server; when the test failed, first prints the end of its log."""
+        if kind is not None:
+            sys.stderr.write("".join(self.log)[-4000:])
+        self.close()
+        return False
