@@ -25,8 +25,8 @@ WireClient::~WireClient() {
   ::close(fd_);
 }
 
-std::optional<WireClient::Bytes> WireClient::call(int16_t key, int16_t version, bool flexible,
-                                                  const Bytes& body) {
+WireClient::Bytes WireClient::frame_request(int16_t key, int16_t version, bool flexible,
+                                            const Bytes& body) {
   kafka::WireWriter frame(false);
   const size_t size_at = frame.reserve_i32();
   frame.i16(key);
@@ -36,19 +36,39 @@ std::optional<WireClient::Bytes> WireClient::call(int16_t key, int16_t version, 
   if (flexible) frame.uvarint(0);
   frame.raw(body);
   frame.patch_i32(size_at, static_cast<int32_t>(frame.buffer().size() - 4));
-  const Bytes out = frame.take();
-  if (::send(fd_, out.data(), out.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(out.size())) {
-    return std::nullopt;
+  return frame.take();
+}
+
+bool WireClient::send_frame(const Bytes& frame) {
+  for (size_t sent = 0; sent < frame.size();) {
+    const ssize_t n = ::send(fd_, frame.data() + sent, frame.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return false;
+    sent += static_cast<size_t>(n);
   }
+  return true;
+}
+
+std::optional<std::pair<int32_t, WireClient::Bytes>> WireClient::receive_response() {
   Bytes size(4);
   if (!receive(size)) return std::nullopt;
-  Bytes response(static_cast<size_t>(kafka::WireReader(size, false).i32()));
+  const int32_t length = kafka::WireReader(size, false).i32();
+  if (length < 4) return std::nullopt;
+  Bytes response(static_cast<size_t>(length));
   if (!receive(response)) return std::nullopt;
-  kafka::WireReader header(response, false);
-  if (header.i32() != correlation_) return std::nullopt;
-  header.set_flexible(flexible);
+  const int32_t correlation = kafka::WireReader(response, false).i32();
+  response.erase(response.begin(), response.begin() + 4);
+  return std::pair{correlation, std::move(response)};
+}
+
+std::optional<WireClient::Bytes> WireClient::call(int16_t key, int16_t version, bool flexible,
+                                                  const Bytes& body) {
+  if (!send_frame(frame_request(key, version, flexible, body))) return std::nullopt;
+  auto response = receive_response();
+  if (!response || response->first != correlation_) return std::nullopt;
+  kafka::WireReader header(response->second, flexible);
   header.tagged_fields();
-  return Bytes(response.begin() + static_cast<long>(header.position()), response.end());
+  return Bytes(response->second.begin() + static_cast<long>(header.position()),
+               response->second.end());
 }
 
 WireClient::Bytes WireClient::create_topic_v0(

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace eddy::testing {
@@ -25,6 +26,15 @@ class WireClient {
   // returns the response body after its header, or nullopt when the connection closed, timed
   // out or answered another correlation id.
   std::optional<Bytes> call(int16_t key, int16_t version, bool flexible, const Bytes& body);
+
+  // Pipelining: `frame_request` builds the framed request (size prefix and header v1/v2) with
+  // the next correlation id, which sits at kCorrelationAt; `send_frame` writes a frame as is;
+  // `receive_response` reads the next response and returns its correlation id and the rest
+  // (header tagged fields included when the caller's API is flexible).
+  static constexpr size_t kCorrelationAt = 8;
+  Bytes frame_request(int16_t key, int16_t version, bool flexible, const Bytes& body);
+  bool send_frame(const Bytes& frame);
+  std::optional<std::pair<int32_t, Bytes>> receive_response();
 
   // Request bodies the wire tests share.
   // CreateTopics v0: one topic, replication 1, with `configs` (name, value).
