@@ -183,6 +183,69 @@ const int64_t kEndDay = days_from_civil(5874898, 1, 1);
 // before PostgreSQL's (294276 AD); INT64_MAX itself is 'infinity'.
 const int64_t kMinTimestamp = kMinDay * kMicrosPerDay;
 
+// The common shape of event timestamps, 'YYYY-MM-DD[T ]HH:MM:SS[.ffffff][Z|±HH[[:]MM]]' with
+// in-range fields, read in one pass; anything else (and leap seconds, 24:00, long fractions,
+// other years) is left to the general parser, which gives the same answer for what this
+// accepts. Returns microseconds since 1970 UTC (the zone applied when `use_zone`).
+std::optional<int64_t> parse_iso_timestamp(std::string_view s, bool use_zone) {
+  if (s.size() < 19) return std::nullopt;
+  auto digits = [&](size_t at, size_t n, int64_t& out) {
+    int64_t v = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const char c = s[at + i];
+      if (!is_digit(c)) return false;
+      v = v * 10 + (c - '0');
+    }
+    out = v;
+    return true;
+  };
+  int64_t year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (!digits(0, 4, year) || s[4] != '-' || !digits(5, 2, month) || s[7] != '-' ||
+      !digits(8, 2, day) || (s[10] != 'T' && s[10] != ' ') || !digits(11, 2, hour) ||
+      s[13] != ':' || !digits(14, 2, minute) || s[16] != ':' || !digits(17, 2, second))
+    return std::nullopt;
+  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59)
+    return std::nullopt;
+  if (day > days_in_month(year, month)) return std::nullopt;
+  size_t pos = 19;
+  int64_t frac = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    size_t n = 0;
+    ++pos;
+    while (pos < s.size() && is_digit(s[pos])) {
+      if (++n > 6) return std::nullopt;
+      frac = frac * 10 + (s[pos++] - '0');
+    }
+    if (n == 0) return std::nullopt;
+    for (; n < 6; ++n)
+      frac *= 10;
+  }
+  int64_t zone_seconds = 0;
+  if (pos < s.size()) {
+    if (s[pos] == 'Z' && pos + 1 == s.size()) {
+      ++pos;
+    } else if (s[pos] == '+' || s[pos] == '-') {
+      const int64_t sign = s[pos] == '-' ? -1 : 1;
+      int64_t zh = 0, zm = 0;
+      if (pos + 3 > s.size() || !digits(pos + 1, 2, zh)) return std::nullopt;
+      pos += 3;
+      if (pos < s.size() && s[pos] == ':') ++pos;
+      if (pos < s.size()) {
+        if (pos + 2 != s.size() || !digits(pos, 2, zm)) return std::nullopt;
+        pos += 2;
+      }
+      if (zh > 15 || zm > 59) return std::nullopt;
+      zone_seconds = sign * (zh * 3600 + zm * 60);
+    } else {
+      return std::nullopt;
+    }
+  }
+  if (pos != s.size()) return std::nullopt;
+  const int64_t days = days_from_civil(year, static_cast<int>(month), static_cast<int>(day));
+  const int64_t time = ((hour * 60 + minute) * 60 + second) * kMicrosPerSecond + frac;
+  return days * kMicrosPerDay + time - (use_zone ? zone_seconds * kMicrosPerSecond : 0);
+}
+
 }  // namespace
 
 int64_t days_from_civil(int64_t y, int m, int d) {
@@ -242,6 +305,10 @@ StatementClock::~StatementClock() {
 SqlResult<Value> parse_datetime(Type type, std::string_view raw) {
   const std::string_view s = trim(raw);
   const bool is_date = type == Type::kDate;
+  if (!is_date && !s.empty() && is_digit(s[0])) {
+    if (auto micros = parse_iso_timestamp(s, type == Type::kTimestamptz))
+      return Value::integer(type, *micros);
+  }
   int64_t micros = 0;
   bool special = false;
   // Special words ('epoch', 'now', '-infinity', ...) never start with a digit: the common case,

@@ -423,15 +423,33 @@ std::string encode_json_row(const TableDef& table, const Row& row) {
 }
 
 namespace {
-bool is_signed_integer_token(simdjson::ondemand::value& value) {
-  simdjson::ondemand::number_type type;
-  return value.get_number_type().get(type) == simdjson::SUCCESS &&
-         type == simdjson::ondemand::number_type::signed_integer;
+// An integer token of up to 18 digits (so it cannot overflow), read from its text: simdjson
+// would classify the number and then parse it a second time. False for anything else, which the
+// general number path handles.
+bool small_integer_token(simdjson::ondemand::value& value, int64_t& out) {
+  std::string_view raw = value.raw_json_token();
+  while (!raw.empty() &&
+         (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' || raw.back() == '\r'))
+    raw.remove_suffix(1);
+  const bool negative = !raw.empty() && raw.front() == '-';
+  if (negative) raw.remove_prefix(1);
+  if (raw.empty() || raw.size() > 18) return false;
+  int64_t v = 0;
+  for (const char c : raw) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  // JSON forbids leading zeros: "01" is not a number simdjson accepted as an integer.
+  if (raw.size() > 1 && raw.front() == '0') return false;
+  out = negative ? -v : v;
+  return true;
 }
-}  // namespace
 
-bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std::string& reason,
-                     const std::vector<bool>* used) {
+// Decodes a JSON object's fields into slot(i) for declared column i. Slots start as nulls of
+// their column's type; fields that are absent or JSON null leave them so.
+template <typename Slot>
+bool decode_json_fields(const TableDef& table, std::string_view json, std::string& reason,
+                        const std::vector<bool>* used, Slot&& slot) {
   thread_local simdjson::ondemand::parser parser;
   // simdjson reads up to SIMDJSON_PADDING bytes past the end: copy into a reused padded buffer
   // rather than allocating one per record.
@@ -445,8 +463,6 @@ bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std
     return false;
   }
   const size_t width = table.columns.size();
-  for (size_t i = 0; i < width; ++i)
-    row[i] = Value::null_of(table.columns[i].type);
   // Producers usually write fields in one order: try the column after the last match first.
   size_t hint = 0;
   for (auto field : obj) {
@@ -503,21 +519,21 @@ bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std
       parsed = type == Type::kBool || type == Type::kText
                    ? cast_value(Value::boolean(b), type)
                    : SqlResult<Value>(sql_error(sqlstate::kDatatypeMismatch, "boolean"));
-    } else if (jt == simdjson::ondemand::json_type::number && is_integer(type) &&
-               is_signed_integer_token(value)) {
-      // The common case, an integer for an integer column, without going through text.
-      int64_t i = 0;
-      if (value.get_int64().get(i) != simdjson::SUCCESS) {
-        reason = "malformed JSON number";
-        return false;
-      }
+    } else if (int64_t i = 0; jt == simdjson::ondemand::json_type::number && is_integer(type) &&
+                              small_integer_token(value, i)) {
+      // The common case, an integer for an integer column, without going through a Value.
       const bool fits = type == Type::kInt8 ||
                         (type == Type::kInt4 && i >= INT32_MIN && i <= INT32_MAX) ||
                         (type == Type::kInt2 && i >= INT16_MIN && i <= INT16_MAX);
-      if (fits)
-        parsed = Value::integer(type, i);
-      else
-        parsed = sql_error(sqlstate::kNumericOutOfRange, "out of range");
+      if (!fits) {
+        reason = "field \"" + std::string(key) + "\" does not fit type " + type_name(type);
+        return false;
+      }
+      // Straight into the slot (a null of this type): no temporary Value.
+      Value& out = slot(index);
+      out.null = false;
+      out.i = i;
+      continue;
     } else if (jt == simdjson::ondemand::json_type::number) {
       // The number's own text keeps numeric and bigint values exact.
       std::string_view raw = value.raw_json_token();
@@ -544,8 +560,66 @@ bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std
       reason = "field \"" + std::string(key) + "\" does not fit type " + type_name(type);
       return false;
     }
-    row[index] = std::move(*parsed);
+    slot(index) = std::move(*parsed);
   }
+  return true;
+}
+
+}  // namespace
+
+bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std::string& reason,
+                     const std::vector<bool>* used) {
+  for (size_t i = 0; i < table.columns.size(); ++i) {
+    // A reused row usually still holds nulls of the right type where fields were skipped.
+    if (!row[i].null || row[i].type != table.columns[i].type)
+      row[i] = Value::null_of(table.columns[i].type);
+  }
+  return decode_json_fields(table, json, reason, used,
+                            [&row](size_t i) -> Value& { return row[i]; });
+}
+
+bool append_table_record(const TableDef& table, const storage::RecordView& record, int64_t offset,
+                         int32_t partition, int64_t timestamp_ms, const std::vector<bool>& used,
+                         const std::vector<uint32_t>& read,
+                         std::vector<std::vector<Value>>& columns, Row& scratch,
+                         std::string& reason) {
+  const size_t declared = table.columns.size();
+  const bool json = table.format != "bytes" && table.format != "text" && table.format != "csv";
+  if (!json || !record.value) {
+    if (!decode_table_record(table, record, offset, partition, timestamp_ms, scratch, reason,
+                             &used))
+      return false;
+    for (const uint32_t c : read)
+      columns[c].push_back(std::move(scratch[c]));
+    return true;
+  }
+  auto type_of = [&](size_t c) {
+    return c < declared ? table.columns[c].type : kMetadataTypes[c - declared];
+  };
+  for (const uint32_t c : read)
+    columns[c].push_back(Value::null_of(type_of(c)));
+  scratch.resize(declared + std::size(kMetadataColumns));
+  // Unread columns that still have to be checked are decoded into the scratch row.
+  auto slot = [&](size_t i) -> Value& {
+    if (used[i]) return columns[i].back();
+    Value& v = scratch[i];
+    if (!v.null || v.type != table.columns[i].type) v = Value::null_of(table.columns[i].type);
+    return v;
+  };
+  if (!decode_json_fields(table, *record.value, reason, &used, slot)) {
+    for (const uint32_t c : read)
+      columns[c].pop_back();
+    return false;
+  }
+  auto metadata = [&](size_t k) -> Value* {
+    return used[declared + k] ? &columns[declared + k].back() : nullptr;
+  };
+  if (Value* v = metadata(0); v != nullptr && record.key)
+    *v = Value::text(std::string(*record.key));
+  if (Value* v = metadata(1)) *v = Value::integer(Type::kInt8, offset);
+  if (Value* v = metadata(2)) *v = Value::integer(Type::kInt4, partition);
+  if (Value* v = metadata(3)) *v = Value::timestamptz(timestamp_ms * 1000);
+  if (Value* v = metadata(4)) *v = record_headers(record.raw);
   return true;
 }
 

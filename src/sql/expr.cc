@@ -898,11 +898,146 @@ bool Accumulator::deserialize(std::string_view& in) {
   return true;
 }
 
+bool IntKernel::add(const Expr& e, size_t depth) {
+  if (depth > kMaxDepth || (!is_integer(e.type) && e.type != Type::kBool)) return false;
+  switch (e.kind) {
+    case ExprKind::kColumn:
+      if (!is_integer(e.type)) return false;
+      steps_.push_back({Op::kColumn, e.type, e.index});
+      return true;
+    case ExprKind::kConst:
+      if (!is_integer(e.type) || e.value.null || !is_integer(e.value.type)) return false;
+      steps_.push_back({Op::kConst, e.type, e.value.i});
+      return true;
+    case ExprKind::kCast:
+      if (e.args.size() != 1 || !is_integer(e.type) || !is_integer(e.args[0].type)) return false;
+      if (!add(e.args[0], depth + 1)) return false;
+      steps_.push_back({Op::kCast, e.type, 0});
+      return true;
+    case ExprKind::kCall: {
+      static const std::pair<ScalarFn, Op> kBinary[] = {
+          {op_add, Op::kAdd}, {op_sub, Op::kSub}, {op_mul, Op::kMul}, {op_div, Op::kDiv},
+          {op_mod, Op::kMod}, {op_eq, Op::kEq},   {op_ne, Op::kNe},   {op_lt, Op::kLt},
+          {op_le, Op::kLe},   {op_gt, Op::kGt},   {op_ge, Op::kGe}};
+      if (e.fn == op_neg && e.args.size() == 1 && is_integer(e.type)) {
+        if (!add(e.args[0], depth + 1)) return false;
+        steps_.push_back({Op::kNeg, e.type, 0});
+        return true;
+      }
+      if (e.args.size() != 2) return false;
+      for (const auto& [fn, op] : kBinary) {
+        if (e.fn != fn) continue;
+        const bool comparison = op >= Op::kEq;
+        if (comparison ? e.type != Type::kBool : !is_integer(e.type)) return false;
+        if (!is_integer(e.args[0].type) || !is_integer(e.args[1].type)) return false;
+        if (!add(e.args[0], depth + 1) || !add(e.args[1], depth + 1)) return false;
+        steps_.push_back({op, e.type, 0});
+        return true;
+      }
+      return false;
+    }
+    default:
+      return false;
+  }
+}
+
+std::optional<IntKernel> IntKernel::compile(const Expr& expr) {
+  IntKernel kernel;
+  if (!kernel.add(expr, 0) || kernel.steps_.size() > 64) return std::nullopt;
+  kernel.type_ = expr.type;
+  return kernel;
+}
+
+bool IntKernel::run(const std::vector<std::vector<Value>>& columns, size_t position,
+                    int64_t& out) const {
+  __int128 stack[kMaxDepth + 2];
+  size_t top = 0;
+  auto fits = [](Type type, __int128 v) {
+    switch (type) {
+      case Type::kInt2:
+        return v >= INT16_MIN && v <= INT16_MAX;
+      case Type::kInt4:
+        return v >= INT32_MIN && v <= INT32_MAX;
+      default:
+        return v >= INT64_MIN && v <= INT64_MAX;
+    }
+  };
+  for (const Step& step : steps_) {
+    switch (step.op) {
+      case Op::kColumn: {
+        const Value& v = columns[static_cast<size_t>(step.operand)][position];
+        if (v.null) return false;
+        stack[top++] = v.i;
+        continue;
+      }
+      case Op::kConst:
+        stack[top++] = step.operand;
+        continue;
+      case Op::kNeg:
+        stack[top - 1] = -stack[top - 1];
+        if (!fits(step.type, stack[top - 1])) return false;
+        continue;
+      case Op::kCast:
+        if (!fits(step.type, stack[top - 1])) return false;
+        continue;
+      default:
+        break;
+    }
+    const __int128 y = stack[--top];
+    const __int128 x = stack[top - 1];
+    __int128 r = 0;
+    switch (step.op) {
+      case Op::kAdd:
+        r = x + y;
+        break;
+      case Op::kSub:
+        r = x - y;
+        break;
+      case Op::kMul:
+        r = x * y;
+        break;
+      case Op::kDiv:
+        if (y == 0) return false;
+        r = x / y;
+        break;
+      case Op::kMod:
+        if (y == 0) return false;
+        r = x % y;
+        break;
+      case Op::kEq:
+        r = x == y;
+        break;
+      case Op::kNe:
+        r = x != y;
+        break;
+      case Op::kLt:
+        r = x < y;
+        break;
+      case Op::kLe:
+        r = x <= y;
+        break;
+      case Op::kGt:
+        r = x > y;
+        break;
+      case Op::kGe:
+        r = x >= y;
+        break;
+      default:
+        return false;
+    }
+    if (step.type != Type::kBool && !fits(step.type, r)) return false;
+    stack[top - 1] = r;
+  }
+  out = static_cast<int64_t>(stack[0]);
+  return true;
+}
+
 SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
   switch (e.kind) {
     case ExprKind::kConst:
       return e.value;
     case ExprKind::kColumn:
+      if (ctx.columns != nullptr) return (*ctx.columns)[static_cast<size_t>(e.index)][ctx.position];
       return (*ctx.row)[static_cast<size_t>(e.index)];
     case ExprKind::kParam: {
       const Value& p = (*ctx.params)[static_cast<size_t>(e.index)];

@@ -58,6 +58,9 @@ struct Expr {
 
 struct EvalContext {
   const Row* row = nullptr;
+  // Columnar input instead of `row`: column i is (*columns)[i][position] (no copy of the row).
+  const std::vector<std::vector<Value>>* columns = nullptr;
+  size_t position = 0;
   const std::vector<Value>* params = nullptr;
   const Row* groups = nullptr;
   const Row* aggs = nullptr;
@@ -126,6 +129,48 @@ class Accumulator {
   Numeric numeric_sum_{};
   Value extreme_{};
   std::set<std::string> distinct_seen_;
+};
+
+// An integer expression compiled for batch evaluation without Values: leaves are integer
+// columns and constants; inner nodes + - * / % (and unary -), integer casts and comparisons.
+// It computes what eval() computes whenever no input is null and nothing fails; otherwise run()
+// returns false and the caller asks eval() for the value or the error (so error messages and
+// NULL semantics live in one place).
+class IntKernel {
+ public:
+  // nullopt when `expr` is not such an expression.
+  static std::optional<IntKernel> compile(const Expr& expr);
+  // The value of row `position` (0 or 1 for a comparison), or false (see above).
+  bool run(const std::vector<std::vector<Value>>& columns, size_t position, int64_t& out) const;
+  Type type() const { return type_; }
+
+ private:
+  enum class Op : uint8_t {
+    kColumn,
+    kConst,
+    kAdd,
+    kSub,
+    kMul,
+    kDiv,
+    kMod,
+    kNeg,
+    kCast,
+    kEq,
+    kNe,
+    kLt,
+    kLe,
+    kGt,
+    kGe
+  };
+  struct Step {
+    Op op;
+    Type type;        // the node's result type (range checks)
+    int64_t operand;  // column index or constant
+  };
+  static constexpr size_t kMaxDepth = 16;
+  bool add(const Expr& e, size_t depth);
+  std::vector<Step> steps_;  // postfix
+  Type type_ = Type::kUnknown;
 };
 
 // Exact numeric division with PostgreSQL's choice of result scale.

@@ -58,25 +58,18 @@ void collect_columns(const sql::Expr& e, std::set<size_t>& out) {
 }
 
 // Evaluates row-level expressions over a batch: a scratch row holds just the columns they read.
+// Evaluation context for one row of a batch: expressions read the batch's columns in place.
 class RowScratch {
  public:
-  RowScratch(size_t width, const std::vector<const sql::Expr*>& exprs) : row_(width) {
-    std::set<size_t> used;
-    for (const auto* e : exprs)
-      collect_columns(*e, used);
-    used_.assign(used.begin(), used.end());
-  }
   const sql::EvalContext& load(const Batch& batch, uint32_t r) {
-    for (size_t c : used_)
-      row_[c] = batch.columns[c][r];
+    ctx_.columns = &batch.columns;
+    ctx_.position = r;
     return ctx_;
   }
 
  private:
-  Row row_;
-  std::vector<size_t> used_;
   std::vector<Value> params_;
-  sql::EvalContext ctx_{.row = &row_, .params = &params_};
+  sql::EvalContext ctx_{.row = nullptr, .columns = nullptr, .position = 0, .params = &params_};
 };
 
 void skip_row(OperatorContext& context, const sql::SqlError& error) {
@@ -86,11 +79,16 @@ void skip_row(OperatorContext& context, const sql::SqlError& error) {
 class Filter final : public Operator {
  public:
   Filter(const sql::Plan& plan, OperatorContext& context)
-      : predicate_(*plan.where), context_(context), scratch_(plan.row_width(), {&predicate_}) {}
+      : predicate_(*plan.where), kernel_(sql::IntKernel::compile(predicate_)), context_(context) {}
 
   SqlStatus push(Batch& batch, const Progress& progress) override {
     size_t kept = 0;
     for (uint32_t r : batch.selection) {
+      int64_t truth = 0;
+      if (kernel_ && kernel_->run(batch.columns, r, truth)) {
+        if (truth != 0) batch.selection[kept++] = r;
+        continue;
+      }
       auto keep = sql::eval_predicate(predicate_, scratch_.load(batch, r));
       if (!keep.ok()) {
         skip_row(context_, keep.error());
@@ -107,16 +105,10 @@ class Filter final : public Operator {
 
  private:
   const sql::Expr& predicate_;
+  std::optional<sql::IntKernel> kernel_;  // integer predicates, evaluated without Values
   OperatorContext& context_;
   RowScratch scratch_;
 };
-
-std::vector<const sql::Expr*> pointers(const std::vector<sql::Expr>& exprs) {
-  std::vector<const sql::Expr*> out;
-  for (const auto& e : exprs)
-    out.push_back(&e);
-  return out;
-}
 
 // Evaluates the visible outputs into a new batch (rows that fail are skipped). Outputs that are
 // plain source columns are taken over without evaluation, moved when nothing else reads them.
@@ -124,13 +116,15 @@ class Project final : public Operator {
  public:
   Project(const sql::Plan& plan, OperatorContext& context)
       : outputs_(plan.outputs.begin(), plan.outputs.begin() + plan.columns.size()),
-        context_(context),
-        scratch_(plan.row_width(), computed(outputs_)) {
+        context_(context) {
     std::unordered_map<int, int> references;
     for (const auto& e : outputs_)
       if (e.kind == sql::ExprKind::kColumn) ++references[e.index];
-    for (const auto& e : outputs_)
+    for (const auto& e : outputs_) {
       movable_.push_back(e.kind == sql::ExprKind::kColumn && references[e.index] == 1);
+      kernels_.push_back(e.kind == sql::ExprKind::kColumn ? std::nullopt
+                                                          : sql::IntKernel::compile(e));
+    }
     out_.columns.resize(outputs_.size());
   }
 
@@ -148,6 +142,12 @@ class Project final : public Operator {
       bool ok = true;
       for (size_t i = 0; i < outputs_.size() && ok; ++i) {
         if (outputs_[i].kind == sql::ExprKind::kColumn) continue;
+        if (int64_t computed = 0; kernels_[i] && kernels_[i]->run(batch.columns, r, computed)) {
+          values[i] = kernels_[i]->type() == sql::Type::kBool
+                          ? Value::boolean(computed != 0)
+                          : Value::integer(kernels_[i]->type(), computed);
+          continue;
+        }
         auto v = sql::eval(outputs_[i], ctx);
         if (!v.ok()) {
           skip_row(context_, v.error());
@@ -181,13 +181,7 @@ class Project final : public Operator {
   }
 
  private:
-  static std::vector<const sql::Expr*> computed(const std::vector<sql::Expr>& outputs) {
-    std::vector<const sql::Expr*> out;
-    for (const auto& e : outputs)
-      if (e.kind != sql::ExprKind::kColumn) out.push_back(&e);
-    return out;
-  }
-
+  std::vector<std::optional<sql::IntKernel>> kernels_;  // per computed output, when integer
   std::vector<sql::Expr> outputs_;
   OperatorContext& context_;
   RowScratch scratch_;
@@ -437,8 +431,7 @@ namespace {
 // GroupTable.
 class KeyedAggregate final : public Operator {
  public:
-  KeyedAggregate(const sql::Plan& plan, OperatorContext& context)
-      : plan_(plan), context_(context), scratch_(width(plan), arguments(plan)) {
+  KeyedAggregate(const sql::Plan& plan, OperatorContext& context) : plan_(plan), context_(context) {
     if (context_.groups == nullptr) context_.groups = std::make_shared<GroupTable>(plan, context);
     groups_ = context_.groups;
   }
@@ -512,14 +505,6 @@ class KeyedAggregate final : public Operator {
   }
 
  private:
-  static size_t width(const sql::Plan& plan) { return plan.row_width(); }
-  static std::vector<const sql::Expr*> arguments(const sql::Plan& plan) {
-    std::vector<const sql::Expr*> out = pointers(plan.group_keys);
-    for (const auto& a : plan.aggs)
-      out.push_back(&a.arg);
-    return out;
-  }
-
   const sql::Plan& plan_;
   OperatorContext& context_;
   RowScratch scratch_;
@@ -630,8 +615,7 @@ class StreamTableJoin final : public Operator {
       : join_(plan.joins[index]),
         context_(context),
         pairs_(key_pairs(join_).value_or(std::vector<size_t>{})),
-        width_(join_.base + sql::input_width(join_.table)),
-        scratch_(width_, scratch_exprs(join_)) {
+        width_(join_.base + sql::input_width(join_.table)) {
     const uint32_t tag = (arm << 16) | static_cast<uint32_t>(index);
     auto& table = context_.joins[tag];
     if (table == nullptr) table = std::make_shared<JoinTable>(join_, tag, context_);
@@ -706,13 +690,6 @@ class StreamTableJoin final : public Operator {
   }
 
  private:
-  static std::vector<const sql::Expr*> scratch_exprs(const sql::JoinSpec& join) {
-    std::vector<const sql::Expr*> out = pointers(join.left_keys);
-    for (const auto& e : join.right_keys)
-      out.push_back(&e);
-    if (join.condition) out.push_back(&*join.condition);
-    return out;
-  }
   static void drop_last(Batch& out) {
     out.offsets.pop_back();
     for (auto& column : out.columns)

@@ -45,6 +45,8 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     stream.arm = static_cast<uint32_t>(a);
     // Streams decode only the columns their arm reads; a joined table's rows are kept whole.
     stream.used = used_columns(*arms[a]);
+    for (size_t c = 0; c < stream.used.size(); ++c)
+      if (stream.used[c]) stream.read_columns.push_back(static_cast<uint32_t>(c));
     sources_.push_back(std::move(stream));
     for (size_t j = 0; j < arms[a]->joins.size(); ++j) {
       Source table;
@@ -153,8 +155,10 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) 
   batch.offsets.clear();
   batch.selection.clear();
   batch.columns.resize(width);
-  for (auto& column : batch.columns)
-    column.clear();
+  // Unread columns keep their nulls from the last batch (resized below): only read ones are
+  // rebuilt.
+  for (const uint32_t c : source.read_columns)
+    batch.columns[c].clear();
   sql::Row& row = work.row;
   sql::Row key;
   std::string reason;
@@ -166,39 +170,44 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) 
           {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
            sql::dead_letter_json(reason, def_.name, table.topic, p, at, record.value)});
   };
-  const std::vector<bool>* used = source.side == nullptr ? &source.used : nullptr;
-  SQL_ASSIGN(const int64_t next,
-             sql::for_each_record(
-                 read->data,
-                 [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
-                   if (at < offset || at >= end) return sql::Unit{};
-                   last = at + 1;
-                   ++work.uncheckpointed;
-                   if (source.side != nullptr && !record.value) {
-                     // A joined table's tombstone deletes its key.
-                     if (!sql::primary_key_of_tombstone(table, record, key, reason)) {
-                       dead_letter(record, at);
-                       return sql::Unit{};
-                     }
-                     return source.side->apply(key, std::nullopt);
-                   }
-                   if (!sql::decode_table_record(table, record, at, p, ts, row, reason, used)) {
-                     dead_letter(record, at);
-                     return sql::Unit{};
-                   }
-                   if (source.side != nullptr) {
-                     if (!sql::primary_key_of_row(table, row, key, reason)) {
-                       dead_letter(record, at);
-                       return sql::Unit{};
-                     }
-                     return source.side->apply(key, std::move(row));
-                   }
-                   batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
-                   batch.offsets.push_back(at);
-                   for (size_t c = 0; c < width; ++c)
-                     batch.columns[c].push_back(std::move(row[c]));
-                   return sql::Unit{};
-                 }));
+  SQL_ASSIGN(
+      const int64_t next,
+      sql::for_each_record(
+          read->data,
+          [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
+            if (at < offset || at >= end) return sql::Unit{};
+            last = at + 1;
+            ++work.uncheckpointed;
+            if (source.side != nullptr && !record.value) {
+              // A joined table's tombstone deletes its key.
+              if (!sql::primary_key_of_tombstone(table, record, key, reason)) {
+                dead_letter(record, at);
+                return sql::Unit{};
+              }
+              return source.side->apply(key, std::nullopt);
+            }
+            if (source.side == nullptr) {
+              if (!sql::append_table_record(table, record, at, p, ts, source.used,
+                                            source.read_columns, batch.columns, row, reason)) {
+                dead_letter(record, at);
+                return sql::Unit{};
+              }
+              batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
+              batch.offsets.push_back(at);
+              return sql::Unit{};
+            }
+            // A joined table's row updates its key.
+            if (!sql::decode_table_record(table, record, at, p, ts, row, reason) ||
+                !sql::primary_key_of_row(table, row, key, reason)) {
+              dead_letter(record, at);
+              return sql::Unit{};
+            }
+            return source.side->apply(key, std::move(row));
+          }));
+  if (source.side == nullptr) {
+    for (size_t c = 0; c < width; ++c)
+      if (!source.used[c]) batch.columns[c].resize(batch.offsets.size());
+  }
   // Stop at the high watermark even when the chunk held batches past it.
   const int64_t new_offset = std::min(std::max(next, last), end);
   if (new_offset <= offset) return false;

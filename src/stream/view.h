@@ -69,6 +69,9 @@ class View {
     TableSide* side = nullptr;  // a joined table's state; null for a stream
     std::string position_key;   // + partition -> next offset, in the state store
     std::vector<bool> used;     // a stream's columns its arm reads (others need not be decoded)
+    // The columns of `used`, in order: only these are moved from a decoded row into the batch;
+    // the others are filled with nulls once per batch (no operator reads them).
+    std::vector<uint32_t> read_columns;
     std::vector<std::unique_ptr<PartitionWork>> partitions;
     std::vector<int64_t> checkpointed;  // offsets as of the last checkpoint (for status)
   };

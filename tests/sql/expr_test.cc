@@ -8,6 +8,7 @@
 #include "sql/executor.h"
 #include "sql/session.h"
 #include "sql/value.h"
+#include "storage/records.h"
 
 namespace eddy::sql {
 namespace {
@@ -242,6 +243,40 @@ TEST(JsonbText, CanonicalFormIsPostgres) {
   EXPECT_LT(compare_values(*from_text(Type::kJsonb, "[9]"), *from_text(Type::kJsonb, "{}")), 0);
 }
 
+// The one-pass reader of ISO timestamps against the calendar arithmetic, and the shapes it
+// leaves to the general parser still parse.
+TEST(TimestampParse, IsoFastPathAgreesWithCalendarArithmetic) {
+  constexpr int64_t kSecond = 1000000;
+  auto expect = [](int64_t y, int m, int d, int64_t h, int64_t mi, int64_t s) {
+    return (days_from_civil(y, m, d) * 86400 + (h * 60 + mi) * 60 + s) * kSecond;
+  };
+  EXPECT_EQ(parse_timestamptz("0001-01-01T00:00:00Z"), expect(1, 1, 1, 0, 0, 0));
+  EXPECT_EQ(parse_timestamptz("2000-02-29 23:59:59"), expect(2000, 2, 29, 23, 59, 59));
+  EXPECT_EQ(parse_timestamptz("9999-12-31T23:59:59.999999Z"),
+            expect(9999, 12, 31, 23, 59, 59) + 999999);
+  EXPECT_EQ(parse_timestamptz("2026-11-24T00:00:07.5Z"), expect(2026, 11, 24, 0, 0, 7) + 500000);
+  EXPECT_EQ(parse_timestamptz("2026-11-24T00:00:07.012Z"), expect(2026, 11, 24, 0, 0, 7) + 12000);
+  EXPECT_EQ(parse_timestamptz("2026-11-24T10:00:00+05"), expect(2026, 11, 24, 5, 0, 0));
+  EXPECT_EQ(parse_timestamptz("2026-11-24T10:00:00+0530"), expect(2026, 11, 24, 4, 30, 0));
+  EXPECT_EQ(parse_timestamptz("2026-11-24T10:00:00-12:45"), expect(2026, 11, 24, 22, 45, 0));
+  EXPECT_EQ(parse_timestamptz("2026-11-24T10:00:00.25-01:00"),
+            expect(2026, 11, 24, 11, 0, 0) + 250000);
+  // A timestamp without time zone ignores the zone, as PostgreSQL does.
+  auto local = parse_datetime(Type::kTimestamp, "2026-11-24T10:00:00+05");
+  ASSERT_TRUE(local.ok());
+  EXPECT_EQ(local->type, Type::kTimestamp);
+  EXPECT_EQ(local->i, expect(2026, 11, 24, 10, 0, 0));
+  // Out of the fast path's shape but valid: the general parser answers.
+  EXPECT_EQ(parse_timestamptz("2026-11-24T23:59:60Z"), expect(2026, 11, 25, 0, 0, 0));
+  EXPECT_EQ(parse_timestamptz("2026-11-24T10:00:00.1234567Z"),
+            expect(2026, 11, 24, 10, 0, 0) + 123457);
+  EXPECT_EQ(parse_timestamptz("2026-11-24t10:00:00z"), expect(2026, 11, 24, 10, 0, 0));
+  for (const char* bad : {"2023-02-29T00:00:00Z", "2026-11-24T10:00:00+", "2026-11-31T00:00:00Z",
+                          "2026-11-24T10:60:00Z", "2026-11-24T10:00:00+16"}) {
+    EXPECT_FALSE(parse_timestamptz(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace eddy::sql
 
@@ -280,6 +315,57 @@ TEST(JsonDecode, IntegersAreExactAndRangeChecked) {
   EXPECT_EQ(decode(R"({"f":1.5,"txt":{"a":[1,2]},"n":0.10})"),
             "NULL|NULL|NULL|0.10|{\"a\":[1,2]}|1.5|");
   EXPECT_EQ(decode(R"([1])"), "error: not a JSON object");
+}
+
+TEST(JsonDecode, IntegerTokensOfEveryLengthAgree) {
+  // Up to 18 digits are read from the token's text, longer ones by the general number path.
+  EXPECT_EQ(decode(R"({"b":999999999999999999})"), "NULL|NULL|999999999999999999|NULL|NULL|NULL|");
+  EXPECT_EQ(decode(R"({"b":-999999999999999999 })"),
+            "NULL|NULL|-999999999999999999|NULL|NULL|NULL|");
+  EXPECT_EQ(decode(R"({"b":1000000000000000000})"),
+            "NULL|NULL|1000000000000000000|NULL|NULL|NULL|");
+  EXPECT_EQ(decode(R"({"s":-0,"i":0,"b":-1})"), "0|0|-1|NULL|NULL|NULL|");
+  EXPECT_EQ(decode(R"({"i":-2147483648,"s":-32769})"),
+            "error: field \"s\" does not fit type smallint");
+  EXPECT_EQ(decode(R"({"b":1E3,"i":-1e0})"), "NULL|-1|1000|NULL|NULL|NULL|");
+}
+
+// append_table_record appends only the columns a reader reads, and nothing for a record that
+// does not fit.
+TEST(JsonDecode, AppendTableRecordFillsReadColumnsOnly) {
+  const TableDef table = decode_table();
+  const size_t width = table.columns.size() + std::size(kMetadataColumns);
+  std::vector<bool> used(width, false);
+  used[1] = true;                         // i
+  used[4] = false;                        // txt is not read: not even checked
+  used[table.columns.size() + 1] = true;  // _offset
+  used[table.columns.size() + 3] = true;  // _timestamp
+  std::vector<uint32_t> read;
+  for (uint32_t c = 0; c < width; ++c)
+    if (used[c]) read.push_back(c);
+  std::vector<std::vector<Value>> columns(width);
+  Row scratch;
+  std::string reason;
+  auto append = [&](const std::string& json, int64_t offset) {
+    storage::RecordView record;
+    record.value = std::string_view(json);
+    return append_table_record(table, record, offset, 0, 1000, used, read, columns, scratch,
+                               reason);
+  };
+  EXPECT_TRUE(append(R"({"i":7,"s":1,"txt":{"any":1}})", 10));
+  // s does not fit: unread, but it still decides whether the record fits.
+  EXPECT_FALSE(append(R"({"i":8,"s":99999})", 11));
+  EXPECT_EQ(reason, "field \"s\" does not fit type smallint");
+  EXPECT_TRUE(append(R"({"s":2})", 12));
+  EXPECT_FALSE(append("not json", 13));
+  for (uint32_t c = 0; c < width; ++c)
+    EXPECT_EQ(columns[c].size(), used[c] ? 2u : 0u) << c;
+  EXPECT_EQ(columns[1][0].i, 7);
+  EXPECT_TRUE(columns[1][1].null);
+  EXPECT_EQ(columns[1][1].type, Type::kInt4);
+  EXPECT_EQ(columns[table.columns.size() + 1][0].i, 10);
+  EXPECT_EQ(columns[table.columns.size() + 1][1].i, 12);
+  EXPECT_EQ(columns[table.columns.size() + 3][1].i, 1000 * 1000);
 }
 
 TEST(JsonDecode, UnreadTextColumnsAreLeftNullButOthersStillDecide) {
