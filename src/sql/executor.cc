@@ -447,16 +447,28 @@ bool small_integer_token(simdjson::ondemand::value& value, int64_t& out) {
 
 // Decodes a JSON object's fields into slot(i) for declared column i. Slots start as nulls of
 // their column's type; fields that are absent or JSON null leave them so.
+// `readable` (when not empty) is the buffer `json` lies in: if SIMDJSON_PADDING bytes after the
+// text are inside it (the next records), simdjson reads the text where it is.
 template <typename Slot>
 bool decode_json_fields(const TableDef& table, std::string_view json, std::string& reason,
-                        const std::vector<bool>* used, Slot&& slot) {
+                        const std::vector<bool>* used, Slot&& slot,
+                        std::span<const std::byte> readable = {}) {
   thread_local simdjson::ondemand::parser parser;
-  // simdjson reads up to SIMDJSON_PADDING bytes past the end: copy into a reused padded buffer
-  // rather than allocating one per record.
+  const auto at = reinterpret_cast<uintptr_t>(json.data());
+  const auto begin = reinterpret_cast<uintptr_t>(readable.data());
+  const bool in_place = !readable.empty() && at >= begin &&
+                        at - begin + json.size() + simdjson::SIMDJSON_PADDING <= readable.size();
+  // Otherwise a copy into a reused padded buffer rather than an allocation per record.
   thread_local std::string padded;
-  padded.assign(json);
-  padded.resize(json.size() + simdjson::SIMDJSON_PADDING);
-  auto doc = parser.iterate(padded.data(), json.size(), padded.size());
+  const char* text = json.data();
+  size_t capacity = json.size() + simdjson::SIMDJSON_PADDING;
+  if (!in_place) {
+    padded.assign(json);
+    padded.resize(capacity);
+    text = padded.data();
+    capacity = padded.size();
+  }
+  auto doc = parser.iterate(text, json.size(), capacity);
   simdjson::ondemand::object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS) {
     reason = "not a JSON object";
@@ -582,7 +594,7 @@ bool append_table_record(const TableDef& table, const storage::RecordView& recor
                          int32_t partition, int64_t timestamp_ms, const std::vector<bool>& used,
                          const std::vector<uint32_t>& read,
                          std::vector<std::vector<Value>>& columns, Row& scratch,
-                         std::string& reason) {
+                         std::string& reason, std::span<const std::byte> readable) {
   const size_t declared = table.columns.size();
   const bool json = table.format != "bytes" && table.format != "text" && table.format != "csv";
   if (!json || !record.value) {
@@ -606,7 +618,7 @@ bool append_table_record(const TableDef& table, const storage::RecordView& recor
     if (!v.null || v.type != table.columns[i].type) v = Value::null_of(table.columns[i].type);
     return v;
   };
-  if (!decode_json_fields(table, *record.value, reason, &used, slot)) {
+  if (!decode_json_fields(table, *record.value, reason, &used, slot, readable)) {
     for (const uint32_t c : read)
       columns[c].pop_back();
     return false;

@@ -53,11 +53,13 @@ bool decode_table_record(const TableDef& table, const storage::RecordView& recor
 // decode_table_record for a columnar reader: appends the record's `read` columns (the indices
 // where `used` is true, ascending) to `columns`, or nothing when the record does not fit (false
 // and `reason`). Unread columns get no values; `scratch` holds what checking the record needs.
+// `readable`: the buffer the record lies in, if any (a JSON value with enough readable bytes
+// after it is parsed where it is, not copied).
 bool append_table_record(const TableDef& table, const storage::RecordView& record, int64_t offset,
                          int32_t partition, int64_t timestamp_ms, const std::vector<bool>& used,
                          const std::vector<uint32_t>& read,
                          std::vector<std::vector<Value>>& columns, Row& scratch,
-                         std::string& reason);
+                         std::string& reason, std::span<const std::byte> readable = {});
 
 // Tables with a PRIMARY KEY read their topic as a changelog. The row's key is taken from the
 // record value's primary-key columns; a tombstone (null value) names the row it deletes by its

@@ -128,47 +128,79 @@ class Project final : public Operator {
     out_.columns.resize(outputs_.size());
   }
 
+  // Column at a time: each computed output over the live rows (a row whose evaluation fails is
+  // skipped with its first error, as PostgreSQL would stop at it), then the plain columns, which
+  // are handed over whole when every row of the batch survives.
   SqlStatus push(Batch& batch, const Progress& progress) override {
     Batch& out = out_;
     out.partition = batch.partition;
     out.arm = batch.arm;
     out.offsets.clear();
     out.selection.clear();
-    for (auto& column : out.columns)
+    const size_t live = batch.selection.size();
+    failed_.assign(live, 0);
+    size_t failures = 0;
+    for (size_t i = 0; i < outputs_.size(); ++i) {
+      auto& column = out.columns[i];
       column.clear();
-    Row values(outputs_.size());
-    for (uint32_t r : batch.selection) {
-      const auto& ctx = scratch_.load(batch, r);
-      bool ok = true;
-      for (size_t i = 0; i < outputs_.size() && ok; ++i) {
-        if (outputs_[i].kind == sql::ExprKind::kColumn) continue;
+      if (outputs_[i].kind == sql::ExprKind::kColumn) continue;
+      column.resize(live);
+      for (size_t k = 0; k < live; ++k) {
+        if (failed_[k]) continue;
+        const uint32_t r = batch.selection[k];
         if (int64_t computed = 0; kernels_[i] && kernels_[i]->run(batch.columns, r, computed)) {
-          values[i] = kernels_[i]->type() == sql::Type::kBool
+          column[k] = kernels_[i]->type() == sql::Type::kBool
                           ? Value::boolean(computed != 0)
                           : Value::integer(kernels_[i]->type(), computed);
           continue;
         }
-        auto v = sql::eval(outputs_[i], ctx);
+        auto v = sql::eval(outputs_[i], scratch_.load(batch, r));
         if (!v.ok()) {
           skip_row(context_, v.error());
-          ok = false;
-        } else {
-          values[i] = std::move(*v);
-        }
-      }
-      if (!ok) continue;
-      out.selection.push_back(static_cast<uint32_t>(out.offsets.size()));
-      out.offsets.push_back(batch.offsets[r]);
-      for (size_t i = 0; i < outputs_.size(); ++i) {
-        if (outputs_[i].kind != sql::ExprKind::kColumn) {
-          out.columns[i].push_back(std::move(values[i]));
+          failed_[k] = 1;
+          ++failures;
           continue;
         }
-        Value& source = batch.columns[static_cast<size_t>(outputs_[i].index)][r];
+        column[k] = std::move(*v);
+      }
+    }
+    for (size_t k = 0; k < live; ++k) {
+      if (failed_[k]) continue;
+      out.selection.push_back(static_cast<uint32_t>(out.offsets.size()));
+      out.offsets.push_back(batch.offsets[batch.selection[k]]);
+    }
+    const bool whole = failures == 0 && live == batch.size();
+    for (size_t i = 0; i < outputs_.size(); ++i) {
+      auto& column = out.columns[i];
+      if (outputs_[i].kind != sql::ExprKind::kColumn) {
+        if (failures > 0) {
+          size_t kept = 0;
+          for (size_t k = 0; k < live; ++k) {
+            if (failed_[k]) continue;
+            if (kept != k) column[kept] = std::move(column[k]);
+            ++kept;
+          }
+          column.resize(kept);
+        }
+        continue;
+      }
+      auto& source = batch.columns[static_cast<size_t>(outputs_[i].index)];
+      if (whole) {
+        // The batch's column is not read again: a movable one changes hands.
         if (movable_[i])
-          out.columns[i].push_back(std::move(source));
+          column.swap(source);
         else
-          out.columns[i].push_back(source);
+          column = source;
+        continue;
+      }
+      column.reserve(out.offsets.size());
+      for (size_t k = 0; k < live; ++k) {
+        if (failed_[k]) continue;
+        Value& value = source[batch.selection[k]];
+        if (movable_[i])
+          column.push_back(std::move(value));
+        else
+          column.push_back(value);
       }
     }
     return next_->push(out, progress);
@@ -185,8 +217,9 @@ class Project final : public Operator {
   std::vector<sql::Expr> outputs_;
   OperatorContext& context_;
   RowScratch scratch_;
-  std::vector<bool> movable_;  // a plain column no other output reads: moved, not copied
-  Batch out_;                  // reused so its columns keep their capacity
+  std::vector<bool> movable_;    // a plain column no other output reads: moved, not copied
+  std::vector<uint8_t> failed_;  // per live row of the batch being pushed
+  Batch out_;                    // reused so its columns keep their capacity
 };
 
 // The view's visible columns as a table, for JSON output.

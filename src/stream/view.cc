@@ -170,40 +170,40 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) 
           {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
            sql::dead_letter_json(reason, def_.name, table.topic, p, at, record.value)});
   };
-  SQL_ASSIGN(
-      const int64_t next,
-      sql::for_each_record(
-          read->data,
-          [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
-            if (at < offset || at >= end) return sql::Unit{};
-            last = at + 1;
-            ++work.uncheckpointed;
-            if (source.side != nullptr && !record.value) {
-              // A joined table's tombstone deletes its key.
-              if (!sql::primary_key_of_tombstone(table, record, key, reason)) {
-                dead_letter(record, at);
-                return sql::Unit{};
-              }
-              return source.side->apply(key, std::nullopt);
-            }
-            if (source.side == nullptr) {
-              if (!sql::append_table_record(table, record, at, p, ts, source.used,
-                                            source.read_columns, batch.columns, row, reason)) {
-                dead_letter(record, at);
-                return sql::Unit{};
-              }
-              batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
-              batch.offsets.push_back(at);
-              return sql::Unit{};
-            }
-            // A joined table's row updates its key.
-            if (!sql::decode_table_record(table, record, at, p, ts, row, reason) ||
-                !sql::primary_key_of_row(table, row, key, reason)) {
-              dead_letter(record, at);
-              return sql::Unit{};
-            }
-            return source.side->apply(key, std::move(row));
-          }));
+  SQL_ASSIGN(const int64_t next,
+             sql::for_each_record(
+                 read->data,
+                 [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
+                   if (at < offset || at >= end) return sql::Unit{};
+                   last = at + 1;
+                   ++work.uncheckpointed;
+                   if (source.side != nullptr && !record.value) {
+                     // A joined table's tombstone deletes its key.
+                     if (!sql::primary_key_of_tombstone(table, record, key, reason)) {
+                       dead_letter(record, at);
+                       return sql::Unit{};
+                     }
+                     return source.side->apply(key, std::nullopt);
+                   }
+                   if (source.side == nullptr) {
+                     if (!sql::append_table_record(table, record, at, p, ts, source.used,
+                                                   source.read_columns, batch.columns, row, reason,
+                                                   read->data)) {
+                       dead_letter(record, at);
+                       return sql::Unit{};
+                     }
+                     batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
+                     batch.offsets.push_back(at);
+                     return sql::Unit{};
+                   }
+                   // A joined table's row updates its key.
+                   if (!sql::decode_table_record(table, record, at, p, ts, row, reason) ||
+                       !sql::primary_key_of_row(table, row, key, reason)) {
+                     dead_letter(record, at);
+                     return sql::Unit{};
+                   }
+                   return source.side->apply(key, std::move(row));
+                 }));
   if (source.side == nullptr) {
     for (size_t c = 0; c < width; ++c)
       if (!source.used[c]) batch.columns[c].resize(batch.offsets.size());

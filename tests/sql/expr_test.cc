@@ -366,6 +366,23 @@ TEST(JsonDecode, AppendTableRecordFillsReadColumnsOnly) {
   EXPECT_EQ(columns[table.columns.size() + 1][0].i, 10);
   EXPECT_EQ(columns[table.columns.size() + 1][1].i, 12);
   EXPECT_EQ(columns[table.columns.size() + 3][1].i, 1000 * 1000);
+
+  // Parsed in place inside a chunk of records: what follows the value is never part of it.
+  // More than SIMDJSON_PADDING bytes follow the second value.
+  const std::string chunk = R"({"i":5}{"i":6})" + std::string(256, '}');
+  const auto bytes = std::as_bytes(std::span(chunk.data(), chunk.size()));
+  auto in_chunk = [&](size_t at, size_t size) {
+    storage::RecordView record;
+    record.value = std::string_view(chunk).substr(at, size);
+    return append_table_record(table, record, 20, 0, 1000, used, read, columns, scratch, reason,
+                               bytes);
+  };
+  EXPECT_TRUE(in_chunk(0, 7));
+  EXPECT_FALSE(in_chunk(0, 6));  // '{"i":5' is cut short even though '}' follows in the chunk
+  EXPECT_TRUE(in_chunk(7, 7));
+  ASSERT_EQ(columns[1].size(), 4u);
+  EXPECT_EQ(columns[1][2].i, 5);
+  EXPECT_EQ(columns[1][3].i, 6);
 }
 
 TEST(JsonDecode, UnreadTextColumnsAreLeftNullButOthersStillDecide) {
