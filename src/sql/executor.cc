@@ -191,7 +191,8 @@ SqlResult<int64_t> eval_count(const std::optional<Expr>& e, const std::vector<Va
 
 SqlResult<int64_t> for_each_record(
     std::span<const std::byte> data,
-    const std::function<SqlStatus(int64_t, const storage::RecordView&, int64_t)>& fn) {
+    const std::function<SqlStatus(int64_t, const storage::RecordView&, int64_t)>& fn,
+    std::vector<std::vector<std::byte>>* keep) {
   size_t pos = 0;
   int64_t next = -1;
   while (pos + storage::kBatchHeaderSize <= data.size()) {
@@ -210,6 +211,8 @@ SqlResult<int64_t> for_each_record(
       if (!section.ok()) return io_error(section.error());
       plain = std::move(*section);
       records = storage::decode_record_section(plain, header.record_count);
+      // The views point into the buffer, whose heap block a move does not relocate.
+      if (keep != nullptr) keep->push_back(std::move(plain));
     } else {
       records = storage::decode_records(batch);
     }

@@ -41,9 +41,12 @@ bool decode_json_row(const TableDef& table, std::string_view json, Row& row, std
 // Calls fn(offset, record, timestamp_ms) for every data record of the whole batches in `data`
 // (as PartitionLog::read returns them; control batches skipped); returns the offset after the
 // last complete batch, -1 when there is none.
+// With `keep`, decompressed record sections are moved there, so the RecordViews stay valid
+// after the call.
 SqlResult<int64_t> for_each_record(
     std::span<const std::byte> data,
-    const std::function<SqlStatus(int64_t, const storage::RecordView&, int64_t)>& fn);
+    const std::function<SqlStatus(int64_t, const storage::RecordView&, int64_t)>& fn,
+    std::vector<std::vector<std::byte>>* keep = nullptr);
 // A record as a table row: declared columns from the JSON value, then the metadata columns.
 // `used` as for decode_json_row, with one more flag per metadata column.
 bool decode_table_record(const TableDef& table, const storage::RecordView& record, int64_t offset,

@@ -21,6 +21,8 @@ class TaskPool {
   TaskPool& operator=(const TaskPool&) = delete;
 
   void run(std::vector<std::function<void()>>& tasks);
+  // Pool threads (a group also runs on its caller).
+  int threads() const { return static_cast<int>(threads_.size()); }
 
  private:
   struct Group {

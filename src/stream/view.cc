@@ -69,6 +69,7 @@ void View::grow(Source& source) {
   while (source.partitions.size() < partitions) {
     auto work = std::make_unique<PartitionWork>();
     if (source.side == nullptr) work->pipeline = build_pipeline(*select_, context_);
+    work->lanes.push_back(std::make_unique<Lane>());
     source.partitions.push_back(std::move(work));
   }
 }
@@ -131,6 +132,41 @@ bool View::has_pending() const {
   return false;
 }
 
+void View::start_batch(const Source& source, int32_t p, Batch& batch) const {
+  batch.partition = p;
+  batch.arm = source.arm;
+  batch.offsets.clear();
+  batch.selection.clear();
+  batch.columns.resize(sql::input_width(source.table));
+  // Unread columns keep their nulls from the last batch (finish_batch sizes them): only read
+  // ones are rebuilt.
+  for (const uint32_t c : source.read_columns)
+    batch.columns[c].clear();
+}
+
+void View::finish_batch(const Source& source, Batch& batch) const {
+  for (size_t c = 0; c < batch.columns.size(); ++c)
+    if (!source.used[c]) batch.columns[c].resize(batch.offsets.size());
+}
+
+void View::decode_into(const Source& source, int32_t p, Lane& lane, int64_t at,
+                       const storage::RecordView& record, int64_t ts,
+                       std::span<const std::byte> chunk) {
+  const sql::TableDef& table = source.table;
+  Batch& batch = lane.batch;
+  if (sql::append_table_record(table, record, at, p, ts, source.used, source.read_columns,
+                               batch.columns, lane.row, lane.reason, chunk)) {
+    batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
+    batch.offsets.push_back(at);
+    return;
+  }
+  skip_row(context_, lane.reason);
+  if (!table.dead_letter.empty())
+    lane.dead_letters.push_back(
+        {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
+         sql::dead_letter_json(lane.reason, def_.name, table.topic, p, at, record.value)});
+}
+
 sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) {
   const sql::TableDef& table = source.table;
   auto partition = log_.partition(table.topic, p);
@@ -148,28 +184,11 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) 
     return sql::sql_error(sql::sqlstate::kIoError, read.error().message());
   }
   if (read->data.empty()) return false;
-  const size_t width = sql::input_width(table);
-  Batch& batch = work.batch;
-  batch.partition = p;
-  batch.arm = source.arm;
-  batch.offsets.clear();
-  batch.selection.clear();
-  batch.columns.resize(width);
-  // Unread columns keep their nulls from the last batch (resized below): only read ones are
-  // rebuilt.
-  for (const uint32_t c : source.read_columns)
-    batch.columns[c].clear();
-  sql::Row& row = work.row;
+  if (source.side == nullptr && lanes_ > 1) return pump_lanes(source, p, work, read->data, end);
+  Lane& lane = *work.lanes[0];
+  if (source.side == nullptr) start_batch(source, p, lane.batch);
   sql::Row key;
-  std::string reason;
   int64_t last = offset;
-  auto dead_letter = [&](const storage::RecordView& record, int64_t at) {
-    skip_row(context_, reason);
-    if (!table.dead_letter.empty())
-      work.dead_letters.push_back(
-          {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
-           sql::dead_letter_json(reason, def_.name, table.topic, p, at, record.value)});
-  };
   SQL_ASSIGN(const int64_t next,
              sql::for_each_record(
                  read->data,
@@ -177,43 +196,93 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) 
                    if (at < offset || at >= end) return sql::Unit{};
                    last = at + 1;
                    ++work.uncheckpointed;
-                   if (source.side != nullptr && !record.value) {
-                     // A joined table's tombstone deletes its key.
-                     if (!sql::primary_key_of_tombstone(table, record, key, reason)) {
-                       dead_letter(record, at);
-                       return sql::Unit{};
-                     }
-                     return source.side->apply(key, std::nullopt);
-                   }
                    if (source.side == nullptr) {
-                     if (!sql::append_table_record(table, record, at, p, ts, source.used,
-                                                   source.read_columns, batch.columns, row, reason,
-                                                   read->data)) {
-                       dead_letter(record, at);
-                       return sql::Unit{};
-                     }
-                     batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
-                     batch.offsets.push_back(at);
+                     decode_into(source, p, lane, at, record, ts, read->data);
                      return sql::Unit{};
                    }
-                   // A joined table's row updates its key.
-                   if (!sql::decode_table_record(table, record, at, p, ts, row, reason) ||
-                       !sql::primary_key_of_row(table, row, key, reason)) {
-                     dead_letter(record, at);
+                   // A joined table's changelog: a tombstone deletes its key, a row updates it.
+                   const bool fits =
+                       record.value
+                           ? sql::decode_table_record(table, record, at, p, ts, lane.row,
+                                                      lane.reason) &&
+                                 sql::primary_key_of_row(table, lane.row, key, lane.reason)
+                           : sql::primary_key_of_tombstone(table, record, key, lane.reason);
+                   if (!fits) {
+                     skip_row(context_, lane.reason);
+                     if (!table.dead_letter.empty())
+                       lane.dead_letters.push_back(
+                           {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
+                            sql::dead_letter_json(lane.reason, def_.name, table.topic, p, at,
+                                                  record.value)});
                      return sql::Unit{};
                    }
-                   return source.side->apply(key, std::move(row));
+                   if (!record.value) return source.side->apply(key, std::nullopt);
+                   return source.side->apply(key, std::move(lane.row));
                  }));
-  if (source.side == nullptr) {
-    for (size_t c = 0; c < width; ++c)
-      if (!source.used[c]) batch.columns[c].resize(batch.offsets.size());
-  }
+  for (auto& d : lane.dead_letters)
+    work.dead_letters.push_back(std::move(d));
+  lane.dead_letters.clear();
   // Stop at the high watermark even when the chunk held batches past it.
   const int64_t new_offset = std::min(std::max(next, last), end);
   if (new_offset <= offset) return false;
-  if (source.side == nullptr)
+  if (source.side == nullptr) {
+    finish_batch(source, lane.batch);
     SQL_CHECK(work.pipeline.heads[source.arm]->push(
-        batch, Progress{.partition = p, .next_offset = new_offset}));
+        lane.batch, Progress{.partition = p, .next_offset = new_offset}));
+  }
+  offset = new_offset;
+  work.dirty = true;
+  return true;
+}
+
+sql::SqlResult<bool> View::pump_lanes(Source& source, int32_t p, PartitionWork& work,
+                                      std::span<const std::byte> chunk, int64_t end) {
+  int64_t& offset = work.offset;
+  work.pending.clear();
+  work.decompressed.clear();
+  int64_t last = offset;
+  SQL_ASSIGN(const int64_t next,
+             sql::for_each_record(
+                 chunk,
+                 [&](int64_t at, const storage::RecordView& record, int64_t ts) -> sql::SqlStatus {
+                   if (at < offset || at >= end) return sql::Unit{};
+                   last = at + 1;
+                   work.pending.push_back({at, record, ts});
+                   return sql::Unit{};
+                 },
+                 &work.decompressed));
+  const int64_t new_offset = std::min(std::max(next, last), end);
+  if (new_offset <= offset) return false;
+  work.uncheckpointed += static_cast<int64_t>(work.pending.size());
+  // Slices too small to be worth a thread hand-off stay on this one.
+  constexpr size_t kMinLaneRecords = 256;
+  const size_t lanes = std::clamp<size_t>(work.pending.size() / kMinLaneRecords, size_t{1}, lanes_);
+  while (work.lanes.size() < lanes)
+    work.lanes.push_back(std::make_unique<Lane>());
+  std::vector<std::function<void()>> tasks;
+  for (size_t l = 0; l < lanes; ++l) {
+    tasks.emplace_back([&, l] {
+      Lane& lane = *work.lanes[l];
+      start_batch(source, p, lane.batch);
+      const size_t from = work.pending.size() * l / lanes;
+      const size_t to = work.pending.size() * (l + 1) / lanes;
+      for (size_t i = from; i < to; ++i) {
+        const PendingRecord& r = work.pending[i];
+        decode_into(source, p, lane, r.offset, r.record, r.timestamp_ms, chunk);
+      }
+      finish_batch(source, lane.batch);
+    });
+  }
+  options_.pool->run(tasks);
+  // The slices go down the partition's pipeline in order, as one chunk would.
+  for (size_t l = 0; l < lanes; ++l) {
+    Lane& lane = *work.lanes[l];
+    for (auto& d : lane.dead_letters)
+      work.dead_letters.push_back(std::move(d));
+    lane.dead_letters.clear();
+    SQL_CHECK(work.pipeline.heads[source.arm]->push(
+        lane.batch, Progress{.partition = p, .next_offset = new_offset}));
+  }
   offset = new_offset;
   work.dirty = true;
   return true;
@@ -322,6 +391,7 @@ bool View::step() {
     if (source.side == nullptr)
       for (size_t p = 0; p < source.partitions.size(); ++p)
         parts.emplace_back(&source, p);
+  lanes_ = lanes_for_step();
   std::vector<sql::SqlResult<bool>> results(parts.size(), false);
   std::vector<std::function<void()>> tasks;
   for (size_t i = 0; i < parts.size(); ++i)
@@ -373,9 +443,19 @@ sql::ViewStatus View::status() const {
   return s;
 }
 
+size_t View::lanes_for_step() const {
+  size_t partitions = 0;
+  for (const auto& source : sources_)
+    if (source.side == nullptr) partitions += source.partitions.size();
+  // Threads left over when there are fewer partitions than threads decode slices of each chunk.
+  const size_t threads = options_.pool != nullptr ? options_.pool->threads() + 1 : 1;
+  return partitions == 0 ? 1 : std::clamp<size_t>(threads / partitions, 1, 4);
+}
+
 sql::ExplainNode View::explain() {
   for (auto& source : sources_)
     grow(source);
+  const size_t lanes = lanes_for_step();
   // A source topic and its decoding, as the pipelines see it.
   auto describe = [&](const Source& src) {
     const sql::TableDef& table = src.table;
@@ -414,6 +494,9 @@ sql::ExplainNode View::explain() {
       }
       decode.details.push_back("Columns Read: " + (read.empty() ? std::string("none") : read) +
                                " (unread text columns are not decoded)");
+      if (lanes > 1)
+        decode.details.push_back("Slices: " + std::to_string(lanes) +
+                                 " per chunk, decoded in parallel, passed on in offset order");
     }
     decode.details.push_back(table.dead_letter.empty()
                                  ? std::string("Bad Records: counted")

@@ -7,10 +7,12 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "sql/views.h"
+#include "storage/records.h"
 #include "storage/topic_config.h"
 #include "stream/operators.h"
 
@@ -52,13 +54,27 @@ class View {
  private:
   // What one source partition needs while it is pumped; stream partitions are pumped in
   // parallel, each by one thread, and only checkpoint() (between steps) looks across them.
+  // Decodes a slice of a chunk's records into its own batch; a partition with several lanes
+  // decodes the slices of one chunk on several threads and pushes the batches in order.
+  struct Lane {
+    Batch batch;  // scratch, reused so its column vectors keep their capacity
+    sql::Row row;
+    std::string reason;
+    std::vector<sql::TopicRecord> dead_letters;  // moved to the partition's, in lane order
+  };
+  struct PendingRecord {
+    int64_t offset;
+    storage::RecordView record;
+    int64_t timestamp_ms;
+  };
   struct PartitionWork {
     int64_t offset = 0;  // next offset to read
     Pipeline pipeline;   // a stream's operators for this partition (none for a joined table)
-    Batch batch;         // scratch, reused so its column vectors keep their capacity
-    sql::Row row;
-    std::vector<sql::TopicRecord> dead_letters;  // written before the next checkpoint
-    int64_t uncheckpointed = 0;                  // records read since the last checkpoint
+    std::vector<std::unique_ptr<Lane>> lanes{};        // at least one
+    std::vector<PendingRecord> pending;                // a chunk's records, when split across lanes
+    std::vector<std::vector<std::byte>> decompressed;  // what `pending` points into
+    std::vector<sql::TopicRecord> dead_letters;        // written before the next checkpoint
+    int64_t uncheckpointed = 0;                        // records read since the last checkpoint
     bool dirty = false;
   };
   // One topic the view reads: a stream (rows flow through an arm of the pipelines) or a joined
@@ -79,6 +95,16 @@ class View {
   // Reads one chunk of a partition into a batch and pushes it (or applies it to the joined
   // table's state); false when nothing was read.
   sql::SqlResult<bool> pump(Source& source, int32_t partition, PartitionWork& work);
+  // A stream record into `lane`'s batch, or to its dead letters.
+  void decode_into(const Source& source, int32_t partition, Lane& lane, int64_t at,
+                   const storage::RecordView& record, int64_t timestamp_ms,
+                   std::span<const std::byte> chunk);
+  void start_batch(const Source& source, int32_t partition, Batch& batch) const;
+  void finish_batch(const Source& source, Batch& batch) const;
+  size_t lanes_for_step() const;
+  // pump() for a stream partition whose chunk is split across lanes.
+  sql::SqlResult<bool> pump_lanes(Source& source, int32_t partition, PartitionWork& work,
+                                  std::span<const std::byte> chunk, int64_t end);
   // Pumps one partition until it is caught up or `deadline`; true when records remain.
   sql::SqlResult<bool> pump_until(Source& source, int32_t partition, PartitionWork& work,
                                   std::chrono::steady_clock::time_point deadline);
@@ -99,7 +125,10 @@ class View {
   // Built once for the shared state it creates (the joined tables' `TableSide`s, which the
   // table sources feed); rows flow through the per-partition pipelines.
   Pipeline pipeline_;
-  std::vector<Source> sources_;      // the first arm's stream first
+  std::vector<Source> sources_;  // the first arm's stream first
+  // Lanes per stream partition: the threads a step has (pool + caller) over the partitions to
+  // pump, so a view with fewer partitions than threads still uses them all.
+  size_t lanes_ = 1;
   std::atomic<int64_t> records_{0};  // checkpointed
   std::atomic<bool> failed_{false};
   mutable std::mutex status_mu_;
