@@ -219,20 +219,24 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) 
                    if (!record.value) return source.side->apply(key, std::nullopt);
                    return source.side->apply(key, std::move(lane.row));
                  }));
-  for (auto& d : lane.dead_letters)
-    work.dead_letters.push_back(std::move(d));
-  lane.dead_letters.clear();
   // Stop at the high watermark even when the chunk held batches past it.
   const int64_t new_offset = std::min(std::max(next, last), end);
+  if (source.side == nullptr) finish_batch(source, lane.batch);
+  SQL_CHECK(hand_on(source, p, work, lane, new_offset));
   if (new_offset <= offset) return false;
-  if (source.side == nullptr) {
-    finish_batch(source, lane.batch);
-    SQL_CHECK(work.pipeline.heads[source.arm]->push(
-        lane.batch, Progress{.partition = p, .next_offset = new_offset}));
-  }
   offset = new_offset;
   work.dirty = true;
   return true;
+}
+
+sql::SqlStatus View::hand_on(const Source& source, int32_t p, PartitionWork& work, Lane& lane,
+                             int64_t new_offset) {
+  for (auto& d : lane.dead_letters)
+    work.dead_letters.push_back(std::move(d));
+  lane.dead_letters.clear();
+  if (source.side != nullptr || new_offset <= work.offset) return sql::Unit{};
+  return work.pipeline.heads[source.arm]->push(lane.batch,
+                                               Progress{.partition = p, .next_offset = new_offset});
 }
 
 sql::SqlResult<bool> View::pump_lanes(Source& source, int32_t p, PartitionWork& work,
@@ -275,14 +279,8 @@ sql::SqlResult<bool> View::pump_lanes(Source& source, int32_t p, PartitionWork& 
   }
   options_.pool->run(tasks);
   // The slices go down the partition's pipeline in order, as one chunk would.
-  for (size_t l = 0; l < lanes; ++l) {
-    Lane& lane = *work.lanes[l];
-    for (auto& d : lane.dead_letters)
-      work.dead_letters.push_back(std::move(d));
-    lane.dead_letters.clear();
-    SQL_CHECK(work.pipeline.heads[source.arm]->push(
-        lane.batch, Progress{.partition = p, .next_offset = new_offset}));
-  }
+  for (size_t l = 0; l < lanes; ++l)
+    SQL_CHECK(hand_on(source, p, work, *work.lanes[l], new_offset));
   offset = new_offset;
   work.dirty = true;
   return true;

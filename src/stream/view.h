@@ -102,6 +102,10 @@ class View {
   void start_batch(const Source& source, int32_t partition, Batch& batch) const;
   void finish_batch(const Source& source, Batch& batch) const;
   size_t lanes_for_step() const;
+  // Moves a lane's dead letters to the partition's and passes its batch down the pipeline (a
+  // stream's, when the chunk moved the partition's position).
+  sql::SqlStatus hand_on(const Source& source, int32_t partition, PartitionWork& work, Lane& lane,
+                         int64_t new_offset);
   // pump() for a stream partition whose chunk is split across lanes.
   sql::SqlResult<bool> pump_lanes(Source& source, int32_t partition, PartitionWork& work,
                                   std::span<const std::byte> chunk, int64_t end);
