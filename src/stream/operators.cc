@@ -1,10 +1,16 @@
 #include "stream/operators.h"
 
+#include <algorithm>
+#include <array>
+#include <functional>
+#include <mutex>
 #include <set>
+#include <span>
 #include <unordered_set>
 
 #include "sql/binder.h"
 #include "stream/key_codec.h"
+#include "stream/task_pool.h"
 
 namespace eddy::stream {
 
@@ -370,60 +376,89 @@ SqlResult<std::optional<Row>> group_row(const sql::Plan& select, const GroupStat
 
 }  // namespace
 
-// The keyed aggregate state of a view, shared by its partitions' pipelines: each batch is first
-// aggregated into partial states per key without a lock (the expensive part, done in parallel),
-// then merged here under the lock (cache first, the state store behind it).
+// Group states keyed by the encoded group key, split into GroupTable's key shards.
+using ShardedPartials = std::array<std::unordered_map<std::string, GroupState>, kGroupShards>;
+
+// The keyed aggregate state of a view, shared by its partitions' pipelines and split by key into
+// kGroupShards shards, each with its own lock: batches are first aggregated into partial states
+// per key without a lock (the expensive part, done in parallel), then merged here shard by shard
+// (cache first, the state store behind it), so threads merging different keys do not wait for
+// each other.
 class GroupTable {
  public:
   GroupTable(const sql::Plan& plan, OperatorContext& context)
       : plan_(plan), context_(context), output_(output_table(plan)), key_(key_table(plan)) {}
 
-  SqlStatus merge(std::unordered_map<std::string, GroupState>& partials) {
-    std::lock_guard lock(mu_);
-    for (auto& [key, partial] : partials) {
-      auto found = cache_.find(key);
-      if (found == cache_.end()) {
-        GroupState state{partial.keys, fresh_accumulators(plan_)};
-        auto stored = context_.store->get(context_.prefix + "s" + key);
-        if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
-        if (*stored && !deserialize_group(**stored, plan_, state))
-          return sql::sql_error(sql::sqlstate::kInternalError, "corrupt aggregate state");
-        cache_bytes_ += key.size() * 2 + 128 * (1 + plan_.aggs.size());
-        found = cache_.emplace(key, std::move(state)).first;
+  static size_t shard_of(const std::string& key) {
+    return std::hash<std::string>{}(key) % kGroupShards;
+  }
+
+  // Merges one shard's partials, in the order of `partials` (string_agg keeps arrival order).
+  SqlStatus merge_shard(size_t shard, std::span<ShardedPartials> partials) {
+    Shard& target = shards_[shard];
+    std::lock_guard lock(target.mu);
+    for (auto& sharded : partials) {
+      for (auto& [key, partial] : sharded[shard]) {
+        auto found = target.cache.find(key);
+        if (found == target.cache.end()) {
+          GroupState state{partial.keys, fresh_accumulators(plan_)};
+          auto stored = context_.store->get(context_.prefix + "s" + key);
+          if (!stored.ok())
+            return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
+          if (*stored && !deserialize_group(**stored, plan_, state))
+            return sql::sql_error(sql::sqlstate::kInternalError, "corrupt aggregate state");
+          target.cache_bytes += key.size() * 2 + 128 * (1 + plan_.aggs.size());
+          found = target.cache.emplace(key, std::move(state)).first;
+        }
+        for (size_t i = 0; i < partial.accs.size(); ++i)
+          SQL_CHECK(found->second.accs[i].merge(partial.accs[i]));
+        target.dirty.insert(key);
       }
-      for (size_t i = 0; i < partial.accs.size(); ++i)
-        SQL_CHECK(found->second.accs[i].merge(partial.accs[i]));
-      dirty_.insert(key);
     }
     return Unit{};
   }
 
   // DISTINCT aggregates: whether `value` is new for aggregate `agg` of the group `group` (then
   // it is remembered). The values seen live in the state store ('d' keys), not only in memory;
-  // one lock makes concurrent partitions agree on which of them saw a value first.
+  // the group's shard lock makes concurrent threads agree on which of them saw a value first.
   SqlResult<bool> first_sighting(const std::string& group, size_t agg, const Value& value) {
     std::string key = group;
     append_be32(key, static_cast<uint32_t>(agg));
     append_key(key, value);
-    std::lock_guard lock(mu_);
-    if (distinct_seen_.count(key) != 0) return false;
+    Shard& shard = shards_[shard_of(group)];
+    std::lock_guard lock(shard.mu);
+    if (shard.distinct_seen.count(key) != 0) return false;
     auto stored = context_.store->get(context_.prefix + "d" + key);
     if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
-    cache_bytes_ += key.size() + 32;
+    shard.cache_bytes += key.size() + 32;
     const bool fresh = !stored->has_value();
-    if (fresh) new_distinct_.insert(key);
-    distinct_seen_.insert(std::move(key));
+    if (fresh) shard.new_distinct.insert(key);
+    shard.distinct_seen.insert(std::move(key));
     return fresh;
   }
 
   SqlStatus checkpoint(std::vector<StateWrite>& writes) {
-    std::lock_guard lock(mu_);
-    for (const auto& key : new_distinct_)
-      writes.push_back({context_.prefix + "d" + key, std::string()});
-    new_distinct_.clear();
-    for (const auto& key : dirty_) {
-      const GroupState& g = cache_.at(key);
-      writes.push_back({context_.prefix + "s" + key, serialize_group(g)});
+    std::array<std::unique_lock<std::mutex>, kGroupShards> locks;
+    for (size_t i = 0; i < kGroupShards; ++i)
+      locks[i] = std::unique_lock(shards_[i].mu);
+    // Keys in order across shards, as one table would write them.
+    std::vector<std::pair<const std::string*, Shard*>> distinct, dirty;
+    size_t cached = 0;
+    for (auto& shard : shards_) {
+      for (const auto& key : shard.new_distinct)
+        distinct.emplace_back(&key, &shard);
+      for (const auto& key : shard.dirty)
+        dirty.emplace_back(&key, &shard);
+      cached += shard.cache_bytes;
+    }
+    auto by_key = [](const auto& a, const auto& b) { return *a.first < *b.first; };
+    std::sort(distinct.begin(), distinct.end(), by_key);
+    std::sort(dirty.begin(), dirty.end(), by_key);
+    for (const auto& [key, shard] : distinct)
+      writes.push_back({context_.prefix + "d" + *key, std::string()});
+    for (const auto& [key, shard] : dirty) {
+      const GroupState& g = shard->cache.at(*key);
+      writes.push_back({context_.prefix + "s" + *key, serialize_group(g)});
       if (!context_.emit_output) continue;
       // Upsert keyed by the group key; a group HAVING rejects is a tombstone.
       auto row = group_row(plan_, g);
@@ -435,27 +470,35 @@ class GroupTable {
       if (*row) value = sql::encode_json_row(output_, **row);
       context_.outputs.push_back({sql::encode_json_row(key_, g.keys), std::move(value)});
     }
-    dirty_.clear();
+    for (auto& shard : shards_) {
+      shard.new_distinct.clear();
+      shard.dirty.clear();
+    }
     // Everything is clean now: keep the cache within its budget.
-    if (cache_bytes_ > context_.cache_bytes) {
-      cache_.clear();
-      distinct_seen_.clear();
-      cache_bytes_ = 0;
+    if (cached > context_.cache_bytes) {
+      for (auto& shard : shards_) {
+        shard.cache.clear();
+        shard.distinct_seen.clear();
+        shard.cache_bytes = 0;
+      }
     }
     return Unit{};
   }
 
  private:
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, GroupState> cache;
+    std::set<std::string> dirty;
+    std::unordered_set<std::string> distinct_seen;  // known 'd' keys (cache of the store)
+    std::set<std::string> new_distinct;             // written at the next checkpoint
+    size_t cache_bytes = 0;
+  };
   const sql::Plan& plan_;
   OperatorContext& context_;
   sql::TableDef output_;
   sql::TableDef key_;
-  std::mutex mu_;
-  std::unordered_map<std::string, GroupState> cache_;
-  std::set<std::string> dirty_;
-  std::unordered_set<std::string> distinct_seen_;  // known 'd' keys (cache of the store)
-  std::set<std::string> new_distinct_;             // written at the next checkpoint
-  size_t cache_bytes_ = 0;
+  std::array<Shard, kGroupShards> shards_;
 };
 
 namespace {
@@ -480,8 +523,8 @@ class KeyedAggregate final : public Operator {
     if (!aggs.empty()) node.details.push_back("Aggregates: " + aggs);
     if (plan_.having) node.details.push_back("Having: " + sql::expr_text(*plan_.having, &plan_));
     node.details.push_back(
-        "State: one group table shared by the partitions' pipelines, one RocksDB entry per "
-        "group (key values and partial aggregates), cache up to " +
+        "State: one group table for all partitions, in " + std::to_string(kGroupShards) +
+        " key shards merged in parallel, one RocksDB entry per group, cache up to " +
         mib(context_.cache_bytes));
     if (context_.emit_output)
       node.details.push_back(
@@ -492,12 +535,59 @@ class KeyedAggregate final : public Operator {
     return node;
   }
 
+  // A big batch with spare threads is spread twice: by row range (partial aggregates per range,
+  // lock-free) and then by key (each thread merges the key shards it owns, ranges in order).
   SqlStatus push(Batch& batch, const Progress&) override {
-    std::unordered_map<std::string, GroupState> partials;
+    constexpr size_t kMinRowsPerLane = 256;
+    const size_t rows = batch.selection.size();
+    const size_t lanes = context_.pool == nullptr
+                             ? 1
+                             : std::clamp<size_t>(rows / kMinRowsPerLane, 1, context_.lanes.load());
+    if (partials_.size() < lanes) partials_.resize(lanes);
+    if (lanes == 1) {
+      SQL_CHECK(accumulate(batch, 0, rows, partials_[0]));
+      for (size_t shard = 0; shard < kGroupShards; ++shard)
+        SQL_CHECK(groups_->merge_shard(shard, std::span(partials_.data(), 1)));
+      return Unit{};
+    }
+    std::vector<SqlStatus> results(lanes, Unit{});
+    std::vector<std::function<void()>> tasks;
+    for (size_t l = 0; l < lanes; ++l)
+      tasks.emplace_back([&, l] {
+        results[l] = accumulate(batch, rows * l / lanes, rows * (l + 1) / lanes, partials_[l]);
+      });
+    context_.pool->run(tasks);
+    for (auto& r : results)
+      SQL_CHECK(r);
+    tasks.clear();
+    for (size_t l = 0; l < lanes; ++l)
+      tasks.emplace_back([&, l] {
+        for (size_t shard = l; shard < kGroupShards; shard += lanes) {
+          results[l] = groups_->merge_shard(shard, std::span(partials_.data(), lanes));
+          if (!results[l].ok()) return;
+        }
+      });
+    context_.pool->run(tasks);
+    for (auto& r : results)
+      SQL_CHECK(r);
+    return Unit{};
+  }
+
+  // Every partition's pipeline calls this; the first call of a checkpoint writes all changes.
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
+    return groups_->checkpoint(writes);
+  }
+
+ private:
+  // Partial aggregates of the selected rows [from, to) into `out` (cleared first).
+  SqlStatus accumulate(const Batch& batch, size_t from, size_t to, ShardedPartials& out) {
+    for (auto& shard : out)
+      shard.clear();
+    RowScratch scratch;
     Row keys(plan_.group_keys.size());
     Row args(plan_.aggs.size());
-    for (uint32_t r : batch.selection) {
-      const auto& ctx = scratch_.load(batch, r);
+    for (size_t k = from; k < to; ++k) {
+      const auto& ctx = scratch.load(batch, batch.selection[k]);
       std::optional<sql::SqlError> failed;
       for (size_t i = 0; i < keys.size() && !failed; ++i) {
         auto v = sql::eval(plan_.group_keys[i], ctx);
@@ -518,7 +608,9 @@ class KeyedAggregate final : public Operator {
         skip_row(context_, *failed);
         continue;
       }
-      auto [it, inserted] = partials.try_emplace(encode_key(keys));
+      std::string key = encode_key(keys);
+      auto& shard = out[GroupTable::shard_of(key)];
+      auto [it, inserted] = shard.try_emplace(std::move(key));
       if (inserted) it->second = GroupState{keys, fresh_accumulators(plan_)};
       for (size_t i = 0; i < args.size(); ++i) {
         if (plan_.aggs[i].distinct && !args[i].null) {
@@ -529,19 +621,13 @@ class KeyedAggregate final : public Operator {
         if (!added.ok()) skip_row(context_, added.error());
       }
     }
-    return groups_->merge(partials);
+    return Unit{};
   }
 
-  // Every partition's pipeline calls this; the first call of a checkpoint writes all changes.
-  SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
-    return groups_->checkpoint(writes);
-  }
-
- private:
   const sql::Plan& plan_;
   OperatorContext& context_;
-  RowScratch scratch_;
   std::shared_ptr<GroupTable> groups_;
+  std::vector<ShardedPartials> partials_;  // per lane, reused
 };
 
 std::string serialize_row(const Row& row) {

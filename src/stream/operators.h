@@ -41,6 +41,10 @@ struct Progress {
 
 class GroupTable;
 class JoinTable;
+class TaskPool;
+
+// Key shards of a view's group table (each with its own lock).
+inline constexpr size_t kGroupShards = 8;
 
 // Shared by a view's operators, across the pipelines of its partitions (which may run on
 // different threads at once; checkpoints never overlap with pushes).
@@ -51,6 +55,11 @@ struct OperatorContext {
   std::atomic<int64_t> skipped{0};  // rows dropped because an expression failed on them
   std::mutex error_mu;
   std::string last_error;  // the reason of the last skipped row, under error_mu
+  // Threads for work inside one batch (a big aggregate batch is spread by row range and by
+  // key); `lanes` is how many a step may use (more when there are fewer partitions than
+  // threads), set by the view before each step.
+  TaskPool* pool = nullptr;
+  std::atomic<size_t> lanes{1};
   // The keyed aggregate state every partition's pipeline merges into (made by the first).
   std::shared_ptr<GroupTable> groups;
   // The joined tables' state (per UNION ALL arm and join: arm << 16 | join), shared the same way.

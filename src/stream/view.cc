@@ -34,6 +34,7 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
   context_.store = &store_;
   context_.prefix = view_prefix(def_.name);
   context_.cache_bytes = options_.cache_bytes;
+  context_.pool = options_.pool;
   context_.emit_output = !def_.topic.empty();
   pipeline_ = build_pipeline(*select_, context_);
   // Sources in a fixed order (the plan's), so positions are found again after a restart: the
@@ -390,6 +391,7 @@ bool View::step() {
       for (size_t p = 0; p < source.partitions.size(); ++p)
         parts.emplace_back(&source, p);
   lanes_ = lanes_for_step();
+  context_.lanes = lanes_;
   std::vector<sql::SqlResult<bool>> results(parts.size(), false);
   std::vector<std::function<void()>> tasks;
   for (size_t i = 0; i < parts.size(); ++i)

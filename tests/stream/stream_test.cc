@@ -444,8 +444,12 @@ TEST_F(ViewTest, OnePartitionDecodesInSlicesAndKeepsOrder) {
   EXPECT_EQ(view->status().records, seq);
   EXPECT_EQ(log_->partition("events-dlq", 0)->high_watermark(), bad);
 
-  ASSERT_NO_FATAL_FAILURE(bind_view(
-      "CREATE MATERIALIZED VIEW per_group AS SELECT grp, count(*) AS n FROM events GROUP BY grp"));
+  // Big batches of the aggregate are spread by row range and by key: string_agg still lists
+  // each group's values in arrival order and DISTINCT counts each value once.
+  ASSERT_NO_FATAL_FAILURE(
+      bind_view("CREATE MATERIALIZED VIEW per_group AS SELECT grp, count(*) AS n, "
+                "string_agg(seq::text, ',') AS seqs, count(DISTINCT seq % 5) AS d FROM events "
+                "GROUP BY grp"));
   auto grouped = make_view(64 << 20);
   ASSERT_TRUE(grouped->open(true).ok());
   while (grouped->step()) {
@@ -453,11 +457,19 @@ TEST_F(ViewTest, OnePartitionDecodesInSlicesAndKeepsOrder) {
   auto groups = grouped->read();
   ASSERT_TRUE(groups.ok());
   std::map<int64_t, int64_t> want, have;
-  for (int64_t s : good)
+  std::map<int64_t, std::string> want_seqs, have_seqs;
+  for (int64_t s : good) {
     ++want[s % 7];
-  for (const auto& r : *groups)
+    auto& list = want_seqs[s % 7];
+    list += (list.empty() ? "" : ",") + std::to_string(s);
+  }
+  for (const auto& r : *groups) {
     have[r[0].i] = r[1].i;
+    have_seqs[r[0].i] = r[2].s;
+    EXPECT_EQ(r[3].i, 5) << r[0].i;
+  }
   EXPECT_EQ(have, want);
+  EXPECT_EQ(have_seqs, want_seqs);
 }
 
 TEST_F(ViewTest, CheckpointsAndResumes) {
