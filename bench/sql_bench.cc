@@ -12,8 +12,9 @@
 // Each view runs --repeat times (default 3) over the same backlog; every run is printed and the
 // median per view is what the target is checked against (this VM's runs differ by ±25%).
 //
-// usage: sql_bench [--quick] [--stream-workers N] [--repeat R]
-//        (N is passed to `eddy serve`; default 2)
+// usage: sql_bench [--quick] [--stream-workers N] [--repeat R] [--partitions P]
+//        (N is passed to `eddy serve`; default 2. P: partitions of the topic, default 2; with 1,
+//        a view's second thread works on slices of each chunk and on key shards.)
 #include <libpq-fe.h>
 #include <signal.h>
 
@@ -36,7 +37,7 @@ using eddy::bench::die;
 using eddy::bench::seconds_since;
 using eddy::bench::step;
 
-constexpr int kPartitions = 2;
+int g_partitions = 2;  // of the 'bids' topic (--partitions)
 constexpr int kKeys = 10000;
 constexpr double kFlinkQ1PerCore = 158000;  // nexmark/nexmark README, Flink, events/s per core
 constexpr double kFlinkQ2PerCore = 175000;
@@ -58,7 +59,7 @@ std::string bid(long i) {
 }
 
 void produce_bids(const std::string& bootstrap, long count) {
-  eddy::bench::create_topic(bootstrap, "bids", kPartitions);
+  eddy::bench::create_topic(bootstrap, "bids", g_partitions);
   auto producer = eddy::bench::make_client(RD_KAFKA_PRODUCER, bootstrap,
                                            {{"enable.idempotence", "false"},
                                             {"acks", "1"},
@@ -69,7 +70,7 @@ void produce_bids(const std::string& bootstrap, long count) {
   rd_kafka_topic_t* topic = rd_kafka_topic_new(producer.get(), "bids", nullptr);
   for (long i = 0; i < count;) {
     const std::string value = bid(i);
-    if (rd_kafka_produce(topic, static_cast<int32_t>(i % kPartitions), RD_KAFKA_MSG_F_COPY,
+    if (rd_kafka_produce(topic, static_cast<int32_t>(i % g_partitions), RD_KAFKA_MSG_F_COPY,
                          const_cast<char*>(value.data()), value.size(), nullptr, 0, nullptr) == 0) {
       ++i;
       continue;
@@ -166,10 +167,14 @@ int main(int argc, char** argv) {
       quick = true;
     } else if (arg == "--stream-workers" && i + 1 < argc) {
       workers = argv[++i];
+    } else if (arg == "--partitions" && i + 1 < argc) {
+      g_partitions = std::max(1, std::atoi(argv[++i]));
     } else if (arg == "--repeat" && i + 1 < argc) {
       repeat = std::max(1, std::atoi(argv[++i]));
     } else {
-      std::fprintf(stderr, "usage: sql_bench [--quick] [--stream-workers N] [--repeat R]\n");
+      std::fprintf(
+          stderr,
+          "usage: sql_bench [--quick] [--stream-workers N] [--repeat R] [--partitions P]\n");
       return 2;
     }
   }
@@ -187,7 +192,7 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   step("produce " + std::to_string(events) + " JSON bids to 'bids' (" +
-       std::to_string(kPartitions) + " partitions)");
+       std::to_string(g_partitions) + " partitions)");
   produce_bids(eddy.bootstrap(), events);
 
   Sql sql(eddy.pg_port());
