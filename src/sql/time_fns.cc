@@ -266,6 +266,26 @@ SqlError unit_not_supported(const std::string& raw, Type type, int loc) {
                    "unit \"" + raw + "\" not supported for type " + type_name(type), loc);
 }
 
+// date_trunc to a unit of a day or less: the time of day (microseconds, non-negative for
+// timestamps; an interval's time part) cut to it; false for longer units.
+bool truncate_within_day(const std::string& unit, int64_t& time) {
+  constexpr int64_t kHour = 3600 * kMicrosPerSecond, kMinute = 60 * kMicrosPerSecond;
+  if (unit == "day") {
+    time = 0;
+  } else if (unit == "hour") {
+    time = time / kHour * kHour;
+  } else if (unit == "minute") {
+    time = time / kMinute * kMinute;
+  } else if (unit == "second") {
+    time = time / kMicrosPerSecond * kMicrosPerSecond;
+  } else if (unit == "milliseconds") {
+    time = time / 1000 * 1000;
+  } else if (unit != "microseconds") {
+    return false;
+  }
+  return true;
+}
+
 SqlResult<Value> fn_date_trunc(const Expr& c, std::vector<Value>& a) {
   const std::string unit = canonical_unit(a[0].s);
   const Value& v = a[1];
@@ -274,7 +294,6 @@ SqlResult<Value> fn_date_trunc(const Expr& c, std::vector<Value>& a) {
     int64_t months = v.months, days = v.days, time = v.i;
     int64_t years = months / 12;
     int64_t mon = months % 12;
-    constexpr int64_t kHour = 3600 * kMicrosPerSecond, kMinute = 60 * kMicrosPerSecond;
     if (unit == "millennium") {
       years = years / 1000 * 1000, mon = 0, days = 0, time = 0;
     } else if (unit == "century") {
@@ -287,17 +306,8 @@ SqlResult<Value> fn_date_trunc(const Expr& c, std::vector<Value>& a) {
       mon = 3 * (mon / 3), days = 0, time = 0;
     } else if (unit == "month") {
       days = 0, time = 0;
-    } else if (unit == "day") {
-      time = 0;
-    } else if (unit == "hour") {
-      time = time / kHour * kHour;
-    } else if (unit == "minute") {
-      time = time / kMinute * kMinute;
-    } else if (unit == "second") {
-      time = time / kMicrosPerSecond * kMicrosPerSecond;
-    } else if (unit == "milliseconds") {
-      time = time / 1000 * 1000;
-    } else if (unit == "microseconds") {
+    } else if (truncate_within_day(unit, time)) {
+      // the time part only
     } else if (unit == "week") {
       SqlError e = unit_not_supported(a[0].s, type, c.location);
       e.detail = "Months usually have fractional weeks.";
@@ -317,7 +327,6 @@ SqlResult<Value> fn_date_trunc(const Expr& c, std::vector<Value>& a) {
   int month = t.month, day = t.day;
   int64_t time = t.time;
   int64_t days = -1;  // set when the result is a whole day computed directly
-  constexpr int64_t kHour = 3600 * kMicrosPerSecond, kMinute = 60 * kMicrosPerSecond;
   if (unit == "millennium") {
     year =
         year > 0 ? ((year + 999) / 1000 - 1) * 1000 + 1 : -((999 - (year - 1)) / 1000) * 1000 + 1;
@@ -339,17 +348,8 @@ SqlResult<Value> fn_date_trunc(const Expr& c, std::vector<Value>& a) {
     const int64_t dow = ((t.days + 3) % 7 + 7) % 7;  // 0 = Monday
     days = t.days - dow;
     time = 0;
-  } else if (unit == "day") {
-    time = 0;
-  } else if (unit == "hour") {
-    time = time / kHour * kHour;
-  } else if (unit == "minute") {
-    time = time / kMinute * kMinute;
-  } else if (unit == "second") {
-    time = time / kMicrosPerSecond * kMicrosPerSecond;
-  } else if (unit == "milliseconds") {
-    time = time / 1000 * 1000;
-  } else if (unit == "microseconds") {
+  } else if (truncate_within_day(unit, time)) {
+    // the time of day only
   } else {
     return unit_not_supported(a[0].s, type, c.location);
   }
