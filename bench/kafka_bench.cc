@@ -2,7 +2,7 @@
 // limits (loopback TCP with iperf3, raw fdatasync'd sequential writes on the data dir's file
 // system) and a peer (Redis Streams XADD, from Debian's redis-server and redis-benchmark).
 //
-// Usage: kafka_bench [--quick] [--idempotence-only | --small-only]
+// Usage: kafka_bench [--quick] [--idempotence-only | --small-only | --latency-only]
 //
 // Client and server share the machine: every figure includes the client's CPU. The program
 // prints progress lines, a Markdown table (paste-able into docs/benchmarks.md), CPU time of the
@@ -896,16 +896,21 @@ int main(int argc, char** argv) {
   bool quick = false;
   bool idempotence_only = false;  // just the idempotence pairs, to iterate on them
   bool small_only = false;        // just Redis and the 100 B acks=1 runs, to iterate on them
+  bool latency_only = false;      // just the latency runs
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--quick") {
       quick = true;
     } else if (arg == "--idempotence-only") {
       idempotence_only = true;
+    } else if (arg == "--latency-only") {
+      latency_only = true;
     } else if (arg == "--small-only") {
       small_only = true;
     } else {
-      std::fprintf(stderr, "usage: kafka_bench [--quick] [--idempotence-only | --small-only]\n");
+      std::fprintf(
+          stderr,
+          "usage: kafka_bench [--quick] [--idempotence-only | --small-only | --latency-only]\n");
       return 2;
     }
   }
@@ -943,6 +948,17 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  if (latency_only) {
+    for (const auto& [name, configs] :
+         {std::pair<std::string, Settings>{"latency-durable", {}},
+          {"latency-interval", {{"flush.messages", "100000"}, {"flush.ms", "1000"}}}}) {
+      step(name + " at 10k records/s");
+      const LatencyRun l = latency(bootstrap, server, name, configs, kLatencyRate, plan.latency_s);
+      std::printf("%s: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms, max %.2f ms (%ld samples)\n",
+                  name.c_str(), l.p50_ms, l.p99_ms, l.p999_ms, l.max_ms, l.samples);
+    }
+    return 0;
+  }
   if (small_only) {
     step("redis-server + redis-benchmark XADD");
     const RedisFigures redis = redis_xadd(plan.redis_requests);
