@@ -161,6 +161,12 @@ void View::decode_into(const Source& source, int32_t p, Lane& lane, int64_t at,
     batch.offsets.push_back(at);
     return;
   }
+  reject(source, p, lane, at, record);
+}
+
+void View::reject(const Source& source, int32_t p, Lane& lane, int64_t at,
+                  const storage::RecordView& record) {
+  const sql::TableDef& table = source.table;
   skip_row(context_, lane.reason);
   if (!table.dead_letter.empty())
     lane.dead_letters.push_back(
@@ -209,12 +215,7 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) 
                                  sql::primary_key_of_row(table, lane.row, key, lane.reason)
                            : sql::primary_key_of_tombstone(table, record, key, lane.reason);
                    if (!fits) {
-                     skip_row(context_, lane.reason);
-                     if (!table.dead_letter.empty())
-                       lane.dead_letters.push_back(
-                           {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
-                            sql::dead_letter_json(lane.reason, def_.name, table.topic, p, at,
-                                                  record.value)});
+                     reject(source, p, lane, at, record);
                      return sql::Unit{};
                    }
                    if (!record.value) return source.side->apply(key, std::nullopt);

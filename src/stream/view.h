@@ -99,6 +99,9 @@ class View {
   void decode_into(const Source& source, int32_t partition, Lane& lane, int64_t at,
                    const storage::RecordView& record, int64_t timestamp_ms,
                    std::span<const std::byte> chunk);
+  // A record that does not fit: counted, and to the dead-letter topic (with lane.reason).
+  void reject(const Source& source, int32_t partition, Lane& lane, int64_t at,
+              const storage::RecordView& record);
   void start_batch(const Source& source, int32_t partition, Batch& batch) const;
   void finish_batch(const Source& source, Batch& batch) const;
   size_t lanes_for_step() const;
