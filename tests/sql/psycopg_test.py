@@ -22,8 +22,7 @@ def check(cond, what):
 
 
 def main():
-    server = Server(sys.argv[1])
-    try:
+    with Server(sys.argv[1]) as server:
         server.start()
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             check(conn.info.parameter_status("server_version") == "15.0 (Eddy)", "server_version")
@@ -75,11 +74,6 @@ def main():
         server.stop()
         print("psycopg: ok")
         return 0
-    except Exception:
-        print("server log:\n" + "".join(server.log)[-4000:], file=sys.stderr)
-        raise
-    finally:
-        server.close()
 
 
 if __name__ == "__main__":

@@ -135,8 +135,7 @@ def expected_minutes(events):
 
 
 def main():
-    server = Server(sys.argv[1])
-    try:
+    with Server(sys.argv[1]) as server:
         server.start()
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             round_trips(conn)
@@ -177,11 +176,6 @@ def main():
         server.stop()
         print("types: ok")
         return 0
-    except Exception:
-        print("server log:\n" + "".join(server.log)[-4000:], file=sys.stderr)
-        raise
-    finally:
-        server.close()
 
 
 if __name__ == "__main__":
