@@ -199,6 +199,31 @@ void create_topic(const std::string& bootstrap, const std::string& name, int par
   rd_kafka_NewTopic_destroy(topic);
 }
 
+void alter_topic_configs(const std::string& bootstrap, const std::string& name,
+                         const Settings& configs) {
+  Kafka admin = make_client(RD_KAFKA_PRODUCER, bootstrap, {});
+  rd_kafka_ConfigResource_t* resource =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, name.c_str());
+  for (const auto& [k, v] : configs)
+    rd_kafka_ConfigResource_set_config(resource, k.c_str(), v.c_str());
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(admin.get());
+  rd_kafka_AlterConfigs(admin.get(), &resource, 1, nullptr, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
+  if (!event) die("AlterConfigs timed out");
+  const auto* result = rd_kafka_event_AlterConfigs_result(event);
+  size_t n = 0;
+  const rd_kafka_ConfigResource_t** resources =
+      result ? rd_kafka_AlterConfigs_result_resources(result, &n) : nullptr;
+  if (n != 1 || rd_kafka_ConfigResource_error(resources[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    die("AlterConfigs " + name + " failed: " +
+        (n == 1 ? rd_kafka_ConfigResource_error_string(resources[0])
+                : rd_kafka_event_error_string(event)));
+  }
+  rd_kafka_event_destroy(event);
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_ConfigResource_destroy(resource);
+}
+
 void warm_metadata(rd_kafka_t* rk, const std::string& topic) {
   rd_kafka_topic_t* t = rd_kafka_topic_new(rk, topic.c_str(), nullptr);
   const rd_kafka_metadata_t* md = nullptr;

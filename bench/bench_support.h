@@ -91,6 +91,10 @@ Kafka make_client(rd_kafka_type_t type, const std::string& bootstrap, const Sett
 // Creates `name` (replication factor 1) with the admin API; dies unless it succeeds.
 void create_topic(const std::string& bootstrap, const std::string& name, int partitions,
                   const Settings& configs = {});
+// Sets these configs of a topic with AlterConfigs (which replaces the topic's whole set of
+// overrides); dies on failure.
+void alter_topic_configs(const std::string& bootstrap, const std::string& name,
+                         const Settings& configs);
 
 // Asks for the topic's metadata so a timed phase does not start with a lookup.
 void warm_metadata(rd_kafka_t* rk, const std::string& topic);

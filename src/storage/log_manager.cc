@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -33,6 +34,9 @@ Result<std::unique_ptr<LogManager>> LogManager::open(LogManagerOptions options) 
   std::unique_ptr<LogManager> manager(new LogManager(std::move(options), fs));
   RETURN_IF_ERROR(fs.create_dirs(join_path(manager->options_.data_dir, kTopicsDir)));
   RETURN_IF_ERROR(manager->acquire_lock());
+  if (manager->options_.background_threads) {
+    manager->deleter_ = std::make_unique<FileDeleter>(fs, manager->options_.deleter);
+  }
   RETURN_IF_ERROR(manager->load());
   if (manager->options_.background_threads) {
     manager->last_retention_ms_ = manager->options_.clock();
@@ -95,6 +99,7 @@ Result<std::shared_ptr<PartitionLog>> LogManager::open_partition(const TopicInfo
                                                         },
                                                     .producer_id_expiration_ms =
                                                         options_.producer_id_expiration_ms,
+                                                    .deleter = deleter_.get(),
                                                 },
                                                 clean, &outcome));
   startup_.segments += outcome.segments;
@@ -266,11 +271,20 @@ Status LogManager::delete_topic(const std::string& name) {
   }
   for (auto& log : logs)
     (void)log->close();
-  logs.clear();
-  // After the commit point: if this removal is interrupted, the next start finishes it.
-  Status removed = fs_.remove_all(topic_dir(topic));
-  if (!removed.ok())
-    spdlog::warn("deleting files of topic {}: {}", name, removed.error().message());
+  // After the commit point: if this removal is interrupted, the next start finishes it (a
+  // directory missing from the catalog is removed there).
+  if (deleter_) {
+    // Gently, once no request still holds one of the partitions (see FileDeleter).
+    deleter_->submit({.tree = topic_dir(topic), .unused = [logs = std::move(logs)] {
+                        return std::all_of(logs.begin(), logs.end(),
+                                           [](const auto& log) { return log.use_count() == 1; });
+                      }});
+  } else {
+    logs.clear();
+    Status removed = fs_.remove_all(topic_dir(topic));
+    if (!removed.ok())
+      spdlog::warn("deleting files of topic {}: {}", name, removed.error().message());
+  }
   spdlog::info("deleted topic {}", name);
   return ok_status();
 }
@@ -423,6 +437,7 @@ Status LogManager::close() {
   background_cv_.notify_all();
   if (background_.joinable()) background_.join();
   durability_.stop();
+  if (deleter_) deleter_->stop();
 
   std::vector<std::shared_ptr<PartitionLog>> all;
   {

@@ -30,6 +30,7 @@
 #include "storage/catalog.h"
 #include "storage/durability_waiter.h"
 #include "storage/file_cache.h"
+#include "storage/file_deleter.h"
 #include "storage/partition_log.h"
 #include "storage/producer_ids.h"
 #include "storage/topic_config.h"
@@ -43,7 +44,10 @@ struct LogManagerOptions {
   int64_t retention_check_interval_ms = 60000;
   // Kafka's producer.id.expiration.ms; idle producers are forgotten on the retention interval.
   int64_t producer_id_expiration_ms = 86400000;
+  // Also decides whether retention and topic deletion delete files gently (FileDeleter) or
+  // at once.
   bool background_threads = true;
+  FileDeleterOptions deleter{};
   FileSystem* fs = nullptr;  // null: the POSIX file system
   Clock clock = wall_clock_ms;
 };
@@ -103,6 +107,11 @@ class LogManager {
   // Whether `id` may have been issued by allocate_producer_id, now or in an earlier run.
   bool producer_id_issued(int64_t id) const;
 
+  // Blocks until files handed to the gentle deleter (retention, deleted topics) are gone.
+  void wait_for_deletions() {
+    if (deleter_) deleter_->wait_idle();
+  }
+
   // Stops background work, flushes every partition, writes indexes and the clean-shutdown
   // marker, and releases the lock.
   Status close();
@@ -135,6 +144,7 @@ class LogManager {
   DurabilityWaiter durability_{4};
   std::function<void(const std::string&, int32_t)> visibility_observer_;
 
+  std::unique_ptr<FileDeleter> deleter_;  // null without background threads
   std::thread background_;
   std::mutex background_mu_;
   std::condition_variable background_cv_;

@@ -1,5 +1,7 @@
 #include "storage/partition_log.h"
 
+#include "storage/file_deleter.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -62,7 +64,8 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(FileCache& cache, Parti
   ASSIGN_OR_RETURN(names, fs.list_dir(dir));
   std::vector<int64_t> bases;
   for (const auto& name : names) {
-    if (ends_with(name, ".cleaned") || ends_with(name, ".swap") || ends_with(name, ".tmp")) {
+    if (ends_with(name, ".cleaned") || ends_with(name, ".swap") || ends_with(name, ".tmp") ||
+        ends_with(name, Segment::kDeletedSuffix)) {
       RETURN_IF_ERROR(fs.remove(join_path(dir, name)));
       continue;
     }
@@ -618,10 +621,20 @@ RetentionOutcome PartitionLog::apply_retention() {
     }
   }
   for (const auto& segment : doomed) {
+    ++outcome.segments_deleted;
+    if (options_.deleter) {
+      // Shrunk step by step once no reader holds the segment any more (see FileDeleter).
+      auto retired = segment->retire_files();
+      if (retired.ok()) {
+        options_.deleter->submit({.files = std::move(*retired),
+                                  .unused = [segment] { return segment.use_count() == 1; }});
+        continue;
+      }
+      spdlog::warn("retention: {}; deleting at once", retired.error().message());
+    }
     // Readers holding the segment keep their open descriptors; the files vanish when they finish.
     Status removed = segment->remove_files();
     if (!removed.ok()) spdlog::error("retention: {}", removed.error().message());
-    ++outcome.segments_deleted;
   }
   if (outcome.segments_deleted > 0) {
     spdlog::info("retention deleted {} segments ({} bytes) of {}", outcome.segments_deleted,

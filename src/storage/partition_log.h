@@ -44,6 +44,8 @@
 
 namespace eddy::storage {
 
+class FileDeleter;
+
 using Clock = std::function<int64_t()>;  // milliseconds since the epoch
 int64_t wall_clock_ms();
 
@@ -56,6 +58,8 @@ struct PartitionOptions {
   std::function<void()> on_visible{};
   // Kafka's producer.id.expiration.ms: producers idle this long are forgotten.
   int64_t producer_id_expiration_ms = 86400000;
+  // Where segments dropped by retention go to be deleted gently; null: unlinked at once.
+  FileDeleter* deleter = nullptr;
 };
 
 struct AppendResult {

@@ -488,4 +488,20 @@ Status Segment::remove_files() {
   return ok_status();
 }
 
+Result<std::vector<std::string>> Segment::retire_files() {
+  FileSystem& fs = cache_.fs();
+  std::vector<std::string> retired;
+  for (const std::string* path : {&index_path_, &time_index_path_, &log_path_}) {
+    cache_.forget(*path);
+    std::string target = *path + kDeletedSuffix;
+    Status renamed = fs.rename(*path, target);
+    if (renamed.ok()) {
+      retired.push_back(std::move(target));
+    } else if (renamed.error().code() != ErrorCode::kNotFound) {
+      return renamed.error();
+    }
+  }
+  return retired;
+}
+
 }  // namespace eddy::storage

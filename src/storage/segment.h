@@ -114,6 +114,11 @@ class Segment {
   Status sync_log();
   // Removes the segment's files.
   Status remove_files();
+  // Renames the segment's files to `<name>.deleted` (log last, so a crash in between leaves a
+  // segment that only lacks its indexes, which open() rebuilds) and returns the new paths for a
+  // FileDeleter; the next start removes `.deleted` files left over.
+  Result<std::vector<std::string>> retire_files();
+  static constexpr const char* kDeletedSuffix = ".deleted";
 
  private:
   Segment(FileCache& cache, std::string dir, int64_t base_offset);

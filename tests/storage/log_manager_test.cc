@@ -109,6 +109,30 @@ TEST_F(LogManagerTest, DeleteIsDurableAndNameCanBeReused) {
   EXPECT_EQ(std::distance(fs::directory_iterator(data_dir() + "/topics"), {}), 1);
 }
 
+TEST_F(LogManagerTest, DeletedTopicFilesGoInTheBackgroundOnceUnused) {
+  auto manager = LogManager::open({.data_dir = data_dir(),
+                                   .deleter = {.step_bytes = 4096,
+                                               .pause = std::chrono::microseconds(0),
+                                               .unused_poll = std::chrono::milliseconds(1)}});
+  ASSERT_TRUE(manager.ok());
+  ASSERT_TRUE((*manager)->create_topic("gone", 2).ok());
+  for (int i = 0; i < 20; ++i) {
+    auto batch = build_value_batch(5, 1000);
+    ASSERT_TRUE((*manager)->partition("gone", i % 2)->append_durable(batch).ok());
+  }
+  const std::string topics = data_dir() + "/topics";
+  ASSERT_EQ(std::distance(fs::directory_iterator(topics), {}), 1);
+  auto held = (*manager)->partition("gone", 1);  // a request still using the partition
+  ASSERT_TRUE((*manager)->delete_topic("gone").ok());
+  EXPECT_EQ((*manager)->partition("gone", 0), nullptr);
+  // Still there: the deleter waits for every partition to be unused.
+  EXPECT_EQ(std::distance(fs::directory_iterator(topics), {}), 1);
+  held.reset();
+  (*manager)->wait_for_deletions();
+  EXPECT_EQ(std::distance(fs::directory_iterator(topics), {}), 0);
+  ASSERT_TRUE((*manager)->close().ok());
+}
+
 TEST_F(LogManagerTest, DirectoriesNotInTheCatalogAreRemovedAtStart) {
   {
     auto manager = open();
