@@ -4,7 +4,7 @@
 // `discard`, trims them) in one journal commit that every concurrent fdatasync on the file system
 // then waits behind, and it drops the file's page cache on one core for hundreds of
 // milliseconds. Measured on ext4: one 2 GiB unlink held a 100-byte append+fdatasync loop up to
-// 50 ms; shrinking the file 16 MiB at a time, each step committed on its own with a short pause
+// 50 ms; shrinking the file a few MiB at a time, each step committed on its own with a short pause
 // after it, kept every fsync of that loop under 5 ms. Retention and topic deletion therefore hand
 // their files here and a low-priority thread shrinks and then removes them.
 //
@@ -28,8 +28,8 @@
 namespace eddy::storage {
 
 struct FileDeleterOptions {
-  uint64_t step_bytes = 16 << 20;             // truncated per step
-  std::chrono::microseconds pause{2000};      // after each step
+  uint64_t step_bytes = 8 << 20;              // truncated per step
+  std::chrono::microseconds pause{5000};      // after each step: at most 1.6 GB/s
   std::chrono::milliseconds unused_poll{10};  // how often waiting entries are looked at again
 };
 

@@ -18,6 +18,8 @@ int64_t wall_clock_ms() {
 
 namespace {
 
+constexpr auto kSlowFsync = std::chrono::seconds(1);
+
 constexpr const char* kSnapshotExtension = "snapshot";
 // Two, so a snapshot found damaged at open still leaves an older one to start from.
 constexpr size_t kSnapshotsKept = 2;
@@ -360,7 +362,14 @@ Status PartitionLog::flush_once() {
     generation = generation_;
     if (target_offset <= flushed_offset_) return ok_status();
   }
+  const auto started = std::chrono::steady_clock::now();
   Status synced = segment->sync_log();
+  const auto took = std::chrono::steady_clock::now() - started;
+  if (took >= kSlowFsync) {
+    // A disk this slow delays every acknowledgement and every consumer of the partition.
+    spdlog::warn("fsync of {} took {} ms", options_.dir,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  }
   std::unique_lock lock(mu_);
   if (generation != generation_) return last_flush_error_;
   if (synced.ok()) {
