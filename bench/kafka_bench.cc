@@ -2,7 +2,8 @@
 // limits (loopback TCP with iperf3, raw fdatasync'd sequential writes on the data dir's file
 // system) and a peer (Redis Streams XADD, from Debian's redis-server and redis-benchmark).
 //
-// Usage: kafka_bench [--quick] [--idempotence-only | --small-only | --latency-only]
+// Usage: kafka_bench [--quick] [--idempotence-only | --small-only | --latency-only |
+//                     --consume-only]
 //
 // Client and server share the machine: every figure includes the client's CPU. The program
 // prints progress lines, a Markdown table (paste-able into docs/benchmarks.md), CPU time of the
@@ -978,6 +979,7 @@ int main(int argc, char** argv) {
   bool idempotence_only = false;  // just the idempotence pairs, to iterate on them
   bool small_only = false;        // just Redis and the 100 B acks=1 runs, to iterate on them
   bool latency_only = false;      // just the latency runs
+  bool consume_only = false;      // just the 1 KiB topic and its consume passes
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--quick") {
@@ -986,12 +988,15 @@ int main(int argc, char** argv) {
       idempotence_only = true;
     } else if (arg == "--latency-only") {
       latency_only = true;
+    } else if (arg == "--consume-only") {
+      consume_only = true;
     } else if (arg == "--small-only") {
       small_only = true;
     } else {
       std::fprintf(
           stderr,
-          "usage: kafka_bench [--quick] [--idempotence-only | --small-only | --latency-only]\n");
+          "usage: kafka_bench [--quick] [--idempotence-only | --small-only | --latency-only | "
+          "--consume-only]\n");
       return 2;
     }
   }
@@ -1027,6 +1032,19 @@ int main(int argc, char** argv) {
     print_wire_idempotence_row(wire);
     print_idempotence_row(idem, plan);
     print_idempotence_verdict(idem, wire);
+    return 0;
+  }
+
+  if (consume_only) {
+    step("produce p1024-acks1, " + std::to_string(plan.consume_bytes / kMiB) + " MiB");
+    const ProduceRun topic =
+        produce(bootstrap, server, "p1024-acks1", 1, 1024, "1", plan.consume_bytes);
+    for (int pass = 0; pass < plan.consume_passes; ++pass) {
+      step("consume " + topic.topic + " pass " + std::to_string(pass + 1));
+      const ConsumeRun c = consume(bootstrap, server, topic.topic, 1, topic.records);
+      std::printf("pass %d: %.2f GB/s; CPU server %.2f client %.2f of %.2f s\n", pass + 1, c.gbps(),
+                  c.cpu.server, c.cpu.client, c.cpu.wall);
+    }
     return 0;
   }
 

@@ -78,9 +78,21 @@ struct RequestContext {
   int32_t default_partitions = 1;
 };
 
-// A response body (without the response header), or nullopt when the protocol sends none
-// (Produce with acks=0).
-using ResponseBody = std::optional<std::vector<std::byte>>;
+// A response body (without the response header) in pieces sent back to back: Fetch hands the
+// record buffers it read over as pieces of their own, so they are never copied into the rest.
+struct ResponsePieces {
+  ResponsePieces() = default;
+  ResponsePieces(std::vector<std::byte> whole) { pieces.push_back(std::move(whole)); }  // NOLINT
+  size_t size() const {
+    size_t n = 0;
+    for (const auto& piece : pieces)
+      n += piece.size();
+    return n;
+  }
+  std::vector<std::vector<std::byte>> pieces;
+};
+// nullopt when the protocol sends no response (Produce with acks=0).
+using ResponseBody = std::optional<ResponsePieces>;
 using Respond = std::function<void(ResponseBody)>;
 
 // Services the server offers handlers that need to wait (long polls, timers, durability).

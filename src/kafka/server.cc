@@ -255,7 +255,7 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
     struct Outgoing {
       std::array<std::byte, 9> header;  // size, correlation id, empty tagged fields
       size_t header_size;
-      std::vector<std::byte> body;
+      ResponsePieces body;
     };
     auto batch = std::make_shared<std::vector<Outgoing>>();
     while (!pending_.empty() && pending_.front().ready) {
@@ -284,7 +284,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
     buffers.reserve(batch->size() * 2);
     for (const auto& out : *batch) {
       buffers.emplace_back(out.header.data(), out.header_size);
-      buffers.emplace_back(out.body.data(), out.body.size());
+      for (const auto& piece : out.body.pieces) {
+        if (!piece.empty()) buffers.emplace_back(piece.data(), piece.size());
+      }
     }
     writing_ = true;
     asio::async_write(

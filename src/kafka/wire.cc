@@ -238,12 +238,16 @@ void WireWriter::nullable_string(const std::optional<std::string>& s) {
 }
 
 void WireWriter::bytes(std::span<const std::byte> b) {
-  if (flexible_) {
-    uvarint(static_cast<uint32_t>(b.size() + 1));
-  } else {
-    i32(static_cast<int32_t>(b.size()));
-  }
+  bytes_length(b.size());
   raw(b);
+}
+
+void WireWriter::bytes_length(size_t n) {
+  if (flexible_) {
+    uvarint(static_cast<uint32_t>(n + 1));
+  } else {
+    i32(static_cast<int32_t>(n));
+  }
 }
 
 void WireWriter::nullable_bytes(const std::optional<std::span<const std::byte>>& b) {

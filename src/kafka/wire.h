@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace eddy::kafka {
@@ -83,7 +84,8 @@ class WireWriter {
   bool flexible() const { return flexible_; }
   void set_flexible(bool flexible) { flexible_ = flexible; }
   std::vector<std::byte>& buffer() { return buf_; }
-  std::vector<std::byte> take() { return std::move(buf_); }
+  // Leaves the writer empty, ready for more.
+  std::vector<std::byte> take() { return std::exchange(buf_, {}); }
 
   void i8(int8_t v);
   void i16(int16_t v);
@@ -97,6 +99,8 @@ class WireWriter {
   void string(std::string_view s);
   void nullable_string(const std::optional<std::string>& s);
   void bytes(std::span<const std::byte> b);
+  // The length prefix of bytes() alone, for bytes the caller sends as a piece of their own.
+  void bytes_length(size_t n);
   void nullable_bytes(const std::optional<std::span<const std::byte>>& b);
   void array_length(int32_t n);  // -1 = null
   void tagged_fields() {

@@ -39,7 +39,7 @@ struct FetchState {
 };
 
 // Reads every partition once. Returns the response when it should be sent now.
-std::optional<std::vector<std::byte>> attempt(FetchState& s, bool final_attempt) {
+std::optional<ResponsePieces> attempt(FetchState& s, bool final_attempt) {
   struct PartitionOut {
     int32_t index = 0;
     KafkaError error = KafkaError::kNone;
@@ -84,12 +84,13 @@ std::optional<std::vector<std::byte>> attempt(FetchState& s, bool final_attempt)
       total < static_cast<size_t>(std::max(s.min_bytes, 1))) {
     return std::nullopt;
   }
+  // The records read go out as pieces of their own, between pieces of what this writes.
+  ResponsePieces body;
   WireWriter w(s.flexible);
-  // One allocation for the whole response: the records dominate it.
   size_t partitions = 0;
   for (const auto& t : s.topics)
     partitions += t.partitions.size() + 1;
-  w.buffer().reserve(total + 256 + 96 * partitions);
+  w.buffer().reserve(256 + 96 * partitions);
   w.i32(0);  // throttle
   if (s.version >= 7) {
     w.i16(s.session_error);
@@ -100,7 +101,7 @@ std::optional<std::vector<std::byte>> attempt(FetchState& s, bool final_attempt)
     for (size_t t = 0; t < s.topics.size(); ++t) {
       w.string(s.topics[t].name);
       w.array_length(static_cast<int32_t>(out[t].size()));
-      for (const auto& po : out[t]) {
+      for (auto& po : out[t]) {
         w.i32(po.index);
         w.i16(code(po.error));
         w.i64(po.high_watermark);
@@ -109,14 +110,19 @@ std::optional<std::vector<std::byte>> attempt(FetchState& s, bool final_attempt)
         if (s.version >= 5) w.i64(po.log_start);
         w.array_length(-1);              // aborted transactions: none
         if (s.version >= 11) w.i32(-1);  // preferred read replica
-        w.nullable_bytes(std::span<const std::byte>(po.records));
+        w.bytes_length(po.records.size());
+        if (!po.records.empty()) {
+          body.pieces.push_back(w.take());
+          body.pieces.push_back(std::move(po.records));
+        }
         w.tagged_fields();
       }
       w.tagged_fields();
     }
   }
   w.tagged_fields();
-  return w.take();
+  body.pieces.push_back(w.take());
+  return body;
 }
 
 void run(const std::shared_ptr<FetchState>& s, AsyncServices& services) {
