@@ -12,8 +12,10 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include "common/file_io.h"
 #include "kafka/errors.h"
 #include "kafka/wire.h"
 
@@ -78,18 +80,32 @@ struct RequestContext {
   int32_t default_partitions = 1;
 };
 
+// Bytes of a file sent as they are (sendfile): `keep` holds what keeps them valid (for fetched
+// records, the segment, so retention leaves the file alone until they are sent).
+struct FileRange {
+  std::shared_ptr<const void> keep;
+  std::shared_ptr<File> file;
+  uint64_t position = 0;
+  uint64_t length = 0;
+};
+
 // A response body (without the response header) in pieces sent back to back: Fetch hands the
-// record buffers it read over as pieces of their own, so they are never copied into the rest.
+// records over as pieces of their own (a buffer it read, or a range of a segment file), so they
+// are never copied into the rest.
 struct ResponsePieces {
+  using Piece = std::variant<std::vector<std::byte>, FileRange>;
   ResponsePieces() = default;
-  ResponsePieces(std::vector<std::byte> whole) { pieces.push_back(std::move(whole)); }  // NOLINT
+  ResponsePieces(std::vector<std::byte> whole) { pieces.emplace_back(std::move(whole)); }  // NOLINT
   size_t size() const {
     size_t n = 0;
-    for (const auto& piece : pieces)
-      n += piece.size();
+    for (const auto& piece : pieces) {
+      n += std::holds_alternative<FileRange>(piece)
+               ? std::get<FileRange>(piece).length
+               : std::get<std::vector<std::byte>>(piece).size();
+    }
     return n;
   }
-  std::vector<std::vector<std::byte>> pieces;
+  std::vector<Piece> pieces;
 };
 // nullopt when the protocol sends no response (Produce with acks=0).
 using ResponseBody = std::optional<ResponsePieces>;
@@ -109,6 +125,8 @@ class AsyncServices {
   // running once `alive` has expired, so abandoned waits do not pile up.
   virtual void on_data(const std::string& topic, int32_t partition, std::weak_ptr<void> alive,
                        std::function<void()> wake) = 0;
+  // Whether responses may carry FileRange pieces (a plain TCP socket; not through TLS).
+  virtual bool sends_files() const { return false; }
 };
 
 struct Handler {

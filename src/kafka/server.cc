@@ -2,15 +2,20 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/sendfile.h>
+
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <cerrno>
+#include <cstring>
 #include <deque>
 #include <list>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
+#include <variant>
 
 #include "kafka/handlers/handlers.h"
 #include "kafka/request.h"
@@ -248,29 +253,37 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
     pump_writes();
   }
 
+  bool sends_files() const override { return true; }
+
   void pump_writes() {
     if (writing_ || closed_) return;
-    // Responses go out as (small header, body) pairs in one gathered write: bodies, which hold
-    // fetched records, are never copied again on their way to the socket.
-    struct Outgoing {
-      std::array<std::byte, 9> header;  // size, correlation id, empty tagged fields
-      size_t header_size;
-      ResponsePieces body;
-    };
-    auto batch = std::make_shared<std::vector<Outgoing>>();
+    // Responses go out as a small header and the body's pieces in gathered writes; fetched
+    // records are pieces of their own (buffers, or segment file ranges sent with sendfile), so
+    // they are never copied again on their way to the socket.
+    auto batch = std::make_shared<Outgoing>();
     while (!pending_.empty() && pending_.front().ready) {
       Pending& front = pending_.front();
       if (front.body) {
-        Outgoing& out = batch->emplace_back();
-        out.body = std::move(*front.body);
-        out.header_size = front.header_v1 ? 9 : 8;
-        const auto size = static_cast<uint32_t>(out.header_size - 4 + out.body.size());
+        auto& header = batch->headers.emplace_back();
+        const size_t header_size = front.header_v1 ? 9 : 8;
+        const auto size = static_cast<uint32_t>(header_size - 4 + front.body->size());
         const auto correlation = static_cast<uint32_t>(front.correlation_id);
         for (int i = 0; i < 4; ++i) {
-          out.header[i] = static_cast<std::byte>(size >> (24 - 8 * i));
-          out.header[4 + i] = static_cast<std::byte>(correlation >> (24 - 8 * i));
+          header[i] = static_cast<std::byte>(size >> (24 - 8 * i));
+          header[4 + i] = static_cast<std::byte>(correlation >> (24 - 8 * i));
         }
-        out.header[8] = std::byte{0};
+        header[8] = std::byte{0};
+        batch->parts.push_back(asio::const_buffer(header.data(), header_size));
+        batch->bodies.push_back(std::move(*front.body));
+        for (auto& piece : batch->bodies.back().pieces) {
+          if (auto* range = std::get_if<FileRange>(&piece)) {
+            batch->parts.push_back(range);
+          } else {
+            const auto& bytes = std::get<std::vector<std::byte>>(piece);
+            if (!bytes.empty())
+              batch->parts.push_back(asio::const_buffer(bytes.data(), bytes.size()));
+          }
+        }
       }
       inflight_bytes_ -= front.request_bytes;
       pending_.pop_front();
@@ -279,27 +292,90 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
     if (inflight_bytes_ <= static_cast<size_t>(server_.options_.max_inflight_bytes)) {
       drain_timer_.cancel();
     }
-    if (batch->empty()) return;
-    std::vector<asio::const_buffer> buffers;
-    buffers.reserve(batch->size() * 2);
-    for (const auto& out : *batch) {
-      buffers.emplace_back(out.header.data(), out.header_size);
-      for (const auto& piece : out.body.pieces) {
-        if (!piece.empty()) buffers.emplace_back(piece.data(), piece.size());
-      }
-    }
+    if (batch->parts.empty()) return;
     writing_ = true;
+    write_parts(std::move(batch), 0, 0);
+  }
+
+  // Responses being written: headers and bodies own the bytes `parts` points into.
+  struct Outgoing {
+    std::deque<std::array<std::byte, 9>> headers;  // size, correlation id, empty tagged fields
+    std::deque<ResponsePieces> bodies;
+    std::vector<std::variant<asio::const_buffer, const FileRange*>> parts;
+  };
+
+  // Writes parts[index...], `done` bytes of parts[index] already sent; on the strand.
+  void write_parts(std::shared_ptr<Outgoing> batch, size_t index, uint64_t done) {
+    if (closed_) return;
+    if (index == batch->parts.size()) {
+      writing_ = false;
+      pump_writes();
+      return;
+    }
+    if (const auto* const* range = std::get_if<const FileRange*>(&batch->parts[index])) {
+      send_file(std::move(batch), index, done, **range);
+      return;
+    }
+    std::vector<asio::const_buffer> buffers;
+    size_t next = index;
+    while (next < batch->parts.size() &&
+           std::holds_alternative<asio::const_buffer>(batch->parts[next])) {
+      buffers.push_back(std::get<asio::const_buffer>(batch->parts[next]));
+      ++next;
+    }
     asio::async_write(
         socket_, buffers,
-        asio::bind_executor(strand_, [self = shared_from_this(), batch](
-                                         const boost::system::error_code& ec, size_t) {
-          self->writing_ = false;
+        asio::bind_executor(strand_, [self = shared_from_this(), batch, next](
+                                         const boost::system::error_code& ec, size_t) mutable {
           if (ec) {
             self->close_on_strand();
             return;
           }
-          self->pump_writes();
+          self->write_parts(std::move(batch), next, 0);
         }));
+  }
+
+  void send_file(std::shared_ptr<Outgoing> batch, size_t index, uint64_t done,
+                 const FileRange& range) {
+    boost::system::error_code ec;
+    socket_.native_non_blocking(true, ec);
+    while (!ec && done < range.length) {
+      off_t position = static_cast<off_t>(range.position + done);
+      const size_t want = static_cast<size_t>(std::min<uint64_t>(range.length - done, 1u << 30));
+      const ssize_t sent =
+          ::sendfile(socket_.native_handle(), range.file->native_handle(), &position, want);
+      if (sent > 0) {
+        done += static_cast<uint64_t>(sent);
+      } else if (sent < 0 && (errno == EAGAIN || errno == EINTR)) {
+        if (errno == EINTR) continue;
+        socket_.async_wait(tcp::socket::wait_write,
+                           asio::bind_executor(strand_, [self = shared_from_this(), batch, index,
+                                                         done](const boost::system::error_code& e) {
+                             if (e) {
+                               self->close_on_strand();
+                               return;
+                             }
+                             const auto* range = std::get<const FileRange*>(batch->parts[index]);
+                             self->send_file(batch, index, done, *range);
+                           }));
+        return;
+      } else {
+        // 0: the file is shorter than the range (it was cut under us); never send filler.
+        if (sent < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+          close_on_strand();
+          return;
+        }
+        spdlog::warn("kafka: closing connection to {}: sending records from {} failed: {}", peer_,
+                     range.file->path(), sent == 0 ? "file ended early" : std::strerror(errno));
+        close_on_strand();
+        return;
+      }
+    }
+    if (ec) {
+      close_on_strand();
+      return;
+    }
+    write_parts(std::move(batch), index + 1, 0);
   }
 
   void close_on_strand() {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <climits>
 
@@ -449,25 +450,26 @@ uint64_t PartitionLog::visible_limit_locked(const Segment& segment) const {
   return options_.config.durable_appends() ? flushed_size_ : segment.size_bytes();
 }
 
-Result<ReadResult> PartitionLog::read(int64_t offset, const ReadOptions& options) {
-  std::shared_lock files_lock(files_mu_);
-  ReadResult result;
+Result<PartitionLog::ReadStart> PartitionLog::locate(
+    int64_t offset, const ReadOptions& options, int64_t& high_watermark, int64_t& log_start_offset,
+    int64_t& log_end_offset, std::shared_lock<std::shared_mutex>& files_lock) {
+  files_lock = std::shared_lock(files_mu_);
   std::shared_ptr<Segment> segment;
   uint64_t limit = 0;
   uint32_t floor = 0;
   int64_t visible_end;
   {
     std::shared_lock lock(mu_);
-    result.log_start_offset = segments_.begin()->second->base_offset();
-    result.log_end_offset = active_->next_offset();
-    result.high_watermark = high_watermark_;
-    visible_end = options.read_uncommitted ? result.log_end_offset : result.high_watermark;
-    if (offset < result.log_start_offset || offset > result.log_end_offset) {
+    log_start_offset = segments_.begin()->second->base_offset();
+    log_end_offset = active_->next_offset();
+    high_watermark = high_watermark_;
+    visible_end = options.read_uncommitted ? log_end_offset : high_watermark;
+    if (offset < log_start_offset || offset > log_end_offset) {
       return Error(ErrorCode::kOutOfRange, "offset " + std::to_string(offset) + " is outside [" +
-                                               std::to_string(result.log_start_offset) + ", " +
-                                               std::to_string(result.log_end_offset) + "]");
+                                               std::to_string(log_start_offset) + ", " +
+                                               std::to_string(log_end_offset) + "]");
     }
-    if (offset >= visible_end) return result;
+    if (offset >= visible_end) return ReadStart{};
     segment = segment_for_locked(offset);
     limit = options.read_uncommitted ? segment->size_bytes() : visible_limit_locked(*segment);
     // The active segment's in-memory index changes under appends: search it under the lock.
@@ -477,45 +479,86 @@ Result<ReadResult> PartitionLog::read(int64_t offset, const ReadOptions& options
   // until one holds a batch at or after the offset.
   for (;;) {
     ASSIGN_OR_RETURN(uint64_t position, segment->scan_to(offset, floor, limit));
-    if (position < limit) {
-      ASSIGN_OR_RETURN(auto file, segment->log_file());
-      const uint64_t available = limit - position;
-      size_t want = static_cast<size_t>(std::min<uint64_t>(available, options.max_bytes));
-      if (want < kBatchHeaderSize && options.min_one_batch) {
-        want = static_cast<size_t>(std::min<uint64_t>(available, kBatchHeaderSize));
-      }
-      result.data.resize(want);
-      ASSIGN_OR_RETURN(size_t got, file->read_at(position, result.data));
-      result.data.resize(got);
-      // Keep whole batches only; the first one whole even past max_bytes when asked.
-      size_t end = 0;
-      while (end + kBatchHeaderSize <= result.data.size()) {
-        BatchHeader h = decode_batch_header(result.data.data() + end);
-        if (h.batch_length <= 0)
-          return Error(ErrorCode::kCorrupt, "bad batch in " + segment->log_path());
-        if (end + h.size_bytes() > result.data.size()) break;
-        end += h.size_bytes();
-      }
-      if (end == 0 && options.min_one_batch && result.data.size() >= kBatchHeaderSize) {
-        BatchHeader h = decode_batch_header(result.data.data());
-        if (position + h.size_bytes() > limit) return Error(ErrorCode::kCorrupt, "batch past end");
-        result.data.resize(h.size_bytes());
-        ASSIGN_OR_RETURN(size_t n, file->read_at(position, result.data));
-        if (n != h.size_bytes()) return Error(ErrorCode::kIoError, "short read");
-        end = n;
-      }
-      result.data.resize(end);
-      return result;
-    }
+    if (position < limit) return ReadStart{std::move(segment), position, limit};
     std::shared_lock lock(mu_);
     auto next = segments_.upper_bound(segment->base_offset());
-    if (next == segments_.end()) return result;
+    if (next == segments_.end()) return ReadStart{};
     segment = next->second;
-    if (segment->base_offset() >= visible_end) return result;
+    if (segment->base_offset() >= visible_end) return ReadStart{};
     offset = std::max(offset, segment->base_offset());
     limit = options.read_uncommitted ? segment->size_bytes() : visible_limit_locked(*segment);
     floor = 0;  // from the first batch of the next segment
   }
+}
+
+Result<ReadResult> PartitionLog::read(int64_t offset, const ReadOptions& options) {
+  ReadResult result;
+  std::shared_lock<std::shared_mutex> files_lock;
+  ASSIGN_OR_RETURN(ReadStart start,
+                   locate(offset, options, result.high_watermark, result.log_start_offset,
+                          result.log_end_offset, files_lock));
+  if (!start.segment) return result;
+  const uint64_t position = start.position;
+  ASSIGN_OR_RETURN(auto file, start.segment->log_file());
+  const uint64_t available = start.limit - position;
+  size_t want = static_cast<size_t>(std::min<uint64_t>(available, options.max_bytes));
+  if (want < kBatchHeaderSize && options.min_one_batch) {
+    want = static_cast<size_t>(std::min<uint64_t>(available, kBatchHeaderSize));
+  }
+  result.data.resize(want);
+  ASSIGN_OR_RETURN(size_t got, file->read_at(position, result.data));
+  result.data.resize(got);
+  // Keep whole batches only; the first one whole even past max_bytes when asked.
+  size_t end = 0;
+  while (end + kBatchHeaderSize <= result.data.size()) {
+    BatchHeader h = decode_batch_header(result.data.data() + end);
+    if (h.batch_length <= 0)
+      return Error(ErrorCode::kCorrupt, "bad batch in " + start.segment->log_path());
+    if (end + h.size_bytes() > result.data.size()) break;
+    end += h.size_bytes();
+  }
+  if (end == 0 && options.min_one_batch && result.data.size() >= kBatchHeaderSize) {
+    BatchHeader h = decode_batch_header(result.data.data());
+    if (position + h.size_bytes() > start.limit) {
+      return Error(ErrorCode::kCorrupt, "batch past end");
+    }
+    result.data.resize(h.size_bytes());
+    ASSIGN_OR_RETURN(size_t n, file->read_at(position, result.data));
+    if (n != h.size_bytes()) return Error(ErrorCode::kIoError, "short read");
+    end = n;
+  }
+  result.data.resize(end);
+  return result;
+}
+
+Result<ReadSlice> PartitionLog::read_slice(int64_t offset, const ReadOptions& options) {
+  ReadSlice slice;
+  std::shared_lock<std::shared_mutex> files_lock;
+  ASSIGN_OR_RETURN(ReadStart start,
+                   locate(offset, options, slice.high_watermark, slice.log_start_offset,
+                          slice.log_end_offset, files_lock));
+  if (!start.segment) return slice;
+  ASSIGN_OR_RETURN(slice.file, start.segment->log_file());
+  const uint64_t available = start.limit - start.position;
+  if (available < kBatchHeaderSize) {
+    return Error(ErrorCode::kCorrupt, "short batch in " + start.segment->log_path());
+  }
+  std::array<std::byte, kBatchHeaderSize> header;
+  ASSIGN_OR_RETURN(size_t got, slice.file->read_at(start.position, header));
+  if (got != header.size()) return Error(ErrorCode::kIoError, "short read");
+  const BatchHeader first = decode_batch_header(header.data());
+  if (first.batch_length <= 0 || first.size_bytes() > available) {
+    return Error(ErrorCode::kCorrupt, "bad batch in " + start.segment->log_path());
+  }
+  uint64_t length = std::min<uint64_t>(available, options.max_bytes);
+  if (first.size_bytes() > length) {
+    if (!options.min_one_batch) return slice;
+    length = first.size_bytes();
+  }
+  slice.position = start.position;
+  slice.length = length;
+  slice.segment = std::move(start.segment);
+  return slice;
 }
 
 Result<int64_t> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) {

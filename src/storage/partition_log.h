@@ -92,6 +92,19 @@ struct ReadResult {
   int64_t log_end_offset = 0;
 };
 
+// Where the bytes of a read lie in a segment file, for sends that go from the file straight to
+// a socket (sendfile). Holding the slice keeps the segment (so retention's deleter leaves its
+// file alone) and the open file alive.
+struct ReadSlice {
+  std::shared_ptr<const void> segment{};
+  std::shared_ptr<File> file{};
+  uint64_t position = 0;
+  uint64_t length = 0;  // 0: nothing to read
+  int64_t high_watermark = 0;
+  int64_t log_start_offset = 0;
+  int64_t log_end_offset = 0;
+};
+
 struct RetentionOutcome {
   int segments_deleted = 0;
   uint64_t bytes_deleted = 0;
@@ -127,6 +140,11 @@ class PartitionLog {
   bool flush_due(int64_t now_ms) const;
 
   Result<ReadResult> read(int64_t offset, const ReadOptions& options);
+  // The same range as read() without reading it, except that it ends at max_bytes even inside a
+  // batch (as Kafka's fetch does; clients drop a partial last batch and fetch it again). The
+  // first batch is whole when min_one_batch asks for it; without it, a first batch larger than
+  // max_bytes gives an empty slice.
+  Result<ReadSlice> read_slice(int64_t offset, const ReadOptions& options);
   // Offset of the first batch whose timestamp >= `timestamp_ms`; -1 when there is none.
   Result<int64_t> offset_for_timestamp(int64_t timestamp_ms);
 
@@ -175,6 +193,17 @@ class PartitionLog {
   // Runs one fsync as the group-commit leader; `flush_lock` holds flush_mu_ on entry and exit.
   Status lead_flush(std::unique_lock<std::mutex>& flush_lock);
   std::shared_ptr<Segment> segment_for_locked(int64_t offset) const;
+  // Where a read at `offset` starts: the segment, the position of the batch holding the offset
+  // and the end of what may be read there; null segment when there is nothing to read. Fills
+  // the offsets of `meta` and takes files_mu_ shared into `files_lock`.
+  struct ReadStart {
+    std::shared_ptr<Segment> segment;
+    uint64_t position = 0;
+    uint64_t limit = 0;
+  };
+  Result<ReadStart> locate(int64_t offset, const ReadOptions& options, int64_t& high_watermark,
+                           int64_t& log_start_offset, int64_t& log_end_offset,
+                           std::shared_lock<std::shared_mutex>& files_lock);
   uint64_t visible_limit_locked(const Segment& segment) const;
 
   FileCache& cache_;

@@ -193,6 +193,38 @@ TEST_F(PartitionLogTest, RetentionByTimeDeletesWholeSegmentsAndAdvancesLogStart)
   EXPECT_EQ(append(*log, build_value_batch(1, 10)).base_offset, 50);
 }
 
+// read_slice names the bytes read() would copy, without reading them: same start, cut at
+// max_bytes (even inside a batch), the first batch whole only when asked.
+TEST_F(PartitionLogTest, ReadSliceCoversWhatReadReturns) {
+  auto log = open_log({});
+  for (int i = 0; i < 10; ++i)
+    append(*log, build_value_batch(4, 100));  // batches of 4 records, ~500 bytes each
+  auto whole = log->read(8, {.max_bytes = 1 << 20});
+  ASSERT_TRUE(whole.ok());
+  auto slice = log->read_slice(9, {.max_bytes = 1 << 20});
+  ASSERT_TRUE(slice.ok());
+  ASSERT_NE(slice->file, nullptr);
+  EXPECT_EQ(slice->length, whole->data.size());
+  std::vector<std::byte> bytes(slice->length);
+  ASSERT_EQ(*slice->file->read_at(slice->position, bytes), bytes.size());
+  EXPECT_EQ(bytes, whole->data);
+  EXPECT_EQ(slice->high_watermark, 40);
+  EXPECT_EQ(slice->log_end_offset, 40);
+
+  const size_t batch = headers_of(whole->data).front().size_bytes();
+  auto cut = log->read_slice(0, {.max_bytes = batch + 10});
+  ASSERT_TRUE(cut.ok());
+  EXPECT_EQ(cut->length, batch + 10);  // one batch and the start of the next, as Kafka sends
+  auto first_only = log->read_slice(0, {.max_bytes = 10, .min_one_batch = true});
+  EXPECT_EQ(first_only->length, batch);
+  auto none = log->read_slice(0, {.max_bytes = 10, .min_one_batch = false});
+  EXPECT_EQ(none->length, 0u);
+  EXPECT_EQ(log->read_slice(40, {})->length, 0u);
+  EXPECT_EQ(log->read_slice(41, {}).error().code(), ErrorCode::kOutOfRange);
+  // The slice holds its segment: retention's deleter waits for it.
+  EXPECT_GE(slice->segment.use_count(), 2);
+}
+
 TEST_F(PartitionLogTest, RetentionBySize) {
   auto log = open_log({.segment_bytes = 1024, .retention_ms = -1, .retention_bytes = 3000});
   for (int i = 0; i < 40; ++i)

@@ -32,6 +32,7 @@ struct FetchState {
   std::vector<FetchTopic> topics;
   std::chrono::steady_clock::time_point deadline;
   storage::LogManager* log;
+  bool send_files = false;  // records may go as ranges of segment files
   Respond respond;
   uint64_t round = 0;
   std::shared_ptr<int> round_alive;  // replaced each round so stale registrations expire
@@ -46,6 +47,8 @@ std::optional<ResponsePieces> attempt(FetchState& s, bool final_attempt) {
     int64_t high_watermark = -1;
     int64_t log_start = -1;
     std::vector<std::byte> records;
+    std::optional<FileRange> range;  // instead of `records`
+    size_t size() const { return range ? range->length : records.size(); }
   };
   std::vector<std::vector<PartitionOut>> out(s.topics.size());
   size_t total = 0;
@@ -64,17 +67,43 @@ std::optional<ResponsePieces> attempt(FetchState& s, bool final_attempt) {
                                   ? std::min<size_t>(static_cast<size_t>(p.max_bytes),
                                                      static_cast<size_t>(s.max_bytes) - total)
                                   : 0;
-        auto read = log->read(p.offset, {.max_bytes = budget, .min_one_batch = total == 0});
-        if (!read.ok()) {
-          po.error = to_kafka_error(read.error());
+        const storage::ReadOptions options{.max_bytes = budget, .min_one_batch = total == 0};
+        std::optional<Error> failed;
+        if (s.send_files) {
+          auto slice = log->read_slice(p.offset, options);
+          if (!slice.ok()) {
+            failed = slice.error();
+          } else {
+            po.high_watermark = slice->high_watermark;
+            po.log_start = slice->log_start_offset;
+            if (slice->length > 0 && slice->file->native_handle() >= 0) {
+              po.range = FileRange{.keep = std::move(slice->segment),
+                                   .file = std::move(slice->file),
+                                   .position = slice->position,
+                                   .length = slice->length};
+            } else if (slice->length > 0) {
+              // A file without a descriptor (test file systems): read it instead.
+              auto read = log->read(p.offset, options);
+              if (read.ok()) po.records = std::move(read->data);
+              if (!read.ok()) failed = read.error();
+            }
+          }
+        } else {
+          auto read = log->read(p.offset, options);
+          if (!read.ok()) {
+            failed = read.error();
+          } else {
+            po.high_watermark = read->high_watermark;
+            po.log_start = read->log_start_offset;
+            po.records = std::move(read->data);
+          }
+        }
+        if (failed) {
+          po.error = to_kafka_error(*failed);
           po.high_watermark = log->high_watermark();
           po.log_start = log->log_start_offset();
-        } else {
-          po.high_watermark = read->high_watermark;
-          po.log_start = read->log_start_offset;
-          po.records = std::move(read->data);
-          total += po.records.size();
         }
+        total += po.size();
       }
       if (po.error != KafkaError::kNone) any_error = true;
       out[t].push_back(std::move(po));
@@ -110,10 +139,14 @@ std::optional<ResponsePieces> attempt(FetchState& s, bool final_attempt) {
         if (s.version >= 5) w.i64(po.log_start);
         w.array_length(-1);              // aborted transactions: none
         if (s.version >= 11) w.i32(-1);  // preferred read replica
-        w.bytes_length(po.records.size());
-        if (!po.records.empty()) {
-          body.pieces.push_back(w.take());
-          body.pieces.push_back(std::move(po.records));
+        w.bytes_length(po.size());
+        if (po.size() > 0) {
+          body.pieces.emplace_back(w.take());
+          if (po.range) {
+            body.pieces.emplace_back(std::move(*po.range));
+          } else {
+            body.pieces.emplace_back(std::move(po.records));
+          }
         }
         w.tagged_fields();
       }
@@ -121,7 +154,7 @@ std::optional<ResponsePieces> attempt(FetchState& s, bool final_attempt) {
     }
   }
   w.tagged_fields();
-  body.pieces.push_back(w.take());
+  body.pieces.emplace_back(w.take());
   return body;
 }
 
@@ -167,6 +200,7 @@ Handler make_fetch_handler() {
         s->version = v;
         s->flexible = body.flexible();
         s->log = &ctx.log;
+        s->send_files = services.sends_files();
         s->respond = std::move(respond);
         (void)body.i32();  // replica id
         const int32_t max_wait_ms = body.i32();
