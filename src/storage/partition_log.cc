@@ -451,8 +451,11 @@ uint64_t PartitionLog::visible_limit_locked(const Segment& segment) const {
 }
 
 Result<PartitionLog::ReadStart> PartitionLog::locate(
-    int64_t offset, const ReadOptions& options, int64_t& high_watermark, int64_t& log_start_offset,
-    int64_t& log_end_offset, std::shared_lock<std::shared_mutex>& files_lock) {
+    int64_t offset, const ReadOptions& options, ReadOffsets& offsets,
+    std::shared_lock<std::shared_mutex>& files_lock) {
+  int64_t& log_start_offset = offsets.log_start_offset;
+  int64_t& log_end_offset = offsets.log_end_offset;
+  int64_t& high_watermark = offsets.high_watermark;
   files_lock = std::shared_lock(files_mu_);
   std::shared_ptr<Segment> segment;
   uint64_t limit = 0;
@@ -494,9 +497,7 @@ Result<PartitionLog::ReadStart> PartitionLog::locate(
 Result<ReadResult> PartitionLog::read(int64_t offset, const ReadOptions& options) {
   ReadResult result;
   std::shared_lock<std::shared_mutex> files_lock;
-  ASSIGN_OR_RETURN(ReadStart start,
-                   locate(offset, options, result.high_watermark, result.log_start_offset,
-                          result.log_end_offset, files_lock));
+  ASSIGN_OR_RETURN(ReadStart start, locate(offset, options, result, files_lock));
   if (!start.segment) return result;
   const uint64_t position = start.position;
   ASSIGN_OR_RETURN(auto file, start.segment->log_file());
@@ -534,9 +535,7 @@ Result<ReadResult> PartitionLog::read(int64_t offset, const ReadOptions& options
 Result<ReadSlice> PartitionLog::read_slice(int64_t offset, const ReadOptions& options) {
   ReadSlice slice;
   std::shared_lock<std::shared_mutex> files_lock;
-  ASSIGN_OR_RETURN(ReadStart start,
-                   locate(offset, options, slice.high_watermark, slice.log_start_offset,
-                          slice.log_end_offset, files_lock));
+  ASSIGN_OR_RETURN(ReadStart start, locate(offset, options, slice, files_lock));
   if (!start.segment) return slice;
   ASSIGN_OR_RETURN(slice.file, start.segment->log_file());
   const uint64_t available = start.limit - start.position;

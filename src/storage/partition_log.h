@@ -85,24 +85,25 @@ struct ReadOptions {
   bool read_uncommitted = false;
 };
 
-struct ReadResult {
-  std::vector<std::byte> data;  // whole batches, possibly none
+// The partition's offsets as a read saw them.
+struct ReadOffsets {
   int64_t high_watermark = 0;
   int64_t log_start_offset = 0;
   int64_t log_end_offset = 0;
 };
 
+struct ReadResult : ReadOffsets {
+  std::vector<std::byte> data{};  // whole batches, possibly none
+};
+
 // Where the bytes of a read lie in a segment file, for sends that go from the file straight to
 // a socket (sendfile). Holding the slice keeps the segment (so retention's deleter leaves its
 // file alone) and the open file alive.
-struct ReadSlice {
+struct ReadSlice : ReadOffsets {
   std::shared_ptr<const void> segment{};
   std::shared_ptr<File> file{};
   uint64_t position = 0;
   uint64_t length = 0;  // 0: nothing to read
-  int64_t high_watermark = 0;
-  int64_t log_start_offset = 0;
-  int64_t log_end_offset = 0;
 };
 
 struct RetentionOutcome {
@@ -195,14 +196,13 @@ class PartitionLog {
   std::shared_ptr<Segment> segment_for_locked(int64_t offset) const;
   // Where a read at `offset` starts: the segment, the position of the batch holding the offset
   // and the end of what may be read there; null segment when there is nothing to read. Fills
-  // the offsets of `meta` and takes files_mu_ shared into `files_lock`.
+  // `offsets` and takes files_mu_ shared into `files_lock`.
   struct ReadStart {
     std::shared_ptr<Segment> segment;
     uint64_t position = 0;
     uint64_t limit = 0;
   };
-  Result<ReadStart> locate(int64_t offset, const ReadOptions& options, int64_t& high_watermark,
-                           int64_t& log_start_offset, int64_t& log_end_offset,
+  Result<ReadStart> locate(int64_t offset, const ReadOptions& options, ReadOffsets& offsets,
                            std::shared_lock<std::shared_mutex>& files_lock);
   uint64_t visible_limit_locked(const Segment& segment) const;
 

@@ -69,26 +69,25 @@ std::optional<ResponsePieces> attempt(FetchState& s, bool final_attempt) {
                                   : 0;
         const storage::ReadOptions options{.max_bytes = budget, .min_one_batch = total == 0};
         std::optional<Error> failed;
+        bool as_range = false;  // sent from the file; else read into memory below
         if (s.send_files) {
           auto slice = log->read_slice(p.offset, options);
           if (!slice.ok()) {
             failed = slice.error();
-          } else {
+          } else if (slice->length == 0 || slice->file->native_handle() >= 0) {
+            // (A file without a descriptor, as test file systems have, is read instead.)
+            as_range = true;
             po.high_watermark = slice->high_watermark;
             po.log_start = slice->log_start_offset;
-            if (slice->length > 0 && slice->file->native_handle() >= 0) {
+            if (slice->length > 0) {
               po.range = FileRange{.keep = std::move(slice->segment),
                                    .file = std::move(slice->file),
                                    .position = slice->position,
                                    .length = slice->length};
-            } else if (slice->length > 0) {
-              // A file without a descriptor (test file systems): read it instead.
-              auto read = log->read(p.offset, options);
-              if (read.ok()) po.records = std::move(read->data);
-              if (!read.ok()) failed = read.error();
             }
           }
-        } else {
+        }
+        if (!failed && !as_range) {
           auto read = log->read(p.offset, options);
           if (!read.ok()) {
             failed = read.error();
