@@ -561,6 +561,8 @@ struct LatencyRun {
   // them were sent: shows whether the tail is one stall or spread out.
   long over_target = 0;
   double first_over_s = 0, last_over_s = 0;
+  double midway_s = -1;  // when `midway` ran (seconds after the start), or -1
+  long over_target_before_midway = 0;
 };
 
 // A producer paced at `rate` records/s (100 B values carrying their steady-clock send time,
@@ -655,6 +657,7 @@ LatencyRun latency(const std::string& bootstrap, pid_t server, const std::string
   r.sent = total;
   r.achieved_rate = static_cast<double>(total) / send_s;
   r.samples = static_cast<long>(samples.size());
+  if (midway) r.midway_s = kWarmupS + measured_s / 3;
   if (samples.empty()) die("latency: no samples");
   const int64_t start_ns = t0.time_since_epoch().count();
   std::vector<int64_t> latencies_ns;
@@ -668,6 +671,7 @@ LatencyRun latency(const std::string& bootstrap, pid_t server, const std::string
     first = false;
     r.last_over_s = at;
     ++r.over_target;
+    if (midway && at < kWarmupS + measured_s / 3) ++r.over_target_before_midway;
   }
   std::sort(latencies_ns.begin(), latencies_ns.end());
   auto pct = [&](double q) {
@@ -689,6 +693,10 @@ void print_latency(const std::string& name, const LatencyRun& l) {
       kLatencyTargetMs);
   if (l.over_target > 0)
     std::printf(", sent between %.2f and %.2f s", l.first_over_s, l.last_over_s);
+  if (l.midway_s >= 0) {
+    std::printf(" (%ld of them before the change at %.2f s)", l.over_target_before_midway,
+                l.midway_s);
+  }
   std::printf("\n");
 }
 
