@@ -28,8 +28,8 @@
 namespace eddy::storage {
 
 struct FileDeleterOptions {
-  uint64_t step_bytes = 8 << 20;              // truncated per step
-  std::chrono::microseconds pause{5000};      // after each step: at most 1.6 GB/s
+  uint64_t step_bytes = 4 << 20;              // truncated per step
+  std::chrono::microseconds pause{5000};      // after each step: at most 0.8 GB/s
   std::chrono::milliseconds unused_poll{10};  // how often waiting entries are looked at again
 };
 
