@@ -370,6 +370,18 @@ void produce_batches(rd_kafka_t* producer, rd_kafka_topic_t* t, int partitions,
   }
 }
 
+// Producer settings of the throughput runs: big batches, a deep queue, errors-only reports.
+Settings throughput_producer_settings(const std::string& acks) {
+  return {{"enable.idempotence", "false"},
+          {"acks", acks},
+          {"linger.ms", "5"},
+          {"batch.size", "1000000"},
+          {"compression.type", "none"},
+          {"queue.buffering.max.messages", "10000000"},
+          {"queue.buffering.max.kbytes", "2097151"},
+          {"delivery.report.only.error", "true"}};
+}
+
 ProduceRun produce(const std::string& bootstrap, pid_t server, const std::string& topic,
                    int partitions, size_t record_size, const std::string& acks, size_t bytes,
                    int slices = 1, const std::function<void()>& between = {},
@@ -377,14 +389,7 @@ ProduceRun produce(const std::string& bootstrap, pid_t server, const std::string
                    const Settings& topic_configs = {}) {
   create_topic(bootstrap, topic, partitions, topic_configs);
   DeliveryErrors errors;
-  Settings settings = {{"enable.idempotence", "false"},
-                       {"acks", acks},
-                       {"linger.ms", "5"},
-                       {"batch.size", "1000000"},
-                       {"compression.type", "none"},
-                       {"queue.buffering.max.messages", "10000000"},
-                       {"queue.buffering.max.kbytes", "2097151"},
-                       {"delivery.report.only.error", "true"}};
+  Settings settings = throughput_producer_settings(acks);
   settings.insert(settings.end(), overrides.begin(), overrides.end());  // later ones win
   Kafka producer = make_client(RD_KAFKA_PRODUCER, bootstrap, settings, &errors);
   warm_metadata(producer.get(), topic);
@@ -446,14 +451,7 @@ constexpr int kSmallClients = 2;  // producers of the 100 B acks=1 row
 ProduceRun produce_clients(const std::string& bootstrap, pid_t server, const std::string& topic,
                            size_t record_size, size_t bytes, int clients) {
   create_topic(bootstrap, topic, 1);
-  const Settings settings = {{"enable.idempotence", "false"},
-                             {"acks", "1"},
-                             {"linger.ms", "5"},
-                             {"batch.size", "1000000"},
-                             {"compression.type", "none"},
-                             {"queue.buffering.max.messages", "10000000"},
-                             {"queue.buffering.max.kbytes", "2097151"},
-                             {"delivery.report.only.error", "true"}};
+  const Settings settings = throughput_producer_settings("1");
   std::vector<char> value(record_size);
   for (size_t i = 0; i < value.size(); ++i)
     value[i] = static_cast<char>('a' + i % 26);
