@@ -590,6 +590,7 @@ LatencyRun latency(const std::string& bootstrap, pid_t server, const std::string
   warm_metadata(producer.get(), topic);
 
   constexpr double kWarmupS = 1.0;
+  const double midway_at_s = kWarmupS + measured_s / 3;
   const long total = static_cast<long>((kWarmupS + measured_s) * rate);
   const auto t0 = Clock::now();
   const int64_t measure_from =
@@ -626,7 +627,7 @@ LatencyRun latency(const std::string& bootstrap, pid_t server, const std::string
   std::thread midway_thread;
   if (midway) {
     midway_thread = std::thread([&] {
-      std::this_thread::sleep_until(t0 + std::chrono::duration<double>(kWarmupS + measured_s / 3));
+      std::this_thread::sleep_until(t0 + std::chrono::duration<double>(midway_at_s));
       midway();
     });
   }
@@ -655,7 +656,7 @@ LatencyRun latency(const std::string& bootstrap, pid_t server, const std::string
   r.sent = total;
   r.achieved_rate = static_cast<double>(total) / send_s;
   r.samples = static_cast<long>(samples.size());
-  if (midway) r.midway_s = kWarmupS + measured_s / 3;
+  if (midway) r.midway_s = midway_at_s;
   if (samples.empty()) die("latency: no samples");
   const int64_t start_ns = t0.time_since_epoch().count();
   std::vector<int64_t> latencies_ns;
@@ -669,7 +670,7 @@ LatencyRun latency(const std::string& bootstrap, pid_t server, const std::string
     first = false;
     r.last_over_s = at;
     ++r.over_target;
-    if (midway && at < kWarmupS + measured_s / 3) ++r.over_target_before_midway;
+    if (midway && at < midway_at_s) ++r.over_target_before_midway;
   }
   std::sort(latencies_ns.begin(), latencies_ns.end());
   auto pct = [&](double q) {
