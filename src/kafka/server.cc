@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <signal.h>
 #include <sys/sendfile.h>
 
 #include <array>
@@ -402,6 +403,9 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
 };
 
 Status KafkaServer::Impl::bind() {
+  // sendfile has no MSG_NOSIGNAL: a consumer gone mid-answer would otherwise kill the process
+  // with SIGPIPE instead of failing one write with EPIPE.
+  ::signal(SIGPIPE, SIG_IGN);
   RETURN_IF_ERROR(
       net::open_listener(acceptor_, options_.listen_host, options_.listen_port, "kafka"));
   broker_.host = options_.advertise_host.empty() ? options_.listen_host : options_.advertise_host;
