@@ -32,7 +32,7 @@ from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from eddy_server import Server, free_port  # noqa: E402
+from eddy_server import Server  # noqa: E402
 
 PARTITIONS = 6
 HALF = 3000
@@ -278,7 +278,7 @@ def static_membership():
 def main():
     global SERVER
     data_dir = tempfile.mkdtemp(prefix="eddy-groups-test-")
-    SERVER = Server(sys.argv[1], data_dir, free_port(), fail,
+    SERVER = Server(sys.argv[1], data_dir, 0, fail,
                     ["--group-initial-rebalance-delay-ms", "0"])
     try:
         SERVER.start()

@@ -32,7 +32,7 @@ from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from eddy_server import Server, free_port  # noqa: E402
+from eddy_server import Server  # noqa: E402
 
 PARTITIONS = 2
 ACKS_PER_PHASE = 3000
@@ -165,11 +165,11 @@ def main():
         return 2
     started = time.monotonic()
     data_dir = tempfile.mkdtemp(prefix="eddy-restart-test-")
-    port = free_port()
-    bootstrap = f"127.0.0.1:{port}"
-    SERVER = Server(sys.argv[1], data_dir, port, fail)
+    # Port 0: the server picks a free port and keeps it across the restarts below.
+    SERVER = Server(sys.argv[1], data_dir, 0, fail)
     try:
         SERVER.start()
+        bootstrap = SERVER.bootstrap
         topic = "restart"
         admin = AdminClient({"bootstrap.servers": bootstrap})
         admin.create_topics([NewTopic(topic, num_partitions=PARTITIONS,

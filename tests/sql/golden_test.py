@@ -1,6 +1,7 @@
 #!/usr/bin/python3
-"""Golden SQL tests: runs every tests/sql/golden/*.sql through psql against a real server (one
-fresh server per file) and compares psql's output with the .out file next to it.
+"""Golden SQL tests: runs every tests/sql/golden/*.sql against a real server (one fresh server per
+file) over the wire protocol (pg_script.py renders what the server sent, independent of any psql
+version) and compares the transcript with the .out file next to it.
 
 usage: golden_test.py EDDY_BINARY [--update]
 --update rewrites the .out files (review the diff before committing).
@@ -8,11 +9,11 @@ usage: golden_test.py EDDY_BINARY [--update]
 import difflib
 import glob
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from eddy_pg import Server  # noqa: E402
+from pg_script import run_script  # noqa: E402
 
 GOLDEN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "golden")
 
@@ -21,15 +22,10 @@ def run_file(binary, path):
     server = Server(binary)
     try:
         server.start()
-        with open(path, "rb") as script:
-            # -a echoes each statement; VERBOSITY verbose prints the SQLSTATE of every error.
-            result = subprocess.run(
-                ["psql", "-X", "-a", "-q", "-v", "VERBOSITY=verbose", server.dsn(), "-f", "-"],
-                stdin=script, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120,
-                env={"PATH": os.environ.get("PATH", "/usr/bin"), "PGTZ": "UTC",
-                     "PGCLIENTENCODING": "UTF8"})
+        with open(path, encoding="utf-8") as script:
+            transcript = run_script("127.0.0.1", server.pg_port, script.read())
         server.stop()
-        return result.stdout.decode()
+        return transcript
     finally:
         server.close()
 

@@ -7,7 +7,6 @@ import re
 import selectors
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -16,12 +15,6 @@ import time
 
 START_TIMEOUT_S = 30
 STOP_TIMEOUT_S = 30
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _raise(message):
