@@ -13,6 +13,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "common/worker_pool.h"
 #include "net/listener.h"
 #include "pgwire/codec.h"
 #include "sql/session.h"
@@ -30,7 +31,12 @@ class PgServer::Impl {
       : options_(std::move(options)),
         engine_(engine),
         acceptor_(io_),
-        pool_(static_cast<size_t>(std::max(options_.query_threads, 1))) {}
+        pool_(WorkerPool::Options{
+            .name = "pg-query",
+            .min_threads = static_cast<size_t>(std::max(options_.query_threads, 1)),
+            .max_threads = static_cast<size_t>(
+                std::max(options_.max_query_threads, std::max(options_.query_threads, 1))),
+        }) {}
 
   Status bind();
   void run();
@@ -45,7 +51,7 @@ class PgServer::Impl {
   sql::Engine& engine_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
-  asio::thread_pool pool_;
+  WorkerPool pool_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
 
@@ -105,14 +111,6 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
  private:
   static asio::awaitable<void> run_loop(std::shared_ptr<PgConnection> self) {
     co_await self->run();
-  }
-
-  // A coroutine's parameters live in its frame, unlike a coroutine lambda's captures. Callers
-  // pass lambdas that capture only pointers and references (into their own frame, which
-  // outlives the call): GCC 12 destroys a by-value coroutine parameter twice.
-  template <typename Fn>
-  static asio::awaitable<std::optional<decltype(std::declval<Fn>()())>> call(Fn fn) {
-    co_return std::optional<decltype(fn())>(fn());
   }
 
   struct Message {
@@ -292,10 +290,24 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     co_return false;
   }
 
-  // Runs `fn` on the query pool and resumes on this connection's strand.
+  // Runs `fn` on the query pool and resumes on this connection's strand. Callers pass lambdas
+  // that capture only pointers and references (into their own frame, which outlives the call):
+  // GCC 12 destroys a by-value coroutine parameter twice.
   template <typename Fn>
   asio::awaitable<decltype(std::declval<Fn>()())> offload(Fn fn) {
-    auto result = co_await asio::co_spawn(server_.pool_, call(std::move(fn)), asio::use_awaitable);
+    using R = decltype(fn());
+    auto result =
+        co_await asio::async_initiate<decltype(asio::use_awaitable), void(std::optional<R>)>(
+            [this, &fn](auto handler) {
+              server_.pool_.submit_fn([fn = std::move(fn), handler = std::move(handler)]() mutable {
+                std::optional<R> r(fn());
+                auto executor = asio::get_associated_executor(handler);
+                asio::post(executor, [handler = std::move(handler), r = std::move(r)]() mutable {
+                  std::move(handler)(std::move(r));
+                });
+              });
+            },
+            asio::use_awaitable);
     co_return std::move(*result);
   }
 
@@ -712,7 +724,7 @@ void PgServer::Impl::stop() {
     c->close();
   }
   // Statements still running finish (or see the cancel) before storage goes away.
-  pool_.join();
+  pool_.shutdown();
   io_.stop();
   for (auto& thread : threads_)
     thread.join();

@@ -24,7 +24,11 @@ struct PgServerOptions {
   std::string listen_host = "127.0.0.1";
   int listen_port = 6875;  // 0 = any free port
   int io_threads = 1;
+  // Statements run on a pool that keeps `query_threads` threads and starts more as statements
+  // run at once, up to `max_query_threads`: a short statement never waits behind long ones
+  // while fewer than that many run.
   int query_threads = 2;
+  int max_query_threads = 64;
   int64_t max_message_bytes = 64 * 1024 * 1024;
 };
 

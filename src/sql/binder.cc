@@ -13,6 +13,7 @@
 #include <set>
 #include <string_view>
 
+#include "common/stack_guard.h"
 #include "sql/formats.h"
 #include "sql/system_tables.h"
 
@@ -128,6 +129,97 @@ Expr make_const(Value v, int location) {
   return e;
 }
 
+SqlError statement_too_complex() {
+  return SqlError{sqlstate::kStatementTooComplex, "statement too complex", -1, "",
+                  "Nest fewer expressions (long chains of operators, deep parentheses)."};
+}
+
+bool is_const(const Expr& e) {
+  return e.kind == ExprKind::kConst;
+}
+
+// Constant folding: a call over constants runs once, at bind time. A call that fails (1/0) is
+// kept unfolded instead of failing the statement here, because it may sit in a branch that
+// PostgreSQL's simplification drops unread (CASE WHEN false THEN 1/0, coalesce(1, 1/0),
+// true OR 1/0 = 1); raise_deferred_fold_errors reports the ones that remain reachable.
+Expr fold_call(Expr call) {
+  auto folded = eval(call, EvalContext{});
+  if (!folded.ok()) return call;
+  return make_const(std::move(*folded), call.location);
+}
+
+// The error of the first call (in evaluation order) that failed to fold: a non-volatile call whose
+// arguments are all constants is one, since folding would have replaced it otherwise.
+SqlStatus raise_deferred_fold_errors(const Expr& e) {
+  for (const Expr& a : e.args) {
+    SQL_CHECK(raise_deferred_fold_errors(a));
+  }
+  if (e.kind == ExprKind::kCall && !is_volatile_function(e.fn) &&
+      std::all_of(e.args.begin(), e.args.end(), is_const)) {
+    auto folded = eval(e, EvalContext{});
+    if (!folded.ok()) return std::move(folded.error());
+  }
+  return Unit{};
+}
+
+// PostgreSQL's simplification of a bound CASE: a WHEN whose condition is a constant false or null
+// is dropped unread, and a constant true one ends the CASE with its result.
+Expr simplify_case(Expr e) {
+  const size_t arms = (e.args.size() - (e.has_else ? 1 : 0)) / 2;
+  Expr out = e;
+  out.args.clear();
+  out.has_else = false;
+  for (size_t i = 0; i < arms; ++i) {
+    Expr& cond = e.args[2 * i];
+    Expr& result = e.args[2 * i + 1];
+    if (is_const(cond)) {
+      if (cond.value.null || !cond.value.b) continue;
+      out.args.push_back(std::move(result));
+      out.has_else = true;
+      break;
+    }
+    out.args.push_back(std::move(cond));
+    out.args.push_back(std::move(result));
+  }
+  if (!out.has_else && e.has_else) {
+    out.args.push_back(std::move(e.args.back()));
+    out.has_else = true;
+  }
+  if (out.args.size() == 1) return std::move(out.args[0]);
+  if (out.args.empty()) return make_const(Value::null_of(out.type), out.location);
+  return out;
+}
+
+// COALESCE stops at its first non-null constant; constant nulls before it are dropped.
+Expr simplify_coalesce(Expr e) {
+  Expr out = e;
+  out.args.clear();
+  for (Expr& a : e.args) {
+    if (is_const(a) && a.value.null) continue;
+    const bool last = is_const(a);
+    out.args.push_back(std::move(a));
+    if (last) break;
+  }
+  if (out.args.size() == 1) return std::move(out.args[0]);
+  if (out.args.empty()) return make_const(Value::null_of(out.type), out.location);
+  return out;
+}
+
+// AND stops at its first constant false, OR at its first constant true: what follows is never
+// read (what precedes still is, as in PostgreSQL).
+Expr simplify_and_or(Expr e) {
+  const bool decisive = e.kind == ExprKind::kOr;
+  for (size_t i = 0; i < e.args.size(); ++i) {
+    const Expr& a = e.args[i];
+    if (is_const(a) && !a.value.null && a.value.b == decisive) {
+      if (i == 0) return make_const(Value::boolean(decisive), e.location);
+      e.args.resize(i + 1);
+      break;
+    }
+  }
+  return e;
+}
+
 bool same_expr(const Expr& a, const Expr& b) {
   if (a.kind != b.kind || a.type != b.type || a.index != b.index || a.fn != b.fn ||
       a.negated != b.negated || a.case_insensitive != b.case_insensitive ||
@@ -184,7 +276,10 @@ class Binder {
   SqlResult<Plan> bind_show(const PgQuery__VariableShowStmt* s);
   SqlResult<Plan> bind_copy(const PgQuery__CopyStmt* s);
 
+  // Binds one expression. The outermost call (not one for a subexpression) also raises the errors
+  // constant folding deferred (see fold_call) that PostgreSQL's simplification would reach.
   SqlResult<Expr> bind_expr(const Node* node);
+  SqlResult<Expr> bind_expr_node(const Node* node);
   SqlResult<Expr> bind_column(const PgQuery__ColumnRef* ref);
   SqlResult<Expr> bind_const(const PgQuery__AConst* c);
   SqlResult<Expr> bind_a_expr(const PgQuery__AExpr* a);
@@ -223,6 +318,8 @@ class Binder {
   SqlResult<const TableDef*> add_scope(const PgQuery__RangeVar* rv, Plan& plan, bool first);
   // (scope, column) of `name` in scopes [0, limit); -1 scope when absent; 42702 when ambiguous.
   SqlResult<std::pair<int, size_t>> find_column(const std::string& name, size_t limit, int loc);
+  // Nesting of bind_expr calls: 0 outside any expression.
+  int expr_depth_ = 0;
   bool allow_aggregates_ = false;
   bool in_aggregate_ = false;
   std::vector<AggSpec>* aggs_ = nullptr;
@@ -366,10 +463,7 @@ SqlResult<Expr> Binder::make_operator(const std::string& op, std::optional<Expr>
   // Constant folding: operators over constants run once, here (errors keep their position).
   bool all_const = std::all_of(call.args.begin(), call.args.end(),
                                [](const Expr& a) { return a.kind == ExprKind::kConst; });
-  if (all_const) {
-    SQL_ASSIGN(Value v, eval(call, EvalContext{}));
-    return make_const(std::move(v), location);
-  }
+  if (all_const) return fold_call(std::move(call));
   return call;
 }
 
@@ -630,14 +724,24 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
   bool all_const = !is_volatile_function(call.fn) &&
                    std::all_of(call.args.begin(), call.args.end(),
                                [](const Expr& a) { return a.kind == ExprKind::kConst; });
-  if (all_const) {
-    SQL_ASSIGN(Value v, eval(call, EvalContext{}));
-    return make_const(std::move(v), loc);
-  }
+  if (all_const) return fold_call(std::move(call));
   return call;
 }
 
 SqlResult<Expr> Binder::bind_expr(const Node* node) {
+  // The binder recurses once per nesting level of the statement (1+1+...+1 is 2,000 levels for
+  // 2,000 terms), so the statement's shape decides the stack depth: refuse before it runs out.
+  if (stack_nearly_exhausted()) return statement_too_complex();
+  ++expr_depth_;
+  SqlResult<Expr> bound = bind_expr_node(node);
+  --expr_depth_;
+  if (expr_depth_ == 0 && bound.ok()) {
+    SQL_CHECK(raise_deferred_fold_errors(*bound));
+  }
+  return bound;
+}
+
+SqlResult<Expr> Binder::bind_expr_node(const Node* node) {
   switch (node->node_case) {
     case PG_QUERY__NODE__NODE_A_CONST:
       return bind_const(node->a_const);
@@ -679,7 +783,8 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
         SQL_ASSIGN(Expr c, coerce_to(std::move(a), Type::kBool));
         e.args.push_back(std::move(c));
       }
-      return e;
+      if (e.kind == ExprKind::kNot) return e;
+      return simplify_and_or(std::move(e));
     }
     case PG_QUERY__NODE__NODE_NULL_TEST: {
       Expr e;
@@ -785,7 +890,7 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
       for (size_t r : results)
         branches.push_back(&e.args[r]);
       SQL_ASSIGN(e.type, unify(branches, "CASE", e.location));
-      return e;
+      return simplify_case(std::move(e));
     }
     case PG_QUERY__NODE__NODE_COALESCE_EXPR:
     case PG_QUERY__NODE__NODE_MIN_MAX_EXPR: {
@@ -804,6 +909,7 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
       for (auto& a : e.args)
         all.push_back(&a);
       SQL_ASSIGN(e.type, unify(all, coalesce ? "COALESCE" : "GREATEST/LEAST", e.location));
+      if (coalesce) return simplify_coalesce(std::move(e));
       return e;
     }
     case PG_QUERY__NODE__NODE_SUB_LINK:
@@ -1344,6 +1450,7 @@ std::optional<SqlResult<Plan>> Binder::bind_set_config(const PgQuery__SelectStmt
 }
 
 SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
+  if (stack_nearly_exhausted()) return statement_too_complex();  // nested UNIONs
   SQL_CHECK(check_catalog_relations(s));
   if (auto set = bind_set_config(s)) return std::move(*set);
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return bind_union(s);
@@ -2458,7 +2565,78 @@ std::string view_query_text(const std::string& create_sql) {
   return create_sql;
 }
 
+namespace {
+
+// libpg_query's parse tree comes as protobuf, and unpacking it (and freeing it, and binding it)
+// recurses once per nesting level with no limit of its own; 20,000 levels overflow an 8 MiB
+// stack. Statements estimated to nest deeper than this are refused before parsing.
+constexpr size_t kMaxNestingLevels = 10'000;
+
+// An upper bound on how deep the parse tree of `sql` nests, from its tokens: every parenthesis
+// or bracket opens a level, and within one level every operator or keyword may add one (a chain
+// of 1+1+...+1 nests once per +). Commas, AND, OR, WHEN, THEN and ELSE separate siblings (the
+// parser keeps AND and OR chains as flat lists), so wide statements (long IN lists, VALUES, many
+// ANDed conditions) are not mistaken for deep ones.
+size_t nesting_estimate(const std::vector<PgQuery__ScanToken>& tokens) {
+  std::vector<size_t> ops_per_level{0};
+  size_t depth = 1, deepest = 1;  // depth = sum over open levels of (1 + their operator count)
+  for (const auto& t : tokens) {
+    switch (t.token) {
+      case PG_QUERY__TOKEN__ASCII_40:  // (
+      case PG_QUERY__TOKEN__ASCII_91:  // [
+        ops_per_level.push_back(0);
+        ++depth;
+        break;
+      case PG_QUERY__TOKEN__ASCII_41:  // )
+      case PG_QUERY__TOKEN__ASCII_93:  // ]
+        if (ops_per_level.size() > 1) {
+          depth -= 1 + ops_per_level.back();
+          ops_per_level.pop_back();
+        }
+        break;
+      case PG_QUERY__TOKEN__ASCII_59:  // ;
+        ops_per_level.assign(1, 0);
+        depth = 1;
+        break;
+      case PG_QUERY__TOKEN__ASCII_44:  // ,
+      case PG_QUERY__TOKEN__AND:
+      case PG_QUERY__TOKEN__OR:
+      case PG_QUERY__TOKEN__WHEN:
+      case PG_QUERY__TOKEN__THEN:
+      case PG_QUERY__TOKEN__ELSE:
+        // The list these separate is one level; mixing AND with OR is at most two.
+        depth -= ops_per_level.back();
+        ops_per_level.back() = 2;
+        depth += 2;
+        break;
+      case PG_QUERY__TOKEN__IDENT:
+      case PG_QUERY__TOKEN__UIDENT:
+      case PG_QUERY__TOKEN__FCONST:
+      case PG_QUERY__TOKEN__SCONST:
+      case PG_QUERY__TOKEN__USCONST:
+      case PG_QUERY__TOKEN__BCONST:
+      case PG_QUERY__TOKEN__XCONST:
+      case PG_QUERY__TOKEN__ICONST:
+      case PG_QUERY__TOKEN__PARAM:
+        break;
+      default:
+        ++ops_per_level.back();
+        ++depth;
+        break;
+    }
+    deepest = std::max(deepest, depth);
+  }
+  return deepest;
+}
+
+}  // namespace
+
 SqlResult<ParsedQuery> ParsedQuery::parse(const std::string& original) {
+  // Every nesting level takes at least one byte, so only long statements can nest too deep.
+  if (original.size() > kMaxNestingLevels) {
+    auto tokens = scan_tokens(original);
+    if (tokens && nesting_estimate(*tokens) > kMaxNestingLevels) return statement_too_complex();
+  }
   auto impl = std::make_shared<Impl>();
   std::string sql = original;
   impl->specials = find_special_shows(original, sql);

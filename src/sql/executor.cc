@@ -668,6 +668,11 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   result.returns_rows = true;
   for (const auto& c : plan.columns)
     result.columns.emplace_back(c.name, c.type);
+  // LIMIT 0 reads nothing: no row is evaluated, so none can raise an error (as in PostgreSQL).
+  if (limit == 0) {
+    result.tag = "SELECT 0";
+    return result;
+  }
 
   std::vector<Row> outputs;
   auto project = [&](const EvalContext& ctx) -> SqlStatus {
@@ -765,7 +770,15 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
                              return Unit{};
                            }));
     }
+    // A join multiplies rows: a single read batch of each input can mean minutes of work, so
+    // the cancel flag is checked here too, not only between reads.
+    uint32_t until_cancel_check = 0;
     std::function<SqlStatus(Row&, size_t)> probe = [&](Row& row, size_t k) -> SqlStatus {
+      if (++until_cancel_check == 4096) {
+        until_cancel_check = 0;
+        if (cancel.load())
+          return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
+      }
       if (k == plan.joins.size()) return consume(Row(row));
       const JoinSpec& spec = plan.joins[k];
       EvalContext ctx{.row = &row, .params = &params};

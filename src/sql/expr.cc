@@ -9,6 +9,8 @@
 #include <deque>
 #include <limits>
 
+#include "common/stack_guard.h"
+
 namespace eddy::sql {
 
 namespace {
@@ -1033,6 +1035,10 @@ bool IntKernel::run(const std::vector<std::vector<Value>>& columns, size_t posit
 }
 
 SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
+  // The binder refuses expressions too deep for its own (larger) frames, so this holds unless
+  // a thread with a much smaller stack evaluates; then the answer is an error, not a crash.
+  if (stack_nearly_exhausted())
+    return sql_error(sqlstate::kStatementTooComplex, "statement too complex", e.location);
   switch (e.kind) {
     case ExprKind::kConst:
       return e.value;

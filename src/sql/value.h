@@ -150,6 +150,8 @@ inline constexpr const char* kProtocolViolation = "08P01";
 inline constexpr const char* kInvalidSqlStatementName = "26000";
 inline constexpr const char* kInvalidCursorName = "34000";
 inline constexpr const char* kCardinalityViolation = "21000";
+inline constexpr const char* kStatementTooComplex = "54001";
+inline constexpr const char* kOutOfMemory = "53200";
 }  // namespace sqlstate
 
 struct SqlError {

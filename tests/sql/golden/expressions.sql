@@ -13,6 +13,12 @@ SELECT 1 IN (1, 2), 3 IN (1, 2), 3 IN (1, NULL), 3 NOT IN (1, 2), 1 + NULL;
 -- CASE, COALESCE, NULLIF, GREATEST
 SELECT CASE WHEN 1 > 2 THEN 'a' WHEN 2 > 1 THEN 'b' ELSE 'c' END, CASE 3 WHEN 1 THEN 'one' END;
 SELECT COALESCE(NULL, NULL, 3), COALESCE(NULL::text, 'x'), NULLIF(1, 1), NULLIF(1, 2), GREATEST(1, 5, 3), LEAST(2.5, 1);
+-- branches PostgreSQL's simplification never reaches are not evaluated; reachable ones are
+SELECT CASE WHEN 1 = 0 THEN 1/0 ELSE 2 END, coalesce(1, 1/0), true OR (1/0 = 1), false AND (1/0 = 1);
+SELECT CASE WHEN NULL THEN 1/0 WHEN true THEN 3 ELSE 1/0 END, CASE 1 WHEN 2 THEN 1/0 ELSE 4 END, coalesce(NULL, 5, 1/0);
+SELECT (1/0 = 1) OR true;
+SELECT coalesce(NULL, 1/0, 1);
+SELECT CASE WHEN 1 = 1 THEN 1 ELSE 1/0 END + CASE WHEN 2 > 1 THEN 1/0 END;
 -- strings
 SELECT lower('ABC'), upper('abc'), length('héllo'), substr('hello', 2, 3), substring('hello' from 3);
 SELECT concat('a', 1, NULL, true), replace('banana', 'an', 'AN'), trim('  x  '), ltrim('xxy', 'x'), 'a' || 'b' || 1;

@@ -10,6 +10,9 @@ INSERT INTO orders (id) VALUES (1, 2);
 INSERT INTO orders (nope) VALUES (1);
 SELECT id, customer, amount, price, paid, ts FROM orders ORDER BY id;
 SELECT * FROM orders WHERE amount > 2 AND paid ORDER BY id;
+-- LIMIT 0 evaluates no row (1 / (id - id) would fail on every one)
+SELECT 1 / (id - id) FROM orders ORDER BY 1 LIMIT 0;
+SELECT 1 / (id - id) FROM orders ORDER BY 1 LIMIT 1;
 SELECT id FROM orders WHERE customer LIKE 'a%' ORDER BY id DESC LIMIT 1;
 SELECT id FROM orders ORDER BY id LIMIT 2 OFFSET 1;
 SELECT count(*), count(amount), sum(amount), avg(amount), min(customer), max(price), sum(price) FROM orders;
