@@ -177,6 +177,13 @@ const std::vector<OptionSpec>& serve_options() {
              host_port_field(&C::pg_listen, false)),
       option("pg-max-message-bytes", "Largest PostgreSQL protocol message accepted",
              int_field(&C::pg_max_message_bytes, 1024, 1073741824)),
+      option("pg-startup-timeout-ms",
+             "Close a PostgreSQL connection that has not completed its startup by then",
+             int_field(&C::pg_startup_timeout_ms, 1, 3600000)),
+      option("receive-buffer-max-bytes",
+             "Memory all connections together may hold for requests whose bytes are still "
+             "arriving (readers wait beyond it)",
+             int_field(&C::receive_buffer_max_bytes, 1048576, int64_t{1} << 40)),
       option("state-cache-bytes",
              "Aggregate state a materialized view keeps in memory (the rest is in RocksDB)",
              int_field(&C::state_cache_bytes, 0, int64_t{1} << 40)),

@@ -57,6 +57,10 @@ struct ServeConfig {
   // PostgreSQL wire protocol listener (SQL).
   std::string pg_listen = "127.0.0.1:6875";
   int64_t pg_max_message_bytes = 67108864;
+  int64_t pg_startup_timeout_ms = 60000;
+
+  // Both listeners: memory all connections together may hold for requests still arriving.
+  int64_t receive_buffer_max_bytes = 268435456;
 
   // Stream engine (materialized views).
   int64_t state_cache_bytes = 67108864;

@@ -12,6 +12,7 @@
 #include "cli/logging.h"
 #include "groups/group_coordinator.h"
 #include "kafka/server.h"
+#include "net/receive_budget.h"
 #include "pgwire/server.h"
 #include "sql/session.h"
 #include "storage/log_manager.h"
@@ -117,6 +118,8 @@ int run_serve(const ServeConfig& config) {
     spdlog::error("cannot start the group coordinator: {}", coordinator.error().message());
     return 1;
   }
+  auto receive_budget =
+      std::make_shared<net::ReceiveBudget>(static_cast<size_t>(config.receive_buffer_max_bytes));
   auto kafka = kafka::KafkaServer::start(
       kafka::KafkaServerOptions{
           .listen_host = listen->first,
@@ -128,6 +131,7 @@ int run_serve(const ServeConfig& config) {
           .auto_create_topics = config.auto_create_topics == "true",
           .default_partitions = static_cast<int32_t>(config.num_partitions),
           .groups = coordinator->get(),
+          .receive_budget = receive_budget,
       },
       **storage);
   if (!kafka.ok()) {
@@ -166,6 +170,8 @@ int run_serve(const ServeConfig& config) {
           .listen_host = pg_listen->first,
           .listen_port = pg_listen->second,
           .max_message_bytes = config.pg_max_message_bytes,
+          .startup_timeout_ms = config.pg_startup_timeout_ms,
+          .receive_budget = receive_budget,
       },
       **engine);
   if (!pg.ok()) {

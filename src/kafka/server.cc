@@ -20,7 +20,9 @@
 
 #include "kafka/handlers/handlers.h"
 #include "kafka/request.h"
+#include "net/declared_read.h"
 #include "net/listener.h"
+#include "net/receive_budget.h"
 #include "storage/log_manager.h"
 
 namespace eddy::kafka {
@@ -34,7 +36,12 @@ class Connection;
 class KafkaServer::Impl {
  public:
   Impl(KafkaServerOptions options, storage::LogManager& log)
-      : options_(std::move(options)), log_(log), acceptor_(io_) {}
+      : options_(std::move(options)),
+        log_(log),
+        receive_budget_(options_.receive_budget
+                            ? options_.receive_budget
+                            : std::make_shared<net::ReceiveBudget>(size_t{256} << 20)),
+        acceptor_(io_) {}
 
   Status bind();
   void run();
@@ -48,6 +55,7 @@ class KafkaServer::Impl {
 
   KafkaServerOptions options_;
   storage::LogManager& log_;
+  std::shared_ptr<net::ReceiveBudget> receive_budget_;
   BrokerIdentity broker_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
@@ -165,10 +173,15 @@ class Connection : public std::enable_shared_from_this<Connection>, public Async
         close_on_strand();
         co_return;
       }
-      std::vector<std::byte> frame(static_cast<size_t>(size));
-      auto [body_error, m] = co_await asio::async_read(socket_, asio::buffer(frame),
-                                                       asio::as_tuple(asio::use_awaitable));
-      if (body_error) {
+      std::vector<std::byte> frame;
+      const auto read = co_await net::read_declared(
+          socket_, static_cast<size_t>(size), frame, server_.receive_budget_.get(),
+          std::chrono::milliseconds(server_.options_.stall_timeout_ms));
+      if (read != net::DeclaredRead::kComplete) {
+        if (read == net::DeclaredRead::kStalled) {
+          spdlog::warn("kafka: closing connection from {}: a {}-byte request stopped arriving",
+                       peer_, size);
+        }
         close_on_strand();
         co_return;
       }

@@ -25,6 +25,9 @@ class LogManager;
 namespace eddy::groups {
 class GroupCoordinator;
 }
+namespace eddy::net {
+class ReceiveBudget;
+}
 
 namespace eddy::kafka {
 
@@ -38,10 +41,14 @@ struct KafkaServerOptions {
   int64_t max_request_bytes = 100 * 1024 * 1024;  // socket.request.max.bytes
   int64_t max_inflight_bytes = 64 * 1024 * 1024;  // per connection, responses owed
   int64_t idle_timeout_ms = 600000;               // connections.max.idle.ms
+  int64_t stall_timeout_ms = 60000;  // a request whose bytes stop arriving closes its connection
   bool auto_create_topics = true;
   int32_t default_partitions = 1;
   // Serves the group and offset APIs; without it they answer COORDINATOR_NOT_AVAILABLE.
   groups::GroupCoordinator* groups = nullptr;
+  // Memory all connections may hold for requests still arriving (shared with the pgwire
+  // listener by `eddy serve`); null: the server keeps a budget of its own, of 256 MiB.
+  std::shared_ptr<net::ReceiveBudget> receive_budget;
 };
 
 class KafkaServer {

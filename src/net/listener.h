@@ -21,8 +21,9 @@ Status open_listener(boost::asio::ip::tcp::acceptor& acceptor, const std::string
                      const std::string& what);
 
 // Accepts connections until the acceptor is closed (or `stopped`), each socket on its own
-// strand of `io` with TCP_NODELAY set, handed to `accepted`. A failed accept is logged and the
-// loop goes on.
+// strand of `io` with TCP_NODELAY set, handed to `accepted`. A failed accept (the descriptor
+// limit, say) pauses the loop, 10 ms growing to 1 s until one succeeds, and is logged at most
+// once per 10 s with the count of failures not logged.
 boost::asio::awaitable<void> accept_connections(
     boost::asio::ip::tcp::acceptor& acceptor, boost::asio::io_context& io,
     const std::atomic<bool>& stopped, std::string what,

@@ -14,7 +14,9 @@
 #include <unordered_map>
 
 #include "common/worker_pool.h"
+#include "net/declared_read.h"
 #include "net/listener.h"
+#include "net/receive_budget.h"
 #include "pgwire/codec.h"
 #include "sql/session.h"
 
@@ -30,6 +32,9 @@ class PgServer::Impl {
   Impl(PgServerOptions options, sql::Engine& engine)
       : options_(std::move(options)),
         engine_(engine),
+        receive_budget_(options_.receive_budget
+                            ? options_.receive_budget
+                            : std::make_shared<net::ReceiveBudget>(size_t{256} << 20)),
         acceptor_(io_),
         pool_(WorkerPool::Options{
             .name = "pg-query",
@@ -49,6 +54,7 @@ class PgServer::Impl {
 
   PgServerOptions options_;
   sql::Engine& engine_;
+  std::shared_ptr<net::ReceiveBudget> receive_budget_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
   WorkerPool pool_;
@@ -132,15 +138,34 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
                              std::to_string(server_.options_.max_message_bytes) + " bytes");
       co_return std::nullopt;
     }
-    Message m{static_cast<char>(header[0]), std::string(static_cast<size_t>(len - 4), '\0')};
-    auto [body_ec, read] = co_await asio::async_read(socket_, asio::buffer(m.body),
-                                                     asio::as_tuple(asio::use_awaitable));
-    if (body_ec) co_return std::nullopt;
+    Message m{static_cast<char>(header[0]), {}};
+    const auto read = co_await net::read_declared(
+        socket_, static_cast<size_t>(len - 4), m.body, server_.receive_budget_.get(),
+        std::chrono::milliseconds(server_.options_.stall_timeout_ms));
+    if (read == net::DeclaredRead::kStalled) {
+      spdlog::warn("pgwire: closing connection from {}: a {}-byte message stopped arriving", peer_,
+                   len - 4);
+      Writer(out_).error("FATAL", "08006",
+                         "the message's bytes stopped arriving; closing the connection");
+      co_return std::nullopt;
+    }
+    if (read != net::DeclaredRead::kComplete) co_return std::nullopt;
     co_return m;
   }
 
   asio::awaitable<void> run() {
-    if (co_await startup()) {
+    // A peer that connects and never completes its startup would hold the connection forever.
+    asio::steady_timer startup_timer(strand_);
+    startup_timer.expires_after(std::chrono::milliseconds(server_.options_.startup_timeout_ms));
+    startup_timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+      if (ec) return;
+      spdlog::info("pgwire: closing connection from {}: no startup within {} ms", self->peer_,
+                   self->server_.options_.startup_timeout_ms);
+      self->close_on_strand();
+    });
+    const bool started = co_await startup();
+    startup_timer.cancel();
+    if (started && !closed_) {
       for (;;) {
         auto m = co_await read_message();
         if (!m) break;

@@ -17,6 +17,9 @@
 namespace eddy::sql {
 class Engine;
 }
+namespace eddy::net {
+class ReceiveBudget;
+}
 
 namespace eddy::pgwire {
 
@@ -30,6 +33,14 @@ struct PgServerOptions {
   int query_threads = 2;
   int max_query_threads = 64;
   int64_t max_message_bytes = 64 * 1024 * 1024;
+  // A connection that has not completed its startup (startup packet, parameters) by then is
+  // closed, like PostgreSQL's authentication_timeout.
+  int64_t startup_timeout_ms = 60000;
+  // A message whose bytes stop arriving for this long closes its connection.
+  int64_t stall_timeout_ms = 60000;
+  // Memory all connections may hold for messages still arriving (shared with the Kafka
+  // listener by `eddy serve`); null: the server keeps a budget of its own, of 256 MiB.
+  std::shared_ptr<net::ReceiveBudget> receive_budget;
 };
 
 class PgServer {
