@@ -1244,6 +1244,10 @@ SqlResult<std::optional<size_t>> order_by_output(const PgQuery__SortBy* sb,
                         : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST;
   const Node* n = sb->node;
   if (n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+      n->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL)  // 'abc', 1.5, true, NULL
+    return sql_error(sqlstate::kSyntaxError, "non-integer constant in ORDER BY",
+                     n->a_const->location);
+  if (n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
       n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
     const int pos = n->a_const->ival->ival;
     if (pos < 1 || static_cast<size_t>(pos) > names.size())
@@ -1456,7 +1460,12 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return bind_union(s);
   if (s->n_values_lists > 0) return unsupported("VALUES as a query");
   if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
-  if (s->n_distinct_clause > 0) return unsupported("SELECT DISTINCT");
+  // Plain DISTINCT is a list of one empty node; DISTINCT ON lists its expressions.
+  const bool distinct = s->n_distinct_clause > 0;
+  if (distinct && (s->n_distinct_clause != 1 ||
+                   (s->distinct_clause[0] != nullptr &&
+                    s->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET)))
+    return unsupported("SELECT DISTINCT ON");
   if (s->into_clause != nullptr) return unsupported("SELECT INTO");
   if (s->n_window_clause > 0) return unsupported("WINDOW");
   if (s->n_locking_clause > 0) return unsupported("FOR UPDATE/SHARE");
@@ -1552,6 +1561,10 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
                g->node_case == PG_QUERY__NODE__NODE_GROUPING_SET) {
       return unsupported("GROUPING SETS/ROLLUP/CUBE");
     }
+    if (g->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+        g->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL)  // 'abc', 1.5, true, NULL
+      return sql_error(sqlstate::kSyntaxError, "non-integer constant in GROUP BY",
+                       g->a_const->location);
     SQL_ASSIGN(Expr key, bind_expr(source));
     SQL_ASSIGN(key, coerce_to(std::move(key), key.type == Type::kUnknown ? Type::kText : key.type));
     plan.group_keys.push_back(std::move(key));
@@ -1575,6 +1588,14 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     }
     outputs.push_back(std::move(e));
   }
+  if (distinct && plan.aggs.empty() && plan.group_keys.empty() && s->having_clause == nullptr) {
+    // DISTINCT without aggregates is grouping by every output column: one engine path, which
+    // materialized views share.
+    for (const auto& o : outputs)
+      plan.group_keys.push_back(o);
+  } else if (distinct) {
+    plan.distinct = true;  // after grouping: the executor drops repeated output rows
+  }
   std::optional<Expr> having;
   if (s->having_clause != nullptr) {
     SQL_ASSIGN(Expr h, bind_expr(s->having_clause));
@@ -1594,8 +1615,18 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
       if (e.type == Type::kUnknown) {
         SQL_ASSIGN(e, coerce_to(std::move(e), Type::kText));
       }
-      column = outputs.size();
-      outputs.push_back(std::move(e));
+      if (distinct) {
+        // Sorting on anything but the output columns would split or merge the distinct rows.
+        for (size_t c = 0; c < targets.size() && !column; ++c)
+          if (same_expr(e, outputs[c])) column = c;
+        if (!column)
+          return sql_error("42P10",
+                           "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                           e.location);
+      } else {
+        column = outputs.size();
+        outputs.push_back(std::move(e));
+      }
     }
     key.column = *column;
     plan.order.push_back(key);

@@ -14,6 +14,7 @@
 
 #include "sql/catalog.h"
 #include "sql/formats.h"
+#include "sql/key_codec.h"
 #include "sql/system_tables.h"
 #include "sql/views.h"
 #include "storage/log_manager.h"
@@ -128,7 +129,7 @@ SqlStatus scan_input(const TableDef& table, Engine& engine, const std::atomic<bo
   auto apply = [&](const Row& key, std::optional<Row> row) {
     std::string k;
     for (const auto& v : key)
-      append_canonical(k, v);
+      append_key(k, v);
     auto [it, inserted] = index.try_emplace(k, rows.size());
     if (inserted)
       rows.push_back(std::move(row));
@@ -159,22 +160,6 @@ SqlStatus scan_input(const TableDef& table, Engine& engine, const std::atomic<bo
   for (auto& row : rows)
     if (row) SQL_CHECK(on_row(std::move(*row)));
   return Unit{};
-}
-
-std::string group_key(const Row& keys) {
-  std::string out;
-  for (const auto& v : keys) {
-    if (!v.null && v.type == Type::kInterval) {
-      // Equal spans ('1 mon' and '30 days') are one group, as in PostgreSQL.
-      const __int128 span = interval_span(v);
-      out += "I" + std::to_string(static_cast<int64_t>(span >> 64)) + ":" +
-             std::to_string(static_cast<uint64_t>(span));
-    } else {
-      out += v.null ? std::string("N") : "V" + to_text(v);
-    }
-    out += '\0';
-  }
-  return out;
 }
 
 SqlResult<int64_t> eval_count(const std::optional<Expr>& e, const std::vector<Value>& params,
@@ -352,24 +337,6 @@ std::string encode_primary_key(const TableDef& table, const Row& row) {
   for (size_t k : table.primary_key)
     key.push_back(row[k]);
   return encode_json_row(key_table_of(table), key);
-}
-
-void append_canonical(std::string& out, const Value& v) {
-  if (v.null) {
-    out += "N";
-  } else if (v.type == Type::kNumeric || v.type == Type::kFloat4 || v.type == Type::kFloat8) {
-    std::string t = to_text(v);
-    if (t.find('.') != std::string::npos && t.find_first_of("eE") == std::string::npos) {
-      while (t.back() == '0')
-        t.pop_back();
-      if (t.back() == '.') t.pop_back();
-    }
-    if (t == "-0") t = "0";
-    out += "V" + t;
-  } else {
-    out += "V" + to_text(v);
-  }
-  out += '\0';
 }
 
 std::string encode_json_row(const TableDef& table, const Row& row) {
@@ -650,7 +617,7 @@ SqlStatus run_union(const Plan& plan, const std::vector<Value>& params, Engine& 
       if (plan.union_distinct) {
         std::string key;
         for (const auto& v : row)
-          append_canonical(key, v);
+          append_key(key, v);
         if (!seen.insert(std::move(key)).second) continue;
       }
       SQL_CHECK(on_row(std::move(row)));
@@ -675,6 +642,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   }
 
   std::vector<Row> outputs;
+  std::unordered_set<std::string> distinct_rows;
   auto project = [&](const EvalContext& ctx) -> SqlStatus {
     Row out;
     out.reserve(plan.outputs.size());
@@ -682,6 +650,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       SQL_ASSIGN(Value v, eval(e, ctx));
       out.push_back(std::move(v));
     }
+    if (plan.distinct && !distinct_rows.insert(encode_key(out)).second) return Unit{};
     outputs.push_back(std::move(out));
     return Unit{};
   };
@@ -710,7 +679,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       SQL_ASSIGN(Value v, eval(k, ctx));
       keys.push_back(std::move(v));
     }
-    auto [it, inserted] = group_index.try_emplace(group_key(keys), groups.size());
+    auto [it, inserted] = group_index.try_emplace(encode_key(keys), groups.size());
     if (inserted) {
       Group g{std::move(keys), {}};
       for (const auto& spec : plan.aggs)
@@ -764,7 +733,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
                              for (const auto& e : spec.right_keys) {
                                SQL_ASSIGN(Value v, eval(e, ctx));
                                if (v.null) return Unit{};  // equal to nothing
-                               append_canonical(key, v);
+                               append_key(key, v);
                              }
                              built[k].buckets[key].push_back(std::move(row));
                              return Unit{};
@@ -791,7 +760,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
             candidates = nullptr;
             break;
           }
-          append_canonical(key, v);
+          append_key(key, v);
         }
         if (candidates != nullptr) {
           auto it = built[k].buckets.find(key);

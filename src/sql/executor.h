@@ -74,9 +74,6 @@ bool primary_key_of_tombstone(const TableDef& table, const storage::RecordView& 
                               std::string& reason);
 // The record key INSERT writes for a row of a table with a primary key.
 std::string encode_primary_key(const TableDef& table, const Row& row);
-// Text that is equal for two values of one type exactly when they are equal in SQL (1.5 and
-// 1.50, 0 and -0): hash keys of bounded joins and primary keys of bounded scans.
-void append_canonical(std::string& out, const Value& v);
 
 // A record Eddy writes to a topic of its own (dead letters, view output).
 struct TopicRecord {

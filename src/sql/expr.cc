@@ -1,6 +1,7 @@
 #include "sql/expr.h"
 
 #include "sql/builtins.h"
+#include "sql/key_codec.h"
 
 #include <algorithm>
 #include <cctype>
@@ -744,7 +745,11 @@ SqlStatus Accumulator::add(const Value& v) {
     return Unit{};
   }
   if (v.null) return Unit{};
-  if (spec_->distinct && !distinct_seen_.insert(to_text(v)).second) return Unit{};
+  if (spec_->distinct) {
+    std::string key;
+    append_key(key, v);  // equal values count once: 1.0 and 1.00, '1 mon' and '30 days'
+    if (!distinct_seen_.insert(std::move(key)).second) return Unit{};
+  }
   ++count_;
   const bool first = !any_;
   any_ = true;

@@ -101,6 +101,9 @@ struct Plan {
   std::vector<Expr> group_keys;
   std::vector<AggSpec> aggs;
   std::optional<Expr> having;
+  // SELECT DISTINCT over grouped rows: equal output rows after grouping are dropped (DISTINCT
+  // without aggregates is bound as GROUP BY every output column instead).
+  bool distinct = false;
   std::vector<Expr> outputs;  // visible columns first, then hidden sort columns
   std::vector<SortKey> order;
   std::optional<Expr> limit;

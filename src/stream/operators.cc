@@ -9,7 +9,7 @@
 #include <unordered_set>
 
 #include "sql/binder.h"
-#include "stream/key_codec.h"
+#include "sql/key_codec.h"
 #include "stream/task_pool.h"
 
 namespace eddy::stream {
@@ -424,7 +424,7 @@ class GroupTable {
   SqlResult<bool> first_sighting(const std::string& group, size_t agg, const Value& value) {
     std::string key = group;
     append_be32(key, static_cast<uint32_t>(agg));
-    append_key(key, value);
+    sql::append_key(key, value);
     Shard& shard = shards_[shard_of(group)];
     std::lock_guard lock(shard.mu);
     if (shard.distinct_seen.count(key) != 0) return false;
@@ -608,7 +608,7 @@ class KeyedAggregate final : public Operator {
         skip_row(context_, *failed);
         continue;
       }
-      std::string key = encode_key(keys);
+      std::string key = sql::encode_key(keys);
       auto& shard = out[GroupTable::shard_of(key)];
       auto [it, inserted] = shard.try_emplace(std::move(key));
       if (inserted) it->second = GroupState{keys, fresh_accumulators(plan_)};
@@ -669,7 +669,7 @@ class JoinTable final : public TableSide {
 
   SqlStatus apply(const Row& key, std::optional<Row> row) override {
     std::lock_guard lock(mu_);
-    std::string k = encode_key(key);
+    std::string k = sql::encode_key(key);
     cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
     cache_[k] = std::move(row);
     dirty_.insert(std::move(k));
@@ -829,7 +829,7 @@ class StreamTableJoin final : public Operator {
       if (!cast.ok()) return false;  // no key of the column's type equals it
       key[k] = std::move(*cast);
     }
-    SQL_ASSIGN(std::optional<Row> row, table_->lookup(encode_key(key)));
+    SQL_ASSIGN(std::optional<Row> row, table_->lookup(sql::encode_key(key)));
     if (!row) return false;
     for (size_t c = 0; c < row->size(); ++c)
       out.columns[join_.base + c][at] = std::move((*row)[c]);
@@ -896,6 +896,7 @@ SqlStatus validate_plan(const sql::Plan& select) {
   if (!select.table || select.table->is_view) return unsupported("a view without a source table");
   if (!select.order.empty()) return unsupported("ORDER BY (order when you query the view)");
   if (select.limit || select.offset) return unsupported("LIMIT/OFFSET");
+  if (select.distinct) return unsupported("SELECT DISTINCT over aggregates");
   if (select.table->has_primary_key() && !select.joins.empty())
     return unsupported("a join whose left side \"" + select.table->name +
                        "\" has a primary key (a table-table join; the left side must be a "

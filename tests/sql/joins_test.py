@@ -5,8 +5,8 @@ upserts from kcat and INSERT, deletes as kcat tombstones. The test is determinis
 sleeps: it produces customer changes, waits (polling SHOW MATERIALIZED VIEWS) until every view
 has consumed them, then produces orders, waits again, and so on. So the processing-time model is
 exact: each order joins the customer as it was when the order was produced. The views (a LEFT
-JOIN projection, an inner join with GROUP BY and count(DISTINCT), a UNION ALL) must equal that
-model after every round, after a clean restart and after a SIGKILL right after a large produce.
+JOIN projection, an inner join with GROUP BY and count(DISTINCT), a UNION ALL, a SELECT DISTINCT)
+must equal that model after every round, after a clean restart and after a SIGKILL right after a large produce.
 A bounded join over the same tables, by contrast, joins with the customers as they are now. An
 aggregate view's output topic, read back as a table with a primary key, holds its groups."""
 import decimal
@@ -70,6 +70,9 @@ class Model:
             groups[customer] = (n + 1, total + amount)
         return sorted((c, total, n) for c, (n, total) in groups.items() if total > 20)
 
+    def buyers(self):
+        return sorted({(customer,) for _, customer, _, _ in self.orders})
+
     def bounded_join(self):
         # Joined with the customers as they are now, not as they were.
         return sorted((i, self.customers[c][0] if c in self.customers else None)
@@ -117,7 +120,7 @@ def wait_caught_up(server, what):
         while time.monotonic() < deadline:
             last = conn.execute("SHOW MATERIALIZED VIEWS").fetchall()
             check(all(v[2] == "running" for v in last), f"{what}: a view failed: {last}")
-            if len(last) == 4 and all(v[5] == 0 for v in last):
+            if len(last) == 5 and all(v[5] == 0 for v in last):
                 return
     raise AssertionError(f"{what}: views did not catch up: {last}")
 
@@ -145,6 +148,8 @@ def verify(server, model, what):
         # upsert per group, HAVING's tombstones deleting groups.
         spend = conn.execute("SELECT customer_id, total, n FROM spend_t ORDER BY 1").fetchall()
         check(spend == model.spend(), f"{what}: spend_t {spend[:5]} != {model.spend()[:5]}")
+        buyers = conn.execute("SELECT customer_id FROM buyers ORDER BY 1").fetchall()
+        check(buyers == model.buyers(), f"{what}: DISTINCT view buyers {buyers}")
 
 
 def main():
@@ -174,6 +179,8 @@ def main():
             conn.execute("CREATE MATERIALIZED VIEW spend WITH (topic = 'spend') AS SELECT "
                          "customer_id, sum(amount) AS total, count(*) AS n FROM orders "
                          "GROUP BY customer_id HAVING sum(amount) > 20")
+            conn.execute("CREATE MATERIALIZED VIEW buyers AS SELECT DISTINCT customer_id "
+                         "FROM orders")
             conn.execute("CREATE TABLE spend_t (customer_id integer PRIMARY KEY, total numeric, "
                          "n bigint) WITH (topic = 'spend')")
         wait_caught_up(server, "initial")

@@ -23,7 +23,6 @@
 #include "storage/log_manager.h"
 #include "storage/record_batch.h"
 #include "storage/records.h"
-#include "stream/key_codec.h"
 #include "stream/task_pool.h"
 #include "stream/view.h"
 
@@ -51,47 +50,6 @@ Value numeric(const std::string& text) {
 }
 
 // Sorting by encoded key gives the same order as compare_values, and equal values encode equally.
-TEST(KeyCodec, PreservesOrder) {
-  const std::vector<std::vector<Value>> cases = {
-      {Value::integer(Type::kInt8, INT64_MIN), Value::integer(Type::kInt8, -5),
-       Value::integer(Type::kInt8, 0), Value::integer(Type::kInt8, 7),
-       Value::integer(Type::kInt8, INT64_MAX), Value::null_of(Type::kInt8)},
-      {Value::floating(Type::kFloat8, -1e300), Value::floating(Type::kFloat8, -0.5),
-       Value::floating(Type::kFloat8, 0), Value::floating(Type::kFloat8, 1e-300),
-       Value::floating(Type::kFloat8, 3.25), Value::floating(Type::kFloat8, INFINITY),
-       Value::floating(Type::kFloat8, NAN)},
-      {numeric("-1000.5"), numeric("-99.99"), numeric("-0.001"), numeric("0"), numeric("0.0001"),
-       numeric("0.12"), numeric("0.123"), numeric("1"), numeric("9.99"), numeric("10"),
-       numeric("12345678901234567890.5")},
-      {Value::text(""), Value::text("a"), Value::text(std::string("a\0b", 3)), Value::text("a\x01"),
-       Value::text("ab"), Value::text("b"), Value::text("\xff")},
-      {Value::boolean(false), Value::boolean(true), Value::null_of(Type::kBool)},
-      {Value::date(sql::kTimestampMinusInfinity), Value::date(-719528), Value::date(-1),
-       Value::date(0), Value::date(19723), Value::date(sql::kTimestampInfinity)},
-      {Value::interval(-1, 0, 0), Value::interval(0, -29, 0), Value::interval(0, 0, -1),
-       Value::interval(0, 0, 0), Value::interval(0, 1, -1), Value::interval(0, 1, 0),
-       Value::interval(1, 0, 1), Value::interval(INT32_MAX, INT32_MAX, INT64_MAX)},
-      {Value::text("", Type::kBytea), Value::text(std::string(1, '\0'), Type::kBytea),
-       Value::text("\x7f", Type::kBytea), Value::text("\xff", Type::kBytea)},
-  };
-  for (const auto& values : cases) {
-    for (size_t i = 0; i + 1 < values.size(); ++i) {
-      std::string a, b;
-      append_key(a, values[i]);
-      append_key(b, values[i + 1]);
-      EXPECT_LT(a, b) << sql::to_text(values[i]) << " vs " << sql::to_text(values[i + 1]);
-    }
-  }
-  EXPECT_EQ(encode_key({numeric("1.5")}), encode_key({numeric("1.50")}));
-  // Intervals group as spans, as PostgreSQL compares them.
-  EXPECT_EQ(encode_key({Value::interval(1, 0, 0)}), encode_key({Value::interval(0, 30, 0)}));
-  EXPECT_EQ(encode_key({Value::floating(Type::kFloat8, -0.0)}),
-            encode_key({Value::floating(Type::kFloat8, 0.0)}));
-  // Multi-column keys compare column by column, whatever the first column's length.
-  EXPECT_LT(encode_key({Value::text("a"), Value::integer(Type::kInt4, 9)}),
-            encode_key({Value::text("ab"), Value::integer(Type::kInt4, 1)}));
-}
-
 TEST(AggregateState, SerializeAndMerge) {
   for (auto kind : {sql::AggKind::kCountStar, sql::AggKind::kSum, sql::AggKind::kAvg,
                     sql::AggKind::kMin, sql::AggKind::kMax}) {

@@ -1,9 +1,9 @@
-#include "stream/key_codec.h"
+#include "sql/key_codec.h"
 
 #include <cmath>
 #include <cstring>
 
-namespace eddy::stream {
+namespace eddy::sql {
 
 namespace {
 
@@ -13,7 +13,7 @@ void append_u64(std::string& out, uint64_t v) {
 }
 
 // Numerics as sign, decimal exponent and significant digits: 0.d1d2...dn x 10^e.
-void append_numeric(std::string& out, const sql::Numeric& n) {
+void append_numeric(std::string& out, const Numeric& n) {
   if (n.unscaled == 0) {
     out.push_back(0x02);
     return;
@@ -43,18 +43,18 @@ void append_numeric(std::string& out, const sql::Numeric& n) {
 
 }  // namespace
 
-void append_key(std::string& out, const sql::Value& v) {
+void append_key(std::string& out, const Value& v) {
   if (v.null) {
     out.push_back(0x02);
     return;
   }
   out.push_back(0x01);
   switch (v.type) {
-    case sql::Type::kBool:
+    case Type::kBool:
       out.push_back(v.b ? 1 : 0);
       break;
-    case sql::Type::kFloat4:
-    case sql::Type::kFloat8: {
+    case Type::kFloat4:
+    case Type::kFloat8: {
       double f = v.f == 0 ? 0.0 : v.f;  // -0.0 equals 0.0
       if (std::isnan(f)) f = std::numeric_limits<double>::quiet_NaN();
       uint64_t bits = 0;
@@ -64,13 +64,13 @@ void append_key(std::string& out, const sql::Value& v) {
       append_u64(out, bits);
       break;
     }
-    case sql::Type::kNumeric:
+    case Type::kNumeric:
       append_numeric(out, v.n);
       break;
-    case sql::Type::kText:
-    case sql::Type::kUnknown:
-    case sql::Type::kJsonb:  // canonical text: equal values, equal keys
-    case sql::Type::kBytea:
+    case Type::kText:
+    case Type::kUnknown:
+    case Type::kJsonb:  // canonical text: equal values, equal keys
+    case Type::kBytea:
       for (char c : v.s) {
         out.push_back(c);
         if (c == '\0') out.push_back(static_cast<char>(0xff));
@@ -78,9 +78,9 @@ void append_key(std::string& out, const sql::Value& v) {
       out.push_back('\0');
       out.push_back(0x01);
       break;
-    case sql::Type::kInterval: {
+    case Type::kInterval: {
       // Equal spans ('1 mon' and '30 days') are one group, as in PostgreSQL.
-      const __int128 span = sql::interval_span(v);
+      const __int128 span = interval_span(v);
       const auto bits =
           static_cast<unsigned __int128>(span) ^ (static_cast<unsigned __int128>(1) << 127);
       append_u64(out, static_cast<uint64_t>(bits >> 64));
@@ -93,11 +93,11 @@ void append_key(std::string& out, const sql::Value& v) {
   }
 }
 
-std::string encode_key(const sql::Row& keys) {
+std::string encode_key(const Row& keys) {
   std::string out;
   for (const auto& k : keys)
     append_key(out, k);
   return out;
 }
 
-}  // namespace eddy::stream
+}  // namespace eddy::sql

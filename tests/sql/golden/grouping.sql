@@ -1,0 +1,27 @@
+-- GROUP BY, DISTINCT, UNION and join keys compare values by equality, not by their text:
+-- 1.0 = 1.00 = 1, 0 = -0, NaN = NaN, '1 mon' = '30 days' (answers checked against PostgreSQL 15).
+CREATE TABLE r (n numeric, f float8, iv interval, t text);
+INSERT INTO r VALUES (1.0, 0, '1 mon', 'a'), (1.00, '-0', '30 days', 'a'), (1, 0, '1 day', 'b'), (2, 1.5, '24:00:00', 'b'), (NULL, 'NaN', NULL, NULL), (NULL, 'NaN', NULL, 'a');
+SELECT n, count(*) FROM r GROUP BY n ORDER BY n;
+SELECT f, count(*) FROM r GROUP BY f ORDER BY f;
+SELECT iv, count(*) FROM r GROUP BY iv ORDER BY iv;
+SELECT count(DISTINCT n), count(DISTINCT f), count(DISTINCT iv), count(DISTINCT t) FROM r;
+SELECT sum(DISTINCT n), avg(DISTINCT f) FROM r;
+SELECT DISTINCT n FROM r ORDER BY n;
+SELECT DISTINCT f FROM r ORDER BY f;
+SELECT n FROM r UNION SELECT 1.000 ORDER BY 1;
+SELECT count(*) FROM r a JOIN r b ON a.n = b.n;
+SELECT count(*) FROM r a JOIN r b ON a.f = b.f;
+SELECT count(*) FROM r a JOIN r b ON a.iv = b.iv;
+SELECT t, n, count(*) FROM r GROUP BY t, n ORDER BY t, n;
+SELECT DISTINCT t, n FROM r ORDER BY t, n;
+SELECT DISTINCT t FROM r ORDER BY t DESC;
+SELECT DISTINCT n + 1 AS m FROM r ORDER BY n + 1;
+SELECT DISTINCT t FROM r ORDER BY n;
+SELECT DISTINCT count(*) FROM r GROUP BY t ORDER BY 1;
+SELECT DISTINCT t FROM r ORDER BY 1 LIMIT 2;
+SELECT count(*) FROM r GROUP BY 'abc';
+SELECT t FROM r GROUP BY 1.5;
+SELECT t FROM r ORDER BY 'abc';
+SELECT t FROM r ORDER BY NULL;
+SELECT DISTINCT ON (t) t FROM r;
