@@ -363,10 +363,20 @@ SqlResult<Expr> Binder::bind_const(const PgQuery__AConst* c) {
     case PG_QUERY__A__CONST__VAL_FVAL: {
       const std::string text = c->fval->fval;
       if (text.find_first_of(".eE") == std::string::npos) {
+        // An integer too large for int4 arrives here; negated, -2147483648 fits again and is
+        // an integer, as in PostgreSQL (so -2147483648 * 2 overflows int4).
         auto v = from_text(Type::kInt8, text);
+        if (v.ok() && v->i >= INT32_MIN && v->i <= INT32_MAX)
+          return make_const(Value::integer(Type::kInt4, v->i), loc);
         if (v.ok()) return make_const(*v, loc);
       }
       auto v = from_text(Type::kNumeric, text);
+      if (!v.ok() && v.error().sqlstate == sqlstate::kNumericOutOfRange) {
+        // Beyond numeric's 38 digits (1e300, 1e-300): a double rather than an error, so that
+        // 1e-300::float8 works. (PostgreSQL's numeric holds it; there it is still numeric.)
+        auto f = from_text(Type::kFloat8, text);
+        if (f.ok()) return make_const(*f, loc);
+      }
       if (!v.ok()) {
         v.error().location = loc;
         return v.error();

@@ -42,11 +42,17 @@ SqlResult<Value> make_int(Type type, __int128 v, int location) {
   return Value::integer(type, static_cast<int64_t>(v));
 }
 
+SqlError float_underflow(int location) {
+  return sql_error(sqlstate::kNumericOutOfRange, "value out of range: underflow", location);
+}
+
 SqlResult<Value> make_float(Type type, double v, bool inputs_finite, int location) {
   if (type == Type::kFloat4) {
-    if (inputs_finite && std::isfinite(v) && std::fabs(v) > std::numeric_limits<float>::max())
+    // Overflow is what rounds to infinity: 3.4028235e38 is above FLT_MAX but rounds to it.
+    const float f = static_cast<float>(v);
+    if (inputs_finite && std::isfinite(v) && std::isinf(f))
       return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", location);
-    v = static_cast<float>(v);
+    v = f;
   }
   if (inputs_finite && std::isinf(v))
     return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", location);
@@ -110,11 +116,18 @@ SqlResult<Value> arithmetic(Arith op, const Expr& call, const Value& a, const Va
         return make_float(type, a.f + b.f, finite, loc);
       case Arith::kSub:
         return make_float(type, a.f - b.f, finite, loc);
-      case Arith::kMul:
-        return make_float(type, a.f * b.f, finite, loc);
-      case Arith::kDiv:
-        if (b.f == 0) return division_by_zero(loc);
-        return make_float(type, a.f / b.f, finite, loc);
+      case Arith::kMul: {
+        SQL_ASSIGN(Value product, make_float(type, a.f * b.f, finite, loc));
+        // Two non-zero factors whose product rounds to 0 underflow, as PostgreSQL reports.
+        if (product.f == 0 && a.f != 0 && b.f != 0) return float_underflow(loc);
+        return product;
+      }
+      case Arith::kDiv: {
+        if (b.f == 0 && !std::isnan(a.f)) return division_by_zero(loc);  // NaN / 0 is NaN
+        SQL_ASSIGN(Value quotient, make_float(type, a.f / b.f, finite, loc));
+        if (quotient.f == 0 && a.f != 0 && !std::isinf(b.f)) return float_underflow(loc);
+        return quotient;
+      }
       case Arith::kMod:
         if (b.f == 0) return division_by_zero(loc);
         return make_float(type, std::fmod(a.f, b.f), finite, loc);
@@ -273,17 +286,43 @@ SqlResult<Value> fn_replace(const Expr&, std::vector<Value>& a) {
   out += s.substr(pos);
   return Value::text(std::move(out));
 }
+// Bytes in the UTF-8 character that starts with `lead` (1 for a stray continuation byte).
+size_t utf8_char_bytes(unsigned char lead) {
+  if (lead < 0x80) return 1;
+  if ((lead >> 5) == 0x6) return 2;
+  if ((lead >> 4) == 0xe) return 3;
+  if ((lead >> 3) == 0x1e) return 4;
+  return 1;
+}
+// Trims whole characters of the set, never bytes of one: trim('ß', 'é') keeps 'ß', though both
+// start with the byte 0xc3 (PostgreSQL in UTF-8).
 SqlResult<Value> trim_impl(std::vector<Value>& a, bool left, bool right) {
-  const std::string chars = a.size() > 1 ? a[1].s : " ";
-  std::string s = a[0].s;
+  const std::string_view chars = a.size() > 1 ? std::string_view(a[1].s) : " ";
+  std::vector<std::string_view> set;
+  for (size_t i = 0; i < chars.size();) {
+    const size_t n =
+        std::min(utf8_char_bytes(static_cast<unsigned char>(chars[i])), chars.size() - i);
+    set.push_back(chars.substr(i, n));
+    i += n;
+  }
+  const auto in_set = [&set](std::string_view ch) {
+    return std::find(set.begin(), set.end(), ch) != set.end();
+  };
+  const std::string_view s = a[0].s;
   size_t b = 0, e = s.size();
-  if (left)
-    while (b < e && chars.find(s[b]) != std::string::npos)
-      ++b;
-  if (right)
-    while (e > b && chars.find(s[e - 1]) != std::string::npos)
-      --e;
-  return Value::text(s.substr(b, e - b));
+  while (left && b < e) {
+    const size_t n = std::min(utf8_char_bytes(static_cast<unsigned char>(s[b])), e - b);
+    if (!in_set(s.substr(b, n))) break;
+    b += n;
+  }
+  while (right && e > b) {
+    size_t start = e - 1;  // back over continuation bytes to the character's first byte
+    while (start > b && (static_cast<unsigned char>(s[start]) & 0xc0) == 0x80 && e - start < 4)
+      --start;
+    if (!in_set(s.substr(start, e - start))) break;
+    e = start;
+  }
+  return Value::text(std::string(s.substr(b, e - b)));
 }
 SqlResult<Value> fn_btrim(const Expr&, std::vector<Value>& a) {
   return trim_impl(a, true, true);
@@ -767,7 +806,12 @@ SqlStatus Accumulator::add(const Value& v) {
         if (!fits38(xy.first.unscaled + xy.second.unscaled)) return numeric_overflow(loc);
         numeric_sum_ = Numeric{xy.first.unscaled + xy.second.unscaled, xy.first.scale};
       } else {
-        float_sum_ += v.f;
+        // Infinity among the inputs sums to Infinity (or NaN); only finite inputs whose sum
+        // leaves the range overflow.
+        const double sum = float_sum_ + v.f;
+        if (std::isinf(sum) && std::isfinite(float_sum_) && std::isfinite(v.f))
+          float_overflow_ = true;
+        float_sum_ = sum;
       }
       break;
     case AggKind::kMin:
@@ -810,7 +854,10 @@ SqlResult<Value> Accumulator::finish() const {
         if (spec_->arg.type == Type::kNumeric) return Value::numeric(numeric_sum_);
         return make_numeric(int_sum_, 0, loc);
       }
-      return make_float(result, float_sum_, true, loc);
+      if (float_overflow_)
+        return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", loc);
+      // A finite double sum that a float4 result cannot hold overflows too.
+      return make_float(result, float_sum_, std::isfinite(float_sum_), loc);
     case AggKind::kAvg: {
       if (!any_) return Value::null_of(result);
       if (result == Type::kFloat8) return Value::floating(result, float_sum_ / count_);
@@ -843,6 +890,10 @@ SqlStatus Accumulator::merge(const Accumulator& other) {
     case AggKind::kSum:
     case AggKind::kAvg: {
       int_sum_ += other.int_sum_;
+      if (std::isinf(float_sum_ + other.float_sum_) && std::isfinite(float_sum_) &&
+          std::isfinite(other.float_sum_))
+        float_overflow_ = true;
+      float_overflow_ = float_overflow_ || other.float_overflow_;
       float_sum_ += other.float_sum_;
       SQL_ASSIGN(auto xy, align(numeric_sum_, other.numeric_sum_, loc));
       if (!fits38(xy.first.unscaled + xy.second.unscaled)) return numeric_overflow(loc);

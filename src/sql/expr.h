@@ -129,6 +129,7 @@ class Accumulator {
   Numeric numeric_sum_{};
   Value extreme_{};
   std::set<std::string> distinct_seen_;
+  bool float_overflow_ = false;  // finite float inputs summed past the range
 };
 
 // An integer expression compiled for batch evaluation without Values: leaves are integer

@@ -68,16 +68,60 @@ bool numeric_fits(__int128 x) {
   return x < kLimit && x > -kLimit;
 }
 
+// The shortest scientific text that reads back as `d` without relying on how a reader breaks
+// ties: like PostgreSQL's Ryu output (which does not accept the rounding interval's bounds),
+// digits exactly halfway between `d` and a neighbour are not taken, though a round-half-even
+// reader would map them back to `d` (5.0789657320637616e+16, not 5.078965732063762e+16).
+std::string shortest_scientific(double d, bool single) {
+  char buf[64];
+  const std::to_chars_result shortest =
+      single ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(d),
+                             std::chars_format::scientific)
+             : std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
+  std::string sci(buf, shortest.ptr);
+  int digits = 0;
+  for (char ch : sci.substr(0, sci.find('e')))
+    digits += std::isdigit(static_cast<unsigned char>(ch)) ? 1 : 0;
+  // Halfway points between neighbouring values are exact in the wider type (a float's in
+  // double, a double's in x86's 64-bit-mantissa long double).
+  const long double value = single ? static_cast<float>(d) : d;
+  const long double below =
+      single ? std::nextafter(static_cast<float>(d), -INFINITY) : std::nextafter(d, -INFINITY);
+  const long double above =
+      single ? std::nextafter(static_cast<float>(d), INFINITY) : std::nextafter(d, INFINITY);
+  const long double low_half = (value + below) / 2;
+  const long double high_half = (value + above) / 2;
+  for (int precision = digits; precision <= (single ? 9 : 17); ++precision) {
+    const std::to_chars_result r =
+        single
+            ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(d),
+                            std::chars_format::scientific, precision - 1)
+            : std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific, precision - 1);
+    std::string candidate(buf, r.ptr);
+    const long double read = std::strtold(candidate.c_str(), nullptr);
+    const bool reads_back = single
+                                ? std::strtof(candidate.c_str(), nullptr) == static_cast<float>(d)
+                                : std::strtod(candidate.c_str(), nullptr) == d;
+    if (reads_back && read != low_half && read != high_half) {
+      // Fixed precision may end in zeros the shortest form would not print.
+      const size_t e = candidate.find('e');
+      std::string mantissa = candidate.substr(0, e);
+      if (mantissa.find('.') != std::string::npos) {
+        while (mantissa.back() == '0')
+          mantissa.pop_back();
+        if (mantissa.back() == '.') mantissa.pop_back();
+      }
+      return mantissa + candidate.substr(e);
+    }
+  }
+  return sci;
+}
+
 std::string format_float(double d, bool single) {
   if (std::isnan(d)) return "NaN";
   if (std::isinf(d)) return d > 0 ? "Infinity" : "-Infinity";
   if (d == 0) return std::signbit(d) ? "-0" : "0";
-  char buf[64];
-  std::to_chars_result r =
-      single ? std::to_chars(buf, buf + sizeof buf, static_cast<float>(d),
-                             std::chars_format::scientific)
-             : std::to_chars(buf, buf + sizeof buf, d, std::chars_format::scientific);
-  std::string sci(buf, r.ptr);
+  std::string sci = shortest_scientific(d, single);
   auto e = sci.find('e');
   int exponent = std::atoi(sci.c_str() + e + 1);
   std::string mantissa = sci.substr(0, e);
@@ -201,8 +245,10 @@ std::optional<Numeric> numeric_from_string(std::string_view text) {
     } else if (c >= '0' && c <= '9') {
       any_digit = true;
       if (seen_point && scale >= kMaxNumericScale) continue;  // extra digits: truncated below
+      // Checked before multiplying: from 10^37 on, another digit leaves the 38-digit range
+      // (and value * 10 could wrap __int128 back into it).
+      if (value >= pow10(37)) return std::nullopt;
       value = value * 10 + (c - '0');
-      if (!numeric_fits(value)) return std::nullopt;
       if (seen_point) ++scale;
     } else {
       break;
@@ -222,8 +268,9 @@ std::optional<Numeric> numeric_from_string(std::string_view text) {
     int drop = std::min(exponent, n.scale);
     n.scale -= drop;
     for (int k = drop; k < exponent; ++k) {
+      if (!numeric_fits(n.unscaled) || n.unscaled >= pow10(37) || n.unscaled <= -pow10(37))
+        return std::nullopt;  // the next factor of 10 leaves the range (or wraps __int128)
       n.unscaled *= 10;
-      if (!numeric_fits(n.unscaled)) return std::nullopt;
     }
   } else if (exponent < 0) {
     n.scale -= exponent;

@@ -29,3 +29,24 @@ SELECT sqrt(16), power(2, 8), mod(10, 3), mod(10.5, 3), abs(-7::smallint);
 -- aliases and ordering without a table
 SELECT 1 AS a, 2 AS b ORDER BY 1 DESC;
 SELECT version(), current_setting('server_version');
+-- float8 output is the shortest text that reads back as the same value without a tie
+SELECT 5.0789657320637616e+16::float8, '26936991774531368'::float8, '76570621.721847489'::float4, 0.1::float8 + 0.2;
+-- numeric literals beyond 38 digits are doubles rather than errors; float4 rounds to its maximum
+SELECT 1e-300::float8, 1e300::float8 * 10, 3.4028235e38::float4, 999999999999999999999999999999999999999::float8;
+SELECT '3.5e38'::float8::float4;
+-- underflow and overflow of float arithmetic; Infinity and NaN pass through
+SELECT '1e-300'::float8 * '1e-300'::float8;
+SELECT '1e-300'::float8 / '1e300'::float8;
+SELECT 'NaN'::float8 / 0, 'Infinity'::float8 * 2, 0 * 'Infinity'::float8;
+SELECT 1::float8 / 0;
+SELECT '1e308'::float8 * 10;
+-- -2147483648 is an integer, as in PostgreSQL
+SELECT pg_typeof(-2147483648), pg_typeof(2147483648), -2147483648;
+SELECT -2147483648 * 2;
+-- trim works on characters, not bytes
+SELECT trim('ß', 'é'), btrim('éaé', 'é'), ltrim('ééa', 'é'), rtrim('aéé', 'éa'), trim(both 'xé' from 'éxaxé'), rtrim('日本語', '語');
+CREATE TABLE fl (f float8, g real);
+INSERT INTO fl VALUES ('Infinity', 1), (1, 2), (1e308, 3e38), (1e308, 3e38);
+SELECT sum(f) FROM fl WHERE f < 2 OR f = 'Infinity';
+SELECT sum(f) FROM fl;
+SELECT sum(g) FROM fl;
