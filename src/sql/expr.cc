@@ -441,29 +441,39 @@ SqlResult<Numeric> numeric_divide(const Numeric& a, const Numeric& b, int locati
   };
   int fa = 0, fb = 0;
   const int wa = weight(a, fa), wb = weight(b, fb);
-  int qweight = wa - wb - (fa < fb ? 1 : 0);
+  // If the first digits are equal the quotient may be below 1: PostgreSQL assumes it is.
+  int qweight = wa - wb - (fa <= fb ? 1 : 0);
   int rscale = 16 - qweight * 4;
   rscale = std::max({rscale, a.scale, b.scale, 0});
   rscale = std::min(rscale, kMaxNumericScale);
-  // a / b at scale rscale: (a.u * 10^(rscale + b.s - a.s + 1)) / b.u, then round the extra digit.
-  int shift = rscale + b.scale - a.scale + 1;
-  __int128 num = a.unscaled, den = b.unscaled;
-  while (shift < 0) {
-    den *= 10;
-    ++shift;
-  }
+  // |a| / |b| at scale rscale = |a.u| * 10^shift / |b.u|, by long division in unsigned 128-bit
+  // arithmetic (remainders stay below |b.u| < 10^38, so remainder * 10 fits), rounded half away
+  // from zero as PostgreSQL rounds.
+  using U = unsigned __int128;
+  const bool negative = (a.unscaled < 0) != (b.unscaled < 0);
+  const U dividend = a.unscaled < 0 ? -static_cast<U>(a.unscaled) : static_cast<U>(a.unscaled);
+  const U divisor = b.unscaled < 0 ? -static_cast<U>(b.unscaled) : static_cast<U>(b.unscaled);
+  const int shift = rscale + b.scale - a.scale;
+  static const U kLimit = [] {
+    U r = 1;
+    for (int i = 0; i < 38; ++i)
+      r *= 10;
+    return r;
+  }();
+  // rscale is at least a's scale, so the dividend is only ever scaled up.
+  if (shift < 0) return numeric_overflow(location);
+  U quotient = dividend / divisor;
+  U remainder = dividend % divisor;
   for (int i = 0; i < shift; ++i) {
-    if (__builtin_mul_overflow(num, static_cast<__int128>(10), &num)) {
-      return numeric_overflow(location);
-    }
+    if (quotient >= kLimit / 10) return numeric_overflow(location);
+    remainder *= 10;
+    quotient = quotient * 10 + remainder / divisor;
+    remainder %= divisor;
   }
-  __int128 q = num / den;
-  const __int128 last = q % 10;
-  q /= 10;
-  if (last >= 5) ++q;
-  if (last <= -5) --q;
-  if (!fits38(q)) return numeric_overflow(location);
-  return Numeric{q, rscale};
+  if (remainder >= divisor - remainder) ++quotient;  // remainder * 2 >= divisor, unoverflowed
+  if (quotient >= kLimit) return numeric_overflow(location);
+  const __int128 q = static_cast<__int128>(quotient);
+  return Numeric{negative ? -q : q, rscale};
 }
 
 std::optional<Type> common_type(Type a, Type b) {

@@ -50,3 +50,10 @@ INSERT INTO fl VALUES ('Infinity', 1), (1, 2), (1e308, 3e38), (1e308, 3e38);
 SELECT sum(f) FROM fl WHERE f < 2 OR f = 'Infinity';
 SELECT sum(f) FROM fl;
 SELECT sum(g) FROM fl;
+-- numeric division takes PostgreSQL's result scale (at least 16 significant digits; equal first digits assume a quotient below 1)
+SELECT 10001::numeric / 10002, 2::numeric / 2.5, 1::numeric / 3, 10::numeric / 4, -7::numeric / 2, 7.5 / -2.5;
+SELECT 12345678901234567890::numeric / 7, 0.0001 / 3, 99999999999999999999.5 / 0.5;
+SELECT 1.000 / 3, 100::numeric / 7.0, 5::numeric / 1e-10;
+CREATE TABLE ints (i int, n numeric);
+INSERT INTO ints VALUES (1, 1.5), (1, 2.25), (1, 10);
+SELECT avg(i), avg(n), sum(n) / count(*) FROM ints;
