@@ -85,6 +85,7 @@ std::string last_name(size_t n, Node** names) {
 struct TypeSpec {
   Type type;
   int scale = -1;
+  int precision = -1;  // numeric(p[, s]); -1: unconstrained
 };
 
 SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn) {
@@ -109,13 +110,35 @@ SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn) {
     if (!full || tn->n_typmods > 1)
       return unsupported("interval field restrictions and precision", tn->location);
   }
-  if (*type == Type::kNumeric && tn->n_typmods == 2) {
-    const Node* s = tn->typmods[1];
-    if (s->node_case == PG_QUERY__NODE__NODE_A_CONST &&
-        s->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL)
-      spec.scale = std::min<int>(s->a_const->ival->ival, kMaxNumericScale);
-  } else if (*type == Type::kNumeric && tn->n_typmods == 1) {
-    spec.scale = 0;
+  if (*type == Type::kNumeric && tn->n_typmods > 0) {
+    const auto int_modifier = [](const Node* m) -> std::optional<int> {
+      if (m->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+          m->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL)
+        return m->a_const->ival->ival;
+      return std::nullopt;
+    };
+    const auto precision = int_modifier(tn->typmods[0]);
+    if (tn->n_typmods > 2 || !precision)
+      return sql_error(sqlstate::kSyntaxError, "invalid NUMERIC type modifier", tn->location);
+    if (*precision < 1 || *precision > 1000)
+      return sql_error(
+          "22023",
+          "NUMERIC precision " + std::to_string(*precision) + " must be between 1 and 1000",
+          tn->location);
+    int scale = 0;
+    if (tn->n_typmods == 2) {
+      const auto s = int_modifier(tn->typmods[1]);
+      if (!s)
+        return sql_error(sqlstate::kSyntaxError, "invalid NUMERIC type modifier", tn->location);
+      if (*s < -1000 || *s > 1000)
+        return sql_error("22023",
+                         "NUMERIC scale " + std::to_string(*s) + " must be between -1000 and 1000",
+                         tn->location);
+      if (*s < 0) return unsupported("a negative NUMERIC scale", tn->location);
+      scale = *s;
+    }
+    spec.precision = *precision;
+    spec.scale = std::min(scale, kMaxNumericScale);
   }
   return spec;
 }
@@ -223,7 +246,8 @@ Expr simplify_and_or(Expr e) {
 bool same_expr(const Expr& a, const Expr& b) {
   if (a.kind != b.kind || a.type != b.type || a.index != b.index || a.fn != b.fn ||
       a.negated != b.negated || a.case_insensitive != b.case_insensitive ||
-      a.args.size() != b.args.size() || a.scale != b.scale || a.has_else != b.has_else)
+      a.args.size() != b.args.size() || a.scale != b.scale || a.precision != b.precision ||
+      a.has_else != b.has_else)
     return false;
   if (a.kind == ExprKind::kConst &&
       (a.value.null != b.value.null || to_text(a.value) != to_text(b.value)))
@@ -846,10 +870,8 @@ SqlResult<Expr> Binder::bind_expr_node(const Node* node) {
       if (spec.scale >= 0) {
         if (e.kind == ExprKind::kConst) {
           if (!e.value.null) {
-            auto r = numeric_rescale(e.value.n, spec.scale);
-            if (!r)
-              return sql_error(sqlstate::kNumericOutOfRange, "numeric field overflow", c->location);
-            e.value.n = *r;
+            SQL_ASSIGN(e.value.n,
+                       numeric_typmod(e.value.n, spec.precision, spec.scale, c->location));
           }
         } else {
           if (e.kind != ExprKind::kCast) {
@@ -860,6 +882,7 @@ SqlResult<Expr> Binder::bind_expr_node(const Node* node) {
             e = std::move(wrap);
           }
           e.scale = spec.scale;
+          e.precision = spec.precision;
         }
       }
       if (c->location >= 0) e.location = c->location;

@@ -420,6 +420,26 @@ bool like_match(const char* s, const char* se, const char* p, const char* pe, bo
 
 }  // namespace
 
+SqlResult<Numeric> numeric_typmod(const Numeric& n, int precision, int scale, int location) {
+  auto r = numeric_rescale(n, scale);
+  bool fits = r.has_value();
+  if (fits && precision >= 0 && precision < 38) {
+    __int128 limit = 1;
+    for (int i = 0; i < precision; ++i)
+      limit *= 10;
+    fits = r->unscaled < limit && r->unscaled > -limit;
+  }
+  if (!fits) {
+    SqlError e = sql_error(sqlstate::kNumericOutOfRange, "numeric field overflow", location);
+    if (precision >= 0)
+      e.detail = "A field with precision " + std::to_string(precision) + ", scale " +
+                 std::to_string(scale) + " must round to an absolute value less than " + "10^" +
+                 std::to_string(precision - scale) + ".";
+    return e;
+  }
+  return *r;
+}
+
 SqlResult<Numeric> numeric_divide(const Numeric& a, const Numeric& b, int location) {
   if (b.unscaled == 0) return division_by_zero(location);
   // PostgreSQL picks the scale from the quotient's weight in base-10000 digits so that about
@@ -1197,9 +1217,7 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
       SQL_ASSIGN(Value v, eval(e.args[0], ctx));
       SQL_ASSIGN(Value out, cast_value(v, e.type, e.location));
       if (e.scale >= 0 && !out.null && out.type == Type::kNumeric) {
-        auto r = numeric_rescale(out.n, e.scale);
-        if (!r) return numeric_overflow(e.location);
-        out.n = *r;
+        SQL_ASSIGN(out.n, numeric_typmod(out.n, e.precision, e.scale, e.location));
       }
       return out;
     }

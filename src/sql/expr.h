@@ -52,7 +52,8 @@ struct Expr {
   bool negated = false;
   bool case_insensitive = false;
   bool has_else = false;
-  int scale = -1;  // kCast to numeric(p, s): the scale to round to
+  int scale = -1;      // kCast to numeric(p, s): the scale to round to
+  int precision = -1;  // and the digits the rounded value may have in all
   std::vector<Expr> args;
 };
 
@@ -176,5 +177,8 @@ class IntKernel {
 
 // Exact numeric division with PostgreSQL's choice of result scale.
 SqlResult<Numeric> numeric_divide(const Numeric& a, const Numeric& b, int location);
+// Rounds `n` to numeric(precision, scale) (precision -1: unconstrained), or 22003 "numeric
+// field overflow" when the rounded value has more than precision - scale integer digits.
+SqlResult<Numeric> numeric_typmod(const Numeric& n, int precision, int scale, int location);
 
 }  // namespace eddy::sql

@@ -57,3 +57,14 @@ SELECT 1.000 / 3, 100::numeric / 7.0, 5::numeric / 1e-10;
 CREATE TABLE ints (i int, n numeric);
 INSERT INTO ints VALUES (1, 1.5), (1, 2.25), (1, 10);
 SELECT avg(i), avg(n), sum(n) / count(*) FROM ints;
+-- numeric(p, s) casts round to s and raise 22003 when more than p - s integer digits remain
+SELECT CAST(123456 AS numeric(5,2));
+SELECT 99.99::numeric(3,1);
+SELECT 99.94::numeric(3,1), 123.456::numeric(6,2), 0.5::numeric(1), (-999.5)::numeric(4,0);
+SELECT 1::numeric(0);
+SELECT 1::numeric(1001);
+SELECT 0.001::numeric(2,3), 0.01::numeric(2,3);
+SELECT 0.1::numeric(2,3);
+CREATE TABLE np (x numeric);
+INSERT INTO np VALUES (1.25), (999.99), (12345);
+SELECT x::numeric(5,2) FROM np;
