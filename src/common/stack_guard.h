@@ -17,6 +17,15 @@ inline constexpr size_t kStackReserveBytes = 1024 * 1024;
 inline constexpr size_t kStackReserveBytes = 256 * 1024;
 #endif
 
+// Stack size of threads that recurse over untrusted input (the SQL query pool): address space
+// only, pages are taken as touched. Sanitizer builds have frames several times larger (redzones
+// around every local), so the same statements need proportionally more.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr size_t kDeepRecursionStackBytes = size_t{512} * 1024 * 1024;
+#else
+inline constexpr size_t kDeepRecursionStackBytes = size_t{64} * 1024 * 1024;
+#endif
+
 // True when fewer than kStackReserveBytes of this thread's stack remain. The first call on a
 // thread reads the thread's stack bounds (pthread_getattr_np); later calls are a compare.
 bool stack_nearly_exhausted();

@@ -8,6 +8,8 @@
 // Thread-safe. The destructor (or shutdown()) runs every job already submitted, then joins.
 #pragma once
 
+#include "common/stack_guard.h"
+
 #include <pthread.h>
 
 #include <chrono>
@@ -28,7 +30,7 @@ class WorkerPool {
     std::string name = "worker";  // thread name prefix (at most 15 characters are kept)
     size_t min_threads = 1;
     size_t max_threads = 64;
-    size_t stack_bytes = 64 * 1024 * 1024;
+    size_t stack_bytes = kDeepRecursionStackBytes;
     std::chrono::milliseconds idle_timeout{10'000};
   };
 
