@@ -284,8 +284,8 @@ std::optional<Numeric> numeric_rescale(const Numeric& n, int scale) {
   if (scale > n.scale) {
     __int128 v = n.unscaled;
     for (int k = n.scale; k < scale; ++k) {
+      if (v >= pow10(37) || v <= -pow10(37)) return std::nullopt;  // before it could wrap
       v *= 10;
-      if (!numeric_fits(v)) return std::nullopt;
     }
     return Numeric{v, scale};
   }
@@ -524,11 +524,15 @@ int compare_values(const Value& a, const Value& b) {
       if (std::isnan(a.f) || std::isnan(b.f)) return cmp(std::isnan(a.f), std::isnan(b.f));
       return cmp(a.f, b.f);
     case Type::kNumeric: {
+      // Exactly, without aligning whole values (which can need more than 38 digits): integer
+      // parts first, then the fractions at the larger scale (below 10^30, so they fit).
+      const __int128 da = pow10(a.n.scale), db = pow10(b.n.scale);
+      const __int128 ia = a.n.unscaled / da, ib = b.n.unscaled / db;
+      if (ia != ib) return cmp(ia, ib);
       const int scale = std::max(a.n.scale, b.n.scale);
-      auto x = numeric_rescale(a.n, scale);
-      auto y = numeric_rescale(b.n, scale);
-      if (x && y) return cmp(x->unscaled, y->unscaled);
-      return cmp(numeric_to_double(a.n), numeric_to_double(b.n));
+      const __int128 fa = (a.n.unscaled % da) * pow10(scale - a.n.scale);
+      const __int128 fb = (b.n.unscaled % db) * pow10(scale - b.n.scale);
+      return cmp(fa, fb);
     }
     case Type::kJsonb:
       return jsonb_compare(a, b);

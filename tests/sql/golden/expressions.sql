@@ -68,3 +68,5 @@ SELECT 0.1::numeric(2,3);
 CREATE TABLE np (x numeric);
 INSERT INTO np VALUES (1.25), (999.99), (12345);
 SELECT x::numeric(5,2) FROM np;
+-- numeric comparison is exact whatever the scales (aligning 9223372036854775807 to scale 20 needs 39 digits)
+SELECT 9223372036854775807::numeric > -1.00000000000000000000, 9223372036854775807::numeric < 1.5, -0.5 < 0.3, -1.5 < -1.2, 1.10 = 1.1, 12345678901234567890123.5 > 12345678901234567890123.45;
