@@ -60,7 +60,7 @@ struct ServeConfig {
   int64_t pg_startup_timeout_ms = 60000;
 
   // Both listeners: memory all connections together may hold for requests still arriving.
-  int64_t receive_buffer_max_bytes = 268435456;
+  int64_t receive_buffer_max_bytes = 268435456;  // net::kDefaultReceiveBudgetBytes
 
   // Stream engine (materialized views).
   int64_t state_cache_bytes = 67108864;

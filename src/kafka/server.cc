@@ -38,9 +38,9 @@ class KafkaServer::Impl {
   Impl(KafkaServerOptions options, storage::LogManager& log)
       : options_(std::move(options)),
         log_(log),
-        receive_budget_(options_.receive_budget
-                            ? options_.receive_budget
-                            : std::make_shared<net::ReceiveBudget>(size_t{256} << 20)),
+        receive_budget_(options_.receive_budget ? options_.receive_budget
+                                                : std::make_shared<net::ReceiveBudget>(
+                                                      net::kDefaultReceiveBudgetBytes)),
         acceptor_(io_) {}
 
   Status bind();

@@ -16,6 +16,9 @@
 
 namespace eddy::net {
 
+// The budget `eddy serve` and a server started without one use (`--receive-buffer-max-bytes`).
+inline constexpr size_t kDefaultReceiveBudgetBytes = size_t{256} << 20;
+
 class ReceiveBudget {
  public:
   explicit ReceiveBudget(size_t limit_bytes) : limit_(limit_bytes) {}

@@ -32,9 +32,9 @@ class PgServer::Impl {
   Impl(PgServerOptions options, sql::Engine& engine)
       : options_(std::move(options)),
         engine_(engine),
-        receive_budget_(options_.receive_budget
-                            ? options_.receive_budget
-                            : std::make_shared<net::ReceiveBudget>(size_t{256} << 20)),
+        receive_budget_(options_.receive_budget ? options_.receive_budget
+                                                : std::make_shared<net::ReceiveBudget>(
+                                                      net::kDefaultReceiveBudgetBytes)),
         acceptor_(io_),
         pool_(WorkerPool::Options{
             .name = "pg-query",
