@@ -1,5 +1,7 @@
 #include "storage/catalog.h"
 
+#include "storage/sealed_text.h"
+
 #include <charconv>
 #include <cstdio>
 #include <random>
@@ -83,33 +85,17 @@ std::string encode_catalog(const TopicMap& topics) {
       out += "config " + name + " " + key + " " + value + "\n";
     }
   }
-  char crc[32];
-  std::snprintf(crc, sizeof(crc), "crc %08x\n", crc32c(out.data(), out.size()));
-  return out + crc;
+  return seal_text(std::move(out));
 }
 
 Result<TopicMap> decode_catalog(const std::string& text, const std::string& origin) {
   auto corrupt = [&](const std::string& why) {
     return Error(ErrorCode::kCorrupt, "topic catalog " + origin + " is damaged: " + why);
   };
-  size_t crc_line = text.rfind("crc ");
-  if (crc_line == std::string::npos || (crc_line > 0 && text[crc_line - 1] != '\n')) {
-    return corrupt("no checksum line");
-  }
-  uint32_t expected = 0;
-  {
-    std::string hex = text.substr(crc_line + 4);
-    while (!hex.empty() && hex.back() == '\n')
-      hex.pop_back();
-    auto [ptr, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), expected, 16);
-    if (ec != std::errc() || ptr != hex.data() + hex.size() || hex.size() != 8) {
-      return corrupt("bad checksum line");
-    }
-  }
-  if (crc32c(text.data(), crc_line) != expected) return corrupt("checksum mismatch");
+  ASSIGN_OR_RETURN(std::string body, unseal_text(text, "topic catalog " + origin));
 
   TopicMap topics;
-  std::istringstream in(text.substr(0, crc_line));
+  std::istringstream in(body);
   std::string line;
   int line_no = 0;
   while (std::getline(in, line)) {
@@ -131,11 +117,13 @@ Result<TopicMap> decode_catalog(const std::string& text, const std::string& orig
         return corrupt("bad partition count" + where());
       }
       topics[topic.name] = topic;
-    } else if (parts.size() == 4 && parts[0] == "config") {
+    } else if ((parts.size() == 4 || parts.size() == 3) && parts[0] == "config") {
+      // Three fields: an empty value (an empty list, such as no replication throttles).
+      const std::string value = parts.size() == 4 ? parts[3] : "";
       auto it = topics.find(parts[1]);
       if (it == topics.end()) return corrupt("config for unknown topic" + where());
-      if (!TopicConfig::validate(parts[2], parts[3]).ok()) return corrupt("bad config" + where());
-      it->second.overrides[parts[2]] = parts[3];
+      if (!TopicConfig::validate(parts[2], value).ok()) return corrupt("bad config" + where());
+      it->second.overrides[parts[2]] = value;
     } else {
       return corrupt("unrecognised line" + where());
     }

@@ -8,8 +8,9 @@
 //   config <topic name> <key> <value>
 //   crc <8 hex digits: CRC-32C of every byte before this line>
 //
-// Topic names are [A-Za-z0-9._-]{1,249} and config values never hold white space, so fields are
-// separated by single spaces.
+// Topic names are [A-Za-z0-9._-]{1,249} and config values are stored normalized
+// (TopicConfig::normalize), which never holds white space, so fields are separated by single
+// spaces; a config line without a value field has an empty value.
 #pragma once
 
 #include <array>

@@ -15,6 +15,7 @@ namespace {
 constexpr const char* kLockFile = ".lock";
 constexpr const char* kCleanMarker = ".clean_shutdown";
 constexpr const char* kCatalogFile = "catalog";
+constexpr const char* kBrokerConfigsFile = "broker_configs";
 constexpr const char* kTopicsDir = "topics";
 constexpr const char* kProducerIdsFile = "producer_ids";
 constexpr int32_t kMaxPartitions = 100000;
@@ -84,7 +85,7 @@ std::string LogManager::partition_dir(const TopicInfo& topic, int32_t partition)
 
 Result<std::shared_ptr<PartitionLog>> LogManager::open_partition(const TopicInfo& topic,
                                                                  int32_t partition, bool clean) {
-  ASSIGN_OR_RETURN(TopicConfig config, TopicConfig::resolve(options_.defaults, topic.overrides));
+  ASSIGN_OR_RETURN(TopicConfig config, TopicConfig::resolve(defaults(), topic.overrides));
   RecoveryOutcome outcome;
   ASSIGN_OR_RETURN(auto log, PartitionLog::open(cache_,
                                                 PartitionOptions{
@@ -115,6 +116,9 @@ Status LogManager::load() {
   const std::string catalog_path = join_path(options_.data_dir, kCatalogFile);
   ASSIGN_OR_RETURN(bool has_catalog, fs_.exists(catalog_path));
   ASSIGN_OR_RETURN(catalog_, load_catalog(fs_, catalog_path));
+  ASSIGN_OR_RETURN(dynamic_,
+                   load_broker_configs(fs_, join_path(options_.data_dir, kBrokerConfigsFile)));
+  ASSIGN_OR_RETURN(defaults_, dynamic_.topic_defaults(options_.defaults));
   const std::string id_path = join_path(options_.data_dir, "cluster_id");
   ASSIGN_OR_RETURN(bool has_id, fs_.exists(id_path));
   if (has_id) {
@@ -217,8 +221,9 @@ Result<TopicInfo> LogManager::create_topic(const std::string& name, int32_t part
                                                   " is outside [1, " +
                                                   std::to_string(kMaxPartitions) + "]");
   }
-  ASSIGN_OR_RETURN(TopicConfig config, TopicConfig::resolve(options_.defaults, overrides));
+  ASSIGN_OR_RETURN(TopicConfig config, TopicConfig::resolve(defaults(), overrides));
   (void)config;
+  const ConfigMap normalized = TopicConfig::normalize_all(overrides);
   std::lock_guard catalog_lock(catalog_mu_);
   {
     std::shared_lock lock(mu_);
@@ -228,7 +233,7 @@ Result<TopicInfo> LogManager::create_topic(const std::string& name, int32_t part
     }
   }
   TopicInfo topic{
-      .name = name, .id = random_topic_id(), .partitions = partitions, .overrides = overrides};
+      .name = name, .id = random_topic_id(), .partitions = partitions, .overrides = normalized};
   // Partitions first, then the catalog: the catalog write is the commit point, and directories
   // of a create that crashed before it are removed at the next start.
   std::vector<std::shared_ptr<PartitionLog>> logs;
@@ -315,12 +320,13 @@ Status LogManager::add_partitions(const std::string& name, int32_t total) {
 }
 
 Status LogManager::set_topic_overrides(const std::string& name, const ConfigMap& overrides) {
-  ASSIGN_OR_RETURN(TopicConfig config, TopicConfig::resolve(options_.defaults, overrides));
+  // Resolved under catalog_mu_ so the defaults cannot change in between.
   std::lock_guard catalog_lock(catalog_mu_);
+  ASSIGN_OR_RETURN(TopicConfig config, TopicConfig::resolve(defaults(), overrides));
   if (!catalog_.count(name))
     return Error(ErrorCode::kNotFound, "topic '" + name + "' does not exist");
   TopicMap next = catalog_;
-  next[name].overrides = overrides;
+  next[name].overrides = TopicConfig::normalize_all(overrides);
   RETURN_IF_ERROR(store_catalog(fs_, join_path(options_.data_dir, kCatalogFile), next));
   std::unique_lock lock(mu_);
   catalog_ = std::move(next);
@@ -350,9 +356,50 @@ std::vector<TopicInfo> LogManager::topics() const {
   return all;
 }
 
+TopicConfig LogManager::defaults() const {
+  std::shared_lock lock(mu_);
+  return defaults_;
+}
+
+DynamicBrokerConfigs LogManager::dynamic_broker_configs() const {
+  std::shared_lock lock(mu_);
+  return dynamic_;
+}
+
+Status LogManager::set_dynamic_broker_configs(BrokerScope scope, const ConfigMap& values) {
+  ConfigMap normalized;
+  for (const auto& [name, value] : values) {
+    ASSIGN_OR_RETURN(normalized[name], check_dynamic_broker_config(name, value));
+  }
+  std::lock_guard catalog_lock(catalog_mu_);
+  DynamicBrokerConfigs next = dynamic_broker_configs();
+  next.at(scope) = std::move(normalized);
+  ASSIGN_OR_RETURN(TopicConfig next_defaults, next.topic_defaults(options_.defaults));
+  // Every topic must still resolve before the change is stored.
+  std::map<std::string, TopicConfig> configs;
+  {
+    std::shared_lock lock(mu_);
+    for (const auto& [name, topic] : catalog_) {
+      ASSIGN_OR_RETURN(configs[name], TopicConfig::resolve(next_defaults, topic.overrides));
+    }
+  }
+  RETURN_IF_ERROR(
+      store_broker_configs(fs_, join_path(options_.data_dir, kBrokerConfigsFile), next));
+  std::unique_lock lock(mu_);
+  dynamic_ = std::move(next);
+  defaults_ = std::move(next_defaults);
+  for (auto& [name, logs] : partitions_) {
+    auto config = configs.find(name);
+    if (config == configs.end()) continue;
+    for (auto& log : logs)
+      log->set_config(config->second);
+  }
+  return ok_status();
+}
+
 Result<TopicConfig> LogManager::effective_config(const std::string& name) const {
   ASSIGN_OR_RETURN(TopicInfo info, find_topic(name));
-  return TopicConfig::resolve(options_.defaults, info.overrides);
+  return TopicConfig::resolve(defaults(), info.overrides);
 }
 
 std::shared_ptr<PartitionLog> LogManager::partition(const std::string& topic,

@@ -27,6 +27,7 @@
 
 #include "common/file_io.h"
 #include "common/result.h"
+#include "storage/broker_config.h"
 #include "storage/catalog.h"
 #include "storage/durability_waiter.h"
 #include "storage/file_cache.h"
@@ -39,7 +40,9 @@ namespace eddy::storage {
 
 struct LogManagerOptions {
   std::string data_dir = "./eddy-data";
-  TopicConfig defaults{};  // broker-wide defaults for every topic config key
+  // Broker-wide defaults for every topic config key from the static configuration; dynamic
+  // broker configs (set_dynamic_broker_configs) apply on top.
+  TopicConfig defaults{};
   size_t max_open_files = 256;
   int64_t retention_check_interval_ms = 60000;
   // Kafka's producer.id.expiration.ms; idle producers are forgotten on the retention interval.
@@ -84,7 +87,13 @@ class LogManager {
   Result<TopicConfig> effective_config(const std::string& name) const;
   // Null when the topic or partition does not exist.
   std::shared_ptr<PartitionLog> partition(const std::string& topic, int32_t partition) const;
-  const TopicConfig& defaults() const { return options_.defaults; }
+  // The topic defaults in force: the static ones under the dynamic broker configs.
+  TopicConfig defaults() const;
+  const TopicConfig& static_defaults() const { return options_.defaults; }
+  DynamicBrokerConfigs dynamic_broker_configs() const;
+  // Replaces every dynamic value of `scope` (Kafka's AlterConfigs on a BROKER resource), durably,
+  // and applies the resulting defaults to every topic; all validated before anything changes.
+  Status set_dynamic_broker_configs(BrokerScope scope, const ConfigMap& values);
 
   // Calls `done` (on a storage thread) once the append is durable or failed.
   void when_durable(std::shared_ptr<PartitionLog> log, const AppendResult& append,
@@ -138,6 +147,8 @@ class LogManager {
   mutable std::shared_mutex mu_;
   std::mutex catalog_mu_;  // serialises catalog changes (taken before mu_)
   TopicMap catalog_;
+  DynamicBrokerConfigs dynamic_;  // guarded by mu_, changed under catalog_mu_
+  TopicConfig defaults_;          // options_.defaults under dynamic_; guarded by mu_
   std::map<std::string, std::vector<std::shared_ptr<PartitionLog>>> partitions_;
   bool closed_ = false;
 

@@ -3,10 +3,15 @@
 // A topic stores only the keys that were set on it (overrides); everything else comes from the
 // broker defaults at the moment of use, so changing a broker default changes every topic that did
 // not override it, as in Kafka.
+//
+// Every topic config Kafka 3.3 defines is accepted, validated as Kafka validates it, stored and
+// described. The ones that mean nothing on a single node, or that Eddy does not act on yet, are
+// kept as text in `passive` (see `TopicConfig::acts_on`); docs/kafka.md lists them.
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +23,36 @@ namespace eddy::storage {
 using ConfigMap = std::map<std::string, std::string>;
 
 enum class CleanupPolicy { kDelete, kCompact, kCompactAndDelete };
+
+// Kafka's ConfigType (DescribeConfigs v3+), so a client knows how to parse a value.
+enum class ConfigType : int8_t {
+  kBoolean = 1,
+  kString = 2,
+  kInt = 3,
+  kShort = 4,
+  kLong = 5,
+  kDouble = 6,
+  kList = 7,
+  kClass = 8,
+  kPassword = 9,
+};
+
+// Checks that `value` parses as `type` the way Kafka parses it (numbers and booleans trimmed,
+// ints within 32 bits, shorts within 16) and returns it normalized: "True" -> "true", " 5" -> "5",
+// "a, b" -> "a,b". kInvalidArgument names `key`.
+Result<std::string> check_typed_value(const std::string& key, ConfigType type,
+                                      const std::string& value);
+
+// One topic config key as Kafka defines it.
+struct TopicConfigKey {
+  std::string name;
+  ConfigType type;
+  // The broker config that gives the key's default ("log.retention.ms" for "retention.ms"),
+  // empty when the key has none.
+  std::string broker_name;
+  // Eddy's behaviour follows the value (false: accepted, stored and described only).
+  bool acts_on;
+};
 
 struct TopicConfig {
   int64_t segment_bytes = 1073741824;  // 1 GiB
@@ -36,6 +71,8 @@ struct TopicConfig {
   int64_t index_interval_bytes = 4096;
   std::string compression_type = "producer";
   TimestampType message_timestamp_type = TimestampType::kCreateTime;
+  // Values of the keys Eddy accepts but does not act on, normalized, by key; always complete.
+  ConfigMap passive = passive_defaults();
 
   bool durable_appends() const { return flush_messages <= 1 || flush_ms == 0; }
   bool compacts() const { return cleanup_policy != CleanupPolicy::kDelete; }
@@ -46,9 +83,20 @@ struct TopicConfig {
   static Result<TopicConfig> resolve(const TopicConfig& base, const ConfigMap& overrides);
   // Checks one key/value without applying it.
   static Status validate(const std::string& key, const std::string& value);
+  // The value as stored and described: numbers and booleans trimmed, lists without blanks
+  // around items ("delete, compact" -> "delete,compact"). Call after validate().
+  static std::string normalize(const std::string& key, const std::string& value);
+  static ConfigMap normalize_all(const ConfigMap& overrides);
   // All keys with their values as strings (for DescribeConfigs).
   ConfigMap to_map() const;
-  static const std::vector<std::string>& known_keys();
+  // Every key, in Kafka's alphabetical order.
+  static const std::vector<TopicConfigKey>& keys();
+  static const TopicConfigKey* find_key(const std::string& name);
+  // The topic key a broker config name gives the default of, or null.
+  static const TopicConfigKey* find_by_broker_name(const std::string& broker_name);
+
+ private:
+  static ConfigMap passive_defaults();
 };
 
 }  // namespace eddy::storage

@@ -206,9 +206,12 @@ def confluent_checks(bootstrap, prefix):
     a, v = prefix + "cf-a", prefix + "cf-validate"
     # The broker's defaults depend on how it was started; read them first.
     broker = cf_describe(admin, ConfigResource.Type.BROKER, "0").result()
-    defaults = {name: entry.value for name, entry in broker.items()}
-    check(all(entry.is_read_only for entry in broker.values()), "broker configs are read-only")
-    check(defaults.get("cleanup.policy") == "delete", "broker default cleanup.policy is delete")
+    # Broker configs carry Kafka's broker names; the log.* ones give the topic defaults.
+    defaults = {"segment.bytes": broker["log.segment.bytes"].value}
+    check(not broker["log.retention.ms"].is_read_only, "topic defaults are dynamic broker configs")
+    check(broker["broker.id"].is_read_only and broker["broker.id"].value == "0",
+          "broker.id is a read-only broker config")
+    eq(broker["log.cleanup.policy"].value, "delete", "broker default cleanup.policy is delete")
 
     # Create with overrides.
     fs = admin.create_topics(
@@ -441,10 +444,12 @@ def raw_checks(host, port, prefix):
     raw = Raw(host, port)
     b = raw_describe_configs_v4(raw, BROKER, "0", None)
     eq(b["error"], 0, "DescribeConfigs v4 broker error")
-    check(b["configs"] and all(c["read_only"] for c in b["configs"].values()),
-          "broker configs are listed read-only")
-    eq({c["source"] for c in b["configs"].values()}, {4}, "broker configs are STATIC_BROKER_CONFIG")
-    defaults = {k: c["value"] for k, c in b["configs"].items()}
+    eq(b["configs"]["log.retention.ms"]["read_only"], False, "log.retention.ms is dynamic")
+    eq(b["configs"]["num.partitions"]["read_only"], True, "num.partitions is static")
+    eq(b["configs"]["log.retention.ms"]["synonyms"][-1][0], "log.retention.ms",
+       "broker config synonyms use broker names")
+    defaults = {"segment.bytes": b["configs"]["log.segment.bytes"]["value"],
+                "retention.ms": b["configs"]["log.retention.ms"]["value"]}
 
     # CreateTopics v7: topic id, partition count, replication factor, effective configs.
     t = prefix + "raw"
@@ -476,7 +481,7 @@ def raw_checks(host, port, prefix):
     eq(d["configs"]["segment.bytes"]["type"], 3, "segment.bytes is INT")
     eq(d["configs"]["cleanup.policy"]["type"], 7, "cleanup.policy is LIST")
     eq(d["configs"]["retention.ms"]["synonyms"],
-       [("retention.ms", "120000", 1), ("retention.ms", defaults["retention.ms"], 5)],
+       [("retention.ms", "120000", 1), ("log.retention.ms", defaults["retention.ms"], 5)],
        "retention.ms synonyms")
     u = raw_describe_configs_v4(raw, TOPIC, prefix + "missing", None)
     eq((u["error"], u["configs"]), (UNKNOWN_TOPIC_OR_PARTITION, {}), "describe missing topic v4")
@@ -518,8 +523,10 @@ def raw_checks(host, port, prefix):
                                                 ("retention.ms", SET, "x")])[0], INVALID_CONFIG,
        "a bad op fails the whole resource")
     eq(value("segment.ms")["value"], "60000", "a failed resource changes nothing")
-    eq(raw_incremental_alter(raw, 1, BROKER, "0", [("retention.ms", SET, "1")])[0],
-       INVALID_REQUEST, "broker configs are read-only")
+    eq(raw_incremental_alter(raw, 1, BROKER, "0", [("broker.id", SET, "1")])[0],
+       INVALID_REQUEST, "static broker configs cannot change at run time")
+    eq(raw_incremental_alter(raw, 1, BROKER, "7", [("log.retention.ms", SET, "1")])[0],
+       INVALID_REQUEST, "another broker's configs")
     eq(raw_incremental_alter(raw, 1, TOPIC, prefix + "missing",
                              [("retention.ms", SET, "1")])[0], UNKNOWN_TOPIC_OR_PARTITION,
        "incremental alter of a missing topic")
@@ -633,7 +640,7 @@ def raw_version_checks(host, port, prefix):
     eq(error, INVALID_CONFIG, "AlterConfigs v2 bad value")
     check(message and "max.message.bytes" in message, "AlterConfigs v2 message names the key")
     eq(alter([("retention.ms", "1")], restype=BROKER, name="0")[0], INVALID_REQUEST,
-       "AlterConfigs v2 on the broker")
+       "AlterConfigs v2 on the broker with a topic name")
     eq(alter([("retention.ms", "1"), ("retention.ms", "2")])[0], INVALID_REQUEST,
        "AlterConfigs v2 duplicate key")
 

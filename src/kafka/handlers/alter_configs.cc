@@ -1,8 +1,9 @@
 // AlterConfigs (API 33), v0–v2; flexible from v2.
 //
 // The legacy, non-incremental API: a TOPIC resource's config list becomes the topic's complete
-// set of overrides, so every key left out returns to the broker default. Broker configs are
-// static (config file and flags) and cannot be altered.
+// set of overrides, so every key left out returns to the broker default. A BROKER resource's
+// list likewise becomes the complete set of dynamic configs of that scope (this broker's id, or
+// "" for the cluster-wide default).
 #include <map>
 
 #include "kafka/handlers/config_admin.h"
@@ -13,9 +14,6 @@
 namespace eddy::kafka {
 namespace {
 
-constexpr int8_t kResourceTopic = 2;
-constexpr int8_t kResourceBroker = 4;
-
 struct Resource {
   int8_t type = 0;
   std::string name;
@@ -25,8 +23,20 @@ struct Resource {
 using Outcome = AlterOutcome;
 
 Outcome alter(RequestContext& ctx, const Resource& r, bool validate_only) {
-  if (r.type == kResourceBroker)
-    return {KafkaError::kInvalidRequest, "broker configs are read-only"};
+  storage::ConfigMap values;
+  for (const auto& [key, value] : r.configs) {
+    if (!value)
+      return {KafkaError::kInvalidConfig, "config " + key + ": null value is not allowed"};
+    if (!values.emplace(key, *value).second) {
+      return {KafkaError::kInvalidRequest, "config " + key + " appears more than once"};
+    }
+  }
+  if (r.type == kResourceBroker) {
+    Outcome error;
+    auto scope = broker_scope(ctx, r.name, error);
+    if (!scope) return error;
+    return store_broker_configs(ctx, *scope, values, validate_only);
+  }
   if (r.type != kResourceTopic) {
     return {KafkaError::kInvalidRequest,
             "Resource type " + std::to_string(r.type) + " is not supported."};
@@ -37,15 +47,7 @@ Outcome alter(RequestContext& ctx, const Resource& r, bool validate_only) {
   if (!ctx.log.topic(r.name)) {
     return {KafkaError::kUnknownTopicOrPartition, "Topic '" + r.name + "' does not exist."};
   }
-  storage::ConfigMap overrides;
-  for (const auto& [key, value] : r.configs) {
-    if (!value)
-      return {KafkaError::kInvalidConfig, "config " + key + ": null value is not allowed"};
-    if (!overrides.emplace(key, *value).second) {
-      return {KafkaError::kInvalidRequest, "config " + key + " appears more than once"};
-    }
-  }
-  return store_topic_overrides(ctx, r.name, overrides, validate_only);
+  return store_topic_overrides(ctx, r.name, values, validate_only);
 }
 
 bool handle(RequestContext& ctx, WireReader& body, AsyncServices&, Respond respond) {

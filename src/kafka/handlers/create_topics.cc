@@ -6,6 +6,8 @@
 #include <map>
 #include <set>
 
+#include <spdlog/spdlog.h>
+
 #include "kafka/handlers/config_admin.h"
 #include "kafka/handlers/handlers.h"
 #include "storage/catalog.h"
@@ -99,7 +101,10 @@ TopicResult create_one(RequestContext& ctx, const CreatableTopic& t, bool valida
     overrides[key] = *value;
   }
   auto config = storage::TopicConfig::resolve(ctx.log.defaults(), overrides);
-  if (!config.ok()) return failed(KafkaError::kInvalidConfig, config.error().message());
+  if (!config.ok()) {
+    spdlog::warn("rejected config of new topic '{}': {}", t.name, config.error().message());
+    return failed(KafkaError::kInvalidConfig, config.error().message());
+  }
 
   TopicResult r;
   r.partitions = partitions;
@@ -175,14 +180,14 @@ bool handle(RequestContext& ctx, WireReader& body, AsyncServices&, Respond respo
       if (!r.config) {
         w.array_length(-1);
       } else {
-        auto values = r.config->to_map();
-        w.array_length(static_cast<int32_t>(values.size()));
-        for (const auto& [key, value] : values) {
-          w.string(key);
-          w.nullable_string(value);
-          w.boolean(false);  // read_only
-          w.i8(r.overrides.count(key) ? kSourceTopicConfig : kSourceDefaultConfig);
-          w.boolean(false);  // is_sensitive
+        const auto entries = topic_config_entries(ctx, r.overrides, *r.config);
+        w.array_length(static_cast<int32_t>(entries.size()));
+        for (const auto& e : entries) {
+          w.string(e.name);
+          w.nullable_string(e.value);
+          w.boolean(e.read_only);
+          w.i8(e.source);
+          w.boolean(e.sensitive);
           w.tagged_fields();
         }
       }

@@ -1,9 +1,9 @@
 // DescribeConfigs (API 32), v0–v4; flexible from v4.
 //
 // TOPIC resources list the topic's effective configuration: its overrides (source TOPIC_CONFIG)
-// over the broker defaults (source DEFAULT_CONFIG). The BROKER resource lists those defaults,
-// read-only, since they come from the broker's static configuration and cannot be altered at
-// run time. Keys use the topic-level names for both, as Eddy has no separate broker-level names.
+// over the dynamic broker configs over the static ones, each with its synonyms. The BROKER
+// resource named by this broker's id lists the broker configs under Kafka's broker names
+// (log.retention.ms, ...); the one named "" lists the dynamic cluster-wide defaults.
 #include <map>
 #include <set>
 
@@ -15,39 +15,6 @@
 namespace eddy::kafka {
 namespace {
 
-constexpr int8_t kResourceTopic = 2;
-constexpr int8_t kResourceBroker = 4;
-
-// ConfigType values (v3+): what a client may parse the value as.
-constexpr int8_t kTypeString = 2;
-constexpr int8_t kTypeInt = 3;
-constexpr int8_t kTypeLong = 5;
-constexpr int8_t kTypeList = 7;
-
-int8_t config_type(const std::string& key) {
-  static const std::map<std::string, int8_t> types = {
-      {"segment.bytes", kTypeInt},        {"max.message.bytes", kTypeInt},
-      {"index.interval.bytes", kTypeInt}, {"cleanup.policy", kTypeList},
-      {"compression.type", kTypeString},  {"message.timestamp.type", kTypeString},
-  };
-  auto it = types.find(key);
-  // Every other key is a 64-bit count of bytes, messages or milliseconds.
-  return it == types.end() ? kTypeLong : it->second;
-}
-
-struct Synonym {
-  std::string value;
-  int8_t source;
-};
-
-struct Entry {
-  std::string name;
-  std::string value;
-  bool read_only;
-  int8_t source;
-  std::vector<Synonym> synonyms;  // most specific first, as Kafka orders them
-};
-
 struct Resource {
   int8_t type = 0;
   std::string name;
@@ -57,7 +24,7 @@ struct Resource {
 struct Described {
   KafkaError error = KafkaError::kNone;
   std::optional<std::string> message;
-  std::vector<Entry> entries;
+  std::vector<ConfigEntry> entries;
 };
 
 Described describe(RequestContext& ctx, const Resource& r) {
@@ -67,11 +34,6 @@ Described describe(RequestContext& ctx, const Resource& r) {
     d.message = std::move(message);
     return d;
   };
-  const auto defaults = ctx.log.defaults().to_map();
-  storage::ConfigMap values;
-  storage::ConfigMap overrides;
-  bool read_only = false;
-  int8_t default_source = kSourceDefaultConfig;
   if (r.type == kResourceTopic) {
     if (auto valid = storage::validate_topic_name(r.name); !valid.ok()) {
       return fail(KafkaError::kInvalidTopicException, valid.error().message());
@@ -81,33 +43,20 @@ Described describe(RequestContext& ctx, const Resource& r) {
     if (!topic || !config.ok()) {
       return fail(KafkaError::kUnknownTopicOrPartition, "Topic '" + r.name + "' does not exist.");
     }
-    values = config->to_map();
-    overrides = topic->overrides;
+    d.entries = topic_config_entries(ctx, topic->overrides, *config);
   } else if (r.type == kResourceBroker) {
-    if (!r.name.empty() && r.name != std::to_string(ctx.broker.node_id)) {
-      return fail(
-          KafkaError::kInvalidRequest,
-          "This is broker " + std::to_string(ctx.broker.node_id) + ", not '" + r.name + "'.");
-    }
-    values = defaults;
-    read_only = true;
-    default_source = kSourceStaticBrokerConfig;
+    AlterOutcome error;
+    auto scope = broker_scope(ctx, r.name, error);
+    if (!scope) return fail(error.first, *error.second);
+    d.entries = broker_config_entries(ctx, *scope);
   } else {
     return fail(KafkaError::kInvalidRequest,
                 "Resource type " + std::to_string(r.type) + " is not supported.");
   }
-  std::set<std::string> wanted;
-  if (r.keys) wanted.insert(r.keys->begin(), r.keys->end());
-  for (const auto& [key, value] : values) {
-    if (r.keys && !wanted.count(key)) continue;  // unknown requested keys are simply absent
-    Entry e{key, value, read_only, default_source, {}};
-    if (overrides.count(key)) {
-      e.source = kSourceTopicConfig;
-      e.synonyms.push_back({value, kSourceTopicConfig});
-    }
-    auto fallback = defaults.find(key);
-    if (fallback != defaults.end()) e.synonyms.push_back({fallback->second, default_source});
-    d.entries.push_back(std::move(e));
+  if (r.keys) {
+    // Unknown requested keys are simply absent, as in Kafka.
+    std::set<std::string> wanted(r.keys->begin(), r.keys->end());
+    std::erase_if(d.entries, [&](const ConfigEntry& e) { return !wanted.count(e.name); });
   }
   return d;
 }
@@ -146,21 +95,23 @@ bool handle(RequestContext& ctx, WireReader& body, AsyncServices&, Respond respo
       w.string(e.name);
       w.nullable_string(e.value);
       w.boolean(e.read_only);
-      if (v == 0) w.boolean(e.source != kSourceTopicConfig);  // is_default
+      // v0's is_default: the value is no override and was set by nobody.
+      if (v == 0) w.boolean(e.source == kSourceDefaultConfig);
       if (v >= 1) w.i8(e.source);
-      w.boolean(false);  // is_sensitive
+      w.boolean(e.sensitive);
       if (v >= 1) {
         const int32_t count = include_synonyms ? static_cast<int32_t>(e.synonyms.size()) : 0;
         w.array_length(count);
         for (int32_t s = 0; s < count; ++s) {
-          w.string(e.name);
-          w.nullable_string(e.synonyms[static_cast<size_t>(s)].value);
-          w.i8(e.synonyms[static_cast<size_t>(s)].source);
+          const auto& synonym = e.synonyms[static_cast<size_t>(s)];
+          w.string(synonym.name);
+          w.nullable_string(synonym.value);
+          w.i8(synonym.source);
           w.tagged_fields();
         }
       }
       if (v >= 3) {
-        w.i8(config_type(e.name));
+        w.i8(static_cast<int8_t>(e.type));
         w.nullable_string(std::nullopt);  // documentation
       }
       w.tagged_fields();

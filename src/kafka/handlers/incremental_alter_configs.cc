@@ -1,12 +1,14 @@
 // IncrementalAlterConfigs (API 44), v0–v1; flexible from v1.
 //
-// Each operation edits one key of a TOPIC resource's overrides; keys not named keep their
-// override. The whole resource is validated before anything is stored, so a resource is changed
-// completely or not at all. APPEND and SUBTRACT apply to list-valued keys, of which Eddy has
-// one: cleanup.policy.
+// Each operation edits one key of a TOPIC resource's overrides, or of a BROKER resource's
+// dynamic configs; keys not named keep their value. The whole resource is validated before
+// anything is stored, so a resource is changed completely or not at all. APPEND and SUBTRACT
+// apply to list-valued keys only.
 #include <algorithm>
 #include <map>
 #include <set>
+
+#include <spdlog/spdlog.h>
 
 #include "kafka/handlers/config_admin.h"
 #include "kafka/handlers/handlers.h"
@@ -15,9 +17,6 @@
 
 namespace eddy::kafka {
 namespace {
-
-constexpr int8_t kResourceTopic = 2;
-constexpr int8_t kResourceBroker = 4;
 
 enum Op : int8_t { kSet = 0, kDelete = 1, kAppend = 2, kSubtract = 3 };
 
@@ -53,9 +52,87 @@ std::string join_list(const std::vector<std::string>& items) {
   return s;
 }
 
+// Applies the operations to `values` (a topic's overrides or a scope's dynamic broker configs).
+// `type_of` gives a key's type, or nullopt when the key is unknown; `current` the value in force
+// (the start of APPEND and SUBTRACT).
+template <typename TypeOf, typename Current>
+std::optional<Outcome> apply_operations(const std::vector<Operation>& ops,
+                                        storage::ConfigMap& values, TypeOf&& type_of,
+                                        Current&& current) {
+  std::set<std::string> seen;
+  for (const auto& o : ops) {
+    if (!seen.insert(o.key).second) {
+      return Outcome{KafkaError::kInvalidRequest, "config " + o.key + " appears more than once"};
+    }
+    const std::optional<storage::ConfigType> type = type_of(o.key);
+    if (!type) return Outcome{KafkaError::kInvalidConfig, "unknown config '" + o.key + "'"};
+    if (o.op == kDelete) {
+      values.erase(o.key);
+      continue;
+    }
+    if (o.op != kSet && o.op != kAppend && o.op != kSubtract) {
+      return Outcome{KafkaError::kInvalidRequest,
+                     "unknown config operation " + std::to_string(o.op)};
+    }
+    if (!o.value) {
+      return Outcome{KafkaError::kInvalidConfig, "config " + o.key + ": null value is not allowed"};
+    }
+    if (o.op == kSet) {
+      values[o.key] = *o.value;
+      continue;
+    }
+    if (*type != storage::ConfigType::kList) {
+      return Outcome{KafkaError::kInvalidConfig,
+                     std::string(o.op == kAppend ? "APPEND" : "SUBTRACT") +
+                         " applies only to list configs, not " + o.key};
+    }
+    // List operations start from the value in force, whether set here or inherited.
+    auto items = split_list(current(o.key));
+    for (const auto& item : split_list(*o.value)) {
+      auto at = std::find(items.begin(), items.end(), item);
+      if (o.op == kAppend && at == items.end()) items.push_back(item);
+      if (o.op == kSubtract && at != items.end()) items.erase(at);
+    }
+    values[o.key] = join_list(items);
+  }
+  return std::nullopt;
+}
+
+Outcome alter_broker(RequestContext& ctx, const Resource& r, bool validate_only) {
+  Outcome error;
+  auto scope = broker_scope(ctx, r.name, error);
+  if (!scope) return error;
+  const auto dynamic = ctx.log.dynamic_broker_configs();
+  storage::ConfigMap values = dynamic.at(*scope);
+  const auto static_values = ctx.log.static_defaults().to_map();
+  auto type_of = [](const std::string& key) -> std::optional<storage::ConfigType> {
+    const auto* k = storage::find_dynamic_broker_key(key);
+    if (k == nullptr) return std::nullopt;
+    return k->type;
+  };
+  auto current = [&](const std::string& key) -> std::string {
+    for (auto layer : {storage::BrokerScope::kBroker, storage::BrokerScope::kClusterDefault}) {
+      if (layer == storage::BrokerScope::kBroker && *scope != layer) continue;
+      auto set = dynamic.at(layer).find(key);
+      if (set != dynamic.at(layer).end()) return set->second;
+    }
+    const auto* k = storage::find_dynamic_broker_key(key);
+    return k && k->topic_key ? static_values.at(k->topic_key->name) : "";
+  };
+  for (const auto& o : r.ops) {
+    // A name Kafka knows but that cannot change at run time is an invalid request, as in Kafka.
+    if (!storage::find_dynamic_broker_key(o.key)) {
+      auto checked = storage::check_dynamic_broker_config(o.key, o.value.value_or(""));
+      spdlog::warn("rejected broker config: {}", checked.error().message());
+      return {KafkaError::kInvalidRequest, checked.error().message()};
+    }
+  }
+  if (auto failed = apply_operations(r.ops, values, type_of, current)) return *failed;
+  return store_broker_configs(ctx, *scope, values, validate_only);
+}
+
 Outcome alter(RequestContext& ctx, const Resource& r, bool validate_only) {
-  if (r.type == kResourceBroker)
-    return {KafkaError::kInvalidRequest, "broker configs are read-only"};
+  if (r.type == kResourceBroker) return alter_broker(ctx, r, validate_only);
   if (r.type != kResourceTopic) {
     return {KafkaError::kInvalidRequest,
             "Resource type " + std::to_string(r.type) + " is not supported."};
@@ -64,49 +141,21 @@ Outcome alter(RequestContext& ctx, const Resource& r, bool validate_only) {
     return {KafkaError::kInvalidTopicException, valid.error().message()};
   }
   auto topic = ctx.log.topic(r.name);
-  auto current = ctx.log.effective_config(r.name);
-  if (!topic || !current.ok()) {
+  auto config = ctx.log.effective_config(r.name);
+  if (!topic || !config.ok()) {
     return {KafkaError::kUnknownTopicOrPartition, "Topic '" + r.name + "' does not exist."};
   }
-  const auto current_values = current->to_map();
-  const auto& known = storage::TopicConfig::known_keys();
+  const auto current_values = config->to_map();
   storage::ConfigMap overrides = topic->overrides;
-  std::set<std::string> seen;
-  for (const auto& o : r.ops) {
-    if (!seen.insert(o.key).second) {
-      return {KafkaError::kInvalidRequest, "config " + o.key + " appears more than once"};
-    }
-    if (std::find(known.begin(), known.end(), o.key) == known.end()) {
-      return {KafkaError::kInvalidConfig, "unknown topic config '" + o.key + "'"};
-    }
-    if (o.op == kDelete) {
-      overrides.erase(o.key);
-      continue;
-    }
-    if (o.op != kSet && o.op != kAppend && o.op != kSubtract) {
-      return {KafkaError::kInvalidRequest, "unknown config operation " + std::to_string(o.op)};
-    }
-    if (!o.value) {
-      return {KafkaError::kInvalidConfig, "config " + o.key + ": null value is not allowed"};
-    }
-    if (o.op == kSet) {
-      overrides[o.key] = *o.value;
-      continue;
-    }
-    if (o.key != "cleanup.policy") {
-      return {KafkaError::kInvalidConfig, std::string(o.op == kAppend ? "APPEND" : "SUBTRACT") +
-                                              " applies only to list configs (cleanup.policy), "
-                                              "not " +
-                                              o.key};
-    }
-    // List operations start from the value in force, whether overridden or inherited.
-    auto items = split_list(current_values.at(o.key));
-    for (const auto& item : split_list(*o.value)) {
-      auto at = std::find(items.begin(), items.end(), item);
-      if (o.op == kAppend && at == items.end()) items.push_back(item);
-      if (o.op == kSubtract && at != items.end()) items.erase(at);
-    }
-    overrides[o.key] = join_list(items);
+  auto type_of = [](const std::string& key) -> std::optional<storage::ConfigType> {
+    const auto* k = storage::TopicConfig::find_key(key);
+    if (k == nullptr) return std::nullopt;
+    return k->type;
+  };
+  auto current = [&](const std::string& key) { return current_values.at(key); };
+  if (auto failed = apply_operations(r.ops, overrides, type_of, current)) {
+    spdlog::warn("rejected config of topic '{}': {}", r.name, *failed->second);
+    return *failed;
   }
   return store_topic_overrides(ctx, r.name, overrides, validate_only);
 }
