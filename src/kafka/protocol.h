@@ -46,6 +46,7 @@ enum class ApiKey : int16_t {
   kApiVersions = 18,
   kCreateTopics = 19,
   kDeleteTopics = 20,
+  kDeleteRecords = 21,
   kInitProducerId = 22,
   kDescribeConfigs = 32,
   kAlterConfigs = 33,

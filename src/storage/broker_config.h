@@ -6,7 +6,8 @@
 // those layers for its one broker. Broker names that give topic defaults ("log.retention.ms" for
 // "retention.ms") act on every topic without an override of its own. The other names Kafka lets
 // change at run time (listener SASL and SSL settings, thread counts, connection quotas) are
-// accepted, validated by type, stored and described, and have no effect; docs/kafka.md lists them.
+// accepted, validated by type, stored and described, and have no effect; src/kafka/README.md lists
+// them.
 //
 // File `broker_configs` in the data directory, replaced atomically, sealed with a checksum:
 //

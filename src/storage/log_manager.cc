@@ -356,6 +356,16 @@ std::vector<TopicInfo> LogManager::topics() const {
   return all;
 }
 
+Result<int64_t> LogManager::delete_records(const std::string& topic, int32_t partition,
+                                           int64_t offset) {
+  auto log = this->partition(topic, partition);
+  if (!log) {
+    return Error(ErrorCode::kNotFound, "partition " + std::to_string(partition) + " of topic '" +
+                                           topic + "' does not exist");
+  }
+  return log->delete_records_before(offset);
+}
+
 TopicConfig LogManager::defaults() const {
   std::shared_lock lock(mu_);
   return defaults_;

@@ -80,6 +80,10 @@ class LogManager {
   // Replaces the topic's overrides (Kafka's AlterConfigs); validated before anything changes.
   Status set_topic_overrides(const std::string& name, const ConfigMap& overrides);
 
+  // Kafka's DeleteRecords on one partition (PartitionLog::delete_records_before); kNotFound when
+  // the partition does not exist. Returns the new log start offset.
+  Result<int64_t> delete_records(const std::string& topic, int32_t partition, int64_t offset);
+
   std::optional<TopicInfo> topic(const std::string& name) const;
   // Like topic(), with a NOT_FOUND error naming the topic.
   Result<TopicInfo> find_topic(const std::string& name) const;

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <climits>
 
@@ -22,6 +23,9 @@ namespace {
 constexpr auto kSlowFsync = std::chrono::seconds(1);
 
 constexpr const char* kSnapshotExtension = "snapshot";
+// DeleteRecords' log start offset, in decimal; absent until the first DeleteRecords.
+constexpr const char* kLogStartFile = "log-start-offset";
+constexpr uint64_t kMaxLogStartFileBytes = 64;
 // Two, so a snapshot found damaged at open still leaves an older one to start from.
 constexpr size_t kSnapshotsKept = 2;
 // About a million producers with 5 batches each; a larger file is damage, not state.
@@ -111,6 +115,20 @@ Result<std::unique_ptr<PartitionLog>> PartitionLog::open(FileCache& cache, Parti
   log->high_watermark_ = log->active_->next_offset();
   log->flushed_offset_ = log->active_->next_offset();
   log->flushed_size_ = log->active_->size_bytes();
+  if (std::find(names.begin(), names.end(), kLogStartFile) != names.end()) {
+    const std::string path = join_path(dir, kLogStartFile);
+    ASSIGN_OR_RETURN(auto bytes, read_whole_file(fs, path, kMaxLogStartFileBytes));
+    std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    while (!text.empty() && text.back() == '\n')
+      text.pop_back();
+    int64_t start = -1;
+    auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), start);
+    if (ec != std::errc() || ptr != text.data() + text.size() || start < 0) {
+      return Error(ErrorCode::kCorrupt, path + " does not hold an offset");
+    }
+    // Never past the log end: the end is where the next record goes.
+    log->deleted_below_ = std::min(start, log->active_->next_offset());
+  }
   RETURN_IF_ERROR(log->load_producer_state(names));
   out.producers = static_cast<int>(log->producers_.size());
   return log;
@@ -305,7 +323,7 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
       duplicate.base_offset = original.first_offset;
       duplicate.last_offset = original.last_offset;
       duplicate.log_append_time_ms = result.log_append_time_ms >= 0 ? original.timestamp : -1;
-      duplicate.log_start_offset = segments_.begin()->second->base_offset();
+      duplicate.log_start_offset = log_start_locked();
       duplicate.generation = generation_;
       // The original may still await its fsync: the retry is acknowledged no earlier.
       duplicate.needs_flush = config.durable_appends() && original.last_offset >= flushed_offset_;
@@ -333,7 +351,7 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
     return written.error();
   }
   if (producer_check) producers_.commit(plan);
-  result.log_start_offset = segments_.begin()->second->base_offset();
+  result.log_start_offset = log_start_locked();
   result.generation = generation_;
   if (config.durable_appends()) {
     result.needs_flush = true;
@@ -463,7 +481,7 @@ Result<PartitionLog::ReadStart> PartitionLog::locate(
   int64_t visible_end;
   {
     std::shared_lock lock(mu_);
-    log_start_offset = segments_.begin()->second->base_offset();
+    log_start_offset = log_start_locked();
     log_end_offset = active_->next_offset();
     high_watermark = high_watermark_;
     visible_end = options.read_uncommitted ? log_end_offset : high_watermark;
@@ -569,15 +587,19 @@ Result<int64_t> PartitionLog::offset_for_timestamp(int64_t timestamp_ms) {
   for (const auto& [base, segment] : segments_) {
     if (segment->max_timestamp() < timestamp_ms) continue;
     ASSIGN_OR_RETURN(int64_t offset, segment->find_offset_by_timestamp(timestamp_ms));
-    if (offset >= 0 && offset < visible_end) return offset;
+    if (offset >= 0 && offset < visible_end) return std::max(offset, log_start_locked());
     if (offset >= visible_end) break;
   }
   return int64_t{-1};
 }
 
+int64_t PartitionLog::log_start_locked() const {
+  return std::max(deleted_below_, segments_.begin()->second->base_offset());
+}
+
 int64_t PartitionLog::log_start_offset() const {
   std::shared_lock lock(mu_);
-  return segments_.begin()->second->base_offset();
+  return log_start_locked();
 }
 
 int64_t PartitionLog::log_end_offset() const {
@@ -666,13 +688,23 @@ RetentionOutcome PartitionLog::apply_retention() {
       segments_.erase(segments_.begin());
     }
     if (!doomed.empty()) {
-      const size_t dropped = producers_.drop_below(segments_.begin()->second->base_offset());
+      const size_t dropped = producers_.drop_below(log_start_locked());
       if (dropped > 0) spdlog::info("retention: forgot {} producers of {}", dropped, options_.dir);
       prune_producer_snapshots_locked();
     }
   }
+  outcome.segments_deleted = static_cast<int>(doomed.size());
+  discard_segments(doomed, "retention");
+  if (outcome.segments_deleted > 0) {
+    spdlog::info("retention deleted {} segments ({} bytes) of {}", outcome.segments_deleted,
+                 outcome.bytes_deleted, options_.dir);
+  }
+  return outcome;
+}
+
+void PartitionLog::discard_segments(const std::vector<std::shared_ptr<Segment>>& doomed,
+                                    const char* why) {
   for (const auto& segment : doomed) {
-    ++outcome.segments_deleted;
     if (options_.deleter) {
       // Shrunk step by step once no reader holds the segment any more (see FileDeleter).
       auto retired = segment->retire_files();
@@ -681,17 +713,54 @@ RetentionOutcome PartitionLog::apply_retention() {
                                   .unused = [segment] { return segment.use_count() == 1; }});
         continue;
       }
-      spdlog::warn("retention: {}; deleting at once", retired.error().message());
+      spdlog::warn("{}: {}; deleting at once", why, retired.error().message());
     }
     // Readers holding the segment keep their open descriptors; the files vanish when they finish.
     Status removed = segment->remove_files();
-    if (!removed.ok()) spdlog::error("retention: {}", removed.error().message());
+    if (!removed.ok()) spdlog::error("{}: {}", why, removed.error().message());
   }
-  if (outcome.segments_deleted > 0) {
-    spdlog::info("retention deleted {} segments ({} bytes) of {}", outcome.segments_deleted,
-                 outcome.bytes_deleted, options_.dir);
+}
+
+Result<int64_t> PartitionLog::delete_records_before(int64_t offset) {
+  std::lock_guard serial(delete_records_mu_);
+  int64_t target = offset;
+  {
+    std::shared_lock lock(mu_);
+    if (closed_) return Error(ErrorCode::kClosed, "partition " + options_.dir + " is closed");
+    const int64_t start = log_start_locked();
+    if (target == -1) target = high_watermark_;
+    if (target < 0 || target > high_watermark_) {
+      return Error(ErrorCode::kOutOfRange,
+                   "offset " + std::to_string(offset) + " is outside [" + std::to_string(start) +
+                       ", " + std::to_string(high_watermark_) + "] (log start, high watermark)");
+    }
+    if (target <= start) return start;
   }
-  return outcome;
+  // Durable before any reader is told: a crash after the answer must not bring records back.
+  // The high watermark and the start only grow, so the check above still holds.
+  const std::string text = std::to_string(target) + "\n";
+  RETURN_IF_ERROR(write_file_atomically(
+      cache_.fs(), join_path(options_.dir, kLogStartFile),
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size())));
+  std::vector<std::shared_ptr<Segment>> doomed;
+  int64_t start = 0;
+  {
+    std::unique_lock files_lock(files_mu_);
+    std::unique_lock lock(mu_);
+    deleted_below_ = std::max(deleted_below_, target);
+    while (segments_.size() > 1 && segments_.begin()->second != active_ &&
+           segments_.begin()->second->next_offset() <= deleted_below_) {
+      doomed.push_back(segments_.begin()->second);
+      segments_.erase(segments_.begin());
+    }
+    start = log_start_locked();
+    producers_.drop_below(start);
+    if (!doomed.empty()) prune_producer_snapshots_locked();
+  }
+  discard_segments(doomed, "delete records");
+  spdlog::info("delete records: log start of {} is now {} ({} segments deleted)", options_.dir,
+               start, doomed.size());
+  return start;
 }
 
 Status PartitionLog::close() {

@@ -158,6 +158,11 @@ class PartitionLog {
   std::vector<int64_t> segment_base_offsets() const;
 
   RetentionOutcome apply_retention();
+  // Kafka's DeleteRecords: makes `offset` the log start offset (-1: the high watermark), so the
+  // records below it are gone for readers, durably (file `log-start-offset`), and deletes the
+  // segments wholly below it. Returns the log start offset afterwards; an offset above the high
+  // watermark is kOutOfRange, one below the current start changes nothing.
+  Result<int64_t> delete_records_before(int64_t offset);
   void set_config(const TopicConfig& config);
   TopicConfig config() const;
   const std::string& dir() const { return options_.dir; }
@@ -182,6 +187,10 @@ class PartitionLog {
   PartitionLog(FileCache& cache, PartitionOptions options);
 
   Status roll_locked(int64_t now_ms);
+  // The first offset readers may see: the first segment's base, or DeleteRecords' offset.
+  int64_t log_start_locked() const;
+  // Hands segments taken out of segments_ to the deleter (or removes their files at once).
+  void discard_segments(const std::vector<std::shared_ptr<Segment>>& doomed, const char* why);
   // Loads the newest usable producer snapshot and replays the batches after it.
   Status load_producer_state(const std::vector<std::string>& names);
   // Writes the producer state as of the log end; failures are logged, never fatal, because the
@@ -230,6 +239,10 @@ class PartitionLog {
   std::mutex flush_mu_;  // taken before mu_, never after
   std::condition_variable flush_cv_;
   bool flush_running_ = false;
+
+  // Offsets below were deleted by DeleteRecords, though their segment may remain.
+  int64_t deleted_below_ = 0;
+  std::mutex delete_records_mu_;  // one DeleteRecords at a time; taken before files_mu_
 
   std::mutex compaction_mu_;  // one compaction at a time
   // Held shared by readers for a whole read and exclusively while segment files are replaced

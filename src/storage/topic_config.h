@@ -6,7 +6,7 @@
 //
 // Every topic config Kafka 3.3 defines is accepted, validated as Kafka validates it, stored and
 // described. The ones that mean nothing on a single node, or that Eddy does not act on yet, are
-// kept as text in `passive` (see `TopicConfig::acts_on`); docs/kafka.md lists them.
+// kept as text in `passive` (see `TopicConfig::acts_on`); src/kafka/README.md lists them.
 #pragma once
 
 #include <cstdint>

@@ -1,10 +1,12 @@
 // librdkafka's C API (Debian 2.0.2) against the real eddy binary: produce with each acks
 // setting, key partitioning across partitions, large batches, size limits, assign()-based
-// consumption, and the idempotent producer, also across server restarts (SIGTERM and SIGKILL).
+// consumption, the idempotent producer, also across server restarts (SIGTERM and SIGKILL), and
+// DeleteRecords.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <set>
@@ -315,6 +317,108 @@ TEST(RdKafkaRestartTest, IdempotentProducerAcrossServerRestartsWritesEachRecordO
   std::vector<int32_t> partitions;
   auto got = consume_all(server.bootstrap(), "idem-restart", 4, kPhases * kPerPhase, &partitions);
   expect_exactly_once_in_order(got, partitions, kPhases * kPerPhase);
+  EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
+}
+
+// DeleteRecords result for one partition: the error and the low watermark.
+std::pair<rd_kafka_resp_err_t, int64_t> delete_records(rd_kafka_t* rk, const std::string& topic,
+                                                       int32_t partition, int64_t offset) {
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), partition)->offset = offset;
+  rd_kafka_DeleteRecords_t* request = rd_kafka_DeleteRecords_new(list);
+  rd_kafka_topic_partition_list_destroy(list);
+  rd_kafka_queue_t* queue = rd_kafka_queue_new(rk);
+  rd_kafka_DeleteRecords(rk, &request, 1, nullptr, queue);
+  rd_kafka_event_t* event = rd_kafka_queue_poll(queue, 30000);
+  std::pair<rd_kafka_resp_err_t, int64_t> out{RD_KAFKA_RESP_ERR__TIMED_OUT, -1};
+  if (event != nullptr) {
+    const rd_kafka_DeleteRecords_result_t* result = rd_kafka_event_DeleteRecords_result(event);
+    if (rd_kafka_event_error(event)) {
+      out = {rd_kafka_event_error(event), -1};
+    } else if (result != nullptr) {
+      const rd_kafka_topic_partition_list_t* offsets =
+          rd_kafka_DeleteRecords_result_offsets(result);
+      if (offsets->cnt == 1) out = {offsets->elems[0].err, offsets->elems[0].offset};
+    }
+    rd_kafka_event_destroy(event);
+  }
+  rd_kafka_queue_destroy(queue);
+  rd_kafka_DeleteRecords_destroy(request);
+  return out;
+}
+
+size_t segment_files(const std::string& data_dir, const std::string& topic) {
+  size_t count = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(data_dir)) {
+    const std::string path = entry.path().string();
+    if (path.find("/" + topic + "-") != std::string::npos && entry.path().extension() == ".log") {
+      ++count;
+    }
+  }
+  return count;
+}
+
+// DeleteRecords moves the log start offset: earlier records are gone for consumers, whole
+// segments below it are deleted, and the new start survives a kill -9.
+TEST(RdKafkaRestartTest, DeleteRecordsMovesTheLogStartDurably) {
+  eddy::testing::EddyProcess server(EDDY_BINARY, {"--segment-bytes", "16384"});
+  ASSERT_TRUE(server.start()) << server.log();
+  Delivered delivered;
+  // Batches well under the 16 KiB segments, so the log has many of them.
+  Kafka producer = make_client(RD_KAFKA_PRODUCER, server.bootstrap(),
+                               {{"linger.ms", "1"}, {"batch.size", "2048"}}, &delivered);
+  const std::string topic = "delrec";
+  create_topic(producer.get(), topic, 1);
+  constexpr int kRecords = 2000;
+  produce_numbered(producer.get(), topic, 0, kRecords);
+  ASSERT_TRUE(await_deliveries(producer.get(), delivered, kRecords, 60s));
+  const size_t segments_before = segment_files(server.data_dir(), topic);
+  ASSERT_GE(segments_before, 3u);
+
+  auto [error, low] = delete_records(producer.get(), topic, 0, 1500);
+  EXPECT_EQ(error, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(error);
+  EXPECT_EQ(low, 1500);
+  EXPECT_LT(segment_files(server.data_dir(), topic), segments_before);
+  int64_t lo = -1, hi = -1;
+  ASSERT_EQ(rd_kafka_query_watermark_offsets(producer.get(), topic.c_str(), 0, &lo, &hi, 10000),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(lo, 1500);
+  EXPECT_EQ(hi, kRecords);
+  // An earlier offset changes nothing; one past the high watermark is out of range.
+  EXPECT_EQ(delete_records(producer.get(), topic, 0, 10).second, 1500);
+  EXPECT_EQ(delete_records(producer.get(), topic, 0, kRecords + 1).first,
+            RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE);
+  EXPECT_NE(delete_records(producer.get(), topic, 7, 1).first, RD_KAFKA_RESP_ERR_NO_ERROR);
+
+  server.stop(SIGKILL);
+  ASSERT_TRUE(server.start()) << server.log();
+  ASSERT_EQ(rd_kafka_query_watermark_offsets(producer.get(), topic.c_str(), 0, &lo, &hi, 10000),
+            RD_KAFKA_RESP_ERR_NO_ERROR);
+  EXPECT_EQ(lo, 1500) << "the log start offset survives a kill -9";
+  // A consumer starting at the beginning starts at the log start, inside a batch or not.
+  Kafka consumer = make_client(RD_KAFKA_CONSUMER, server.bootstrap(),
+                               {{"group.id", "delrec"}, {"enable.auto.commit", "false"}});
+  rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(list, topic.c_str(), 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  ASSERT_EQ(rd_kafka_assign(consumer.get(), list), RD_KAFKA_RESP_ERR_NO_ERROR);
+  rd_kafka_topic_partition_list_destroy(list);
+  int64_t first = -1;
+  int count = 0;
+  const auto deadline = Clock::now() + 30s;
+  while (count < kRecords - 1500 && Clock::now() < deadline) {
+    rd_kafka_message_t* m = rd_kafka_consumer_poll(consumer.get(), 200);
+    if (!m) continue;
+    if (!m->err) {
+      if (first < 0) first = m->offset;
+      ++count;
+    }
+    rd_kafka_message_destroy(m);
+  }
+  rd_kafka_consumer_close(consumer.get());
+  EXPECT_EQ(first, 1500);
+  EXPECT_EQ(count, kRecords - 1500);
+  // -1 means the high watermark: everything goes.
+  EXPECT_EQ(delete_records(producer.get(), topic, 0, RD_KAFKA_OFFSET_END).second, kRecords);
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }
 

@@ -27,6 +27,7 @@ Handler make_delete_groups_handler();
 // Admin APIs.
 Handler make_create_topics_handler();
 Handler make_delete_topics_handler();
+Handler make_delete_records_handler();
 Handler make_create_partitions_handler();
 Handler make_describe_configs_handler();
 Handler make_alter_configs_handler();

@@ -17,6 +17,7 @@ const std::vector<Handler>& handlers() {
         make_init_producer_id_handler(),
         make_create_topics_handler(),
         make_delete_topics_handler(),
+        make_delete_records_handler(),
         make_describe_configs_handler(),
         make_alter_configs_handler(),
         make_create_partitions_handler(),
