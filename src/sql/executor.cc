@@ -440,8 +440,11 @@ bool decode_json_fields(const TableDef& table, std::string_view json, std::strin
   }
   auto doc = parser.iterate(text, json.size(), capacity);
   simdjson::ondemand::object obj;
-  if (doc.get_object().get(obj) != simdjson::SUCCESS) {
-    reason = "not a JSON object";
+  if (auto error = doc.get_object().get(obj); error != simdjson::SUCCESS) {
+    // Say what is wrong: valid JSON of another kind, or bytes that are not JSON (bad UTF-8).
+    reason = error == simdjson::INCORRECT_TYPE
+                 ? "not a JSON object"
+                 : std::string("malformed JSON: ") + simdjson::error_message(error);
     return false;
   }
   const size_t width = table.columns.size();
@@ -494,6 +497,11 @@ bool decode_json_fields(const TableDef& table, std::string_view json, std::strin
         reason = "malformed JSON string";
         return false;
       }
+      if (s.find('\0') != std::string_view::npos) {
+        // PostgreSQL's text cannot hold U+0000 either (22P05).
+        reason = "field \"" + std::string(key) + "\" holds \\u0000, which text cannot hold";
+        return false;
+      }
       parsed = from_text(type, s);
     } else if (jt == simdjson::ondemand::json_type::boolean) {
       bool b = false;
@@ -523,7 +531,14 @@ bool decode_json_fields(const TableDef& table, std::string_view json, std::strin
              (raw.back() == ' ' || raw.back() == '\n' || raw.back() == '\t' || raw.back() == '\r'))
         raw.remove_suffix(1);
       if (is_integer(type) && raw.find_first_of(".eE") != std::string_view::npos) {
+        // 1.0 and 1e3 are integers written otherwise; 1.5 is not, and rounding it would change
+        // the data.
         parsed = from_text(Type::kNumeric, raw);
+        if (parsed.ok() && !numeric_is_integral(parsed->n)) {
+          reason = "field \"" + std::string(key) + "\": " + std::string(raw) +
+                   " is not an integer (column type " + type_name(type) + ")";
+          return false;
+        }
         if (parsed.ok()) parsed = cast_value(*parsed, type);
       } else {
         parsed = type == Type::kBool ? SqlResult<Value>(sql_error(sqlstate::kDatatypeMismatch, ""))

@@ -297,6 +297,13 @@ std::optional<Numeric> numeric_rescale(const Numeric& n, int scale) {
   return Numeric{q, scale};
 }
 
+bool numeric_is_integral(const Numeric& n) {
+  if (n.scale <= 0) return true;
+  // |unscaled| < 10^38, so past 38 digits of scale only zero is integral.
+  if (n.scale > 38) return n.unscaled == 0;
+  return n.unscaled % pow10(n.scale) == 0;
+}
+
 double numeric_to_double(const Numeric& n) {
   return std::strtod(numeric_to_string(n).c_str(), nullptr);
 }

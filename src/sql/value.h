@@ -216,6 +216,8 @@ std::string numeric_to_string(const Numeric& n);
 std::optional<Numeric> numeric_from_string(std::string_view text);
 // Rescales to `scale`, rounding half away from zero; nullopt on overflow.
 std::optional<Numeric> numeric_rescale(const Numeric& n, int scale);
+// Whether the value has no fractional part (1.00 does, 1.50 does not).
+bool numeric_is_integral(const Numeric& n);
 double numeric_to_double(const Numeric& n);
 std::optional<Numeric> numeric_from_double(double d);
 

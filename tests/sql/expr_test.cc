@@ -308,8 +308,16 @@ TEST(JsonDecode, IntegersAreExactAndRangeChecked) {
   EXPECT_EQ(decode(R"({"s":32768})"), "error: field \"s\" does not fit type smallint");
   EXPECT_EQ(decode(R"({"i":-2147483649})"), "error: field \"i\" does not fit type integer");
   EXPECT_EQ(decode(R"({"b":9223372036854775808})"), "error: field \"b\" does not fit type bigint");
-  // Decimal and exponent forms round like a numeric cast; strings are parsed as text input.
-  EXPECT_EQ(decode(R"({"i":2.5,"b":"42","n":1e2})"), "NULL|3|42|100|NULL|NULL|");
+  // Integral decimal and exponent forms are integers; a fraction is refused, never rounded;
+  // strings are parsed as text input.
+  EXPECT_EQ(decode(R"({"i":2.0,"b":"42","n":1e2,"s":5E1})"), "50|2|42|100|NULL|NULL|");
+  EXPECT_EQ(decode(R"({"b":1.5})"),
+            "error: field \"b\": 1.5 is not an integer (column type bigint)");
+  EXPECT_EQ(decode(R"({"i":25e-1})"),
+            "error: field \"i\": 25e-1 is not an integer (column type integer)");
+  EXPECT_EQ(decode(R"({"txt":"a\u0000b"})"),
+            "error: field \"txt\" holds \\u0000, which text cannot hold");
+  EXPECT_EQ(decode("{\"txt\":\"caf\xc3\"}"), "error: malformed JSON: The input is not valid UTF-8");
   EXPECT_EQ(decode(R"({"b":"4x"})"), "error: field \"b\" does not fit type bigint");
   EXPECT_EQ(decode(R"({"b":true})"), "error: field \"b\" does not fit type bigint");
   EXPECT_EQ(decode(R"({"f":1.5,"txt":{"a":[1,2]},"n":0.10})"),

@@ -9,7 +9,9 @@
 - COPY in and out through the extended query protocol, spoken by hand as libpq does;
 - kcat producing CSV lines (some bad) into a csv table that a materialized view aggregates,
   compared with a brute-force computation; the bad lines land in the dead-letter topic;
-- a text table over lines that are not valid UTF-8.
+- a text table over lines that are not valid UTF-8;
+- JSON records a table must refuse rather than change (1.5 into bigint, \u0000 into text,
+  invalid UTF-8 inside a JSON string), each skipped with its reason in the dead-letter topic.
 
 usage: formats_test.py EDDY_BINARY
 """
@@ -339,6 +341,30 @@ def text_table(conn, server):
     check(got == [b"ok one", b"bad \xff byte", b"ok two"], f"bytes table: {got}")
 
 
+def json_refusals(conn, server):
+    conn.execute("CREATE TABLE readings (id bigint, label text) WITH (topic = 'readings')")
+    conn.execute("CREATE MATERIALIZED VIEW reading_count AS SELECT count(*) AS n, "
+                 "count(label) AS labelled FROM readings")
+    records = [b'{"id": 1, "label": "ok"}', b'{"id": 1.5, "label": "half"}',
+               b'{"id": 2.0, "label": "two"}', b'{"id": 3, "label": "nul\\u0000byte"}',
+               b'{"id": 4, "label": "caf\xc3"}', b'[5]']
+    kcat(server, "readings", b"\n".join(records) + b"\n")
+    got = conn.execute("SELECT id, label FROM readings ORDER BY _offset").fetchall()
+    check(got == [(1, "ok"), (2, "two")], f"json table: {got}")
+    deadline = time.monotonic() + CATCH_UP_S
+    letters = []
+    while time.monotonic() < deadline and len(letters) < 4:
+        letters = kcat_count(server, "readings_dead_letter")
+    reasons = sorted(d["reason"] for d in letters)
+    want = ['field "id": 1.5 is not an integer (column type bigint)',
+            'field "label" holds \\u0000, which text cannot hold',
+            "malformed JSON: The input is not valid UTF-8",
+            "not a JSON object"]
+    for w in want:
+        check(any(w in r for r in reasons), f"no dead letter saying {w!r}: {reasons}")
+    check(len(letters) == 4, f"dead letters: {letters}")
+
+
 def main():
     server = Server(sys.argv[1])
     try:
@@ -350,6 +376,7 @@ def main():
             extended_copy(conn, server)
             csv_view(conn, server)
             text_table(conn, server)
+            json_refusals(conn, server)
         server.stop()
         # Formats and CSV options survive a restart (the catalog keeps them).
         server.start()
