@@ -1057,12 +1057,27 @@ SqlResult<StatementResult> run_drop_view(const Plan& plan, Engine& engine) {
 
 std::string dead_letter_json(const std::string& reason, const std::string& view,
                              const std::string& topic, int32_t partition, int64_t offset,
-                             std::optional<std::string_view> value) {
+                             std::optional<std::string_view> value, size_t max_bytes) {
   nlohmann::json doc{{"reason", reason},       {"view", view},     {"topic", topic},
                      {"partition", partition}, {"offset", offset}, {"value", nullptr}};
-  if (value) doc["value"] = std::string(*value);
   // Invalid UTF-8 in the original value becomes U+FFFD rather than failing.
-  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  auto dump = [&] { return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); };
+  if (!value) return dump();
+  doc["value"] = std::string(*value);
+  std::string text = dump();
+  if (text.size() <= max_bytes) return text;
+  // Escaping can make the value longer than its bytes: cut, measure, and cut further until the
+  // document fits. A cut inside a UTF-8 sequence turns into U+FFFD, like any invalid byte.
+  doc["value_truncated"] = true;
+  doc["value_bytes"] = value->size();
+  size_t keep = max_bytes > 512 ? max_bytes - 512 : 0;
+  for (;;) {
+    keep = std::min(keep, value->size());
+    doc["value"] = std::string(value->substr(0, keep));
+    text = dump();
+    if (text.size() <= max_bytes || keep == 0) return text;
+    keep = keep * max_bytes / text.size() * 9 / 10;
+  }
 }
 
 SqlStatus ensure_topic(storage::LogManager& log, const std::string& topic,
@@ -1075,6 +1090,9 @@ SqlStatus ensure_topic(storage::LogManager& log, const std::string& topic,
   return Unit{};
 }
 
+// Room left in a batch for a record's framing and the batch header.
+constexpr int64_t kBatchOverheadBytes = 256;
+
 SqlStatus append_to_topic(storage::LogManager& log, const std::string& topic,
                           const std::vector<TopicRecord>& records,
                           const storage::ConfigMap& overrides) {
@@ -1083,7 +1101,12 @@ SqlStatus append_to_topic(storage::LogManager& log, const std::string& topic,
   auto info = log.topic(topic);
   if (!info) return sql_error(sqlstate::kUndefinedTable, "topic \"" + topic + "\" vanished");
   const auto partitions = static_cast<uint32_t>(std::max(1, info->partitions));
-  // Per partition, in order; batches of at most 1000 records or about 512 KiB.
+  auto config = log.effective_config(topic);
+  const size_t batch_limit = std::min<size_t>(
+      512u << 10, config.ok() ? static_cast<size_t>(std::max<int64_t>(
+                                    config->max_message_bytes - kBatchOverheadBytes, 1))
+                              : 512u << 10);
+  // Per partition, in order; batches of at most 1000 records and batch_limit bytes.
   std::vector<std::vector<storage::OutgoingRecord>> by_partition(partitions);
   for (const auto& r : records) {
     uint32_t p = 0;
@@ -1106,9 +1129,13 @@ SqlStatus append_to_topic(storage::LogManager& log, const std::string& topic,
     while (begin < all.size()) {
       size_t end = begin;
       size_t bytes = 0;
-      while (end < all.size() && end - begin < 1000 && bytes < (512u << 10)) {
-        bytes += (all[end].key ? all[end].key->size() : 0) +
-                 (all[end].value ? all[end].value->size() : 0) + 32;
+      // A batch stays within the topic's max.message.bytes (one record always goes, so a
+      // record too large on its own is refused by the log with a clear error).
+      while (end < all.size() && end - begin < 1000) {
+        const size_t size = (all[end].key ? all[end].key->size() : 0) +
+                            (all[end].value ? all[end].value->size() : 0) + 32;
+        if (end > begin && bytes + size > batch_limit) break;
+        bytes += size;
         ++end;
       }
       auto batch = storage::encode_batch(std::span(all).subspan(begin, end - begin),

@@ -83,10 +83,13 @@ struct TopicRecord {
 
 // The dead-letter value of a record that was skipped: a JSON object with the reason, where the
 // record was (topic, partition, offset) and its value as text (null when it had none).
-// `view` names the materialized view that skipped it.
+// `view` names the materialized view that skipped it. The whole document stays within
+// `max_bytes` (so it fits the dead-letter topic's max.message.bytes): a longer value is cut,
+// and the document then says `"value_truncated": true` and the value's full size in
+// `"value_bytes"`.
 std::string dead_letter_json(const std::string& reason, const std::string& view,
                              const std::string& topic, int32_t partition, int64_t offset,
-                             std::optional<std::string_view> value);
+                             std::optional<std::string_view> value, size_t max_bytes);
 
 // Appends `records` to `topic` (created with one partition and `overrides` when missing) and
 // returns once they are durable. Keyed records go to a partition chosen by a hash of the key,

@@ -21,6 +21,7 @@ int64_t wall_clock_ms() {
 namespace {
 
 constexpr auto kSlowFsync = std::chrono::seconds(1);
+constexpr int64_t kAppendErrorLogIntervalMs = 10000;
 
 constexpr const char* kSnapshotExtension = "snapshot";
 // DeleteRecords' log start offset, in decimal; absent until the first DeleteRecords.
@@ -347,7 +348,18 @@ Result<AppendResult> PartitionLog::append(std::span<std::byte> batches) {
   Status written = active_->append(batches, config.index_interval_bytes);
   if (!written.ok()) {
     // Nothing past the previous end is visible; the next append overwrites the partial bytes.
-    spdlog::error("append to {} failed: {}", options_.dir, written.error().message());
+    // Logged once per interval: a full disk fails every append, and every retry.
+    if (now - last_append_error_log_ms_ >= kAppendErrorLogIntervalMs) {
+      spdlog::error("append to {} failed: {}{}", options_.dir, written.error().message(),
+                    suppressed_append_errors_ > 0
+                        ? fmt::format(" ({} more failed appends since the last report)",
+                                      suppressed_append_errors_)
+                        : std::string());
+      last_append_error_log_ms_ = now;
+      suppressed_append_errors_ = 0;
+    } else {
+      ++suppressed_append_errors_;
+    }
     return written.error();
   }
   if (producer_check) producers_.commit(plan);

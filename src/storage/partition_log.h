@@ -229,6 +229,8 @@ class PartitionLog {
   int64_t unflushed_messages_ = 0;
   int64_t first_unflushed_ms_ = -1;
   bool closed_ = false;
+  int64_t last_append_error_log_ms_ = INT64_MIN / 2;  // for logging failed appends once a while
+  int64_t suppressed_append_errors_ = 0;
   bool failed_ = false;  // an fsync failed in a way that cannot be cut off: no more writes
   ProducerStateMap producers_;
   std::set<int64_t> snapshots_;  // offsets of the producer snapshots on disk

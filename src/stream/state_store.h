@@ -1,15 +1,25 @@
 // The stream engine's state: one RocksDB instance under <data-dir>/state. RocksDB headers stay
 // in state_store.cc.
+//
+// A failed write (a full disk) leaves RocksDB's log writer in an error state that must not be
+// written again, so the next call closes the instance and opens it afresh (a new log file);
+// while that fails too, every call answers the error. Thread safety: all methods may be called
+// concurrently.
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
+
+namespace rocksdb {
+class Status;
+}
 
 namespace eddy::stream {
 
@@ -37,6 +47,10 @@ class StateStore {
  private:
   struct Impl;
   explicit StateStore(std::unique_ptr<Impl> impl);
+  // Reopens the instance first when a write failed; the lock keeps it open for one operation.
+  Result<std::shared_lock<std::shared_mutex>> lock_usable() const;
+  // The error of a failed write or delete, marking the instance for a reopen.
+  Status failed(const rocksdb::Status& s) const;
   std::unique_ptr<Impl> impl_;
 };
 

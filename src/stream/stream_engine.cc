@@ -1,5 +1,7 @@
 #include "stream/stream_engine.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <filesystem>
 
@@ -58,8 +60,11 @@ void StreamEngine::work() {
                                       [&] { return stopping_ || !ready_.empty(); });
       if (stopping_) break;
       if (!woken) {
+        retry_paused_locked(lock);
+        if (stopping_) break;
         for (auto& [name, entry] : views_)
-          if (!entry->queued && !entry->running && entry->view->has_pending())
+          if (!entry->queued && !entry->running && !entry->view->failed() &&
+              entry->view->has_pending())
             enqueue_locked(entry);
       }
       continue;
@@ -69,13 +74,64 @@ void StreamEngine::work() {
     entry->queued = false;
     entry->running = true;
     lock.unlock();
-    const bool more = entry->view->step();
+    std::shared_ptr<View> view = entry->view;
+    const bool more = view->step();
     lock.lock();
     entry->running = false;
+    if (view->failed() && view->failure_is_transient()) {
+      const auto backoff = std::chrono::milliseconds(
+          std::min<int64_t>(30000, int64_t{100} << std::min(entry->retries, 9)));
+      entry->retry_at = std::chrono::steady_clock::now() + backoff;
+      ++entry->retries;
+    } else if (!view->failed()) {
+      entry->retries = 0;
+    }
     const bool live =
         views_.count(entry->view->name()) != 0 && views_[entry->view->name()] == entry;
     if (more && live) enqueue_locked(entry);
     cv_.notify_all();  // drop() may be waiting for this step
+  }
+}
+
+std::shared_ptr<View> StreamEngine::make_view(const sql::ViewDef& def,
+                                              std::shared_ptr<const sql::Plan> select) const {
+  return std::make_shared<View>(
+      def, std::move(select), *options_.log, *store_,
+      ViewOptions{.cache_bytes = options_.cache_bytes,
+                  .checkpoint_interval_ms = options_.checkpoint_interval_ms,
+                  .pool = pool_.get()});
+}
+
+void StreamEngine::retry_paused_locked(std::unique_lock<std::mutex>& lock) {
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<Entry>> due;
+  for (auto& [name, entry] : views_) {
+    if (entry->running || entry->queued || !entry->view->failed() ||
+        !entry->view->failure_is_transient() || now < entry->retry_at)
+      continue;
+    due.push_back(entry);
+  }
+  for (auto& entry : due) {
+    // Marked running so drop() waits for the reopen and no other worker takes the entry.
+    entry->running = true;
+    lock.unlock();
+    auto view = make_view(entry->def, entry->select);
+    Status opened = view->open(/*fresh=*/false);
+    lock.lock();
+    entry->running = false;
+    cv_.notify_all();
+    const bool live = views_.count(entry->def.name) != 0 && views_[entry->def.name] == entry;
+    if (!live || stopping_) continue;
+    if (!opened.ok()) {
+      spdlog::warn("materialized view {}: reopening failed: {}", entry->def.name,
+                   opened.error().message());
+      entry->retry_at = now + std::chrono::seconds(1);
+      continue;
+    }
+    spdlog::info("materialized view {} resumes from its last checkpoint (retry {})",
+                 entry->def.name, entry->retries);
+    entry->view = std::move(view);
+    enqueue_locked(entry);
   }
 }
 
@@ -86,17 +142,15 @@ sql::SqlStatus StreamEngine::validate(const sql::Plan& select) const {
 sql::SqlStatus StreamEngine::start(const sql::ViewDef& def, std::shared_ptr<const sql::Plan> select,
                                    bool fresh) {
   SQL_CHECK(validate_plan(*select));
-  auto view =
-      std::make_shared<View>(def, std::move(select), *options_.log, *store_,
-                             ViewOptions{.cache_bytes = options_.cache_bytes,
-                                         .checkpoint_interval_ms = options_.checkpoint_interval_ms,
-                                         .pool = pool_.get()});
+  auto view = make_view(def, select);
   Status opened = view->open(fresh);
   if (!opened.ok()) return sql::sql_error(sql::sqlstate::kIoError, opened.error().message());
   std::lock_guard lock(mu_);
   if (stopping_) return sql::sql_error("57P01", "the server is shutting down");
   auto entry = std::make_shared<Entry>();
   entry->view = std::move(view);
+  entry->def = def;
+  entry->select = std::move(select);
   views_[def.name] = entry;
   enqueue_locked(entry);
   return sql::Unit{};
@@ -122,26 +176,33 @@ sql::SqlStatus StreamEngine::drop(const std::string& name) {
 
 sql::SqlResult<std::vector<sql::Row>> StreamEngine::read(const std::string& name) {
   std::shared_ptr<Entry> entry;
+  std::shared_ptr<View> view;
   {
     std::lock_guard lock(mu_);
     auto it = views_.find(name);
     if (it == views_.end())
       return sql::sql_error("55000", "materialized view \"" + name + "\" is not running");
     entry = it->second;
+    view = entry->view;
   }
-  return entry->view->read();
+  return view->read();
 }
 
 std::vector<sql::ViewStatus> StreamEngine::status() const {
-  std::vector<std::shared_ptr<Entry>> entries;
+  std::vector<std::pair<std::shared_ptr<View>, int>> views;
   {
     std::lock_guard lock(mu_);
     for (const auto& [name, entry] : views_)
-      entries.push_back(entry);
+      views.emplace_back(entry->view, entry->retries);
   }
   std::vector<sql::ViewStatus> out;
-  for (const auto& e : entries)
-    out.push_back(e->view->status());
+  for (const auto& [view, retries] : views) {
+    out.push_back(view->status());
+    if (view->failed() && view->failure_is_transient()) {
+      out.back().state =
+          "retrying (" + std::to_string(retries) + " failed so far): " + view->failure();
+    }
+  }
   return out;
 }
 

@@ -6,8 +6,14 @@
 // task pool, each partition by one thread so its records stay in order. Workers are woken when a
 // view is created and otherwise poll, every poll_interval_ms, whether a source partition's high
 // watermark moved past a view's position (a bounded wait, never a busy loop).
+//
+// Failures: a step that fails on storage (a full disk, an I/O error) pauses the view; after a
+// back-off (100 ms doubling to 30 s) a new View opens from the last checkpoint and carries on,
+// as after a restart (outputs since that checkpoint are written again: at-least-once). A failure
+// of the view itself stops it for good, with the reason in its status.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <map>
@@ -51,13 +57,23 @@ class StreamEngine final : public sql::ViewHost {
 
  private:
   struct Entry {
-    std::shared_ptr<View> view;
+    std::shared_ptr<View> view;  // replaced (under mu_, while not running) by a retry
     bool queued = false;
     bool running = false;
+    // For restarting a view whose step failed on storage: what start() was given, when to try
+    // next, and how many tries in a row failed.
+    sql::ViewDef def;
+    std::shared_ptr<const sql::Plan> select;
+    std::chrono::steady_clock::time_point retry_at{};
+    int retries = 0;
   };
   explicit StreamEngine(StreamOptions options);
   void work();
   void enqueue_locked(const std::shared_ptr<Entry>& entry);
+  std::shared_ptr<View> make_view(const sql::ViewDef& def,
+                                  std::shared_ptr<const sql::Plan> select) const;
+  // Opens a new View from the last checkpoint for each paused view whose back-off is over.
+  void retry_paused_locked(std::unique_lock<std::mutex>& lock);
 
   StreamOptions options_;
   std::unique_ptr<StateStore> store_;

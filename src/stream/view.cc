@@ -168,10 +168,16 @@ void View::reject(const Source& source, int32_t p, Lane& lane, int64_t at,
                   const storage::RecordView& record) {
   const sql::TableDef& table = source.table;
   skip_row(context_, lane.reason);
-  if (!table.dead_letter.empty())
-    lane.dead_letters.push_back(
-        {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
-         sql::dead_letter_json(lane.reason, def_.name, table.topic, p, at, record.value)});
+  if (table.dead_letter.empty()) return;
+  // Within the dead-letter topic's record limit, so no record can make the view fail; the key
+  // and the batch framing need room too.
+  auto config = log_.effective_config(table.dead_letter);
+  const int64_t limit = config.ok() ? config->max_message_bytes : log_.defaults().max_message_bytes;
+  const int64_t room = limit - static_cast<int64_t>(record.key ? record.key->size() : 0) - 512;
+  lane.dead_letters.push_back(
+      {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
+       sql::dead_letter_json(lane.reason, def_.name, table.topic, p, at, record.value,
+                             static_cast<size_t>(std::max<int64_t>(room, 1024)))});
 }
 
 sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) {
@@ -343,11 +349,21 @@ sql::SqlStatus View::checkpoint() {
   return sql::Unit{};
 }
 
-void View::fail(const std::string& reason) {
-  spdlog::error("materialized view {} stopped: {}", def_.name, reason);
+void View::fail(const sql::SqlError& error) {
+  // Class 58 (system errors: I/O) and 53 (insufficient resources: a full disk).
+  const bool transient = error.sqlstate.rfind("58", 0) == 0 || error.sqlstate.rfind("53", 0) == 0;
+  spdlog::error("materialized view {} {}: {}", def_.name,
+                transient ? "paused (it restarts from its last checkpoint)" : "stopped",
+                error.message);
   std::lock_guard lock(status_mu_);
-  error_ = reason;
+  error_ = error.message;
+  transient_ = transient;
   failed_ = true;
+}
+
+std::string View::failure() const {
+  std::lock_guard lock(status_mu_);
+  return error_;
 }
 
 bool View::step() {
@@ -364,7 +380,7 @@ bool View::step() {
     if (dirty) {
       auto saved = checkpoint();
       if (!saved.ok()) {
-        fail(saved.error().message);
+        fail(saved.error());
         return false;
       }
     }
@@ -378,7 +394,7 @@ bool View::step() {
     for (size_t p = 0; p < source.partitions.size(); ++p) {
       auto more = pump_until(source, static_cast<int32_t>(p), *source.partitions[p], deadline);
       if (!more.ok()) {
-        fail(more.error().message);
+        fail(more.error());
         return false;
       }
       if (*more) return finish(true);
@@ -409,7 +425,7 @@ bool View::step() {
   bool more = false;
   for (auto& r : results) {
     if (!r.ok()) {
-      fail(r.error().message);
+      fail(r.error());
       return false;
     }
     more = more || *r;

@@ -50,6 +50,10 @@ class View {
   const std::string& name() const { return def_.name; }
   const std::string& prefix() const { return context_.prefix; }
   bool failed() const { return failed_.load(); }
+  // The failure came from storage (a full disk, an I/O error), not from the view's own
+  // definition: a new View opened from the last checkpoint may well succeed.
+  bool failure_is_transient() const { return transient_.load(); }
+  std::string failure() const;
 
  private:
   // What one source partition needs while it is pumped; stream partitions are pumped in
@@ -121,7 +125,7 @@ class View {
   // Creates the view's output topic unless it exists (compacted for an aggregate view).
   Status ensure_output_topic();
   storage::ConfigMap output_overrides() const;
-  void fail(const std::string& reason);
+  void fail(const sql::SqlError& error);
 
   sql::ViewDef def_;
   std::shared_ptr<const sql::Plan> select_;
@@ -138,6 +142,7 @@ class View {
   size_t lanes_ = 1;
   std::atomic<int64_t> records_{0};  // checkpointed
   std::atomic<bool> failed_{false};
+  std::atomic<bool> transient_{false};
   mutable std::mutex status_mu_;
   std::string error_;
 };
