@@ -37,6 +37,7 @@ struct ServeConfig {
   // Kafka's producer.id.expiration.ms and transactional.id.expiration.ms (the latter is accepted
   // for configuration parity; it takes effect once transactions exist).
   int64_t producer_id_expiration_ms = 86400000;
+  int64_t disk_reserve_bytes = 16 << 20;
   int64_t transactional_id_expiration_ms = 604800000;
 
   // Group coordinator (Kafka's names, dashed).

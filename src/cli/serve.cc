@@ -70,6 +70,7 @@ int run_serve(const ServeConfig& config) {
       .max_open_files = static_cast<size_t>(config.max_open_files),
       .retention_check_interval_ms = config.retention_check_interval_ms,
       .producer_id_expiration_ms = config.producer_id_expiration_ms,
+      .disk_reserve_bytes = static_cast<uint64_t>(config.disk_reserve_bytes),
   });
   if (!storage.ok()) {
     spdlog::error("cannot open storage: {}", storage.error().message());

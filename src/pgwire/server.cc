@@ -301,6 +301,13 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
         co_return false;
       }
       session_ = std::make_unique<sql::Session>(server_.engine_, packet->params);
+      session_->set_deallocator([this](const std::string& name) {
+        if (name.empty()) {
+          statements_.clear();
+          return true;
+        }
+        return statements_.erase(name) != 0;
+      });
       int32_t secret = 0;
       pid_ = server_.register_connection(weak_from_this(), &secret);
       session_->set_backend_pid(pid_);

@@ -2441,6 +2441,13 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
         return bind_copy(stmt->copy_stmt);
       case PG_QUERY__NODE__NODE_EXPLAIN_STMT:
         return bind_explain(stmt->explain_stmt);
+      case PG_QUERY__NODE__NODE_DEALLOCATE_STMT: {
+        // psycopg and JDBC free their prepared statements this way. NULL name: ALL.
+        const char* name = stmt->deallocate_stmt->name;
+        Plan plan = tagged(Plan::Kind::kDeallocate, name ? "DEALLOCATE" : "DEALLOCATE ALL");
+        plan.variable = name ? name : "";
+        return plan;
+      }
       case PG_QUERY__NODE__NODE_TRANSACTION_STMT: {
         switch (stmt->transaction_stmt->kind) {
           case PG_QUERY__TRANSACTION_STMT_KIND__TRANS_STMT_BEGIN:

@@ -106,6 +106,11 @@ Result<Def> Catalog::erase_locked(std::map<std::string, Def>& defs, const std::s
   Def def = it->second;
   defs.erase(it);
   Status saved = save_locked();
+  // A drop must work on a full disk, or space could not be freed through Eddy.
+  if (!saved.ok() && saved.error().code() == ErrorCode::kNoSpace && free_space_for_drops_ &&
+      free_space_for_drops_()) {
+    saved = save_locked();
+  }
   if (!saved.ok()) {
     defs[name] = def;
     return saved.error();

@@ -5,6 +5,7 @@
 // catalog. Thread-safe: sessions on different threads share one Catalog.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -85,6 +86,12 @@ class Catalog {
   Status create_view(const ViewDef& view);
   Result<ViewDef> drop_view(const std::string& name);
 
+  // Called when a drop cannot write the catalog for lack of space; returning true (it freed
+  // some, such as the storage's disk reserve) makes the drop try once more. Set before use.
+  void set_space_for_drops(std::function<bool()> free_space) {
+    free_space_for_drops_ = std::move(free_space);
+  }
+
  private:
   Catalog(FileSystem& fs, std::string path) : fs_(fs), path_(std::move(path)) {}
   Status save_locked() const;
@@ -96,6 +103,7 @@ class Catalog {
 
   FileSystem& fs_;
   std::string path_;
+  std::function<bool()> free_space_for_drops_;
   mutable std::mutex mu_;
   std::map<std::string, TableDef> tables_;
   std::map<std::string, ViewDef> views_;

@@ -82,6 +82,7 @@ struct Plan {
     kShowColumns,  // SHOW COLUMNS FROM `variable` (a table, view or system relation)
     kShowCreate,   // SHOW CREATE TABLE / MATERIALIZED VIEW `variable` (`value`: which)
     kExplain,      // EXPLAIN `explained`
+    kDeallocate,   // DEALLOCATE `variable` (a prepared statement; empty: ALL)
   };
   Kind kind = Kind::kNoOp;
   std::string tag;

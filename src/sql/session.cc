@@ -107,6 +107,9 @@ bool is_utc_name(const std::string& value) {
 Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options) {
   std::unique_ptr<Engine> engine(new Engine(std::move(options)));
   ASSIGN_OR_RETURN(engine->catalog_, Catalog::open(posix_file_system(), engine->options_.data_dir));
+  if (storage::LogManager* log = engine->options_.log) {
+    engine->catalog_->set_space_for_drops([log] { return log->release_disk_reserve(); });
+  }
   return engine;
 }
 
@@ -431,6 +434,11 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       tx_ = 'I';
       return result;
     case Plan::Kind::kNoOp:
+      return result;
+    case Plan::Kind::kDeallocate:
+      if (!deallocate_ || !deallocate_(plan.variable)) {
+        return sql_error("26000", "prepared statement \"" + plan.variable + "\" does not exist");
+      }
       return result;
     case Plan::Kind::kShowColumns: {
       std::optional<TableDef> def;

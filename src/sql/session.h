@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -139,6 +140,12 @@ class Session {
   // The process id the client was told in BackendKeyData (pg_backend_pid()).
   void set_backend_pid(int32_t pid) { backend_pid_ = pid; }
 
+  // How DEALLOCATE reaches the protocol's prepared statements, which the connection keeps:
+  // called with the name (empty: all); false when there is no statement of that name.
+  void set_deallocator(std::function<bool(const std::string&)> deallocate) {
+    deallocate_ = std::move(deallocate);
+  }
+
   // Makes the running (or next) scan stop with SQLSTATE 57014.
   void cancel() { cancel_->store(true); }
 
@@ -158,6 +165,7 @@ class Session {
   std::vector<std::string> changed_;
   char tx_ = 'I';
   int32_t backend_pid_ = 0;
+  std::function<bool(const std::string&)> deallocate_;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<CopyIn> copy_;
   // A simple query paused by its COPY FROM STDIN: the statements after it.

@@ -39,6 +39,12 @@ Result<std::unique_ptr<LogManager>> LogManager::open(LogManagerOptions options) 
     manager->deleter_ = std::make_unique<FileDeleter>(fs, manager->options_.deleter);
   }
   RETURN_IF_ERROR(manager->load());
+  if (manager->options_.disk_reserve_bytes > 0 && manager->options_.fs == nullptr) {
+    manager->reserve_ =
+        std::make_unique<SpaceReserve>(join_path(manager->options_.data_dir, "disk_reserve"),
+                                       manager->options_.disk_reserve_bytes);
+    manager->reserve_->ensure();
+  }
   if (manager->options_.background_threads) {
     manager->last_retention_ms_ = manager->options_.clock();
     manager->background_ = std::thread([m = manager.get()] { m->background_loop(); });
@@ -266,7 +272,13 @@ Status LogManager::delete_topic(const std::string& name) {
   ASSIGN_OR_RETURN(TopicInfo topic, find_topic(name));
   TopicMap next = catalog_;
   next.erase(name);
-  RETURN_IF_ERROR(store_catalog(fs_, join_path(options_.data_dir, kCatalogFile), next));
+  const std::string catalog_path = join_path(options_.data_dir, kCatalogFile);
+  Status stored = store_catalog(fs_, catalog_path, next);
+  // A deletion must work on a full disk, or space could not be freed through Eddy.
+  if (!stored.ok() && stored.error().code() == ErrorCode::kNoSpace && release_disk_reserve()) {
+    stored = store_catalog(fs_, catalog_path, next);
+  }
+  RETURN_IF_ERROR(stored);
   std::vector<std::shared_ptr<PartitionLog>> logs;
   {
     std::unique_lock lock(mu_);
@@ -449,6 +461,7 @@ void LogManager::run_maintenance(bool include_retention) {
     }
   }
   if (!include_retention) return;
+  if (reserve_) reserve_->ensure();
   for (auto& log : all) {
     (void)log->apply_retention();
     (void)log->expire_producers();

@@ -34,6 +34,7 @@
 #include "storage/file_deleter.h"
 #include "storage/partition_log.h"
 #include "storage/producer_ids.h"
+#include "storage/space_reserve.h"
 #include "storage/topic_config.h"
 
 namespace eddy::storage {
@@ -52,6 +53,9 @@ struct LogManagerOptions {
   bool background_threads = true;
   FileDeleterOptions deleter{};
   FileSystem* fs = nullptr;  // null: the POSIX file system
+  // Bytes held back in `<data-dir>/disk_reserve` for deletions on a full disk (space_reserve.h);
+  // 0: none. Only with the POSIX file system.
+  uint64_t disk_reserve_bytes = 0;
   Clock clock = wall_clock_ms;
 };
 
@@ -83,6 +87,10 @@ class LogManager {
   // Kafka's DeleteRecords on one partition (PartitionLog::delete_records_before); kNotFound when
   // the partition does not exist. Returns the new log start offset.
   Result<int64_t> delete_records(const std::string& topic, int32_t partition, int64_t offset);
+
+  // Frees the disk reserve for a deletion whose write failed on a full disk; true when there
+  // was one (then try the write again).
+  bool release_disk_reserve() { return reserve_ && reserve_->release(); }
 
   std::optional<TopicInfo> topic(const std::string& name) const;
   // Like topic(), with a NOT_FOUND error naming the topic.
@@ -159,7 +167,8 @@ class LogManager {
   DurabilityWaiter durability_{4};
   std::function<void(const std::string&, int32_t)> visibility_observer_;
 
-  std::unique_ptr<FileDeleter> deleter_;  // null without background threads
+  std::unique_ptr<FileDeleter> deleter_;   // null without background threads
+  std::unique_ptr<SpaceReserve> reserve_;  // null when disabled
   std::thread background_;
   std::mutex background_mu_;
   std::condition_variable background_cv_;

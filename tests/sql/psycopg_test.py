@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """psycopg 3 against a real server: connect, simple and extended (parameterised) queries, typed
-results in text and binary, errors with SQLSTATE, a table over a topic filled by kcat with JSON
-lines, and the data still there after a restart.
+results in text and binary, errors with SQLSTATE, psycopg's automatic prepared statements and
+their DEALLOCATE once its cache is full, a table over a topic filled by kcat with JSON lines, and
+the data still there after a restart.
 
 usage: psycopg_test.py EDDY_BINARY
 """
@@ -48,6 +49,21 @@ def main():
                 conn.execute("SELECT nope FROM nowhere")
             except psycopg.Error as e:
                 check(e.sqlstate == "42P01", e.sqlstate)
+            # psycopg prepares a query run prepare_threshold times and, past prepared_max,
+            # frees the oldest with DEALLOCATE; both must keep queries answering.
+            conn.prepare_threshold, conn.prepared_max = 1, 2
+            for round_ in range(3):
+                for k in range(5):
+                    row = conn.execute(f"SELECT %s::int + {k}", (round_,)).fetchone()
+                    check(row == (round_ + k,), f"prepared query {k}: {row}")
+            conn.prepare_threshold = None  # the statements below by the simple protocol
+            conn.execute("DEALLOCATE ALL")
+            try:
+                conn.execute("DEALLOCATE no_such_statement")
+                check(False, "DEALLOCATE of a missing statement did not fail")
+            except psycopg.Error as e:
+                check(e.sqlstate == "26000", e.sqlstate)
+            conn.prepare_threshold = 5
             conn.execute("CREATE TABLE clicks (page text, ms bigint, ok boolean) "
                          "WITH (topic = 'clicks', format = 'json')")
             lines = "".join(f'{{"page": "/p{i % 3}", "ms": {i}, "ok": {str(i % 2 == 0).lower()}}}\n'

@@ -10,8 +10,10 @@ reports as skipped, where mounting is not allowed). The test
      about as large as its input (one row per distinct record), so its output write must fail,
      and produces on: deliveries fail with a Kafka error, the server stays up and answers SQL,
      and the view pauses (status "retrying ...") instead of stopping for good;
-  3. frees the space: producing resumes, the view carries on to count every stored record;
-  4. kills the server (-9) and starts it again: every acknowledged record is where its delivery
+  3. fills the last bytes too: DROP TABLE and Kafka DeleteTopics still work (the server's disk
+     reserve gives their catalog writes room);
+  4. frees the space: producing resumes, the view carries on to count every stored record;
+  5. kills the server (-9) and starts it again: every acknowledged record is where its delivery
      report said, and the view's counts still match the topic.
 Every wait is bounded. Prints "N passed, 0 failed" on success.
 """
@@ -26,6 +28,7 @@ import time
 
 import psycopg
 from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, NewTopic
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "kafka"))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
@@ -126,6 +129,10 @@ def main():
         server.start()
         conn = psycopg.connect(server.dsn(), autocommit=True)
         conn.execute("CREATE TABLE clicks (body text) WITH (format = 'text', partitions = 2)")
+        conn.execute("CREATE TABLE scratch (n int)")
+        conn.execute("INSERT INTO scratch VALUES " + ", ".join(f"({i})" for i in range(1000)))
+        admin = AdminClient({"bootstrap.servers": server.bootstrap})
+        admin.create_topics([NewTopic("scratch-topic", 1, 1)])["scratch-topic"].result(30)
         deliveries = Deliveries()
         produce(server.bootstrap, deliveries, 0, 3000, 10_000)
         eq((len(deliveries.acked), len(deliveries.errors)), (3000, 0), "produce before the fill")
@@ -150,7 +157,16 @@ def main():
         check(view_state(conn).startswith("retrying"),
               f"the view does not stop for good: {view_state(conn)}")
 
+        check(fill(filler + "-2") >= 0, "the last bytes are taken too")
+        conn.execute("DROP TABLE scratch")
+        check("scratch" not in {r[0] for r in conn.execute("SHOW TABLES").fetchall()},
+              "DROP TABLE works on a full disk")
+        admin.delete_topics(["scratch-topic"])["scratch-topic"].result(30)
+        check("scratch-topic" not in admin.list_topics(timeout=15).topics,
+              "DeleteTopics works on a full disk")
+
         os.remove(filler)
+        os.remove(filler + "-2")
         before = len(deliveries.acked)
         deliveries.errors.clear()
         produce(server.bootstrap, deliveries, 6000, 2000, 30_000)
