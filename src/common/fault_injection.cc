@@ -85,6 +85,13 @@ Status FaultInjectionFileSystem::rename(const std::string& from, const std::stri
   return base_.rename(from, to);
 }
 
+Status FaultInjectionFileSystem::sync_filesystem(const std::string& path) {
+  if (auto fault = check(Op::kSyncDir)) {
+    return errno_error(fault->error, "syncfs (injected)", path);
+  }
+  return base_.sync_filesystem(path);
+}
+
 Status FaultInjectionFileSystem::sync_dir(const std::string& path) {
   if (auto fault = check(Op::kSyncDir)) {
     return errno_error(fault->error, "fsync directory (injected)", path);

@@ -41,6 +41,7 @@ class FaultInjectionFileSystem final : public FileSystem {
   Status rename(const std::string& from, const std::string& to) override;
   Status create_dirs(const std::string& path) override { return base_.create_dirs(path); }
   Status sync_dir(const std::string& path) override;
+  Status sync_filesystem(const std::string& path) override;
   Result<std::vector<std::string>> list_dir(const std::string& path) override {
     return base_.list_dir(path);
   }

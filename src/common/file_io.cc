@@ -128,6 +128,16 @@ class PosixFileSystem final : public FileSystem {
     return ok_status();
   }
 
+  Status sync_filesystem(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return errno_error(errno, "open directory", path);
+    int rc = ::syncfs(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return errno_error(err, "syncfs", path);
+    return ok_status();
+  }
+
   Result<std::vector<std::string>> list_dir(const std::string& path) override {
     DIR* dir = ::opendir(path.c_str());
     if (dir == nullptr) return errno_error(errno, "list directory", path);

@@ -54,6 +54,9 @@ class FileSystem {
   virtual Status create_dirs(const std::string& path) = 0;
   // fsyncs a directory so that entries created, renamed or removed in it are durable.
   virtual Status sync_dir(const std::string& path) = 0;
+  // Makes everything written to the file system holding `path` durable (syncfs): one call
+  // instead of an fsync per file when many files were written.
+  virtual Status sync_filesystem(const std::string& path) = 0;
   virtual Result<std::vector<std::string>> list_dir(const std::string& path) = 0;
   virtual Result<bool> exists(const std::string& path) = 0;
 };

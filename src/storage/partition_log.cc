@@ -775,7 +775,7 @@ Result<int64_t> PartitionLog::delete_records_before(int64_t offset) {
   return start;
 }
 
-Status PartitionLog::close() {
+Status PartitionLog::close(bool defer_index_sync) {
   {
     std::unique_lock lock(mu_);
     if (closed_) return ok_status();
@@ -783,7 +783,7 @@ Status PartitionLog::close() {
   }
   RETURN_IF_ERROR(flush());
   std::unique_lock lock(mu_);
-  RETURN_IF_ERROR(active_->write_indexes());
+  RETURN_IF_ERROR(active_->write_indexes(/*sync=*/!defer_index_sync));
   if (active_->next_offset() > snapshot_covered_) write_producer_snapshot_locked();
   return ok_status();
 }

@@ -181,7 +181,9 @@ class PartitionLog {
   std::vector<int64_t> producer_snapshot_offsets() const;
 
   // Flushes and writes indexes and the producer snapshot so the next open needs no scan.
-  Status close();
+  // `defer_index_sync`: the index files are written without an fsync each; the caller makes
+  // them durable (FileSystem::sync_filesystem) before anything relies on them.
+  Status close(bool defer_index_sync = false);
 
  private:
   PartitionLog(FileCache& cache, PartitionOptions options);

@@ -32,12 +32,12 @@ std::vector<std::byte> encode_time_index(const std::vector<TimeIndexEntry>& entr
   return out;
 }
 
-Status write_index_file(FileCache& cache, const std::string& path,
-                        std::span<const std::byte> bytes) {
+Status write_index_file(FileCache& cache, const std::string& path, std::span<const std::byte> bytes,
+                        bool sync) {
   ASSIGN_OR_RETURN(auto file, cache.get(path, /*create=*/true));
   RETURN_IF_ERROR(file->truncate(0));
   if (!bytes.empty()) RETURN_IF_ERROR(file->write_at(0, bytes));
-  return file->sync();
+  return sync ? file->sync() : ok_status();
 }
 
 }  // namespace
@@ -118,6 +118,7 @@ Result<std::shared_ptr<Segment>> Segment::open(FileCache& cache, const std::stri
     }
     segment->sealed_offset_entries_ = 0;
     segment->sealed_time_entries_ = 0;
+    segment->indexes_on_disk_for_size_ = segment->size_;
   }
   return segment;
 }
@@ -448,16 +449,20 @@ Result<int64_t> Segment::find_offset_by_timestamp(int64_t timestamp) {
   return int64_t{-1};
 }
 
-Status Segment::write_indexes() {
+Status Segment::write_indexes(bool sync) {
+  // Unchanged since they were written or found valid at open: a clean stop of many idle
+  // partitions then costs no writes at all.
+  if (indexes_on_disk_for_size_ == size_) return ok_status();
   std::vector<TimeIndexEntry> times = time_index_;
   if (max_timestamp_ >= 0 && (times.empty() || times.back().timestamp < max_timestamp_)) {
     // Record the segment's overall max so a later open knows it without a scan.
     times.push_back({max_timestamp_, static_cast<uint32_t>(next_offset_ - 1 - base_offset_)});
   }
-  RETURN_IF_ERROR(write_index_file(cache_, index_path_, encode_offset_index(offset_index_)));
-  RETURN_IF_ERROR(write_index_file(cache_, time_index_path_, encode_time_index(times)));
+  RETURN_IF_ERROR(write_index_file(cache_, index_path_, encode_offset_index(offset_index_), sync));
+  RETURN_IF_ERROR(write_index_file(cache_, time_index_path_, encode_time_index(times), sync));
   sealed_offset_entries_ = offset_index_.size();
   sealed_time_entries_ = times.size();
+  indexes_on_disk_for_size_ = size_;
   return ok_status();
 }
 

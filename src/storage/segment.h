@@ -110,7 +110,8 @@ class Segment {
   // Writes indexes to files and fsyncs log and indexes; the segment becomes immutable.
   Status seal();
   // Writes the in-memory indexes of the active segment (clean shutdown).
-  Status write_indexes();
+  // `sync` false: written without fsync (the caller syncs the file system afterwards).
+  Status write_indexes(bool sync = true);
   Status sync_log();
   // Removes the segment's files.
   Status remove_files();
@@ -148,6 +149,8 @@ class Segment {
   std::vector<TimeIndexEntry> time_index_;
   uint64_t sealed_offset_entries_ = 0;
   uint64_t sealed_time_entries_ = 0;
+  // The segment size the index files on disk describe (UINT64_MAX: unknown or stale).
+  uint64_t indexes_on_disk_for_size_ = UINT64_MAX;
 };
 
 }  // namespace eddy::storage
