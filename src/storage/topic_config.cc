@@ -110,8 +110,10 @@ Status check_throttled_replicas(const std::string& key, const std::string& value
 
 // The versions Kafka 3.3 names message formats by ("0.10.2", "2.8", "3.0-IV1", ...).
 Status check_message_format_version(const std::string& key, const std::string& value) {
+  // Kafka reads the first three parts of a 0.x version and the first two of a later one, so
+  // "0.10.0.0" and "2.8.1" name versions too.
   static const std::regex version(
-      R"((0\.(8|9|10|11)\.[0-9]+|[1-3]\.[0-9]+(\.[0-9]+)?)(-IV[0-9]+)?)");
+      R"((0\.(8|9|10|11)\.[0-9]+(-IV[0-9]+)?|[1-3]\.[0-9]+(-IV[0-9]+)?)(\.[0-9]+)*)");
   if (std::regex_match(trimmed(value), version)) return ok_status();
   return bad_value(key, "'" + value + "' is not a Kafka version such as 3.0-IV1");
 }

@@ -641,8 +641,10 @@ def raw_version_checks(host, port, prefix):
     check(message and "max.message.bytes" in message, "AlterConfigs v2 message names the key")
     eq(alter([("retention.ms", "1")], restype=BROKER, name="0")[0], INVALID_REQUEST,
        "AlterConfigs v2 on the broker with a topic name")
-    eq(alter([("retention.ms", "1"), ("retention.ms", "2")])[0], INVALID_REQUEST,
-       "AlterConfigs v2 duplicate key")
+    eq(alter([("retention.ms", "1"), ("retention.ms", "2")])[0], 0,
+       "AlterConfigs v2 with a key twice")
+    d = raw_describe_configs_v4(raw, TOPIC, t, ["retention.ms"])
+    eq(d["configs"]["retention.ms"]["value"], "2", "the last value of a key given twice wins")
 
     # DeleteTopics v5 (flexible, by name, with messages).
     def delete(name):

@@ -47,7 +47,7 @@ KAFKA_TOPIC_CONFIGS = {
 # What tools set, as they set it, and how it is stored.
 SET_AT_CREATE = {
     "min.insync.replicas": ("2", "2"),
-    "message.format.version": ("2.8-IV1", "2.8-IV1"),
+    "message.format.version": ("0.10.0.0", "0.10.0.0"),
     "segment.jitter.ms": (" 100 ", "100"),
     "preallocate": ("True", "true"),
     "min.cleanable.dirty.ratio": ("0.25", "0.25"),
@@ -68,6 +68,7 @@ BAD_VALUES = [
     ("preallocate", "maybe"),
     ("min.cleanable.dirty.ratio", "1.5"),
     ("message.format.version", "banana"),
+    ("message.format.version", "4.1"),
     ("leader.replication.throttled.replicas", "0-1"),
     ("segment.index.bytes", "3"),
     ("segment.jitter.ms", "-1"),

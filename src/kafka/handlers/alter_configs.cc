@@ -27,9 +27,9 @@ Outcome alter(RequestContext& ctx, const Resource& r, bool validate_only) {
   for (const auto& [key, value] : r.configs) {
     if (!value)
       return {KafkaError::kInvalidConfig, "config " + key + ": null value is not allowed"};
-    if (!values.emplace(key, *value).second) {
-      return {KafkaError::kInvalidRequest, "config " + key + " appears more than once"};
-    }
+    // A key given twice takes its last value, as Kafka reads the list into Properties
+    // (librdkafka's helpers send a described value and then the new one).
+    values[key] = *value;
   }
   if (r.type == kResourceBroker) {
     Outcome error;
