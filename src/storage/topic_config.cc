@@ -4,7 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <functional>
-#include <regex>
+#include <string_view>
 
 namespace eddy::storage {
 namespace {
@@ -95,26 +95,62 @@ std::string show_double(double value) {
   return text;
 }
 
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::vector<std::string_view> split(std::string_view s, char separator) {
+  std::vector<std::string_view> parts;
+  for (;;) {
+    const size_t at = s.find(separator);
+    parts.push_back(s.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    s.remove_prefix(at + 1);
+  }
+}
+
 // Kafka's form for replication throttles: "*" or partition:broker pairs.
 Status check_throttled_replicas(const std::string& key, const std::string& value) {
-  static const std::regex pair("[0-9]+:[0-9]+");
   const auto items = list_items(value);
   if (items.size() == 1 && items[0] == "*") return ok_status();
   for (const auto& item : items) {
-    if (!std::regex_match(item, pair)) {
+    const auto sides = split(item, ':');
+    if (sides.size() != 2 || !all_digits(sides[0]) || !all_digits(sides[1])) {
       return bad_value(key, "'" + value + "' is not '*' or a list of partition:broker pairs");
     }
   }
   return ok_status();
 }
 
-// The versions Kafka 3.3 names message formats by ("0.10.2", "2.8", "3.0-IV1", ...).
+// The versions Kafka 3.3 names message formats by ("0.10.2", "2.8", "3.0-IV1", ...). Kafka
+// reads the first three parts of a 0.x version and the first two of a later one, so "0.10.0.0"
+// and "2.8.1" name versions too; the last part it reads may carry "-IV<n>".
+bool is_kafka_version(std::string_view text) {
+  const auto parts = split(text, '.');
+  if (parts.size() < 2 || !all_digits(parts[0])) return false;
+  const bool zero = parts[0] == "0";
+  const size_t read = zero ? 3 : 2;
+  if (parts.size() < read) return false;
+  if (zero ? !(parts[1] == "8" || parts[1] == "9" || parts[1] == "10" || parts[1] == "11")
+           : !(parts[0] == "1" || parts[0] == "2" || parts[0] == "3")) {
+    return false;
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    std::string_view part = parts[i];
+    if (i + 1 == read) {
+      const size_t iv = part.find("-IV");
+      if (iv != std::string_view::npos) {
+        if (!all_digits(part.substr(iv + 3))) return false;
+        part = part.substr(0, iv);
+      }
+    }
+    if (!all_digits(part)) return false;
+  }
+  return true;
+}
+
 Status check_message_format_version(const std::string& key, const std::string& value) {
-  // Kafka reads the first three parts of a 0.x version and the first two of a later one, so
-  // "0.10.0.0" and "2.8.1" name versions too.
-  static const std::regex version(
-      R"((0\.(8|9|10|11)\.[0-9]+(-IV[0-9]+)?|[1-3]\.[0-9]+(-IV[0-9]+)?)(\.[0-9]+)*)");
-  if (std::regex_match(trimmed(value), version)) return ok_status();
+  if (is_kafka_version(trimmed(value))) return ok_status();
   return bad_value(key, "'" + value + "' is not a Kafka version such as 3.0-IV1");
 }
 
