@@ -231,3 +231,38 @@ TEST_F(LogManagerTest, AlterConfigAndAddPartitions) {
 
 }  // namespace
 }  // namespace eddy::storage
+
+namespace {
+
+bool valid(const std::string& key, const std::string& value) {
+  return eddy::storage::TopicConfig::validate(key, value).ok();
+}
+
+}  // namespace
+
+TEST(TopicConfigTest, PassiveKeysAreValidatedAsKafkaValidatesThem) {
+  using eddy::storage::TopicConfig;
+  for (const char* version : {"0.10.0", "0.10.0.0", "0.11.0-IV2", "2.8", "2.8.1", "3.0-IV1", "3.3"})
+    EXPECT_TRUE(valid("message.format.version", version)) << version;
+  for (const char* version :
+       {"banana", "4.1", "0.12.0", "3", "0.10", "3.0-IV", "3.0-IVx", "3..0", ""})
+    EXPECT_FALSE(valid("message.format.version", version)) << version;
+  EXPECT_TRUE(valid("leader.replication.throttled.replicas", "*"));
+  EXPECT_TRUE(valid("leader.replication.throttled.replicas", "0:1, 2:1"));
+  EXPECT_TRUE(valid("leader.replication.throttled.replicas", ""));
+  EXPECT_FALSE(valid("leader.replication.throttled.replicas", "0:1:2"));
+  EXPECT_FALSE(valid("leader.replication.throttled.replicas", "*,0:1"));
+  EXPECT_TRUE(valid("preallocate", " TRUE "));
+  EXPECT_FALSE(valid("preallocate", "yes"));
+  EXPECT_TRUE(valid("min.cleanable.dirty.ratio", "1"));
+  EXPECT_FALSE(valid("min.cleanable.dirty.ratio", "1.01"));
+  EXPECT_FALSE(valid("min.insync.replicas", "0"));
+  EXPECT_FALSE(valid("min.insync.replicas", "2147483648"));
+  EXPECT_EQ(TopicConfig::normalize("preallocate", " TRUE "), "true");
+  EXPECT_EQ(TopicConfig::normalize("min.cleanable.dirty.ratio", "1"), "1.0");
+  EXPECT_EQ(TopicConfig::normalize("cleanup.policy", " compact , delete "), "compact,delete");
+  // Every key has a description entry and a stored default.
+  const auto described = TopicConfig{}.to_map();
+  EXPECT_EQ(described.size(), TopicConfig::keys().size());
+  EXPECT_EQ(described.at("message.format.version"), "3.0-IV1");
+}
