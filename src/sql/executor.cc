@@ -25,7 +25,16 @@ namespace eddy::sql {
 namespace {
 
 SqlError io_error(const Error& e) {
-  return sql_error(sqlstate::kIoError, e.message());
+  switch (e.code()) {
+    case ErrorCode::kNoSpace:
+      return sql_error("53100", e.message());  // disk_full
+    case ErrorCode::kIoError:
+      return sql_error(sqlstate::kIoError, e.message());
+    case ErrorCode::kTooLarge:
+      return sql_error("54000", e.message());  // program_limit_exceeded
+    default:
+      return sql_error("58000", e.message());  // system_error
+  }
 }
 
 // Reads every partition of the table's topic from its log start to the high watermark as it is

@@ -261,6 +261,8 @@ void PartitionLog::on_fsync_failure_locked(Segment& segment, const Error& error)
   ++generation_;
   last_flush_error_ = error;
   high_watermark_ = std::min(high_watermark_, std::max(flushed_offset_, segments_.begin()->first));
+  // A DeleteRecords up to data that was just cut off must not leave the start past the end.
+  deleted_below_ = std::min(deleted_below_, active_->next_offset());
   unflushed_messages_ = 0;
   first_unflushed_ms_ = -1;
 }

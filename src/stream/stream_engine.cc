@@ -73,8 +73,8 @@ void StreamEngine::work() {
     ready_.pop_front();
     entry->queued = false;
     entry->running = true;
+    std::shared_ptr<View> view = entry->view;  // a retry replaces it under mu_
     lock.unlock();
-    std::shared_ptr<View> view = entry->view;
     const bool more = view->step();
     lock.lock();
     entry->running = false;
@@ -104,14 +104,19 @@ std::shared_ptr<View> StreamEngine::make_view(const sql::ViewDef& def,
 
 void StreamEngine::retry_paused_locked(std::unique_lock<std::mutex>& lock) {
   const auto now = std::chrono::steady_clock::now();
-  std::vector<std::shared_ptr<Entry>> due;
-  for (auto& [name, entry] : views_) {
-    if (entry->running || entry->queued || !entry->view->failed() ||
-        !entry->view->failure_is_transient() || now < entry->retry_at)
-      continue;
-    due.push_back(entry);
-  }
-  for (auto& entry : due) {
+  auto due = [&](const Entry& entry) {
+    return !entry.running && !entry.queued && entry.view->failed() &&
+           entry.view->failure_is_transient() && now >= entry.retry_at;
+  };
+  std::vector<std::shared_ptr<Entry>> candidates;
+  for (auto& [name, entry] : views_)
+    if (due(*entry)) candidates.push_back(entry);
+  for (auto& entry : candidates) {
+    if (stopping_) return;
+    // Checked again under the lock for each: while this worker reopened the previous one,
+    // another worker may have taken this entry, or it may have been dropped.
+    auto it = views_.find(entry->def.name);
+    if (it == views_.end() || it->second != entry || !due(*entry)) continue;
     // Marked running so drop() waits for the reopen and no other worker takes the entry.
     entry->running = true;
     lock.unlock();
@@ -120,8 +125,8 @@ void StreamEngine::retry_paused_locked(std::unique_lock<std::mutex>& lock) {
     lock.lock();
     entry->running = false;
     cv_.notify_all();
-    const bool live = views_.count(entry->def.name) != 0 && views_[entry->def.name] == entry;
-    if (!live || stopping_) continue;
+    it = views_.find(entry->def.name);
+    if (it == views_.end() || it->second != entry || stopping_) continue;
     if (!opened.ok()) {
       spdlog::warn("materialized view {}: reopening failed: {}", entry->def.name,
                    opened.error().message());

@@ -350,8 +350,10 @@ sql::SqlStatus View::checkpoint() {
 }
 
 void View::fail(const sql::SqlError& error) {
-  // Class 58 (system errors: I/O) and 53 (insufficient resources: a full disk).
-  const bool transient = error.sqlstate.rfind("58", 0) == 0 || error.sqlstate.rfind("53", 0) == 0;
+  // A full disk (53100) or an I/O error (58030) may pass; anything else (a record too large
+  // for its topic, a bad definition) would fail the same way again, and every retry would
+  // write the outputs since the checkpoint once more.
+  const bool transient = error.sqlstate == "53100" || error.sqlstate == sql::sqlstate::kIoError;
   spdlog::error("materialized view {} {}: {}", def_.name,
                 transient ? "paused (it restarts from its last checkpoint)" : "stopped",
                 error.message);

@@ -389,6 +389,9 @@ TEST(RdKafkaRestartTest, DeleteRecordsMovesTheLogStartDurably) {
   EXPECT_EQ(delete_records(producer.get(), topic, 0, kRecords + 1).first,
             RD_KAFKA_RESP_ERR_OFFSET_OUT_OF_RANGE);
   EXPECT_NE(delete_records(producer.get(), topic, 7, 1).first, RD_KAFKA_RESP_ERR_NO_ERROR);
+  // Committed offsets live in an internal topic, which keeps its records, as in Kafka.
+  EXPECT_EQ(delete_records(producer.get(), "__consumer_offsets", 0, 0).first,
+            RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION);
 
   server.stop(SIGKILL);
   ASSERT_TRUE(server.start()) << server.log();

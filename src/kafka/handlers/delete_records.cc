@@ -3,7 +3,8 @@
 // Moves each named partition's log start offset up to the requested offset (-1: the high
 // watermark), durably, as Kafka does: readers no longer see the records below it and whole
 // segments below it are deleted. The answer carries the new log start offset (the low
-// watermark). The work is synchronous, so timeout_ms is not needed.
+// watermark). The work is synchronous, so timeout_ms is not needed. Internal topics answer
+// INVALID_TOPIC_EXCEPTION and compact-only ones POLICY_VIOLATION, as in Kafka.
 #include "kafka/handlers/handlers.h"
 #include "storage/log_manager.h"
 
@@ -19,6 +20,28 @@ struct TopicRequest {
   std::string name;
   std::vector<PartitionRequest> partitions;
 };
+
+// The error and the new low watermark (-1 on error) of one partition.
+std::pair<KafkaError, int64_t> delete_one(RequestContext& ctx, const std::string& topic,
+                                          int32_t partition, int64_t offset) {
+  // As Kafka: internal topics keep their records (committed offsets live in one), and a
+  // compact-only topic's policy forbids deleting by offset.
+  if (topic == "__consumer_offsets" || topic == "__transaction_state") {
+    return {KafkaError::kInvalidTopicException, -1};
+  }
+  auto config = ctx.log.effective_config(topic);
+  if (config.ok() && !config->deletes()) return {KafkaError::kPolicyViolation, -1};
+  auto deleted = ctx.log.delete_records(topic, partition, offset);
+  if (deleted.ok()) return {KafkaError::kNone, *deleted};
+  switch (deleted.error().code()) {
+    case ErrorCode::kNotFound:
+      return {KafkaError::kUnknownTopicOrPartition, -1};
+    case ErrorCode::kOutOfRange:
+      return {KafkaError::kOffsetOutOfRange, -1};
+    default:
+      return {to_kafka_error(deleted.error()), -1};
+  }
+}
 
 bool handle(RequestContext& ctx, WireReader& body, AsyncServices&, Respond respond) {
   const bool flexible = ctx.api_version >= 2;
@@ -49,17 +72,7 @@ bool handle(RequestContext& ctx, WireReader& body, AsyncServices&, Respond respo
     w.string(t.name);
     w.array_length(static_cast<int32_t>(t.partitions.size()));
     for (const auto& p : t.partitions) {
-      int64_t low_watermark = -1;
-      KafkaError error = KafkaError::kNone;
-      auto deleted = ctx.log.delete_records(t.name, p.partition, p.offset);
-      if (deleted.ok()) {
-        low_watermark = *deleted;
-      } else {
-        const auto code = deleted.error().code();
-        error = code == ErrorCode::kNotFound     ? KafkaError::kUnknownTopicOrPartition
-                : code == ErrorCode::kOutOfRange ? KafkaError::kOffsetOutOfRange
-                                                 : to_kafka_error(deleted.error());
-      }
+      const auto [error, low_watermark] = delete_one(ctx, t.name, p.partition, p.offset);
       w.i32(p.partition);
       w.i64(low_watermark);
       w.i16(code(error));
