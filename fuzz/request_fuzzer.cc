@@ -106,6 +106,7 @@ class FuzzFileSystem final : public FileSystem {
     return base_.create_dirs(path);
   }
   Status sync_dir(const std::string&) override { return ok_status(); }
+  Status sync_filesystem(const std::string&) override { return ok_status(); }
   Result<std::vector<std::string>> list_dir(const std::string& path) override {
     return base_.list_dir(path);
   }
