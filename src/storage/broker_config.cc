@@ -208,19 +208,14 @@ Result<DynamicBrokerConfigs> decode_broker_configs(const std::string& text,
 }
 
 Result<DynamicBrokerConfigs> load_broker_configs(FileSystem& fs, const std::string& path) {
-  ASSIGN_OR_RETURN(bool exists, fs.exists(path));
-  if (!exists) return DynamicBrokerConfigs{};
-  ASSIGN_OR_RETURN(auto bytes, read_whole_file(fs, path, kMaxFileBytes));
-  return decode_broker_configs(
-      std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+  ASSIGN_OR_RETURN(auto text, read_text_file(fs, path, kMaxFileBytes));
+  if (!text) return DynamicBrokerConfigs{};
+  return decode_broker_configs(*text, path);
 }
 
 Status store_broker_configs(FileSystem& fs, const std::string& path,
                             const DynamicBrokerConfigs& configs) {
-  const std::string text = encode_broker_configs(configs);
-  return write_file_atomically(
-      fs, path,
-      std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size()));
+  return write_text_file(fs, path, encode_broker_configs(configs));
 }
 
 }  // namespace eddy::storage

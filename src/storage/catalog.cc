@@ -133,18 +133,13 @@ Result<TopicMap> decode_catalog(const std::string& text, const std::string& orig
 }
 
 Result<TopicMap> load_catalog(FileSystem& fs, const std::string& path) {
-  ASSIGN_OR_RETURN(bool exists, fs.exists(path));
-  if (!exists) return TopicMap{};
-  ASSIGN_OR_RETURN(auto bytes, read_whole_file(fs, path, kMaxCatalogBytes));
-  std::string text(reinterpret_cast<const char*>(bytes.data()), bytes.size());
-  return decode_catalog(text, path);
+  ASSIGN_OR_RETURN(auto text, read_text_file(fs, path, kMaxCatalogBytes));
+  if (!text) return TopicMap{};
+  return decode_catalog(*text, path);
 }
 
 Status store_catalog(FileSystem& fs, const std::string& path, const TopicMap& topics) {
-  std::string text = encode_catalog(topics);
-  return write_file_atomically(
-      fs, path,
-      std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size()));
+  return write_text_file(fs, path, encode_catalog(topics));
 }
 
 }  // namespace eddy::storage

@@ -33,4 +33,19 @@ Result<std::string> unseal_text(const std::string& text, const std::string& what
   return text.substr(0, crc_line);
 }
 
+Result<std::optional<std::string>> read_text_file(FileSystem& fs, const std::string& path,
+                                                  uint64_t max_bytes) {
+  ASSIGN_OR_RETURN(bool exists, fs.exists(path));
+  if (!exists) return std::optional<std::string>();
+  ASSIGN_OR_RETURN(auto bytes, read_whole_file(fs, path, max_bytes));
+  return std::optional<std::string>(
+      std::string(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+}
+
+Status write_text_file(FileSystem& fs, const std::string& path, const std::string& text) {
+  return write_file_atomically(
+      fs, path,
+      std::span<const std::byte>(reinterpret_cast<const std::byte*>(text.data()), text.size()));
+}
+
 }  // namespace eddy::storage

@@ -24,27 +24,6 @@ std::string trimmed(const std::string& s) {
   return s.substr(first, last - first + 1);
 }
 
-std::vector<std::string> list_items(const std::string& value) {
-  std::vector<std::string> items;
-  const std::string all = trimmed(value);
-  if (all.empty()) return items;
-  size_t start = 0;
-  for (;;) {
-    const size_t comma = all.find(',', start);
-    items.push_back(trimmed(all.substr(start, comma - start)));
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
-  return items;
-}
-
-std::string join_items(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items)
-    out += (out.empty() ? "" : ",") + item;
-  return out;
-}
-
 Result<int64_t> parse_int(const std::string& key, const std::string& raw, int64_t min,
                           int64_t max) {
   const std::string value = trimmed(raw);
@@ -111,7 +90,7 @@ std::vector<std::string_view> split(std::string_view s, char separator) {
 
 // Kafka's form for replication throttles: "*" or partition:broker pairs.
 Status check_throttled_replicas(const std::string& key, const std::string& value) {
-  const auto items = list_items(value);
+  const auto items = config_list_items(value);
   if (items.size() == 1 && items[0] == "*") return ok_status();
   for (const auto& item : items) {
     const auto sides = split(item, ':');
@@ -204,10 +183,10 @@ const std::vector<Setting>& settings() {
     std::vector<Setting> s = {
         Setting{.key = {"cleanup.policy", ConfigType::kList, "log.cleanup.policy", true},
                 .apply = [](TopicConfig& c, const std::string& v) -> Status {
-                  auto items = list_items(v);
+                  auto items = config_list_items(v);
                   std::sort(items.begin(), items.end());
                   items.erase(std::unique(items.begin(), items.end()), items.end());
-                  const std::string set = join_items(items);
+                  const std::string set = join_config_list(items);
                   if (set == "delete") {
                     c.cleanup_policy = CleanupPolicy::kDelete;
                   } else if (set == "compact") {
@@ -344,6 +323,27 @@ Error unknown_key(const std::string& key) {
 
 }  // namespace
 
+std::vector<std::string> config_list_items(const std::string& value) {
+  std::vector<std::string> items;
+  const std::string all = trimmed(value);
+  if (all.empty()) return items;
+  size_t start = 0;
+  for (;;) {
+    const size_t comma = all.find(',', start);
+    items.push_back(trimmed(all.substr(start, comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return items;
+}
+
+std::string join_config_list(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items)
+    out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
 Result<std::string> check_typed_value(const std::string& key, ConfigType type,
                                       const std::string& value) {
   switch (type) {
@@ -368,7 +368,7 @@ Result<std::string> check_typed_value(const std::string& key, ConfigType type,
       return show_double(parsed);
     }
     case ConfigType::kList:
-      return join_items(list_items(value));
+      return join_config_list(config_list_items(value));
     case ConfigType::kString:
     case ConfigType::kClass:
       return trimmed(value);
@@ -378,16 +378,20 @@ Result<std::string> check_typed_value(const std::string& key, ConfigType type,
   return value;
 }
 
-ConfigMap TopicConfig::passive_defaults() {
-  ConfigMap map;
-  for (const auto& s : settings()) {
-    if (!s.apply) map[s.key.name] = s.passive_default;
-  }
-  return map;
+std::shared_ptr<const ConfigMap> TopicConfig::passive_defaults() {
+  static const auto defaults = [] {
+    auto map = std::make_shared<ConfigMap>();
+    for (const auto& s : settings()) {
+      if (!s.apply) (*map)[s.key.name] = s.passive_default;
+    }
+    return std::shared_ptr<const ConfigMap>(std::move(map));
+  }();
+  return defaults;
 }
 
 Result<TopicConfig> TopicConfig::resolve(const TopicConfig& base, const ConfigMap& overrides) {
   TopicConfig config = base;
+  std::shared_ptr<ConfigMap> passive;  // made on the first passive override
   for (const auto& [key, value] : overrides) {
     const Setting* setting = find_setting(key);
     if (setting == nullptr) return unknown_key(key);
@@ -395,9 +399,11 @@ Result<TopicConfig> TopicConfig::resolve(const TopicConfig& base, const ConfigMa
       RETURN_IF_ERROR(setting->apply(config, value));
     } else {
       RETURN_IF_ERROR(setting->check(value));
-      config.passive[key] = normalize(key, value);
+      if (!passive) passive = std::make_shared<ConfigMap>(*config.passive);
+      (*passive)[key] = normalize(key, value);
     }
   }
+  if (passive) config.passive = std::move(passive);
   return config;
 }
 
@@ -424,7 +430,7 @@ ConfigMap TopicConfig::normalize_all(const ConfigMap& overrides) {
 }
 
 ConfigMap TopicConfig::to_map() const {
-  ConfigMap map = passive;
+  ConfigMap map = *passive;
   for (const auto& s : settings()) {
     if (s.show) map[s.key.name] = s.show(*this);
   }

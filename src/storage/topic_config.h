@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ enum class ConfigType : int8_t {
 // "a, b" -> "a,b". kInvalidArgument names `key`.
 Result<std::string> check_typed_value(const std::string& key, ConfigType type,
                                       const std::string& value);
+// A list config's items, trimmed ("a, b" -> {"a", "b"}; "" -> none), and back.
+std::vector<std::string> config_list_items(const std::string& value);
+std::string join_config_list(const std::vector<std::string>& items);
 
 // One topic config key as Kafka defines it.
 struct TopicConfigKey {
@@ -72,7 +76,9 @@ struct TopicConfig {
   std::string compression_type = "producer";
   TimestampType message_timestamp_type = TimestampType::kCreateTime;
   // Values of the keys Eddy accepts but does not act on, normalized, by key; always complete.
-  ConfigMap passive = passive_defaults();
+  // Shared and never changed in place, so copying a TopicConfig (the produce path does, per
+  // request) copies a pointer, not the map; resolve() makes a new map when it sets one.
+  std::shared_ptr<const ConfigMap> passive = passive_defaults();
 
   bool durable_appends() const { return flush_messages <= 1 || flush_ms == 0; }
   bool compacts() const { return cleanup_policy != CleanupPolicy::kDelete; }
@@ -96,7 +102,7 @@ struct TopicConfig {
   static const TopicConfigKey* find_by_broker_name(const std::string& broker_name);
 
  private:
-  static ConfigMap passive_defaults();
+  static std::shared_ptr<const ConfigMap> passive_defaults();
 };
 
 }  // namespace eddy::storage

@@ -65,6 +65,11 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
 }
 
 void View::grow(Source& source) {
+  if (!source.table.dead_letter.empty()) {
+    auto config = log_.effective_config(source.table.dead_letter);
+    source.dead_letter_limit =
+        config.ok() ? config->max_message_bytes : log_.defaults().max_message_bytes;
+  }
   auto topic = log_.topic(source.table.topic);
   const size_t partitions = topic ? static_cast<size_t>(topic->partitions) : 0;
   while (source.partitions.size() < partitions) {
@@ -171,9 +176,8 @@ void View::reject(const Source& source, int32_t p, Lane& lane, int64_t at,
   if (table.dead_letter.empty()) return;
   // Within the dead-letter topic's record limit, so no record can make the view fail; the key
   // and the batch framing need room too.
-  auto config = log_.effective_config(table.dead_letter);
-  const int64_t limit = config.ok() ? config->max_message_bytes : log_.defaults().max_message_bytes;
-  const int64_t room = limit - static_cast<int64_t>(record.key ? record.key->size() : 0) - 512;
+  const int64_t room =
+      source.dead_letter_limit - static_cast<int64_t>(record.key ? record.key->size() : 0) - 512;
   lane.dead_letters.push_back(
       {record.key ? std::optional<std::string>(*record.key) : std::nullopt,
        sql::dead_letter_json(lane.reason, def_.name, table.topic, p, at, record.value,

@@ -94,6 +94,9 @@ class View {
     std::vector<uint32_t> read_columns;
     std::vector<std::unique_ptr<PartitionWork>> partitions;
     std::vector<int64_t> checkpointed;  // offsets as of the last checkpoint (for status)
+    // The dead-letter topic's max.message.bytes, read once per step (grow) rather than per
+    // skipped record.
+    int64_t dead_letter_limit = 0;
   };
 
   // Reads one chunk of a partition into a batch and pushes it (or applies it to the joined

@@ -34,24 +34,6 @@ struct Resource {
 
 using Outcome = AlterOutcome;
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> items;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t comma = std::min(s.find(',', start), s.size());
-    if (comma > start) items.push_back(s.substr(start, comma - start));
-    start = comma + 1;
-  }
-  return items;
-}
-
-std::string join_list(const std::vector<std::string>& items) {
-  std::string s;
-  for (const auto& item : items)
-    s += (s.empty() ? "" : ",") + item;
-  return s;
-}
-
 // Applies the operations to `values` (a topic's overrides or a scope's dynamic broker configs).
 // `type_of` gives a key's type, or nullopt when the key is unknown; `current` the value in force
 // (the start of APPEND and SUBTRACT).
@@ -87,13 +69,13 @@ std::optional<Outcome> apply_operations(const std::vector<Operation>& ops,
                          " applies only to list configs, not " + o.key};
     }
     // List operations start from the value in force, whether set here or inherited.
-    auto items = split_list(current(o.key));
-    for (const auto& item : split_list(*o.value)) {
+    auto items = storage::config_list_items(current(o.key));
+    for (const auto& item : storage::config_list_items(*o.value)) {
       auto at = std::find(items.begin(), items.end(), item);
       if (o.op == kAppend && at == items.end()) items.push_back(item);
       if (o.op == kSubtract && at != items.end()) items.erase(at);
     }
-    values[o.key] = join_list(items);
+    values[o.key] = storage::join_config_list(items);
   }
   return std::nullopt;
 }
