@@ -18,6 +18,7 @@
 #include "net/listener.h"
 #include "net/receive_budget.h"
 #include "pgwire/codec.h"
+#include "pgwire/result_stream.h"
 #include "sql/session.h"
 
 namespace eddy::pgwire {
@@ -98,7 +99,10 @@ constexpr size_t kCopyChunkBytes = 1 << 20;
 class PgConnection : public std::enable_shared_from_this<PgConnection> {
  public:
   PgConnection(tcp::socket socket, PgServer::Impl& server)
-      : socket_(std::move(socket)), server_(server), strand_(socket_.get_executor()) {
+      : socket_(std::move(socket)),
+        server_(server),
+        strand_(socket_.get_executor()),
+        bell_(strand_) {
     boost::system::error_code ec;
     auto endpoint = socket_.remote_endpoint(ec);
     peer_ = ec ? "unknown" : endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
@@ -112,6 +116,8 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
 
   void cancel() {
     if (session_) session_->cancel();
+    std::lock_guard lock(stream_mu_);
+    if (stream_ != nullptr) stream_->wake_for_cancel();
   }
 
  private:
@@ -343,6 +349,53 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     co_return std::move(*result);
   }
 
+  // Runs `fn` (a statement sending its results to `stream`) on the query pool, and meanwhile
+  // writes each chunk the stream hands over, so rows reach the client while the statement runs.
+  // Resumes on this connection's strand with fn's result once the statement has returned and
+  // everything it encoded is in out_. Same rule for `fn` as offload().
+  template <typename Fn>
+  asio::awaitable<decltype(std::declval<Fn>()())> run_streamed(ResultStream& stream, Fn fn) {
+    using R = decltype(fn());
+    std::optional<R> result;
+    {
+      std::lock_guard lock(stream_mu_);
+      stream_ = &stream;
+    }
+    server_.pool_.submit_fn([this, &fn, &result] {
+      R r = fn();
+      asio::post(strand_, [this, &result, r = std::move(r)]() mutable {
+        result = std::move(r);
+        bell_.cancel();
+      });
+    });
+    for (;;) {
+      std::string chunk = stream.take();
+      if (!chunk.empty()) {
+        out_ += chunk;
+        co_await flush();
+        if (closed_) stream.stop();
+        continue;
+      }
+      if (result) break;
+      // Woken by chunk_ready (a chunk to take) or by the statement's end; both post to the
+      // strand, so neither can slip in between the checks above and this wait.
+      bell_.expires_at(asio::steady_timer::time_point::max());
+      co_await bell_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    {
+      std::lock_guard lock(stream_mu_);
+      stream_ = nullptr;
+    }
+    out_ += stream.rest();
+    co_return std::move(*result);
+  }
+
+  ResultStream make_stream(ResultStream::Protocol protocol, std::vector<int16_t> formats = {}) {
+    return ResultStream(
+        protocol, session_->cancel_flag(),
+        [this] { asio::post(strand_, [this] { bell_.cancel(); }); }, std::move(formats));
+  }
+
   void send_error(const sql::SqlError& e, const std::string& sql) {
     Writer(out_).error("ERROR", e.sqlstate, e.message,
                        sql::Session::character_position(sql, e.location), e.detail, e.hint,
@@ -427,21 +480,19 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
       closed_after_flush_ = true;
       co_return;
     }
-    auto outcome = co_await offload([this, &sql] { return session_->execute_simple(sql); });
+    ResultStream stream = make_stream(ResultStream::Protocol::kSimple);
+    auto outcome = co_await run_streamed(
+        stream, [this, &sql, &stream] { return session_->execute_simple(sql, &stream); });
     Writer w(out_);
     for (;;) {
+      // Every statement but a COPY FROM STDIN went to the stream.
       std::optional<int16_t> copy_columns;
       for (const auto& result : outcome.results) {
         if (result.copy == sql::StatementResult::Copy::kIn) {
           copy_columns = result.copy_columns;
           break;
         }
-        if (result.copy == sql::StatementResult::Copy::kOut) send_copy_out(result);
-        if (result.returns_rows) w.row_description(result.columns, {});
-        send_rows(result, 0, result.rows.size(), {});
-        send_notices_and_status(result);
-        w.command_complete(result.tag);
-        if (out_.size() >= kFlushThreshold) co_await flush();
+        ResultStream::encode_result(out_, result);
       }
       if (!copy_columns) break;
       auto copied = co_await copy_in(*copy_columns);
@@ -453,7 +504,8 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
       }
       send_notices_and_status(*copied);
       w.command_complete(copied->tag);
-      outcome = co_await offload([this] { return session_->resume_simple(); });
+      outcome = co_await run_streamed(stream,
+                                      [this, &stream] { return session_->resume_simple(&stream); });
     }
     if (outcome.error) {
       send_error(*outcome.error, sql);
@@ -603,8 +655,13 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     if (!portal.result) {
       auto statement = portal.statement;
       auto params = portal.params;
-      auto result = co_await offload(
-          [this, &statement, &params] { return session_->execute(*statement, params); });
+      // Without a row limit the rows stream as they are made; with one they are kept for the
+      // Executes that follow (within work_mem).
+      ResultStream stream = make_stream(ResultStream::Protocol::kExtended, portal.result_formats);
+      ResultStream* sink = m->max_rows == 0 ? &stream : nullptr;
+      auto result = co_await run_streamed(stream, [this, &statement, &params, sink] {
+        return session_->execute(*statement, params, sink);
+      });
       // The portal map may have changed while the statement ran (it cannot: this connection
       // reads no message meanwhile), but look it up again rather than trust the reference.
       it = portals_.find(m->portal);
@@ -624,6 +681,15 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
       }
       it = portals_.find(m->portal);
       if (it == portals_.end()) co_return;
+      if (result->streamed) {
+        ResultStream::encode_result(out_, *result);
+        // Run to completion: executing the portal again answers no rows.
+        sql::StatementResult done;
+        done.returns_rows = result->returns_rows;
+        done.tag = result->copy == sql::StatementResult::Copy::kOut ? result->tag : "SELECT 0";
+        it->second.result = std::move(done);
+        co_return;
+      }
       it->second.result = std::move(*result);
     }
     Portal& p = it->second;
@@ -682,6 +748,9 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   tcp::socket socket_;
   PgServer::Impl& server_;
   asio::strand<asio::any_io_executor> strand_;
+  asio::steady_timer bell_;  // wakes run_streamed (a chunk is ready, or the statement ended)
+  std::mutex stream_mu_;     // guards stream_, which cancel() reaches from another thread
+  ResultStream* stream_ = nullptr;
   std::string peer_;
   std::string out_;
   std::unique_ptr<sql::Session> session_;

@@ -1,9 +1,11 @@
 #include "sql/copy.h"
 
 #include <algorithm>
+#include <functional>
 
 #include "sql/executor.h"
 #include "sql/formats.h"
+#include "sql/query_memory.h"
 #include "storage/log_manager.h"
 
 namespace eddy::sql {
@@ -377,44 +379,90 @@ SqlResult<StatementResult> CopyIn::finish() {
   return result;
 }
 
+namespace {
+
+// Formats the rows of COPY TO as lines and hands each to `out`.
+class CopyLines final : public ResultSink {
+ public:
+  CopyLines(const CopyOptions& options, size_t columns, std::function<SqlStatus(std::string&&)> out)
+      : o_(options),
+        dialect_{options.delimiter, options.quote, options.escape},
+        single_(columns == 1),
+        out_(std::move(out)) {}
+
+  SqlStatus header(const std::vector<std::pair<std::string, Type>>& columns) {
+    std::string line;
+    for (size_t i = 0; i < columns.size(); ++i) {
+      if (i > 0) line += o_.delimiter;
+      append_field(line, columns[i].first, false);
+    }
+    line += '\n';
+    return out_(std::move(line));
+  }
+
+  SqlStatus begin_rows(const std::vector<std::pair<std::string, Type>>&) override { return Unit{}; }
+  SqlStatus row(const Row& row) override {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (i > 0) line += o_.delimiter;
+      if (row[i].null)
+        line += o_.null_string;
+      else
+        append_field(line, to_text(row[i]), i < o_.force_quote.size() && o_.force_quote[i]);
+    }
+    line += '\n';
+    ++lines_;
+    return out_(std::move(line));
+  }
+  SqlStatus begin_copy_out(int16_t) override { return Unit{}; }
+  SqlStatus copy_line(std::string_view) override { return Unit{}; }
+  SqlStatus statement_done(StatementResult&&) override { return Unit{}; }
+
+  uint64_t lines() const { return lines_; }
+
+ private:
+  void append_field(std::string& out, std::string_view text, bool force_quote) {
+    if (o_.csv)
+      // A lone \. would read back as the end of the data.
+      append_csv_field(out, text, dialect_, o_.null_string,
+                       force_quote || (single_ && text == "\\."));
+    else
+      append_text_field(out, text, o_.delimiter);
+  }
+
+  const CopyOptions& o_;
+  const CsvDialect dialect_;
+  const bool single_;
+  std::function<SqlStatus(std::string&&)> out_;
+  uint64_t lines_ = 0;
+};
+
+}  // namespace
+
 SqlResult<StatementResult> run_copy_to(const Plan& plan, Engine& engine,
-                                       const std::atomic<bool>& cancel) {
+                                       const std::atomic<bool>& cancel, QueryMemory& memory,
+                                       ResultSink* sink) {
   const Plan& query = *plan.copy_query;
-  SQL_ASSIGN(StatementResult rows, run_select(query, {}, engine, cancel));
-  const CopyOptions& o = plan.copy;
-  const CsvDialect dialect{o.delimiter, o.quote, o.escape};
   StatementResult result;
   result.copy = StatementResult::Copy::kOut;
   result.copy_columns = static_cast<int16_t>(query.columns.size());
+  result.streamed = sink != nullptr;
+  CopyLines lines(plan.copy, query.columns.size(), [&](std::string&& line) -> SqlStatus {
+    if (sink != nullptr) return sink->copy_line(line);
+    SQL_CHECK(memory.charge(line.capacity() + sizeof(std::string), "the COPY result"));
+    result.copy_lines.push_back(std::move(line));
+    return Unit{};
+  });
+  if (sink != nullptr) SQL_CHECK(sink->begin_copy_out(result.copy_columns));
+  if (plan.copy.header) {
+    std::vector<std::pair<std::string, Type>> columns;
+    for (const auto& c : query.columns)
+      columns.emplace_back(c.name, c.type);
+    SQL_CHECK(lines.header(columns));
+  }
+  SQL_ASSIGN(StatementResult rows, run_select(query, {}, engine, cancel, memory, &lines));
   result.notices = std::move(rows.notices);
-  const bool single = query.columns.size() == 1;
-  auto append_field = [&](std::string& out, std::string_view text, bool force_quote) {
-    if (o.csv)
-      // A lone \. would read back as the end of the data.
-      append_csv_field(out, text, dialect, o.null_string, force_quote || (single && text == "\\."));
-    else
-      append_text_field(out, text, o.delimiter);
-  };
-  if (o.header) {
-    std::string line;
-    for (size_t i = 0; i < query.columns.size(); ++i) {
-      if (i > 0) line += o.delimiter;
-      append_field(line, query.columns[i].name, false);
-    }
-    result.copy_lines.push_back(line + "\n");
-  }
-  for (const auto& row : rows.rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      if (i > 0) line += o.delimiter;
-      if (row[i].null)
-        line += o.null_string;
-      else
-        append_field(line, to_text(row[i]), i < o.force_quote.size() && o.force_quote[i]);
-    }
-    result.copy_lines.push_back(line + "\n");
-  }
-  result.tag = "COPY " + std::to_string(rows.rows.size());
+  result.tag = "COPY " + std::to_string(lines.lines());
   return result;
 }
 

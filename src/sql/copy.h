@@ -64,8 +64,12 @@ class CopyIn {
   std::vector<bool> quoted_;
 };
 
-// COPY t TO STDOUT / COPY (SELECT ...) TO STDOUT: the rows as lines (each with its newline).
+class QueryMemory;
+
+// COPY t TO STDOUT / COPY (SELECT ...) TO STDOUT: the rows as lines (each with its newline),
+// streamed to `sink` as they are made, or kept in the result's copy_lines without one.
 SqlResult<StatementResult> run_copy_to(const Plan& plan, Engine& engine,
-                                       const std::atomic<bool>& cancel);
+                                       const std::atomic<bool>& cancel, QueryMemory& memory,
+                                       ResultSink* sink = nullptr);
 
 }  // namespace eddy::sql

@@ -15,6 +15,7 @@
 #include "sql/catalog.h"
 #include "sql/formats.h"
 #include "sql/key_codec.h"
+#include "sql/query_memory.h"
 #include "sql/system_tables.h"
 #include "sql/views.h"
 #include "storage/log_manager.h"
@@ -37,6 +38,14 @@ SqlError io_error(const Error& e) {
   }
 }
 
+// What bounds a scan: the statement's cancel flag, `enough` (set once the query has all the
+// rows it needs: the scan stops), and the memory budget of what the scan itself keeps.
+struct ScanLimits {
+  const std::atomic<bool>& cancel;
+  const bool& enough;
+  QueryMemory& memory;
+};
+
 // Reads every partition of the table's topic from its log start to the high watermark as it is
 // when the scan starts, and hands each record that fits the table to `on_row`.
 struct NoTombstones {
@@ -44,7 +53,7 @@ struct NoTombstones {
 };
 
 template <typename OnRow, typename OnTombstone = NoTombstones>
-SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bool>& cancel,
+SqlStatus scan_table(const TableDef& table, Engine& engine, const ScanLimits& limits,
                      uint64_t& skipped, OnRow&& on_row, OnTombstone&& on_tombstone = {}) {
   storage::LogManager* log = engine.log();
   if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
@@ -58,7 +67,8 @@ SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bo
     const int64_t end = partition->high_watermark();
     int64_t offset = partition->log_start_offset();
     while (offset < end) {
-      if (cancel.load())
+      if (limits.enough) return Unit{};
+      if (limits.cancel.load())
         return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
       auto read = partition->read(offset, storage::ReadOptions{.max_bytes = 1 << 20});
       if (!read.ok()) {
@@ -72,24 +82,24 @@ SqlStatus scan_table(const TableDef& table, Engine& engine, const std::atomic<bo
       const auto& data = read->data;
       if (data.empty()) break;
       SQL_ASSIGN(const int64_t next,
-                 for_each_record(data,
-                                 [&](int64_t record_offset, const storage::RecordView& record,
-                                     int64_t ts) -> SqlStatus {
-                                   if (record_offset < offset || record_offset >= end)
-                                     return Unit{};
-                                   if (!record.value && table.has_primary_key()) {
-                                     on_tombstone(record);
-                                     return Unit{};
-                                   }
-                                   Row row;
-                                   std::string reason;
-                                   if (!decode_table_record(table, record, record_offset, p, ts,
-                                                            row, reason)) {
-                                     ++skipped;
-                                     return Unit{};
-                                   }
-                                   return on_row(std::move(row));
-                                 }));
+                 for_each_record(
+                     data,
+                     [&](int64_t record_offset, const storage::RecordView& record,
+                         int64_t ts) -> SqlStatus {
+                       if (record_offset < offset || record_offset >= end || limits.enough)
+                         return Unit{};
+                       if (!record.value && table.has_primary_key()) {
+                         on_tombstone(record);
+                         return Unit{};
+                       }
+                       Row row;
+                       std::string reason;
+                       if (!decode_table_record(table, record, record_offset, p, ts, row, reason)) {
+                         ++skipped;
+                         return Unit{};
+                       }
+                       return on_row(std::move(row));
+                     }));
       if (next <= offset) break;
       offset = next;
     }
@@ -108,11 +118,12 @@ TableDef key_table_of(const TableDef& table) {
 // Every row of an input as it is now: a view's rows (metadata NULL), the latest row per primary
 // key of a changelog table, or every record of a stream table.
 template <typename OnRow>
-SqlStatus scan_input(const TableDef& table, Engine& engine, const std::atomic<bool>& cancel,
+SqlStatus scan_input(const TableDef& table, Engine& engine, const ScanLimits& limits,
                      uint64_t& skipped, OnRow&& on_row) {
   if (!table.system.empty()) {
     SQL_ASSIGN(std::vector<Row> rows, system_rows(table, engine));
     for (auto& row : rows) {
+      if (limits.enough) break;
       for (size_t i = 0; i < std::size(kMetadataColumns); ++i)
         row.push_back(Value::null_of(kMetadataTypes[i]));
       SQL_CHECK(on_row(std::move(row)));
@@ -124,29 +135,43 @@ SqlStatus scan_input(const TableDef& table, Engine& engine, const std::atomic<bo
       return sql_error(sqlstate::kFeatureNotSupported, "materialized views are not running");
     SQL_ASSIGN(std::vector<Row> rows, engine.view_host()->read(table.name));
     for (auto& row : rows) {
+      if (limits.enough) break;
       for (size_t i = 0; i < std::size(kMetadataColumns); ++i)
         row.push_back(Value::null_of(kMetadataTypes[i]));
       SQL_CHECK(on_row(std::move(row)));
     }
     return Unit{};
   }
-  if (!table.has_primary_key()) return scan_table(table, engine, cancel, skipped, on_row);
+  if (!table.has_primary_key()) return scan_table(table, engine, limits, skipped, on_row);
   // Latest per key, in the order keys first appeared; a key seen in several partitions takes
   // the last partition's row (producers keep one key in one partition).
   std::vector<std::optional<Row>> rows;
   std::unordered_map<std::string, size_t> index;
-  auto apply = [&](const Row& key, std::optional<Row> row) {
+  // The latest rows are held until the scan ends: they count against the memory budget (a
+  // replaced row's bytes are given back).
+  const bool never_enough = false;
+  const ScanLimits whole{limits.cancel, never_enough, limits.memory};
+  auto apply = [&](const Row& key, std::optional<Row> row) -> SqlStatus {
     std::string k;
     for (const auto& v : key)
       append_key(k, v);
+    const size_t bytes = row ? approximate_bytes(*row) : 0;
     auto [it, inserted] = index.try_emplace(k, rows.size());
-    if (inserted)
+    if (inserted) {
+      SQL_CHECK(limits.memory.charge(bytes + 2 * k.size() + kEntryOverheadBytes,
+                                     "the latest row per primary key"));
       rows.push_back(std::move(row));
-    else
-      rows[it->second] = std::move(row);
+    } else {
+      std::optional<Row>& slot = rows[it->second];
+      SQL_CHECK(limits.memory.charge(bytes, "the latest row per primary key"));
+      if (slot) limits.memory.release(approximate_bytes(*slot));
+      slot = std::move(row);
+    }
+    return Unit{};
   };
+  SqlStatus applied = Unit{};
   SQL_CHECK(scan_table(
-      table, engine, cancel, skipped,
+      table, engine, whole, skipped,
       [&](Row&& row) -> SqlStatus {
         Row key;
         std::string reason;
@@ -154,20 +179,24 @@ SqlStatus scan_input(const TableDef& table, Engine& engine, const std::atomic<bo
           ++skipped;
           return Unit{};
         }
-        apply(key, std::move(row));
-        return Unit{};
+        return apply(key, std::move(row));
       },
       [&](const storage::RecordView& record) {
         Row key;
         std::string reason;
+        if (!applied.ok()) return;
         if (!primary_key_of_tombstone(table, record, key, reason)) {
           ++skipped;
           return;
         }
-        apply(key, std::nullopt);
+        applied = apply(key, std::nullopt);
       }));
-  for (auto& row : rows)
+  SQL_CHECK(applied);
+  index.clear();
+  for (auto& row : rows) {
+    if (limits.enough) break;
     if (row) SQL_CHECK(on_row(std::move(*row)));
+  }
   return Unit{};
 }
 
@@ -630,42 +659,120 @@ bool append_table_record(const TableDef& table, const storage::RecordView& recor
 }
 
 namespace {
+
+const char* const kCanceled = "canceling statement due to user request";
+
+// Hands the rows of a UNION arm to the query above it.
+template <typename OnRow>
+class ForwardRows final : public ResultSink {
+ public:
+  explicit ForwardRows(OnRow& on_row) : on_row_(on_row) {}
+  SqlStatus begin_rows(const std::vector<std::pair<std::string, Type>>&) override { return Unit{}; }
+  SqlStatus row(const Row& row) override { return on_row_(Row(row)); }
+  SqlStatus begin_copy_out(int16_t) override { return Unit{}; }
+  SqlStatus copy_line(std::string_view) override { return Unit{}; }
+  SqlStatus statement_done(StatementResult&&) override { return Unit{}; }
+
+ private:
+  OnRow& on_row_;
+};
+
 // The rows of every arm of a UNION in turn (UNION without ALL: the first of equal rows).
 template <typename OnRow>
 SqlStatus run_union(const Plan& plan, const std::vector<Value>& params, Engine& engine,
-                    const std::atomic<bool>& cancel, OnRow&& on_row) {
+                    const std::atomic<bool>& cancel, QueryMemory& memory, OnRow&& on_row) {
   std::unordered_set<std::string> seen;
-  for (const auto& arm : plan.union_arms) {
-    SQL_ASSIGN(StatementResult part, run_select(*arm, params, engine, cancel));
-    for (auto& row : part.rows) {
-      if (plan.union_distinct) {
-        std::string key;
-        for (const auto& v : row)
-          append_key(key, v);
-        if (!seen.insert(std::move(key)).second) continue;
-      }
-      SQL_CHECK(on_row(std::move(row)));
+  auto forward = [&](Row&& row) -> SqlStatus {
+    if (plan.union_distinct) {
+      std::string key;
+      for (const auto& v : row)
+        append_key(key, v);
+      SQL_CHECK(memory.charge(key.size() + kEntryOverheadBytes, "the UNION"));
+      if (!seen.insert(std::move(key)).second) return Unit{};
     }
+    return on_row(std::move(row));
+  };
+  ForwardRows<decltype(forward)> sink(forward);
+  for (const auto& arm : plan.union_arms) {
+    auto done = run_select(*arm, params, engine, cancel, memory, &sink);
+    if (!done.ok()) return std::move(done.error());
   }
   return Unit{};
 }
+
+// Orders rows as ORDER BY says; equal rows keep the order they came in.
+struct RowOrder {
+  const std::vector<SortKey>& keys;
+  bool operator()(const Row& a, const Row& b) const {
+    for (const auto& key : keys) {
+      const Value& x = a[key.column];
+      const Value& y = b[key.column];
+      if (x.null || y.null) {
+        if (x.null == y.null) continue;
+        return x.null == key.nulls_first;
+      }
+      int c = compare_values(x, y);
+      if (c != 0) return key.descending ? c > 0 : c < 0;
+    }
+    return false;
+  }
+};
+
 }  // namespace
 
 SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>& params,
-                                      Engine& engine, const std::atomic<bool>& cancel) {
+                                      Engine& engine, const std::atomic<bool>& cancel,
+                                      QueryMemory& memory, ResultSink* sink) {
   SQL_ASSIGN(const int64_t limit, eval_count(plan.limit, params, -1));
   SQL_ASSIGN(const int64_t offset, eval_count(plan.offset, params, 0));
   StatementResult result;
   result.returns_rows = true;
+  result.streamed = sink != nullptr;
   for (const auto& c : plan.columns)
     result.columns.emplace_back(c.name, c.type);
+  if (sink != nullptr) SQL_CHECK(sink->begin_rows(result.columns));
   // LIMIT 0 reads nothing: no row is evaluated, so none can raise an error (as in PostgreSQL).
   if (limit == 0) {
     result.tag = "SELECT 0";
     return result;
   }
 
-  std::vector<Row> outputs;
+  // Rows in result order go to `emit`, which applies OFFSET and LIMIT and sends them to the
+  // sink (or keeps them in the result). Once LIMIT rows are out, `enough` stops the inputs.
+  const size_t visible = plan.columns.size();
+  int64_t passed = 0;
+  int64_t emitted = 0;
+  bool enough = false;
+  auto emit = [&](Row&& out) -> SqlStatus {
+    if (enough) return Unit{};
+    if (passed < offset) {
+      ++passed;
+      return Unit{};
+    }
+    out.resize(visible);
+    ++emitted;
+    if (limit >= 0 && emitted >= limit) enough = true;
+    if (sink != nullptr) return sink->row(out);
+    SQL_CHECK(memory.charge(approximate_bytes(out), "the result"));
+    result.rows.push_back(std::move(out));
+    return Unit{};
+  };
+
+  // With ORDER BY, rows wait in `sorting` until the inputs end. With a LIMIT only the first
+  // OFFSET + LIMIT rows in order can be sent, so the buffer is cut back to them whenever it
+  // holds twice that many (stable: rows kept are older than rows added, ties stay in order).
+  const RowOrder order{plan.order};
+  std::vector<Row> sorting;
+  const size_t top_n = limit >= 0 ? static_cast<size_t>(limit + offset) : 0;
+  auto keep_top_n = [&] {
+    std::stable_sort(sorting.begin(), sorting.end(), order);
+    for (size_t i = top_n; i < sorting.size(); ++i) {
+      const size_t bytes = approximate_bytes(sorting[i]);
+      memory.release(bytes);
+    }
+    sorting.resize(top_n);
+  };
+
   std::unordered_set<std::string> distinct_rows;
   auto project = [&](const EvalContext& ctx) -> SqlStatus {
     Row out;
@@ -674,8 +781,16 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       SQL_ASSIGN(Value v, eval(e, ctx));
       out.push_back(std::move(v));
     }
-    if (plan.distinct && !distinct_rows.insert(encode_key(out)).second) return Unit{};
-    outputs.push_back(std::move(out));
+    if (plan.distinct) {
+      std::string key = encode_key(out);
+      SQL_CHECK(memory.charge(key.size() + kEntryOverheadBytes, "the DISTINCT"));
+      if (!distinct_rows.insert(std::move(key)).second) return Unit{};
+    }
+    if (plan.order.empty()) return emit(std::move(out));
+    const size_t bytes = approximate_bytes(out);
+    SQL_CHECK(memory.charge(bytes, "the sort"));
+    sorting.push_back(std::move(out));
+    if (limit >= 0 && sorting.size() >= std::max<size_t>(2 * top_n, 1024)) keep_top_n();
     return Unit{};
   };
 
@@ -691,20 +806,19 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       SQL_ASSIGN(bool keep, eval_predicate(*plan.where, ctx));
       if (!keep) return Unit{};
     }
-    if (!plan.grouped) {
-      // Without ORDER BY, stop collecting once LIMIT + OFFSET rows are in.
-      if (plan.order.empty() && limit >= 0 &&
-          static_cast<int64_t>(outputs.size()) >= limit + offset)
-        return Unit{};
-      return project(ctx);
-    }
+    if (!plan.grouped) return project(ctx);
     Row keys;
     for (const auto& k : plan.group_keys) {
       SQL_ASSIGN(Value v, eval(k, ctx));
       keys.push_back(std::move(v));
     }
-    auto [it, inserted] = group_index.try_emplace(encode_key(keys), groups.size());
-    if (inserted) {
+    std::string encoded = encode_key(keys);
+    auto it = group_index.find(encoded);
+    if (it == group_index.end()) {
+      SQL_CHECK(memory.charge(approximate_bytes(keys) + 2 * encoded.size() +
+                                  plan.aggs.size() * sizeof(Accumulator) + kEntryOverheadBytes,
+                              "the GROUP BY or DISTINCT"));
+      it = group_index.emplace(std::move(encoded), groups.size()).first;
       Group g{std::move(keys), {}};
       for (const auto& spec : plan.aggs)
         g.accs.emplace_back(spec);
@@ -731,8 +845,9 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     skipped_defs[t.name] = &t;
     return skipped[t.name];
   };
+  const ScanLimits scan{cancel, enough, memory};
   if (!plan.union_arms.empty()) {
-    SQL_CHECK(run_union(plan, params, engine, cancel, consume));
+    SQL_CHECK(run_union(plan, params, engine, cancel, memory, consume));
   } else if (plan.table && !plan.joins.empty()) {
     // Hash joins: every joined input is read into a hash table on its keys, then the first
     // input streams through them.
@@ -742,35 +857,38 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       std::vector<Row> all;  // no equality to hash on: every row is a candidate
     };
     std::vector<Built> built(plan.joins.size());
+    const bool never_enough = false;
+    const ScanLimits whole{cancel, never_enough, memory};
     for (size_t k = 0; k < plan.joins.size(); ++k) {
       const JoinSpec& spec = plan.joins[k];
       Row scratch(width);
       EvalContext ctx{.row = &scratch, .params = &params};
-      SQL_CHECK(scan_input(spec.table, engine, cancel, count_skipped(spec.table),
-                           [&](Row&& row) -> SqlStatus {
-                             if (spec.right_keys.empty()) {
-                               built[k].all.push_back(std::move(row));
-                               return Unit{};
-                             }
-                             std::copy(row.begin(), row.end(), scratch.begin() + spec.base);
-                             std::string key;
-                             for (const auto& e : spec.right_keys) {
-                               SQL_ASSIGN(Value v, eval(e, ctx));
-                               if (v.null) return Unit{};  // equal to nothing
-                               append_key(key, v);
-                             }
-                             built[k].buckets[key].push_back(std::move(row));
-                             return Unit{};
-                           }));
+      SQL_CHECK(scan_input(
+          spec.table, engine, whole, count_skipped(spec.table), [&](Row&& row) -> SqlStatus {
+            SQL_CHECK(memory.charge(approximate_bytes(row) + kEntryOverheadBytes, "the hash join"));
+            if (spec.right_keys.empty()) {
+              built[k].all.push_back(std::move(row));
+              return Unit{};
+            }
+            std::copy(row.begin(), row.end(), scratch.begin() + spec.base);
+            std::string key;
+            for (const auto& e : spec.right_keys) {
+              SQL_ASSIGN(Value v, eval(e, ctx));
+              if (v.null) return Unit{};  // equal to nothing
+              append_key(key, v);
+            }
+            built[k].buckets[key].push_back(std::move(row));
+            return Unit{};
+          }));
     }
     // A join multiplies rows: a single read batch of each input can mean minutes of work, so
     // the cancel flag is checked here too, not only between reads.
     uint32_t until_cancel_check = 0;
     std::function<SqlStatus(Row&, size_t)> probe = [&](Row& row, size_t k) -> SqlStatus {
+      if (enough) return Unit{};
       if (++until_cancel_check == 4096) {
         until_cancel_check = 0;
-        if (cancel.load())
-          return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
+        if (cancel.load()) return sql_error(sqlstate::kQueryCanceled, kCanceled);
       }
       if (k == plan.joins.size()) return consume(Row(row));
       const JoinSpec& spec = plan.joins[k];
@@ -812,13 +930,13 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       }
       return Unit{};
     };
-    SQL_CHECK(scan_input(*plan.table, engine, cancel, count_skipped(*plan.table),
+    SQL_CHECK(scan_input(*plan.table, engine, scan, count_skipped(*plan.table),
                          [&](Row&& row) -> SqlStatus {
                            row.resize(width);
                            return probe(row, 0);
                          }));
   } else if (plan.table) {
-    SQL_CHECK(scan_input(*plan.table, engine, cancel, count_skipped(*plan.table), consume));
+    SQL_CHECK(scan_input(*plan.table, engine, scan, count_skipped(*plan.table), consume));
   } else {
     SQL_CHECK(consume(Row{}));
   }
@@ -829,7 +947,9 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
         g.accs.emplace_back(spec);
       groups.push_back(std::move(g));
     }
+    group_index.clear();
     for (const auto& g : groups) {
+      if (enough) break;
       Row aggs;
       for (const auto& acc : g.accs) {
         SQL_ASSIGN(Value v, acc.finish());
@@ -844,29 +964,18 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     }
   }
   if (!plan.order.empty()) {
-    std::stable_sort(outputs.begin(), outputs.end(), [&](const Row& a, const Row& b) {
-      for (const auto& key : plan.order) {
-        const Value& x = a[key.column];
-        const Value& y = b[key.column];
-        if (x.null || y.null) {
-          if (x.null == y.null) continue;
-          return x.null == key.nulls_first;
-        }
-        int c = compare_values(x, y);
-        if (c != 0) return key.descending ? c > 0 : c < 0;
-      }
-      return false;
-    });
+    if (limit >= 0 && sorting.size() > top_n) {
+      keep_top_n();
+    } else {
+      std::stable_sort(sorting.begin(), sorting.end(), order);
+    }
+    for (auto& row : sorting) {
+      if (enough) break;
+      if (cancel.load()) return sql_error(sqlstate::kQueryCanceled, kCanceled);
+      SQL_CHECK(emit(std::move(row)));
+    }
   }
-  const size_t visible = plan.columns.size();
-  const size_t begin = std::min(outputs.size(), static_cast<size_t>(offset));
-  size_t end = outputs.size();
-  if (limit >= 0) end = std::min(end, begin + static_cast<size_t>(limit));
-  for (size_t i = begin; i < end; ++i) {
-    outputs[i].resize(visible);
-    result.rows.push_back(std::move(outputs[i]));
-  }
-  result.tag = "SELECT " + std::to_string(result.rows.size());
+  result.tag = "SELECT " + std::to_string(emitted);
   for (const auto& [name, n] : skipped) {
     if (n == 0) continue;
     engine.stats().records_skipped += n;

@@ -20,8 +20,13 @@ class LogManager;
 
 namespace eddy::sql {
 
+class QueryMemory;
+
+// With a sink the rows stream to it as they are made (ORDER BY: once sorted); without one they
+// are kept in the result. What the query holds meanwhile is charged to `memory`.
 SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>& params,
-                                      Engine& engine, const std::atomic<bool>& cancel);
+                                      Engine& engine, const std::atomic<bool>& cancel,
+                                      QueryMemory& memory, ResultSink* sink = nullptr);
 SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>& params,
                                       Engine& engine);
 SqlResult<StatementResult> run_create_table(const Plan& plan, Engine& engine);

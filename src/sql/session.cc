@@ -1,6 +1,8 @@
 #include "sql/session.h"
 
+#include <malloc.h>
 #include <algorithm>
+
 #include <cctype>
 
 #include "sql/binder.h"
@@ -9,6 +11,7 @@
 #include "sql/executor.h"
 #include "sql/explain.h"
 #include "sql/plan.h"
+#include "sql/query_memory.h"
 #include "sql/system_tables.h"
 #include "sql/views.h"
 #include "storage/log_manager.h"
@@ -57,12 +60,14 @@ constexpr Setting kSettings[] = {
     {"synchronous_commit", "on", false},
     {"timezone_abbreviations", "Default", false},
     {"datestyle", "ISO, MDY", false},
+    // What a bounded query may hold in memory (query_memory.h). Far above PostgreSQL's 4MB:
+    // Eddy fails a query that needs more instead of spilling to disk.
+    {"work_mem", "1GB", false},
     // Read by GUI tools and drivers, or set by them (and by pg_dump scripts): accepted and kept
     // per session, with PostgreSQL's defaults, though Eddy has no planner or memory knobs.
     {"lc_collate", "C", false},
     {"lc_ctype", "C", false},
     {"ssl", "off", false},
-    {"work_mem", "4MB", false},
     {"maintenance_work_mem", "64MB", false},
     {"jit", "off", false},
     {"plan_cache_mode", "auto", false},
@@ -86,6 +91,14 @@ const Setting* find_setting(const std::string& lowered) {
   for (const auto& s : kSettings)
     if (lower(s.name) == lowered) return &s;
   return nullptr;
+}
+
+// A statement that held this much gives its memory back to the system when it ends (glibc keeps
+// freed memory for reuse otherwise: a large GROUP BY would leave the server gigabytes bigger).
+constexpr size_t kTrimAfterBytes = 32u << 20;
+
+void return_memory_after(const QueryMemory& memory) {
+  if (memory.peak() >= kTrimAfterBytes) malloc_trim(0);
 }
 
 bool read_only_setting(const std::string& name) {
@@ -215,13 +228,13 @@ SqlResult<std::shared_ptr<PreparedStatement>> Session::prepare(
 }
 
 SqlResult<StatementResult> Session::execute(const PreparedStatement& statement,
-                                            const std::vector<Value>& params) {
+                                            const std::vector<Value>& params, ResultSink* sink) {
   if (statement.plan_ == nullptr) return StatementResult{};
   cancel_->store(false);
-  return run_guarded(*statement.plan_, params);
+  return run_guarded(*statement.plan_, params, sink);
 }
 
-Session::SimpleOutcome Session::execute_simple(const std::string& sql) {
+Session::SimpleOutcome Session::execute_simple(const std::string& sql, ResultSink* sink) {
   SimpleOutcome outcome;
   cancel_->store(false);
   auto parsed = ParsedQuery::parse(sql);
@@ -231,30 +244,34 @@ Session::SimpleOutcome Session::execute_simple(const std::string& sql) {
     return outcome;
   }
   paused_ = std::make_shared<const ParsedQuery>(std::move(*parsed));
-  return run_simple(0);
+  return run_simple(0, sink);
 }
 
-Session::SimpleOutcome Session::resume_simple() {
+Session::SimpleOutcome Session::resume_simple(ResultSink* sink) {
   if (paused_ == nullptr) return SimpleOutcome{};
   cancel_->store(false);
-  return run_simple(paused_next_);
+  return run_simple(paused_next_, sink);
 }
 
-Session::SimpleOutcome Session::run_simple(size_t from) {
+Session::SimpleOutcome Session::run_simple(size_t from, ResultSink* sink) {
   SimpleOutcome outcome;
   const std::shared_ptr<const ParsedQuery> parsed = std::move(paused_);
   outcome.empty = parsed->size() == 0;
   for (size_t i = from; i < parsed->size(); ++i) {
     auto plan = parsed->bind(i, bind_input({}));
     SqlResult<StatementResult> result =
-        plan.ok() ? run_guarded(*plan, {}) : SqlResult<StatementResult>(plan.error());
+        plan.ok() ? run_guarded(*plan, {}, sink) : SqlResult<StatementResult>(plan.error());
+    const bool copy_in = result.ok() && result->copy == StatementResult::Copy::kIn;
+    if (result.ok() && sink != nullptr && !copy_in) {
+      if (auto sent = sink->statement_done(std::move(*result)); !sent.ok())
+        result = std::move(sent.error());
+    }
     if (!result.ok()) {
       outcome.error = std::move(result.error());
       if (tx_ == 'T') tx_ = 'E';
       return outcome;
     }
-    const bool copy_in = result->copy == StatementResult::Copy::kIn;
-    outcome.results.push_back(std::move(*result));
+    if (sink == nullptr || copy_in) outcome.results.push_back(std::move(*result));
     if (copy_in) {
       paused_ = parsed;
       paused_next_ = i + 1;
@@ -296,25 +313,32 @@ SqlError Session::copy_fail(const std::string& message) {
   return sql_error(sqlstate::kQueryCanceled, "COPY from stdin failed: " + message);
 }
 
+size_t Session::work_mem_bytes() const {
+  const auto value = setting("work_mem");
+  if (auto bytes = value ? parse_work_mem(*value) : std::nullopt) return *bytes;
+  return *parse_work_mem(find_setting("work_mem")->value);
+}
+
 BindInput Session::bind_input(std::vector<Type> param_types) {
   return BindInput{&engine_.catalog(), std::move(param_types),
                    [this](const std::string& name) { return setting(name); }, backend_pid_};
 }
 
-SqlResult<StatementResult> Session::run_guarded(const Plan& plan,
-                                                const std::vector<Value>& params) {
+SqlResult<StatementResult> Session::run_guarded(const Plan& plan, const std::vector<Value>& params,
+                                                ResultSink* sink) {
   if (tx_ == 'E' && plan.kind != Plan::Kind::kRollback && plan.kind != Plan::Kind::kCommit)
     return sql_error(sqlstate::kInFailedTransaction,
                      "current transaction is aborted, commands ignored until end of transaction "
                      "block");
   // now(), current_date, 'now' read this statement's start time.
   StatementClock clock;
-  auto result = run(plan, params);
+  auto result = run(plan, params, sink);
   if (!result.ok() && tx_ == 'T') tx_ = 'E';
   return result;
 }
 
-SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Value>& params) {
+SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Value>& params,
+                                        ResultSink* sink) {
   StatementResult result;
   result.tag = plan.tag;
   auto text_rows = [&](std::vector<Row> rows) {
@@ -324,8 +348,12 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
     result.rows = std::move(rows);
   };
   switch (plan.kind) {
-    case Plan::Kind::kSelect:
-      return run_select(plan, params, engine_, *cancel_);
+    case Plan::Kind::kSelect: {
+      QueryMemory memory(work_mem_bytes());
+      auto selected = run_select(plan, params, engine_, *cancel_, memory, sink);
+      return_memory_after(memory);
+      return selected;
+    }
     case Plan::Kind::kInsert:
       return run_insert(plan, params, engine_);
     case Plan::Kind::kCreateTable:
@@ -344,8 +372,12 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       result.copy_columns = static_cast<int16_t>(copy_->column_count());
       return result;
     }
-    case Plan::Kind::kCopyTo:
-      return run_copy_to(plan, engine_, *cancel_);
+    case Plan::Kind::kCopyTo: {
+      QueryMemory memory(work_mem_bytes());
+      auto copied = run_copy_to(plan, engine_, *cancel_, memory, sink);
+      return_memory_after(memory);
+      return copied;
+    }
     case Plan::Kind::kShowViews: {
       std::vector<Row> rows;
       if (engine_.view_host() != nullptr)
@@ -371,6 +403,18 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       if (name == "client_encoding" && lower(value) != "utf8" && lower(value) != "utf-8" &&
           lower(value) != "unicode")
         return sql_error(sqlstate::kFeatureNotSupported, "only UTF8 client encoding is supported");
+      if (name == "work_mem") {
+        auto bytes = parse_work_mem(value);
+        if (!bytes) {
+          SqlError e = sql_error(sqlstate::kInvalidParameterValue,
+                                 "invalid value for parameter \"work_mem\": \"" + value + "\"");
+          e.hint =
+              "Valid units for this parameter are \"B\", \"kB\", \"MB\", \"GB\", and "
+              "\"TB\"; the value must be between 64kB and 2147483647kB.";
+          return e;
+        }
+        value = format_memory_setting(*bytes);
+      }
       if (name == "timezone") value = "UTC";
       if (name == "client_encoding") value = "UTF8";
       settings_[name] = value;

@@ -71,6 +71,9 @@ struct StatementResult {
   std::vector<std::pair<std::string, Type>> columns;  // empty when the statement has no rows
   bool returns_rows = false;
   std::vector<Row> rows;
+  // The rows (or COPY TO lines) went to the ResultSink as they were made: `rows` and
+  // `copy_lines` are empty, `tag` counts what was sent.
+  bool streamed = false;
   std::string tag;  // CommandComplete: "SELECT 3", "INSERT 0 2", "CREATE TABLE", ...
   std::vector<std::string> notices;
   // COPY: kIn — the session waits for the client's data (Session::copy_data, copy_done,
@@ -79,6 +82,24 @@ struct StatementResult {
   Copy copy = Copy::kNone;
   int16_t copy_columns = 0;
   std::vector<std::string> copy_lines;
+};
+
+// Where a statement's rows go while it runs, so that a result is never held whole: the pgwire
+// connection encodes and sends them as they come, and a slow reader slows the statement down.
+// Called on the thread running the statement. An error returned by a call (the client went away,
+// the statement was canceled while waiting to send) ends the statement with that error.
+class ResultSink {
+ public:
+  virtual ~ResultSink() = default;
+  // A SELECT's rows follow (called once, before its first row()).
+  virtual SqlStatus begin_rows(const std::vector<std::pair<std::string, Type>>& columns) = 0;
+  virtual SqlStatus row(const Row& row) = 0;  // the result's columns only
+  // COPY ... TO STDOUT: `columns` per line, then each line of data (with its newline).
+  virtual SqlStatus begin_copy_out(int16_t columns) = 0;
+  virtual SqlStatus copy_line(std::string_view line) = 0;
+  // The simple query protocol: a statement finished (rows it did not stream are in `result`).
+  // Not called for a COPY FROM STDIN, which the caller drives.
+  virtual SqlStatus statement_done(StatementResult&& result) = 0;
 };
 
 // One statement, parsed and bound once, executed any number of times.
@@ -108,19 +129,22 @@ class Session {
   SqlResult<std::shared_ptr<PreparedStatement>> prepare(const std::string& sql,
                                                         const std::vector<Type>& param_types);
   // Parameters arrive already converted to the statement's param_types (null allowed).
+  // With a sink, rows and COPY TO lines stream to it (the result says `streamed`).
   SqlResult<StatementResult> execute(const PreparedStatement& statement,
-                                     const std::vector<Value>& params);
+                                     const std::vector<Value>& params, ResultSink* sink = nullptr);
 
   struct SimpleOutcome {
-    std::vector<StatementResult> results;  // one per statement that ran
-    std::optional<SqlError> error;         // the statement that failed; the rest did not run
-    bool empty = false;                    // no statements at all
+    // One per statement that ran; with a sink only a final COPY FROM STDIN (the others went to
+    // the sink's statement_done).
+    std::vector<StatementResult> results;
+    std::optional<SqlError> error;  // the statement that failed; the rest did not run
+    bool empty = false;             // no statements at all
   };
   // The simple query protocol: every statement in `sql`, in order, stopping at the first error
   // or after a COPY FROM STDIN (the last result, Copy::kIn): once that COPY has ended,
   // resume_simple() runs the statements after it (none when it failed).
-  SimpleOutcome execute_simple(const std::string& sql);
-  SimpleOutcome resume_simple();
+  SimpleOutcome execute_simple(const std::string& sql, ResultSink* sink = nullptr);
+  SimpleOutcome resume_simple(ResultSink* sink = nullptr);
 
   // COPY FROM STDIN after a result with Copy::kIn. copy_data takes the next piece of data (any
   // split); an error ends the COPY (nothing written) and the caller drops the rest of its data.
@@ -148,15 +172,20 @@ class Session {
 
   // Makes the running (or next) scan stop with SQLSTATE 57014.
   void cancel() { cancel_->store(true); }
+  // The flag cancel() sets, for a ResultSink that waits on its client.
+  const std::atomic<bool>& cancel_flag() const { return *cancel_; }
 
   // 1-based character position of byte `location` in `sql`, as ErrorResponse reports it.
   static int character_position(const std::string& sql, int location);
 
  private:
-  SqlResult<StatementResult> run(const Plan& plan, const std::vector<Value>& params);
-  SqlResult<StatementResult> run_guarded(const Plan& plan, const std::vector<Value>& params);
-  SimpleOutcome run_simple(size_t from);
+  SqlResult<StatementResult> run(const Plan& plan, const std::vector<Value>& params,
+                                 ResultSink* sink);
+  SqlResult<StatementResult> run_guarded(const Plan& plan, const std::vector<Value>& params,
+                                         ResultSink* sink);
+  SimpleOutcome run_simple(size_t from, ResultSink* sink);
   void end_copy(bool failed);
+  size_t work_mem_bytes() const;  // the work_mem setting, in bytes
   BindInput bind_input(std::vector<Type> param_types);
 
   Engine& engine_;

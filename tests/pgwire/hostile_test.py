@@ -16,14 +16,9 @@ import psycopg
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql"))
 from eddy_pg import Server  # noqa: E402
 
-PASSED = 0
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, passed  # noqa: E402
 
-
-def check(cond, what):
-    global PASSED
-    if not cond:
-        raise AssertionError(what)
-    PASSED += 1
 
 
 def sqlstate_of(conn, sql):
@@ -114,7 +109,7 @@ def main():
         short_beside_long(server)
         check(server.process.poll() is None, "the server is still up")
         server.stop()
-    print(f"{PASSED} passed, 0 failed")
+    print(f"{passed()} passed, 0 failed")
     return 0
 
 

@@ -43,6 +43,7 @@ class Connection:
     def __init__(self, host, port, user="tester", database="eddy", timeout=120):
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.buffer = b""
+        self.backend_key = None  # (process id, secret key) from BackendKeyData
         params = {"user": user, "database": database, "client_encoding": "UTF8",
                   "TimeZone": "UTC", "DateStyle": "ISO, MDY"}
         body = struct.pack("!i", 196608) + b"".join(
@@ -55,6 +56,8 @@ class Connection:
                     raise ProtocolError("the server asked for authentication the runner lacks")
             elif kind == b"E":
                 raise ProtocolError("startup refused: " + repr(parse_fields(payload)))
+            elif kind == b"K":
+                self.backend_key = struct.unpack("!ii", payload[:8])
             elif kind == b"Z":
                 return
 
