@@ -183,6 +183,10 @@ const std::vector<OptionSpec>& serve_options() {
       option("pg-startup-timeout-ms",
              "Close a PostgreSQL connection that has not completed its startup by then",
              int_field(&C::pg_startup_timeout_ms, 1, 3600000)),
+      option("pg-stall-timeout-ms",
+             "Close a PostgreSQL connection whose message stops arriving, or that reads none "
+             "of its results, for this long",
+             int_field(&C::pg_stall_timeout_ms, 1, 3600000)),
       option("receive-buffer-max-bytes",
              "Memory all connections together may hold for requests whose bytes are still "
              "arriving (readers wait beyond it)",

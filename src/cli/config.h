@@ -59,6 +59,7 @@ struct ServeConfig {
   std::string pg_listen = "127.0.0.1:6875";
   int64_t pg_max_message_bytes = 67108864;
   int64_t pg_startup_timeout_ms = 60000;
+  int64_t pg_stall_timeout_ms = 60000;
 
   // Both listeners: memory all connections together may hold for requests still arriving.
   int64_t receive_buffer_max_bytes = 268435456;  // net::kDefaultReceiveBudgetBytes

@@ -172,6 +172,7 @@ int run_serve(const ServeConfig& config) {
           .listen_port = pg_listen->second,
           .max_message_bytes = config.pg_max_message_bytes,
           .startup_timeout_ms = config.pg_startup_timeout_ms,
+          .stall_timeout_ms = config.pg_stall_timeout_ms,
           .receive_budget = receive_budget,
       },
       **engine);

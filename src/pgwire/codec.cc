@@ -550,4 +550,25 @@ void Writer::notice(const std::string& message) {
   error("NOTICE", "00000", message);
 }
 
+sql::SqlResult<std::vector<sql::Value>> decode_bind_params(
+    const BindMessage& m, const std::vector<sql::Type>& types,
+    const std::vector<uint32_t>& declared_oids) {
+  std::vector<sql::Value> params;
+  params.reserve(m.params.size());
+  for (size_t i = 0; i < m.params.size() && i < types.size(); ++i) {
+    if (!m.params[i]) {
+      params.push_back(sql::Value::null_of(types[i]));
+      continue;
+    }
+    const uint32_t sent = i < declared_oids.size() ? declared_oids[i] : 0;
+    auto v = decode_param(types[i], *m.params[i], format_for(m.param_formats, i), sent);
+    if (!v.ok()) {
+      v.error().location = -1;  // a parameter has no place in the statement's text
+      return std::move(v.error());
+    }
+    params.push_back(std::move(*v));
+  }
+  return params;
+}
+
 }  // namespace eddy::pgwire

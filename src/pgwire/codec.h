@@ -91,6 +91,13 @@ int16_t format_for(const std::vector<int16_t>& formats, size_t i);
 sql::SqlResult<sql::Value> decode_param(sql::Type type, std::string_view data, int16_t format,
                                         uint32_t sent_oid);
 
+// The parameters of a Bind as values of the statement's `types` (`declared_oids`: the types its
+// Parse named, 0 where it left them to the server). The caller has checked that the counts and
+// the format list fit; the error is the first value that does not convert.
+sql::SqlResult<std::vector<sql::Value>> decode_bind_params(
+    const BindMessage& m, const std::vector<sql::Type>& types,
+    const std::vector<uint32_t>& declared_oids);
+
 // Appends backend messages to `out`.
 class Writer {
  public:

@@ -5,10 +5,12 @@
 namespace eddy::pgwire {
 
 ResultStream::ResultStream(Protocol protocol, const std::atomic<bool>& canceled,
-                           std::function<void()> chunk_ready, std::vector<int16_t> formats)
+                           Callbacks callbacks, std::chrono::milliseconds stall_timeout,
+                           std::vector<int16_t> formats)
     : protocol_(protocol),
       canceled_(canceled),
-      chunk_ready_(std::move(chunk_ready)),
+      callbacks_(std::move(callbacks)),
+      stall_timeout_(stall_timeout),
       formats_(std::move(formats)) {}
 
 sql::SqlStatus ResultStream::begin_rows(
@@ -34,7 +36,7 @@ sql::SqlStatus ResultStream::copy_line(std::string_view line) {
 
 sql::SqlStatus ResultStream::statement_done(sql::StatementResult&& result) {
   encode_result(filling_, result);
-  return hand_over_if_full();
+  return hand_over_if_full(OnCancel::kFinish);
 }
 
 void ResultStream::encode_result(std::string& out, const sql::StatementResult& result) {
@@ -56,20 +58,30 @@ void ResultStream::encode_result(std::string& out, const sql::StatementResult& r
   w.command_complete(result.tag);
 }
 
-sql::SqlStatus ResultStream::hand_over_if_full() {
+sql::SqlStatus ResultStream::hand_over_if_full(OnCancel on_cancel) {
   if (filling_.size() < kChunkBytes) return sql::Unit{};
+  const bool stop_on_cancel = on_cancel == OnCancel::kStop;
   {
     std::unique_lock lock(mu_);
-    handed_.wait(lock, [&] { return ready_.empty() || stopped_ || canceled_.load(); });
+    const bool free = handed_.wait_for(lock, stall_timeout_, [&] {
+      return ready_.empty() || stopped_ || (stop_on_cancel && canceled_.load());
+    });
+    if (!free) {
+      stopped_ = true;
+      lock.unlock();
+      callbacks_.stalled();
+      return sql::sql_error("08006", "the client stopped reading its results for " +
+                                         std::to_string(stall_timeout_.count()) + " ms");
+    }
     if (stopped_)
       return sql::sql_error("08006", "the client closed the connection while receiving rows");
-    if (canceled_.load())
+    if (stop_on_cancel && canceled_.load())
       return sql::sql_error(sql::sqlstate::kQueryCanceled,
                             "canceling statement due to user request");
     ready_.swap(filling_);
   }
   filling_.clear();
-  chunk_ready_();
+  callbacks_.chunk_ready();
   return sql::Unit{};
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <mutex>
@@ -25,11 +26,17 @@ class ResultStream final : public sql::ResultSink {
     kSimple,    // each statement is described (RowDescription) and completed here
     kExtended,  // Describe sent the RowDescription; the caller completes the Execute
   };
+  struct Callbacks {
+    std::function<void()> chunk_ready;  // a chunk can be taken
+    // The client took nothing for `stall_timeout`: the statement ends (08006) and frees its
+    // thread, and the connection should close (the client is not reading its answer anyway).
+    std::function<void()> stalled;
+  };
   // `canceled`: the session's cancel flag (a statement waiting to hand over a chunk stops when
-  // it is set; wake_for_cancel() makes the wait look). `chunk_ready` is called, on the query
-  // thread, each time a chunk can be taken. `formats`: the result formats Bind asked for.
-  ResultStream(Protocol protocol, const std::atomic<bool>& canceled,
-               std::function<void()> chunk_ready, std::vector<int16_t> formats = {});
+  // it is set; wake_for_cancel() makes the wait look). The callbacks run on the query thread.
+  // `formats`: the result formats Bind asked for.
+  ResultStream(Protocol protocol, const std::atomic<bool>& canceled, Callbacks callbacks,
+               std::chrono::milliseconds stall_timeout, std::vector<int16_t> formats = {});
 
   sql::SqlStatus begin_rows(const std::vector<std::pair<std::string, sql::Type>>& columns) override;
   sql::SqlStatus row(const sql::Row& row) override;
@@ -49,13 +56,17 @@ class ResultStream final : public sql::ResultSink {
   static void encode_result(std::string& out, const sql::StatementResult& result);
 
  private:
-  sql::SqlStatus hand_over_if_full();
+  // A cancel stops a statement while it sends rows, not once it has finished (its
+  // CommandComplete is already encoded).
+  enum class OnCancel : uint8_t { kStop, kFinish };
+  sql::SqlStatus hand_over_if_full(OnCancel on_cancel = OnCancel::kStop);
 
   static constexpr size_t kChunkBytes = 256 * 1024;
 
   const Protocol protocol_;
   const std::atomic<bool>& canceled_;
-  const std::function<void()> chunk_ready_;
+  const Callbacks callbacks_;
+  const std::chrono::milliseconds stall_timeout_;
   const std::vector<int16_t> formats_;
   std::string filling_;  // the query thread's
 

@@ -391,9 +391,20 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   }
 
   ResultStream make_stream(ResultStream::Protocol protocol, std::vector<int16_t> formats = {}) {
-    return ResultStream(
-        protocol, session_->cancel_flag(),
-        [this] { asio::post(strand_, [this] { bell_.cancel(); }); }, std::move(formats));
+    ResultStream::Callbacks callbacks{
+        .chunk_ready = [this] { asio::post(strand_, [this] { bell_.cancel(); }); },
+        .stalled =
+            [this] {
+              spdlog::warn(
+                  "pgwire: closing connection from {}: it read none of its results for "
+                  "{} ms",
+                  peer_, server_.options_.stall_timeout_ms);
+              asio::post(strand_, [this] { close_on_strand(); });
+            },
+    };
+    return ResultStream(protocol, session_->cancel_flag(), std::move(callbacks),
+                        std::chrono::milliseconds(server_.options_.stall_timeout_ms),
+                        std::move(formats));
   }
 
   void send_error(const sql::SqlError& e, const std::string& sql) {
@@ -583,19 +594,9 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     Portal portal;
     portal.statement = prepared.statement;
     portal.result_formats = m->result_formats;
-    for (size_t i = 0; i < m->params.size(); ++i) {
-      if (!m->params[i]) {
-        portal.params.push_back(sql::Value::null_of(types[i]));
-        continue;
-      }
-      const uint32_t sent = i < prepared.declared_oids.size() ? prepared.declared_oids[i] : 0;
-      auto v = decode_param(types[i], *m->params[i], format_for(m->param_formats, i), sent);
-      if (!v.ok()) {
-        v.error().location = -1;
-        return extended_error(v.error(), "");
-      }
-      portal.params.push_back(std::move(*v));
-    }
+    auto params = decode_bind_params(*m, types, prepared.declared_oids);
+    if (!params.ok()) return extended_error(params.error(), "");
+    portal.params = std::move(*params);
     portals_[m->portal] = std::move(portal);
     Writer(out_).bind_complete();
   }

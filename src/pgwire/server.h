@@ -36,7 +36,9 @@ struct PgServerOptions {
   // A connection that has not completed its startup (startup packet, parameters) by then is
   // closed, like PostgreSQL's authentication_timeout.
   int64_t startup_timeout_ms = 60000;
-  // A message whose bytes stop arriving for this long closes its connection.
+  // A message whose bytes stop arriving for this long closes its connection; so does a client
+  // that reads none of a statement's results for this long (the statement ends and frees its
+  // query thread).
   int64_t stall_timeout_ms = 60000;
   // Memory all connections may hold for messages still arriving (shared with the Kafka
   // listener by `eddy serve`); null: the server keeps a budget of its own, of 256 MiB.

@@ -268,8 +268,8 @@ std::optional<size_t> column_index(const TableDef& t, const std::string& name) {
 
 class Binder {
  public:
-  Binder(const BindInput& input, const std::string& sql, std::string statement)
-      : input_(input), sql_(sql), statement_(std::move(statement)), params_(input.param_types) {}
+  Binder(const BindInput& input, std::string statement)
+      : input_(input), statement_(std::move(statement)), params_(input.param_types) {}
 
   SqlResult<Plan> bind_statement(const Node* stmt);
   SqlResult<Plan> bind_special(const SpecialShow& special);
@@ -321,7 +321,6 @@ class Binder {
   std::string output_name(const Node* node) const;
 
   const BindInput& input_;
-  const std::string& sql_;
   std::string statement_;  // this statement's text
   std::vector<Type> params_;
   // The inputs in FROM, in order; each one's columns start at `base` in the combined row.
@@ -783,8 +782,8 @@ SqlResult<Expr> Binder::bind_expr_node(const Node* node) {
       return bind_column(node->column_ref);
     case PG_QUERY__NODE__NODE_PARAM_REF: {
       const int n = node->param_ref->number;
-      if (n < 1 || n > 65535)
-        return sql_error(sqlstate::kSyntaxError, "there is no parameter $" + std::to_string(n),
+      if (n < 1 || n > 65535 || !input_.parameters_allowed)
+        return sql_error("42P02", "there is no parameter $" + std::to_string(n),
                          node->param_ref->location);
       if (static_cast<size_t>(n) > params_.size()) params_.resize(static_cast<size_t>(n));
       Expr e;
@@ -1825,8 +1824,9 @@ SqlResult<Plan> Binder::bind_create(const PgQuery__CreateStmt* s) {
     def.columns.push_back({name, spec.type});
   }
   for (const auto& [key, location] : key_names) {
+    const std::string& wanted = key;  // (a structured binding cannot be captured before C++20)
     auto found = std::find_if(def.columns.begin(), def.columns.end(),
-                              [&](const ColumnDef& c) { return c.name == key; });
+                              [&](const ColumnDef& c) { return c.name == wanted; });
     if (found == def.columns.end())
       return sql_error(sqlstate::kUndefinedColumn,
                        "column \"" + key + "\" named in key does not exist", location);
@@ -2743,7 +2743,7 @@ SqlResult<Plan> ParsedQuery::bind(size_t index, const BindInput& input) const {
   const SpecialShow* special = nullptr;
   for (const auto& s : impl_->specials)
     if (static_cast<size_t>(s.start) >= begin && static_cast<size_t>(s.start) < stop) special = &s;
-  Binder binder(input, impl_->sql, std::move(statement));
+  Binder binder(input, std::move(statement));
   if (special != nullptr) return binder.bind_special(*special);
   return binder.bind_statement(impl_->tree->stmts[index]->stmt);
 }

@@ -23,6 +23,8 @@ struct BindInput {
   // Reads a session setting (current_setting()); nullopt when unknown.
   std::function<std::optional<std::string>(const std::string&)> setting;
   int32_t backend_pid = 0;  // pg_backend_pid()
+  // False for the simple query protocol, which has no parameters: $n answers 42P02.
+  bool parameters_allowed = true;
 };
 
 // An identifier as SQL must write it: unchanged when it is a lower-case name that is not a

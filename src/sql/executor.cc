@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -192,10 +193,15 @@ SqlStatus scan_input(const TableDef& table, Engine& engine, const ScanLimits& li
         applied = apply(key, std::nullopt);
       }));
   SQL_CHECK(applied);
+  for (const auto& entry : index)
+    limits.memory.release(2 * entry.first.size() + kEntryOverheadBytes);
   index.clear();
+  // Each row's share goes back as it moves on (whatever keeps it charges it again).
   for (auto& row : rows) {
     if (limits.enough) break;
-    if (row) SQL_CHECK(on_row(std::move(*row)));
+    if (!row) continue;
+    limits.memory.release(approximate_bytes(*row));
+    SQL_CHECK(on_row(std::move(*row)));
   }
   return Unit{};
 }
@@ -687,8 +693,9 @@ SqlStatus run_union(const Plan& plan, const std::vector<Value>& params, Engine& 
       std::string key;
       for (const auto& v : row)
         append_key(key, v);
-      SQL_CHECK(memory.charge(key.size() + kEntryOverheadBytes, "the UNION"));
+      const size_t bytes = key.size() + kEntryOverheadBytes;
       if (!seen.insert(std::move(key)).second) return Unit{};
+      SQL_CHECK(memory.charge(bytes, "the UNION"));
     }
     return on_row(std::move(row));
   };
@@ -763,9 +770,13 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   // holds twice that many (stable: rows kept are older than rows added, ties stay in order).
   const RowOrder order{plan.order};
   std::vector<Row> sorting;
-  const size_t top_n = limit >= 0 ? static_cast<size_t>(limit + offset) : 0;
+  // (Saturating: ORMs send LIMIT 9223372036854775807.)
+  const size_t top_n = limit < 0                    ? 0
+                       : offset > INT64_MAX - limit ? SIZE_MAX
+                                                    : static_cast<size_t>(limit + offset);
   auto keep_top_n = [&] {
     std::stable_sort(sorting.begin(), sorting.end(), order);
+    if (sorting.size() <= top_n) return;
     for (size_t i = top_n; i < sorting.size(); ++i) {
       const size_t bytes = approximate_bytes(sorting[i]);
       memory.release(bytes);
@@ -783,14 +794,15 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     }
     if (plan.distinct) {
       std::string key = encode_key(out);
-      SQL_CHECK(memory.charge(key.size() + kEntryOverheadBytes, "the DISTINCT"));
+      const size_t bytes = key.size() + kEntryOverheadBytes;
       if (!distinct_rows.insert(std::move(key)).second) return Unit{};
+      SQL_CHECK(memory.charge(bytes, "the DISTINCT"));
     }
     if (plan.order.empty()) return emit(std::move(out));
     const size_t bytes = approximate_bytes(out);
     SQL_CHECK(memory.charge(bytes, "the sort"));
     sorting.push_back(std::move(out));
-    if (limit >= 0 && sorting.size() >= std::max<size_t>(2 * top_n, 1024)) keep_top_n();
+    if (limit >= 0 && sorting.size() >= 1024 && sorting.size() / 2 >= top_n) keep_top_n();
     return Unit{};
   };
 
@@ -863,23 +875,25 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       const JoinSpec& spec = plan.joins[k];
       Row scratch(width);
       EvalContext ctx{.row = &scratch, .params = &params};
-      SQL_CHECK(scan_input(
-          spec.table, engine, whole, count_skipped(spec.table), [&](Row&& row) -> SqlStatus {
-            SQL_CHECK(memory.charge(approximate_bytes(row) + kEntryOverheadBytes, "the hash join"));
-            if (spec.right_keys.empty()) {
-              built[k].all.push_back(std::move(row));
-              return Unit{};
-            }
-            std::copy(row.begin(), row.end(), scratch.begin() + spec.base);
-            std::string key;
-            for (const auto& e : spec.right_keys) {
-              SQL_ASSIGN(Value v, eval(e, ctx));
-              if (v.null) return Unit{};  // equal to nothing
-              append_key(key, v);
-            }
-            built[k].buckets[key].push_back(std::move(row));
-            return Unit{};
-          }));
+      SQL_CHECK(scan_input(spec.table, engine, whole, count_skipped(spec.table),
+                           [&](Row&& row) -> SqlStatus {
+                             const size_t bytes = approximate_bytes(row) + kEntryOverheadBytes;
+                             if (spec.right_keys.empty()) {
+                               SQL_CHECK(memory.charge(bytes, "the hash join"));
+                               built[k].all.push_back(std::move(row));
+                               return Unit{};
+                             }
+                             std::copy(row.begin(), row.end(), scratch.begin() + spec.base);
+                             std::string key;
+                             for (const auto& e : spec.right_keys) {
+                               SQL_ASSIGN(Value v, eval(e, ctx));
+                               if (v.null) return Unit{};  // equal to nothing
+                               append_key(key, v);
+                             }
+                             SQL_CHECK(memory.charge(bytes + key.size(), "the hash join"));
+                             built[k].buckets[key].push_back(std::move(row));
+                             return Unit{};
+                           }));
     }
     // A join multiplies rows: a single read batch of each input can mean minutes of work, so
     // the cancel flag is checked here too, not only between reads.
@@ -947,6 +961,9 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
         g.accs.emplace_back(spec);
       groups.push_back(std::move(g));
     }
+    // The index is done with: its keys' share of the budget goes back.
+    for (const auto& entry : group_index)
+      memory.release(entry.first.size());
     group_index.clear();
     for (const auto& g : groups) {
       if (enough) break;
@@ -972,6 +989,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     for (auto& row : sorting) {
       if (enough) break;
       if (cancel.load()) return sql_error(sqlstate::kQueryCanceled, kCanceled);
+      memory.release(approximate_bytes(row));  // leaves the sort (emit charges what it keeps)
       SQL_CHECK(emit(std::move(row)));
     }
   }

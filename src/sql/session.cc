@@ -258,7 +258,9 @@ Session::SimpleOutcome Session::run_simple(size_t from, ResultSink* sink) {
   const std::shared_ptr<const ParsedQuery> parsed = std::move(paused_);
   outcome.empty = parsed->size() == 0;
   for (size_t i = from; i < parsed->size(); ++i) {
-    auto plan = parsed->bind(i, bind_input({}));
+    BindInput input = bind_input({});
+    input.parameters_allowed = false;
+    auto plan = parsed->bind(i, input);
     SqlResult<StatementResult> result =
         plan.ok() ? run_guarded(*plan, {}, sink) : SqlResult<StatementResult>(plan.error());
     const bool copy_in = result.ok() && result->copy == StatementResult::Copy::kIn;

@@ -8,6 +8,7 @@ Offsets are committed for two groups with confluent_kafka (assign + commit, no m
 then raw requests ask for both groups (and one that never committed) in one OffsetFetch v8, and
 for three coordinator keys in one FindCoordinator v4. Prints "N passed, 0 failed" on success.
 """
+import sys
 import argparse
 import os
 import socket
@@ -16,7 +17,8 @@ import struct
 from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
-from checks import check, eq, finish
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, eq, finish  # noqa: E402
 
 
 class Reader:

@@ -16,6 +16,7 @@ Stops at the first failed check; prints "N passed, 0 failed" on success.
 """
 import argparse
 import os
+import sys
 import time
 
 from confluent_kafka import Consumer, Producer
@@ -26,7 +27,8 @@ from kafka.client_async import KafkaClient
 from kafka.protocol.commit import OffsetCommitRequest, OffsetFetchRequest
 from kafka.protocol.group import HeartbeatRequest, JoinGroupRequest, LeaveGroupRequest, SyncGroupRequest
 
-from checks import check, eq, fail, finish
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, eq, fail, finish  # noqa: E402
 
 PARTITIONS = 3
 DEADLINE_S = 60

@@ -6,13 +6,15 @@ usage: kcat_test.py --bootstrap HOST:PORT
 """
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
 
 RECORDS = 100_000
 CODECS = ["none", "gzip", "snappy", "lz4", "zstd"]
-from checks import check, finish
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
+from checks import check, finish  # noqa: E402
 
 
 def kcat(bootstrap, *args, data=None, timeout=120):

@@ -27,6 +27,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 import kafka
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checks import check, eq, fail, finish  # noqa: E402
 
 PARTITIONS = 3

@@ -24,6 +24,7 @@ import psycopg
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from eddy_server import Server  # noqa: E402
+from proc_stats import cpu_seconds, rss_bytes  # noqa: E402
 
 PASSED = 0
 MIB = 1 << 20
@@ -35,20 +36,6 @@ def check(cond, what):
         raise AssertionError(what)
     PASSED += 1
     print(f"ok: {what}")
-
-
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def pg_startup_packet():

@@ -2,7 +2,8 @@
 """Large results over the real listener: rows stream to the client as they are made (the server's
 memory does not grow with the result, in the simple and the extended protocol, however slowly
 the client reads), a cancel after rows began to flow stops the statement, a client that leaves
-in the middle of a result frees its statement, work_mem bounds what a query holds (53200, a
+in the middle of a result frees its statement, and so does one that stops reading for
+--pg-stall-timeout-ms (its connection closes), work_mem bounds what a query holds (53200, a
 clear message, no crash), ORDER BY ... LIMIT keeps only the top rows, and memory a query held
 goes back to the system when it ends.
 
@@ -21,19 +22,12 @@ from eddy_pg import Server  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checks import check, passed  # noqa: E402
+from proc_stats import peak_rss_bytes, reset_peak_rss, rss_bytes  # noqa: E402
 from pg_script import Connection, parse_fields  # noqa: E402
 
 ROWS = 400_000
 PAD = 200  # bytes of text per row: the result is ~85 MB on the wire
 MiB = 1 << 20
-
-
-def status_kib(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
 
 
 class Memory:
@@ -43,14 +37,13 @@ class Memory:
         self.pid = pid
 
     def rss(self):
-        return status_kib(self.pid, "VmRSS") * 1024
+        return rss_bytes(self.pid)
 
     def reset_peak(self):
-        with open(f"/proc/{self.pid}/clear_refs", "w") as f:
-            f.write("5")
+        reset_peak_rss(self.pid)
 
     def peak(self):
-        return status_kib(self.pid, "VmHWM") * 1024
+        return peak_rss_bytes(self.pid)
 
 
 def pad_of(i):
@@ -169,6 +162,29 @@ def client_leaves_mid_result(server):
         check(conn.execute("SELECT 1").fetchone()[0] == 1, "the server serves after leavers")
 
 
+def reader_that_stops(server):
+    """A client that reads none of its results for --pg-stall-timeout-ms loses its connection,
+    and its statement ends (its query thread is free again)."""
+    conn = Connection("127.0.0.1", server.pg_port)
+    conn.send(b"Q", b"SELECT id, pad FROM big\0")
+    read_until(conn, (b"D",))
+    deadline = time.monotonic() + 60
+    while "read none of its results" not in server.log_since_start():
+        check(time.monotonic() < deadline, "the server noticed the stalled reader")
+        time.sleep(0.05)  # polling the log for the condition, bounded by the deadline
+    kinds = set()
+    try:
+        while True:
+            kind, _ = conn.read_message()
+            kinds.add(kind)
+    except Exception:  # noqa: BLE001 (the server closed the connection: what is checked)
+        pass
+    check(b"C" not in kinds and b"Z" not in kinds, "the stalled result was cut off")
+    conn.sock.close()
+    with psycopg.connect(server.dsn(), autocommit=True) as c:
+        check(c.execute("SELECT count(*) FROM big").fetchone()[0] == ROWS, "others are served")
+
+
 def error_after_rows(server):
     """An error in the middle of a streamed result reaches the client after the rows before it,
     as PostgreSQL sends it."""
@@ -206,6 +222,9 @@ def work_mem(server, memory):
         got = [r[0] for r in conn.execute(
             "SELECT id FROM big ORDER BY pad DESC LIMIT 5 OFFSET 2").fetchall()]
         check(got == [ROWS - 3 - i for i in range(5)], f"ORDER BY ... LIMIT under 1MB: {got}")
+        # Only distinct values are held, not every duplicate seen.
+        got = sorted(r[0] for r in conn.execute("SELECT DISTINCT id % 3 FROM big").fetchall())
+        check(got == [0, 1, 2], f"DISTINCT over 400k rows of 3 values under 1MB: {got}")
         # Streaming needs no work_mem at all.
         check(conn.execute("SELECT count(*) FROM big WHERE pad <> ''").fetchone()[0] == ROWS,
               "a scan under 1MB")
@@ -234,7 +253,7 @@ def work_mem(server, memory):
 
 
 def main():
-    with Server(sys.argv[1]) as server:
+    with Server(sys.argv[1], extra_args=["--pg-stall-timeout-ms", "3000"]) as server:
         server.start()
         memory = Memory(server.process.pid)
         load(server)
@@ -242,6 +261,7 @@ def main():
         extended_read(server, memory)
         cancel_after_rows_flow(server)
         client_leaves_mid_result(server)
+        reader_that_stops(server)
         error_after_rows(server)
         work_mem(server, memory)
         check(server.stop() == 0, "clean stop (no statement left waiting on a client)")

@@ -9,8 +9,8 @@ import eddy_server  # noqa: E402
 
 
 class Server(eddy_server.Server):
-    def __init__(self, binary):
-        super().__init__(binary)
+    def __init__(self, binary, **options):
+        super().__init__(binary, **options)
 
     def stop(self, sig=signal.SIGTERM):
         code = super().stop(sig)

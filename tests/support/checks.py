@@ -1,15 +1,30 @@
-"""The assertion helper of the Python integration tests: check() raises with a message that says
-what was expected; passed() counts the checks that held, for the test's closing line."""
+"""Assertions shared by the client test scripts: stop at the first failure with a clear
+message, and end with the 'N passed, N failed' line CI reads."""
+import sys
 
 _passed = 0
 
 
-def check(cond, what):
+def fail(message):
+    print(f"FAIL: {message}", file=sys.stderr)
+    print(f"{_passed} passed, 1 failed")
+    sys.exit(1)
+
+
+def check(condition, what):
     global _passed
-    if not cond:
-        raise AssertionError(what)
+    if not condition:
+        fail(what)
     _passed += 1
+
+
+def eq(actual, expected, what):
+    check(actual == expected, f"{what}: expected {expected!r}, got {actual!r}")
 
 
 def passed():
     return _passed
+
+
+def finish():
+    print(f"{_passed} passed, 0 failed")

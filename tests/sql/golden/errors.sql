@@ -21,4 +21,6 @@ SELECT count(*) FROM (SELECT 1) s;
 CREATE INDEX i ON t (x);
 SELECT 1; SELECT 1/0; SELECT 'not reached';
 SHOW no_such_setting;
+-- the simple query protocol has no parameters
+SELECT $1 IN (1, 2);
 SELECT 'still works';

@@ -15,6 +15,9 @@ SELECT 1 / (id - id) FROM orders ORDER BY 1 LIMIT 0;
 SELECT 1 / (id - id) FROM orders ORDER BY 1 LIMIT 1;
 SELECT id FROM orders WHERE customer LIKE 'a%' ORDER BY id DESC LIMIT 1;
 SELECT id FROM orders ORDER BY id LIMIT 2 OFFSET 1;
+-- the largest LIMIT (as ORMs send it) with an OFFSET: no overflow
+SELECT id FROM orders ORDER BY id DESC LIMIT 9223372036854775807 OFFSET 1;
+SELECT DISTINCT customer FROM orders ORDER BY customer LIMIT 9223372036854775807 OFFSET 9223372036854775807;
 SELECT count(*), count(amount), sum(amount), avg(amount), min(customer), max(price), sum(price) FROM orders;
 SELECT customer, count(*) AS n, sum(amount) AS total, avg(price) FROM orders GROUP BY customer ORDER BY customer;
 SELECT customer, count(*) FROM orders GROUP BY 1 HAVING count(*) > 1;
