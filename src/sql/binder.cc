@@ -228,19 +228,45 @@ Expr simplify_coalesce(Expr e) {
   return out;
 }
 
-// AND stops at its first constant false, OR at its first constant true: what follows is never
-// read (what precedes still is, as in PostgreSQL).
-Expr simplify_and_or(Expr e) {
+// AND with a constant false argument is false, OR with a constant true one is true: PostgreSQL's
+// simplification replaces the whole expression, so no argument is read at run time. The ones
+// before it were folded first, so their constant errors are still raised; the ones after it
+// were never looked at.
+SqlResult<Expr> simplify_and_or(Expr e) {
   const bool decisive = e.kind == ExprKind::kOr;
   for (size_t i = 0; i < e.args.size(); ++i) {
     const Expr& a = e.args[i];
     if (is_const(a) && !a.value.null && a.value.b == decisive) {
-      if (i == 0) return make_const(Value::boolean(decisive), e.location);
-      e.args.resize(i + 1);
-      break;
+      for (size_t j = 0; j < i; ++j)
+        SQL_CHECK(raise_deferred_fold_errors(e.args[j]));
+      return make_const(Value::boolean(decisive), e.location);
     }
   }
   return e;
+}
+
+// A test, comparison or NOT over constants is folded like a call (IS NULL, IS TRUE, IN, LIKE,
+// NOT, NULLIF, GREATEST), so that AND, OR and CASE see a constant and drop what it decides, as
+// PostgreSQL's simplification does. One that fails to evaluate is left for run time.
+Expr fold_constant_test(Expr e) {
+  switch (e.kind) {
+    case ExprKind::kIsNull:
+    case ExprKind::kBoolTest:
+    case ExprKind::kIn:
+    case ExprKind::kLike:
+    case ExprKind::kNot:
+    case ExprKind::kNullIf:
+    case ExprKind::kGreatest:
+      break;
+    default:
+      return e;
+  }
+  if (e.args.empty() || !std::all_of(e.args.begin(), e.args.end(), is_const)) return e;
+  auto folded = eval(e, EvalContext{});
+  if (!folded.ok()) return e;
+  if (folded->null) *folded = Value::null_of(e.type);
+  if (folded->type != e.type) return e;  // (a representation this fold does not vouch for)
+  return make_const(std::move(*folded), e.location);
 }
 
 bool same_expr(const Expr& a, const Expr& b) {
@@ -735,6 +761,8 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
     types.push_back(a.type);
   bool known = false;
   auto sig = resolve_function(name, types, &known);
+  // A resolver that matched the name but not the argument count has no signature for the call.
+  if (sig && sig->params.size() != args.size() && !sig->variadic) sig.reset();
   if (!sig) {
     std::string list;
     for (Type t : types)
@@ -749,7 +777,8 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
   call.name = name;
   call.fn = sig->fn;
   for (size_t i = 0; i < args.size(); ++i) {
-    SQL_ASSIGN(Expr a, coerce_to(std::move(args[i]), sig->params[i], CastContext::kExplicit));
+    const Type param = sig->variadic ? sig->params.at(0) : sig->params[i];
+    SQL_ASSIGN(Expr a, coerce_to(std::move(args[i]), param, CastContext::kExplicit));
     call.args.push_back(std::move(a));
   }
   // now() and friends read the statement's start time when the statement runs, which may be long
@@ -767,6 +796,7 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
   if (stack_nearly_exhausted()) return statement_too_complex();
   ++expr_depth_;
   SqlResult<Expr> bound = bind_expr_node(node);
+  if (bound.ok()) *bound = fold_constant_test(std::move(*bound));
   --expr_depth_;
   if (expr_depth_ == 0 && bound.ok()) {
     SQL_CHECK(raise_deferred_fold_errors(*bound));

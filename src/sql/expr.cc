@@ -198,8 +198,10 @@ SqlResult<Value> op_pow(const Expr& c, std::vector<Value>& a) {
     return sql_error(sqlstate::kInvalidArgumentForPower,
                      "a negative number raised to a non-integer power yields a complex result",
                      c.location);
-  return make_float(Type::kFloat8, std::pow(x, y), std::isfinite(x) && std::isfinite(y),
-                    c.location);
+  const double r = std::pow(x, y);
+  // A non-zero base whose finite power rounds to 0 underflows, as PostgreSQL reports.
+  if (r == 0 && x != 0 && std::isfinite(x) && std::isfinite(y)) return float_underflow(c.location);
+  return make_float(Type::kFloat8, r, std::isfinite(x) && std::isfinite(y), c.location);
 }
 
 template <typename Pred>
@@ -682,9 +684,13 @@ std::optional<Signature> resolve_operator(const std::string& op, std::optional<T
 std::optional<Signature> resolve_function(const std::string& name, const std::vector<Type>& args,
                                           bool* known_name) {
   *known_name = true;
-  if (auto time = resolve_time_function(name, args)) return time;
-  if (auto json = resolve_json_function(name, args)) return json;
-  if (auto str = resolve_string_function(name, args)) return str;
+  // A family that knows the name but not this many arguments leaves the call to the others.
+  auto fits = [&](const std::optional<Signature>& sig) {
+    return sig && (sig->variadic || sig->params.size() == args.size());
+  };
+  if (auto time = resolve_time_function(name, args); fits(time)) return time;
+  if (auto json = resolve_json_function(name, args); fits(json)) return json;
+  if (auto str = resolve_string_function(name, args); fits(str)) return str;
   const size_t n = args.size();
   auto text_fn = [&](size_t min, size_t max, ScalarFn fn, Type result) -> std::optional<Signature> {
     if (n < min || n > max) return std::nullopt;
@@ -838,7 +844,10 @@ SqlStatus Accumulator::add(const Value& v) {
       } else {
         // Infinity among the inputs sums to Infinity (or NaN); only finite inputs whose sum
         // leaves the range overflow.
-        const double sum = float_sum_ + v.f;
+        // sum() starts from its first input, as PostgreSQL's (so -0 alone sums to -0); avg()
+        // from 0.
+        const bool from_first = first && spec_->kind == AggKind::kSum;
+        const double sum = from_first ? v.f : float_sum_ + v.f;
         if (std::isinf(sum) && std::isfinite(float_sum_) && std::isfinite(v.f))
           float_overflow_ = true;
         float_sum_ = sum;
@@ -890,7 +899,11 @@ SqlResult<Value> Accumulator::finish() const {
       return make_float(result, float_sum_, std::isfinite(float_sum_), loc);
     case AggKind::kAvg: {
       if (!any_) return Value::null_of(result);
-      if (result == Type::kFloat8) return Value::floating(result, float_sum_ / count_);
+      if (result == Type::kFloat8) {
+        if (float_overflow_)
+          return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", loc);
+        return Value::floating(result, float_sum_ / count_);
+      }
       const Numeric sum = spec_->arg.type == Type::kNumeric ? numeric_sum_ : Numeric{int_sum_, 0};
       SQL_ASSIGN(Numeric q, numeric_divide(sum, Numeric{count_, 0}, loc));
       return Value::numeric(q);
@@ -924,7 +937,8 @@ SqlStatus Accumulator::merge(const Accumulator& other) {
           std::isfinite(other.float_sum_))
         float_overflow_ = true;
       float_overflow_ = float_overflow_ || other.float_overflow_;
-      float_sum_ += other.float_sum_;
+      float_sum_ =
+          first && spec_->kind == AggKind::kSum ? other.float_sum_ : float_sum_ + other.float_sum_;
       SQL_ASSIGN(auto xy, align(numeric_sum_, other.numeric_sum_, loc));
       if (!fits38(xy.first.unscaled + xy.second.unscaled)) return numeric_overflow(loc);
       numeric_sum_ = Numeric{xy.first.unscaled + xy.second.unscaled, xy.first.scale};

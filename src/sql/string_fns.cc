@@ -122,8 +122,11 @@ SqlResult<Value> fn_initcap(const Expr&, std::vector<Value>& a) {
   bool word_start = true;
   for (char& ch : s) {
     const auto u = static_cast<unsigned char>(ch);
-    if (std::isalnum(u) || u >= 0x80) {
-      if (u < 0x80) ch = static_cast<char>(word_start ? std::toupper(u) : std::tolower(u));
+    // In the C locale Eddy reports (LC_CTYPE C) only ASCII letters and digits are
+    // alphanumeric: any other character, non-ASCII letters too, separates words and keeps its
+    // case, as in PostgreSQL.
+    if (u < 0x80 && std::isalnum(u)) {
+      ch = static_cast<char>(word_start ? std::toupper(u) : std::tolower(u));
       word_start = false;
     } else {
       word_start = true;
@@ -275,12 +278,6 @@ SqlResult<Value> fn_decode(const Expr& c, std::vector<Value>& a) {
 }
 
 // math
-SqlResult<Value> float_result(double v, int loc) {
-  if (std::isinf(v))
-    return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", loc);
-  return Value::floating(Type::kFloat8, v);
-}
-
 SqlResult<Value> fn_ln(const Expr& c, std::vector<Value>& a) {
   const double x = a[0].f;
   if (x == 0)
@@ -350,11 +347,28 @@ SqlResult<Value> fn_pi(const Expr&, std::vector<Value>&) {
 SqlResult<Value> fn_cbrt(const Expr&, std::vector<Value>& a) {
   return Value::floating(Type::kFloat8, std::cbrt(a[0].f));
 }
+// PostgreSQL divides by (degrees) or multiplies by (radians) the double nearest pi/180, with
+// float8 division's and multiplication's overflow and underflow checks: results agree to the
+// last digit, and an infinite input stays infinite.
+constexpr double kRadiansPerDegree = 0.0174532925199432957692;
+
 SqlResult<Value> fn_degrees(const Expr& c, std::vector<Value>& a) {
-  return float_result(a[0].f * (180.0 / std::numbers::pi), c.location);
+  const double x = a[0].f;
+  const double r = x / kRadiansPerDegree;
+  if (std::isinf(r) && !std::isinf(x))
+    return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", c.location);
+  if (r == 0 && x != 0)
+    return sql_error(sqlstate::kNumericOutOfRange, "value out of range: underflow", c.location);
+  return Value::floating(Type::kFloat8, r);
 }
 SqlResult<Value> fn_radians(const Expr& c, std::vector<Value>& a) {
-  return float_result(a[0].f * (std::numbers::pi / 180.0), c.location);
+  const double x = a[0].f;
+  const double r = x * kRadiansPerDegree;
+  if (std::isinf(r) && !std::isinf(x))
+    return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", c.location);
+  if (r == 0 && x != 0)
+    return sql_error(sqlstate::kNumericOutOfRange, "value out of range: underflow", c.location);
+  return Value::floating(Type::kFloat8, r);
 }
 
 // Regular expressions: RE2 (linear time, no backreferences or lookaround) stands in for

@@ -27,3 +27,12 @@ SELECT ln(0);
 SELECT ln(-1);
 SELECT log(0, 2);
 SELECT exp(1000);
+-- too many arguments for every variant (found by the pgwire fuzzer)
+SELECT trunc(2.5, 89, 2);
+-- non-ASCII letters separate words in the C locale
+SELECT initcap('日c héllo wörld');
+-- pi/180 as PostgreSQL divides and multiplies by it; infinity stays infinite
+SELECT degrees(-2.25::float8), radians('Infinity'::float8), degrees('-Infinity'::float8);
+SELECT radians(1e-320::float8);
+SELECT power(1e-200::float8, 2);
+SELECT 1e-200::float8 ^ 3;

@@ -25,3 +25,11 @@ SELECT t FROM r GROUP BY 1.5;
 SELECT t FROM r ORDER BY 'abc';
 SELECT t FROM r ORDER BY NULL;
 SELECT DISTINCT ON (t) t FROM r;
+-- sum(float8) starts from its first input (-0 alone sums to -0), avg from 0; finite inputs whose
+-- sum overflows raise in avg as in sum
+CREATE TABLE z (f float8);
+INSERT INTO z VALUES ('-0'), ('-0');
+SELECT sum(f), avg(f) FROM z;
+INSERT INTO z VALUES (1e308), (1e308);
+SELECT avg(f) FROM z;
+DROP TABLE z;

@@ -15,6 +15,9 @@ SELECT 1 / (id - id) FROM orders ORDER BY 1 LIMIT 0;
 SELECT 1 / (id - id) FROM orders ORDER BY 1 LIMIT 1;
 SELECT id FROM orders WHERE customer LIKE 'a%' ORDER BY id DESC LIMIT 1;
 SELECT id FROM orders ORDER BY id LIMIT 2 OFFSET 1;
+-- OR with a constant true argument (here a folded IS FALSE) reads none of the others
+SELECT id FROM orders WHERE (id * 10000000000)::int4 = 1 OR (false IS FALSE) ORDER BY id;
+SELECT id FROM orders WHERE NOT ('a' LIKE 'b') OR (id * 10000000000)::int4 = 1 ORDER BY id;
 -- the largest LIMIT (as ORMs send it) with an OFFSET: no overflow
 SELECT id FROM orders ORDER BY id DESC LIMIT 9223372036854775807 OFFSET 1;
 SELECT DISTINCT customer FROM orders ORDER BY customer LIMIT 9223372036854775807 OFFSET 9223372036854775807;
