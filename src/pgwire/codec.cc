@@ -1,5 +1,7 @@
 #include "pgwire/codec.h"
 
+#include "sql/formats.h"
+
 #include "sql/expr.h"
 
 #include <cstring>
@@ -189,6 +191,13 @@ bool has_binary_format(Type type) {
 }
 
 SqlResult<Value> decode_param(Type type, std::string_view data, int16_t format, uint32_t sent_oid) {
+  // Text arrives in the client encoding, UTF8: bytes that are not UTF-8 are refused as
+  // PostgreSQL refuses them (bytea's binary form is bytes, not text).
+  if (format == 0 || (type == Type::kText && sent_oid != 17)) {
+    std::string invalid;
+    if (!sql::valid_text(data, &invalid))
+      return sql::sql_error("22021", "invalid byte sequence for encoding \"UTF8\": " + invalid);
+  }
   if (format == 0) return sql::from_text(type, data);
   auto bad = [&](const char* what) -> SqlError {
     return sql::sql_error(

@@ -1294,10 +1294,12 @@ bool is_single_column_ref(const Node* n) {
 
 // An ORDER BY item's direction and NULLS placement into `key`, and the output column it names
 // by position (ORDER BY 2) or by output name; nullopt when it names neither (an expression, or
-// a name no output has).
+// a name no output has). With `outputs`, a name that two different output expressions have is
+// ambiguous (42702), as in PostgreSQL.
 SqlResult<std::optional<size_t>> order_by_output(const PgQuery__SortBy* sb,
                                                  const std::vector<std::string>& names,
-                                                 SortKey& key) {
+                                                 SortKey& key,
+                                                 const std::vector<Expr>* outputs = nullptr) {
   if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING) return unsupported("ORDER BY USING");
   key.descending = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
   key.nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_DEFAULT ||
@@ -1320,8 +1322,18 @@ SqlResult<std::optional<size_t>> order_by_output(const PgQuery__SortBy* sb,
   }
   if (is_single_column_ref(n)) {
     const std::string name = str(n->column_ref->fields[0]);
-    for (size_t c = 0; c < names.size(); ++c)
-      if (names[c] == name) return std::optional<size_t>(c);
+    std::optional<size_t> found;
+    for (size_t c = 0; c < names.size(); ++c) {
+      if (names[c] != name) continue;
+      if (!found) {
+        found = c;
+        if (outputs == nullptr) break;
+      } else if (!same_expr((*outputs)[*found], (*outputs)[c])) {
+        return sql_error("42702", "ORDER BY \"" + name + "\" is ambiguous",
+                         n->column_ref->location);
+      }
+    }
+    return found;
   }
   return std::optional<size_t>();
 }
@@ -1671,7 +1683,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   for (size_t i = 0; i < s->n_sort_clause; ++i) {
     const auto* sb = s->sort_clause[i]->sort_by;
     SortKey key;
-    SQL_ASSIGN(std::optional<size_t> column, order_by_output(sb, names, key));
+    SQL_ASSIGN(std::optional<size_t> column, order_by_output(sb, names, key, &outputs));
     if (!column) {
       SQL_ASSIGN(Expr e, bind_expr(sb->node));
       if (e.type == Type::kUnknown) {

@@ -10,6 +10,7 @@
 #include "sql/copy.h"
 #include "sql/executor.h"
 #include "sql/explain.h"
+#include "sql/formats.h"
 #include "sql/plan.h"
 #include "sql/query_memory.h"
 #include "sql/system_tables.h"
@@ -91,6 +92,14 @@ const Setting* find_setting(const std::string& lowered) {
   for (const auto& s : kSettings)
     if (lower(s.name) == lowered) return &s;
   return nullptr;
+}
+
+// Statement text arrives in the client encoding, UTF8 (the only one): as PostgreSQL, refuse
+// bytes that are not UTF-8 before anything reads them.
+SqlStatus check_encoding(const std::string& sql) {
+  std::string bad;
+  if (valid_text(sql, &bad)) return Unit{};
+  return sql_error("22021", "invalid byte sequence for encoding \"UTF8\": " + bad);
 }
 
 // A statement that held this much gives its memory back to the system when it ends (glibc keeps
@@ -215,6 +224,7 @@ int Session::character_position(const std::string& sql, int location) {
 
 SqlResult<std::shared_ptr<PreparedStatement>> Session::prepare(
     const std::string& sql, const std::vector<Type>& param_types) {
+  SQL_CHECK(check_encoding(sql));
   auto statement = std::make_shared<PreparedStatement>();
   statement->sql_ = sql;
   SQL_ASSIGN(ParsedQuery parsed, ParsedQuery::parse(sql));
@@ -237,6 +247,11 @@ SqlResult<StatementResult> Session::execute(const PreparedStatement& statement,
 Session::SimpleOutcome Session::execute_simple(const std::string& sql, ResultSink* sink) {
   SimpleOutcome outcome;
   cancel_->store(false);
+  if (auto valid = check_encoding(sql); !valid.ok()) {
+    outcome.error = std::move(valid.error());
+    if (tx_ == 'T') tx_ = 'E';
+    return outcome;
+  }
   auto parsed = ParsedQuery::parse(sql);
   if (!parsed.ok()) {
     outcome.error = parsed.error();

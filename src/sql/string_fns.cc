@@ -101,6 +101,7 @@ SqlResult<Value> pad(const Expr& c, std::vector<Value>& a, bool left) {
   const size_t missing = static_cast<size_t>(len) - st.size();
   if (missing > kMaxStringBytes / std::max<size_t>(fill.size(), 1)) return too_large(c.location);
   const auto fill_starts = starts_of(fill);
+  if (fill_starts.empty()) return Value::text(s);  // (not UTF-8: nothing to pad with)
   std::string padding;
   for (size_t i = 0; i < missing; ++i) {
     const size_t k = i % fill_starts.size();

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 #include "sql/builtins.h"
 
@@ -361,6 +362,9 @@ SqlResult<Value> fn_date_trunc(const Expr& c, std::vector<Value>& a) {
 struct Part {
   int64_t unscaled;
   int scale = 0;
+  // A part with no exact numeric here (the julian day of a timestamp with a time of day):
+  // date_part's float8 only.
+  std::optional<double> inexact{};
 };
 
 // `micros` is a timestamp's value, or for a date its days (a date's microseconds may not fit).
@@ -433,8 +437,15 @@ SqlResult<std::optional<Part>> timestamp_part(const std::string& raw, Type type,
     p = {iy > 0 ? iy : iy - 1};
   } else if (unit == "epoch") {
     p = is_date ? Part{t.days * 86400} : Part{micros, 6};
-  } else if (unit == "julian" && is_date) {
+  } else if (unit == "julian") {
     p = {t.days + 2440588};
+    // PostgreSQL adds the time of day as a fraction of a day, in double precision.
+    if (!is_date && t.time != 0) {
+      const int64_t secs = t.time / kMicrosPerSecond;
+      const int64_t fsec = t.time % kMicrosPerSecond;
+      p.inexact = static_cast<double>(t.days + 2440588) +
+                  (static_cast<double>(secs) + static_cast<double>(fsec) / 1000000.0) / 86400.0;
+    }
   } else if ((unit == "timezone" || unit == "timezone_hour" || unit == "timezone_minute") &&
              type == Type::kTimestamptz) {
     p = {0};  // the session time zone is UTC
@@ -501,16 +512,38 @@ SqlResult<std::optional<Part>> any_part(const Expr& c, std::vector<Value>& a) {
 SqlResult<Value> fn_extract(const Expr& c, std::vector<Value>& a) {
   SQL_ASSIGN(auto part, any_part(c, a));
   if (!part) return Value::null_of(Type::kNumeric);
+  if (part->inexact)
+    return sql_error(sqlstate::kFeatureNotSupported,
+                     "extract(julian ...) of a timestamp with a time of day is not supported yet "
+                     "(date_part('julian', ...) is)",
+                     c.location);
   return Value::numeric(Numeric{part->unscaled, part->scale});
 }
 
 SqlResult<Value> fn_date_part(const Expr& c, std::vector<Value>& a) {
   SQL_ASSIGN(auto part, any_part(c, a));
   if (!part) return Value::null_of(Type::kFloat8);
-  double d = static_cast<double>(part->unscaled);
+  if (part->inexact) return Value::floating(Type::kFloat8, *part->inexact);
+  // Seconds and milliseconds as PostgreSQL's float8 date_part computes them: whole seconds, plus
+  // the fraction divided once (tm_sec + fsec / 1e6; tm_sec * 1000 + fsec / 1000).
+  const std::string unit = canonical_unit(a[0].s);
+  if (part->scale == 6 && unit == "second") {
+    const int64_t whole = part->unscaled / kMicrosPerSecond;
+    const int64_t fsec = part->unscaled % kMicrosPerSecond;
+    return Value::floating(Type::kFloat8,
+                           static_cast<double>(whole) + static_cast<double>(fsec) / 1000000.0);
+  }
+  if (part->scale == 3 && unit == "milliseconds") {
+    const int64_t whole = part->unscaled / kMicrosPerSecond;
+    const int64_t fsec = part->unscaled % kMicrosPerSecond;
+    return Value::floating(
+        Type::kFloat8, static_cast<double>(whole) * 1000.0 + static_cast<double>(fsec) / 1000.0);
+  }
+  // Anything else with a scale (epoch): one division, as PostgreSQL's (micros / 1e6).
+  double scale = 1;
   for (int i = 0; i < part->scale; ++i)
-    d /= 10;
-  return Value::floating(Type::kFloat8, d);
+    scale *= 10;
+  return Value::floating(Type::kFloat8, static_cast<double>(part->unscaled) / scale);
 }
 
 SqlResult<Value> fn_to_timestamp(const Expr& c, std::vector<Value>& a) {

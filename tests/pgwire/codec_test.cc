@@ -54,6 +54,17 @@ TEST(PgwireCodec, LengthsAreBounded) {
   EXPECT_FALSE(parse_execute("x"));
   EXPECT_FALSE(parse_describe(std::string("Q") + "n" + '\0'));
   EXPECT_FALSE(decode_param(sql::Type::kInt4, "abc", 1, 23).ok());
+  // Text is UTF-8 (the client encoding): other bytes are refused, in either format.
+  auto invalid = decode_param(sql::Type::kText, "a\xbd", 0, 25);
+  ASSERT_FALSE(invalid.ok());
+  EXPECT_EQ(invalid.error().sqlstate, "22021");
+  EXPECT_FALSE(decode_param(sql::Type::kText, "a\xbd", 1, 25).ok());
+  EXPECT_FALSE(decode_param(sql::Type::kInt4,
+                            "\xff"
+                            "1",
+                            0, 23)
+                   .ok());
+  EXPECT_TRUE(decode_param(sql::Type::kText, "h\xc3\xa9", 0, 25).ok());
 }
 
 TEST(PgwireCodec, BackendMessages) {

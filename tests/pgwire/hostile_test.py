@@ -15,6 +15,7 @@ import psycopg
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql"))
 from eddy_pg import Server  # noqa: E402
+from pg_script import Connection, parse_fields  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checks import check, passed  # noqa: E402
@@ -99,6 +100,24 @@ def short_beside_long(server):
     check(outcomes == ["canceled"] * 3, f"running scans are canceled: {outcomes}")
 
 
+def invalid_utf8(server):
+    """Statement text that is not UTF-8 (the client encoding) is refused with 22021, as
+    PostgreSQL refuses it, before anything reads it (the fuzzer found a crash behind it)."""
+    conn = Connection("127.0.0.1", server.pg_port)
+    for sql in (b"SELECT rpad('i', 5, '\xbd\xa9')", b"SELECT 'caf\xe9'", b"SELECT '\xc3'"):
+        conn.send(b"Q", sql + b"\0")
+        lines = []
+        while True:
+            kind, payload = conn.read_message()
+            if kind == b"E":
+                lines.append(parse_fields(payload).get("C"))
+            if kind == b"Z":
+                break
+        check(lines == ["22021"], f"{sql!r}: 22021 ({lines})")
+    check(conn.run("SELECT 'ok'")[-2:] == ["ok", "-- SELECT 1"], "the session still works")
+    conn.close()
+
+
 def main():
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
@@ -107,6 +126,7 @@ def main():
         server.start()
         deep_statements(server)
         short_beside_long(server)
+        invalid_utf8(server)
         check(server.process.poll() is None, "the server is still up")
         server.stop()
     print(f"{passed()} passed, 0 failed")

@@ -24,3 +24,6 @@ SHOW no_such_setting;
 -- the simple query protocol has no parameters
 SELECT $1 IN (1, 2);
 SELECT 'still works';
+-- ORDER BY a name two different outputs have
+SELECT 1 AS w, 2 AS w ORDER BY w;
+SELECT 1 AS w, 1 AS w ORDER BY w;
