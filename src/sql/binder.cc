@@ -1073,39 +1073,49 @@ std::string sql_value_function_name(PgQuery__SQLValueFunctionOp op) {
   }
 }
 
-std::string Binder::output_name(const Node* node) const {
+// PostgreSQL's FigureColname: the name of an unaliased select item and how strongly it holds
+// (2: a column, function or keyword expression's own name; 1: a type name or "case", which an
+// enclosing cast or CASE replaces; 0: none, "?column?").
+std::pair<std::string, int> figure_column_name(const Node* node) {
   switch (node->node_case) {
     case PG_QUERY__NODE__NODE_COLUMN_REF: {
       const auto* ref = node->column_ref;
-      return str(ref->fields[ref->n_fields - 1]);
+      return {str(ref->fields[ref->n_fields - 1]), 2};
     }
     case PG_QUERY__NODE__NODE_FUNC_CALL:
-      return last_name(node->func_call->n_funcname, node->func_call->funcname);
+      return {last_name(node->func_call->n_funcname, node->func_call->funcname), 2};
     case PG_QUERY__NODE__NODE_TYPE_CAST: {
-      // As PostgreSQL's FigureColname: a name from a column or function under the cast wins;
-      // one from an inner cast or CASE does not.
-      const Node* arg = node->type_cast->arg;
-      std::string inner = output_name(arg);
-      if (inner != "?column?" && arg->node_case != PG_QUERY__NODE__NODE_TYPE_CAST &&
-          arg->node_case != PG_QUERY__NODE__NODE_CASE_EXPR)
-        return inner;
+      auto inner = figure_column_name(node->type_cast->arg);
+      if (inner.second > 1) return inner;
       const auto* tn = node->type_cast->type_name;
-      return last_name(tn->n_names, tn->names);
+      return {last_name(tn->n_names, tn->names), 1};
     }
-    case PG_QUERY__NODE__NODE_CASE_EXPR:
-      return "case";
+    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
+      return figure_column_name(node->collate_clause->arg);
+    case PG_QUERY__NODE__NODE_CASE_EXPR: {
+      // The ELSE result's name, when it has a strong one.
+      if (node->case_expr->defresult != nullptr) {
+        auto inner = figure_column_name(node->case_expr->defresult);
+        if (inner.second > 1) return inner;
+      }
+      return {"case", 1};
+    }
     case PG_QUERY__NODE__NODE_COALESCE_EXPR:
-      return "coalesce";
+      return {"coalesce", 2};
     case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
-      return node->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_LEAST ? "least" : "greatest";
+      return {node->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_LEAST ? "least" : "greatest", 2};
     case PG_QUERY__NODE__NODE_A_EXPR:
-      if (node->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF) return "nullif";
-      return "?column?";
+      if (node->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF) return {"nullif", 2};
+      return {"?column?", 0};
     case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
-      return sql_value_function_name(node->sqlvalue_function->op);
+      return {sql_value_function_name(node->sqlvalue_function->op), 2};
     default:
-      return "?column?";
+      return {"?column?", 0};
   }
+}
+
+std::string Binder::output_name(const Node* node) const {
+  return figure_column_name(node).first;
 }
 
 // The inputs an expression reads, as a bit per scope (columns only).

@@ -15,6 +15,10 @@ std::optional<Signature> resolve_time_operator(const std::string& op, std::optio
                                                Type right);
 std::optional<Signature> resolve_time_function(const std::string& name,
                                                const std::vector<Type>& args);
+// interval + interval and interval / factor with PostgreSQL's checks and cascade: what
+// sum(interval) and avg(interval) accumulate and finish with.
+SqlResult<Value> add_intervals(const Value& a, const Value& b, int location);
+SqlResult<Value> divide_interval(const Value& iv, double divisor, int location);
 // jsonb operators and functions (json_fns.cc); json_* names are accepted as jsonb's.
 std::optional<Signature> resolve_json_operator(const std::string& op, std::optional<Type> left,
                                                Type right);

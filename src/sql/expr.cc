@@ -789,11 +789,12 @@ std::optional<Type> aggregate_result(AggKind kind, Type t) {
     case AggKind::kSum:
       if (t == Type::kInt2 || t == Type::kInt4) return Type::kInt8;
       if (t == Type::kInt8 || t == Type::kNumeric) return Type::kNumeric;
-      if (t == Type::kFloat4 || t == Type::kFloat8) return t;
+      if (t == Type::kFloat4 || t == Type::kFloat8 || t == Type::kInterval) return t;
       return std::nullopt;
     case AggKind::kAvg:
       if (is_integer(t) || t == Type::kNumeric) return Type::kNumeric;
       if (t == Type::kFloat4 || t == Type::kFloat8) return Type::kFloat8;
+      if (t == Type::kInterval) return t;
       return std::nullopt;
     case AggKind::kMin:
     case AggKind::kMax:
@@ -837,6 +838,14 @@ SqlStatus Accumulator::add(const Value& v) {
     case AggKind::kAvg:
       if (is_integer(v.type)) {
         int_sum_ += v.i;
+      } else if (v.type == Type::kInterval) {
+        // The running interval sum lives in extreme_ (which sum and avg use for nothing else),
+        // so it is serialized with the rest of the state. Months, days and time add apart.
+        if (first) {
+          extreme_ = v;
+        } else {
+          SQL_ASSIGN(extreme_, add_intervals(extreme_, v, loc));
+        }
       } else if (v.type == Type::kNumeric) {
         SQL_ASSIGN(auto xy, align(numeric_sum_, v.n, loc));
         if (!fits38(xy.first.unscaled + xy.second.unscaled)) return numeric_overflow(loc);
@@ -888,6 +897,7 @@ SqlResult<Value> Accumulator::finish() const {
       return Value::integer(Type::kInt8, count_);
     case AggKind::kSum:
       if (!any_) return Value::null_of(result);
+      if (result == Type::kInterval) return extreme_;
       if (result == Type::kInt8) return make_int(Type::kInt8, int_sum_, loc);
       if (result == Type::kNumeric) {
         if (spec_->arg.type == Type::kNumeric) return Value::numeric(numeric_sum_);
@@ -899,6 +909,8 @@ SqlResult<Value> Accumulator::finish() const {
       return make_float(result, float_sum_, std::isfinite(float_sum_), loc);
     case AggKind::kAvg: {
       if (!any_) return Value::null_of(result);
+      if (result == Type::kInterval)
+        return divide_interval(extreme_, static_cast<double>(count_), loc);
       if (result == Type::kFloat8) {
         if (float_overflow_)
           return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", loc);
@@ -932,6 +944,14 @@ SqlStatus Accumulator::merge(const Accumulator& other) {
       break;
     case AggKind::kSum:
     case AggKind::kAvg: {
+      if (spec_->result == Type::kInterval) {
+        if (first) {
+          extreme_ = other.extreme_;
+        } else {
+          SQL_ASSIGN(extreme_, add_intervals(extreme_, other.extreme_, loc));
+        }
+        break;
+      }
       int_sum_ += other.int_sum_;
       if (std::isinf(float_sum_ + other.float_sum_) && std::isfinite(float_sum_) &&
           std::isfinite(other.float_sum_))

@@ -180,6 +180,20 @@ SqlResult<Value> op_iv_div(const Expr& c, std::vector<Value>& a) {
   return scale_interval(a[0], a[1].f, true, c.location);
 }
 
+}  // namespace
+
+SqlResult<Value> add_intervals(const Value& a, const Value& b, int location) {
+  return make_interval_checked(static_cast<__int128>(a.months) + b.months,
+                               static_cast<__int128>(a.days) + b.days,
+                               static_cast<__int128>(a.i) + b.i, location);
+}
+
+SqlResult<Value> divide_interval(const Value& iv, double divisor, int location) {
+  return scale_interval(iv, divisor, true, location);
+}
+
+namespace {
+
 SqlResult<Value> fn_now(const Expr&, std::vector<Value>&) {
   return Value::timestamptz(statement_time());
 }
@@ -360,7 +374,7 @@ SqlResult<Value> fn_date_trunc(const Expr& c, std::vector<Value>& a) {
 
 // A field value as an exact decimal: unscaled and scale.
 struct Part {
-  int64_t unscaled;
+  __int128 unscaled;  // (an interval's epoch in microseconds can pass int64)
   int scale = 0;
   // A part with no exact numeric here (the julian day of a timestamp with a time of day):
   // date_part's float8 only.
@@ -493,10 +507,7 @@ SqlResult<std::optional<Part>> interval_part(const std::string& raw, const Value
     const __int128 secs = (static_cast<__int128>(4 * 365 + 1) * years +
                            static_cast<__int128>(120) * mon + static_cast<__int128>(4) * v.days) *
                           (86400 / 4);
-    const __int128 total = secs * kMicrosPerSecond + v.i;
-    if (total > std::numeric_limits<int64_t>::max() || total < std::numeric_limits<int64_t>::min())
-      return interval_out_of_range(loc);
-    p = {static_cast<int64_t>(total), 6};
+    p = {secs * kMicrosPerSecond + v.i, 6};
   } else {
     return unit_not_supported(raw, Type::kInterval, loc);
   }
@@ -528,18 +539,27 @@ SqlResult<Value> fn_date_part(const Expr& c, std::vector<Value>& a) {
   // the fraction divided once (tm_sec + fsec / 1e6; tm_sec * 1000 + fsec / 1000).
   const std::string unit = canonical_unit(a[0].s);
   if (part->scale == 6 && unit == "second") {
-    const int64_t whole = part->unscaled / kMicrosPerSecond;
-    const int64_t fsec = part->unscaled % kMicrosPerSecond;
+    const auto whole = static_cast<int64_t>(part->unscaled / kMicrosPerSecond);
+    const auto fsec = static_cast<int64_t>(part->unscaled % kMicrosPerSecond);
     return Value::floating(Type::kFloat8,
                            static_cast<double>(whole) + static_cast<double>(fsec) / 1000000.0);
   }
   if (part->scale == 3 && unit == "milliseconds") {
-    const int64_t whole = part->unscaled / kMicrosPerSecond;
-    const int64_t fsec = part->unscaled % kMicrosPerSecond;
+    const auto whole = static_cast<int64_t>(part->unscaled / kMicrosPerSecond);
+    const auto fsec = static_cast<int64_t>(part->unscaled % kMicrosPerSecond);
     return Value::floating(
         Type::kFloat8, static_cast<double>(whole) * 1000.0 + static_cast<double>(fsec) / 1000.0);
   }
-  // Anything else with a scale (epoch): one division, as PostgreSQL's (micros / 1e6).
+  // An interval's epoch in float8 adds its fields as PostgreSQL does (a year is 365.25 days, a
+  // month 30), so large day counts stay exact.
+  if (unit == "epoch" && a[1].type == Type::kInterval) {
+    const Value& iv = a[1];
+    return Value::floating(
+        Type::kFloat8, static_cast<double>(iv.i) / 1000000.0 + 365.25 * 86400.0 * (iv.months / 12) +
+                           30.0 * 86400.0 * (iv.months % 12) + 86400.0 * iv.days);
+  }
+  // Anything else with a scale (a timestamp's epoch): one division, as PostgreSQL's
+  // (micros / 1e6).
   double scale = 1;
   for (int i = 0; i < part->scale; ++i)
     scale *= 10;

@@ -58,10 +58,6 @@ KNOWN_DIFFERENCES = [
                   "finite column or literal",
      "seen": "SELECT 'Infinity'::float8::numeric: Eddy ERROR 0A000 numeric does not support NaN "
              "or Infinity yet, PostgreSQL Infinity"},
-    {"flag": "interval_sum_avg",
-     "construct": "sum(interval) and avg(interval); off: aggregate() never sums intervals",
-     "seen": "SELECT sum(iv) FROM items: Eddy ERROR 42883 function sum(interval) does not "
-             "exist, PostgreSQL 11 years 4 mons 22 days 15:05:05.5"},
     {"flag": "float_avg_overflow",
      "construct": "avg(float8) of values whose squares overflow (PostgreSQL's avg accumulates "
                   "the sum of squares too and raises); off: avg's float8 argument is finite "
@@ -95,12 +91,6 @@ KNOWN_DIFFERENCES = [
                   "no constant compound expression (CASE WHEN false THEN x END is NULL too)",
      "seen": "SELECT (b + 3) - CAST(NULL AS int8) FROM items WHERE id = 6: Eddy ERROR 22003 "
              "bigint out of range, PostgreSQL NULL"},
-    {"flag": "output_names",
-     "construct": "the output name of an unaliased CASE (PostgreSQL: its ELSE result's "
-                  "column or function name) or of a cast of a cast or CASE (PostgreSQL: the "
-                  "innermost such name); off: those select items always get an alias",
-     "seen": "SELECT CASE WHEN flag THEN a ELSE abs(a) END, CAST(CAST(d AS timestamp) AS "
-             "date) FROM items: Eddy columns case, date; PostgreSQL columns abs, d"},
 ]
 
 
@@ -260,7 +250,6 @@ def run(conn, query):
         return ("error", e.sqlstate, str(e).strip().splitlines()[0] if str(e).strip() else "")
 
 
-
 # ---------------------------------------------------------------------------------------------
 # The tables, created alike in both (Eddy: over a one-partition topic, so a scan reads the rows
 # in insertion order, as PostgreSQL's sequential scan of a fresh heap does).
@@ -394,8 +383,6 @@ def is_int_literal(text):
     return text.isdigit()
 
 
-
-
 def top_level_and(cond):
     """Whether a generated condition is (a AND b): PostgreSQL splits such a WHERE into quals
     and evaluates them cheapest first, so which of them raises on a row is its plan's."""
@@ -414,16 +401,6 @@ def top_level_and(cond):
         elif depth == 0 and cond[1 + i:].startswith(" AND "):
             return True
     return False
-
-
-def cast_operand(text):
-    """The operand when `text` is a cast as the generator writes them (CAST(x AS t), (x)::t),
-    else None (may take a non-cast for one; callers only use it to add aliases)."""
-    if text.startswith("CAST(") and text.endswith(")"):
-        i = text.rfind(" AS ")
-        return text[5:i] if i > 5 else None
-    m = re.match(r"^\((.*)\)::[a-z][a-z0-9 ,()]*$", text, re.S)
-    return m.group(1) if m else None
 
 
 class Col:
@@ -957,15 +934,6 @@ class Generator:
             return False  # a position
         return True
 
-    def needs_alias(self, e):
-        """Whether an unaliased select item would be named differently (KNOWN_DIFFERENCES
-        output_names): a CASE, or a cast of a cast or of a CASE."""
-        if self.on("output_names"):
-            return False
-        operand = cast_operand(e)
-        return e.startswith("CASE") or (operand is not None and (
-            operand.lstrip("(").startswith("CASE") or cast_operand(operand) is not None))
-
     def where(self, p=0.5):
         if not self.chance(p):
             return ""
@@ -1015,7 +983,7 @@ class Generator:
         for i in range(count):
             t = self.pick(ALL_TYPES)
             e = self.expr(t, self.r.randint(0, depth_max))
-            alias = f"c{i + 1}" if self.chance(0.5) or self.needs_alias(e) else None
+            alias = f"c{i + 1}" if self.chance(0.5) else None
             exprs.append(e + (f" AS {alias}" if alias else ""))
             outputs.append((i + 1, alias, e))
         return exprs, outputs
@@ -1045,9 +1013,7 @@ class Generator:
             x = self.expr(self.pick(ALL_TYPES), d)
             return (f"count(DISTINCT {x})" if kind == "count_distinct" else f"count({x})"), None
         if kind in ("sum", "avg"):
-            types = ["int4", "int8", "numeric", "float8"]
-            if self.on("interval_sum_avg"):
-                types.append("interval")
+            types = ["int4", "int8", "numeric", "float8", "interval"]
             t = self.pick(types)
             if t != "float8":
                 x = self.expr(t, d)
@@ -1097,7 +1063,7 @@ class Generator:
         self.r.shuffle(items)
         exprs, outputs, ambiguous, bags = [], [], set(), set()
         for i, (e, is_key, amb) in enumerate(items):
-            alias = f"c{i + 1}" if self.chance(0.4) or self.needs_alias(e) else None
+            alias = f"c{i + 1}" if self.chance(0.4) else None
             exprs.append(e + (f" AS {alias}" if alias else ""))
             outputs.append((i + 1, alias, e))
             if amb == "value":

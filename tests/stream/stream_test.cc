@@ -76,6 +76,35 @@ TEST(AggregateState, SerializeAndMerge) {
   }
 }
 
+// A view's sum/avg of intervals keeps its state through serialize and merge, months, days and
+// time apart, as the bounded query computes it.
+TEST(AggregateState, IntervalSumAndAvgSerializeAndMerge) {
+  for (auto kind : {sql::AggKind::kSum, sql::AggKind::kAvg}) {
+    sql::AggSpec spec{.kind = kind};
+    spec.arg.type = Type::kInterval;
+    spec.result = *sql::aggregate_result(kind, Type::kInterval);
+    ASSERT_EQ(spec.result, Type::kInterval);
+    sql::Accumulator whole(spec), left(spec), right(spec);
+    const std::vector<std::string> inputs = {"1 mon", "30 days", "1 day", "24:00:00"};
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      auto v = sql::from_text(Type::kInterval, inputs[i]);
+      ASSERT_TRUE(v.ok());
+      ASSERT_TRUE(whole.add(*v).ok());
+      ASSERT_TRUE((i < 2 ? left : right).add(*v).ok());
+    }
+    std::string bytes;
+    left.serialize(bytes);
+    sql::Accumulator restored(spec);
+    std::string_view in(bytes);
+    ASSERT_TRUE(restored.deserialize(in));
+    ASSERT_TRUE(restored.merge(right).ok());
+    const std::string expected =
+        kind == sql::AggKind::kSum ? "1 mon 31 days 24:00:00" : "15 days 12:00:00";
+    EXPECT_EQ(sql::to_text(*whole.finish()), expected);
+    EXPECT_EQ(sql::to_text(*restored.finish()), expected);
+  }
+}
+
 TEST(AggregateState, StringAggSerializesAndMerges) {
   sql::AggSpec spec{.kind = sql::AggKind::kStringAgg};
   spec.arg.type = Type::kText;

@@ -70,3 +70,5 @@ INSERT INTO np VALUES (1.25), (999.99), (12345);
 SELECT x::numeric(5,2) FROM np;
 -- numeric comparison is exact whatever the scales (aligning 9223372036854775807 to scale 20 needs 39 digits)
 SELECT 9223372036854775807::numeric > -1.00000000000000000000, 9223372036854775807::numeric < 1.5, -0.5 < 0.3, -1.5 < -1.2, 1.10 = 1.1, 12345678901234567890123.5 > 12345678901234567890123.45;
+-- output names as PostgreSQL figures them: CASE takes its ELSE result's name, a cast its operand's
+SELECT CASE WHEN true THEN 1 ELSE abs(-2) END, CAST(CAST('2024-01-01' AS timestamp) AS date), CASE WHEN false THEN 1 END, '1'::int::text, CAST(coalesce(1, 2) AS text);

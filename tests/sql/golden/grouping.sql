@@ -33,3 +33,11 @@ SELECT sum(f), avg(f) FROM z;
 INSERT INTO z VALUES (1e308), (1e308);
 SELECT avg(f) FROM z;
 DROP TABLE z;
+-- sum and avg of intervals: months, days and time add apart; avg divides as interval / float8
+CREATE TABLE iv (g int, d interval);
+INSERT INTO iv VALUES (1, '1 mon'), (1, '30 days'), (1, '1 day'), (1, '24:00:00'), (2, NULL), (2, '-1 year 2 mons');
+SELECT g, sum(d), avg(d), count(d) FROM iv GROUP BY g ORDER BY g;
+SELECT sum(d), avg(d) FROM iv WHERE g = 3;
+INSERT INTO iv VALUES (3, '178000000 years'), (3, '178000000 years');
+SELECT sum(d) FROM iv WHERE g = 3;
+DROP TABLE iv;

@@ -70,3 +70,8 @@ SELECT make_interval(foo => 1);
 SELECT interval '1' day;
 SELECT age(timestamp '2024-03-31', timestamp '2024-02-29 10:00'), age(timestamp '2024-01-01', timestamp '2024-03-15 12:00'), age(timestamptz '2020-02-29', timestamptz '2024-02-28'), age(date '2024-05-01', date '2023-01-31');
 SELECT age(current_date::timestamp) = interval '0', age(current_date - 1) = interval '1 day';
+-- an interval's epoch beyond int64 microseconds
+SELECT extract(epoch FROM make_interval(days => -2147483646)), date_part('epoch', make_interval(days => -2147483646));
+-- date_part's float8 seconds, milliseconds and julian as PostgreSQL computes them
+SELECT date_part('milliseconds', TIMESTAMP '2024-02-29 23:59:59.999999'), date_part('second', INTERVAL '-1.000001 s'), date_part('julian', DATE '2024-02-29'), date_part('julian', TIMESTAMP '2024-02-29 18:00:00');
+SELECT extract(julian FROM TIMESTAMP '2024-02-29 18:00:00');
