@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 
 #include "sql/builtins.h"
@@ -477,6 +479,49 @@ SqlResult<Value> fn_array_length(const Expr& c, std::vector<Value>& a) {
 
 // to_jsonb's mapping of SQL values: numbers and booleans as themselves, date/time values as
 // ISO 8601 strings, everything else as its text.
+// A float's shortest text (1e+20, 4.25e-07, -0) as PostgreSQL makes a jsonb number of it: read by
+// numeric_in and printed by numeric_out, i.e. plain digits without an exponent, as many after the
+// point as the text shows less its exponent (1e+20 -> 100000000000000000000, 4.25e-07 ->
+// 0.000000425, -0 -> 0).
+std::string plain_decimal(const std::string& text) {
+  size_t i = 0;
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) ++i;
+  std::string digits;
+  int64_t after_point = 0;
+  bool point = false;
+  for (; i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.');
+       ++i) {
+    if (text[i] == '.') {
+      point = true;
+    } else {
+      digits += text[i];
+      if (point) ++after_point;
+    }
+  }
+  int64_t exponent = 0;
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E'))
+    exponent = std::strtoll(text.c_str() + i + 1, nullptr, 10);
+  const int64_t scale = after_point - exponent;  // value = digits * 10^-scale
+  std::string out;
+  if (scale <= 0) {
+    out = digits + std::string(static_cast<size_t>(-scale), '0');
+  } else if (static_cast<int64_t>(digits.size()) <= scale) {
+    out = "0." + std::string(static_cast<size_t>(scale) - digits.size(), '0') + digits;
+  } else {
+    const size_t whole = digits.size() - static_cast<size_t>(scale);
+    out = digits.substr(0, whole) + "." + digits.substr(whole);
+  }
+  // Leading zeros of the integer part go, one stays.
+  size_t lead = 0;
+  while (lead + 1 < out.size() && out[lead] == '0' && out[lead + 1] != '.')
+    ++lead;
+  out.erase(0, lead);
+  const bool zero = digits.find_first_not_of('0') == std::string::npos;
+  if (zero) return scale > 0 ? out : "0";
+  return negative ? "-" + out : out;
+}
+
 Json from_value(const Value& v) {
   Json j;
   if (v.null) return j;
@@ -495,7 +540,7 @@ Json from_value(const Value& v) {
     case Type::kFloat4:
     case Type::kFloat8:
       j.kind = std::isfinite(v.f) ? Json::Kind::kNumber : Json::Kind::kString;
-      j.text = to_text(v);
+      j.text = std::isfinite(v.f) ? plain_decimal(to_text(v)) : to_text(v);
       return j;
     case Type::kJsonb:
       return tree(v);
@@ -594,9 +639,8 @@ int compare(const Json& x, const Json& y) {
       if (x.items.size() != y.items.size()) return cmp(x.items.size(), y.items.size());
       for (size_t i = 0; i < x.items.size(); ++i) {
         if (x.kind == Json::Kind::kObject) {
-          const std::string& a = x.keys[i];
-          const std::string& b = y.keys[i];
-          if (a != b) return a.size() != b.size() ? cmp(a.size(), b.size()) : cmp(a.compare(b), 0);
+          // Keys come in storage order (shorter first), but compare as strings.
+          if (int c = x.keys[i].compare(y.keys[i]); c != 0) return cmp(c, 0);
         }
         if (int c = compare(x.items[i], y.items[i]); c != 0) return c;
       }
@@ -606,11 +650,22 @@ int compare(const Json& x, const Json& y) {
   return 0;
 }
 
+// At the top level PostgreSQL stores a scalar as a one-element array, and compares it with an
+// array by element count first: an empty array sorts below every scalar (null too), any other
+// array above them; against an object the scalar is an array, so below.
+int compare_top_level(const Json& x, const Json& y) {
+  const bool x_scalar = x.kind != Json::Kind::kArray && x.kind != Json::Kind::kObject;
+  const bool y_scalar = y.kind != Json::Kind::kArray && y.kind != Json::Kind::kObject;
+  if (x_scalar && y.kind == Json::Kind::kArray) return y.items.size() == 0 ? 1 : -1;
+  if (y_scalar && x.kind == Json::Kind::kArray) return x.items.size() == 0 ? -1 : 1;
+  return compare(x, y);
+}
+
 }  // namespace
 
 int jsonb_compare(const Value& a, const Value& b) {
   if (a.s == b.s) return 0;
-  return compare(tree(a), tree(b));
+  return compare_top_level(tree(a), tree(b));
 }
 
 SqlResult<Value> jsonb_from_text(std::string_view text) {

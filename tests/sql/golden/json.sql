@@ -32,3 +32,8 @@ SELECT '"x"'::jsonb::int;
 SELECT 'null'::jsonb::int;
 SELECT '1'::jsonb::bool;
 SELECT CAST('{"a": [1, 2]}' AS jsonb) -> 'a' ->> 1;
+-- jsonb order: an empty top-level array below every scalar, other arrays above; keys compare as strings
+SELECT '[]'::jsonb < 'true'::jsonb, '[]'::jsonb < 'null'::jsonb, '[1]'::jsonb > 'true'::jsonb, '[1, 2]'::jsonb > '3'::jsonb, '{}'::jsonb > '[1, 2]'::jsonb;
+SELECT '{"aa":1}'::jsonb > '{"b":1}'::jsonb, '{"b":1}'::jsonb > '{"aa":1}'::jsonb, '{"a":1,"bb":2}'::jsonb < '{"a":1,"c":2}'::jsonb;
+-- floats become jsonb numbers as numeric_in reads their text
+SELECT to_jsonb(1e20::float8), jsonb_build_array(4.25e-7::float8, -0::float8, 1.5::float8, 'NaN'::float8, '-Infinity'::float8), to_jsonb(-1.5e-320::float8);
