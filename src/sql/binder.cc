@@ -161,6 +161,14 @@ bool is_const(const Expr& e) {
   return e.kind == ExprKind::kConst;
 }
 
+// A strict call with a constant NULL argument is NULL, whatever its other arguments are: they are
+// never evaluated (PostgreSQL's simplification does the same at plan time).
+bool has_null_constant_argument(const Expr& call, const Signature& sig) {
+  if (!sig.strict || is_nonstrict_function(sig.fn)) return false;
+  return std::any_of(call.args.begin(), call.args.end(),
+                     [](const Expr& a) { return a.kind == ExprKind::kConst && a.value.null; });
+}
+
 // Constant folding: a call over constants runs once, at bind time. A call that fails (1/0) is
 // kept unfolded instead of failing the statement here, because it may sit in a branch that
 // PostgreSQL's simplification drops unread (CASE WHEN false THEN 1/0, coalesce(1, 1/0),
@@ -519,6 +527,8 @@ SqlResult<Expr> Binder::make_operator(const std::string& op, std::optional<Expr>
   }
   SQL_ASSIGN(Expr r, coerce_to(std::move(right), sig->params[p], CastContext::kExplicit));
   call.args.push_back(std::move(r));
+  if (has_null_constant_argument(call, *sig))
+    return make_const(Value::null_of(call.type), location);
   // Constant folding: operators over constants run once, here (errors keep their position).
   bool all_const = std::all_of(call.args.begin(), call.args.end(),
                                [](const Expr& a) { return a.kind == ExprKind::kConst; });
@@ -552,6 +562,9 @@ SqlResult<Expr> Binder::bind_a_expr(const PgQuery__AExpr* a) {
       e.args.push_back(std::move(l));
       e.args.push_back(std::move(r));
       SQL_ASSIGN(e.type, unify({&e.args[0], &e.args[1]}, "NULLIF", loc));
+      // NULLIF(NULL, x) is NULL without reading x, as PostgreSQL simplifies it.
+      if (is_const(e.args[0]) && e.args[0].value.null)
+        return make_const(Value::null_of(e.type), loc);
       return e;
     }
     case PG_QUERY__A__EXPR__KIND__AEXPR_IN: {
@@ -666,6 +679,9 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
       in_aggregate_ = false;
       if (!arg.ok()) return arg.error();
       Expr a = std::move(*arg);
+      // The argument leaves the expression tree (the aggregate becomes a reference), so the
+      // constant errors PostgreSQL's planner would raise in it are raised now.
+      SQL_CHECK(raise_deferred_fold_errors(a));
       if (a.type == Type::kUnknown) {
         SQL_ASSIGN(a,
                    coerce_to(std::move(a), *agg == AggKind::kCount ? Type::kText
@@ -781,6 +797,7 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
     SQL_ASSIGN(Expr a, coerce_to(std::move(args[i]), param, CastContext::kExplicit));
     call.args.push_back(std::move(a));
   }
+  if (has_null_constant_argument(call, *sig)) return make_const(Value::null_of(call.type), loc);
   // now() and friends read the statement's start time when the statement runs, which may be long
   // after it is bound (prepared statements): never folded.
   bool all_const = !is_volatile_function(call.fn) &&

@@ -1187,12 +1187,19 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
         explicit Level(size_t& d) : depth(d) { ++depth; }
         ~Level() { --depth; }
       } level(depth);
+      // A strict call is NULL when an argument is, but every argument is evaluated first (an
+      // error in a later one is raised), as in PostgreSQL.
+      const bool strict = e.fn != fn_concat && !is_nonstrict_function(e.fn);
+      bool saw_null = false;
       for (const auto& a : e.args) {
         SQL_ASSIGN(Value v, eval(a, ctx));
-        if (v.null && e.fn != fn_concat && !is_nonstrict_function(e.fn))
-          return Value::null_of(e.type);
+        if (v.null && strict) {
+          saw_null = true;
+          continue;
+        }
         args.push_back(std::move(v));
       }
+      if (saw_null) return Value::null_of(e.type);
       return e.fn(e, args);
     }
     case ExprKind::kAnd:

@@ -64,13 +64,6 @@ KNOWN_DIFFERENCES = [
                   "and of ordinary magnitude",
      "seen": "SELECT avg(g) FROM tags WHERE id IN (1, 2): Eddy 5e+299, PostgreSQL ERROR 22003 "
              "value out of range: overflow"},
-    {"flag": "strict_args_after_null",
-     "construct": "a strict operator or function whose later argument raises on a row where "
-                  "an earlier one is NULL (PostgreSQL evaluates every argument, then sees the "
-                  "NULL; Eddy stops at the NULL); off: a later argument that could raise at "
-                  "run time (Generator.later) is replaced by a column or literal",
-     "seen": "SELECT CASE WHEN flag THEN a END + (3 % a) FROM items WHERE id = 5: Eddy NULL, "
-             "PostgreSQL ERROR 22012 division by zero"},
     {"flag": "constant_errors",
      "construct": "a constant expression that fails: PostgreSQL's planner folds every one "
                   "(raising even when no row is read) except in branches it removes (CASE "
@@ -83,14 +76,6 @@ KNOWN_DIFFERENCES = [
              "integer out of range, PostgreSQL 0; SELECT count(COALESCE(-3000000000, b) - "
              "9223372036854775807) FROM items WHERE false: Eddy 0, PostgreSQL ERROR 22003 "
              "bigint out of range"},
-    {"flag": "null_constant_argument",
-     "construct": "a NULL constant as a later argument of a strict operator or function, or "
-                  "as NULLIF's first (PostgreSQL folds the call to NULL at plan time, so the "
-                  "other arguments are not evaluated; Eddy evaluates them); off: later "
-                  "arguments (Generator.later) and NULLIF's first have no NULL literal and "
-                  "no constant compound expression (CASE WHEN false THEN x END is NULL too)",
-     "seen": "SELECT (b + 3) - CAST(NULL AS int8) FROM items WHERE id = 6: Eddy ERROR 22003 "
-             "bigint out of range, PostgreSQL NULL"},
 ]
 
 
@@ -475,21 +460,10 @@ class Generator:
         self.risk += 1
 
     def later(self, t, d):
-        """A second or later argument of a strict operator or function. PostgreSQL evaluates
-        every argument before it looks for NULLs; see KNOWN_DIFFERENCES strict_args_after_null
-        for Eddy. With that flag off an argument that could raise becomes a leaf."""
-        before, refs = self.risk, self.column_refs
-
-        def generate():
-            e = self.expr(t, d)
-            if self.risk != before and not self.on("strict_args_after_null"):
-                self.risk, self.column_refs = before, refs  # e is dropped
-                return self.leaf(t)
-            return e
-
-        if self.on("null_constant_argument"):
-            return generate()
-        return self.within("no_null", generate)
+        """A second or later argument of a strict operator or function (PostgreSQL evaluates
+        every argument before it looks for NULLs, and folds a call with a NULL constant argument
+        to NULL without evaluating the others)."""
+        return self.expr(t, d)
 
     def nonzero(self, t, depth):
         if self.chance(0.8):
@@ -532,11 +506,7 @@ class Generator:
         return f"COALESCE({', '.join(args)})"
 
     def g_nullif(self, t, d):
-        if self.on("null_constant_argument"):
-            first = self.expr(t, d)
-        else:
-            first = self.within("no_null", lambda: self.expr(t, d))
-        return f"NULLIF({first}, {self.later(t, d)})"
+        return f"NULLIF({self.expr(t, d)}, {self.later(t, d)})"
 
     def g_greatest(self, t, d):
         fn = self.pick(["GREATEST", "LEAST"])

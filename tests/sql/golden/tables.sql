@@ -18,6 +18,11 @@ SELECT id FROM orders ORDER BY id LIMIT 2 OFFSET 1;
 -- OR with a constant true argument (here a folded IS FALSE) reads none of the others
 SELECT id FROM orders WHERE (id * 10000000000)::int4 = 1 OR (false IS FALSE) ORDER BY id;
 SELECT id FROM orders WHERE NOT ('a' LIKE 'b') OR (id * 10000000000)::int4 = 1 ORDER BY id;
+-- a strict call with a NULL constant argument is NULL unread; otherwise every argument is evaluated
+SELECT NULLIF(NULL::int8, 1 / (id - id)), (id * 4000000000000000000) + NULL::int8 FROM orders ORDER BY 1;
+SELECT CASE WHEN id > 100 THEN id END + (3 % (id - id)) FROM orders;
+-- constant errors inside an aggregate's argument are raised as PostgreSQL's planner raises them
+SELECT sum(INTERVAL '1 year' * COALESCE(2147483647, id)) FROM orders WHERE false;
 -- the largest LIMIT (as ORMs send it) with an OFFSET: no overflow
 SELECT id FROM orders ORDER BY id DESC LIMIT 9223372036854775807 OFFSET 1;
 SELECT DISTINCT customer FROM orders ORDER BY customer LIMIT 9223372036854775807 OFFSET 9223372036854775807;
