@@ -29,3 +29,12 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def sanitized(binary):
+    """Whether `binary` is built with AddressSanitizer or ThreadSanitizer: their allocators keep
+    freed memory in quarantine, so resident-memory bounds mean nothing for it (functional checks
+    still apply)."""
+    import subprocess
+    libraries = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    return "libasan" in libraries or "libtsan" in libraries
