@@ -15,6 +15,7 @@ import os
 import socket
 import struct
 import sys
+import threading
 
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource, ConfigSource, NewPartitions
@@ -528,6 +529,28 @@ def raw_checks(host, port, prefix):
        INVALID_REQUEST, "static broker configs cannot change at run time")
     eq(raw_incremental_alter(raw, 1, BROKER, "7", [("log.retention.ms", SET, "1")])[0],
        INVALID_REQUEST, "another broker's configs")
+
+    # Concurrent APPENDs to one list config from several connections (the server reads, changes
+    # and stores each under one lock): none of them is lost.
+    key, per_client, clients = "leader.replication.throttled.replicas", 10, 6
+    failures = []
+
+    def appender(c):
+        own = Raw(host, port)
+        for i in range(per_client):
+            err = raw_incremental_alter(own, 1, TOPIC, t, [(key, APPEND, f"{c * per_client + i}:0")])
+            if err[0] != 0:
+                failures.append(err)
+
+    threads = [threading.Thread(target=appender, args=(c,)) for c in range(clients)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    eq(failures, [], "concurrent APPENDs succeed")
+    items = set(value(key)["value"].split(","))
+    eq(items, {f"{n}:0" for n in range(per_client * clients)},
+       "no concurrent APPEND is lost")
     eq(raw_incremental_alter(raw, 1, TOPIC, prefix + "missing",
                              [("retention.ms", SET, "1")])[0], UNKNOWN_TOPIC_OR_PARTITION,
        "incremental alter of a missing topic")

@@ -23,6 +23,8 @@ struct Resource {
 using Outcome = AlterOutcome;
 
 Outcome alter(RequestContext& ctx, const Resource& r, bool validate_only) {
+  // (Replaces the whole set, but must not interleave with an incremental read-change-store.)
+  std::lock_guard lock(config_alteration_mutex());
   storage::ConfigMap values;
   for (const auto& [key, value] : r.configs) {
     if (!value)

@@ -137,6 +137,11 @@ std::optional<storage::BrokerScope> broker_scope(const RequestContext& ctx, cons
   return std::nullopt;
 }
 
+std::mutex& config_alteration_mutex() {
+  static std::mutex mu;
+  return mu;
+}
+
 AlterOutcome store_topic_overrides(RequestContext& ctx, const std::string& topic,
                                    const storage::ConfigMap& overrides, bool validate_only) {
   auto resolved = storage::TopicConfig::resolve(ctx.log.defaults(), overrides);

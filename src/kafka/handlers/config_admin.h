@@ -5,6 +5,7 @@
 #pragma once
 
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <utility>
@@ -68,6 +69,12 @@ AlterOutcome store_topic_overrides(RequestContext& ctx, const std::string& topic
 // The same for the dynamic broker configs of `scope` (the whole set of that scope).
 AlterOutcome store_broker_configs(RequestContext& ctx, storage::BrokerScope scope,
                                   const storage::ConfigMap& values, bool validate_only);
+
+// Held while an alter request reads a resource's configs, changes them and stores them again, so
+// that two requests altering the same resource at once cannot lose one's changes
+// (IncrementalAlterConfigs starts from the values in force). One lock for every resource:
+// altering configs is rare and each store is one small durable write.
+std::mutex& config_alteration_mutex();
 
 // The response both alter APIs send: per resource an error code, an optional message, and the
 // resource's type and name. A resource named twice in one request is refused (the result would

@@ -114,6 +114,7 @@ Outcome alter_broker(RequestContext& ctx, const Resource& r, bool validate_only)
 }
 
 Outcome alter(RequestContext& ctx, const Resource& r, bool validate_only) {
+  std::lock_guard lock(config_alteration_mutex());  // read, change and store as one step
   if (r.type == kResourceBroker) return alter_broker(ctx, r, validate_only);
   if (r.type != kResourceTopic) {
     return {KafkaError::kInvalidRequest,
