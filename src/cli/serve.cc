@@ -163,8 +163,8 @@ int run_serve(const ServeConfig& config) {
   }
   (*engine)->set_view_host(stream->get());
   if (auto started = (*engine)->start_views(); !started.ok()) {
-    spdlog::error("cannot start materialized views: {}", started.error().message);
-    return 1;
+    // Serving goes on: the log and the other views are fine, and the views named can be dropped.
+    spdlog::error("{}", started.error().message);
   }
   auto pg = pgwire::PgServer::start(
       pgwire::PgServerOptions{

@@ -181,10 +181,15 @@ Expr fold_call(Expr call) {
 
 // The error of the first call (in evaluation order) that failed to fold: a non-volatile call whose
 // arguments are all constants is one, since folding would have replaced it otherwise.
-SqlStatus raise_deferred_fold_errors(const Expr& e) {
+// `aggs`: the aggregates kAggRef nodes refer to (their arguments left the tree when the aggregate
+// became a reference); null where there are none.
+SqlStatus raise_deferred_fold_errors(const Expr& e, const std::vector<AggSpec>* aggs = nullptr) {
   for (const Expr& a : e.args) {
-    SQL_CHECK(raise_deferred_fold_errors(a));
+    SQL_CHECK(raise_deferred_fold_errors(a, aggs));
   }
+  if (e.kind == ExprKind::kAggRef && aggs != nullptr && e.index >= 0 &&
+      static_cast<size_t>(e.index) < aggs->size())
+    SQL_CHECK(raise_deferred_fold_errors((*aggs)[static_cast<size_t>(e.index)].arg));
   if (e.kind == ExprKind::kCall && !is_volatile_function(e.fn) &&
       std::all_of(e.args.begin(), e.args.end(), is_const)) {
     auto folded = eval(e, EvalContext{});
@@ -286,6 +291,7 @@ bool same_expr(const Expr& a, const Expr& b) {
   if (a.kind == ExprKind::kConst &&
       (a.value.null != b.value.null || to_text(a.value) != to_text(b.value)))
     return false;
+  if (a.kind == ExprKind::kBoolTest && a.value.b != b.value.b) return false;  // IS TRUE / FALSE
   for (size_t i = 0; i < a.args.size(); ++i)
     if (!same_expr(a.args[i], b.args[i])) return false;
   return true;
@@ -303,7 +309,10 @@ std::optional<size_t> column_index(const TableDef& t, const std::string& name) {
 class Binder {
  public:
   Binder(const BindInput& input, std::string statement)
-      : input_(input), statement_(std::move(statement)), params_(input.param_types) {}
+      : input_(input),
+        stored_view_(input.stored_view_columns != nullptr),
+        statement_(std::move(statement)),
+        params_(input.param_types) {}
 
   SqlResult<Plan> bind_statement(const Node* stmt);
   SqlResult<Plan> bind_special(const SpecialShow& special);
@@ -355,6 +364,9 @@ class Binder {
   std::string output_name(const Node* node) const;
 
   const BindInput& input_;
+  // Rebinding a view the catalog stored: what was accepted when it was created still is (the
+  // constant errors later found in its aggregates' arguments are left for run time).
+  const bool stored_view_;
   std::string statement_;  // this statement's text
   std::vector<Type> params_;
   // The inputs in FROM, in order; each one's columns start at `base` in the combined row.
@@ -527,8 +539,12 @@ SqlResult<Expr> Binder::make_operator(const std::string& op, std::optional<Expr>
   }
   SQL_ASSIGN(Expr r, coerce_to(std::move(right), sig->params[p], CastContext::kExplicit));
   call.args.push_back(std::move(r));
-  if (has_null_constant_argument(call, *sig))
+  if (has_null_constant_argument(call, *sig)) {
+    // The other arguments were simplified first, so their constant errors still count.
+    for (const Expr& arg : call.args)
+      SQL_CHECK(raise_deferred_fold_errors(arg));
     return make_const(Value::null_of(call.type), location);
+  }
   // Constant folding: operators over constants run once, here (errors keep their position).
   bool all_const = std::all_of(call.args.begin(), call.args.end(),
                                [](const Expr& a) { return a.kind == ExprKind::kConst; });
@@ -563,8 +579,10 @@ SqlResult<Expr> Binder::bind_a_expr(const PgQuery__AExpr* a) {
       e.args.push_back(std::move(r));
       SQL_ASSIGN(e.type, unify({&e.args[0], &e.args[1]}, "NULLIF", loc));
       // NULLIF(NULL, x) is NULL without reading x, as PostgreSQL simplifies it.
-      if (is_const(e.args[0]) && e.args[0].value.null)
+      if (is_const(e.args[0]) && e.args[0].value.null) {
+        SQL_CHECK(raise_deferred_fold_errors(e.args[1]));  // (simplified first)
         return make_const(Value::null_of(e.type), loc);
+      }
       return e;
     }
     case PG_QUERY__A__EXPR__KIND__AEXPR_IN: {
@@ -679,9 +697,6 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
       in_aggregate_ = false;
       if (!arg.ok()) return arg.error();
       Expr a = std::move(*arg);
-      // The argument leaves the expression tree (the aggregate becomes a reference), so the
-      // constant errors PostgreSQL's planner would raise in it are raised now.
-      SQL_CHECK(raise_deferred_fold_errors(a));
       if (a.type == Type::kUnknown) {
         SQL_ASSIGN(a,
                    coerce_to(std::move(a), *agg == AggKind::kCount ? Type::kText
@@ -797,7 +812,11 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
     SQL_ASSIGN(Expr a, coerce_to(std::move(args[i]), param, CastContext::kExplicit));
     call.args.push_back(std::move(a));
   }
-  if (has_null_constant_argument(call, *sig)) return make_const(Value::null_of(call.type), loc);
+  if (has_null_constant_argument(call, *sig)) {
+    for (const Expr& arg : call.args)  // (simplified first: their constant errors still count)
+      SQL_CHECK(raise_deferred_fold_errors(arg));
+    return make_const(Value::null_of(call.type), loc);
+  }
   // now() and friends read the statement's start time when the statement runs, which may be long
   // after it is bound (prepared statements): never folded.
   bool all_const = !is_volatile_function(call.fn) &&
@@ -816,7 +835,10 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
   if (bound.ok()) *bound = fold_constant_test(std::move(*bound));
   --expr_depth_;
   if (expr_depth_ == 0 && bound.ok()) {
-    SQL_CHECK(raise_deferred_fold_errors(*bound));
+    // (An aggregate's argument counts where its reference survived simplification: CASE WHEN
+    // false THEN sum(1/0) END reads none.)
+    SQL_CHECK(
+        raise_deferred_fold_errors(*bound, allow_aggregates_ && !stored_view_ ? aggs_ : nullptr));
   }
   return bound;
 }
@@ -2048,6 +2070,13 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
                        "a materialized view cannot write to the topic it reads");
   plan.view.inputs = std::move(inputs);
   plan.view.topic = output_topic;
+  // A view the catalog stored keeps the column names it was created with, even where the
+  // binder names an unaliased column differently now (its output topic and readers use them).
+  if (const auto* stored = input_.stored_view_columns;
+      stored != nullptr && stored->size() == select.columns.size()) {
+    for (size_t i = 0; i < stored->size(); ++i)
+      select.columns[i].name = (*stored)[i].name;
+  }
   for (const auto& c : select.columns) {
     for (const auto& other : plan.view.columns)
       if (other.name == c.name)

@@ -25,6 +25,9 @@ struct BindInput {
   int32_t backend_pid = 0;  // pg_backend_pid()
   // False for the simple query protocol, which has no parameters: $n answers 42P02.
   bool parameters_allowed = true;
+  // Set when binding a materialized view the catalog stored: its columns as stored (the view
+  // keeps those names).
+  const std::vector<ColumnDef>* stored_view_columns = nullptr;
 };
 
 // An identifier as SQL must write it: unchanged when it is a lower-case name that is not a

@@ -815,6 +815,14 @@ constexpr size_t kMaxAggregateBytes = 256u << 20;
 
 Accumulator::Accumulator(const AggSpec& spec) : spec_(&spec) {}
 
+// A value whose addition failed is not counted (a view skips the row and goes on, so avg must not
+// divide by it).
+SqlError Accumulator::undo_count(bool was_first, SqlError error) {
+  --count_;
+  if (was_first) any_ = false;
+  return error;
+}
+
 SqlStatus Accumulator::add(const Value& v) {
   if (spec_->kind == AggKind::kCountStar) {
     ++count_;
@@ -844,12 +852,16 @@ SqlStatus Accumulator::add(const Value& v) {
         if (first) {
           extreme_ = v;
         } else {
-          SQL_ASSIGN(extreme_, add_intervals(extreme_, v, loc));
+          auto sum = add_intervals(extreme_, v, loc);
+          if (!sum.ok()) return undo_count(first, std::move(sum.error()));
+          extreme_ = std::move(*sum);
         }
       } else if (v.type == Type::kNumeric) {
-        SQL_ASSIGN(auto xy, align(numeric_sum_, v.n, loc));
-        if (!fits38(xy.first.unscaled + xy.second.unscaled)) return numeric_overflow(loc);
-        numeric_sum_ = Numeric{xy.first.unscaled + xy.second.unscaled, xy.first.scale};
+        auto xy = align(numeric_sum_, v.n, loc);
+        if (!xy.ok()) return undo_count(first, std::move(xy.error()));
+        if (!fits38(xy->first.unscaled + xy->second.unscaled))
+          return undo_count(first, numeric_overflow(loc));
+        numeric_sum_ = Numeric{xy->first.unscaled + xy->second.unscaled, xy->first.scale};
       } else {
         // Infinity among the inputs sums to Infinity (or NaN); only finite inputs whose sum
         // leaves the range overflow.

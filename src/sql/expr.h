@@ -122,6 +122,7 @@ class Accumulator {
   bool deserialize(std::string_view& in);
 
  private:
+  SqlError undo_count(bool was_first, SqlError error);
   const AggSpec* spec_;
   int64_t count_ = 0;
   bool any_ = false;

@@ -587,7 +587,11 @@ SqlResult<Value> fn_build_object(const Expr& c, std::vector<Value>& a) {
       return sql_error(sqlstate::kInvalidParameterValue,
                        "argument " + std::to_string(i + 1) + ": key must not be null", c.location);
     const Json key = from_value(a[i]);
-    obj.keys.push_back(key.kind == Json::Kind::kString ? key.text : to_string(key));
+    // A key is the value's own text (a float's shortest text: 1e+20, -0), as PostgreSQL's.
+    const bool floating = a[i].type == Type::kFloat4 || a[i].type == Type::kFloat8;
+    obj.keys.push_back(floating                          ? to_text(a[i])
+                       : key.kind == Json::Kind::kString ? key.text
+                                                         : to_string(key));
     obj.items.push_back(from_value(a[i + 1]));
   }
   canonicalize_object(obj);

@@ -139,17 +139,26 @@ Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
 
 SqlStatus Engine::start_views() {
   if (views_ == nullptr) return Unit{};
+  // A view that cannot start (it no longer binds, its state cannot open) must not keep the
+  // server and the other views from starting: each failure is collected and reported together.
+  std::string failures;
   for (const auto& def : catalog_->views()) {
     auto parsed = ParsedQuery::parse(def.sql);
+    BindInput input{catalog_.get(), {}, {}};
+    input.stored_view_columns = &def.columns;
     auto plan = parsed.ok() && parsed->size() == 1
-                    ? parsed->bind(0, BindInput{catalog_.get(), {}, {}})
+                    ? parsed->bind(0, input)
                     : SqlResult<Plan>(sql_error(sqlstate::kInternalError, "cannot parse"));
-    if (!plan.ok())
-      return sql_error(
-          plan.error().sqlstate.c_str(),
-          "materialized view \"" + def.name + "\" no longer binds: " + plan.error().message);
-    SQL_CHECK(views_->start(def, plan->view_select, /*fresh=*/false));
+    SqlStatus started =
+        plan.ok() ? views_->start(def, plan->view_select, /*fresh=*/false) : plan.error();
+    if (started.ok()) continue;
+    if (!failures.empty()) failures += "; ";
+    failures += "materialized view \"" + def.name + "\" did not start (" +
+                (plan.ok() ? "" : "it no longer binds: ") + started.error().message + ")";
   }
+  if (!failures.empty())
+    return sql_error(sqlstate::kInternalError,
+                     failures + ". The other views run; drop and create the ones named again.");
   return Unit{};
 }
 Engine::~Engine() = default;

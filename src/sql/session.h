@@ -55,8 +55,9 @@ class Engine {
   // Materialized views run on `host` (owned by the caller, outliving the Engine's use of it).
   void set_view_host(ViewHost* host) { views_ = host; }
   ViewHost* view_host() const { return views_; }
-  // Binds every view of the catalog again and starts it from its checkpoint; called once at
-  // startup after set_view_host. A view that no longer binds is logged in its status and skipped.
+  // Binds every view of the catalog again (keeping the column names it was created with) and
+  // starts it from its checkpoint; called once at startup after set_view_host. A view that does
+  // not start is skipped: the others start, and the error names every one skipped.
   SqlStatus start_views();
 
  private:

@@ -453,8 +453,10 @@ SqlResult<std::optional<Part>> timestamp_part(const std::string& raw, Type type,
     p = is_date ? Part{t.days * 86400} : Part{micros, 6};
   } else if (unit == "julian") {
     p = {t.days + 2440588};
-    // PostgreSQL adds the time of day as a fraction of a day, in double precision.
-    if (!is_date && t.time != 0) {
+    // PostgreSQL adds the time of day as a fraction of a day: in double precision for
+    // date_part, in numeric with its division's scale for extract (not done here, so extract
+    // refuses timestamps).
+    if (!is_date) {
       const int64_t secs = t.time / kMicrosPerSecond;
       const int64_t fsec = t.time % kMicrosPerSecond;
       p.inexact = static_cast<double>(t.days + 2440588) +
@@ -525,8 +527,8 @@ SqlResult<Value> fn_extract(const Expr& c, std::vector<Value>& a) {
   if (!part) return Value::null_of(Type::kNumeric);
   if (part->inexact)
     return sql_error(sqlstate::kFeatureNotSupported,
-                     "extract(julian ...) of a timestamp with a time of day is not supported yet "
-                     "(date_part('julian', ...) is)",
+                     "extract(julian ...) of a timestamp is not supported yet (of a date, and "
+                     "date_part('julian', timestamp), are)",
                      c.location);
   return Value::numeric(Numeric{part->unscaled, part->scale});
 }

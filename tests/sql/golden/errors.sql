@@ -27,3 +27,5 @@ SELECT 'still works';
 -- ORDER BY a name two different outputs have
 SELECT 1 AS w, 2 AS w ORDER BY w;
 SELECT 1 AS w, 1 AS w ORDER BY w;
+-- IS TRUE and IS FALSE of one column are different outputs
+SELECT true IS TRUE AS x, true IS FALSE AS x ORDER BY x;

@@ -72,3 +72,10 @@ SELECT x::numeric(5,2) FROM np;
 SELECT 9223372036854775807::numeric > -1.00000000000000000000, 9223372036854775807::numeric < 1.5, -0.5 < 0.3, -1.5 < -1.2, 1.10 = 1.1, 12345678901234567890123.5 > 12345678901234567890123.45;
 -- output names as PostgreSQL figures them: CASE takes its ELSE result's name, a cast its operand's
 SELECT CASE WHEN true THEN 1 ELSE abs(-2) END, CAST(CAST('2024-01-01' AS timestamp) AS date), CASE WHEN false THEN 1 END, '1'::int::text, CAST(coalesce(1, 2) AS text);
+-- a NULL constant argument makes a strict call NULL, but the other arguments' constant errors still count
+SELECT 1/0 + NULL::int;
+SELECT NULLIF(NULL::int, 1/0);
+-- an aggregate's argument raises its constant error at bind time, as PostgreSQL's planner
+SELECT sum(1/0);
+-- float keys keep their own text
+SELECT jsonb_build_object(1e20::float8, 1, -0::float8, 2);
