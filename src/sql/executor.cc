@@ -683,12 +683,19 @@ class ForwardRows final : public ResultSink {
   OnRow& on_row_;
 };
 
-// The rows of every arm of a UNION in turn (UNION without ALL: the first of equal rows).
+// The status with which a UNION arm stops once the query above has all the rows it needs; it
+// never leaves run_union.
+constexpr const char* kArmStopped = "00000";
+
+// The rows of every arm of a UNION in turn (UNION without ALL: the first of equal rows). Once
+// `enough` is set the arm running stops and no further arm starts.
 template <typename OnRow>
 SqlStatus run_union(const Plan& plan, const std::vector<Value>& params, Engine& engine,
-                    const std::atomic<bool>& cancel, QueryMemory& memory, OnRow&& on_row) {
+                    const std::atomic<bool>& cancel, QueryMemory& memory, const bool& enough,
+                    OnRow&& on_row) {
   std::unordered_set<std::string> seen;
   auto forward = [&](Row&& row) -> SqlStatus {
+    if (enough) return sql_error(kArmStopped, "the query has its rows");
     if (plan.union_distinct) {
       std::string key;
       for (const auto& v : row)
@@ -701,8 +708,12 @@ SqlStatus run_union(const Plan& plan, const std::vector<Value>& params, Engine& 
   };
   ForwardRows<decltype(forward)> sink(forward);
   for (const auto& arm : plan.union_arms) {
+    if (enough) break;
     auto done = run_select(*arm, params, engine, cancel, memory, &sink);
-    if (!done.ok()) return std::move(done.error());
+    if (!done.ok()) {
+      if (done.error().sqlstate == kArmStopped) break;
+      return std::move(done.error());
+    }
   }
   return Unit{};
 }
@@ -859,7 +870,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   };
   const ScanLimits scan{cancel, enough, memory};
   if (!plan.union_arms.empty()) {
-    SQL_CHECK(run_union(plan, params, engine, cancel, memory, consume));
+    SQL_CHECK(run_union(plan, params, engine, cancel, memory, enough, consume));
   } else if (plan.table && !plan.joins.empty()) {
     // Hash joins: every joined input is read into a hash table on its keys, then the first
     // input streams through them.

@@ -23,6 +23,8 @@ SELECT NULLIF(NULL::int8, 1 / (id - id)), (id * 4000000000000000000) + NULL::int
 SELECT CASE WHEN id > 100 THEN id END + (3 % (id - id)) FROM orders;
 -- constant errors inside an aggregate's argument are raised as PostgreSQL's planner raises them
 SELECT sum(INTERVAL '1 year' * COALESCE(2147483647, id)) FROM orders WHERE false;
+-- LIMIT stops a UNION ALL once it has its rows: the second arm (which would fail) is not read
+SELECT id FROM orders UNION ALL SELECT 1 / (id - id) FROM orders LIMIT 2;
 -- the largest LIMIT (as ORMs send it) with an OFFSET: no overflow
 SELECT id FROM orders ORDER BY id DESC LIMIT 9223372036854775807 OFFSET 1;
 SELECT DISTINCT customer FROM orders ORDER BY customer LIMIT 9223372036854775807 OFFSET 9223372036854775807;
