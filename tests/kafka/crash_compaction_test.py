@@ -104,28 +104,23 @@ def main():
         threads = [threading.Thread(target=produce), threading.Thread(target=churn)]
         for t in threads:
             t.start()
-        for round_no in range(KILLS):
+        def more_acks(what):
+            """Waits (bounded) until ACKS_PER_ROUND more kv records are acknowledged."""
             with lock:
                 target = len(acked["kv"]) + ACKS_PER_ROUND
             deadline = time.monotonic() + WAIT_S
             while True:
                 with lock:
                     if len(acked["kv"]) >= target:
-                        break
-                check(time.monotonic() < deadline, f"round {round_no}: acknowledgements arrive")
+                        return
+                check(time.monotonic() < deadline, f"{what}: acknowledgements arrive")
                 time.sleep(0.02)  # polling the delivery reports, bounded by the deadline
+
+        for round_no in range(KILLS):
+            more_acks(f"round {round_no}")
             server.stop(signal.SIGKILL)
             server.start()
-        # One more batch of acknowledgements from the last start, then stop and flush.
-        with lock:
-            target = len(acked["kv"]) + ACKS_PER_ROUND
-        deadline = time.monotonic() + WAIT_S
-        while True:
-            with lock:
-                if len(acked["kv"]) >= target:
-                    break
-            check(time.monotonic() < deadline, "acknowledgements after the last restart")
-            time.sleep(0.02)
+        more_acks("after the last restart")
         stop.set()
         for t in threads:
             t.join()
