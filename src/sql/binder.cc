@@ -187,6 +187,11 @@ SqlStatus raise_deferred_fold_errors(const Expr& e, const std::vector<AggSpec>* 
   for (const Expr& a : e.args) {
     SQL_CHECK(raise_deferred_fold_errors(a, aggs));
   }
+  // A cast of a constant that failed (coerce leaves it unfolded).
+  if (e.kind == ExprKind::kCast && e.args.size() == 1 && is_const(e.args[0])) {
+    auto cast = eval(e, EvalContext{});
+    if (!cast.ok()) return std::move(cast.error());
+  }
   if (e.kind == ExprKind::kAggRef && aggs != nullptr && e.index >= 0 &&
       static_cast<size_t>(e.index) < aggs->size())
     SQL_CHECK(raise_deferred_fold_errors((*aggs)[static_cast<size_t>(e.index)].arg));
@@ -196,6 +201,15 @@ SqlStatus raise_deferred_fold_errors(const Expr& e, const std::vector<AggSpec>* 
     if (!folded.ok()) return std::move(folded.error());
   }
   return Unit{};
+}
+
+// Whether none of `args` holds a constant error left for later. A call folded to NULL must not
+// hide one (PostgreSQL simplified those arguments first, so 1/0 + NULL fails), so such a call
+// stays a call: raise_deferred_fold_errors finds the error if the call is still reachable once
+// the whole expression is bound, and a branch that drops the call drops the error with it.
+bool no_deferred_fold_errors(const std::vector<Expr>& args) {
+  return std::all_of(args.begin(), args.end(),
+                     [](const Expr& a) { return raise_deferred_fold_errors(a).ok(); });
 }
 
 // PostgreSQL's simplification of a bound CASE: a WHEN whose condition is a constant false or null
@@ -367,7 +381,8 @@ class Binder {
   // Rebinding a view the catalog stored: what was accepted when it was created still is (the
   // constant errors later found in its aggregates' arguments are left for run time).
   const bool stored_view_;
-  std::string statement_;  // this statement's text
+  bool binding_view_ = false;  // binding the SELECT of a CREATE MATERIALIZED VIEW
+  std::string statement_;      // this statement's text
   std::vector<Type> params_;
   // The inputs in FROM, in order; each one's columns start at `base` in the combined row.
   struct Scope {
@@ -539,12 +554,8 @@ SqlResult<Expr> Binder::make_operator(const std::string& op, std::optional<Expr>
   }
   SQL_ASSIGN(Expr r, coerce_to(std::move(right), sig->params[p], CastContext::kExplicit));
   call.args.push_back(std::move(r));
-  if (has_null_constant_argument(call, *sig)) {
-    // The other arguments were simplified first, so their constant errors still count.
-    for (const Expr& arg : call.args)
-      SQL_CHECK(raise_deferred_fold_errors(arg));
+  if (has_null_constant_argument(call, *sig) && no_deferred_fold_errors(call.args))
     return make_const(Value::null_of(call.type), location);
-  }
   // Constant folding: operators over constants run once, here (errors keep their position).
   bool all_const = std::all_of(call.args.begin(), call.args.end(),
                                [](const Expr& a) { return a.kind == ExprKind::kConst; });
@@ -579,10 +590,8 @@ SqlResult<Expr> Binder::bind_a_expr(const PgQuery__AExpr* a) {
       e.args.push_back(std::move(r));
       SQL_ASSIGN(e.type, unify({&e.args[0], &e.args[1]}, "NULLIF", loc));
       // NULLIF(NULL, x) is NULL without reading x, as PostgreSQL simplifies it.
-      if (is_const(e.args[0]) && e.args[0].value.null) {
-        SQL_CHECK(raise_deferred_fold_errors(e.args[1]));  // (simplified first)
+      if (is_const(e.args[0]) && e.args[0].value.null && no_deferred_fold_errors(e.args))
         return make_const(Value::null_of(e.type), loc);
-      }
       return e;
     }
     case PG_QUERY__A__EXPR__KIND__AEXPR_IN: {
@@ -812,11 +821,8 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
     SQL_ASSIGN(Expr a, coerce_to(std::move(args[i]), param, CastContext::kExplicit));
     call.args.push_back(std::move(a));
   }
-  if (has_null_constant_argument(call, *sig)) {
-    for (const Expr& arg : call.args)  // (simplified first: their constant errors still count)
-      SQL_CHECK(raise_deferred_fold_errors(arg));
+  if (has_null_constant_argument(call, *sig) && no_deferred_fold_errors(call.args))
     return make_const(Value::null_of(call.type), loc);
-  }
   // now() and friends read the statement's start time when the statement runs, which may be long
   // after it is bound (prepared statements): never folded.
   bool all_const = !is_volatile_function(call.fn) &&
@@ -1155,6 +1161,38 @@ std::pair<std::string, int> figure_column_name(const Node* node) {
 
 std::string Binder::output_name(const Node* node) const {
   return figure_column_name(node).first;
+}
+
+// Marks the aggregates `e` refers to.
+void mark_aggregate_refs(const Expr& e, std::vector<bool>& used) {
+  if (e.kind == ExprKind::kAggRef && e.index >= 0 && static_cast<size_t>(e.index) < used.size())
+    used[static_cast<size_t>(e.index)] = true;
+  for (const auto& a : e.args)
+    mark_aggregate_refs(a, used);
+}
+
+void renumber_aggregate_refs(Expr& e, const std::vector<int>& renumbered) {
+  if (e.kind == ExprKind::kAggRef) e.index = renumbered[static_cast<size_t>(e.index)];
+  for (auto& a : e.args)
+    renumber_aggregate_refs(a, renumbered);
+}
+
+// Removes the aggregates none of `exprs` refers to and renumbers the references.
+void drop_unreferenced_aggregates(std::vector<AggSpec>& aggs, const std::vector<Expr*>& exprs) {
+  std::vector<bool> used(aggs.size(), false);
+  for (const Expr* e : exprs)
+    mark_aggregate_refs(*e, used);
+  if (std::all_of(used.begin(), used.end(), [](bool u) { return u; })) return;
+  std::vector<int> renumbered(aggs.size(), -1);
+  std::vector<AggSpec> kept;
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    if (!used[i]) continue;
+    renumbered[i] = static_cast<int>(kept.size());
+    kept.push_back(std::move(aggs[i]));
+  }
+  aggs = std::move(kept);
+  for (Expr* e : exprs)
+    renumber_aggregate_refs(*e, renumbered);
 }
 
 // The inputs an expression reads, as a bit per scope (columns only).
@@ -1766,6 +1804,17 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
       plan.having = std::move(h);
     }
   }
+  // An aggregate whose every reference simplification removed (CASE WHEN false THEN sum(x) END)
+  // is not computed, as in PostgreSQL, so its argument is never evaluated. (Not in a
+  // materialized view: its aggregates' positions are part of its stored state, which views
+  // created before this rule have too.)
+  if (!binding_view_) {
+    std::vector<Expr*> exprs;
+    for (auto& o : outputs)
+      exprs.push_back(&o);
+    if (plan.having) exprs.push_back(&*plan.having);
+    drop_unreferenced_aggregates(plan.aggs, exprs);
+  }
   for (size_t i = 0; i < targets.size(); ++i)
     plan.columns.push_back({targets[i].name, outputs[i].type});
   plan.outputs = std::move(outputs);
@@ -2023,7 +2072,11 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   if (into->skip_data) return unsupported("WITH NO DATA");
   if (s->query == nullptr || s->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
     return unsupported("this materialized view query");
-  SQL_ASSIGN(Plan select, bind_select(s->query->select_stmt));
+  binding_view_ = true;
+  auto bound_select = bind_select(s->query->select_stmt);
+  binding_view_ = false;
+  if (!bound_select.ok()) return std::move(bound_select.error());
+  Plan select = std::move(*bound_select);
   if (!params_.empty())
     return sql_error(sqlstate::kFeatureNotSupported,
                      "materialized views cannot have parameters ($1, ...)");

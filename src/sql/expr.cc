@@ -619,12 +619,19 @@ SqlResult<Expr> coerce(Expr expr, Type target, CastContext context) {
                      expr.location);
   }
   if (expr.kind == ExprKind::kConst) {
-    SQL_ASSIGN(Value v, cast_value(expr.value, target, expr.location));
-    expr.value = std::move(v);
-    expr.type = target;
-    return expr;
-  }
-  if (expr.kind == ExprKind::kParam) {
+    auto v = cast_value(expr.value, target, expr.location);
+    if (v.ok()) {
+      expr.value = std::move(*v);
+      expr.type = target;
+      return expr;
+    }
+    // A literal of unknown type takes the target type as it is read, so bad text fails here
+    // (as in PostgreSQL's parser). A typed constant's cast is a function PostgreSQL's planner
+    // folds, and not in a branch it removes: left unfolded, the error waits for the binder's
+    // check of what stays reachable (raise_deferred_fold_errors) or for run time.
+    if (expr.type == Type::kUnknown || v.error().sqlstate == sqlstate::kCannotCoerce)
+      return std::move(v.error());
+  } else if (expr.kind == ExprKind::kParam) {
     // Parameters carry their (resolved) type; the binder fixed it before coercing.
     if (expr.type == Type::kUnknown) {
       expr.type = target;

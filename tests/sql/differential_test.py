@@ -67,15 +67,15 @@ KNOWN_DIFFERENCES = [
     {"flag": "constant_errors",
      "construct": "a constant expression that fails: PostgreSQL's planner folds every one "
                   "(raising even when no row is read) except in branches it removes (CASE "
-                  "WHEN false, COALESCE after a non-null constant, false AND ...); Eddy folds "
-                  "casts even in removed branches, and which of several constant errors is "
-                  "raised first can differ (PostgreSQL folds in the order of its plan); off: a "
-                  "constant compound "
-                  "expression that could fail (Generator.risky) is replaced by a literal",
-     "seen": "SELECT CASE WHEN false THEN (-3000000000)::int4 ELSE 0 END: Eddy ERROR 22003 "
-             "integer out of range, PostgreSQL 0; SELECT count(COALESCE(-3000000000, b) - "
-             "9223372036854775807) FROM items WHERE false: Eddy 0, PostgreSQL ERROR 22003 "
-             "bigint out of range"},
+                  "WHEN false, COALESCE after a non-null constant, false AND ...), and Eddy "
+                  "does the same, but which of several errors is raised first can differ: "
+                  "PostgreSQL raises parse-time errors (bad literal text, a non-integer "
+                  "constant in ORDER BY) for the whole statement before planner-time ones, "
+                  "Eddy each expression's in turn; off: a constant compound expression that "
+                  "could fail (Generator.risky) is replaced by a literal",
+     "seen": "SELECT (GREATEST(2147483647, 10) * 2147483647) AS u1 UNION ALL SELECT "
+             "CAST('2024-13-01' AS date) ...: Eddy ERROR 22003 integer out of range, "
+             "PostgreSQL ERROR 22008 date/time field value out of range"},
 ]
 
 
