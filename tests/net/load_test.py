@@ -26,7 +26,7 @@ from confluent_kafka import Producer
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checks import check, passed  # noqa: E402
 from eddy_server import Server  # noqa: E402
-from proc_stats import rss_bytes, sanitized  # noqa: E402
+from proc_stats import peak_rss_bytes, reset_peak_rss, rss_bytes, sanitized  # noqa: E402
 
 MIB = 1 << 20
 IDLE_KAFKA = 500
@@ -135,16 +135,7 @@ def many_sessions(server):
         except Exception as e:  # noqa: BLE001 (reported below, per session)
             results[n] = e
 
-    peak = [before]
-    stop = threading.Event()
-
-    def watch():
-        while not stop.is_set():
-            peak[0] = max(peak[0], rss_bytes(server.process.pid))
-            stop.wait(0.05)
-
-    watcher = threading.Thread(target=watch)
-    watcher.start()
+    reset_peak_rss(server.process.pid)
     threads = [threading.Thread(target=session, args=(n,)) for n in range(SESSIONS)]
     started = time.monotonic()
     for t in threads:
@@ -152,8 +143,6 @@ def many_sessions(server):
     for t in threads:
         t.join(timeout=240)
     elapsed = time.monotonic() - started
-    stop.set()
-    watcher.join()
     errors = [r for r in results if not isinstance(r, tuple)]
     check(not errors, f"every session answered ({len(errors)} failed: {errors[:3]})")
     for n, (total, groups, top) in enumerate(results):
@@ -161,7 +150,7 @@ def many_sessions(server):
         ids = range(0, 50_000, k)
         check(total == (len(ids), sum(ids)), f"session {n}: count and sum")
         check(groups == 50 and top == [49_999, 49_998, 49_997], f"session {n}: groups, top")
-    growth = peak[0] - before
+    growth = peak_rss_bytes(server.process.pid) - before
     print(f"{SESSIONS} concurrent sessions: {elapsed:.1f} s, server RSS +{growth / MIB:.0f} MiB")
     if not sanitized(server.binary):  # (a sanitizer's allocator keeps freed memory)
         check(growth < 512 * MIB,

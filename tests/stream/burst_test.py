@@ -22,7 +22,7 @@ from confluent_kafka import Producer
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
 from checks import check, eq, finish  # noqa: E402
 from eddy_server import Server  # noqa: E402
-from proc_stats import rss_bytes, sanitized  # noqa: E402
+from proc_stats import peak_rss_bytes, reset_peak_rss, rss_bytes, sanitized  # noqa: E402
 
 MIB = 1 << 20
 KEYS = 1000
@@ -55,14 +55,6 @@ def main():
                 acked[k] += 1
                 acked_sum[k] += v
 
-        peak = [before]
-        stop = threading.Event()
-
-        def watch():
-            while not stop.is_set():
-                peak[0] = max(peak[0], rss_bytes(server.process.pid))
-                stop.wait(0.1)
-
         def burst(worker):
             producer = Producer({"bootstrap.servers": f"127.0.0.1:{server.kafka_port}",
                                  "acks": "all", "linger.ms": 5, "batch.num.messages": 10000,
@@ -84,8 +76,7 @@ def main():
                 producer.poll(0)
             check(producer.flush(60) == 0, f"producer {worker} delivered everything")
 
-        watcher = threading.Thread(target=watch)
-        watcher.start()
+        reset_peak_rss(server.process.pid)
         started = time.monotonic()
         producers = [threading.Thread(target=burst, args=(w,)) for w in range(2)]
         for t in producers:
@@ -111,14 +102,12 @@ def main():
                   f"{total})")
             time.sleep(0.2)  # polling a condition, bounded by the deadline
         caught_up_s = time.monotonic() - started - burst_s
-        stop.set()
-        watcher.join()
         eq(seen, total, "the global count equals the acknowledged records")
         rows = dict((k, (n, s)) for k, n, s in conn.execute("SELECT k, n, total FROM per_key"))
         missing = [k for k in range(KEYS) if rows.get(k, (0, 0)) != (acked[k], acked_sum[k])]
         check(not missing, f"per-key counts and sums exact ({len(missing)} keys differ, e.g. "
                            f"{[(k, rows.get(k), acked[k], acked_sum[k]) for k in missing[:3]]})")
-        growth = peak[0] - before
+        growth = peak_rss_bytes(server.process.pid) - before
         print(f"views caught up {caught_up_s:.1f} s after the burst; server RSS peak "
               f"+{growth / MIB:.0f} MiB")
         if not sanitized(binary):  # (a sanitizer's allocator keeps freed memory)
