@@ -11,6 +11,7 @@
 #include <re2/re2.h>
 
 #include "sql/builtins.h"
+#include "sql/regex_pattern.h"
 
 namespace eddy::sql {
 
@@ -401,9 +402,10 @@ SqlResult<std::shared_ptr<const RE2>> compile(const std::string& pattern, bool i
   auto key = std::make_pair(pattern, icase);
   if (auto it = cache.find(key); it != cache.end()) return it->second;
   RE2::Options options;
-  options.set_case_sensitive(!icase);
   options.set_log_errors(false);
-  auto re = std::make_shared<const RE2>(pattern, options);
+  // RE2's own case folding is Unicode's; the C locale's is ASCII's (see regex_pattern.h).
+  auto re = std::make_shared<const RE2>(icase ? ascii_case_insensitive_pattern(pattern) : pattern,
+                                        options);
   if (!re->ok()) return sql_error("2201B", "invalid regular expression: " + re->error(), loc);
   if (cache.size() >= 256) cache.clear();
   cache.emplace(std::move(key), re);

@@ -18,6 +18,8 @@ SELECT concat_ws(',', 'a', NULL, 1, true, 'b'), concat_ws(NULL, 'a', 'b'), start
 SELECT 'abc' ~ 'b', 'abc' ~ '^b', 'ABC' ~* 'b', 'abc' !~ 'z', 'ABC' !~* 'b', 'a.c' ~ 'a\.c';
 SELECT regexp_replace('foobarbaz', 'b..', 'X'), regexp_replace('foobarbaz', 'b..', 'X', 'g'), regexp_replace('Hello World', '(\w+) (\w+)', '\2 \1'), regexp_replace('abc', 'B', 'x', 'i'), regexp_replace('abc', 'b', '[\&]');
 SELECT regexp_like('Hello', 'ell'), regexp_like('Hello', 'ELL'), regexp_like('Hello', 'ELL', 'i'), regexp_match('foo123bar', '\d+'), regexp_match('key=value', '(\w+)='), regexp_match('abc', 'z');
+-- Case-insensitive matching folds ASCII letters only, as PostgreSQL's C locale does.
+SELECT 'É' ~* 'é', 'é' ~* 'é', 'ABC' ~* '^[a-c]+$', 'abc' ~* '[^A]', 'Straße' ~* 'STRASSE', regexp_replace('Hello HELLO', 'l+', '_', 'gi'), regexp_match('Köln KÖLN', '(ö\w+)', 'i');
 SELECT 'abc' ~ '(';
 SELECT regexp_like('a', 'a', 'z');
 -- math
