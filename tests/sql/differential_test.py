@@ -340,7 +340,7 @@ LITERALS = {
     "numeric": ["1.5", "0.10", "(-2.000)", "1.0", "100.25", "0.001", "2.50", "(-0.5)", "3.0"],
     "float8": ["1.5::float8", "CAST('-0' AS float8)", "'NaN'::float8", "'Infinity'::float8",
                "0.1::float8", "'1e-5'::float8", "2::float8", "(-0.25)::float8", "'1e300'::float8"],
-    "text": ["'a'", "''", "'alpha'", "'é'", "'HELLO'", "'x,y'", "'%'", "'héllo'", "' pad '",
+    "text": ["'a'", "''", "'alpha'", "'é'", "'École'", "'HELLO'", "'x,y'", "'%'", "'héllo'", "' pad '",
              "'Zeta'", "'日本'"],
     "bool": ["true", "false"],
     "date": ["DATE '2024-02-29'", "'2000-01-01'::date", "DATE '1999-12-31'", "DATE '2024-01-31'"],
@@ -352,7 +352,8 @@ LITERALS = {
 BAG_DELIMITER = "|"  # no text value here contains it
 LIKE_PATTERNS = ["'a%'", "'%l%'", "'_'", "'%\\_%'", "'h_llo'", "'%'", "''", "'É%'", "'%b'",
                  "'%A%'", "'a\\%b'", "'%日%'", "'__'"]
-REGEX_PATTERNS = ["'^a'", "'l+'", "'[0-9]'", "'^$'", "'o$'", "'(a|b)'", "'[A-Z]'", "'é'"]
+REGEX_PATTERNS = ["'^a'", "'l+'", "'[0-9]'", "'^$'", "'o$'", "'(a|b)'", "'[A-Z]'", "'é'",
+                  "'^É'", "'[^a-z]'", "'[h-m]L'"]
 DATE_FIELDS = ["year", "month", "day", "dow", "doy", "quarter", "week", "isodow", "isoyear",
                "century", "decade", "millennium", "epoch", "julian"]
 TS_FIELDS = ["year", "month", "day", "hour", "minute", "second", "milliseconds", "microseconds",
