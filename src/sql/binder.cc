@@ -134,11 +134,10 @@ SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn) {
         return sql_error("22023",
                          "NUMERIC scale " + std::to_string(*s) + " must be between -1000 and 1000",
                          tn->location);
-      if (*s < 0) return unsupported("a negative NUMERIC scale", tn->location);
       scale = *s;
     }
     spec.precision = *precision;
-    spec.scale = std::min(scale, kMaxNumericScale);
+    spec.scale = scale;
   }
   return spec;
 }
@@ -455,12 +454,6 @@ SqlResult<Expr> Binder::bind_const(const PgQuery__AConst* c) {
         if (v.ok()) return make_const(*v, loc);
       }
       auto v = from_text(Type::kNumeric, text);
-      if (!v.ok() && v.error().sqlstate == sqlstate::kNumericOutOfRange) {
-        // Beyond numeric's 38 digits (1e300, 1e-300): a double rather than an error, so that
-        // 1e-300::float8 works. (PostgreSQL's numeric holds it; there it is still numeric.)
-        auto f = from_text(Type::kFloat8, text);
-        if (f.ok()) return make_const(*f, loc);
-      }
       if (!v.ok()) {
         v.error().location = loc;
         return v.error();
@@ -941,7 +934,7 @@ SqlResult<Expr> Binder::bind_expr_node(const Node* node) {
         return cast.error();
       }
       Expr e = std::move(*cast);
-      if (spec.scale >= 0) {
+      if (spec.precision >= 0) {
         if (e.kind == ExprKind::kConst) {
           if (!e.value.null) {
             SQL_ASSIGN(e.value.n,

@@ -402,8 +402,10 @@ std::string encode_json_row(const TableDef& table, const Row& row) {
       case Type::kInt2:
       case Type::kInt4:
       case Type::kInt8:
-      case Type::kNumeric:
         out += to_text(v);
+        break;
+      case Type::kNumeric:  // NaN and the infinities are no JSON numbers: strings, as floats
+        out += v.n.is_finite() ? to_text(v) : nlohmann::json(to_text(v)).dump();
         break;
       case Type::kFloat4:
       case Type::kFloat8:

@@ -10,6 +10,7 @@
 #include <deque>
 #include <limits>
 
+#include "common/raw_bytes.h"
 #include "common/stack_guard.h"
 
 namespace eddy::sql {
@@ -59,32 +60,16 @@ SqlResult<Value> make_float(Type type, double v, bool inputs_finite, int locatio
   return Value::floating(type, v);
 }
 
-bool fits38(__int128 x) {
-  static const __int128 kLimit = [] {
-    __int128 r = 1;
-    for (int i = 0; i < 38; ++i)
-      r *= 10;
-    return r;
-  }();
-  return x < kLimit && x > -kLimit;
-}
-
-SqlResult<Value> make_numeric(__int128 unscaled, int scale, int location) {
-  if (!fits38(unscaled)) return numeric_overflow(location);
-  if (scale > kMaxNumericScale) {
-    auto r = numeric_rescale(Numeric{unscaled, scale}, kMaxNumericScale);
-    if (!r) return numeric_overflow(location);
-    return Value::numeric(*r);
+SqlResult<Value> numeric_value(NumericResult r, int location) {
+  switch (r.error) {
+    case NumericError::kNone:
+      break;
+    case NumericError::kOverflow:
+      return numeric_overflow(location);
+    case NumericError::kDivisionByZero:
+      return division_by_zero(location);
   }
-  return Value::numeric(Numeric{unscaled, scale});
-}
-
-SqlResult<std::pair<Numeric, Numeric>> align(const Numeric& a, const Numeric& b, int location) {
-  const int scale = std::max(a.scale, b.scale);
-  auto x = numeric_rescale(a, scale);
-  auto y = numeric_rescale(b, scale);
-  if (!x || !y) return numeric_overflow(location);
-  return std::make_pair(*x, *y);
+  return Value::numeric(std::move(r.value));
 }
 
 enum class Arith { kAdd, kSub, kMul, kDiv, kMod };
@@ -133,30 +118,17 @@ SqlResult<Value> arithmetic(Arith op, const Expr& call, const Value& a, const Va
         return make_float(type, std::fmod(a.f, b.f), finite, loc);
     }
   }
-  // numeric
   switch (op) {
     case Arith::kAdd:
-    case Arith::kSub: {
-      SQL_ASSIGN(auto xy, align(a.n, b.n, loc));
-      const __int128 y = op == Arith::kAdd ? xy.second.unscaled : -xy.second.unscaled;
-      return make_numeric(xy.first.unscaled + y, xy.first.scale, loc);
-    }
-    case Arith::kMul: {
-      __int128 product;
-      if (__builtin_mul_overflow(a.n.unscaled, b.n.unscaled, &product)) {
-        return numeric_overflow(loc);
-      }
-      return make_numeric(product, a.n.scale + b.n.scale, loc);
-    }
-    case Arith::kDiv: {
-      SQL_ASSIGN(auto q, numeric_divide(a.n, b.n, loc));
-      return Value::numeric(q);
-    }
-    case Arith::kMod: {
-      if (b.n.unscaled == 0) return division_by_zero(loc);
-      SQL_ASSIGN(auto xy, align(a.n, b.n, loc));
-      return make_numeric(xy.first.unscaled % xy.second.unscaled, xy.first.scale, loc);
-    }
+      return numeric_value(numeric_add(a.n, b.n), loc);
+    case Arith::kSub:
+      return numeric_value(numeric_sub(a.n, b.n), loc);
+    case Arith::kMul:
+      return numeric_value(numeric_mul(a.n, b.n), loc);
+    case Arith::kDiv:
+      return numeric_value(numeric_div(a.n, b.n), loc);
+    case Arith::kMod:
+      return numeric_value(numeric_mod(a.n, b.n), loc);
   }
   return sql_error(sqlstate::kInternalError, "bad arithmetic", loc);
 }
@@ -180,7 +152,7 @@ SqlResult<Value> op_mod(const Expr& c, std::vector<Value>& a) {
 SqlResult<Value> op_neg(const Expr& c, std::vector<Value>& a) {
   const Value& v = a[0];
   if (is_integer(c.type)) return make_int(c.type, -static_cast<__int128>(v.i), c.location);
-  if (c.type == Type::kNumeric) return Value::numeric(Numeric{-v.n.unscaled, v.n.scale});
+  if (c.type == Type::kNumeric) return Value::numeric(numeric_negate(v.n));
   return Value::floating(c.type, -v.f);
 }
 SqlResult<Value> op_identity(const Expr&, std::vector<Value>& a) {
@@ -339,27 +311,12 @@ SqlResult<Value> fn_abs(const Expr& c, std::vector<Value>& a) {
   const Value& v = a[0];
   if (is_integer(c.type))
     return make_int(c.type, v.i < 0 ? -static_cast<__int128>(v.i) : v.i, c.location);
-  if (c.type == Type::kNumeric)
-    return Value::numeric(Numeric{v.n.unscaled < 0 ? -v.n.unscaled : v.n.unscaled, v.n.scale});
+  if (c.type == Type::kNumeric) return Value::numeric(numeric_abs(v.n));
   return Value::floating(c.type, std::fabs(v.f));
 }
-SqlResult<Value> round_numeric(const Numeric& n, int64_t digits, int location) {
-  if (digits >= 0) {
-    auto r = numeric_rescale(n, static_cast<int>(std::min<int64_t>(digits, kMaxNumericScale)));
-    if (!r) return numeric_overflow(location);
-    return Value::numeric(*r);
-  }
-  auto whole = numeric_rescale(n, 0);
-  if (!whole || digits < -38) return Value::numeric(Numeric{0, 0});
-  __int128 p = 1;
-  for (int64_t i = 0; i < -digits; ++i)
-    p *= 10;
-  auto r = numeric_rescale(Numeric{n.unscaled, n.scale + static_cast<int>(-digits)}, 0);
-  if (!r) return numeric_overflow(location);
-  return make_numeric(r->unscaled * p, 0, location);
-}
 SqlResult<Value> fn_round(const Expr& c, std::vector<Value>& a) {
-  if (c.type == Type::kNumeric) return round_numeric(a[0].n, a.size() > 1 ? a[1].i : 0, c.location);
+  if (c.type == Type::kNumeric)
+    return numeric_value(numeric_round(a[0].n, a.size() > 1 ? a[1].i : 0), c.location);
   return Value::floating(Type::kFloat8, std::nearbyint(a[0].f));
 }
 // floor (direction -1) and ceil (+1): numeric to an integral numeric, floats via <cmath>.
@@ -367,12 +324,7 @@ SqlResult<Value> round_toward(const Expr& c, const Value& v, int direction) {
   if (c.type != Type::kNumeric) {
     return Value::floating(Type::kFloat8, direction < 0 ? std::floor(v.f) : std::ceil(v.f));
   }
-  __int128 p = 1;
-  for (int i = 0; i < v.n.scale; ++i)
-    p *= 10;
-  __int128 q = v.n.unscaled / p;
-  if (v.n.unscaled % p != 0 && (v.n.unscaled < 0) == (direction < 0)) q += direction;
-  return Value::numeric(Numeric{q, 0});
+  return Value::numeric(direction < 0 ? numeric_floor(v.n) : numeric_ceil(v.n));
 }
 SqlResult<Value> fn_floor(const Expr& c, std::vector<Value>& a) {
   return round_toward(c, a[0], -1);
@@ -423,79 +375,33 @@ bool like_match(const char* s, const char* se, const char* p, const char* pe, bo
 }  // namespace
 
 SqlResult<Numeric> numeric_typmod(const Numeric& n, int precision, int scale, int location) {
-  auto r = numeric_rescale(n, scale);
-  bool fits = r.has_value();
-  if (fits && precision >= 0 && precision < 38) {
-    __int128 limit = 1;
-    for (int i = 0; i < precision; ++i)
-      limit *= 10;
-    fits = r->unscaled < limit && r->unscaled > -limit;
+  if (n.is_nan()) return n;
+  SqlError overflow = sql_error(sqlstate::kNumericOutOfRange, "numeric field overflow", location);
+  const std::string field =
+      "A field with precision " + std::to_string(precision) + ", scale " + std::to_string(scale);
+  if (n.is_infinite()) {
+    if (precision < 0) return n;
+    overflow.detail = field + " cannot hold an infinite value.";
+    return overflow;
   }
-  if (!fits) {
-    SqlError e = sql_error(sqlstate::kNumericOutOfRange, "numeric field overflow", location);
-    if (precision >= 0)
-      e.detail = "A field with precision " + std::to_string(precision) + ", scale " +
-                 std::to_string(scale) + " must round to an absolute value less than " + "10^" +
-                 std::to_string(precision - scale) + ".";
-    return e;
+  NumericResult r = numeric_round(n, scale);
+  // A negative scale leaves the rounded value at scale 0, so its digits may be p - s.
+  if (r.ok() &&
+      (precision < 0 || numeric_unscaled_digit_count(r.value) <= precision - std::min(scale, 0)))
+    return std::move(r.value);
+  if (precision >= 0) {
+    const int max_digits = precision - scale;
+    overflow.detail = field + " must round to an absolute value less than " +
+                      (max_digits != 0 ? "10^" + std::to_string(max_digits) : "1") + ".";
   }
-  return *r;
+  return overflow;
 }
 
 SqlResult<Numeric> numeric_divide(const Numeric& a, const Numeric& b, int location) {
-  if (b.unscaled == 0) return division_by_zero(location);
-  // PostgreSQL picks the scale from the quotient's weight in base-10000 digits so that about
-  // 16 significant digits show.
-  auto weight = [](const Numeric& n, int& first) {
-    if (n.unscaled == 0) {
-      first = 0;
-      return 0;
-    }
-    std::string digits = numeric_to_string(Numeric{n.unscaled < 0 ? -n.unscaled : n.unscaled, 0});
-    const int exponent = static_cast<int>(digits.size()) - 1 - n.scale;
-    const int w = exponent >= 0 ? exponent / 4 : -((-exponent + 3) / 4);
-    const int lead = exponent - 4 * w + 1;  // digits in the first base-10000 group
-    first = std::stoi(digits.substr(
-        0, static_cast<size_t>(std::min<int>(lead, static_cast<int>(digits.size())))));
-    for (int i = static_cast<int>(digits.size()); i < lead; ++i)
-      first *= 10;
-    return w;
-  };
-  int fa = 0, fb = 0;
-  const int wa = weight(a, fa), wb = weight(b, fb);
-  // If the first digits are equal the quotient may be below 1: PostgreSQL assumes it is.
-  int qweight = wa - wb - (fa <= fb ? 1 : 0);
-  int rscale = 16 - qweight * 4;
-  rscale = std::max({rscale, a.scale, b.scale, 0});
-  rscale = std::min(rscale, kMaxNumericScale);
-  // |a| / |b| at scale rscale = |a.u| * 10^shift / |b.u|, by long division in unsigned 128-bit
-  // arithmetic (remainders stay below |b.u| < 10^38, so remainder * 10 fits), rounded half away
-  // from zero as PostgreSQL rounds.
-  using U = unsigned __int128;
-  const bool negative = (a.unscaled < 0) != (b.unscaled < 0);
-  const U dividend = a.unscaled < 0 ? -static_cast<U>(a.unscaled) : static_cast<U>(a.unscaled);
-  const U divisor = b.unscaled < 0 ? -static_cast<U>(b.unscaled) : static_cast<U>(b.unscaled);
-  const int shift = rscale + b.scale - a.scale;
-  static const U kLimit = [] {
-    U r = 1;
-    for (int i = 0; i < 38; ++i)
-      r *= 10;
-    return r;
-  }();
-  // rscale is at least a's scale, so the dividend is only ever scaled up.
-  if (shift < 0) return numeric_overflow(location);
-  U quotient = dividend / divisor;
-  U remainder = dividend % divisor;
-  for (int i = 0; i < shift; ++i) {
-    if (quotient >= kLimit / 10) return numeric_overflow(location);
-    remainder *= 10;
-    quotient = quotient * 10 + remainder / divisor;
-    remainder %= divisor;
-  }
-  if (remainder >= divisor - remainder) ++quotient;  // remainder * 2 >= divisor, unoverflowed
-  if (quotient >= kLimit) return numeric_overflow(location);
-  const __int128 q = static_cast<__int128>(quotient);
-  return Numeric{negative ? -q : q, rscale};
+  NumericResult r = numeric_div(a, b);
+  if (r.error == NumericError::kDivisionByZero) return division_by_zero(location);
+  if (r.error == NumericError::kOverflow) return numeric_overflow(location);
+  return std::move(r.value);
 }
 
 std::optional<Type> common_type(Type a, Type b) {
@@ -568,7 +474,7 @@ SqlResult<Value> cast_value(const Value& v, Type target, int location) {
   if (v.type == Type::kBool && is_integer(target)) return Value::integer(target, v.b ? 1 : 0);
   if (is_integer(v.type)) {
     if (is_integer(target)) return make_int(target, v.i, location);
-    if (target == Type::kNumeric) return Value::numeric(Numeric{v.i, 0});
+    if (target == Type::kNumeric) return Value::numeric(Numeric(v.i, 0));
     if (target == Type::kFloat4) return Value::floating(target, static_cast<float>(v.i));
     if (target == Type::kFloat8) return Value::floating(target, static_cast<double>(v.i));
   }
@@ -578,27 +484,23 @@ SqlResult<Value> cast_value(const Value& v, Type target, int location) {
       if (!std::isfinite(r) || r < -9.3e18 || r > 9.3e18) return out_of_range(target, location);
       return make_int(target, static_cast<__int128>(r), location);
     }
-    if (target == Type::kNumeric) {
-      if (std::isnan(v.f) || std::isinf(v.f))
-        return sql_error(sqlstate::kFeatureNotSupported,
-                         "numeric does not support NaN or Infinity yet", location);
-      // float8 -> numeric keeps the 15 significant digits PostgreSQL keeps.
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.*g", v.type == Type::kFloat4 ? 6 : 15, v.f);
-      auto n = numeric_from_string(buf);
-      if (!n) return numeric_overflow(location);
-      return Value::numeric(*n);
-    }
+    if (target == Type::kNumeric)  // the 15 (float4: 6) significant digits PostgreSQL keeps
+      return Value::numeric(numeric_from_double(v.f, v.type == Type::kFloat4 ? 6 : 15));
     return make_float(target, v.f, std::isfinite(v.f), location);
   }
   if (v.type == Type::kNumeric) {
     if (is_integer(target)) {
-      auto r = numeric_rescale(v.n, 0);
+      if (!v.n.is_finite())
+        return sql_error(sqlstate::kFeatureNotSupported,
+                         std::string("cannot convert ") + (v.n.is_nan() ? "NaN" : "infinity") +
+                             " to " + type_name(target),
+                         location);
+      auto r = numeric_to_int128(v.n);
       if (!r) return out_of_range(target, location);
-      return make_int(target, r->unscaled, location);
+      return make_int(target, *r, location);
     }
     if (target == Type::kFloat4 || target == Type::kFloat8)
-      return make_float(target, numeric_to_double(v.n), true, location);
+      return make_float(target, numeric_to_double(v.n), v.n.is_finite(), location);
   }
   return sql_error(
       sqlstate::kCannotCoerce,
@@ -864,11 +766,11 @@ SqlStatus Accumulator::add(const Value& v) {
           extreme_ = std::move(*sum);
         }
       } else if (v.type == Type::kNumeric) {
-        auto xy = align(numeric_sum_, v.n, loc);
-        if (!xy.ok()) return undo_count(first, std::move(xy.error()));
-        if (!fits38(xy->first.unscaled + xy->second.unscaled))
-          return undo_count(first, numeric_overflow(loc));
-        numeric_sum_ = Numeric{xy->first.unscaled + xy->second.unscaled, xy->first.scale};
+        // NaN and the infinities sum as PostgreSQL's counts of them decide: NaN if any NaN or
+        // both infinities, else the infinity.
+        NumericResult sum = numeric_add(numeric_sum_, v.n);
+        if (!sum.ok()) return undo_count(first, numeric_overflow(loc));
+        numeric_sum_ = std::move(sum.value);
       } else {
         // Infinity among the inputs sums to Infinity (or NaN); only finite inputs whose sum
         // leaves the range overflow.
@@ -920,7 +822,7 @@ SqlResult<Value> Accumulator::finish() const {
       if (result == Type::kInt8) return make_int(Type::kInt8, int_sum_, loc);
       if (result == Type::kNumeric) {
         if (spec_->arg.type == Type::kNumeric) return Value::numeric(numeric_sum_);
-        return make_numeric(int_sum_, 0, loc);
+        return Value::numeric(Numeric(int_sum_, 0));
       }
       if (float_overflow_)
         return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", loc);
@@ -935,8 +837,8 @@ SqlResult<Value> Accumulator::finish() const {
           return sql_error(sqlstate::kNumericOutOfRange, "value out of range: overflow", loc);
         return Value::floating(result, float_sum_ / count_);
       }
-      const Numeric sum = spec_->arg.type == Type::kNumeric ? numeric_sum_ : Numeric{int_sum_, 0};
-      SQL_ASSIGN(Numeric q, numeric_divide(sum, Numeric{count_, 0}, loc));
+      const Numeric sum = spec_->arg.type == Type::kNumeric ? numeric_sum_ : Numeric(int_sum_, 0);
+      SQL_ASSIGN(Numeric q, numeric_divide(sum, Numeric(count_, 0), loc));
       return Value::numeric(q);
     }
     case AggKind::kMin:
@@ -978,9 +880,9 @@ SqlStatus Accumulator::merge(const Accumulator& other) {
       float_overflow_ = float_overflow_ || other.float_overflow_;
       float_sum_ =
           first && spec_->kind == AggKind::kSum ? other.float_sum_ : float_sum_ + other.float_sum_;
-      SQL_ASSIGN(auto xy, align(numeric_sum_, other.numeric_sum_, loc));
-      if (!fits38(xy.first.unscaled + xy.second.unscaled)) return numeric_overflow(loc);
-      numeric_sum_ = Numeric{xy.first.unscaled + xy.second.unscaled, xy.first.scale};
+      NumericResult sum = numeric_add(numeric_sum_, other.numeric_sum_);
+      if (!sum.ok()) return numeric_overflow(loc);
+      numeric_sum_ = std::move(sum.value);
       break;
     }
     case AggKind::kMin:
@@ -1011,28 +913,19 @@ SqlStatus Accumulator::merge(const Accumulator& other) {
 }
 
 void Accumulator::serialize(std::string& out) const {
-  const auto raw = [&out](const auto& v) {
-    out.append(reinterpret_cast<const char*>(&v), sizeof v);
-  };
-  raw(count_);
+  append_raw(out, count_);
   out.push_back(any_ ? 1 : 0);
-  raw(int_sum_);
-  raw(float_sum_);
+  append_raw(out, int_sum_);
+  append_raw(out, float_sum_);
   append_value(out, Value::numeric(numeric_sum_));
   append_value(out, extreme_);
 }
 
 bool Accumulator::deserialize(std::string_view& in) {
-  const auto raw = [&in](auto& v) {
-    if (in.size() < sizeof v) return false;
-    std::memcpy(&v, in.data(), sizeof v);
-    in.remove_prefix(sizeof v);
-    return true;
-  };
   uint8_t any = 0;
   Value numeric;
-  if (!raw(count_) || !raw(any) || !raw(int_sum_) || !raw(float_sum_) || !read_value(in, numeric) ||
-      !read_value(in, extreme_))
+  if (!read_raw(in, count_) || !read_raw(in, any) || !read_raw(in, int_sum_) ||
+      !read_raw(in, float_sum_) || !read_value(in, numeric) || !read_value(in, extreme_))
     return false;
   any_ = any != 0;
   numeric_sum_ = numeric.n;
@@ -1276,7 +1169,7 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
     case ExprKind::kCast: {
       SQL_ASSIGN(Value v, eval(e.args[0], ctx));
       SQL_ASSIGN(Value out, cast_value(v, e.type, e.location));
-      if (e.scale >= 0 && !out.null && out.type == Type::kNumeric) {
+      if (e.precision >= 0 && !out.null && out.type == Type::kNumeric) {
         SQL_ASSIGN(out.n, numeric_typmod(out.n, e.precision, e.scale, e.location));
       }
       return out;

@@ -52,7 +52,7 @@ struct Expr {
   bool negated = false;
   bool case_insensitive = false;
   bool has_else = false;
-  int scale = -1;      // kCast to numeric(p, s): the scale to round to
+  int scale = -1;      // kCast to numeric(p, s), when precision >= 0: the scale to round to
   int precision = -1;  // and the digits the rounded value may have in all
   std::vector<Expr> args;
 };

@@ -32,13 +32,7 @@ struct Json {
 };
 
 std::string canonical_number(const std::string& raw) {
-  // More fractional digits than numeric keeps, or more than 38 significant: keep the text.
-  const size_t point = raw.find('.');
-  if (point != std::string::npos) {
-    size_t end = raw.find_first_of("eE", point);
-    if (end == std::string::npos) end = raw.size();
-    if (end - point - 1 > static_cast<size_t>(kMaxNumericScale)) return raw;
-  }
+  // Beyond numeric's limits: keep the text.
   auto n = numeric_from_string(raw);
   if (!n) return raw;
   return numeric_to_string(*n);
@@ -533,8 +527,11 @@ Json from_value(const Value& v) {
     case Type::kInt2:
     case Type::kInt4:
     case Type::kInt8:
-    case Type::kNumeric:
       j.kind = Json::Kind::kNumber;
+      j.text = to_text(v);
+      return j;
+    case Type::kNumeric:  // NaN and the infinities become strings, as PostgreSQL's to_jsonb
+      j.kind = v.n.is_finite() ? Json::Kind::kNumber : Json::Kind::kString;
       j.text = to_text(v);
       return j;
     case Type::kFloat4:

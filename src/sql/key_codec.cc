@@ -12,29 +12,39 @@ void append_u64(std::string& out, uint64_t v) {
     out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
-// Numerics as sign, decimal exponent and significant digits: 0.d1d2...dn x 10^e.
+// Numerics as a class byte (-Infinity, negative, zero, positive, Infinity, NaN: PostgreSQL's
+// order), the decimal exponent and the significant digits: |n| = 0.d1d2...dn x 10^e.
 void append_numeric(std::string& out, const Numeric& n) {
-  if (n.unscaled == 0) {
+  if (n.is_infinite()) {
+    out.push_back(n.sign() < 0 ? 0x00 : 0x04);
+    return;
+  }
+  if (n.is_nan()) {
+    out.push_back(0x05);
+    return;
+  }
+  if (n.is_zero()) {
     out.push_back(0x02);
     return;
   }
-  const bool negative = n.unscaled < 0;
-  unsigned __int128 magnitude = negative ? -static_cast<unsigned __int128>(n.unscaled)
-                                         : static_cast<unsigned __int128>(n.unscaled);
+  const bool negative = n.sign() < 0;
   std::string digits;
-  while (magnitude > 0) {
-    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(magnitude % 10)));
-    magnitude /= 10;
+  int64_t exponent = 0;
+  numeric_significand(n, digits, exponent);
+  // Larger exponents mean larger magnitudes; negatives invert everything. Exponents from
+  // 0x7FFF on (beyond 38-digit values' reach, so earlier keys never used it) escape to 32 bits.
+  std::string e;
+  const int64_t biased = exponent + 0x8000;
+  if (biased < 0xFFFF) {
+    e = {static_cast<char>(biased >> 8), static_cast<char>(biased & 0xff)};
+  } else {
+    e = {static_cast<char>(0xff), static_cast<char>(0xff)};
+    for (int shift = 24; shift >= 0; shift -= 8)
+      e.push_back(static_cast<char>((exponent >> shift) & 0xff));
   }
-  const int exponent = static_cast<int>(digits.size()) - n.scale;
-  while (!digits.empty() && digits.back() == '0')
-    digits.pop_back();
-  // Larger exponents mean larger magnitudes; negatives invert everything.
-  const uint16_t biased = static_cast<uint16_t>(exponent + 0x8000);
-  const uint16_t e = negative ? static_cast<uint16_t>(~biased) : biased;
   out.push_back(negative ? 0x01 : 0x03);
-  out.push_back(static_cast<char>(e >> 8));
-  out.push_back(static_cast<char>(e & 0xff));
+  for (char c : e)
+    out.push_back(negative ? static_cast<char>(~c) : c);
   for (char d : digits)
     out.push_back(static_cast<char>(negative ? 0xff - static_cast<uint8_t>(d) : d));
   // A shorter digit string is a prefix of a longer one and smaller in magnitude.

@@ -313,34 +313,18 @@ SqlResult<Value> fn_exp(const Expr& c, std::vector<Value>& a) {
 
 SqlResult<Value> fn_sign(const Expr& c, std::vector<Value>& a) {
   const Value& v = a[0];
-  if (c.type == Type::kNumeric)
-    return Value::numeric(Numeric{v.n.unscaled > 0 ? 1 : (v.n.unscaled < 0 ? -1 : 0), 0});
+  if (c.type == Type::kNumeric) return Value::numeric(v.n.is_nan() ? v.n : Numeric(v.n.sign(), 0));
   return Value::floating(Type::kFloat8, v.f > 0 ? 1.0 : (v.f < 0 ? -1.0 : 0.0));
 }
 
 SqlResult<Value> fn_trunc(const Expr& c, std::vector<Value>& a) {
   const Value& v = a[0];
   if (c.type == Type::kFloat8) return Value::floating(Type::kFloat8, std::trunc(v.f));
-  const int64_t digits = a.size() > 1 ? a[1].i : 0;
-  if (digits >= v.n.scale) {
-    if (a.size() == 1) return v;
-    const int scale = static_cast<int>(std::min<int64_t>(digits, kMaxNumericScale));
-    auto r = numeric_rescale(v.n, scale);
-    if (!r)
-      return sql_error(sqlstate::kNumericOutOfRange, "value overflows numeric format", c.location);
-    return Value::numeric(*r);
-  }
-  // Drop digits toward zero; a negative count zeroes digits left of the point.
-  const int64_t drop = v.n.scale - digits;
-  if (drop > 38) return Value::numeric(Numeric{0, static_cast<int>(std::max<int64_t>(digits, 0))});
-  __int128 div = 1;
-  for (int64_t i = 0; i < drop; ++i)
-    div *= 10;
-  __int128 q = v.n.unscaled / div;
-  if (digits >= 0) return Value::numeric(Numeric{q, static_cast<int>(digits)});
-  for (int64_t i = 0; i < -digits; ++i)
-    q *= 10;
-  return Value::numeric(Numeric{q, 0});
+  // Toward zero; a negative count zeroes digits left of the point.
+  NumericResult r = numeric_trunc(v.n, a.size() > 1 ? a[1].i : 0);
+  if (!r.ok())
+    return sql_error(sqlstate::kNumericOutOfRange, "value overflows numeric format", c.location);
+  return Value::numeric(std::move(r.value));
 }
 
 SqlResult<Value> fn_pi(const Expr&, std::vector<Value>&) {

@@ -1,5 +1,7 @@
 #include "sql/value.h"
 
+#include "common/raw_bytes.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -53,19 +55,6 @@ std::string_view trim_space(std::string_view s) {
   while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())))
     s.remove_suffix(1);
   return s;
-}
-
-__int128 pow10(int n) {
-  __int128 r = 1;
-  for (int i = 0; i < n; ++i)
-    r *= 10;
-  return r;
-}
-
-// |x| < 10^38 keeps every numeric printable and lets two of them be added without overflow.
-bool numeric_fits(__int128 x) {
-  static const __int128 kLimit = pow10(38);
-  return x < kLimit && x > -kLimit;
 }
 
 // The shortest scientific text that reads back as `d` without relying on how a reader breaks
@@ -204,115 +193,6 @@ bool is_integer(Type type) {
 bool is_numeric_category(Type type) {
   return is_integer(type) || type == Type::kNumeric || type == Type::kFloat4 ||
          type == Type::kFloat8;
-}
-
-std::string numeric_to_string(const Numeric& n) {
-  const bool negative = n.unscaled < 0;
-  unsigned __int128 mag =
-      negative ? static_cast<unsigned __int128>(-(n.unscaled + 1)) + 1 : n.unscaled;
-  std::string digits;
-  do {
-    digits += static_cast<char>('0' + static_cast<int>(mag % 10));
-    mag /= 10;
-  } while (mag != 0);
-  while (static_cast<int>(digits.size()) <= n.scale)
-    digits += '0';
-  std::reverse(digits.begin(), digits.end());
-  std::string out = negative ? "-" : "";
-  const size_t point = digits.size() - static_cast<size_t>(n.scale);
-  out += digits.substr(0, point);
-  if (n.scale > 0) out += "." + digits.substr(point);
-  return out;
-}
-
-std::optional<Numeric> numeric_from_string(std::string_view text) {
-  text = trim_space(text);
-  bool negative = false;
-  if (!text.empty() && (text[0] == '-' || text[0] == '+')) {
-    negative = text[0] == '-';
-    text.remove_prefix(1);
-  }
-  __int128 value = 0;
-  int scale = 0;
-  bool seen_point = false;
-  bool any_digit = false;
-  int exponent = 0;
-  size_t i = 0;
-  for (; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '.' && !seen_point) {
-      seen_point = true;
-    } else if (c >= '0' && c <= '9') {
-      any_digit = true;
-      if (seen_point && scale >= kMaxNumericScale) continue;  // extra digits: truncated below
-      // Checked before multiplying: from 10^37 on, another digit leaves the 38-digit range
-      // (and value * 10 could wrap __int128 back into it).
-      if (value >= pow10(37)) return std::nullopt;
-      value = value * 10 + (c - '0');
-      if (seen_point) ++scale;
-    } else {
-      break;
-    }
-  }
-  if (!any_digit) return std::nullopt;
-  if (i < text.size()) {
-    if (text[i] != 'e' && text[i] != 'E') return std::nullopt;
-    auto exp_text = text.substr(i + 1);
-    if (!exp_text.empty() && exp_text[0] == '+') exp_text.remove_prefix(1);
-    auto [p, ec] = std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
-    if (ec != std::errc() || p != exp_text.data() + exp_text.size()) return std::nullopt;
-    if (exponent > 38 || exponent < -38) return std::nullopt;
-  }
-  Numeric n{negative ? -value : value, scale};
-  if (exponent > 0) {
-    int drop = std::min(exponent, n.scale);
-    n.scale -= drop;
-    for (int k = drop; k < exponent; ++k) {
-      if (!numeric_fits(n.unscaled) || n.unscaled >= pow10(37) || n.unscaled <= -pow10(37))
-        return std::nullopt;  // the next factor of 10 leaves the range (or wraps __int128)
-      n.unscaled *= 10;
-    }
-  } else if (exponent < 0) {
-    n.scale -= exponent;
-    if (n.scale > kMaxNumericScale) return numeric_rescale(n, kMaxNumericScale);
-  }
-  return n;
-}
-
-std::optional<Numeric> numeric_rescale(const Numeric& n, int scale) {
-  if (scale == n.scale) return n;
-  if (scale > n.scale) {
-    __int128 v = n.unscaled;
-    for (int k = n.scale; k < scale; ++k) {
-      if (v >= pow10(37) || v <= -pow10(37)) return std::nullopt;  // before it could wrap
-      v *= 10;
-    }
-    return Numeric{v, scale};
-  }
-  const __int128 div = pow10(n.scale - scale);
-  __int128 q = n.unscaled / div;
-  const __int128 r = n.unscaled % div;
-  if (r * 2 >= div) ++q;
-  if (r * 2 <= -div) --q;
-  return Numeric{q, scale};
-}
-
-bool numeric_is_integral(const Numeric& n) {
-  if (n.scale <= 0) return true;
-  // |unscaled| < 10^38, so past 38 digits of scale only zero is integral.
-  if (n.scale > 38) return n.unscaled == 0;
-  return n.unscaled % pow10(n.scale) == 0;
-}
-
-double numeric_to_double(const Numeric& n) {
-  return std::strtod(numeric_to_string(n).c_str(), nullptr);
-}
-
-std::optional<Numeric> numeric_from_double(double d) {
-  if (!std::isfinite(d)) return std::nullopt;
-  char buf[64];
-  auto r = std::to_chars(buf, buf + sizeof buf, d);
-  return numeric_from_string(std::string_view(buf, static_cast<size_t>(r.ptr - buf)));
 }
 
 std::string to_text(const Value& v) {
@@ -478,14 +358,16 @@ SqlResult<Value> from_text(Type type, std::string_view raw) {
       return Value::floating(type, d);
     }
     case Type::kNumeric: {
-      auto n = numeric_from_string(text);
-      if (!n) {
-        // Distinguish "too big" from "not a number" the way PostgreSQL does.
-        if (!text.empty() && text.find_first_not_of("+-0123456789.eE") == std::string_view::npos)
+      Numeric n;
+      switch (numeric_parse(text, n)) {
+        case NumericParse::kOk:
+          return Value::numeric(std::move(n));
+        case NumericParse::kOverflow:
           return sql_error(sqlstate::kNumericOutOfRange, "value overflows numeric format");
-        return bad_input(type, raw);
+        case NumericParse::kInvalid:
+          break;
       }
-      return Value::numeric(*n);
+      return bad_input(type, raw);
     }
     case Type::kTimestamptz:
     case Type::kTimestamp:
@@ -530,17 +412,8 @@ int compare_values(const Value& a, const Value& b) {
       // PostgreSQL orders NaN above every other value and equal to itself.
       if (std::isnan(a.f) || std::isnan(b.f)) return cmp(std::isnan(a.f), std::isnan(b.f));
       return cmp(a.f, b.f);
-    case Type::kNumeric: {
-      // Exactly, without aligning whole values (which can need more than 38 digits): integer
-      // parts first, then the fractions at the larger scale (below 10^30, so they fit).
-      const __int128 da = pow10(a.n.scale), db = pow10(b.n.scale);
-      const __int128 ia = a.n.unscaled / da, ib = b.n.unscaled / db;
-      if (ia != ib) return cmp(ia, ib);
-      const int scale = std::max(a.n.scale, b.n.scale);
-      const __int128 fa = (a.n.unscaled % da) * pow10(scale - a.n.scale);
-      const __int128 fb = (b.n.unscaled % db) * pow10(scale - b.n.scale);
-      return cmp(fa, fb);
-    }
+    case Type::kNumeric:
+      return numeric_compare(a.n, b.n);
     case Type::kJsonb:
       return jsonb_compare(a, b);
     case Type::kText:
@@ -550,20 +423,6 @@ int compare_values(const Value& a, const Value& b) {
   }
   return 0;
 }
-
-namespace {
-template <typename T>
-void append_raw(std::string& out, const T& v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-template <typename T>
-bool read_raw(std::string_view& in, T& v) {
-  if (in.size() < sizeof v) return false;
-  std::memcpy(&v, in.data(), sizeof v);
-  in.remove_prefix(sizeof v);
-  return true;
-}
-}  // namespace
 
 void append_value(std::string& out, const Value& v) {
   out.push_back(static_cast<char>(v.type));
@@ -578,8 +437,7 @@ void append_value(std::string& out, const Value& v) {
       append_raw(out, v.f);
       break;
     case Type::kNumeric:
-      append_raw(out, v.n.unscaled);
-      append_raw(out, static_cast<int32_t>(v.n.scale));
+      numeric_serialize(out, v.n);
       break;
     case Type::kInterval:
       append_raw(out, v.months);
@@ -617,12 +475,8 @@ bool read_value(std::string_view& in, Value& v) {
     case Type::kFloat4:
     case Type::kFloat8:
       return read_raw(in, v.f);
-    case Type::kNumeric: {
-      int32_t scale = 0;
-      if (!read_raw(in, v.n.unscaled) || !read_raw(in, scale)) return false;
-      v.n.scale = scale;
-      return true;
-    }
+    case Type::kNumeric:
+      return numeric_deserialize(in, v.n);
     case Type::kInterval:
       return read_raw(in, v.months) && read_raw(in, v.days) && read_raw(in, v.i);
     case Type::kText:

@@ -1,8 +1,7 @@
 // SQL values and types as the engine evaluates them, and errors as values.
 //
 // A Value is a small flat struct (not a variant) so expression evaluation can copy and test it
-// cheaply; which member is meaningful follows `type`. Numeric is an exact decimal: a 128-bit
-// unscaled integer and a scale (digits after the point), enough for 38 significant digits.
+// cheaply; which member is meaningful follows `type`. Numeric is an exact decimal (numeric.h).
 // SqlError carries the SQLSTATE the wire protocol reports and the byte offset into the query
 // text (from the parse tree's `location` fields) that the error points at.
 #pragma once
@@ -15,6 +14,8 @@
 #include <utility>
 #include <variant>
 #include <vector>
+
+#include "sql/numeric.h"
 
 namespace eddy::sql {
 
@@ -46,12 +47,6 @@ std::optional<Type> type_from_oid(uint32_t oid);
 std::optional<Type> type_from_name(std::string_view name);
 bool is_integer(Type type);
 bool is_numeric_category(Type type);  // integers, numeric, floats
-
-struct Numeric {
-  __int128 unscaled = 0;
-  int scale = 0;
-};
-inline constexpr int kMaxNumericScale = 30;
 
 struct Value {
   Type type = Type::kUnknown;
@@ -210,16 +205,6 @@ using SqlStatus = SqlResult<Unit>;
 std::string to_text(const Value& value);
 // Parses text input for `type` (casts from text, text parameters, JSON strings).
 SqlResult<Value> from_text(Type type, std::string_view text);
-
-// Numeric helpers (exact decimal).
-std::string numeric_to_string(const Numeric& n);
-std::optional<Numeric> numeric_from_string(std::string_view text);
-// Rescales to `scale`, rounding half away from zero; nullopt on overflow.
-std::optional<Numeric> numeric_rescale(const Numeric& n, int scale);
-// Whether the value has no fractional part (1.00 does, 1.50 does not).
-bool numeric_is_integral(const Numeric& n);
-double numeric_to_double(const Numeric& n);
-std::optional<Numeric> numeric_from_double(double d);
 
 // Dates, timestamps and intervals (datetime.cc): PostgreSQL's input forms and its output with
 // DateStyle ISO, IntervalStyle postgres and TimeZone UTC.

@@ -31,7 +31,7 @@ SELECT 1 AS a, 2 AS b ORDER BY 1 DESC;
 SELECT version(), current_setting('server_version');
 -- float8 output is the shortest text that reads back as the same value without a tie
 SELECT 5.0789657320637616e+16::float8, '26936991774531368'::float8, '76570621.721847489'::float4, 0.1::float8 + 0.2;
--- numeric literals beyond 38 digits are doubles rather than errors; float4 rounds to its maximum
+-- numeric literals of any length stay numeric and cast to the nearest double; float4 rounds to its maximum
 SELECT 1e-300::float8, 1e300::float8 * 10, 3.4028235e38::float4, 999999999999999999999999999999999999999::float8;
 SELECT '3.5e38'::float8::float4;
 -- underflow and overflow of float arithmetic; Infinity and NaN pass through

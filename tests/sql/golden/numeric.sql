@@ -1,0 +1,47 @@
+-- numeric as PostgreSQL 15 has it: NaN and the infinities, values of any length up to 131072
+-- digits before the point and 16383 after (answers checked against PostgreSQL 15).
+SELECT 'NaN'::numeric, 'Infinity'::numeric, '-inf'::numeric, ' +INF '::numeric, 'nan'::numeric;
+SELECT 'NaNx'::numeric;
+SELECT 'NaN'::numeric = 'NaN'::numeric, 'NaN'::numeric > 'Infinity'::numeric, '-Infinity'::numeric < -1e30;
+SELECT 'Infinity'::numeric + 1, 'Infinity'::numeric - 'Infinity'::numeric, 'Infinity'::numeric * 0, 'Infinity'::numeric * -2;
+SELECT 1 / 'Infinity'::numeric, 'Infinity'::numeric / 'Infinity'::numeric, 'NaN'::numeric / 0;
+SELECT 'Infinity'::numeric / 0;
+SELECT 'Infinity'::numeric % 3, 5.5 % 'Infinity'::numeric, 'NaN'::numeric % 0;
+SELECT abs('-Infinity'::numeric), -('Infinity'::numeric), sign('NaN'::numeric), sign('-Infinity'::numeric), round('Infinity'::numeric, 2), trunc('NaN'::numeric), floor('-Infinity'::numeric), ceil('Infinity'::numeric);
+SELECT 'NaN'::numeric::int;
+SELECT 'Infinity'::numeric::bigint;
+SELECT '-Infinity'::numeric::float8, 'NaN'::numeric::float8, 'Infinity'::float8::numeric, 'NaN'::float4::numeric;
+SELECT 'Infinity'::numeric::numeric(10,2);
+SELECT 'NaN'::numeric::numeric(10,2);
+SELECT to_jsonb('NaN'::numeric), to_jsonb('Infinity'::numeric), jsonb_build_array('-Infinity'::numeric);
+SELECT greatest(1e50, 'Infinity'::numeric, 3), least(1e50, 'NaN'::numeric), 'NaN'::numeric IN (1, 'NaN');
+-- past 38 digits
+SELECT 123456789012345678901234567890123456789012345678901234567890 * 987654321098765432109876543210;
+SELECT 99999999999999999999999999999999999999 + 1, -99999999999999999999999999999999999999 - 1;
+SELECT 1e100::numeric, 1.5e-40::numeric, 0.1234567890123456789012345678901234567890;
+SELECT 10000000000000000000000000000000000000000 / 3, 1::numeric / 3 * 1e-40, 1 / 3.000000000000000000000000000000000000000000000001;
+SELECT 12345678901234567890123456789012345678901234567890.123456789 % 7;
+SELECT round(123456789012345678901234567890123456789012.5), round(1234.5678, -2), round(1234.5678, 2), trunc(1234.5678, -2), round(0.5, -1), round(5.5::numeric, 40);
+SELECT floor(-123456789012345678901234567890123456789.5), ceil(123456789012345678901234567890123456789.1);
+SELECT 123456789012345678901234567890123456789012::numeric::float8;
+SELECT 123456789012345678901234567890::numeric::bigint;
+SELECT 1e40::numeric = 10000000000000000000000000000000000000000.00, 1e40::numeric < 1e40 + 0.001;
+SELECT '1e-20000'::numeric;
+SELECT '1e200000'::numeric;
+SELECT length((1e131071)::text), length((1e-16383)::text);
+-- numeric(p, s) with a negative scale or a scale above the precision
+SELECT 12345.678::numeric(5,-2), 12345.678::numeric(7,-2), 0.0012::numeric(2,4);
+SELECT 123456::numeric(5,-2);
+SELECT 0.012::numeric(2,4);
+-- in tables, aggregates, grouping and order
+CREATE TABLE nt (id int, x numeric);
+INSERT INTO nt VALUES (1, 1), (2, 'Infinity'), (3, 2), (4, 'NaN'), (5, '-Infinity'), (6, 'NaN'), (7, 99999999999999999999999999999999999999), (8, 99999999999999999999999999999999999999), (9, 1e40), (10, 10000000000000000000000000000000000000000.000), (11, -5);
+SELECT sum(x), avg(x), min(x), max(x), count(DISTINCT x) FROM nt;
+SELECT sum(x), avg(x), min(x), max(x) FROM nt WHERE id IN (1, 2, 3);
+SELECT sum(x), avg(x) FROM nt WHERE id IN (1, 2, 5);
+SELECT sum(x), avg(x) FROM nt WHERE id IN (7, 8, 9);
+SELECT x, count(*) FROM nt GROUP BY x ORDER BY x;
+SELECT id, x FROM nt ORDER BY x DESC, id;
+SELECT id, x * 2, x / 3, -x, x::float8 FROM nt ORDER BY id;
+SELECT a.id, b.id FROM nt a JOIN nt b ON a.x = b.x WHERE a.id < b.id ORDER BY 1, 2;
+SELECT x::text, to_jsonb(x), x::numeric(50,2) FROM nt WHERE id NOT IN (2, 5) ORDER BY id;
