@@ -1367,6 +1367,16 @@ int sort_location(const Node* n) {
 }
 
 // `name` alone (no table qualifier, not `*`).
+// Whether two select-list items are written as the same kind of expression (a column from *
+// counts as a column reference); a cast may vanish in analysis, so it matches any kind.
+bool same_node_kind(const Node* a, const Node* b) {
+  const auto kind = [](const Node* n) {
+    return n == nullptr ? PG_QUERY__NODE__NODE_COLUMN_REF : n->node_case;
+  };
+  return kind(a) == kind(b) || kind(a) == PG_QUERY__NODE__NODE_TYPE_CAST ||
+         kind(b) == PG_QUERY__NODE__NODE_TYPE_CAST;
+}
+
 bool is_single_column_ref(const Node* n) {
   return n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields == 1 &&
          n->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING;
@@ -1374,12 +1384,15 @@ bool is_single_column_ref(const Node* n) {
 
 // An ORDER BY item's direction and NULLS placement into `key`, and the output column it names
 // by position (ORDER BY 2) or by output name; nullopt when it names neither (an expression, or
-// a name no output has). With `outputs`, a name that two different output expressions have is
-// ambiguous (42702), as in PostgreSQL.
+// a name no output has). With `outputs` (and their parse nodes, null for a column from *), a
+// name that two different output expressions have is ambiguous (42702), as in PostgreSQL, which
+// compares them as written: simplification may make `CASE false WHEN ... ELSE x END` into x,
+// but they remain two expressions.
 SqlResult<std::optional<size_t>> order_by_output(const PgQuery__SortBy* sb,
                                                  const std::vector<std::string>& names,
                                                  SortKey& key,
-                                                 const std::vector<Expr>* outputs = nullptr) {
+                                                 const std::vector<Expr>* outputs = nullptr,
+                                                 const std::vector<const Node*>* nodes = nullptr) {
   if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING) return unsupported("ORDER BY USING");
   key.descending = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
   key.nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_DEFAULT ||
@@ -1408,7 +1421,8 @@ SqlResult<std::optional<size_t>> order_by_output(const PgQuery__SortBy* sb,
       if (!found) {
         found = c;
         if (outputs == nullptr) break;
-      } else if (!same_expr((*outputs)[*found], (*outputs)[c])) {
+      } else if (!same_expr((*outputs)[*found], (*outputs)[c]) ||
+                 (nodes != nullptr && !same_node_kind((*nodes)[*found], (*nodes)[c]))) {
         return sql_error("42702", "ORDER BY \"" + name + "\" is ambiguous",
                          n->column_ref->location);
       }
@@ -1758,12 +1772,16 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   }
   // ORDER BY: an output ordinal, an output name, or an expression (a hidden output column).
   std::vector<std::string> names;
-  for (const auto& t : targets)
+  std::vector<const Node*> target_nodes;
+  for (const auto& t : targets) {
     names.push_back(t.name);
+    target_nodes.push_back(t.node);
+  }
   for (size_t i = 0; i < s->n_sort_clause; ++i) {
     const auto* sb = s->sort_clause[i]->sort_by;
     SortKey key;
-    SQL_ASSIGN(std::optional<size_t> column, order_by_output(sb, names, key, &outputs));
+    SQL_ASSIGN(std::optional<size_t> column,
+               order_by_output(sb, names, key, &outputs, &target_nodes));
     if (!column) {
       SQL_ASSIGN(Expr e, bind_expr(sb->node));
       if (e.type == Type::kUnknown) {

@@ -780,6 +780,7 @@ SqlStatus Accumulator::add(const Value& v) {
         const double sum = from_first ? v.f : float_sum_ + v.f;
         if (std::isinf(sum) && std::isfinite(float_sum_) && std::isfinite(v.f))
           float_overflow_ = true;
+        if (spec_->kind == AggKind::kAvg) accumulate_squares(v.f, sum);
         float_sum_ = sum;
       }
       break;
@@ -807,6 +808,38 @@ SqlStatus Accumulator::add(const Value& v) {
       break;
   }
   return Unit{};
+}
+
+// avg(float) keeps PostgreSQL's float8_accum state beside the sum: Sxx, the sum of squared
+// deviations (in extreme_, which avg of floats uses for nothing else, so it is serialized with
+// the rest), because PostgreSQL raises 22003 when finite inputs make it overflow. A state
+// written before it existed reads as Sxx = 0.
+void Accumulator::accumulate_squares(double x, double new_sum) {
+  const auto n = static_cast<double>(count_), before = n - 1;
+  double sxx = extreme_.null ? 0 : extreme_.f;
+  if (before > 0) {
+    const double tmp = x * n - new_sum;
+    sxx += tmp * tmp / (n * before);
+    if (std::isinf(new_sum) || std::isinf(sxx)) {
+      if (!std::isinf(float_sum_) && !std::isinf(x)) float_overflow_ = true;
+      sxx = std::numeric_limits<double>::quiet_NaN();
+    }
+  } else if (!std::isfinite(x)) {
+    sxx = std::numeric_limits<double>::quiet_NaN();
+  }
+  extreme_ = Value::floating(Type::kFloat8, sxx);
+}
+
+// PostgreSQL's float8_combine for two partial states (count_ already holds both counts).
+void Accumulator::combine_squares(const Accumulator& other) {
+  const auto n1 = static_cast<double>(count_ - other.count_);
+  const auto n2 = static_cast<double>(other.count_);
+  const double sxx1 = extreme_.null ? 0 : extreme_.f;
+  const double sxx2 = other.extreme_.null ? 0 : other.extreme_.f;
+  const double tmp = float_sum_ / n1 - other.float_sum_ / n2;
+  const double sxx = sxx1 + sxx2 + n1 * n2 * tmp * tmp / (n1 + n2);
+  if (std::isinf(sxx) && !std::isinf(sxx1) && !std::isinf(sxx2)) float_overflow_ = true;
+  extreme_ = Value::floating(Type::kFloat8, sxx);
 }
 
 SqlResult<Value> Accumulator::finish() const {
@@ -877,6 +910,14 @@ SqlStatus Accumulator::merge(const Accumulator& other) {
       if (std::isinf(float_sum_ + other.float_sum_) && std::isfinite(float_sum_) &&
           std::isfinite(other.float_sum_))
         float_overflow_ = true;
+      if (spec_->kind == AggKind::kAvg &&
+          (spec_->arg.type == Type::kFloat4 || spec_->arg.type == Type::kFloat8)) {
+        if (first) {
+          extreme_ = other.extreme_;
+        } else {
+          combine_squares(other);
+        }
+      }
       float_overflow_ = float_overflow_ || other.float_overflow_;
       float_sum_ =
           first && spec_->kind == AggKind::kSum ? other.float_sum_ : float_sum_ + other.float_sum_;
@@ -918,7 +959,15 @@ void Accumulator::serialize(std::string& out) const {
   append_raw(out, int_sum_);
   append_raw(out, float_sum_);
   append_value(out, Value::numeric(numeric_sum_));
-  append_value(out, extreme_);
+  // A float sum or avg whose finite inputs overflowed keeps that fact in extreme_'s slot
+  // (which a float sum leaves unused, and where an avg's Sxx is never +Infinity otherwise).
+  if (float_overflow_ && spec_->kind == AggKind::kSum) {
+    append_value(out, Value::boolean(true));
+  } else if (float_overflow_ && spec_->kind == AggKind::kAvg) {
+    append_value(out, Value::floating(Type::kFloat8, std::numeric_limits<double>::infinity()));
+  } else {
+    append_value(out, extreme_);
+  }
 }
 
 bool Accumulator::deserialize(std::string_view& in) {
@@ -929,6 +978,15 @@ bool Accumulator::deserialize(std::string_view& in) {
     return false;
   any_ = any != 0;
   numeric_sum_ = numeric.n;
+  const bool float_input = spec_->arg.type == Type::kFloat4 || spec_->arg.type == Type::kFloat8;
+  float_overflow_ = false;
+  if (float_input && spec_->kind == AggKind::kSum && extreme_.type == Type::kBool) {
+    float_overflow_ = true;
+    extreme_ = Value{};
+  } else if (float_input && spec_->kind == AggKind::kAvg && !extreme_.null &&
+             std::isinf(extreme_.f) && extreme_.f > 0) {
+    float_overflow_ = true;
+  }
   return true;
 }
 

@@ -123,6 +123,8 @@ class Accumulator {
 
  private:
   SqlError undo_count(bool was_first, SqlError error);
+  void accumulate_squares(double x, double new_sum);
+  void combine_squares(const Accumulator& other);
   const AggSpec* spec_;
   int64_t count_ = 0;
   bool any_ = false;

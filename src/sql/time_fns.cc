@@ -379,6 +379,9 @@ struct Part {
   // A part with no exact numeric here (the julian day of a timestamp with a time of day):
   // date_part's float8 only.
   std::optional<double> inexact{};
+  // 1 or -1: the part of an infinite timestamp or date in a unit that only grows (year, epoch,
+  // ...), which PostgreSQL answers with Infinity or -Infinity.
+  int infinity = 0;
 };
 
 // `micros` is a timestamp's value, or for a date its days (a date's microseconds may not fit).
@@ -391,7 +394,15 @@ SqlResult<std::optional<Part>> timestamp_part(const std::string& raw, Type type,
                   unit == "minute" || unit == "hour" || unit == "timezone" ||
                   unit == "timezone_hour" || unit == "timezone_minute"))
     return unit_not_supported(raw, type, loc);
-  if (!finite(micros)) return std::optional<Part>();
+  if (!finite(micros)) {
+    // Units that cycle (month, hour, dow, ...) have no value at infinity: NULL.
+    if (unit != "year" && unit != "decade" && unit != "century" && unit != "millennium" &&
+        unit != "julian" && unit != "isoyear" && unit != "epoch")
+      return std::optional<Part>();
+    Part p{};
+    p.infinity = micros == kTimestampMinusInfinity ? -1 : 1;
+    return std::optional<Part>(p);
+  }
   Civil t{};
   if (is_date) {
     t.days = micros;
@@ -525,6 +536,7 @@ SqlResult<std::optional<Part>> any_part(const Expr& c, std::vector<Value>& a) {
 SqlResult<Value> fn_extract(const Expr& c, std::vector<Value>& a) {
   SQL_ASSIGN(auto part, any_part(c, a));
   if (!part) return Value::null_of(Type::kNumeric);
+  if (part->infinity != 0) return Value::numeric(Numeric::infinity(part->infinity < 0));
   if (part->inexact)
     return sql_error(sqlstate::kFeatureNotSupported,
                      "extract(julian ...) of a timestamp is not supported yet (of a date, and "
@@ -536,6 +548,8 @@ SqlResult<Value> fn_extract(const Expr& c, std::vector<Value>& a) {
 SqlResult<Value> fn_date_part(const Expr& c, std::vector<Value>& a) {
   SQL_ASSIGN(auto part, any_part(c, a));
   if (!part) return Value::null_of(Type::kFloat8);
+  if (part->infinity != 0)
+    return Value::floating(Type::kFloat8, part->infinity * std::numeric_limits<double>::infinity());
   if (part->inexact) return Value::floating(Type::kFloat8, *part->inexact);
   // Seconds and milliseconds as PostgreSQL's float8 date_part computes them: whole seconds, plus
   // the fraction divided once (tm_sec + fsec / 1e6; tm_sec * 1000 + fsec / 1000).

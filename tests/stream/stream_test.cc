@@ -105,6 +105,52 @@ TEST(AggregateState, IntervalSumAndAvgSerializeAndMerge) {
   }
 }
 
+// A view's avg of floats keeps the sum of squared deviations PostgreSQL keeps, through
+// serialize and merge, and raises when finite inputs overflow it; numeric sums past 128 bits and
+// NaN survive the same way.
+TEST(AggregateState, FloatAvgSquaresAndNumericSpecialsSerializeAndMerge) {
+  sql::AggSpec spec{.kind = sql::AggKind::kAvg};
+  spec.arg.type = Type::kFloat8;
+  spec.result = Type::kFloat8;
+  const auto run = [&spec](const std::vector<double>& inputs) {
+    sql::Accumulator left(spec), right(spec);
+    for (size_t i = 0; i < inputs.size(); ++i)
+      EXPECT_TRUE((i % 2 == 0 ? left : right).add(Value::floating(Type::kFloat8, inputs[i])).ok());
+    std::string bytes;
+    left.serialize(bytes);
+    sql::Accumulator restored(spec);
+    std::string_view in(bytes);
+    EXPECT_TRUE(restored.deserialize(in));
+    EXPECT_TRUE(restored.merge(right).ok());
+    return restored.finish();
+  };
+  EXPECT_EQ(sql::to_text(*run({1, 2, 3, 6})), "3");
+  EXPECT_FALSE(run({1e200, 5}).ok());     // the squares overflow in the merge
+  EXPECT_FALSE(run({1e200, 3, 5}).ok());  // and within one side
+  EXPECT_EQ(sql::to_text(*run({1e300, INFINITY})), "Infinity");
+  spec.kind = sql::AggKind::kSum;
+  EXPECT_FALSE(run({1e308, 1, 1e308}).ok());  // a float sum's overflow survives serialize
+  EXPECT_EQ(sql::to_text(*run({1e308, INFINITY})), "Infinity");
+
+  sql::AggSpec sum{.kind = sql::AggKind::kSum};
+  sum.arg.type = Type::kNumeric;
+  sum.result = Type::kNumeric;
+  sql::Accumulator left(sum), right(sum);
+  ASSERT_TRUE(left.add(numeric("99999999999999999999999999999999999999")).ok());
+  ASSERT_TRUE(left.add(numeric("99999999999999999999999999999999999999")).ok());
+  ASSERT_TRUE(right.add(numeric("1e50")).ok());
+  std::string bytes;
+  left.serialize(bytes);
+  sql::Accumulator restored(sum);
+  std::string_view in(bytes);
+  ASSERT_TRUE(restored.deserialize(in));
+  ASSERT_TRUE(restored.merge(right).ok());
+  EXPECT_EQ(sql::to_text(*restored.finish()),
+            "100000000000199999999999999999999999999999999999998");
+  ASSERT_TRUE(restored.add(numeric("NaN")).ok());
+  EXPECT_EQ(sql::to_text(*restored.finish()), "NaN");
+}
+
 TEST(AggregateState, StringAggSerializesAndMerges) {
   sql::AggSpec spec{.kind = sql::AggKind::kStringAgg};
   spec.arg.type = Type::kText;

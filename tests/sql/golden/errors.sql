@@ -29,3 +29,7 @@ SELECT 1 AS w, 2 AS w ORDER BY w;
 SELECT 1 AS w, 1 AS w ORDER BY w;
 -- IS TRUE and IS FALSE of one column are different outputs
 SELECT true IS TRUE AS x, true IS FALSE AS x ORDER BY x;
+-- compared as written, before simplification: 1 + 0 is not 1, nor a CASE that simplifies to x
+SELECT 1 AS x, 1 + 0 AS x ORDER BY x;
+SELECT 2 AS x, CASE 1 WHEN 2 THEN 3 ELSE 2 END AS x ORDER BY x;
+SELECT 2 AS x, 2::int AS x ORDER BY x;

@@ -41,3 +41,14 @@ SELECT sum(d), avg(d) FROM iv WHERE g = 3;
 INSERT INTO iv VALUES (3, '178000000 years'), (3, '178000000 years');
 SELECT sum(d) FROM iv WHERE g = 3;
 DROP TABLE iv;
+-- avg of floats keeps PostgreSQL's sum of squared deviations and raises when finite inputs overflow it
+CREATE TABLE ft (id int, g float8);
+INSERT INTO ft VALUES (1, 0.1), (2, 1e300), (3, -1e300), (4, 'Infinity'), (5, 1e200), (6, 5), (7, 'NaN');
+SELECT avg(g) FROM ft WHERE id IN (1, 2);
+SELECT avg(g) FROM ft WHERE id IN (5, 6);
+SELECT avg(g), sum(g) FROM ft WHERE id IN (2, 3);
+SELECT avg(g) FROM ft WHERE id IN (2, 4);
+SELECT avg(g) FROM ft WHERE id IN (1, 6);
+SELECT avg(g) FROM ft WHERE id IN (7, 5);
+SELECT avg(g::float4) FROM ft WHERE id IN (1, 6);
+DROP TABLE ft;

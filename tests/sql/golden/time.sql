@@ -75,3 +75,6 @@ SELECT extract(epoch FROM make_interval(days => -2147483646)), date_part('epoch'
 -- date_part's float8 seconds, milliseconds and julian as PostgreSQL computes them
 SELECT date_part('milliseconds', TIMESTAMP '2024-02-29 23:59:59.999999'), date_part('second', INTERVAL '-1.000001 s'), date_part('julian', DATE '2024-02-29'), date_part('julian', TIMESTAMP '2024-02-29 18:00:00');
 SELECT extract(julian FROM TIMESTAMP '2024-02-29 18:00:00');
+-- parts of infinite timestamps and dates: Infinity for units that only grow, NULL for those that cycle
+SELECT extract(epoch FROM 'infinity'::timestamp), extract(year FROM '-infinity'::timestamptz), extract(month FROM 'infinity'::timestamp), extract(julian FROM 'infinity'::date), extract(dow FROM '-infinity'::date), extract(isoyear from 'infinity'::date);
+SELECT date_part('epoch', 'infinity'::timestamp), date_part('century', '-infinity'::timestamp), date_part('hour', 'infinity'::timestamp), date_part('millennium', 'infinity'::date), date_part('day', 'infinity'::date), date_part('julian', '-infinity'::timestamp);
