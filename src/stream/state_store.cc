@@ -50,7 +50,8 @@ class ForwardingLogger final : public rocksdb::Logger {
 };
 
 Error rocks_error(const rocksdb::Status& s) {
-  return Error(ErrorCode::kIoError, "state store: " + s.ToString());
+  return Error(s.IsNoSpace() ? ErrorCode::kNoSpace : ErrorCode::kIoError,
+               "state store: " + s.ToString());
 }
 // The first key after every key that starts with `prefix` (prefix must not be all 0xff).
 std::string prefix_end(std::string prefix) {
