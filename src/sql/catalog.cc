@@ -60,6 +60,12 @@ Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string
       def.table = v.at("table").get<std::string>();
       def.topic = v.value("topic", std::string());
       def.inputs = v.value("inputs", std::vector<std::string>());
+      const int key_format = v.value("key_format", 1);
+      if (key_format != 1 && key_format != 2)
+        return Error(ErrorCode::kCorrupt, catalog->path_ + ": view " + def.name +
+                                              " has an unknown key format " +
+                                              std::to_string(key_format));
+      def.key_format = static_cast<KeyFormat>(key_format);
       ASSIGN_OR_RETURN(def.columns, read_columns(v.at("columns"), catalog->path_));
       catalog->views_[def.name] = std::move(def);
     }
@@ -191,6 +197,7 @@ Status Catalog::save_locked() const {
                             {"table", def.table},
                             {"topic", def.topic},
                             {"inputs", def.inputs},
+                            {"key_format", static_cast<int>(def.key_format)},
                             {"columns", columns_json(def.columns)}});
   const std::string text = doc.dump(2) + "\n";
   return write_file_atomically(

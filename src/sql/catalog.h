@@ -14,6 +14,7 @@
 
 #include "common/file_io.h"
 #include "common/result.h"
+#include "sql/key_codec.h"
 #include "sql/value.h"
 
 namespace eddy::sql {
@@ -55,6 +56,9 @@ struct ViewDef {
   std::vector<std::string> inputs;
   std::vector<ColumnDef> columns;
   std::string topic;  // WITH (topic = ...): the view's changes are written here; empty: none
+  // How its state encodes group and join keys: new views take the current format, views
+  // created by earlier versions keep theirs (the catalog has no field for them: 1).
+  KeyFormat key_format = KeyFormat::kCurrent;
 };
 
 // The default dead-letter topic of a table.

@@ -664,6 +664,42 @@ int compare_top_level(const Json& x, const Json& y) {
 
 }  // namespace
 
+std::string jsonb_equality_text(std::string_view canonical) {
+  std::string out;
+  out.reserve(canonical.size());
+  size_t i = 0;
+  while (i < canonical.size()) {
+    const char c = canonical[i];
+    if (c == '"') {  // a string or key, escapes and all
+      const size_t start = i++;
+      while (i < canonical.size() && canonical[i] != '"')
+        i += canonical[i] == '\\' ? 2 : 1;
+      i = std::min(i + 1, canonical.size());
+      out.append(canonical.substr(start, i - start));
+    } else if (c == '-' || (c >= '0' && c <= '9')) {
+      const size_t start = i;
+      while (i < canonical.size() &&
+             (canonical[i] == '-' || canonical[i] == '+' || canonical[i] == '.' ||
+              canonical[i] == 'e' || canonical[i] == 'E' ||
+              (canonical[i] >= '0' && canonical[i] <= '9')))
+        ++i;
+      std::string_view number = canonical.substr(start, i - start);
+      // Canonical numbers are plain decimals; one beyond numeric's range keeps its text.
+      if (number.find('.') != std::string_view::npos &&
+          number.find_first_of("eE") == std::string_view::npos) {
+        while (number.back() == '0')
+          number.remove_suffix(1);
+        if (number.back() == '.') number.remove_suffix(1);
+      }
+      out.append(number == "-0" ? "0" : number);
+    } else {
+      out += c;
+      ++i;
+    }
+  }
+  return out;
+}
+
 int jsonb_compare(const Value& a, const Value& b) {
   if (a.s == b.s) return 0;
   return compare_top_level(tree(a), tree(b));

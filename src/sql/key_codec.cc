@@ -12,6 +12,17 @@ void append_u64(std::string& out, uint64_t v) {
     out.push_back(static_cast<char>((v >> shift) & 0xff));
 }
 
+// Text as its bytes, a 0 byte escaped as 0 0xff, ended by 0 0x01: self-delimiting, and a prefix
+// sorts first.
+void append_text_key(std::string& out, std::string_view text) {
+  for (char c : text) {
+    out.push_back(c);
+    if (c == '\0') out.push_back(static_cast<char>(0xff));
+  }
+  out.push_back('\0');
+  out.push_back(0x01);
+}
+
 // Numerics as a class byte (-Infinity, negative, zero, positive, Infinity, NaN: PostgreSQL's
 // order), the decimal exponent and the significant digits: |n| = 0.d1d2...dn x 10^e.
 void append_numeric(std::string& out, const Numeric& n) {
@@ -53,7 +64,7 @@ void append_numeric(std::string& out, const Numeric& n) {
 
 }  // namespace
 
-void append_key(std::string& out, const Value& v) {
+void append_key(std::string& out, const Value& v, KeyFormat format) {
   if (v.null) {
     out.push_back(0x02);
     return;
@@ -77,16 +88,18 @@ void append_key(std::string& out, const Value& v) {
     case Type::kNumeric:
       append_numeric(out, v.n);
       break;
+    case Type::kJsonb:
+      if (format != KeyFormat::kJsonbAsText) {
+        // Canonical text with numbers at their least scale: equal values, equal keys.
+        append_text_key(out, jsonb_equality_text(v.s));
+        break;
+      }
+      append_text_key(out, v.s);
+      break;
     case Type::kText:
     case Type::kUnknown:
-    case Type::kJsonb:  // canonical text: equal values, equal keys
     case Type::kBytea:
-      for (char c : v.s) {
-        out.push_back(c);
-        if (c == '\0') out.push_back(static_cast<char>(0xff));
-      }
-      out.push_back('\0');
-      out.push_back(0x01);
+      append_text_key(out, v.s);
       break;
     case Type::kInterval: {
       // Equal spans ('1 mon' and '30 days') are one group, as in PostgreSQL.
@@ -103,10 +116,10 @@ void append_key(std::string& out, const Value& v) {
   }
 }
 
-std::string encode_key(const Row& keys) {
+std::string encode_key(const Row& keys, KeyFormat format) {
   std::string out;
   for (const auto& k : keys)
-    append_key(out, k);
+    append_key(out, k, format);
   return out;
 }
 

@@ -14,7 +14,14 @@ namespace eddy::sql {
 // compare_values order (text in byte order), and equal values (1.5 and 1.50, 0.0 and -0.0)
 // encode equally. NULL sorts after every value. The encoding is self-delimiting, so a sequence
 // of keys compares column by column. It is not decoded: the key values are stored beside.
-void append_key(std::string& out, const Value& value);
-std::string encode_key(const Row& keys);
+//
+// Views keep these keys in their state, so a change that makes equal values encode differently
+// gets a new KeyFormat and views keep the format they were created with.
+enum class KeyFormat : uint8_t {
+  kJsonbAsText = 1,  // before jsonb numbers compared by value: '1.0' and '1' apart
+  kCurrent = 2,      // jsonb numbers by value: '{"a": 1.0}' and '{"a": 1}' encode equally
+};
+void append_key(std::string& out, const Value& value, KeyFormat format = KeyFormat::kCurrent);
+std::string encode_key(const Row& keys, KeyFormat format = KeyFormat::kCurrent);
 
 }  // namespace eddy::sql

@@ -221,6 +221,9 @@ SqlResult<Value> parse_interval(std::string_view text);
 SqlResult<Value> jsonb_from_text(std::string_view text);
 // PostgreSQL's jsonb ordering (numbers compare as numbers: '1.0' = '1.00').
 int jsonb_compare(const Value& a, const Value& b);
+// A jsonb's canonical text with every number at its least scale (1.50 -> 1.5, 2.0 -> 2): two
+// jsonb values are equal exactly when these texts are.
+std::string jsonb_equality_text(std::string_view canonical);
 std::string format_date(int64_t days);
 std::string format_timestamp(int64_t micros, bool with_zone);
 std::string format_interval(int32_t months, int32_t days, int64_t micros);

@@ -424,7 +424,7 @@ class GroupTable {
   SqlResult<bool> first_sighting(const std::string& group, size_t agg, const Value& value) {
     std::string key = group;
     append_be32(key, static_cast<uint32_t>(agg));
-    sql::append_key(key, value);
+    sql::append_key(key, value, context_.key_format);
     Shard& shard = shards_[shard_of(group)];
     std::lock_guard lock(shard.mu);
     if (shard.distinct_seen.count(key) != 0) return false;
@@ -608,7 +608,7 @@ class KeyedAggregate final : public Operator {
         skip_row(context_, *failed);
         continue;
       }
-      std::string key = sql::encode_key(keys);
+      std::string key = sql::encode_key(keys, context_.key_format);
       auto& shard = out[GroupTable::shard_of(key)];
       auto [it, inserted] = shard.try_emplace(std::move(key));
       if (inserted) it->second = GroupState{keys, fresh_accumulators(plan_)};
@@ -669,7 +669,7 @@ class JoinTable final : public TableSide {
 
   SqlStatus apply(const Row& key, std::optional<Row> row) override {
     std::lock_guard lock(mu_);
-    std::string k = sql::encode_key(key);
+    std::string k = sql::encode_key(key, context_.key_format);
     cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
     cache_[k] = std::move(row);
     dirty_.insert(std::move(k));
@@ -829,7 +829,7 @@ class StreamTableJoin final : public Operator {
       if (!cast.ok()) return false;  // no key of the column's type equals it
       key[k] = std::move(*cast);
     }
-    SQL_ASSIGN(std::optional<Row> row, table_->lookup(sql::encode_key(key)));
+    SQL_ASSIGN(std::optional<Row> row, table_->lookup(sql::encode_key(key, context_.key_format)));
     if (!row) return false;
     for (size_t c = 0; c < row->size(); ++c)
       out.columns[join_.base + c][at] = std::move((*row)[c]);

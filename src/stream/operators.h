@@ -50,7 +50,8 @@ inline constexpr size_t kGroupShards = 8;
 // different threads at once; checkpoints never overlap with pushes).
 struct OperatorContext {
   StateStore* store = nullptr;
-  std::string prefix;  // the view's key prefix in the state store
+  std::string prefix;                                    // the view's key prefix in the state store
+  sql::KeyFormat key_format = sql::KeyFormat::kCurrent;  // of group and join keys (ViewDef's)
   size_t cache_bytes = 64 << 20;
   std::atomic<int64_t> skipped{0};  // rows dropped because an expression failed on them
   std::mutex error_mu;

@@ -33,6 +33,7 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
       options_(options) {
   context_.store = &store_;
   context_.prefix = view_prefix(def_.name);
+  context_.key_format = def_.key_format;
   context_.cache_bytes = options_.cache_bytes;
   context_.pool = options_.pool;
   context_.emit_output = !def_.topic.empty();

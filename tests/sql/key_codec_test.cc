@@ -65,6 +65,14 @@ TEST(KeyCodec, PreservesOrder) {
   EXPECT_EQ(encode_key({Value::interval(1, 0, 0)}), encode_key({Value::interval(0, 30, 0)}));
   EXPECT_EQ(encode_key({Value::floating(Type::kFloat8, -0.0)}),
             encode_key({Value::floating(Type::kFloat8, 0.0)}));
+  // jsonb numbers by value, in the current format only (views keep the format they began with).
+  const Value a = *jsonb_from_text(R"({"b": [1.50, "1.50"], "a": -0.0})");
+  const Value b = *jsonb_from_text(R"({"a": 0, "b": [1.5, "1.50"]})");
+  const Value c = *jsonb_from_text(R"({"a": 0, "b": [1.5, "1.5"]})");
+  EXPECT_EQ(encode_key({a}), encode_key({b}));
+  EXPECT_NE(encode_key({b}), encode_key({c}));
+  EXPECT_NE(encode_key({a}, KeyFormat::kJsonbAsText), encode_key({b}, KeyFormat::kJsonbAsText));
+  EXPECT_EQ(jsonb_equality_text(R"(["x\"1.0", 2.50, 1e-20000])"), R"(["x\"1.0", 2.5, 1e-20000])");
   // Multi-column keys compare column by column, whatever the first column's length.
   EXPECT_LT(encode_key({Value::text("a"), Value::integer(Type::kInt4, 9)}),
             encode_key({Value::text("ab"), Value::integer(Type::kInt4, 1)}));

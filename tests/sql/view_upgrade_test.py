@@ -4,7 +4,10 @@
 - a view keeps the column names it was created with, even where the binder now names an
   unaliased column differently (the catalog is edited to hold names an older binder gave);
 - a view that no longer binds does not keep the server or the other views from starting: the
-  server logs which view did not start, serves everything else, and the view can be dropped.
+  server logs which view did not start, serves everything else, and the view can be dropped;
+- a view keeps the key format its state was written in: one grouping by jsonb stored without a
+  key format (an older server's) goes on grouping by text ('1.0' and '1' apart), while a new
+  one groups equal jsonb values together as PostgreSQL does.
 
 usage: view_upgrade_test.py EDDY_BINARY
 """
@@ -44,6 +47,14 @@ def main():
             conn.execute("CREATE MATERIALIZED VIEW fine AS SELECT k, sum(v) AS total FROM t "
                          "GROUP BY k")
             wait_rows(conn, "SELECT k, total FROM fine", [(1, 15), (2, 7)], "fine before")
+            conn.execute("CREATE TABLE tj (j jsonb)")
+            # ('1': the same key in both formats, so the state this server writes before the
+            # catalog edit is what an older server would have written.)
+            conn.execute("INSERT INTO tj VALUES ('1')")
+            for name in ("by_json_old", "by_json_new"):
+                conn.execute(f"CREATE MATERIALIZED VIEW {name} AS "
+                             "SELECT j, count(*) AS n FROM tj GROUP BY j")
+                wait_rows(conn, f"SELECT j::text, n FROM {name}", [("1", 1)], f"{name} before")
         eq(server.stop(), 0, "clean stop")
 
         # What an older server could have stored: other column names, a view whose statement
@@ -55,6 +66,8 @@ def main():
         check(views["named"]["columns"][1]["name"] == "count", "stored column name")
         views["named"]["columns"][1]["name"] = "n_old"
         views["broken"]["sql"] = "CREATE MATERIALIZED VIEW broken AS SELECT k, nope FROM t"
+        eq(views["by_json_new"].get("key_format"), 2, "a new view's key format is stored")
+        del views["by_json_old"]["key_format"]
         with open(path, "w") as f:
             json.dump(catalog, f)
 
@@ -68,6 +81,13 @@ def main():
             conn.execute("INSERT INTO t VALUES (2, 1)")
             wait_rows(conn, "SELECT k, total FROM fine", [(1, 15), (2, 8)], "fine after restart")
             wait_rows(conn, "SELECT k, n_old FROM named", [(1, 2), (2, 2)], "named after restart")
+            conn.execute("INSERT INTO tj VALUES ('1.0'), ('1.00')")
+            wait_rows(conn, "SELECT j::text, n FROM by_json_new", [("1", 3)],
+                      "a new view groups equal jsonb numbers together")
+            wait_rows(conn, "SELECT j::text, n FROM by_json_old", [("1", 1), ("1.0", 1), ("1.00", 1)],
+                      "an older view keeps grouping jsonb by its text")
+            eq(sorted(conn.execute("SELECT j::text, count(*) FROM tj GROUP BY j").fetchall()),
+               [("1", 3)], "a bounded query groups equal jsonb numbers together")
             state = None
             try:
                 conn.execute("SELECT * FROM broken")

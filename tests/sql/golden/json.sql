@@ -37,3 +37,11 @@ SELECT '[]'::jsonb < 'true'::jsonb, '[]'::jsonb < 'null'::jsonb, '[1]'::jsonb > 
 SELECT '{"aa":1}'::jsonb > '{"b":1}'::jsonb, '{"b":1}'::jsonb > '{"aa":1}'::jsonb, '{"a":1,"bb":2}'::jsonb < '{"a":1,"c":2}'::jsonb;
 -- floats become jsonb numbers as numeric_in reads their text
 SELECT to_jsonb(1e20::float8), jsonb_build_array(4.25e-7::float8, -0::float8, 1.5::float8, 'NaN'::float8, '-Infinity'::float8), to_jsonb(-1.5e-320::float8);
+-- GROUP BY, DISTINCT, UNION and joins compare jsonb by value: numbers by their numeric value
+CREATE TABLE jt (id int, j jsonb);
+INSERT INTO jt VALUES (1, '1.0'), (2, '1'), (3, '1.00'), (4, '{"a": [1.50, 2]}'), (5, '{"a": [1.5, 2.0]}'), (6, '"1.0"'), (7, '-0.0'), (8, '0'), (9, '[10, "x\"1.0"]'), (10, '[1e1, "x\"1.0"]');
+SELECT j, count(*) FROM jt GROUP BY j ORDER BY j;
+SELECT count(DISTINCT j) FROM jt;
+SELECT a.id, b.id FROM jt a JOIN jt b ON a.j = b.j WHERE a.id < b.id ORDER BY 1, 2;
+SELECT j FROM jt UNION SELECT '1.000'::jsonb ORDER BY 1;
+DROP TABLE jt;
