@@ -12,6 +12,7 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <tuple>
 
 #include "common/stack_guard.h"
 #include "sql/formats.h"
@@ -403,6 +404,26 @@ class Binder {
   SqlResult<std::pair<int, size_t>> find_column(const std::string& name, size_t limit, int loc);
   // Nesting of bind_expr calls: 0 outside any expression.
   int expr_depth_ = 0;
+  // Constant errors that survived simplification are raised once the whole statement is bound,
+  // as PostgreSQL raises them in its planner after parse analysis: every error parse analysis
+  // finds (bad literal text, a name that does not exist) comes first. Among several, the first
+  // in the planner's order wins: the top query's clauses before the set operation's arms, arms
+  // left to right, and in each the select list (with GROUP BY and ORDER BY) before JOIN ON,
+  // WHERE, HAVING and LIMIT/OFFSET.
+  enum class Clause : int { kTargets = 0, kJoinOn = 1, kWhere = 2, kHaving = 3, kLimit = 4 };
+  void note_fold_error(SqlError error) {
+    const auto rank = std::make_tuple(arm_, static_cast<int>(clause_), fold_errors_seen_++);
+    if (!fold_error_ || rank < fold_error_rank_) {
+      fold_error_ = std::move(error);
+      fold_error_rank_ = rank;
+    }
+  }
+  std::optional<SqlError> fold_error_;
+  std::tuple<int, int, int> fold_error_rank_{};
+  int fold_errors_seen_ = 0;
+  int arm_ = 0;   // -1 while binding a set operation's own ORDER BY and LIMIT
+  int arms_ = 0;  // leaf SELECTs bound so far
+  Clause clause_ = Clause::kTargets;
   bool allow_aggregates_ = false;
   bool in_aggregate_ = false;
   std::vector<AggSpec>* aggs_ = nullptr;
@@ -836,8 +857,9 @@ SqlResult<Expr> Binder::bind_expr(const Node* node) {
   if (expr_depth_ == 0 && bound.ok()) {
     // (An aggregate's argument counts where its reference survived simplification: CASE WHEN
     // false THEN sum(1/0) END reads none.)
-    SQL_CHECK(
-        raise_deferred_fold_errors(*bound, allow_aggregates_ && !stored_view_ ? aggs_ : nullptr));
+    SqlStatus reachable =
+        raise_deferred_fold_errors(*bound, allow_aggregates_ && !stored_view_ ? aggs_ : nullptr);
+    if (!reachable.ok()) note_fold_error(std::move(reachable.error()));
   }
   return bound;
 }
@@ -935,12 +957,15 @@ SqlResult<Expr> Binder::bind_expr_node(const Node* node) {
       }
       Expr e = std::move(*cast);
       if (spec.precision >= 0) {
-        if (e.kind == ExprKind::kConst) {
-          if (!e.value.null) {
-            SQL_ASSIGN(e.value.n,
-                       numeric_typmod(e.value.n, spec.precision, spec.scale, c->location));
-          }
-        } else {
+        std::optional<SqlResult<Numeric>> typed;
+        if (e.kind == ExprKind::kConst && !e.value.null)
+          typed = numeric_typmod(e.value.n, spec.precision, spec.scale, c->location);
+        if (typed && typed->ok()) {
+          e.value.n = std::move(**typed);
+        } else if (e.kind != ExprKind::kConst || typed) {
+          // Not a constant, or a constant that does not fit: a cast that runs. PostgreSQL
+          // applies a type modifier with a function its planner folds (even to a literal), so
+          // the failing one is raised only if simplification leaves it reachable.
           if (e.kind != ExprKind::kCast) {
             Expr wrap;
             wrap.kind = ExprKind::kCast;
@@ -1433,6 +1458,7 @@ SqlResult<std::optional<size_t>> order_by_output(const PgQuery__SortBy* sb,
 }
 
 SqlStatus Binder::bind_limit_offset(const PgQuery__SelectStmt* s, Plan& plan) {
+  clause_ = Clause::kLimit;
   for (auto [node, slot] :
        {std::pair{s->limit_count, &plan.limit}, std::pair{s->limit_offset, &plan.offset}}) {
     if (node == nullptr) continue;
@@ -1516,6 +1542,8 @@ SqlResult<Plan> Binder::bind_union(const PgQuery__SelectStmt* s) {
       plan.union_arms.push_back(std::make_shared<const Plan>(std::move(*arm)));
     }
   }
+  arm_ = -1;  // the set operation's own clauses, which PostgreSQL's planner folds first
+  clause_ = Clause::kTargets;
   std::vector<std::string> names;
   for (const auto& c : plan.columns)
     names.push_back(c.name);
@@ -1628,6 +1656,8 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return bind_union(s);
   if (s->n_values_lists > 0) return unsupported("VALUES as a query");
   if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
+  arm_ = arms_++;
+  clause_ = Clause::kJoinOn;  // FROM binds first; its only expressions are JOIN ON conditions
   // Plain DISTINCT is a list of one empty node; DISTINCT ON lists its expressions.
   const bool distinct = s->n_distinct_clause > 0;
   if (distinct && (s->n_distinct_clause != 1 ||
@@ -1646,6 +1676,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
       return unsupported("a join after a comma in FROM (write JOIN ... ON)");
     SQL_CHECK(bind_from(item, plan));
   }
+  clause_ = Clause::kWhere;
   if (s->where_clause != nullptr) {
     SQL_ASSIGN(Expr w, bind_expr(s->where_clause));
     if (w.type != Type::kBool && w.type != Type::kUnknown)
@@ -1657,6 +1688,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     plan.where = std::move(w);
   }
   // Select list (with * expanded), bound with aggregates allowed.
+  clause_ = Clause::kTargets;
   struct Target {
     const Node* node;  // null: a table column from *
     std::string name;
@@ -1766,11 +1798,13 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   }
   std::optional<Expr> having;
   if (s->having_clause != nullptr) {
+    clause_ = Clause::kHaving;
     SQL_ASSIGN(Expr h, bind_expr(s->having_clause));
     SQL_ASSIGN(h, coerce_to(std::move(h), Type::kBool));
     having = std::move(h);
   }
   // ORDER BY: an output ordinal, an output name, or an expression (a hidden output column).
+  clause_ = Clause::kTargets;
   std::vector<std::string> names;
   std::vector<const Node*> target_nodes;
   for (const auto& t : targets) {
@@ -2628,6 +2662,7 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
     }
   }();
   if (!plan.ok()) return plan;
+  if (fold_error_) return std::move(*fold_error_);
   for (Type& t : params_)
     if (t == Type::kUnknown) t = Type::kText;
   plan->param_types = params_;

@@ -57,14 +57,16 @@ KNOWN_DIFFERENCES = [
      "construct": "a constant expression that fails: PostgreSQL's planner folds every one "
                   "(raising even when no row is read) except in branches it removes (CASE "
                   "WHEN false, COALESCE after a non-null constant, false AND ...), and Eddy "
-                  "does the same, but which of several errors is raised first can differ: "
-                  "PostgreSQL raises parse-time errors (bad literal text, a non-integer "
-                  "constant in ORDER BY) for the whole statement before planner-time ones, "
-                  "Eddy each expression's in turn; off: a constant compound expression that "
-                  "could fail (Generator.risky) is replaced by a literal",
-     "seen": "SELECT (GREATEST(2147483647, 10) * 2147483647) AS u1 UNION ALL SELECT "
-             "CAST('2024-13-01' AS date) ...: Eddy ERROR 22003 integer out of range, "
-             "PostgreSQL ERROR 22008 date/time field value out of range"},
+                  "does the same (parse-time errors first, then the planner's in its order), "
+                  "but the two fold different things: PostgreSQL does not fold stable "
+                  "functions (interval or date to text), so a CASE over one keeps both "
+                  "branches and raises in either, and Eddy does not fold every construct "
+                  "PostgreSQL folds (BETWEEN of constants inside a CASE that COALESCE then "
+                  "drops); off: a constant compound expression that could fail "
+                  "(Generator.risky) is replaced by a literal",
+     "seen": "SELECT CASE WHEN starts_with((INTERVAL '-2 hours 30 minutes')::text, 'a') THEN "
+             "('2000-01-01'::date + 2147483647) END: Eddy NULL, PostgreSQL ERROR 22008 date "
+             "out of range"},
 ]
 
 
@@ -955,7 +957,7 @@ class Generator:
             if t != "float8":
                 x = self.expr(t, d)
             else:
-                x = self.float_aggregate_argument(d)
+                x = self.float_aggregate_argument(d, exact=kind == "avg")
             agg = f"{kind}({x})"
             return agg, None
         if kind == "minmax":
@@ -969,10 +971,13 @@ class Generator:
         # GROUP BY): compared as a multiset of the parts between the delimiters.
         return f"string_agg({self.expr('text', d)}, '{BAG_DELIMITER}')", "bag"
 
-    def float_aggregate_argument(self, d):
+    def float_aggregate_argument(self, d, exact=False):
         """A float sum is exact in any order only over the dyadic column (items.f); elsewhere
-        the rows must arrive in the same order as in PostgreSQL: a single-table scan."""
-        if self.joined:
+        the rows must arrive in the same order as in PostgreSQL: a single-table scan. `exact`:
+        only the dyadic column, for avg, whose overflow check on the sum of squares (1e300
+        then 2 overflows, 1e300 then -Infinity does not) depends on the order rows reach it,
+        which PostgreSQL's sort for GROUP BY does not keep."""
+        if self.joined or exact:
             exact = [c for c in self.scope if c.type == "float8" and c.exact_float]
             return self.pick(exact).ref if exact else "CAST(1.5 AS float8)"
         return self.expr("float8", d)

@@ -84,3 +84,11 @@ SELECT jsonb_build_object(1e20::float8, 1, -0::float8, 2);
 -- a typed constant's failing cast in a branch simplification removes is not an error
 SELECT CASE WHEN false THEN (-3000000000)::int4 ELSE 0 END, COALESCE(1, (-3000000000)::int4), COALESCE(mod(10, 1), NULLIF(mod(NULL::int, 10), (-3000000000)::int4), 3);
 SELECT (-3000000000)::int4;
+-- a type modifier is applied when the planner folds (even to a literal), so a removed branch does not fail
+SELECT CASE WHEN false THEN 123456::numeric(5,2) END, CASE WHEN false THEN '123456'::numeric(5,2) END, COALESCE(1, CAST(9223372036854775807 AS decimal(12,4)));
+-- errors of parse analysis (bad literal text) come before the planner's, whichever arm or clause holds them
+SELECT 1/0 UNION ALL SELECT 'abc'::int;
+SELECT (2147483647 * 2) AS u UNION ALL SELECT CAST('2024-13-01' AS date)::text;
+-- among the planner's, the select list before WHERE and LIMIT, and a UNION's own LIMIT before its arms
+SELECT 2147483647 + 1 WHERE 1/0 = 1;
+SELECT 1/0 AS a UNION SELECT 2 ORDER BY 1 LIMIT (2147483647 + 1);
