@@ -36,6 +36,7 @@ enum class KafkaError : int16_t {
   kTopicAuthorizationFailed = 29,
   kGroupAuthorizationFailed = 30,
   kClusterAuthorizationFailed = 31,
+  kInvalidTimestamp = 32,
   kUnsupportedVersion = 35,
   kTopicAlreadyExists = 36,
   kInvalidPartitions = 37,

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <limits>
@@ -324,7 +325,7 @@ SqlResult<Value> round_toward(const Expr& c, const Value& v, int direction) {
   if (c.type != Type::kNumeric) {
     return Value::floating(Type::kFloat8, direction < 0 ? std::floor(v.f) : std::ceil(v.f));
   }
-  return Value::numeric(direction < 0 ? numeric_floor(v.n) : numeric_ceil(v.n));
+  return numeric_value(direction < 0 ? numeric_floor(v.n) : numeric_ceil(v.n), c.location);
 }
 SqlResult<Value> fn_floor(const Expr& c, std::vector<Value>& a) {
   return round_toward(c, a[0], -1);
@@ -499,8 +500,21 @@ SqlResult<Value> cast_value(const Value& v, Type target, int location) {
       if (!r) return out_of_range(target, location);
       return make_int(target, *r, location);
     }
-    if (target == Type::kFloat4 || target == Type::kFloat8)
-      return make_float(target, numeric_to_double(v.n), v.n.is_finite(), location);
+    if (target == Type::kFloat4 || target == Type::kFloat8) {
+      // As PostgreSQL, through the text: a finite value the float cannot hold, too large or so
+      // small it would read as 0, is out of range.
+      const bool single = target == Type::kFloat4;
+      const double rounded =
+          single && v.n.is_finite()
+              ? static_cast<double>(std::strtof(numeric_to_string(v.n).c_str(), nullptr))
+              : numeric_to_double(v.n);
+      if (v.n.is_finite() && (std::isinf(rounded) || (rounded == 0 && !v.n.is_zero())))
+        return sql_error(sqlstate::kNumericOutOfRange,
+                         "\"" + numeric_to_string(v.n) + "\" is out of range for type " +
+                             (single ? "real" : "double precision"),
+                         location);
+      return Value::floating(target, rounded);
+    }
   }
   return sql_error(
       sqlstate::kCannotCoerce,

@@ -63,6 +63,11 @@ class TreeBuilder : public nlohmann::json_sax<nlohmann::json> {
  public:
   Json root;
   bool too_deep = false;
+  // Numbers are kept written out (1e131071 is 131,072 digits, as PostgreSQL prints it): what
+  // that adds to the input is bounded like PostgreSQL's largest jsonb.
+  static constexpr size_t kMaxExpansion = 268435455;
+  size_t expansion = 0;
+  bool too_large = false;
 
   bool null() override { return add(Json{}) != nullptr; }
   bool boolean(bool v) override {
@@ -74,7 +79,13 @@ class TreeBuilder : public nlohmann::json_sax<nlohmann::json> {
   bool number_integer(number_integer_t v) override { return number(std::to_string(v)); }
   bool number_unsigned(number_unsigned_t v) override { return number(std::to_string(v)); }
   bool number_float(number_float_t, const string_t& raw) override {
-    return number(canonical_number(raw));
+    std::string text = canonical_number(raw);
+    if (text.size() > raw.size()) expansion += text.size() - raw.size();
+    if (expansion > kMaxExpansion) {
+      too_large = true;
+      return false;
+    }
+    return number(std::move(text));
   }
   bool string(string_t& v) override {
     Json j;
@@ -131,10 +142,12 @@ class TreeBuilder : public nlohmann::json_sax<nlohmann::json> {
   std::vector<Json*> stack_;
 };
 
-std::optional<Json> parse(std::string_view text, bool* too_deep = nullptr) {
+std::optional<Json> parse(std::string_view text, bool* too_deep = nullptr,
+                          bool* too_large = nullptr) {
   TreeBuilder builder;
   const bool ok = nlohmann::json::sax_parse(text.begin(), text.end(), &builder);
   if (too_deep != nullptr) *too_deep = builder.too_deep;
+  if (too_large != nullptr) *too_large = builder.too_large;
   if (!ok) return std::nullopt;
   return std::move(builder.root);
 }
@@ -706,9 +719,11 @@ int jsonb_compare(const Value& a, const Value& b) {
 }
 
 SqlResult<Value> jsonb_from_text(std::string_view text) {
-  bool too_deep = false;
-  auto j = parse(text, &too_deep);
+  bool too_deep = false, too_large = false;
+  auto j = parse(text, &too_deep, &too_large);
   if (!j) {
+    if (too_large)
+      return sql_error("54000", "jsonb value exceeds the maximum size of 268435455 bytes");
     if (too_deep)
       return sql_error("54001", "stack depth limit exceeded (jsonb nests deeper than " +
                                     std::to_string(kMaxDepth) + " levels)");

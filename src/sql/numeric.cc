@@ -299,8 +299,11 @@ NumericParse numeric_parse(std::string_view text, Numeric& out) {
   if (!any_digit) return NumericParse::kInvalid;
   if (i < text.size()) {
     if (text[i] != 'e' && text[i] != 'E') return NumericParse::kInvalid;
+    // As strtol reads it: spaces, then one sign.
     auto exp_text = text.substr(i + 1);
-    if (!exp_text.empty() && exp_text[0] == '+') exp_text.remove_prefix(1);
+    while (!exp_text.empty() && is_space(exp_text.front()))
+      exp_text.remove_prefix(1);
+    if (exp_text.size() > 1 && exp_text[0] == '+' && exp_text[1] != '-') exp_text.remove_prefix(1);
     int64_t exponent = 0;
     auto [p, ec] = std::from_chars(exp_text.data(), exp_text.data() + exp_text.size(), exponent);
     if (ec == std::errc::result_out_of_range) return NumericParse::kOverflow;
@@ -421,11 +424,13 @@ NumericResult numeric_div(const Numeric& a, const Numeric& b) {
   }
   rscale = std::max({rscale, a.scale(), b.scale(), 0});
   rscale = std::min(rscale, kNumericMaxDisplayScale);
-  // |a| / |b| at rscale = |a.u| * 10^shift / |b.u|, rounded half away from zero; rscale is at
-  // least a's scale, so shift >= 0.
+  // |a| / |b| at rscale = |a.u| * 10^shift / |b.u|, rounded half away from zero. The cap of
+  // 1000 digits can leave rscale below a's scale: then shift < 0 and the divisor is scaled up.
   const int shift = rscale + b.scale() - a.scale();
   const auto sa = a.small_unscaled(), sb = b.small_unscaled();
-  if (sa && sb) {
+  // The long division keeps remainder * 10 within 128 bits: divisors below 2^124.
+  constexpr __int128 kDivisorLimit = static_cast<__int128>(1) << 124;
+  if (sa && sb && shift >= 0 && *sb<kDivisorLimit&& * sb> - kDivisorLimit) {
     using U = unsigned __int128;
     const bool negative = (*sa < 0) != (*sb < 0);
     const U dividend = *sa < 0 ? -static_cast<U>(*sa) : static_cast<U>(*sa);
@@ -449,8 +454,10 @@ NumericResult numeric_div(const Numeric& a, const Numeric& b) {
       return small_result(negative ? -q : q, rscale);
     }
   }
-  const mpz_class x = Access::unscaled(a) * pow10_big(shift);
-  const mpz_class y = Access::unscaled(b);
+  const mpz_class x =
+      shift >= 0 ? mpz_class(Access::unscaled(a) * pow10_big(shift)) : Access::unscaled(a);
+  const mpz_class y =
+      shift >= 0 ? Access::unscaled(b) : mpz_class(Access::unscaled(b) * pow10_big(-shift));
   mpz_class q, r;
   mpz_tdiv_qr(q.get_mpz_t(), r.get_mpz_t(), x.get_mpz_t(), y.get_mpz_t());
   if (mpz_class(abs(r) * 2) >= abs(y)) q += sgn(x) * sgn(y);
@@ -579,14 +586,14 @@ NumericResult round_to(const Numeric& n, int64_t digits, bool half_away) {
   return checked(q, std::max(target, 0));
 }
 
-Numeric round_toward(const Numeric& n, int direction) {
-  if (!n.is_finite() || n.scale() == 0) return n;
+NumericResult round_toward(const Numeric& n, int direction) {
+  if (!n.is_finite() || n.scale() == 0) return {n, NumericError::kNone};
   const auto small = n.small_unscaled();
   if (small && n.scale() <= kMaxSmallPow10) {
     const __int128 p = kPow10[n.scale()];
     __int128 q = *small / p;
     if (*small % p != 0 && (*small < 0) == (direction < 0)) q += direction;
-    return Numeric(q, 0);
+    return {Numeric(q, 0), NumericError::kNone};
   }
   const mpz_class u = Access::unscaled(n);
   const mpz_class unit = pow10_big(n.scale());
@@ -596,7 +603,7 @@ Numeric round_toward(const Numeric& n, int direction) {
   } else {
     mpz_cdiv_q(q.get_mpz_t(), u.get_mpz_t(), unit.get_mpz_t());
   }
-  return Access::finite(q, 0);
+  return checked(q, 0);
 }
 
 }  // namespace
@@ -609,11 +616,11 @@ NumericResult numeric_trunc(const Numeric& n, int64_t digits) {
   return round_to(n, digits, false);
 }
 
-Numeric numeric_floor(const Numeric& n) {
+NumericResult numeric_floor(const Numeric& n) {
   return round_toward(n, -1);
 }
 
-Numeric numeric_ceil(const Numeric& n) {
+NumericResult numeric_ceil(const Numeric& n) {
   return round_toward(n, 1);
 }
 
@@ -740,7 +747,8 @@ bool numeric_deserialize(std::string_view& in, Numeric& n) {
     return true;
   }
   if (scale >= 0 && scale <= kNumericMaxScale) {
-    n = Numeric(unscaled, scale);
+    // (Through small_result: a magnitude from 2^126 on is held big, as everywhere else.)
+    n = small_result(unscaled, scale).value;
     return true;
   }
   if ((scale & kBigScaleFlag) == 0) return false;

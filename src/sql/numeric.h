@@ -91,8 +91,8 @@ std::optional<Numeric> numeric_rescale(const Numeric& n, int scale);
 // result's scale is max(digits, 0).
 NumericResult numeric_round(const Numeric& n, int64_t digits);
 NumericResult numeric_trunc(const Numeric& n, int64_t digits);
-Numeric numeric_floor(const Numeric& n);
-Numeric numeric_ceil(const Numeric& n);
+NumericResult numeric_floor(const Numeric& n);  // overflows only past 131072 digits
+NumericResult numeric_ceil(const Numeric& n);
 bool numeric_is_integral(const Numeric& n);  // finite with no fractional part
 // Digits of |unscaled| (0 for zero): numeric(p, s) holds a value rescaled to s when this is at
 // most p.

@@ -254,9 +254,9 @@ const std::vector<Setting>& settings() {
                       return check_message_format_version("message.format.version", v);
                     },
                 .passive_default = "3.0-IV1"},
-        passive_int("message.timestamp.difference.max.ms",
-                    "log.message.timestamp.difference.max.ms", ConfigType::kLong, 0, kMaxInt64,
-                    "9223372036854775807"),
+        int_setting("message.timestamp.difference.max.ms",
+                    "log.message.timestamp.difference.max.ms", ConfigType::kLong,
+                    &TopicConfig::message_timestamp_difference_max_ms, 0, kMaxInt64),
         Setting{.key = {"message.timestamp.type", ConfigType::kString, "log.message.timestamp.type",
                         true},
                 .apply = [](TopicConfig& c, const std::string& raw) -> Status {

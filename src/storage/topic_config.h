@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -75,6 +76,9 @@ struct TopicConfig {
   int64_t index_interval_bytes = 4096;
   std::string compression_type = "producer";
   TimestampType message_timestamp_type = TimestampType::kCreateTime;
+  // With CreateTime, a batch whose timestamps lie further than this from the broker's clock is
+  // refused (INVALID_TIMESTAMP), as Kafka refuses it.
+  int64_t message_timestamp_difference_max_ms = std::numeric_limits<int64_t>::max();
   // Values of the keys Eddy accepts but does not act on, normalized, by key; always complete.
   // Shared and never changed in place, so copying a TopicConfig (the produce path does, per
   // request) copies a pointer, not the map; resolve() makes a new map when it sets one.

@@ -40,6 +40,10 @@ TEST(Numeric, TextInAndOut) {
   EXPECT_EQ(numeric_parse("NaNx", n), NumericParse::kInvalid);
   EXPECT_EQ(numeric_parse("+nan", n), NumericParse::kInvalid);
   EXPECT_EQ(numeric_parse("1e", n), NumericParse::kInvalid);
+  // The exponent as strtol reads it, as PostgreSQL does: spaces, then one sign.
+  EXPECT_EQ(numeric_to_string(num("1e 5")), "100000");
+  EXPECT_EQ(numeric_to_string(num("1e -5")), "0.00001");
+  EXPECT_EQ(numeric_parse("1e+-5", n), NumericParse::kInvalid);
   EXPECT_EQ(numeric_parse(".", n), NumericParse::kInvalid);
 }
 
@@ -63,6 +67,17 @@ TEST(Numeric, ArithmeticPastOneHundredTwentyEightBits) {
   EXPECT_EQ(str(numeric_div(num("1"), num("3.000000000000000000000000000000000000000000000001"))),
             "0.333333333333333333333333333333333333333333333333");
   EXPECT_EQ(str(numeric_div(num("-2"), num("3"))), "-0.66666666666666666667");
+  // A dividend with more than 1000 digits after the point: the quotient has 1000, rounded.
+  EXPECT_EQ(str(numeric_div(num("1e-1500"), num("1"))), "0." + std::string(1000, '0'));
+  EXPECT_EQ(str(numeric_div(num("1." + std::string(1000, '0') + "1"), num("1"))),
+            "1." + std::string(1000, '0'));
+  EXPECT_EQ(str(numeric_div(num("0." + std::string(1000, '9') + "9"), num("1"))),
+            "1." + std::string(1000, '0'));
+  // Divisors near 2^126, where remainder * 10 would pass 128 bits.
+  EXPECT_EQ(str(numeric_div(num("1"), num("80000000000000000000000000000000000000"))),
+            "0.00000000000000000000000000000000000001250000000000000000");
+  EXPECT_EQ(str(numeric_div(num("-170141183460469231731687303715884105727"), num("3.1"))),
+            "-54884252729183623139253968940607776041.0");
   EXPECT_EQ(str(numeric_mod(num("12345678901234567890123456789012345678901234567890.123456789"),
                             num("7"))),
             "1.123456789");
@@ -92,7 +107,7 @@ TEST(Numeric, NaNAndTheInfinitiesAsPostgreSQL) {
   EXPECT_EQ(numeric_to_string(numeric_abs(minf)), "Infinity");
   EXPECT_EQ(numeric_to_string(numeric_negate(nan)), "NaN");
   EXPECT_EQ(str(numeric_round(inf, 2)), "Infinity");
-  EXPECT_EQ(numeric_to_string(numeric_floor(minf)), "-Infinity");
+  EXPECT_EQ(str(numeric_floor(minf)), "-Infinity");
   // -Infinity < finite < Infinity < NaN, and NaN equals NaN.
   EXPECT_LT(numeric_compare(minf, num("-" + k40)), 0);
   EXPECT_LT(numeric_compare(num(k40), inf), 0);
@@ -112,10 +127,8 @@ TEST(Numeric, Rounding) {
   EXPECT_EQ(str(numeric_round(num("5.5"), 40)), "5.5" + std::string(39, '0'));
   EXPECT_EQ(str(numeric_trunc(num("-1234.5678"), -2)), "-1200");
   EXPECT_EQ(str(numeric_trunc(num("1.999"), 2)), "1.99");
-  EXPECT_EQ(numeric_to_string(numeric_floor(num("-" + k40 + ".5"))),
-            "-1234567890123456789012345678901234567891");
-  EXPECT_EQ(numeric_to_string(numeric_ceil(num(k40 + ".1"))),
-            "1234567890123456789012345678901234567891");
+  EXPECT_EQ(str(numeric_floor(num("-" + k40 + ".5"))), "-1234567890123456789012345678901234567891");
+  EXPECT_EQ(str(numeric_ceil(num(k40 + ".1"))), "1234567890123456789012345678901234567891");
   EXPECT_EQ(numeric_to_string(*numeric_rescale(num("0.125"), 2)), "0.13");
   EXPECT_EQ(numeric_to_string(*numeric_rescale(num("-0.125"), 2)), "-0.13");
   EXPECT_TRUE(numeric_is_integral(num(k40 + "00.000")));
@@ -133,6 +146,21 @@ TEST(Numeric, StateFormat) {
   std::string written;
   numeric_serialize(written, num("-1.250"));
   EXPECT_EQ(written, old_bytes);
+  // An old-format value from 2^126 on reads as the same number (held big, so it is exact in
+  // every operation).
+  {
+    std::string bytes;
+    const __int128 large = (static_cast<__int128>(1) << 126) + 5;
+    const int32_t zero_scale = 0;
+    bytes.append(reinterpret_cast<const char*>(&large), sizeof large);
+    bytes.append(reinterpret_cast<const char*>(&zero_scale), sizeof zero_scale);
+    std::string_view in = bytes;
+    Numeric back;
+    ASSERT_TRUE(numeric_deserialize(in, back));
+    EXPECT_FALSE(back.small_unscaled().has_value());
+    EXPECT_EQ(str(numeric_div(num("1"), back)),
+              "0.00000000000000000000000000000000000001175494350822287508");
+  }
 
   for (const char* text : {"NaN", "Infinity", "-Infinity", "0", "-1.250",
                            "-123456789012345678901234567890123456789012.123", "1e-16383"}) {

@@ -7,6 +7,8 @@
 // answered with its original offsets, like Kafka; sequence gaps and fenced epochs get Kafka's
 // errors. Transactional batches are refused until transactions exist.
 #include <atomic>
+#include <chrono>
+#include <limits>
 #include <mutex>
 
 #include "groups/offsets_topic.h"
@@ -143,6 +145,23 @@ std::optional<ContentError> check_contents(std::vector<std::byte>& batches,
       return ContentError{KafkaError::kTransactionalIdAuthorizationFailed,
                           "transactional batches are not supported yet (producer " +
                               std::to_string(header.producer_id) + ")"};
+    }
+    if (config.message_timestamp_type == storage::TimestampType::kCreateTime &&
+        config.message_timestamp_difference_max_ms != std::numeric_limits<int64_t>::max()) {
+      // Kafka checks every record's timestamp; a batch's first and largest bound them.
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+      const int64_t max_diff = config.message_timestamp_difference_max_ms;
+      for (int64_t ts : {header.base_timestamp, header.max_timestamp}) {
+        const __int128 diff = static_cast<__int128>(ts) - now;
+        if (diff > max_diff || diff < -static_cast<__int128>(max_diff))
+          return ContentError{KafkaError::kInvalidTimestamp,
+                              "Timestamp " + std::to_string(ts) + " of a record in " +
+                                  topic_partition + " is further than " + std::to_string(max_diff) +
+                                  " ms from the broker's time " + std::to_string(now) +
+                                  " (message.timestamp.difference.max.ms)"};
+      }
     }
     std::span<const std::byte> batch(batches.data() + pos, header.size_bytes());
     int32_t bad_record = -1;

@@ -45,3 +45,10 @@ SELECT id, x FROM nt ORDER BY x DESC, id;
 SELECT id, x * 2, x / 3, -x, x::float8 FROM nt ORDER BY id;
 SELECT a.id, b.id FROM nt a JOIN nt b ON a.x = b.x WHERE a.id < b.id ORDER BY 1, 2;
 SELECT x::text, to_jsonb(x), x::numeric(50,2) FROM nt WHERE id NOT IN (2, 5) ORDER BY id;
+-- limits of division and conversion
+SELECT '1e-1500'::numeric / 1 = 0, length((round(1, 1001) / 1)::text), 1 / 80000000000000000000000000000000000000;
+SELECT ceil(('9' || repeat('9',131071) || '.5')::numeric);
+SELECT '1e 5'::numeric, '1e -5'::numeric, 1.5::float4, 3.4028235e38::numeric::float4;
+SELECT '1e+-5'::numeric;
+SELECT 1e-50::float4;
+SELECT 1e-400::float8 IS NULL;
