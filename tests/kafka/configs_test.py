@@ -11,7 +11,9 @@ it can restart it. Through confluent_kafka's AdminClient (librdkafka):
      the defaults of topics without an override, with the source DYNAMIC_BROKER_CONFIG or
      DYNAMIC_DEFAULT_BROKER_CONFIG, and act: a lower message.max.bytes refuses a larger record;
      static ones are INVALID_REQUEST; sensitive ones are described without their value;
-  3. topic overrides and dynamic broker configs survive a clean stop and a kill -9.
+  3. topic overrides and dynamic broker configs survive a clean stop and a kill -9;
+  4. message.timestamp.difference.max.ms refuses CreateTime records out of range
+     (INVALID_TIMESTAMP) and lets LogAppendTime topics take any.
 Prints "N passed, 0 failed" on success.
 """
 import os
@@ -129,6 +131,28 @@ def produce_code(bootstrap, topic, size):
     return result[0]
 
 
+def timestamp_checks(admin, bootstrap):
+    """message.timestamp.difference.max.ms refuses CreateTime records too far from the broker's
+    clock with INVALID_TIMESTAMP, both ways; LogAppendTime topics take any."""
+    import time
+    topics = {"ts-strict": {"message.timestamp.difference.max.ms": "60000"},
+              "ts-append": {"message.timestamp.difference.max.ms": "60000",
+                            "message.timestamp.type": "LogAppendTime"}}
+    for name, configs in topics.items():
+        admin.create_topics([NewTopic(name, 1, 1, config=configs)])[name].result(30)
+    now_ms = int(time.time() * 1000)
+    cases = [("ts-strict", now_ms, 0), ("ts-strict", now_ms - 3_600_000, 32),
+             ("ts-strict", now_ms + 3_600_000, 32), ("ts-append", now_ms - 3_600_000, 0)]
+    for topic, ts, want in cases:
+        producer = Producer({"bootstrap.servers": bootstrap, "message.timeout.ms": 10_000,
+                             "retries": 0})
+        result = []
+        producer.produce(topic, value=b"v", timestamp=ts,
+                         on_delivery=lambda err, msg: result.append(err.code() if err else 0))
+        producer.flush(15)
+        eq(result, [want], f"a record {ts - now_ms:+d} ms from now into {topic}")
+
+
 def broker_checks(admin, bootstrap, plain):
     fs = admin.create_topics([NewTopic(plain, 1, 1)], request_timeout=15)
     eq(code_of(fs[plain]), 0, "create a topic without overrides")
@@ -192,6 +216,7 @@ def main():
         admin = AdminClient({"bootstrap.servers": server.bootstrap})
         topic, plain = "configs-all", "configs-plain"
         topic_checks(admin, topic)
+        timestamp_checks(admin, server.bootstrap)
         broker_checks(admin, server.bootstrap, plain)
         # Legacy AlterConfigs replaces the whole override set, so this empties the list and
         # drops the other overrides but min.insync.replicas.
