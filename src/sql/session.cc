@@ -360,6 +360,9 @@ SqlResult<StatementResult> Session::run_guarded(const Plan& plan, const std::vec
   StatementClock clock;
   auto result = run(plan, params, sink);
   if (!result.ok() && tx_ == 'T') tx_ = 'E';
+  // What fails while a statement runs has no place in its text, as in PostgreSQL (only parse
+  // analysis points at one).
+  if (!result.ok()) result.error().location = -1;
   return result;
 }
 
