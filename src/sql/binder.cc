@@ -412,9 +412,8 @@ class Binder {
   // WHERE, HAVING and LIMIT/OFFSET.
   enum class Clause : int { kTargets = 0, kJoinOn = 1, kWhere = 2, kHaving = 3, kLimit = 4 };
   void note_fold_error(SqlError error) {
-    // A planner error: PostgreSQL reports no position for it. (A text-array literal, a jsonb
-    // path, is read when PostgreSQL parses the statement; Eddy reads it when folding.)
-    if (error.message.rfind("malformed array literal", 0) != 0) error.location = -1;
+    // A planner error: PostgreSQL reports no position for it.
+    error.location = -1;
     const auto rank = std::make_tuple(arm_, static_cast<int>(clause_), fold_errors_seen_++);
     if (!fold_error_ || rank < fold_error_rank_) {
       fold_error_ = std::move(error);
@@ -558,6 +557,9 @@ SqlResult<Expr> Binder::make_operator(const std::string& op, std::optional<Expr>
     msg += op + " " + type_name(right.type);
     return sql_error(sqlstate::kUndefinedFunction, msg, location);
   }
+  if (sig->check_literal != nullptr && is_const(right) && right.type == Type::kUnknown &&
+      !right.value.null)
+    SQL_CHECK(sig->check_literal(right.value.s, right.location));
   Expr call;
   call.kind = ExprKind::kCall;
   call.type = sig->result;

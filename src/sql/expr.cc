@@ -95,7 +95,7 @@ SqlResult<Value> arithmetic(Arith op, const Expr& call, const Value& a, const Va
         return make_int(type, x % y, loc);
     }
   }
-  if (type == Type::kFloat4 || type == Type::kFloat8) {
+  if (is_float(type)) {
     const bool finite = std::isfinite(a.f) && std::isfinite(b.f);
     switch (op) {
       case Arith::kAdd:
@@ -415,8 +415,8 @@ std::optional<Type> common_type(Type a, Type b) {
   if (datetime_rank(a) > 0 && datetime_rank(b) > 0)
     return datetime_rank(a) > datetime_rank(b) ? a : b;
   if (is_numeric_category(a) && is_numeric_category(b)) {
-    const bool fa = a == Type::kFloat4 || a == Type::kFloat8;
-    const bool fb = b == Type::kFloat4 || b == Type::kFloat8;
+    const bool fa = is_float(a);
+    const bool fb = is_float(b);
     if (fa || fb) return Type::kFloat8;
     if (a == Type::kNumeric || b == Type::kNumeric) return Type::kNumeric;
     return std::max(a, b);  // int2 < int4 < int8 in the enum
@@ -479,7 +479,7 @@ SqlResult<Value> cast_value(const Value& v, Type target, int location) {
     if (target == Type::kFloat4) return Value::floating(target, static_cast<float>(v.i));
     if (target == Type::kFloat8) return Value::floating(target, static_cast<double>(v.i));
   }
-  if (v.type == Type::kFloat4 || v.type == Type::kFloat8) {
+  if (is_float(v.type)) {
     if (is_integer(target)) {
       const double r = std::nearbyint(v.f);
       if (!std::isfinite(r) || r < -9.3e18 || r > 9.3e18) return out_of_range(target, location);
@@ -500,7 +500,7 @@ SqlResult<Value> cast_value(const Value& v, Type target, int location) {
       if (!r) return out_of_range(target, location);
       return make_int(target, *r, location);
     }
-    if (target == Type::kFloat4 || target == Type::kFloat8) {
+    if (is_float(target)) {
       // As PostgreSQL, through the text: a finite value the float cannot hold, too large or so
       // small it would read as 0, is out of range.
       const bool single = target == Type::kFloat4;
@@ -598,7 +598,7 @@ std::optional<Signature> resolve_operator(const std::string& op, std::optional<T
   for (const auto& [name, fn] : kArith) {
     if (op != name) continue;
     if (!is_numeric_category(t)) return std::nullopt;
-    if (op == "%" && (t == Type::kFloat4 || t == Type::kFloat8)) return std::nullopt;
+    if (op == "%" && is_float(t)) return std::nullopt;
     return Signature{{t, t}, t, fn};
   }
   return std::nullopt;
@@ -712,11 +712,11 @@ std::optional<Type> aggregate_result(AggKind kind, Type t) {
     case AggKind::kSum:
       if (t == Type::kInt2 || t == Type::kInt4) return Type::kInt8;
       if (t == Type::kInt8 || t == Type::kNumeric) return Type::kNumeric;
-      if (t == Type::kFloat4 || t == Type::kFloat8 || t == Type::kInterval) return t;
+      if (is_float(t) || t == Type::kInterval) return t;
       return std::nullopt;
     case AggKind::kAvg:
       if (is_integer(t) || t == Type::kNumeric) return Type::kNumeric;
-      if (t == Type::kFloat4 || t == Type::kFloat8) return Type::kFloat8;
+      if (is_float(t)) return Type::kFloat8;
       if (t == Type::kInterval) return t;
       return std::nullopt;
     case AggKind::kMin:
@@ -924,8 +924,7 @@ SqlStatus Accumulator::merge(const Accumulator& other) {
       if (std::isinf(float_sum_ + other.float_sum_) && std::isfinite(float_sum_) &&
           std::isfinite(other.float_sum_))
         float_overflow_ = true;
-      if (spec_->kind == AggKind::kAvg &&
-          (spec_->arg.type == Type::kFloat4 || spec_->arg.type == Type::kFloat8)) {
+      if (spec_->kind == AggKind::kAvg && is_float(spec_->arg.type)) {
         if (first) {
           extreme_ = other.extreme_;
         } else {
@@ -992,7 +991,7 @@ bool Accumulator::deserialize(std::string_view& in) {
     return false;
   any_ = any != 0;
   numeric_sum_ = numeric.n;
-  const bool float_input = spec_->arg.type == Type::kFloat4 || spec_->arg.type == Type::kFloat8;
+  const bool float_input = is_float(spec_->arg.type);
   float_overflow_ = false;
   if (float_input && spec_->kind == AggKind::kSum && extreme_.type == Type::kBool) {
     float_overflow_ = true;

@@ -86,6 +86,10 @@ struct Signature {
   ScalarFn fn = nullptr;
   bool strict = true;     // any NULL argument gives NULL without calling fn
   bool variadic = false;  // params[0] applies to every argument
+  // Reads a literal given for the last parameter when the statement is bound, as PostgreSQL
+  // reads a literal of the parameter's type ('{a,b}' for a text[] path): a malformed one is a
+  // parse-analysis error pointing at the literal, not a planner error raised while folding.
+  SqlStatus (*check_literal)(const std::string& text, int location) = nullptr;
 };
 
 // Binary operators: + - * / % ^ || = <> != < <= > >=; unary: "-" and "+" with right only.

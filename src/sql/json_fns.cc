@@ -360,6 +360,11 @@ SqlResult<std::vector<std::string>> parse_path(const std::string& s, int loc) {
   return out;
 }
 
+SqlStatus check_path_literal(const std::string& text, int location) {
+  SQL_CHECK(parse_path(text, location));
+  return Unit{};
+}
+
 const Json* walk(const Json& root, const std::vector<std::string>& path) {
   const Json* j = &root;
   for (const auto& key : path) {
@@ -598,7 +603,7 @@ SqlResult<Value> fn_build_object(const Expr& c, std::vector<Value>& a) {
                        "argument " + std::to_string(i + 1) + ": key must not be null", c.location);
     const Json key = from_value(a[i]);
     // A key is the value's own text (a float's shortest text: 1e+20, -0), as PostgreSQL's.
-    const bool floating = a[i].type == Type::kFloat4 || a[i].type == Type::kFloat8;
+    const bool floating = is_float(a[i].type);
     obj.keys.push_back(floating                          ? to_text(a[i])
                        : key.kind == Json::Kind::kString ? key.text
                                                          : to_string(key));
@@ -766,8 +771,13 @@ std::optional<Signature> resolve_json_operator(const std::string& op, std::optio
     if (is_text_like(r)) return Signature{{T::kJsonb, T::kText}, result, op_get};
     return std::nullopt;
   }
-  if ((op == "#>" || op == "#>>") && is_text_like(r))
-    return Signature{{T::kJsonb, T::kText}, op == "#>" ? T::kJsonb : T::kText, op_path};
+  // The path is a text[] in PostgreSQL: a literal ('{a,0}') or an untyped parameter converts to
+  // it, a text value does not (42883, as there).
+  if ((op == "#>" || op == "#>>") && r == T::kUnknown) {
+    Signature path{{T::kJsonb, T::kText}, op == "#>" ? T::kJsonb : T::kText, op_path};
+    path.check_literal = check_path_literal;
+    return path;
+  }
   if (op == "?" && is_text_like(r)) return Signature{{T::kJsonb, T::kText}, T::kBool, op_exists};
   if ((op == "@>" || op == "<@") && (r == T::kJsonb || r == T::kUnknown))
     return Signature{{T::kJsonb, T::kJsonb}, T::kBool, op_contains};

@@ -537,17 +537,13 @@ int numeric_compare(const Numeric& a, const Numeric& b) {
   return c < 0 ? -1 : c > 0 ? 1 : 0;
 }
 
-std::optional<Numeric> numeric_rescale(const Numeric& n, int scale) {
-  if (!n.is_finite() || scale == n.scale()) return n;
+NumericResult numeric_rescale(const Numeric& n, int scale) {
+  if (!n.is_finite() || scale == n.scale()) return {n, NumericError::kNone};
   const auto small = n.small_unscaled();
   if (scale > n.scale()) {
     __int128 v;
-    if (small && scale_up_small(*small, scale - n.scale(), v)) {
-      auto r = small_result(v, scale);
-      return r.ok() ? std::optional<Numeric>(r.value) : std::nullopt;
-    }
-    auto r = checked(Access::unscaled(n) * pow10_big(scale - n.scale()), scale);
-    return r.ok() ? std::optional<Numeric>(r.value) : std::nullopt;
+    if (small && scale_up_small(*small, scale - n.scale(), v)) return small_result(v, scale);
+    return checked(Access::unscaled(n) * pow10_big(scale - n.scale()), scale);
   }
   const int drop = n.scale() - scale;
   if (small && drop <= kMaxSmallPow10) {
@@ -556,10 +552,9 @@ std::optional<Numeric> numeric_rescale(const Numeric& n, int scale) {
     const __int128 r = *small % div;
     if (r >= div - r) ++q;   // r * 2 >= div, unoverflowed
     if (-r >= div + r) --q;  // r * 2 <= -div
-    return Numeric(q, scale);
+    return {Numeric(q, scale), NumericError::kNone};
   }
-  auto r = checked(divide_pow10_rounded(Access::unscaled(n), drop), scale);
-  return r.ok() ? std::optional<Numeric>(r.value) : std::nullopt;
+  return checked(divide_pow10_rounded(Access::unscaled(n), drop), scale);
 }
 
 namespace {
@@ -570,11 +565,7 @@ NumericResult round_to(const Numeric& n, int64_t digits, bool half_away) {
   if (!n.is_finite()) return {n, NumericError::kNone};
   digits = std::clamp<int64_t>(digits, -kNumericMaxResultScale, kNumericMaxResultScale);
   const int target = static_cast<int>(digits);
-  if (target >= n.scale()) {
-    auto r = numeric_rescale(n, target);
-    if (!r) return {{}, NumericError::kOverflow};
-    return {*r, NumericError::kNone};
-  }
+  if (target >= n.scale()) return numeric_rescale(n, target);
   const int64_t drop = static_cast<int64_t>(n.scale()) - target;
   mpz_class u = Access::unscaled(n);
   const mpz_class unit = pow10_big(drop);
@@ -690,8 +681,8 @@ Numeric numeric_from_double(double d, int significant_digits) {
 std::optional<__int128> numeric_to_int128(const Numeric& n) {
   if (!n.is_finite()) return std::nullopt;
   auto r = numeric_rescale(n, 0);
-  if (!r) return std::nullopt;
-  return r->small_unscaled();
+  if (!r.ok()) return std::nullopt;
+  return r.value.small_unscaled();
 }
 
 namespace {

@@ -84,9 +84,9 @@ Numeric numeric_negate(const Numeric& n);
 Numeric numeric_abs(const Numeric& n);
 int numeric_compare(const Numeric& a, const Numeric& b);
 
-// To `scale` digits after the point, rounding half away from zero (nullopt: overflow). Only
-// finite values change.
-std::optional<Numeric> numeric_rescale(const Numeric& n, int scale);
+// To `scale` digits after the point, rounding half away from zero (kOverflow past the digit
+// limit). Only finite values change.
+NumericResult numeric_rescale(const Numeric& n, int scale);
 // round(n, digits) and trunc(n, digits): digits may be negative (to tens, hundreds, ...); the
 // result's scale is max(digits, 0).
 NumericResult numeric_round(const Numeric& n, int64_t digits);

@@ -190,6 +190,10 @@ bool is_integer(Type type) {
   return type == Type::kInt2 || type == Type::kInt4 || type == Type::kInt8;
 }
 
+bool is_float(Type type) {
+  return type == Type::kFloat4 || type == Type::kFloat8;
+}
+
 bool is_numeric_category(Type type) {
   return is_integer(type) || type == Type::kNumeric || type == Type::kFloat4 ||
          type == Type::kFloat8;

@@ -46,6 +46,7 @@ std::optional<Type> type_from_oid(uint32_t oid);
 // A type name as written in SQL or as pg_query spells it ("int4", "bigint", "varchar", ...).
 std::optional<Type> type_from_name(std::string_view name);
 bool is_integer(Type type);
+bool is_float(Type type);             // float4, float8
 bool is_numeric_category(Type type);  // integers, numeric, floats
 
 struct Value {

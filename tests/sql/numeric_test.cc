@@ -129,8 +129,8 @@ TEST(Numeric, Rounding) {
   EXPECT_EQ(str(numeric_trunc(num("1.999"), 2)), "1.99");
   EXPECT_EQ(str(numeric_floor(num("-" + k40 + ".5"))), "-1234567890123456789012345678901234567891");
   EXPECT_EQ(str(numeric_ceil(num(k40 + ".1"))), "1234567890123456789012345678901234567891");
-  EXPECT_EQ(numeric_to_string(*numeric_rescale(num("0.125"), 2)), "0.13");
-  EXPECT_EQ(numeric_to_string(*numeric_rescale(num("-0.125"), 2)), "-0.13");
+  EXPECT_EQ(str(numeric_rescale(num("0.125"), 2)), "0.13");
+  EXPECT_EQ(str(numeric_rescale(num("-0.125"), 2)), "-0.13");
   EXPECT_TRUE(numeric_is_integral(num(k40 + "00.000")));
   EXPECT_FALSE(numeric_is_integral(num(k40 + ".001")));
   EXPECT_EQ(numeric_unscaled_digit_count(num("-" + k40)), 40);

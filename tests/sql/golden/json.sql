@@ -10,6 +10,8 @@ SELECT '{"a": {"b": [1, {"c": "d"}]}}'::jsonb -> 'a', '{"a": "x"}'::jsonb ->> 'a
 SELECT '{"a": {"b": [1, {"c": "d"}]}}'::jsonb #> '{a,b,1}', '{"a": {"b": [1, {"c": "d"}]}}'::jsonb #>> '{a,b,1,c}', '{"a": {"b": [1, 2]}}'::jsonb #>> '{a,b,-1}', '{"a": null}'::jsonb ->> 'a', '{"a": null}'::jsonb -> 'a';
 SELECT '{"a b": {"c": 1}}'::jsonb #> '{"a b", c}', '[1]'::jsonb #> '{}', '{"a": 1}'::jsonb -> 'a' -> 'b', '"s"'::jsonb -> 0;
 SELECT '{"a": 1}'::jsonb #> 'a';
+SELECT '{"a": 1}'::jsonb #>> '{a}', '{"a": 1}'::jsonb #> '{a';
+SELECT '{"a": 1}'::jsonb #> ('{a' || '');
 -- ? @> <@ = ||
 SELECT '{"a": 1}'::jsonb ? 'a', '{"a": 1}'::jsonb ? 'b', '["a", "b"]'::jsonb ? 'b', '[1]'::jsonb ? '1', '"a"'::jsonb ? 'a';
 SELECT '{"a": 1, "b": {"c": [1, 2]}}'::jsonb @> '{"b": {"c": [2]}}', '{"a": 1}'::jsonb @> '{"a": 2}', '[1, 2]'::jsonb @> '1', '[1, [2]]'::jsonb @> '[[2]]', '[1, [2]]'::jsonb @> '[2]', '{"a": 1}'::jsonb <@ '{"a": 1, "b": 2}';
