@@ -85,6 +85,8 @@ struct Portal {
   std::vector<int16_t> result_formats;
   std::optional<sql::StatementResult> result;
   size_t next_row = 0;
+  // A SELECT executed with a row limit: its rows, handed out by the Executes that follow.
+  std::unique_ptr<sql::Cursor> cursor;
 };
 
 // Thrown nowhere: message handlers report protocol errors by returning false after queueing a
@@ -437,6 +439,7 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     switch (type) {
       case 'Q':
         co_await simple_query(body);
+        close_portals_if_transaction_ended();
         co_return true;
       case 'P':
         parse(body);
@@ -449,12 +452,14 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
         co_return !closed_;
       case 'E':
         co_await execute(body);
+        close_portals_if_transaction_ended();
         co_return !closed_;
       case 'C':
         close_message(body);
         co_return !closed_;
       case 'S':
         skip_until_sync_ = false;
+        // The implicit transaction of the messages before Sync ends here.
         if (session_->transaction_status() == 'I') portals_.clear();
         send_parameter_changes();
         Writer(out_).ready_for_query(session_->transaction_status());
@@ -588,7 +593,8 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
           "");
     if (m->param_formats.size() > 1 && m->param_formats.size() != m->params.size())
       return protocol_violation("Bind");
-    if (!m->portal.empty() && portals_.count(m->portal) != 0)
+    if (!m->portal.empty() &&
+        (portals_.count(m->portal) != 0 || session_->find_cursor(m->portal) != nullptr))
       return extended_error(sql::sql_error("42P03", "cursor \"" + m->portal + "\" already exists"),
                             "");
     Portal portal;
@@ -614,21 +620,27 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
             "");
       const auto& statement = *it->second.statement;
       w.parameter_description(statement.param_types());
-      if (statement.returns_rows()) {
-        w.row_description(statement.columns(), {});
+      const auto columns = session_->result_columns(statement);
+      if (!columns.empty()) {
+        w.row_description(columns, {});
       } else {
         w.no_data();
       }
       return;
     }
     auto it = portals_.find(m->name);
-    if (it == portals_.end())
+    if (it == portals_.end()) {
+      // A cursor DECLARE made is a portal too (psycopg describes its server cursors so).
+      if (sql::Cursor* cursor = session_->find_cursor(m->name))
+        return w.row_description(cursor->columns(), {});
       return extended_error(sql::sql_error(sql::sqlstate::kInvalidCursorName,
                                            "portal \"" + m->name + "\" does not exist"),
                             "");
+    }
     const Portal& portal = it->second;
-    if (portal.statement->returns_rows()) {
-      w.row_description(portal.statement->columns(), portal.result_formats);
+    const auto columns = session_->result_columns(*portal.statement);
+    if (!columns.empty()) {
+      w.row_description(columns, portal.result_formats);
     } else {
       w.no_data();
     }
@@ -642,6 +654,10 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     }
     auto it = portals_.find(m->portal);
     if (it == portals_.end()) {
+      if (sql::Cursor* cursor = session_->find_cursor(m->portal)) {
+        co_await execute_cursor(*cursor, m->max_rows, {});
+        co_return;
+      }
       extended_error(sql::sql_error(sql::sqlstate::kInvalidCursorName,
                                     "portal \"" + m->portal + "\" does not exist"),
                      "");
@@ -651,6 +667,28 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     Writer w(out_);
     if (portal.statement->empty()) {
       w.empty_query();
+      co_return;
+    }
+    if (portal.cursor) {
+      co_await execute_cursor(*portal.cursor, m->max_rows, portal.result_formats);
+      co_return;
+    }
+    if (!portal.result && m->max_rows > 0 && portal.statement->is_select()) {
+      // A row limit (JDBC's fetchSize): the rows are run into a cursor once, and every
+      // Execute takes the next ones from it, however many there are.
+      auto statement = portal.statement;
+      auto params = portal.params;
+      ResultStream idle = make_stream(ResultStream::Protocol::kExtended);
+      auto cursor = co_await run_streamed(
+          idle, [this, &statement, &params] { return session_->open_cursor(*statement, params); });
+      it = portals_.find(m->portal);
+      if (it == portals_.end()) co_return;
+      if (!cursor.ok()) {
+        extended_error(cursor.error(), statement->sql());
+        co_return;
+      }
+      it->second.cursor = std::move(*cursor);
+      co_await execute_cursor(*it->second.cursor, m->max_rows, it->second.result_formats);
       co_return;
     }
     if (!portal.result) {
@@ -717,6 +755,34 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     w.command_complete(tag);
   }
 
+  // The next `max_rows` (0: all) rows of a cursor; PortalSuspended when that many came, as
+  // PostgreSQL answers even when no row is left (the next Execute then completes).
+  asio::awaitable<void> execute_cursor(sql::Cursor& cursor, int32_t max_rows,
+                                       std::vector<int16_t> formats) {
+    ResultStream stream = make_stream(ResultStream::Protocol::kExtended, std::move(formats));
+    auto sent = co_await run_streamed(stream, [this, &cursor, max_rows, &stream] {
+      return session_->fetch_forward(cursor, max_rows, &stream);
+    });
+    if (!sent.ok()) {
+      extended_error(sent.error(), "");
+      co_return;
+    }
+    Writer w(out_);
+    if (max_rows > 0 && *sent == max_rows) {  // (0 or less: no limit)
+      w.portal_suspended();
+    } else {
+      w.command_complete("SELECT " + std::to_string(*sent));
+    }
+  }
+
+  // A COMMIT or ROLLBACK closes every portal of the transaction, as in PostgreSQL (protocol
+  // portals are never WITH HOLD).
+  void close_portals_if_transaction_ended() {
+    if (session_->transactions_ended() == transactions_seen_) return;
+    transactions_seen_ = session_->transactions_ended();
+    portals_.clear();
+  }
+
   void close_message(const std::string& body) {
     auto m = parse_describe(body);
     if (!m) return protocol_violation("Close");
@@ -758,6 +824,7 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
   int32_t pid_ = 0;
   std::map<std::string, Prepared> statements_;
   std::map<std::string, Portal> portals_;
+  uint64_t transactions_seen_ = 0;  // session_->transactions_ended() when portals_ was last valid
   bool skip_until_sync_ = false;
   bool closed_ = false;
   bool closed_after_flush_ = false;

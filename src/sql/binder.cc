@@ -333,6 +333,7 @@ class Binder {
 
  private:
   SqlResult<Plan> bind_explain(const PgQuery__ExplainStmt* s);
+  SqlResult<Plan> bind_declare_cursor(const PgQuery__DeclareCursorStmt* s);
   // A relation named in FROM (or by SHOW COLUMNS): a table, a view or a system relation.
   SqlResult<TableDef> resolve_relation(const std::string& schema, const std::string& name,
                                        int location) const;
@@ -2621,6 +2622,24 @@ SqlResult<Plan> Binder::bind_explain(const PgQuery__ExplainStmt* s) {
   return plan;
 }
 
+SqlResult<Plan> Binder::bind_declare_cursor(const PgQuery__DeclareCursorStmt* s) {
+  // PostgreSQL's CURSOR_OPT_* bits.
+  constexpr int32_t kBinary = 0x1, kNoScroll = 0x4, kHold = 0x20;
+  if ((s->options & kBinary) != 0)
+    return unsupported(
+        "DECLARE BINARY CURSOR (cursors answer in text; a client asks a "
+        "portal for binary columns with Bind)");
+  if (s->query == nullptr || s->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+    return sql_error(sqlstate::kSyntaxError, "DECLARE CURSOR needs a SELECT");
+  SQL_ASSIGN(Plan query, bind_select(s->query->select_stmt));
+  Plan plan = tagged(Plan::Kind::kDeclareCursor, "DECLARE CURSOR");
+  plan.variable = s->portalname;
+  plan.cursor_options.scroll = (s->options & kNoScroll) == 0;
+  plan.cursor_options.hold = (s->options & kHold) != 0;
+  plan.cursor_query = std::make_shared<const Plan>(std::move(query));
+  return plan;
+}
+
 SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
   SqlResult<Plan> plan = [&]() -> SqlResult<Plan> {
     switch (stmt->node_case) {
@@ -2647,6 +2666,37 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
         const char* name = stmt->deallocate_stmt->name;
         Plan plan = tagged(Plan::Kind::kDeallocate, name ? "DEALLOCATE" : "DEALLOCATE ALL");
         plan.variable = name ? name : "";
+        return plan;
+      }
+      case PG_QUERY__NODE__NODE_DECLARE_CURSOR_STMT:
+        return bind_declare_cursor(stmt->declare_cursor_stmt);
+      case PG_QUERY__NODE__NODE_FETCH_STMT: {
+        const auto* f = stmt->fetch_stmt;
+        Plan plan = tagged(Plan::Kind::kFetch, f->ismove ? "MOVE" : "FETCH");
+        plan.variable = f->portalname;
+        plan.fetch_count = f->how_many;
+        switch (f->direction) {
+          case PG_QUERY__FETCH_DIRECTION__FETCH_BACKWARD:
+            plan.fetch_direction = FetchDirection::kBackward;
+            break;
+          case PG_QUERY__FETCH_DIRECTION__FETCH_ABSOLUTE:
+            plan.fetch_direction = FetchDirection::kAbsolute;
+            break;
+          case PG_QUERY__FETCH_DIRECTION__FETCH_RELATIVE:
+            plan.fetch_direction = FetchDirection::kRelative;
+            break;
+          default:
+            plan.fetch_direction = FetchDirection::kForward;
+            break;
+        }
+        // Its rows are the cursor's, known once it is found (Session::result_columns).
+        return plan;
+      }
+      case PG_QUERY__NODE__NODE_CLOSE_PORTAL_STMT: {
+        const char* name = stmt->close_portal_stmt->portalname;
+        const bool all = name == nullptr || *name == '\0';
+        Plan plan = tagged(Plan::Kind::kCloseCursor, all ? "CLOSE CURSOR ALL" : "CLOSE CURSOR");
+        plan.variable = all ? "" : name;
         return plan;
       }
       case PG_QUERY__NODE__NODE_TRANSACTION_STMT: {

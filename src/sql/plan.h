@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sql/catalog.h"
+#include "sql/cursor.h"
 #include "sql/expr.h"
 
 namespace eddy::sql {
@@ -76,13 +77,16 @@ struct Plan {
     kBegin,
     kCommit,
     kRollback,
-    kCopyFrom,     // COPY t [(cols)] FROM STDIN: `table`, `insert_columns`, `copy`
-    kCopyTo,       // COPY t / (SELECT ...) TO STDOUT: `copy_query`, `copy`
-    kNoOp,         // accepted and ignored (e.g. SET TRANSACTION ...); answers `tag`
-    kShowColumns,  // SHOW COLUMNS FROM `variable` (a table, view or system relation)
-    kShowCreate,   // SHOW CREATE TABLE / MATERIALIZED VIEW `variable` (`value`: which)
-    kExplain,      // EXPLAIN `explained`
-    kDeallocate,   // DEALLOCATE `variable` (a prepared statement; empty: ALL)
+    kCopyFrom,       // COPY t [(cols)] FROM STDIN: `table`, `insert_columns`, `copy`
+    kCopyTo,         // COPY t / (SELECT ...) TO STDOUT: `copy_query`, `copy`
+    kNoOp,           // accepted and ignored (e.g. SET TRANSACTION ...); answers `tag`
+    kShowColumns,    // SHOW COLUMNS FROM `variable` (a table, view or system relation)
+    kShowCreate,     // SHOW CREATE TABLE / MATERIALIZED VIEW `variable` (`value`: which)
+    kExplain,        // EXPLAIN `explained`
+    kDeallocate,     // DEALLOCATE `variable` (a prepared statement; empty: ALL)
+    kDeclareCursor,  // DECLARE `variable` CURSOR FOR `cursor_query`
+    kFetch,          // FETCH / MOVE (tag "MOVE"): `fetch_direction`, `fetch_count`
+    kCloseCursor,    // CLOSE `variable` (empty: ALL)
   };
   Kind kind = Kind::kNoOp;
   std::string tag;
@@ -135,6 +139,12 @@ struct Plan {
       w += input_width(j.table);
     return w;
   }
+  // DECLARE, FETCH, MOVE, CLOSE: the cursor named `variable`.
+  std::shared_ptr<const Plan> cursor_query;
+  CursorOptions cursor_options{};
+  FetchDirection fetch_direction = FetchDirection::kForward;
+  int64_t fetch_count = 1;
+
   // COPY
   CopyOptions copy{};
   std::shared_ptr<const Plan> copy_query;

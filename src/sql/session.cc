@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include <cctype>
+#include <filesystem>
 
 #include "sql/binder.h"
 #include "sql/catalog.h"
@@ -128,6 +129,15 @@ bool is_utc_name(const std::string& value) {
 
 Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options) {
   std::unique_ptr<Engine> engine(new Engine(std::move(options)));
+  if (!engine->options_.data_dir.empty()) {
+    // Cursors spill their rows into unlinked files here: on the data dir's file system, which
+    // the operator sized, rather than a /tmp that may be small or memory-backed.
+    std::error_code ec;
+    std::filesystem::create_directories(engine->temp_dir(), ec);
+    if (ec)
+      return Error(ErrorCode::kIoError,
+                   "cannot create " + engine->temp_dir() + ": " + ec.message());
+  }
   ASSIGN_OR_RETURN(engine->catalog_, Catalog::open(posix_file_system(), engine->options_.data_dir));
   if (storage::LogManager* log = engine->options_.log) {
     engine->catalog_->set_space_for_drops([log] { return log->release_disk_reserve(); });
@@ -136,6 +146,11 @@ Result<std::unique_ptr<Engine>> Engine::open(EngineOptions options) {
 }
 
 Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
+
+std::string Engine::temp_dir() const {
+  if (options_.data_dir.empty()) return std::filesystem::temp_directory_path().string();
+  return options_.data_dir + "/tmp";
+}
 
 SqlStatus Engine::start_views() {
   if (views_ == nullptr) return Unit{};
@@ -174,6 +189,10 @@ std::vector<std::pair<std::string, Type>> PreparedStatement::columns() const {
     for (const auto& c : plan_->columns)
       out.emplace_back(c.name, c.type);
   return out;
+}
+
+bool PreparedStatement::is_select() const {
+  return plan_ != nullptr && plan_->kind == Plan::Kind::kSelect;
 }
 
 bool PreparedStatement::returns_rows() const {
@@ -350,6 +369,150 @@ BindInput Session::bind_input(std::vector<Type> param_types) {
                    [this](const std::string& name) { return setting(name); }, backend_pid_};
 }
 
+namespace {
+
+// What a cursor's query sends goes into its spool.
+class SpoolSink final : public ResultSink {
+ public:
+  explicit SpoolSink(RowSpool& spool) : spool_(spool) {}
+  SqlStatus begin_rows(const std::vector<std::pair<std::string, Type>>&) override { return Unit{}; }
+  SqlStatus row(const Row& row) override { return spool_.append(row); }
+  SqlStatus begin_copy_out(int16_t) override { return unexpected(); }
+  SqlStatus copy_line(std::string_view) override { return unexpected(); }
+  SqlStatus statement_done(StatementResult&&) override { return unexpected(); }
+
+ private:
+  static SqlStatus unexpected() {
+    return sql_error(sqlstate::kInternalError, "a cursor's query sent something but rows");
+  }
+  RowSpool& spool_;
+};
+
+// What a cursor keeps in memory before its rows go to a file: PostgreSQL's default work_mem,
+// whatever larger work_mem a session sets (a cursor lives on after its statement).
+constexpr size_t kCursorMemoryBytes = 4 << 20;
+
+std::vector<std::pair<std::string, Type>> column_pairs(const std::vector<ColumnDesc>& columns) {
+  std::vector<std::pair<std::string, Type>> out;
+  for (const auto& c : columns)
+    out.emplace_back(c.name, c.type);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, Type>> Session::result_columns(
+    const PreparedStatement& statement) {
+  if (statement.plan_ != nullptr && statement.plan_->kind == Plan::Kind::kFetch &&
+      statement.plan_->tag == "FETCH") {
+    if (Cursor* cursor = find_cursor(statement.plan_->variable)) return cursor->columns();
+    return {};
+  }
+  return statement.columns();
+}
+
+Cursor* Session::find_cursor(const std::string& name) {
+  auto it = cursors_.find(name);
+  return it == cursors_.end() ? nullptr : it->second.get();
+}
+
+SqlResult<std::unique_ptr<Cursor>> Session::spool(const Plan& query,
+                                                  const std::vector<Value>& params,
+                                                  CursorOptions options, std::string statement) {
+  auto rows = std::make_unique<RowSpool>(engine_.temp_dir(),
+                                         std::min(work_mem_bytes(), kCursorMemoryBytes));
+  SpoolSink sink(*rows);
+  QueryMemory memory(work_mem_bytes());
+  auto selected = run_select(query, params, engine_, *cancel_, memory, &sink);
+  return_memory_after(memory);
+  if (!selected.ok()) return std::move(selected.error());
+  if (!selected->streamed)
+    for (const Row& row : selected->rows)
+      SQL_CHECK(rows->append(row));
+  SQL_CHECK(rows->finish());
+  return std::make_unique<Cursor>(column_pairs(query.columns), std::move(rows), options,
+                                  std::move(statement));
+}
+
+SqlResult<std::unique_ptr<Cursor>> Session::open_cursor(const PreparedStatement& statement,
+                                                        const std::vector<Value>& params) {
+  if (statement.plan_ == nullptr || statement.plan_->kind != Plan::Kind::kSelect)
+    return sql_error(sqlstate::kInternalError, "only a SELECT runs into a cursor");
+  cancel_->store(false);
+  if (tx_ == 'E')
+    return sql_error(sqlstate::kInFailedTransaction,
+                     "current transaction is aborted, commands ignored until end of transaction "
+                     "block");
+  StatementClock clock;
+  auto cursor = spool(*statement.plan_, params, CursorOptions{}, statement.sql());
+  if (!cursor.ok()) {
+    cursor.error().location = -1;
+    if (tx_ == 'T') tx_ = 'E';
+  }
+  return cursor;
+}
+
+SqlResult<int64_t> Session::fetch_forward(Cursor& cursor, int64_t max_rows, ResultSink* sink) {
+  cancel_->store(false);
+  if (tx_ == 'E')
+    return sql_error(sqlstate::kInFailedTransaction,
+                     "current transaction is aborted, commands ignored until end of transaction "
+                     "block");
+  int64_t sent = 0;
+  auto fetched = cursor.fetch(
+      FetchDirection::kForward, max_rows <= 0 ? kFetchAll : max_rows, [&](Row&& row) -> SqlStatus {
+        if ((++sent & 1023) == 0 && cancel_->load())
+          return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
+        return sink->row(row);
+      });
+  if (!fetched.ok() && tx_ == 'T') tx_ = 'E';
+  return fetched;
+}
+
+SqlResult<StatementResult> Session::run_fetch(const Plan& plan, ResultSink* sink) {
+  Cursor* cursor = find_cursor(plan.variable);
+  if (cursor == nullptr)
+    return sql_error(sqlstate::kInvalidCursorName,
+                     "cursor \"" + plan.variable + "\" does not exist");
+  StatementResult result;
+  const bool move = plan.tag == "MOVE";
+  if (!move) {
+    result.returns_rows = true;
+    result.columns = cursor->columns();
+    if (sink != nullptr) {
+      SQL_CHECK(sink->begin_rows(result.columns));
+      result.streamed = true;
+    }
+  }
+  int64_t seen = 0;
+  std::function<SqlStatus(Row &&)> emit;
+  if (!move)
+    emit = [&](Row&& row) -> SqlStatus {
+      if ((++seen & 1023) == 0 && cancel_->load())
+        return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
+      if (sink != nullptr) return sink->row(row);
+      result.rows.push_back(std::move(row));
+      return Unit{};
+    };
+  SQL_ASSIGN(const int64_t count, cursor->fetch(plan.fetch_direction, plan.fetch_count, emit));
+  result.tag = plan.tag + " " + std::to_string(count);
+  return result;
+}
+
+void Session::end_transaction_cursors(bool committed) {
+  for (auto it = cursors_.begin(); it != cursors_.end();) {
+    Cursor& cursor = *it->second;
+    if (committed && cursor.options().hold) {
+      cursor.declared_in_transaction = false;
+      ++it;
+    } else if (!committed && cursor.options().hold && !cursor.declared_in_transaction) {
+      ++it;
+    } else {
+      it = cursors_.erase(it);
+    }
+  }
+}
+
 SqlResult<StatementResult> Session::run_guarded(const Plan& plan, const std::vector<Value>& params,
                                                 ResultSink* sink) {
   if (tx_ == 'E' && plan.kind != Plan::Kind::kRollback && plan.kind != Plan::Kind::kCommit)
@@ -504,7 +667,31 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       if (tx_ == 'I') result.notices.push_back("there is no transaction in progress");
       // COMMIT of a failed transaction block rolls back, and says so.
       if (tx_ == 'E') result.tag = "ROLLBACK";
+      if (tx_ != 'I') {
+        end_transaction_cursors(plan.kind == Plan::Kind::kCommit && tx_ == 'T');
+        ++transactions_ended_;
+      }
       tx_ = 'I';
+      return result;
+    case Plan::Kind::kDeclareCursor: {
+      if (tx_ == 'I' && !plan.cursor_options.hold)
+        return sql_error("25P01", "DECLARE CURSOR can only be used in transaction blocks");
+      if (cursors_.count(plan.variable) != 0)
+        return sql_error("42P03", "cursor \"" + plan.variable + "\" already exists");
+      SQL_ASSIGN(auto cursor, spool(*plan.cursor_query, params, plan.cursor_options, {}));
+      cursor->declared_in_transaction = tx_ != 'I';
+      cursors_[plan.variable] = std::move(cursor);
+      return result;
+    }
+    case Plan::Kind::kFetch:
+      return run_fetch(plan, sink);
+    case Plan::Kind::kCloseCursor:
+      if (plan.variable.empty()) {
+        cursors_.clear();
+      } else if (cursors_.erase(plan.variable) == 0) {
+        return sql_error(sqlstate::kInvalidCursorName,
+                         "cursor \"" + plan.variable + "\" does not exist");
+      }
       return result;
     case Plan::Kind::kNoOp:
       return result;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "sql/cursor.h"
 #include "sql/value.h"
 
 namespace eddy::storage {
@@ -55,6 +56,8 @@ class Engine {
   // Materialized views run on `host` (owned by the caller, outliving the Engine's use of it).
   void set_view_host(ViewHost* host) { views_ = host; }
   ViewHost* view_host() const { return views_; }
+  // Where cursors spill their rows: <data-dir>/tmp, or the system's temporary directory.
+  std::string temp_dir() const;
   // Binds every view of the catalog again (keeping the column names it was created with) and
   // starts it from its checkpoint; called once at startup after set_view_host. A view that does
   // not start is skipped: the others start, and the error names every one skipped.
@@ -112,6 +115,7 @@ class PreparedStatement {
   // Result columns (name, type); empty when the statement returns no rows.
   std::vector<std::pair<std::string, Type>> columns() const;
   bool returns_rows() const;
+  bool is_select() const;  // a SELECT (not SHOW, FETCH, EXPLAIN, ... that also return rows)
 
  private:
   friend class Session;
@@ -155,8 +159,23 @@ class Session {
   SqlResult<StatementResult> copy_done();
   SqlError copy_fail(const std::string& message);
 
+  // The columns `statement` answers now: a FETCH's are its cursor's (none while there is no
+  // such cursor; executing it reports that).
+  std::vector<std::pair<std::string, Type>> result_columns(const PreparedStatement& statement);
+  // A cursor DECLARE made (the protocol may Describe and Execute it as a portal); null if none.
+  Cursor* find_cursor(const std::string& name);
+  // The extended protocol's Execute with a row limit: the statement (one returning rows) runs
+  // into a cursor the connection keeps as the portal's, and fetch_forward hands out its rows.
+  SqlResult<std::unique_ptr<Cursor>> open_cursor(const PreparedStatement& statement,
+                                                 const std::vector<Value>& params);
+  // Up to `max_rows` (0: all) of the cursor's next rows to `sink`; answers how many.
+  SqlResult<int64_t> fetch_forward(Cursor& cursor, int64_t max_rows, ResultSink* sink);
+
   // 'I' idle, 'T' in a transaction block, 'E' in a failed transaction block.
   char transaction_status() const { return tx_; }
+  // How many transaction blocks have ended (COMMIT, ROLLBACK): the protocol's portals, which
+  // the connection keeps, close when one ends.
+  uint64_t transactions_ended() const { return transactions_ended_; }
   // Settings reported to the client at startup, and the ones changed since the last call.
   std::vector<std::pair<std::string, std::string>> reported_parameters() const;
   std::vector<std::pair<std::string, std::string>> take_changed_parameters();
@@ -187,6 +206,11 @@ class Session {
   SimpleOutcome run_simple(size_t from, ResultSink* sink);
   void end_copy(bool failed);
   size_t work_mem_bytes() const;  // the work_mem setting, in bytes
+  SqlResult<std::unique_ptr<Cursor>> spool(const Plan& query, const std::vector<Value>& params,
+                                           CursorOptions options, std::string statement);
+  SqlResult<StatementResult> run_fetch(const Plan& plan, ResultSink* sink);
+  // A transaction block ended: its cursors close, except WITH HOLD ones it committed.
+  void end_transaction_cursors(bool committed);
   BindInput bind_input(std::vector<Type> param_types);
 
   Engine& engine_;
@@ -194,10 +218,12 @@ class Session {
   std::map<std::string, std::string> defaults_;
   std::vector<std::string> changed_;
   char tx_ = 'I';
+  uint64_t transactions_ended_ = 0;
   int32_t backend_pid_ = 0;
   std::function<bool(const std::string&)> deallocate_;
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<CopyIn> copy_;
+  std::map<std::string, std::unique_ptr<Cursor>> cursors_;
   // A simple query paused by its COPY FROM STDIN: the statements after it.
   std::shared_ptr<const ParsedQuery> paused_;
   size_t paused_next_ = 0;

@@ -9,7 +9,6 @@ goes back to the system when it ends.
 
 usage: results_test.py EDDY_BINARY
 """
-import os
 import socket
 import struct
 import sys
@@ -17,17 +16,10 @@ import time
 
 import psycopg
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql"))
-from eddy_pg import Server  # noqa: E402
-
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "support"))
-from checks import check, passed  # noqa: E402
-from proc_stats import peak_rss_bytes, reset_peak_rss, rss_bytes, sanitized  # noqa: E402
-from pg_script import Connection, parse_fields  # noqa: E402
+from result_fixtures import (MiB, Connection, Server, check, load_big, parse_fields, passed,
+                             peak_rss_bytes, reset_peak_rss, rss_bytes, sanitized)
 
 ROWS = 400_000
-PAD = 200  # bytes of text per row: the result is ~85 MB on the wire
-MiB = 1 << 20
 # Resident-memory bounds are checked only without a sanitizer (set in main()).
 MEMORY_BOUNDS = True
 
@@ -48,19 +40,9 @@ class Memory:
         return peak_rss_bytes(self.pid)
 
 
-def pad_of(i):
-    return f"{i:08d}" + "x" * (PAD - 8)
-
-
 def load(server):
     with psycopg.connect(server.dsn(), autocommit=True) as conn:
-        conn.execute("CREATE TABLE big (id int, pad text)")
-        # (One COPY is all-or-nothing and bounded to 64 MiB: two of them.)
-        for first in (0, ROWS // 2):
-            with conn.cursor().copy("COPY big FROM STDIN") as copy:
-                for block in range(first, first + ROWS // 2, 10_000):
-                    copy.write("".join(f"{i}\t{pad_of(i)}\n" for i in range(block, block + 10_000)))
-        check(conn.execute("SELECT count(*) FROM big").fetchone()[0] == ROWS, "rows loaded")
+        check(load_big(conn, ROWS) == ROWS, "rows loaded")
 
 
 def read_until(conn, kinds):
