@@ -2178,8 +2178,18 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   // binder names an unaliased column differently now (its output topic and readers use them).
   if (const auto* stored = input_.stored_view_columns;
       stored != nullptr && stored->size() == select.columns.size()) {
-    for (size_t i = 0; i < stored->size(); ++i)
+    for (size_t i = 0; i < stored->size(); ++i) {
       select.columns[i].name = (*stored)[i].name;
+      // Its state and output hold values of the stored types: a statement that types a column
+      // differently now (an older server computed sqrt(numeric) in float8) cannot go on from
+      // them.
+      if ((*stored)[i].type != select.columns[i].type)
+        return sql_error(sqlstate::kFeatureNotSupported,
+                         "column \"" + (*stored)[i].name + "\" was " +
+                             type_name((*stored)[i].type) + " when the view was created and is " +
+                             type_name(select.columns[i].type) +
+                             " now; drop the view and create it again");
+    }
   }
   for (const auto& c : select.columns) {
     for (const auto& other : plan.view.columns)

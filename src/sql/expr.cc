@@ -69,6 +69,21 @@ SqlResult<Value> numeric_value(NumericResult r, int location) {
       return numeric_overflow(location);
     case NumericError::kDivisionByZero:
       return division_by_zero(location);
+    case NumericError::kSqrtOfNegative:
+      return sql_error(sqlstate::kInvalidArgumentForPower,
+                       "cannot take square root of a negative number", location);
+    case NumericError::kLogOfZero:
+      return sql_error(sqlstate::kInvalidArgumentForLog, "cannot take logarithm of zero", location);
+    case NumericError::kLogOfNegative:
+      return sql_error(sqlstate::kInvalidArgumentForLog,
+                       "cannot take logarithm of a negative number", location);
+    case NumericError::kZeroToNegativePower:
+      return sql_error(sqlstate::kInvalidArgumentForPower,
+                       "zero raised to a negative power is undefined", location);
+    case NumericError::kComplexPower:
+      return sql_error(sqlstate::kInvalidArgumentForPower,
+                       "a negative number raised to a non-integer power yields a complex result",
+                       location);
   }
   return Value::numeric(std::move(r.value));
 }
@@ -333,6 +348,26 @@ SqlResult<Value> fn_floor(const Expr& c, std::vector<Value>& a) {
 SqlResult<Value> fn_ceil(const Expr& c, std::vector<Value>& a) {
   return round_toward(c, a[0], 1);
 }
+// sqrt, exp, ln, log10, log (one argument: base 10; two: base first), power and ^ of numeric.
+SqlResult<Value> fn_numeric_math(const Expr& c, std::vector<Value>& a) {
+  const std::string& name = c.name;
+  NumericResult r;
+  if (name == "sqrt") {
+    r = numeric_sqrt(a[0].n);
+  } else if (name == "exp") {
+    r = numeric_exp(a[0].n);
+  } else if (name == "ln") {
+    r = numeric_ln(a[0].n);
+  } else if ((name == "log" || name == "log10") && a.size() == 1) {
+    r = numeric_log(Numeric(10, 0), a[0].n);
+  } else if (name == "log") {
+    r = numeric_log(a[0].n, a[1].n);
+  } else {
+    r = numeric_power(a[0].n, a[1].n);
+  }
+  return numeric_value(std::move(r), c.location);
+}
+
 SqlResult<Value> fn_sqrt(const Expr& c, std::vector<Value>& a) {
   if (a[0].f < 0)
     return sql_error(sqlstate::kInvalidArgumentForPower,
@@ -591,6 +626,9 @@ std::optional<Signature> resolve_operator(const std::string& op, std::optional<T
   }
   if (op == "^") {
     if (!is_numeric_category(t)) return std::nullopt;
+    // numeric ^ numeric when a side is numeric and neither is a float (PostgreSQL's choice).
+    if (t == Type::kNumeric)
+      return Signature{{Type::kNumeric, Type::kNumeric}, Type::kNumeric, fn_numeric_math};
     return Signature{{Type::kFloat8, Type::kFloat8}, Type::kFloat8, op_pow};
   }
   static const std::pair<const char*, ScalarFn> kArith[] = {
@@ -673,12 +711,25 @@ std::optional<Signature> resolve_function(const std::string& name, const std::ve
     if (!t) return std::nullopt;
     return Signature{{*t}, *t, name == "floor" ? fn_floor : fn_ceil};
   }
+  // The numeric variants for numeric input (computed in numeric, as PostgreSQL does); the
+  // float8 ones for integers, floats and unknown literals. log(b, x) exists only for numeric.
+  const bool one_numeric = n == 1 && args[0] == Type::kNumeric;
+  if (one_numeric &&
+      (name == "sqrt" || name == "exp" || name == "ln" || name == "log" || name == "log10"))
+    return Signature{{Type::kNumeric}, Type::kNumeric, fn_numeric_math};
+  if (name == "log" && n == 2) {
+    if (!math_type(args[0]) || !math_type(args[1])) return std::nullopt;
+    return Signature{{Type::kNumeric, Type::kNumeric}, Type::kNumeric, fn_numeric_math};
+  }
   if (name == "sqrt") {
     if (n != 1 || !math_type(args[0])) return std::nullopt;
     return Signature{{Type::kFloat8}, Type::kFloat8, fn_sqrt};
   }
   if (name == "power" || name == "pow") {
     if (n != 2 || !math_type(args[0]) || !math_type(args[1])) return std::nullopt;
+    const bool any_float = is_float(args[0]) || is_float(args[1]);
+    if (!any_float && (args[0] == Type::kNumeric || args[1] == Type::kNumeric))
+      return Signature{{Type::kNumeric, Type::kNumeric}, Type::kNumeric, fn_numeric_math};
     return Signature{{Type::kFloat8, Type::kFloat8}, Type::kFloat8, op_pow};
   }
   if (name == "mod") {

@@ -9,57 +9,12 @@
 #include <cstring>
 #include <limits>
 
-#include <gmpxx.h>
-
 #include "common/raw_bytes.h"
+#include "sql/numeric_detail.h"
 
 namespace eddy::sql {
 
-struct NumericBig {
-  mpz_class v;
-};
-
-// The representation, for this file only: small_ holds the unscaled value unless big_ does.
-struct NumericAccess {
-  static Numeric special(Numeric::Kind kind) {
-    Numeric n;
-    n.kind_ = kind;
-    return n;
-  }
-  static const std::shared_ptr<const NumericBig>& big(const Numeric& n) { return n.big_; }
-  static __int128 small(const Numeric& n) { return n.small_; }
-  // An unscaled integer and scale, held in 128 bits when they fit.
-  static Numeric finite(const mpz_class& unscaled, int scale) {
-    Numeric n;
-    n.scale_ = scale;
-    if (mpz_sizeinbase(unscaled.get_mpz_t(), 2) <= 126) {
-      n.small_ = to_int128(unscaled);
-    } else {
-      n.big_ = std::make_shared<const NumericBig>(NumericBig{unscaled});
-    }
-    return n;
-  }
-  static mpz_class unscaled(const Numeric& n) {
-    if (n.big_) return n.big_->v;
-    return from_int128(n.small_);
-  }
-  static mpz_class from_int128(__int128 x) {
-    const bool negative = x < 0;
-    auto mag = negative ? -static_cast<unsigned __int128>(x) : static_cast<unsigned __int128>(x);
-    const uint64_t words[2] = {static_cast<uint64_t>(mag), static_cast<uint64_t>(mag >> 64)};
-    mpz_class r;
-    mpz_import(r.get_mpz_t(), 2, -1, sizeof(uint64_t), 0, 0, words);
-    if (negative) r = -r;
-    return r;
-  }
-  static __int128 to_int128(const mpz_class& x) {  // |x| < 2^127
-    uint64_t words[2] = {0, 0};
-    size_t count = 0;
-    mpz_export(words, &count, -1, sizeof(uint64_t), 0, 0, x.get_mpz_t());
-    const auto mag = (static_cast<unsigned __int128>(words[1]) << 64) | words[0];
-    return sgn(x) < 0 ? -static_cast<__int128>(mag) : static_cast<__int128>(mag);
-  }
-};
+using namespace numeric_detail;
 
 namespace {
 
@@ -110,26 +65,14 @@ const __int128 kPow10[] = {
 };
 constexpr int kMaxSmallPow10 = 38;
 
+}  // namespace
+
+namespace numeric_detail {
+
 mpz_class pow10_big(int64_t k) {
   mpz_class r;
   mpz_ui_pow_ui(r.get_mpz_t(), 10, static_cast<unsigned long>(k));
   return r;
-}
-
-// x * 10^k without overflow, or false.
-bool scale_up_small(__int128 x, int k, __int128& out) {
-  if (k > kMaxSmallPow10) return x == 0 ? (out = 0, true) : false;
-  return !__builtin_mul_overflow(x, kPow10[k], &out);
-}
-
-// Decimal digits of a non-negative 128-bit integer.
-int digit_count(unsigned __int128 x) {
-  int d = 0;
-  while (x != 0) {
-    x /= 10;
-    ++d;
-  }
-  return d;
 }
 
 // Digits of |x| (0 for zero), exactly.
@@ -165,6 +108,26 @@ NumericResult checked(mpz_class unscaled, int64_t scale) {
        digit_count(unscaled) - scale > kNumericMaxIntegerDigits))
     return {{}, NumericError::kOverflow};
   return {Access::finite(unscaled, static_cast<int>(scale)), NumericError::kNone};
+}
+
+}  // namespace numeric_detail
+
+namespace {
+
+// x * 10^k without overflow, or false.
+bool scale_up_small(__int128 x, int k, __int128& out) {
+  if (k > kMaxSmallPow10) return x == 0 ? (out = 0, true) : false;
+  return !__builtin_mul_overflow(x, kPow10[k], &out);
+}
+
+// Decimal digits of a non-negative 128-bit integer.
+int digit_count(unsigned __int128 x) {
+  int d = 0;
+  while (x != 0) {
+    x /= 10;
+    ++d;
+  }
+  return d;
 }
 
 // A 128-bit result: far inside the digit limits. Magnitudes from 2^126 on are held big, so

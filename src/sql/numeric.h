@@ -59,7 +59,16 @@ class Numeric {
 };
 
 // What an operation that can fail ran into. kOverflow is "value overflows numeric format".
-enum class NumericError : uint8_t { kNone, kOverflow, kDivisionByZero };
+enum class NumericError : uint8_t {
+  kNone,
+  kOverflow,
+  kDivisionByZero,
+  kSqrtOfNegative,       // 2201F
+  kLogOfZero,            // 2201E
+  kLogOfNegative,        // 2201E
+  kZeroToNegativePower,  // 2201F
+  kComplexPower,         // 2201F: a negative number to a non-integer power
+};
 struct NumericResult {
   Numeric value{};
   NumericError error = NumericError::kNone;
@@ -83,6 +92,16 @@ NumericResult numeric_mod(const Numeric& a, const Numeric& b);
 Numeric numeric_negate(const Numeric& n);
 Numeric numeric_abs(const Numeric& n);
 int numeric_compare(const Numeric& a, const Numeric& b);
+
+// sqrt, exp, ln, log(base, x) and power as PostgreSQL 15 computes them for numeric
+// (numeric_math.cc): rounded half away from zero at PostgreSQL's result scale (at least 16
+// significant digits, no fewer digits after the point than an input has, at most 1000), with
+// its NaN and infinity rules and its errors.
+NumericResult numeric_sqrt(const Numeric& x);
+NumericResult numeric_exp(const Numeric& x);
+NumericResult numeric_ln(const Numeric& x);
+NumericResult numeric_log(const Numeric& base, const Numeric& x);
+NumericResult numeric_power(const Numeric& base, const Numeric& exponent);
 
 // To `scale` digits after the point, rounding half away from zero (kOverflow past the digit
 // limit). Only finite values change.

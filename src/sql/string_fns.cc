@@ -291,17 +291,6 @@ SqlResult<Value> fn_ln(const Expr& c, std::vector<Value>& a) {
   return Value::floating(Type::kFloat8, base10 ? std::log10(x) : std::log(x));
 }
 
-SqlResult<Value> fn_log_base(const Expr& c, std::vector<Value>& a) {
-  const double b = a[0].f, x = a[1].f;
-  if (b == 0 || x == 0)
-    return sql_error(sqlstate::kInvalidArgumentForLog, "cannot take logarithm of zero", c.location);
-  if (b < 0 || x < 0)
-    return sql_error(sqlstate::kInvalidArgumentForLog, "cannot take logarithm of a negative number",
-                     c.location);
-  if (b == 1) return sql_error(sqlstate::kDivisionByZero, "division by zero", c.location);
-  return Value::floating(Type::kFloat8, std::log(x) / std::log(b));
-}
-
 SqlResult<Value> fn_exp(const Expr& c, std::vector<Value>& a) {
   const double r = std::exp(a[0].f);
   if (r == 0 && std::isfinite(a[0].f))
@@ -542,11 +531,12 @@ std::optional<Signature> resolve_string_function(const std::string& name,
     return Signature{{T::kText}, T::kInt4, fn_octet_length};
   if (name == "encode") return sig({T::kBytea, T::kText}, T::kText, fn_encode);
   if (name == "decode") return sig({T::kText, T::kText}, T::kBytea, fn_decode);
-  // Math: double precision variants (numeric input is computed in double precision).
-  if (name == "ln" || name == "log10" || (name == "log" && n == 1))
+  // Math: the double precision variants. Numeric input and log(b, x) (numeric only, as in
+  // PostgreSQL) resolve in expr.cc.
+  const bool numeric_input = n == 1 && args[0] == T::kNumeric;
+  if ((name == "ln" || name == "log10" || (name == "log" && n == 1)) && !numeric_input)
     return sig({T::kFloat8}, T::kFloat8, fn_ln);
-  if (name == "log" && n == 2) return sig({T::kFloat8, T::kFloat8}, T::kFloat8, fn_log_base);
-  if (name == "exp") return sig({T::kFloat8}, T::kFloat8, fn_exp);
+  if (name == "exp" && !numeric_input) return sig({T::kFloat8}, T::kFloat8, fn_exp);
   if (name == "sign" && n == 1 && args[0] == T::kNumeric)
     return Signature{{T::kNumeric}, T::kNumeric, fn_sign};
   if (name == "sign") return sig({T::kFloat8}, T::kFloat8, fn_sign);

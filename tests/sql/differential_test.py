@@ -584,6 +584,17 @@ class Generator:
             return f"mod({x}, {self.nonzero('numeric', d)})"
         return choice
 
+    def n_math(self, t, d):
+        """sqrt, exp, ln, log, power of numeric: computed in numeric, at PostgreSQL's scales."""
+        self.risky()
+        x = self.expr("numeric", d)
+        y = self.pick(["2", "3", "(-2)", "0.5", "1.5", "(-1)", "0", self.expr("int4", d)])
+        return self.pick([f"sqrt(abs({x}))", f"sqrt({x})", f"exp({x} / 100)",
+                          f"ln(abs({x}) + 1)", f"ln({x})", f"log(abs({x}) + 1)",
+                          f"log10(abs({x}) + 2)", f"log(2, abs({x}) + 1)",
+                          f"log(abs({x}) + 2, 10)", f"power({x}, {y})", f"({x} ^ {y})",
+                          f"power(abs({x}) + 1, 0.5)", f"(abs({x}) ^ 0.25)"])
+
     def n_cast(self, t, d):
         self.risky()
         src = self.pick(["int4", "int8", "float8", "numeric", "text"])
@@ -800,7 +811,7 @@ class Generator:
     BUILDERS = {
         "int4": [i_arith, i_arith, i_div, i_neg, i_abs, i_mod, i_textfn, i_datediff, i_cast],
         "int8": [l_arith, l_arith, l_div, l_neg, l_cast],
-        "numeric": [n_arith, n_arith, n_div, n_fn, n_fn, n_cast, n_extract],
+        "numeric": [n_arith, n_arith, n_div, n_fn, n_fn, n_math, n_cast, n_extract],
         "float8": [f_arith, f_arith, f_div, f_fn, f_fn, f_cast, f_datepart],
         "text": [s_concat, s_case, s_sub, s_fn, s_cast, s_cast],
         "bool": [b_compare, b_compare, b_logic, b_isnull, b_istrue, b_between, b_in, b_like,

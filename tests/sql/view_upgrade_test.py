@@ -5,6 +5,8 @@
   unaliased column differently (the catalog is edited to hold names an older binder gave);
 - a view that no longer binds does not keep the server or the other views from starting: the
   server logs which view did not start, serves everything else, and the view can be dropped;
+- a view whose statement now types a column differently from the stored column (an older
+  server computed sqrt of numeric in float8) does not start, and the log says why;
 - a view keeps the key format its state was written in: one grouping by jsonb stored without a
   key format (an older server's) goes on grouping by text ('1.0' and '1' apart), while a new
   one groups equal jsonb values together as PostgreSQL does.
@@ -44,6 +46,7 @@ def main():
             conn.execute("INSERT INTO t VALUES (1, 10), (1, 5), (2, 7)")
             conn.execute("CREATE MATERIALIZED VIEW named AS SELECT k, count(*) FROM t GROUP BY k")
             conn.execute("CREATE MATERIALIZED VIEW broken AS SELECT k, v FROM t")
+            conn.execute("CREATE MATERIALIZED VIEW roots AS SELECT k, sqrt(v::numeric) AS r FROM t")
             conn.execute("CREATE MATERIALIZED VIEW fine AS SELECT k, sum(v) AS total FROM t "
                          "GROUP BY k")
             wait_rows(conn, "SELECT k, total FROM fine", [(1, 15), (2, 7)], "fine before")
@@ -66,6 +69,8 @@ def main():
         check(views["named"]["columns"][1]["name"] == "count", "stored column name")
         views["named"]["columns"][1]["name"] = "n_old"
         views["broken"]["sql"] = "CREATE MATERIALIZED VIEW broken AS SELECT k, nope FROM t"
+        eq(views["roots"]["columns"][1]["type"], "numeric", "sqrt of numeric is numeric")
+        views["roots"]["columns"][1]["type"] = "double precision"
         eq(views["by_json_new"].get("key_format"), 2, "a new view's key format is stored")
         del views["by_json_old"]["key_format"]
         with open(path, "w") as f:
@@ -74,6 +79,8 @@ def main():
         server.start()
         log = server.log_since_start()
         check('materialized view "broken" did not start' in log, "the log names the view")
+        check('materialized view "roots" did not start' in log and
+              "drop the view and create it again" in log, "a retyped column stops its view")
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             cur = conn.execute("SELECT * FROM named ORDER BY k")
             eq([d.name for d in cur.description], ["k", "n_old"], "the stored names are kept")

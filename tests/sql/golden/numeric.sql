@@ -52,3 +52,25 @@ SELECT '1e 5'::numeric, '1e -5'::numeric, 1.5::float4, 3.4028235e38::numeric::fl
 SELECT '1e+-5'::numeric;
 SELECT 1e-50::float4;
 SELECT 1e-400::float8 IS NULL;
+-- sqrt, exp, ln, log, power of numeric: computed in numeric, at PostgreSQL's result scales
+SELECT sqrt(2::numeric), sqrt(100::numeric), sqrt(1e-10::numeric), sqrt(0::numeric), sqrt(2), pg_typeof(sqrt(2));
+SELECT exp(1::numeric), exp(100::numeric), exp(-100::numeric), exp(0.001::numeric), exp(1e-20::numeric);
+SELECT ln(2::numeric), ln(1e100::numeric), ln(1.0001::numeric), ln(0.999999999::numeric), ln(0.5::numeric);
+SELECT log(2::numeric), log10(100::numeric), log(2, 8), log(0.5, 1000), pg_typeof(log(2, 8));
+SELECT 2::numeric ^ 0.5, 2 ^ 0.5, 2::numeric ^ 10, power(2::numeric, 100), 1.5 ^ 3, 0.5::numeric ^ 17;
+SELECT power(2::numeric, -2), power(3::numeric, -1), power(-2::numeric, 3), power(2.5::numeric, -3), power(0::numeric, 0), power(0::numeric, 0.5);
+SELECT power(10::numeric, 0.1), power(1e-20::numeric, 0.5), power(123.456::numeric, 7.89), power(9.99::numeric, 123.5), 0.9::numeric ^ 2000000000;
+SELECT pg_typeof(2 ^ 2), pg_typeof(2.0 ^ 2), pg_typeof(2.0 ^ 2::float8), pg_typeof(power(2, 2.5)), pg_typeof(exp(1)), pg_typeof(ln(1.5));
+SELECT power('NaN'::numeric, 0), power(1::numeric, 'NaN'), power('-Infinity'::numeric, 3), power('-Infinity'::numeric, -3), power(0.5::numeric, '-Infinity'), power(-1::numeric, 'Infinity'), exp('-Infinity'::numeric), log('Infinity'::numeric, 2), sqrt('NaN'::numeric);
+SELECT sqrt(-1::numeric);
+SELECT sqrt('-Infinity'::numeric);
+SELECT ln(0::numeric);
+SELECT ln(-1::numeric);
+SELECT log(1::numeric, 2::numeric);
+SELECT log(0::numeric, 2::numeric);
+SELECT power(0::numeric, -1);
+SELECT power(-2::numeric, 0.5);
+SELECT power('-Infinity'::numeric, 0.5);
+SELECT power(0::numeric, '-Infinity');
+SELECT exp(6000::numeric);
+SELECT 2::numeric ^ 1000000;
