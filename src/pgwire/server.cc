@@ -316,6 +316,11 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
         }
         return statements_.erase(name) != 0;
       });
+      sql::Session::PortalHooks hooks;
+      hooks.exists = [this](const std::string& name) { return portals_.count(name) != 0; };
+      hooks.close = [this](const std::string& name) { return portals_.erase(name) != 0; };
+      hooks.close_all = [this] { portals_.clear(); };
+      session_->set_portal_hooks(std::move(hooks));
       int32_t secret = 0;
       pid_ = server_.register_connection(weak_from_this(), &secret);
       session_->set_backend_pid(pid_);
@@ -673,7 +678,8 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
       co_await execute_cursor(*portal.cursor, m->max_rows, portal.result_formats);
       co_return;
     }
-    if (!portal.result && m->max_rows > 0 && portal.statement->is_select()) {
+    if (!portal.result && m->max_rows > 0 && !portal.statement->is_copy() &&
+        !session_->result_columns(*portal.statement).empty()) {
       // A row limit (JDBC's fetchSize): the rows are run into a cursor once, and every
       // Execute takes the next ones from it, however many there are.
       auto statement = portal.statement;
@@ -771,7 +777,7 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     if (max_rows > 0 && *sent == max_rows) {  // (0 or less: no limit)
       w.portal_suspended();
     } else {
-      w.command_complete("SELECT " + std::to_string(*sent));
+      w.command_complete(cursor.completion_tag(*sent));
     }
   }
 
@@ -788,8 +794,8 @@ class PgConnection : public std::enable_shared_from_this<PgConnection> {
     if (!m) return protocol_violation("Close");
     if (m->kind == 'S') {
       statements_.erase(m->name);
-    } else {
-      portals_.erase(m->name);
+    } else if (portals_.erase(m->name) == 0) {
+      session_->close_cursor(m->name);  // a DECLAREd cursor is a portal too
     }
     Writer(out_).close_complete();
   }

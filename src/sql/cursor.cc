@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -21,11 +22,18 @@ SqlError file_error(const std::string& what, int error) {
 
 }  // namespace
 
-RowSpool::RowSpool(std::string temp_dir, size_t memory_limit)
-    : temp_dir_(std::move(temp_dir)), memory_limit_(memory_limit) {}
+namespace {
+std::atomic<int> spilled_spools{0};
+}  // namespace
+
+RowSpool::RowSpool(std::string temp_dir, size_t memory_limit, uint64_t file_limit)
+    : temp_dir_(std::move(temp_dir)), memory_limit_(memory_limit), file_limit_(file_limit) {}
 
 RowSpool::~RowSpool() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    ::close(fd_);
+    spilled_spools.fetch_sub(1);
+  }
 }
 
 SqlStatus RowSpool::append(const Row& row) {
@@ -44,14 +52,27 @@ SqlStatus RowSpool::append(const Row& row) {
 }
 
 SqlStatus RowSpool::spill() {
+  if (spilled_spools.fetch_add(1) >= kMaxSpilled) {
+    spilled_spools.fetch_sub(1);
+    SqlError e = sql_error("53000", "too many cursors hold temporary files (" +
+                                        std::to_string(kMaxSpilled) + " in the server)");
+    e.hint = "Close cursors that are no longer read (CLOSE, or end their transaction).";
+    return e;
+  }
   std::string path = temp_dir_ + "/eddy-cursor-XXXXXX";
   fd_ = ::mkostemp(path.data(), O_CLOEXEC);
-  if (fd_ < 0) return file_error("could not create", errno);
+  if (fd_ < 0) {
+    spilled_spools.fetch_sub(1);
+    return file_error("could not create", errno);
+  }
   ::unlink(path.c_str());  // the descriptor keeps it; nothing to clean up after a crash
   return write_buffer();
 }
 
 SqlStatus RowSpool::write_buffer() {
+  if (file_limit_ != 0 && file_bytes_ + memory_.size() > file_limit_)
+    return sql_error("53400", "temporary file size exceeds temp_file_limit (" +
+                                  std::to_string(file_limit_ / 1024) + "kB)");
   size_t done = 0;
   while (done < memory_.size()) {
     const ssize_t n = ::write(fd_, memory_.data() + done, memory_.size() - done);
@@ -118,11 +139,18 @@ SqlStatus RowSpool::read(uint64_t index, Row& row) {
 }
 
 Cursor::Cursor(std::vector<std::pair<std::string, Type>> columns, std::unique_ptr<RowSpool> rows,
-               CursorOptions options, std::string statement)
+               CursorOptions options, std::string tag)
     : columns_(std::move(columns)),
       rows_(std::move(rows)),
       options_(options),
-      statement_(std::move(statement)) {}
+      tag_(std::move(tag)) {}
+
+std::string Cursor::completion_tag(int64_t rows) const {
+  for (const char* verb : {"SELECT", "FETCH"})
+    if (tag_.rfind(std::string(verb) + " ", 0) == 0)
+      return std::string(verb) + " " + std::to_string(rows);
+  return tag_;
+}
 
 SqlResult<int64_t> Cursor::go_to(int64_t target, const std::function<SqlStatus(Row&&)>& emit) {
   const auto size = static_cast<int64_t>(rows_->size());
@@ -170,6 +198,14 @@ SqlResult<int64_t> Cursor::walk(int64_t count, int step,
 
 SqlResult<int64_t> Cursor::fetch(FetchDirection direction, int64_t count,
                                  const std::function<SqlStatus(Row&&)>& emit) {
+  if (failed_) return sql_error("55000", "portal cannot be run: an earlier fetch from it failed");
+  auto moved = move(direction, count, emit);
+  if (!moved.ok() && moved.error().sqlstate != "55000") failed_ = true;
+  return moved;
+}
+
+SqlResult<int64_t> Cursor::move(FetchDirection direction, int64_t count,
+                                const std::function<SqlStatus(Row&&)>& emit) {
   // FORWARD -n is BACKWARD n, and the other way round.
   if (count < 0 &&
       (direction == FetchDirection::kForward || direction == FetchDirection::kBackward)) {
@@ -182,10 +218,11 @@ SqlResult<int64_t> Cursor::fetch(FetchDirection direction, int64_t count,
   bool backward = false;
   switch (direction) {
     case FetchDirection::kForward:
-      backward = count == 0;  // FORWARD 0 fetches the current row again
-      break;
     case FetchDirection::kBackward:
-      backward = true;
+      // FORWARD 0 and BACKWARD 0 fetch the current row again: a backward scan only when there
+      // is a row to fetch (MOVE 0 reads nothing).
+      backward = count == 0 ? emit && position_ >= 1 && position_ <= size
+                            : direction == FetchDirection::kBackward;
       break;
     case FetchDirection::kAbsolute:
       // A row from the end is reached by going to the end and back, as in PostgreSQL.
@@ -195,7 +232,7 @@ SqlResult<int64_t> Cursor::fetch(FetchDirection direction, int64_t count,
     case FetchDirection::kRelative:
       if (count > kFetchAll - position_) count = kFetchAll - position_;
       target = position_ + count;
-      backward = count <= 0;
+      backward = count < 0 || (count == 0 && emit && position_ >= 1 && position_ <= size);
       break;
   }
   if (backward && !options_.scroll) {
@@ -206,7 +243,7 @@ SqlResult<int64_t> Cursor::fetch(FetchDirection direction, int64_t count,
   if (count == 0 && direction != FetchDirection::kAbsolute) {
     // The current row again; none before the first or after the last, which stays so.
     if (position_ < 1 || position_ > size) return int64_t{0};
-    return go_to(position_, emit);
+    return go_to(position_, emit);  // (MOVE 0 on a row counts it, reading nothing)
   }
   switch (direction) {
     case FetchDirection::kForward:

@@ -26,7 +26,12 @@ namespace eddy::sql {
 // `temp_dir` that is unlinked as soon as it is made (nothing is left behind by a crash).
 class RowSpool {
  public:
-  RowSpool(std::string temp_dir, size_t memory_limit);
+  // Spools that spilled hold one descriptor each while they live: at most this many at once
+  // in the process, so cursors cannot take the descriptors the log and the listeners need.
+  static constexpr int kMaxSpilled = 256;
+
+  // `file_limit`: bytes the spool may write to its file (temp_file_limit; 0: no limit).
+  RowSpool(std::string temp_dir, size_t memory_limit, uint64_t file_limit = 0);
   ~RowSpool();
   RowSpool(const RowSpool&) = delete;
   RowSpool& operator=(const RowSpool&) = delete;
@@ -49,6 +54,7 @@ class RowSpool {
 
   const std::string temp_dir_;
   const size_t memory_limit_;
+  const uint64_t file_limit_;
   std::string memory_;  // every row while they fit; after spill(), rows not yet written
   int fd_ = -1;
   uint64_t file_bytes_ = 0;  // written to the file so far
@@ -72,14 +78,20 @@ struct CursorOptions {
 
 class Cursor {
  public:
+  // `tag`: the CommandComplete of the statement whose rows these are ("SELECT 3", "FETCH 2",
+  // "SHOW").
   Cursor(std::vector<std::pair<std::string, Type>> columns, std::unique_ptr<RowSpool> rows,
-         CursorOptions options, std::string statement);
+         CursorOptions options, std::string tag);
 
   const std::vector<std::pair<std::string, Type>>& columns() const { return columns_; }
   const CursorOptions& options() const { return options_; }
-  const std::string& statement() const { return statement_; }
+  // What completes an Execute of this cursor that sent `rows`: the statement's tag, with
+  // SELECT's and FETCH's count being those rows.
+  std::string completion_tag(int64_t rows) const;
   // Rows emitted (FETCH) or passed over (MOVE: `emit` null), as the FETCH n / MOVE n tag
-  // counts them. `emit` returning an error stops the fetch with it.
+  // counts them. `emit` returning an error stops the fetch with it, and the cursor cannot be
+  // used again (55000), as PostgreSQL fails a portal whose run failed: where it stands is
+  // unknown to the client.
   SqlResult<int64_t> fetch(FetchDirection direction, int64_t count,
                            const std::function<SqlStatus(Row&&)>& emit);
 
@@ -91,11 +103,14 @@ class Cursor {
   // on the last one emitted, or past the end it ran into.
   SqlResult<int64_t> walk(int64_t count, int step, const std::function<SqlStatus(Row&&)>& emit);
   SqlResult<int64_t> go_to(int64_t target, const std::function<SqlStatus(Row&&)>& emit);
+  SqlResult<int64_t> move(FetchDirection direction, int64_t count,
+                          const std::function<SqlStatus(Row&&)>& emit);
 
   std::vector<std::pair<std::string, Type>> columns_;
   std::unique_ptr<RowSpool> rows_;
   CursorOptions options_;
-  std::string statement_;
+  std::string tag_;
+  bool failed_ = false;
   // 0: before the first row; 1..size: on that row; size + 1: after the last.
   int64_t position_ = 0;
 };

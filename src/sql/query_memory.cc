@@ -35,7 +35,10 @@ size_t approximate_bytes(const Row& row) {
   return bytes;
 }
 
-std::optional<size_t> parse_work_mem(std::string_view text) {
+namespace {
+
+// A size in PostgreSQL's units (none: kB), from min_kib up to 2147483647kB.
+std::optional<size_t> parse_memory_setting(std::string_view text, uint64_t min_kib) {
   size_t i = 0;
   while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
     ++i;
@@ -67,8 +70,27 @@ std::optional<size_t> parse_work_mem(std::string_view text) {
   if (number > kMaxWorkMemKiB * kKiB / bytes_per_unit) return std::nullopt;
   // PostgreSQL rounds a value below the setting's unit (kB) to the nearest unit.
   const uint64_t kib = (number * bytes_per_unit + kKiB / 2) / kKiB;
-  if (kib < kMinWorkMemKiB || kib > kMaxWorkMemKiB) return std::nullopt;
+  if (kib < min_kib || kib > kMaxWorkMemKiB) return std::nullopt;
   return static_cast<size_t>(kib * kKiB);
+}
+
+}  // namespace
+
+std::optional<size_t> parse_work_mem(std::string_view text) {
+  return parse_memory_setting(text, kMinWorkMemKiB);
+}
+
+std::optional<size_t> parse_temp_file_limit(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i])))
+    ++i;
+  if (text.substr(i).rfind("-1", 0) == 0) {
+    size_t j = i + 2;
+    while (j < text.size() && std::isspace(static_cast<unsigned char>(text[j])))
+      ++j;
+    if (j == text.size()) return 0;
+  }
+  return parse_memory_setting(text, 0);
 }
 
 std::string format_memory_setting(size_t bytes) {

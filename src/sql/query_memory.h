@@ -43,6 +43,8 @@ inline constexpr size_t kEntryOverheadBytes = 64;
 // `work_mem` as PostgreSQL spells it: an integer with an optional unit (B, kB, MB, GB, TB; none
 // means kB), 64kB up to 2147483647kB. nullopt when the text is not one.
 std::optional<size_t> parse_work_mem(std::string_view text);
+// `temp_file_limit`: -1 (no limit: 0 here) or a size like work_mem's, from 0kB.
+std::optional<size_t> parse_temp_file_limit(std::string_view text);
 // The bytes as PostgreSQL shows a memory setting: the largest unit that divides them ("4MB").
 std::string format_memory_setting(size_t bytes);
 

@@ -65,6 +65,9 @@ constexpr Setting kSettings[] = {
     // What a bounded query may hold in memory (query_memory.h). Far above PostgreSQL's 4MB:
     // Eddy fails a query that needs more instead of spilling to disk.
     {"work_mem", "1GB", false},
+    // What one cursor may write to its temporary file (cursor.h); -1: no limit, as in
+    // PostgreSQL.
+    {"temp_file_limit", "-1", false},
     // Read by GUI tools and drivers, or set by them (and by pg_dump scripts): accepted and kept
     // per session, with PostgreSQL's defaults, though Eddy has no planner or memory knobs.
     {"lc_collate", "C", false},
@@ -191,8 +194,9 @@ std::vector<std::pair<std::string, Type>> PreparedStatement::columns() const {
   return out;
 }
 
-bool PreparedStatement::is_select() const {
-  return plan_ != nullptr && plan_->kind == Plan::Kind::kSelect;
+bool PreparedStatement::is_copy() const {
+  return plan_ != nullptr &&
+         (plan_->kind == Plan::Kind::kCopyTo || plan_->kind == Plan::Kind::kCopyFrom);
 }
 
 bool PreparedStatement::returns_rows() const {
@@ -297,6 +301,19 @@ Session::SimpleOutcome Session::resume_simple(ResultSink* sink) {
 }
 
 Session::SimpleOutcome Session::run_simple(size_t from, ResultSink* sink) {
+  const std::shared_ptr<const ParsedQuery> parsed = paused_;
+  implicit_block_ = parsed->size() > 1;
+  SimpleOutcome outcome = run_simple_statements(from, sink);
+  // The implicit block ends with the query (unless a COPY paused it): what it declared outside
+  // a transaction block closes, except WITH HOLD cursors when it succeeded.
+  if (paused_ == nullptr || outcome.error) {
+    if (implicit_block_ && tx_ == 'I') end_transaction_cursors(!outcome.error);
+    implicit_block_ = false;
+  }
+  return outcome;
+}
+
+Session::SimpleOutcome Session::run_simple_statements(size_t from, ResultSink* sink) {
   SimpleOutcome outcome;
   const std::shared_ptr<const ParsedQuery> parsed = std::move(paused_);
   outcome.empty = parsed->size() == 0;
@@ -416,35 +433,41 @@ Cursor* Session::find_cursor(const std::string& name) {
   return it == cursors_.end() ? nullptr : it->second.get();
 }
 
-SqlResult<std::unique_ptr<Cursor>> Session::spool(const Plan& query,
+uint64_t Session::temp_file_limit_bytes() const {
+  const auto value = setting("temp_file_limit");
+  if (auto bytes = value ? parse_temp_file_limit(*value) : std::nullopt) return *bytes;
+  return 0;
+}
+
+SqlResult<std::unique_ptr<Cursor>> Session::spool(const Plan& plan,
                                                   const std::vector<Value>& params,
-                                                  CursorOptions options, std::string statement) {
-  auto rows = std::make_unique<RowSpool>(engine_.temp_dir(),
-                                         std::min(work_mem_bytes(), kCursorMemoryBytes));
+                                                  CursorOptions options) {
+  auto rows = std::make_unique<RowSpool>(
+      engine_.temp_dir(), std::min(work_mem_bytes(), kCursorMemoryBytes), temp_file_limit_bytes());
   SpoolSink sink(*rows);
-  QueryMemory memory(work_mem_bytes());
-  auto selected = run_select(query, params, engine_, *cancel_, memory, &sink);
-  return_memory_after(memory);
-  if (!selected.ok()) return std::move(selected.error());
-  if (!selected->streamed)
-    for (const Row& row : selected->rows)
+  SQL_ASSIGN(StatementResult result, run(plan, params, &sink));
+  if (!result.streamed)
+    for (const Row& row : result.rows)
       SQL_CHECK(rows->append(row));
   SQL_CHECK(rows->finish());
-  return std::make_unique<Cursor>(column_pairs(query.columns), std::move(rows), options,
-                                  std::move(statement));
+  auto columns = result.columns.empty() ? column_pairs(plan.columns) : std::move(result.columns);
+  return std::make_unique<Cursor>(std::move(columns), std::move(rows), options,
+                                  std::move(result.tag));
 }
 
 SqlResult<std::unique_ptr<Cursor>> Session::open_cursor(const PreparedStatement& statement,
                                                         const std::vector<Value>& params) {
-  if (statement.plan_ == nullptr || statement.plan_->kind != Plan::Kind::kSelect)
-    return sql_error(sqlstate::kInternalError, "only a SELECT runs into a cursor");
+  if (statement.plan_ == nullptr || result_columns(statement).empty() ||
+      statement.plan_->kind == Plan::Kind::kCopyTo)
+    return sql_error(sqlstate::kInternalError,
+                     "only a statement returning rows runs into a cursor");
   cancel_->store(false);
   if (tx_ == 'E')
     return sql_error(sqlstate::kInFailedTransaction,
                      "current transaction is aborted, commands ignored until end of transaction "
                      "block");
   StatementClock clock;
-  auto cursor = spool(*statement.plan_, params, CursorOptions{}, statement.sql());
+  auto cursor = spool(*statement.plan_, params, CursorOptions{});
   if (!cursor.ok()) {
     cursor.error().location = -1;
     if (tx_ == 'T') tx_ = 'E';
@@ -476,13 +499,18 @@ SqlResult<StatementResult> Session::run_fetch(const Plan& plan, ResultSink* sink
                      "cursor \"" + plan.variable + "\" does not exist");
   StatementResult result;
   const bool move = plan.tag == "MOVE";
+  // The RowDescription goes out with the first row (or once the fetch succeeded), so a move
+  // the cursor refuses answers only its error, as in PostgreSQL.
+  bool described = false;
+  auto describe = [&]() -> SqlStatus {
+    if (described || sink == nullptr) return Unit{};
+    described = true;
+    result.streamed = true;
+    return sink->begin_rows(result.columns);
+  };
   if (!move) {
     result.returns_rows = true;
     result.columns = cursor->columns();
-    if (sink != nullptr) {
-      SQL_CHECK(sink->begin_rows(result.columns));
-      result.streamed = true;
-    }
   }
   int64_t seen = 0;
   std::function<SqlStatus(Row &&)> emit;
@@ -490,11 +518,13 @@ SqlResult<StatementResult> Session::run_fetch(const Plan& plan, ResultSink* sink
     emit = [&](Row&& row) -> SqlStatus {
       if ((++seen & 1023) == 0 && cancel_->load())
         return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
+      SQL_CHECK(describe());
       if (sink != nullptr) return sink->row(row);
       result.rows.push_back(std::move(row));
       return Unit{};
     };
   SQL_ASSIGN(const int64_t count, cursor->fetch(plan.fetch_direction, plan.fetch_count, emit));
+  if (!move) SQL_CHECK(describe());
   result.tag = plan.tag + " " + std::to_string(count);
   return result;
 }
@@ -607,6 +637,13 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
         }
         value = format_memory_setting(*bytes);
       }
+      if (name == "temp_file_limit") {
+        auto bytes = parse_temp_file_limit(value);
+        if (!bytes)
+          return sql_error(sqlstate::kInvalidParameterValue,
+                           "invalid value for parameter \"temp_file_limit\": \"" + value + "\"");
+        value = *bytes == 0 ? "-1" : format_memory_setting(*bytes);
+      }
       if (name == "timezone") value = "UTC";
       if (name == "client_encoding") value = "UTF8";
       settings_[name] = value;
@@ -674,12 +711,13 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       tx_ = 'I';
       return result;
     case Plan::Kind::kDeclareCursor: {
-      if (tx_ == 'I' && !plan.cursor_options.hold)
+      // Several statements in one simple query run in one implicit transaction block.
+      if (tx_ == 'I' && !implicit_block_ && !plan.cursor_options.hold)
         return sql_error("25P01", "DECLARE CURSOR can only be used in transaction blocks");
-      if (cursors_.count(plan.variable) != 0)
+      if (cursors_.count(plan.variable) != 0 || (portals_.exists && portals_.exists(plan.variable)))
         return sql_error("42P03", "cursor \"" + plan.variable + "\" already exists");
-      SQL_ASSIGN(auto cursor, spool(*plan.cursor_query, params, plan.cursor_options, {}));
-      cursor->declared_in_transaction = tx_ != 'I';
+      SQL_ASSIGN(auto cursor, spool(*plan.cursor_query, params, plan.cursor_options));
+      cursor->declared_in_transaction = tx_ != 'I' || implicit_block_;
       cursors_[plan.variable] = std::move(cursor);
       return result;
     }
@@ -688,7 +726,9 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
     case Plan::Kind::kCloseCursor:
       if (plan.variable.empty()) {
         cursors_.clear();
-      } else if (cursors_.erase(plan.variable) == 0) {
+        if (portals_.close_all) portals_.close_all();
+      } else if (cursors_.erase(plan.variable) == 0 &&
+                 !(portals_.close && portals_.close(plan.variable))) {
         return sql_error(sqlstate::kInvalidCursorName,
                          "cursor \"" + plan.variable + "\" does not exist");
       }

@@ -115,7 +115,7 @@ class PreparedStatement {
   // Result columns (name, type); empty when the statement returns no rows.
   std::vector<std::pair<std::string, Type>> columns() const;
   bool returns_rows() const;
-  bool is_select() const;  // a SELECT (not SHOW, FETCH, EXPLAIN, ... that also return rows)
+  bool is_copy() const;  // COPY FROM STDIN or TO STDOUT
 
  private:
   friend class Session;
@@ -190,6 +190,18 @@ class Session {
     deallocate_ = std::move(deallocate);
   }
 
+  // The protocol's portals, which the connection keeps, share the cursors' names (as in
+  // PostgreSQL): DECLARE of a portal's name is 42P03, CLOSE reaches portals, CLOSE ALL closes
+  // them too.
+  struct PortalHooks {
+    std::function<bool(const std::string&)> exists;
+    std::function<bool(const std::string&)> close;  // false when there is none of that name
+    std::function<void()> close_all;
+  };
+  void set_portal_hooks(PortalHooks hooks) { portals_ = std::move(hooks); }
+  // Closes a DECLAREd cursor (the protocol's Close of a portal by its name); false if none.
+  bool close_cursor(const std::string& name) { return cursors_.erase(name) != 0; }
+
   // Makes the running (or next) scan stop with SQLSTATE 57014.
   void cancel() { cancel_->store(true); }
   // The flag cancel() sets, for a ResultSink that waits on its client.
@@ -206,8 +218,11 @@ class Session {
   SimpleOutcome run_simple(size_t from, ResultSink* sink);
   void end_copy(bool failed);
   size_t work_mem_bytes() const;  // the work_mem setting, in bytes
-  SqlResult<std::unique_ptr<Cursor>> spool(const Plan& query, const std::vector<Value>& params,
-                                           CursorOptions options, std::string statement);
+  // Runs a statement that returns rows into a cursor's spool.
+  SqlResult<std::unique_ptr<Cursor>> spool(const Plan& plan, const std::vector<Value>& params,
+                                           CursorOptions options);
+  uint64_t temp_file_limit_bytes() const;  // 0: none
+  SimpleOutcome run_simple_statements(size_t from, ResultSink* sink);
   SqlResult<StatementResult> run_fetch(const Plan& plan, ResultSink* sink);
   // A transaction block ended: its cursors close, except WITH HOLD ones it committed.
   void end_transaction_cursors(bool committed);
@@ -224,6 +239,8 @@ class Session {
   std::shared_ptr<std::atomic<bool>> cancel_ = std::make_shared<std::atomic<bool>>(false);
   std::unique_ptr<CopyIn> copy_;
   std::map<std::string, std::unique_ptr<Cursor>> cursors_;
+  PortalHooks portals_;
+  bool implicit_block_ = false;  // running a simple query of several statements
   // A simple query paused by its COPY FROM STDIN: the statements after it.
   std::shared_ptr<const ParsedQuery> paused_;
   size_t paused_next_ = 0;

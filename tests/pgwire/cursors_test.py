@@ -148,6 +148,94 @@ def directions(server):
     conn.close()
 
 
+def bind_portal(conn, portal, sql):
+    """Parse (unnamed) and Bind of `portal` without parameters, then Sync."""
+    conn.send(b"P", cstring("") + cstring(sql) + struct.pack("!h", 0))
+    conn.send(b"B", cstring(portal) + cstring("") + struct.pack("!hhh", 0, 0, 0))
+    conn.send(b"S")
+    while conn.read_message()[0] != b"Z":
+        pass
+
+
+def namespaces_and_limits(server):
+    """Cursors and the protocol's portals share names; FETCH through a row-limited Execute;
+    DECLARE in a multi-statement query; NO SCROLL's count-0 moves; temp_file_limit."""
+    conn = Connection("127.0.0.1", server.pg_port)
+    # One Query of several statements is one implicit transaction block, as in PostgreSQL.
+    lines = conn.run("DECLARE m CURSOR FOR SELECT g FROM five; FETCH 2 FROM m")
+    check(lines[-3:] == ["1", "2", "-- FETCH 2"], f"DECLARE and FETCH in one query: {lines}")
+    lines = conn.run("FETCH 1 FROM m")
+    check(lines[0].startswith("ERROR:  34000"), f"its cursor closed with the query: {lines}")
+    conn.run("DECLARE held CURSOR WITH HOLD FOR SELECT g FROM five; SELECT 1")
+    check(conn.run("FETCH 1 FROM held")[-1] == "-- FETCH 1", "WITH HOLD outlives the query")
+    # Close('P') reaches a DECLAREd cursor.
+    conn.send(b"C", b"P" + cstring("held"))
+    conn.send(b"S")
+    kinds = []
+    while not kinds or kinds[-1] != b"Z":
+        kinds.append(conn.read_message()[0])
+    check(kinds == [b"3", b"Z"], f"Close of a cursor's portal: {kinds}")
+    check(conn.run("FETCH 1 FROM held")[0].startswith("ERROR:  34000"), "closed by Close('P')")
+
+    conn.run("BEGIN")
+    # A portal's name is taken for DECLARE, and CLOSE closes a portal.
+    bind_portal(conn, "taken", "SELECT g FROM five")
+    lines = conn.run("DECLARE taken CURSOR FOR SELECT 1")
+    check(lines[0].startswith("ERROR:  42P03"), f"DECLARE of a portal's name: {lines}")
+    conn.run("ROLLBACK")
+    conn.run("BEGIN")
+    bind_portal(conn, "p2", "SELECT g FROM five")
+    check(conn.run("CLOSE p2") == ["-- CLOSE CURSOR"], "CLOSE of a protocol portal")
+    _, last = execute_with_limit(conn, "p2", 1)
+    check(last[0] == b"E" and parse_fields(last[1]).get("C") == "34000", f"p2 closed: {last}")
+    conn.run("ROLLBACK")
+
+    # FETCH through Execute with a row limit comes in batches too, tagged FETCH n per batch.
+    conn.run("BEGIN")
+    conn.run("DECLARE c CURSOR FOR SELECT g FROM five")
+    conn.send(b"P", cstring("") + cstring("FETCH ALL FROM c") + struct.pack("!h", 0))
+    conn.send(b"B", cstring("f") + cstring("") + struct.pack("!hhh", 0, 0, 0))
+    conn.send(b"D", b"P" + cstring("f"))
+    conn.send(b"S")
+    described = []
+    while True:
+        kind, payload = conn.read_message()
+        described.append(kind)
+        if kind == b"Z":
+            break
+    check(b"T" in described, f"a FETCH is described with its cursor's columns: {described}")
+    batches = []
+    while True:
+        got, last = execute_with_limit(conn, "f", 2)
+        batches.append([int(parse_row(p)[0]) for p in got])
+        if last[0] != b"s":
+            break
+    check(batches == [[1, 2], [3, 4], [5]] and last[1].rstrip(b"\0") == b"FETCH 1",
+          f"FETCH ALL in batches of 2: {batches}, {last}")
+
+    # NO SCROLL: count-0 moves that read nothing backward are allowed.
+    conn.run("DECLARE ns NO SCROLL CURSOR FOR SELECT g FROM five")
+    check(conn.run("FETCH 0 FROM ns") == ["columns: g int4", "-- FETCH 0"], "FETCH 0 first")
+    check(conn.run("MOVE 0 IN ns") == ["-- MOVE 0"], "MOVE 0 before the first row")
+    conn.run("FETCH 1 FROM ns")
+    check(conn.run("MOVE 0 IN ns") == ["-- MOVE 1"], "MOVE 0 on a row")
+    check(conn.run("FETCH 0 FROM ns")[0].startswith("ERROR:  55000"), "FETCH 0 on a row")
+    conn.run("ROLLBACK")
+
+    # temp_file_limit bounds what a cursor writes (PostgreSQL's setting and error).
+    check(conn.run("SHOW temp_file_limit")[1] == "-1", "default temp_file_limit")
+    conn.run("SET temp_file_limit = '1MB'")
+    check(conn.run("SHOW temp_file_limit")[1] == "1MB", "temp_file_limit set")
+    conn.run("BEGIN")
+    lines = conn.run("DECLARE big_c CURSOR FOR SELECT pad FROM big")
+    check(lines[0].startswith("ERROR:  53400") and "temp_file_limit (1024kB)" in lines[0],
+          f"a cursor past temp_file_limit: {lines}")
+    conn.run("ROLLBACK")
+    check(conn.run("SET temp_file_limit = 'lots'")[0].startswith("ERROR:  22023"),
+          "a bad temp_file_limit")
+    conn.close()
+
+
 def cstring(s):
     return s.encode() + b"\0"
 
@@ -241,6 +329,7 @@ def main():
         load(server)
         psycopg_named_cursors(server)
         directions(server)
+        namespaces_and_limits(server)
         fetch_size(server)
         check(server.stop() == 0, "clean stop")
     print(f"cursors_test: {passed()} checks passed")

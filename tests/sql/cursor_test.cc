@@ -105,18 +105,72 @@ TEST(Cursor, MovesAsPostgreSQL) {
 
 TEST(Cursor, NoScrollRefusesBackwardMoves) {
   Cursor c = five(false);
+  // Nothing to fetch again before the first row; MOVE 0 reads nothing: both allowed.
+  EXPECT_EQ(fetch(c, FetchDirection::kForward, 0), std::make_pair(V{}, int64_t{0}));
   EXPECT_EQ(fetch(c, FetchDirection::kForward, 2).second, 2);
+  EXPECT_EQ(fetch(c, FetchDirection::kForward, 0, true).second, 1);
+  EXPECT_EQ(fetch(c, FetchDirection::kRelative, 0, true).second, 1);
   EXPECT_EQ(fetch(c, FetchDirection::kAbsolute, 4).second, 1);  // forward: allowed
-  for (auto [d, n] : {std::pair{FetchDirection::kBackward, int64_t{1}},
-                      std::pair{FetchDirection::kForward, int64_t{0}},
-                      std::pair{FetchDirection::kAbsolute, int64_t{1}},
-                      std::pair{FetchDirection::kAbsolute, int64_t{-1}},
-                      std::pair{FetchDirection::kRelative, int64_t{-1}}}) {
-    auto r = c.fetch(d, n, nullptr);
+  auto refuse = [&](FetchDirection d, int64_t n) {
+    auto r = c.fetch(d, n, [](Row&&) -> SqlStatus { return Unit{}; });
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.error().sqlstate, "55000");
-  }
+  };
+  refuse(FetchDirection::kBackward, 1);
+  refuse(FetchDirection::kForward, 0);  // the current row again
+  refuse(FetchDirection::kRelative, 0);
+  refuse(FetchDirection::kAbsolute, 1);
+  refuse(FetchDirection::kAbsolute, -1);
+  refuse(FetchDirection::kRelative, -1);
+  // Refused moves leave the cursor usable where it was.
   EXPECT_EQ(fetch(c, FetchDirection::kForward, kFetchAll), std::make_pair(V{5}, int64_t{1}));
+}
+
+TEST(Cursor, AFailedFetchFailsTheCursor) {
+  Cursor c = five(true);
+  auto failing = c.fetch(FetchDirection::kForward, 3, [](Row&& r) -> SqlStatus {
+    if (r[0].i == 2) return sql_error("57014", "canceled");
+    return Unit{};
+  });
+  ASSERT_FALSE(failing.ok());
+  auto after = c.fetch(FetchDirection::kForward, 1, nullptr);
+  ASSERT_FALSE(after.ok());
+  EXPECT_EQ(after.error().sqlstate, "55000");
+}
+
+TEST(Cursor, CompletionTagsCountTheRowsOfTheExecute) {
+  auto spool = std::make_unique<RowSpool>(std::filesystem::temp_directory_path().string(), 1024);
+  ASSERT_TRUE(spool->finish().ok());
+  EXPECT_EQ(Cursor({}, std::move(spool), {}, "SELECT 10").completion_tag(4), "SELECT 4");
+  auto show = std::make_unique<RowSpool>(std::filesystem::temp_directory_path().string(), 1024);
+  EXPECT_EQ(Cursor({}, std::move(show), {}, "SHOW").completion_tag(1), "SHOW");
+}
+
+TEST(RowSpool, SpilledSpoolsAreBoundedInTheProcess) {
+  const std::string dir = std::filesystem::temp_directory_path().string();
+  std::vector<std::unique_ptr<RowSpool>> spools;
+  for (int i = 0; i < RowSpool::kMaxSpilled; ++i) {
+    spools.push_back(std::make_unique<RowSpool>(dir, 0));
+    ASSERT_TRUE(spools.back()->append(row_of(i)).ok());
+    ASSERT_TRUE(spools.back()->spilled());
+  }
+  RowSpool one_more(dir, 0);
+  auto refused = one_more.append(row_of(1));
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().sqlstate, "53000");
+  spools.pop_back();  // closing one makes room
+  RowSpool next(dir, 0);
+  EXPECT_TRUE(next.append(row_of(1)).ok());
+}
+
+TEST(RowSpool, TempFileLimitBoundsWhatSpills) {
+  RowSpool spool(std::filesystem::temp_directory_path().string(), 1024, 64 * 1024);
+  SqlStatus status = Unit{};
+  for (int64_t i = 0; i < 100000 && status.ok(); ++i)
+    status = spool.append(row_of(i));
+  ASSERT_FALSE(status.ok());
+  EXPECT_EQ(status.error().sqlstate, "53400");
+  EXPECT_NE(status.error().message.find("temp_file_limit (64kB)"), std::string::npos);
 }
 
 }  // namespace
