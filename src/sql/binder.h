@@ -2,7 +2,8 @@
 //
 // ParsedQuery owns the parse tree of a query string, which may hold several statements; each is
 // bound on its own, right before it runs, so a statement sees the effects of the ones before it
-// (CREATE TABLE then INSERT in one simple query). libpg_query types stay in binder.cc.
+// (CREATE TABLE then INSERT in one simple query). libpg_query types stay in the binder's
+// files (binder_internal.h).
 #pragma once
 
 #include <functional>

@@ -689,12 +689,79 @@ class ForwardRows final : public ResultSink {
 // never leaves run_union.
 constexpr const char* kArmStopped = "00000";
 
+// INTERSECT [ALL] and EXCEPT [ALL]: the first arm's rows are counted by key (equal values
+// count as one, as GROUP BY compares them), the second's are matched against those counts,
+// then the rows that stay come out in the order the first arm made them.
+template <typename OnRow>
+SqlStatus run_intersect_except(const Plan& plan, const std::vector<Value>& params, Engine& engine,
+                               const std::atomic<bool>& cancel, QueryMemory& memory,
+                               const bool& enough, OnRow&& on_row) {
+  struct Counted {
+    Row first;  // the first of the equal rows, which is the one that comes out
+    uint64_t left = 0;
+    uint64_t right = 0;
+  };
+  std::unordered_map<std::string, Counted> counts;
+  std::vector<const std::string*> order;  // keys in first-seen order
+  const bool intersect = plan.set_op == Plan::SetOp::kIntersect;
+  const char* what = intersect ? "the INTERSECT" : "the EXCEPT";
+  auto key_of = [](const Row& row) {
+    std::string key;
+    for (const auto& v : row)
+      append_key(key, v);
+    return key;
+  };
+  auto count_left = [&](Row&& row) -> SqlStatus {
+    std::string key = key_of(row);
+    auto [it, fresh] = counts.try_emplace(std::move(key));
+    if (fresh) {
+      SQL_CHECK(
+          memory.charge(it->first.size() + approximate_bytes(row) + kEntryOverheadBytes, what));
+      it->second.first = std::move(row);
+      order.push_back(&it->first);
+    }
+    ++it->second.left;
+    return Unit{};
+  };
+  auto count_right = [&](Row&& row) -> SqlStatus {
+    auto it = counts.find(key_of(row));
+    if (it != counts.end()) ++it->second.right;
+    return Unit{};
+  };
+  ForwardRows<decltype(count_left)> left_sink(count_left);
+  ForwardRows<decltype(count_right)> right_sink(count_right);
+  for (ResultSink* sink :
+       {static_cast<ResultSink*>(&left_sink), static_cast<ResultSink*>(&right_sink)}) {
+    const Plan& arm = *plan.union_arms[sink == &left_sink ? 0 : 1];
+    auto done = run_select(arm, params, engine, cancel, memory, sink);
+    if (!done.ok()) return std::move(done.error());
+  }
+  for (const std::string* key : order) {
+    const Counted& c = counts.at(*key);
+    // Without ALL a row is kept once, when the second arm has it (INTERSECT) or lacks it
+    // (EXCEPT).
+    uint64_t copies = 0;
+    if (plan.union_distinct) {
+      copies = (intersect ? c.right > 0 : c.right == 0) ? 1 : 0;
+    } else {
+      copies = intersect ? std::min(c.left, c.right) : (c.left > c.right ? c.left - c.right : 0);
+    }
+    for (uint64_t i = 0; i < copies; ++i) {
+      if (enough) return Unit{};
+      SQL_CHECK(on_row(Row(c.first)));
+    }
+  }
+  return Unit{};
+}
+
 // The rows of every arm of a UNION in turn (UNION without ALL: the first of equal rows). Once
 // `enough` is set the arm running stops and no further arm starts.
 template <typename OnRow>
 SqlStatus run_union(const Plan& plan, const std::vector<Value>& params, Engine& engine,
                     const std::atomic<bool>& cancel, QueryMemory& memory, const bool& enough,
                     OnRow&& on_row) {
+  if (plan.set_op != Plan::SetOp::kUnion)
+    return run_intersect_except(plan, params, engine, cancel, memory, enough, on_row);
   std::unordered_set<std::string> seen;
   auto forward = [&](Row&& row) -> SqlStatus {
     if (enough) return sql_error(kArmStopped, "the query has its rows");

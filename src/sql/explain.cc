@@ -99,7 +99,17 @@ ExplainNode scan_node(const TableDef* table, Engine& engine) {
 
 ExplainNode explain_select(const Plan& plan, Engine& engine) {
   ExplainNode top;
-  if (!plan.union_arms.empty()) {
+  if (!plan.union_arms.empty() && plan.set_op != Plan::SetOp::kUnion) {
+    // INTERSECT and EXCEPT count the first arm's rows in a hash table, then the second's.
+    ExplainNode setop{std::string("HashSetOp ") +
+                          (plan.set_op == Plan::SetOp::kIntersect ? "Intersect" : "Except") +
+                          (plan.union_distinct ? "" : " All"),
+                      {},
+                      {}};
+    for (const auto& arm : plan.union_arms)
+      setop.children.push_back(explain_select(*arm, engine));
+    top = std::move(setop);
+  } else if (!plan.union_arms.empty()) {
     // UNION ALL appends the arms; UNION then keeps one of equal rows.
     ExplainNode append{"Append", {}, {}};
     for (const auto& arm : plan.union_arms)

@@ -202,6 +202,16 @@ SqlResult<Value> op_eq(const Expr&, std::vector<Value>& a) {
 SqlResult<Value> op_ne(const Expr&, std::vector<Value>& a) {
   return compare_with(a, [](int c) { return c != 0; });
 }
+// IS [NOT] DISTINCT FROM: equality in which NULL equals NULL and differs from any value.
+// Not strict: it sees its NULL arguments.
+SqlResult<Value> op_is_distinct(const Expr&, std::vector<Value>& a) {
+  const bool distinct = a[0].null != a[1].null || (!a[0].null && compare_values(a[0], a[1]) != 0);
+  return Value::boolean(distinct);
+}
+SqlResult<Value> op_is_not_distinct(const Expr& c, std::vector<Value>& a) {
+  SQL_ASSIGN(Value distinct, op_is_distinct(c, a));
+  return Value::boolean(!distinct.b);
+}
 SqlResult<Value> op_lt(const Expr&, std::vector<Value>& a) {
   return compare_with(a, [](int c) { return c < 0; });
 }
@@ -599,6 +609,14 @@ SqlResult<Expr> coerce(Expr expr, Type target, CastContext context) {
 
 std::optional<Signature> resolve_operator(const std::string& op, std::optional<Type> left,
                                           Type right) {
+  if (op == kIsDistinctFrom || op == kIsNotDistinctFrom) {
+    // The types of `=`, with NULL as a value.
+    auto eq = resolve_operator("=", left, right);
+    if (!eq || !left) return std::nullopt;
+    eq->fn = op == kIsDistinctFrom ? op_is_distinct : op_is_not_distinct;
+    eq->strict = false;
+    return eq;
+  }
   if (auto time = resolve_time_operator(op, left, right)) return time;
   if (auto json = resolve_json_operator(op, left, right)) return json;
   if (auto str = resolve_string_operator(op, left, right)) return str;
@@ -1223,7 +1241,8 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
       } level(depth);
       // A strict call is NULL when an argument is, but every argument is evaluated first (an
       // error in a later one is raised), as in PostgreSQL.
-      const bool strict = e.fn != fn_concat && !is_nonstrict_function(e.fn);
+      const bool strict = e.fn != fn_concat && e.fn != op_is_distinct &&
+                          e.fn != op_is_not_distinct && !is_nonstrict_function(e.fn);
       bool saw_null = false;
       for (const auto& a : e.args) {
         SQL_ASSIGN(Value v, eval(a, ctx));

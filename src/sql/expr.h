@@ -92,6 +92,9 @@ struct Signature {
   SqlStatus (*check_literal)(const std::string& text, int location) = nullptr;
 };
 
+// The operator names IS [NOT] DISTINCT FROM resolve under (with `=`'s types).
+inline constexpr const char* kIsDistinctFrom = "IS DISTINCT FROM";
+inline constexpr const char* kIsNotDistinctFrom = "IS NOT DISTINCT FROM";
 // Binary operators: + - * / % ^ || = <> != < <= > >=; unary: "-" and "+" with right only.
 std::optional<Signature> resolve_operator(const std::string& op, std::optional<Type> left,
                                           Type right);

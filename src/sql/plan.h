@@ -100,7 +100,12 @@ struct Plan {
   // only `columns`, `order`, `limit` and `offset` of this plan apply. Every arm is a plan of its
   // own (kSelect, without ORDER BY/LIMIT).
   std::vector<std::shared_ptr<const Plan>> union_arms;
-  bool union_distinct = false;
+  bool union_distinct = false;  // without ALL: equal rows count once
+  // What combines the arms: UNION appends them; INTERSECT and EXCEPT (two arms) keep the rows
+  // of the first that the second has, or lacks (with ALL: as many times as min(m, n), or
+  // m - n, for m and n copies).
+  enum class SetOp : uint8_t { kUnion, kIntersect, kExcept };
+  SetOp set_op = SetOp::kUnion;
   std::optional<Expr> where;
   bool grouped = false;
   std::vector<Expr> group_keys;

@@ -882,6 +882,8 @@ SqlStatus validate_plan(const sql::Plan& select) {
                           what + " is not supported in a materialized view yet");
   };
   if (!select.union_arms.empty()) {
+    if (select.set_op != sql::Plan::SetOp::kUnion)
+      return unsupported("INTERSECT/EXCEPT (they would have to retract rows)");
     if (select.union_distinct)
       return unsupported("UNION without ALL (it would have to retract duplicates)");
     if (!select.order.empty()) return unsupported("ORDER BY (order when you query the view)");

@@ -709,7 +709,8 @@ class Generator:
 
     def b_compare(self, t, d):
         k = self.pick(ORDERABLE)
-        op = self.pick(["=", "<>", "<", "<=", ">", ">=", "!="])
+        op = self.pick(["=", "<>", "<", "<=", ">", ">=", "!=", "IS DISTINCT FROM",
+                        "IS NOT DISTINCT FROM"])
         other = self.pick(NUMERIC_FAMILY) if k in NUMERIC_FAMILY and self.chance(0.3) else k
         a, b = self.two(k, other, d)
         return f"({a} {op} {b})"
@@ -1064,8 +1065,10 @@ class Generator:
             if frm:
                 sql += f" FROM {frm}{self.where(0.4)}"
             if arms:
-                op = self.pick(["UNION", "UNION ALL"])
-                distinct |= op == "UNION"
+                op = self.pick(["UNION", "UNION ALL", "UNION ALL", "INTERSECT", "INTERSECT ALL",
+                                "EXCEPT", "EXCEPT ALL"])
+                # Which of equal rows (1.0, 1.00) comes out is the plan's choice but for UNION ALL.
+                distinct |= op != "UNION ALL"
                 arms.append(op)
             arms.append(sql)
         outputs = [(i + 1, f"u{i + 1}", None) for i in range(ncols)]

@@ -120,7 +120,7 @@ def wait_caught_up(server, what):
         while time.monotonic() < deadline:
             last = conn.execute("SHOW MATERIALIZED VIEWS").fetchall()
             check(all(v[2] == "running" for v in last), f"{what}: a view failed: {last}")
-            if len(last) == 5 and all(v[5] == 0 for v in last):
+            if len(last) == 6 and all(v[5] == 0 for v in last):
                 return
     raise AssertionError(f"{what}: views did not catch up: {last}")
 
@@ -150,6 +150,12 @@ def verify(server, model, what):
         check(spend == model.spend(), f"{what}: spend_t {spend[:5]} != {model.spend()[:5]}")
         buyers = conn.execute("SELECT customer_id FROM buyers ORDER BY 1").fetchall()
         check(buyers == model.buyers(), f"{what}: DISTINCT view buyers {buyers}")
+        # IS DISTINCT FROM means the same in a view and in the bounded query of its SELECT.
+        not_three = conn.execute("SELECT customer_id, n FROM not_three ORDER BY 1").fetchall()
+        bounded = conn.execute("SELECT customer_id, count(*) FROM orders WHERE customer_id "
+                               "IS DISTINCT FROM 3 GROUP BY customer_id ORDER BY 1").fetchall()
+        check(not_three == bounded and len(bounded) > 0 and all(c != 3 for c, _ in bounded),
+              f"{what}: not_three {not_three[:3]} vs bounded {bounded[:3]}")
 
 
 def main():
@@ -181,6 +187,8 @@ def main():
                          "GROUP BY customer_id HAVING sum(amount) > 20")
             conn.execute("CREATE MATERIALIZED VIEW buyers AS SELECT DISTINCT customer_id "
                          "FROM orders")
+            conn.execute("CREATE MATERIALIZED VIEW not_three AS SELECT customer_id, count(*) AS n "
+                         "FROM orders WHERE customer_id IS DISTINCT FROM 3 GROUP BY customer_id")
             conn.execute("CREATE TABLE spend_t (customer_id integer PRIMARY KEY, total numeric, "
                          "n bigint) WITH (topic = 'spend')")
         wait_caught_up(server, "initial")

@@ -1,0 +1,189 @@
+// Internal to the binder's files: the Binder, which turns one parsed statement (libpg_query's
+// protobuf tree) into a Plan, and the helpers its parts share. binder.cc parses and dispatches
+// statements; binder_expr.cc binds expressions (names, types, casts, operators, functions,
+// constant folding); binder_select.cc binds SELECT and its FROM, GROUP BY, ORDER BY, UNION;
+// binder_statements.cc binds the other statements (INSERT, CREATE, DROP, SET, SHOW, COPY,
+// EXPLAIN, DECLARE). It includes libpg_query's headers: include it from the binder only.
+#pragma once
+
+#include <pg_query.h>
+#include <pg_query/pg_query.pb-c.h>
+
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "sql/binder.h"
+#include "sql/builtins.h"
+
+namespace eddy::sql {
+
+// A statement PostgreSQL's grammar does not have, recognised before parsing.
+struct SpecialShow {
+  enum Kind { kNone, kViews, kColumns, kCreateTable, kCreateView } kind = kNone;
+  std::string schema;
+  std::string name;
+  int location = -1;  // of the name
+  int start = 0;      // of the statement
+};
+
+namespace binding {
+
+using Node = PgQuery__Node;
+
+SqlError unsupported(const std::string& what, int location = -1);
+// The message field name of a node ("SelectStmt"), for "not supported" messages.
+std::string node_name(const Node* node);
+std::string str(const Node* node);  // a String node's text ("" for any other node)
+std::string lower(std::string s);
+// Last element of a qualified name list ("pg_catalog"."lower" -> "lower").
+std::string last_name(size_t n, Node** names);
+// The column name PostgreSQL gives a SQL value function (current_user, current_date, ...).
+std::string sql_value_function_name(PgQuery__SQLValueFunctionOp op);
+
+struct TypeSpec {
+  Type type;
+  int scale = -1;
+  int precision = -1;  // numeric(p[, s]); -1: unconstrained
+};
+
+SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn);
+
+// Constant folding and simplification (binder_expr.cc).
+Expr make_const(Value v, int location);
+SqlError statement_too_complex();
+bool is_const(const Expr& e);
+bool has_null_constant_argument(const Expr& call, const Signature& sig);
+Expr fold_call(Expr call);
+SqlStatus raise_deferred_fold_errors(const Expr& e, const std::vector<AggSpec>* aggs = nullptr);
+bool no_deferred_fold_errors(const std::vector<Expr>& args);
+Expr simplify_case(Expr e);
+Expr simplify_coalesce(Expr e);
+SqlResult<Expr> simplify_and_or(Expr e);
+Expr fold_constant_test(Expr e);
+bool same_expr(const Expr& a, const Expr& b);
+std::optional<size_t> column_index(const TableDef& t, const std::string& name);
+
+// A plan of `kind` that answers `tag` (binder_statements.cc).
+Plan tagged(Plan::Kind kind, const char* tag);
+// An option's value as text (EXPLAIN's, WITH's), or 42601 naming `what`.
+SqlResult<std::string> option_value(const PgQuery__DefElem* opt, const char* what);
+
+class Binder {
+ public:
+  Binder(const BindInput& input, std::string statement)
+      : input_(input),
+        stored_view_(input.stored_view_columns != nullptr),
+        statement_(std::move(statement)),
+        params_(input.param_types) {}
+
+  SqlResult<Plan> bind_statement(const Node* stmt);
+  SqlResult<Plan> bind_special(const SpecialShow& special);
+
+ private:
+  SqlResult<Plan> bind_explain(const PgQuery__ExplainStmt* s);
+  SqlResult<Plan> bind_declare_cursor(const PgQuery__DeclareCursorStmt* s);
+  // A relation named in FROM (or by SHOW COLUMNS): a table, a view or a system relation.
+  SqlResult<TableDef> resolve_relation(const std::string& schema, const std::string& name,
+                                       int location) const;
+  // 0A000 for the first PostgreSQL catalog relation Eddy lacks anywhere in the FROM clauses of
+  // `s` (joins and subqueries included), before anything else about the query is refused: that
+  // is what psql's \d queries run into, and what their user needs to hear.
+  SqlStatus check_catalog_relations(const PgQuery__SelectStmt* s) const;
+  SqlStatus check_catalog_relations(const Node* from) const;
+  SqlResult<Expr> bind_sql_value_function(const PgQuery__SQLValueFunction* f);
+  SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
+  SqlResult<Plan> bind_union(const PgQuery__SelectStmt* s);
+  SqlStatus bind_limit_offset(const PgQuery__SelectStmt* s, Plan& plan);
+  // SELECT set_config(name, value, is_local), alone: a SET that answers the new value. Its
+  // effect must happen when the statement runs, not when it is bound, so it is a kSet plan
+  // rather than a function.
+  std::optional<SqlResult<Plan>> bind_set_config(const PgQuery__SelectStmt* s);
+  SqlResult<Plan> bind_insert(const PgQuery__InsertStmt* s);
+  SqlResult<Plan> bind_create(const PgQuery__CreateStmt* s);
+  SqlResult<Plan> bind_drop(const PgQuery__DropStmt* s);
+  SqlResult<Plan> bind_create_view(const PgQuery__CreateTableAsStmt* s);
+  SqlResult<Plan> bind_set(const PgQuery__VariableSetStmt* s);
+  SqlResult<Plan> bind_show(const PgQuery__VariableShowStmt* s);
+  SqlResult<Plan> bind_copy(const PgQuery__CopyStmt* s);
+
+  // Binds one expression. The outermost call (not one for a subexpression) also raises the errors
+  // constant folding deferred (see fold_call) that PostgreSQL's simplification would reach.
+  SqlResult<Expr> bind_expr(const Node* node);
+  SqlResult<Expr> bind_expr_node(const Node* node);
+  SqlResult<Expr> bind_column(const PgQuery__ColumnRef* ref);
+  SqlResult<Expr> bind_const(const PgQuery__AConst* c);
+  SqlResult<Expr> bind_a_expr(const PgQuery__AExpr* a);
+  SqlResult<Expr> bind_func(const PgQuery__FuncCall* f);
+  SqlResult<Expr> bind_operator(const std::string& op, const Node* left, const Node* right,
+                                int location);
+  SqlResult<Expr> make_operator(const std::string& op, std::optional<Expr> left, Expr right,
+                                int location);
+  SqlResult<Expr> coerce_to(Expr e, Type target, CastContext context = CastContext::kImplicit);
+  // Brings every expression to one type (CASE branches, COALESCE, IN lists).
+  SqlResult<Type> unify(std::vector<Expr*> exprs, const char* construct, int location);
+  // After binding in a grouped query: group expressions become kGroupRef, and any column left
+  // outside an aggregate is an error.
+  SqlResult<Expr> to_group_refs(Expr e);
+  std::string output_name(const Node* node) const;
+
+  const BindInput& input_;
+  // Rebinding a view the catalog stored: what was accepted when it was created still is (the
+  // constant errors later found in its aggregates' arguments are left for run time).
+  const bool stored_view_;
+  bool binding_view_ = false;  // binding the SELECT of a CREATE MATERIALIZED VIEW
+  std::string statement_;      // this statement's text
+  std::vector<Type> params_;
+  // The inputs in FROM, in order; each one's columns start at `base` in the combined row.
+  struct Scope {
+    std::string alias;
+    const TableDef* table;
+    size_t base;
+  };
+  std::vector<Scope> scopes_;
+  // Columns named in USING: unqualified, they mean the left input's column.
+  std::vector<std::string> using_names_;
+  // SELECT * with USING: the merged columns first (scope, column), and those hidden after.
+  std::vector<std::pair<size_t, size_t>> star_front_;
+  std::set<std::pair<size_t, size_t>> star_hidden_;
+  // Binding an arm of a UNION: outputs of unknown type stay unknown (the UNION resolves them).
+  bool keep_unknown_outputs_ = false;
+  SqlResult<Unit> bind_from(const Node* from, Plan& plan);
+  SqlResult<const TableDef*> add_scope(const PgQuery__RangeVar* rv, Plan& plan, bool first);
+  // (scope, column) of `name` in scopes [0, limit); -1 scope when absent; 42702 when ambiguous.
+  SqlResult<std::pair<int, size_t>> find_column(const std::string& name, size_t limit, int loc);
+  // Nesting of bind_expr calls: 0 outside any expression.
+  int expr_depth_ = 0;
+  // Constant errors that survived simplification are raised once the whole statement is bound,
+  // as PostgreSQL raises them in its planner after parse analysis: every error parse analysis
+  // finds (bad literal text, a name that does not exist) comes first. Among several, the first
+  // in the planner's order wins: the top query's clauses before the set operation's arms, arms
+  // left to right, and in each the select list (with GROUP BY and ORDER BY) before JOIN ON,
+  // WHERE, HAVING and LIMIT/OFFSET.
+  enum class Clause : int { kTargets = 0, kJoinOn = 1, kWhere = 2, kHaving = 3, kLimit = 4 };
+  void note_fold_error(SqlError error) {
+    // A planner error: PostgreSQL reports no position for it.
+    error.location = -1;
+    const auto rank = std::make_tuple(arm_, static_cast<int>(clause_), fold_errors_seen_++);
+    if (!fold_error_ || rank < fold_error_rank_) {
+      fold_error_ = std::move(error);
+      fold_error_rank_ = rank;
+    }
+  }
+  std::optional<SqlError> fold_error_;
+  std::tuple<int, int, int> fold_error_rank_{};
+  int fold_errors_seen_ = 0;
+  int arm_ = 0;   // -1 while binding a set operation's own ORDER BY and LIMIT
+  int arms_ = 0;  // leaf SELECTs bound so far
+  Clause clause_ = Clause::kTargets;
+  bool allow_aggregates_ = false;
+  bool in_aggregate_ = false;
+  std::vector<AggSpec>* aggs_ = nullptr;
+  const std::vector<Expr>* group_keys_ = nullptr;
+};
+
+}  // namespace binding
+}  // namespace eddy::sql

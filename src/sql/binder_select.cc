@@ -1,0 +1,768 @@
+// SELECT: FROM and joins, the select list, WHERE, GROUP BY and HAVING, ORDER BY, LIMIT, UNION.
+#include "sql/binder_internal.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string_view>
+
+#include "common/stack_guard.h"
+#include "sql/formats.h"
+#include "sql/system_tables.h"
+
+namespace eddy::sql::binding {
+
+namespace {
+
+// PostgreSQL's FigureColname: the name of an unaliased select item and how strongly it holds
+// (2: a column, function or keyword expression's own name; 1: a type name or "case", which an
+// enclosing cast or CASE replaces; 0: none, "?column?").
+std::pair<std::string, int> figure_column_name(const Node* node) {
+  switch (node->node_case) {
+    case PG_QUERY__NODE__NODE_COLUMN_REF: {
+      const auto* ref = node->column_ref;
+      return {str(ref->fields[ref->n_fields - 1]), 2};
+    }
+    case PG_QUERY__NODE__NODE_FUNC_CALL:
+      return {last_name(node->func_call->n_funcname, node->func_call->funcname), 2};
+    case PG_QUERY__NODE__NODE_TYPE_CAST: {
+      auto inner = figure_column_name(node->type_cast->arg);
+      if (inner.second > 1) return inner;
+      const auto* tn = node->type_cast->type_name;
+      return {last_name(tn->n_names, tn->names), 1};
+    }
+    case PG_QUERY__NODE__NODE_COLLATE_CLAUSE:
+      return figure_column_name(node->collate_clause->arg);
+    case PG_QUERY__NODE__NODE_CASE_EXPR: {
+      // The ELSE result's name, when it has a strong one.
+      if (node->case_expr->defresult != nullptr) {
+        auto inner = figure_column_name(node->case_expr->defresult);
+        if (inner.second > 1) return inner;
+      }
+      return {"case", 1};
+    }
+    case PG_QUERY__NODE__NODE_COALESCE_EXPR:
+      return {"coalesce", 2};
+    case PG_QUERY__NODE__NODE_MIN_MAX_EXPR:
+      return {node->min_max_expr->op == PG_QUERY__MIN_MAX_OP__IS_LEAST ? "least" : "greatest", 2};
+    case PG_QUERY__NODE__NODE_A_EXPR:
+      if (node->a_expr->kind == PG_QUERY__A__EXPR__KIND__AEXPR_NULLIF) return {"nullif", 2};
+      return {"?column?", 0};
+    case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
+      return {sql_value_function_name(node->sqlvalue_function->op), 2};
+    default:
+      return {"?column?", 0};
+  }
+}
+
+}  // namespace
+
+std::string Binder::output_name(const Node* node) const {
+  return figure_column_name(node).first;
+}
+
+namespace {
+
+// Marks the aggregates `e` refers to.
+void mark_aggregate_refs(const Expr& e, std::vector<bool>& used) {
+  if (e.kind == ExprKind::kAggRef && e.index >= 0 && static_cast<size_t>(e.index) < used.size())
+    used[static_cast<size_t>(e.index)] = true;
+  for (const auto& a : e.args)
+    mark_aggregate_refs(a, used);
+}
+
+void renumber_aggregate_refs(Expr& e, const std::vector<int>& renumbered) {
+  if (e.kind == ExprKind::kAggRef) e.index = renumbered[static_cast<size_t>(e.index)];
+  for (auto& a : e.args)
+    renumber_aggregate_refs(a, renumbered);
+}
+
+// Removes the aggregates none of `exprs` refers to and renumbers the references.
+void drop_unreferenced_aggregates(std::vector<AggSpec>& aggs, const std::vector<Expr*>& exprs) {
+  std::vector<bool> used(aggs.size(), false);
+  for (const Expr* e : exprs)
+    mark_aggregate_refs(*e, used);
+  if (std::all_of(used.begin(), used.end(), [](bool u) { return u; })) return;
+  std::vector<int> renumbered(aggs.size(), -1);
+  std::vector<AggSpec> kept;
+  for (size_t i = 0; i < aggs.size(); ++i) {
+    if (!used[i]) continue;
+    renumbered[i] = static_cast<int>(kept.size());
+    kept.push_back(std::move(aggs[i]));
+  }
+  aggs = std::move(kept);
+  for (Expr* e : exprs)
+    renumber_aggregate_refs(*e, renumbered);
+}
+
+// The inputs an expression reads, as a bit per scope (columns only).
+void scopes_read(const Expr& e, const std::vector<size_t>& bases, uint64_t& mask) {
+  if (e.kind == ExprKind::kColumn) {
+    size_t scope = 0;
+    while (scope + 1 < bases.size() && static_cast<size_t>(e.index) >= bases[scope + 1])
+      ++scope;
+    mask |= uint64_t{1} << std::min<size_t>(scope, 63);
+  }
+  for (const auto& a : e.args)
+    scopes_read(a, bases, mask);
+}
+
+// The conjuncts of `e` (AND flattened).
+void conjuncts(const Expr& e, std::vector<const Expr*>& out) {
+  if (e.kind == ExprKind::kAnd) {
+    for (const auto& a : e.args)
+      conjuncts(a, out);
+  } else {
+    out.push_back(&e);
+  }
+}
+
+}  // namespace
+
+SqlResult<const TableDef*> Binder::add_scope(const PgQuery__RangeVar* rv, Plan& plan, bool first) {
+  SQL_ASSIGN(std::optional<TableDef> def,
+             resolve_relation(rv->schemaname, rv->relname, rv->location));
+  const std::string alias = rv->alias != nullptr ? rv->alias->aliasname : rv->relname;
+  if (rv->alias != nullptr && rv->alias->n_colnames > 0)
+    return unsupported("column aliases in FROM", rv->location);
+  for (const auto& sc : scopes_)
+    if (sc.alias == alias)
+      return sql_error("42712", "table name \"" + alias + "\" specified more than once");
+  const size_t base = plan.row_width();
+  if (first) {
+    plan.table = std::move(def);
+    scopes_.push_back({alias, &*plan.table, base});
+    return &*plan.table;
+  }
+  JoinSpec join;
+  join.table = std::move(*def);
+  join.alias = alias;
+  join.base = base;
+  plan.joins.push_back(std::move(join));
+  // Scopes point into plan.joins, which may have moved: point them again.
+  scopes_.resize(1);
+  for (auto& j : plan.joins)
+    scopes_.push_back({j.alias, &j.table, j.base});
+  return &plan.joins.back().table;
+}
+
+SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
+  if (from->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
+    SQL_CHECK(add_scope(from->range_var, plan, scopes_.empty()));
+    return Unit{};
+  }
+  if (from->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR)
+    return unsupported("FROM " + node_name(from));
+  const auto* j = from->join_expr;
+  if (j->alias != nullptr || j->join_using_alias != nullptr)
+    return unsupported("an alias for a join");
+  if (j->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT ||
+      j->jointype == PG_QUERY__JOIN_TYPE__JOIN_FULL)
+    return unsupported(j->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT
+                           ? "RIGHT JOIN (write it as a LEFT JOIN with the inputs swapped)"
+                           : "FULL JOIN");
+  if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER &&
+      j->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT)
+    return unsupported("this kind of join");
+  SQL_CHECK(bind_from(j->larg, plan));
+  if (j->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+    return unsupported("a join whose right side is not a table (joins nest to the left)");
+  const size_t left_scopes = scopes_.size();
+  SQL_CHECK(add_scope(j->rarg->range_var, plan, false));
+  JoinSpec& join = plan.joins.back();
+  join.left_outer = j->jointype == PG_QUERY__JOIN_TYPE__JOIN_LEFT;
+  const size_t right = scopes_.size() - 1;
+  // NATURAL: USING every declared column name both sides have, in the left side's order.
+  std::vector<std::string> using_list;
+  for (size_t i = 0; i < j->n_using_clause; ++i)
+    using_list.push_back(str(j->using_clause[i]));
+  if (j->is_natural) {
+    for (size_t sc = 0; sc < left_scopes; ++sc)
+      for (const auto& c : scopes_[sc].table->columns)
+        if (std::any_of(join.table.columns.begin(), join.table.columns.end(),
+                        [&](const ColumnDef& r) { return r.name == c.name; }) &&
+            std::find(using_list.begin(), using_list.end(), c.name) == using_list.end())
+          using_list.push_back(c.name);
+  }
+  for (const auto& name : using_list) {
+    SQL_ASSIGN(auto l, find_column(name, left_scopes, -1));
+    auto r = column_index(join.table, name);
+    if (l.first < 0 || (r && *r >= join.table.columns.size()) ||
+        static_cast<size_t>(l.second) >=
+            scopes_[static_cast<size_t>(l.first)].table->columns.size())
+      return sql_error(
+          sqlstate::kUndefinedColumn,
+          "column \"" + name + "\" specified in USING clause does not exist in left table");
+    if (!r)
+      return sql_error(
+          sqlstate::kUndefinedColumn,
+          "column \"" + name + "\" specified in USING clause does not exist in right table");
+    Expr le;
+    le.kind = ExprKind::kColumn;
+    le.name = name;
+    le.index = static_cast<int>(scopes_[static_cast<size_t>(l.first)].base + l.second);
+    le.type = scopes_[static_cast<size_t>(l.first)].table->columns[l.second].type;
+    Expr re = le;
+    re.index = static_cast<int>(join.base + *r);
+    re.type = join.table.columns[*r].type;
+    SQL_ASSIGN(Expr eq, make_operator("=", le, re, -1));
+    join.left_keys.push_back(eq.args[0]);
+    join.right_keys.push_back(eq.args[1]);
+    if (std::find(using_names_.begin(), using_names_.end(), name) == using_names_.end())
+      using_names_.push_back(name);
+    const std::pair<size_t, size_t> left_col{static_cast<size_t>(l.first), l.second};
+    if (std::find(star_front_.begin(), star_front_.end(), left_col) == star_front_.end())
+      star_front_.push_back(left_col);
+    star_hidden_.insert(left_col);
+    star_hidden_.insert({right, *r});
+  }
+  if (j->quals != nullptr) {
+    SQL_ASSIGN(Expr on, bind_expr(j->quals));
+    if (on.type != Type::kBool && on.type != Type::kUnknown)
+      return sql_error(
+          sqlstate::kDatatypeMismatch,
+          std::string("argument of JOIN/ON must be type boolean, not type ") + type_name(on.type),
+          on.location);
+    SQL_ASSIGN(on, coerce_to(std::move(on), Type::kBool));
+    // Equalities between the inputs so far and this one become hash keys.
+    std::vector<size_t> bases;
+    for (const auto& sc : scopes_)
+      bases.push_back(sc.base);
+    std::vector<const Expr*> parts;
+    conjuncts(on, parts);
+    const uint64_t right_bit = uint64_t{1} << std::min<size_t>(right, 63);
+    for (const Expr* part : parts) {
+      if (part->kind != ExprKind::kCall || part->name != "=" || part->args.size() != 2) continue;
+      uint64_t a = 0, b = 0;
+      scopes_read(part->args[0], bases, a);
+      scopes_read(part->args[1], bases, b);
+      if (a != 0 && b == right_bit && (a & right_bit) == 0) {
+        join.left_keys.push_back(part->args[0]);
+        join.right_keys.push_back(part->args[1]);
+      } else if (b != 0 && a == right_bit && (b & right_bit) == 0) {
+        join.left_keys.push_back(part->args[1]);
+        join.right_keys.push_back(part->args[0]);
+      }
+    }
+    join.condition = std::move(on);
+  }
+  return Unit{};
+}
+
+namespace {
+
+// Where an expression starts in the text (a cast's own location is its `::`).
+int start_of(const Expr& e) {
+  int loc = e.location;
+  for (const auto& a : e.args)
+    if (a.location >= 0 && (loc < 0 || a.location < loc)) loc = start_of(a);
+  return loc;
+}
+
+// Where an ORDER BY expression starts, as far as the parse tree tells.
+int sort_location(const Node* n) {
+  switch (n->node_case) {
+    case PG_QUERY__NODE__NODE_A_EXPR: {
+      const Node* left = n->a_expr->lexpr;
+      return left != nullptr ? sort_location(left) : n->a_expr->location;
+    }
+    case PG_QUERY__NODE__NODE_COLUMN_REF:
+      return n->column_ref->location;
+    case PG_QUERY__NODE__NODE_FUNC_CALL:
+      return n->func_call->location;
+    case PG_QUERY__NODE__NODE_A_CONST:
+      return n->a_const->location;
+    default:
+      return -1;
+  }
+}
+
+// `name` alone (no table qualifier, not `*`).
+// Whether two select-list items are written as the same kind of expression (a column from *
+// counts as a column reference); a cast may vanish in analysis, so it matches any kind.
+bool same_node_kind(const Node* a, const Node* b) {
+  const auto kind = [](const Node* n) {
+    return n == nullptr ? PG_QUERY__NODE__NODE_COLUMN_REF : n->node_case;
+  };
+  return kind(a) == kind(b) || kind(a) == PG_QUERY__NODE__NODE_TYPE_CAST ||
+         kind(b) == PG_QUERY__NODE__NODE_TYPE_CAST;
+}
+
+bool is_single_column_ref(const Node* n) {
+  return n->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && n->column_ref->n_fields == 1 &&
+         n->column_ref->fields[0]->node_case == PG_QUERY__NODE__NODE_STRING;
+}
+
+// An ORDER BY item's direction and NULLS placement into `key`, and the output column it names
+// by position (ORDER BY 2) or by output name; nullopt when it names neither (an expression, or
+// a name no output has). With `outputs` (and their parse nodes, null for a column from *), a
+// name that two different output expressions have is ambiguous (42702), as in PostgreSQL, which
+// compares them as written: simplification may make `CASE false WHEN ... ELSE x END` into x,
+// but they remain two expressions.
+SqlResult<std::optional<size_t>> order_by_output(const PgQuery__SortBy* sb,
+                                                 const std::vector<std::string>& names,
+                                                 SortKey& key,
+                                                 const std::vector<Expr>* outputs = nullptr,
+                                                 const std::vector<const Node*>* nodes = nullptr) {
+  if (sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_USING) return unsupported("ORDER BY USING");
+  key.descending = sb->sortby_dir == PG_QUERY__SORT_BY_DIR__SORTBY_DESC;
+  key.nulls_first = sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_DEFAULT ||
+                            sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORT_BY_NULLS_UNDEFINED
+                        ? key.descending
+                        : sb->sortby_nulls == PG_QUERY__SORT_BY_NULLS__SORTBY_NULLS_FIRST;
+  const Node* n = sb->node;
+  if (n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+      n->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL)  // 'abc', 1.5, true, NULL
+    return sql_error(sqlstate::kSyntaxError, "non-integer constant in ORDER BY",
+                     n->a_const->location);
+  if (n->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+      n->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+    const int pos = n->a_const->ival->ival;
+    if (pos < 1 || static_cast<size_t>(pos) > names.size())
+      return sql_error("42P10",
+                       "ORDER BY position " + std::to_string(pos) + " is not in select list",
+                       n->a_const->location);
+    return std::optional<size_t>(static_cast<size_t>(pos - 1));
+  }
+  if (is_single_column_ref(n)) {
+    const std::string name = str(n->column_ref->fields[0]);
+    std::optional<size_t> found;
+    for (size_t c = 0; c < names.size(); ++c) {
+      if (names[c] != name) continue;
+      if (!found) {
+        found = c;
+        if (outputs == nullptr) break;
+      } else if (!same_expr((*outputs)[*found], (*outputs)[c]) ||
+                 (nodes != nullptr && !same_node_kind((*nodes)[*found], (*nodes)[c]))) {
+        return sql_error("42702", "ORDER BY \"" + name + "\" is ambiguous",
+                         n->column_ref->location);
+      }
+    }
+    return found;
+  }
+  return std::optional<size_t>();
+}
+
+}  // namespace
+
+SqlStatus Binder::bind_limit_offset(const PgQuery__SelectStmt* s, Plan& plan) {
+  clause_ = Clause::kLimit;
+  for (auto [node, slot] :
+       {std::pair{s->limit_count, &plan.limit}, std::pair{s->limit_offset, &plan.offset}}) {
+    if (node == nullptr) continue;
+    SQL_ASSIGN(Expr e, bind_expr(node));
+    SQL_ASSIGN(e, coerce_to(std::move(e), Type::kInt8, CastContext::kAssignment));
+    *slot = std::move(e);
+  }
+  return Unit{};
+}
+
+SqlResult<Plan> Binder::bind_union(const PgQuery__SelectStmt* s) {
+  const Plan::SetOp set_op = s->op == PG_QUERY__SET_OPERATION__SETOP_INTERSECT
+                                 ? Plan::SetOp::kIntersect
+                             : s->op == PG_QUERY__SET_OPERATION__SETOP_EXCEPT ? Plan::SetOp::kExcept
+                                                                              : Plan::SetOp::kUnion;
+  const std::string op_name = set_op == Plan::SetOp::kIntersect ? "INTERSECT"
+                              : set_op == Plan::SetOp::kExcept  ? "EXCEPT"
+                                                                : "UNION";
+  if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
+  if (s->n_locking_clause > 0) return unsupported("FOR UPDATE/SHARE");
+  // Each arm has its own FROM: bind it with a scope of its own.
+  auto bind_arm = [&](const PgQuery__SelectStmt* arm, bool keep_unknown) -> SqlResult<Plan> {
+    auto saved_scopes = std::move(scopes_);
+    auto saved_using = std::move(using_names_);
+    auto saved_front = std::move(star_front_);
+    auto saved_hidden = std::move(star_hidden_);
+    const bool saved_keep = keep_unknown_outputs_;
+    scopes_.clear();
+    using_names_.clear();
+    star_front_.clear();
+    star_hidden_.clear();
+    keep_unknown_outputs_ = keep_unknown;
+    auto bound = bind_select(arm);
+    scopes_ = std::move(saved_scopes);
+    using_names_ = std::move(saved_using);
+    star_front_ = std::move(saved_front);
+    star_hidden_ = std::move(saved_hidden);
+    keep_unknown_outputs_ = saved_keep;
+    return bound;
+  };
+  // A nested UNION resolves its own types first (as PostgreSQL does), so unknowns stay unknown
+  // only for plain arms.
+  SQL_ASSIGN(Plan left, bind_arm(s->larg, s->larg->op == PG_QUERY__SET_OPERATION__SETOP_NONE));
+  SQL_ASSIGN(Plan right, bind_arm(s->rarg, s->rarg->op == PG_QUERY__SET_OPERATION__SETOP_NONE));
+  if (left.columns.size() != right.columns.size())
+    return sql_error(sqlstate::kSyntaxError,
+                     "each " + op_name + " query must have the same number of columns",
+                     right.outputs.empty() ? -1 : start_of(right.outputs[0]));
+  Plan plan;
+  plan.kind = Plan::Kind::kSelect;
+  plan.union_distinct = !s->all;
+  plan.set_op = set_op;
+  for (size_t i = 0; i < left.columns.size(); ++i) {
+    const Type a = left.columns[i].type, b = right.columns[i].type;
+    auto t = common_type(a, b);
+    if (!t)
+      return sql_error(
+          sqlstate::kDatatypeMismatch,
+          op_name + " types " + type_name(a) + " and " + type_name(b) + " cannot be matched",
+          start_of(right.outputs[i]));
+    const Type target = *t == Type::kUnknown ? Type::kText : *t;
+    for (Plan* arm : {&left, &right}) {
+      SQL_ASSIGN(arm->outputs[i], coerce_to(std::move(arm->outputs[i]), target));
+      arm->columns[i].type = target;
+    }
+    plan.columns.push_back({left.columns[i].name, target});
+    Expr ref;
+    ref.kind = ExprKind::kColumn;
+    ref.index = static_cast<int>(i);
+    ref.type = target;
+    ref.name = left.columns[i].name;
+    plan.outputs.push_back(std::move(ref));
+  }
+  // UNION ALL of UNION ALLs is one list of arms.
+  for (Plan* arm : {&left, &right}) {
+    if (!arm->union_arms.empty() && !arm->union_distinct && !plan.union_distinct &&
+        set_op == Plan::SetOp::kUnion && arm->set_op == Plan::SetOp::kUnion && arm->order.empty() &&
+        !arm->limit && !arm->offset) {
+      for (const auto& inner : arm->union_arms) {
+        // The inner arms were cast to the inner UNION's types; cast them on to ours.
+        Plan copy = *inner;
+        for (size_t i = 0; i < copy.columns.size(); ++i) {
+          SQL_ASSIGN(copy.outputs[i], coerce_to(std::move(copy.outputs[i]), plan.columns[i].type));
+          copy.columns[i].type = plan.columns[i].type;
+        }
+        plan.union_arms.push_back(std::make_shared<const Plan>(std::move(copy)));
+      }
+    } else {
+      plan.union_arms.push_back(std::make_shared<const Plan>(std::move(*arm)));
+    }
+  }
+  arm_ = -1;  // the set operation's own clauses, which PostgreSQL's planner folds first
+  clause_ = Clause::kTargets;
+  std::vector<std::string> names;
+  for (const auto& c : plan.columns)
+    names.push_back(c.name);
+  for (size_t i = 0; i < s->n_sort_clause; ++i) {
+    const auto* sb = s->sort_clause[i]->sort_by;
+    SortKey key;
+    SQL_ASSIGN(const std::optional<size_t> column, order_by_output(sb, names, key));
+    const Node* n = sb->node;
+    if (!column && is_single_column_ref(n))
+      return sql_error(sqlstate::kUndefinedColumn,
+                       "column \"" + str(n->column_ref->fields[0]) + "\" does not exist",
+                       n->column_ref->location);
+    if (!column) {
+      SqlError error =
+          sql_error(sqlstate::kFeatureNotSupported,
+                    "invalid UNION/INTERSECT/EXCEPT ORDER BY clause", sort_location(n));
+      error.detail = "Only result column names can be used, not expressions or functions.";
+      return error;
+    }
+    key.column = *column;
+    plan.order.push_back(key);
+  }
+  SQL_CHECK(bind_limit_offset(s, plan));
+  return plan;
+}
+
+SqlResult<TableDef> Binder::resolve_relation(const std::string& schema, const std::string& name,
+                                             int location) const {
+  const bool public_schema = schema.empty() || schema == kSchemaName;
+  if (public_schema) {
+    if (auto def = input_.catalog->table(name)) return *def;
+    if (auto view = input_.catalog->view(name)) {
+      TableDef def;
+      def.name = view->name;
+      def.columns = view->columns;
+      def.is_view = true;
+      return def;
+    }
+  }
+  if (schema.empty() || is_system_schema(schema)) {
+    if (auto def = system_table(schema, name)) return *def;
+  }
+  if (auto missing = missing_system_relation(schema, name, location)) return *missing;
+  const std::string full = schema.empty() ? name : schema + "." + name;
+  return sql_error(sqlstate::kUndefinedTable, "relation \"" + full + "\" does not exist", location);
+}
+
+SqlStatus Binder::check_catalog_relations(const Node* from) const {
+  if (from == nullptr) return Unit{};
+  switch (from->node_case) {
+    case PG_QUERY__NODE__NODE_RANGE_VAR: {
+      const auto* rv = from->range_var;
+      auto resolved = resolve_relation(rv->schemaname, rv->relname, rv->location);
+      if (!resolved.ok() && resolved.error().sqlstate == sqlstate::kFeatureNotSupported)
+        return resolved.error();
+      return Unit{};
+    }
+    case PG_QUERY__NODE__NODE_JOIN_EXPR:
+      SQL_CHECK(check_catalog_relations(from->join_expr->larg));
+      return check_catalog_relations(from->join_expr->rarg);
+    case PG_QUERY__NODE__NODE_RANGE_SUBSELECT:
+      return check_catalog_relations(from->range_subselect->subquery);
+    case PG_QUERY__NODE__NODE_SELECT_STMT:
+      return check_catalog_relations(from->select_stmt);
+    default:
+      return Unit{};
+  }
+}
+
+SqlStatus Binder::check_catalog_relations(const PgQuery__SelectStmt* s) const {
+  if (s == nullptr) return Unit{};
+  for (size_t i = 0; i < s->n_from_clause; ++i)
+    SQL_CHECK(check_catalog_relations(s->from_clause[i]));
+  SQL_CHECK(check_catalog_relations(s->larg));
+  return check_catalog_relations(s->rarg);
+}
+
+std::optional<SqlResult<Plan>> Binder::bind_set_config(const PgQuery__SelectStmt* s) {
+  if (s->n_target_list != 1 || s->n_from_clause != 0 || s->where_clause != nullptr ||
+      s->op != PG_QUERY__SET_OPERATION__SETOP_NONE || s->n_values_lists > 0)
+    return std::nullopt;
+  const auto* rt = s->target_list[0]->res_target;
+  if (rt->val->node_case != PG_QUERY__NODE__NODE_FUNC_CALL) return std::nullopt;
+  const auto* f = rt->val->func_call;
+  if (last_name(f->n_funcname, f->funcname) != "set_config" || f->n_args != 3) return std::nullopt;
+  std::vector<Value> args;
+  for (size_t i = 0; i < 3; ++i) {
+    auto arg = bind_expr(f->args[i]);
+    if (!arg.ok()) return SqlResult<Plan>(arg.error());
+    if (arg->kind != ExprKind::kConst)
+      return SqlResult<Plan>(unsupported("set_config() with non-constant arguments", f->location));
+    args.push_back(arg->value);
+  }
+  if (args[0].null)
+    return SqlResult<Plan>(sql_error("22004", "SET requires parameter name", f->location));
+  Plan plan;
+  plan.kind = Plan::Kind::kSet;
+  plan.tag = "SELECT 1";
+  plan.variable = lower(args[0].s);
+  // is_local (args[2]) changes nothing: settings are not transactional yet, like SET LOCAL.
+  plan.value = args[1].null ? std::string() : to_text(args[1]);
+  plan.columns = {{rt->name[0] != '\0' ? rt->name : "set_config", Type::kText}};
+  return SqlResult<Plan>(std::move(plan));
+}
+
+SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
+  if (stack_nearly_exhausted()) return statement_too_complex();  // nested UNIONs
+  SQL_CHECK(check_catalog_relations(s));
+  if (auto set = bind_set_config(s)) return std::move(*set);
+  if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return bind_union(s);
+  if (s->n_values_lists > 0) return unsupported("VALUES as a query");
+  if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
+  arm_ = arms_++;
+  clause_ = Clause::kJoinOn;  // FROM binds first; its only expressions are JOIN ON conditions
+  // Plain DISTINCT is a list of one empty node; DISTINCT ON lists its expressions.
+  const bool distinct = s->n_distinct_clause > 0;
+  if (distinct && (s->n_distinct_clause != 1 ||
+                   (s->distinct_clause[0] != nullptr &&
+                    s->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET)))
+    return unsupported("SELECT DISTINCT ON");
+  if (s->into_clause != nullptr) return unsupported("SELECT INTO");
+  if (s->n_window_clause > 0) return unsupported("WINDOW");
+  if (s->n_locking_clause > 0) return unsupported("FOR UPDATE/SHARE");
+  Plan plan;
+  plan.kind = Plan::Kind::kSelect;
+  // FROM a, b: a cross join (WHERE then filters the pairs).
+  for (size_t i = 0; i < s->n_from_clause; ++i) {
+    const Node* item = s->from_clause[i];
+    if (i > 0 && item->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+      return unsupported("a join after a comma in FROM (write JOIN ... ON)");
+    SQL_CHECK(bind_from(item, plan));
+  }
+  clause_ = Clause::kWhere;
+  if (s->where_clause != nullptr) {
+    SQL_ASSIGN(Expr w, bind_expr(s->where_clause));
+    if (w.type != Type::kBool && w.type != Type::kUnknown)
+      return sql_error(
+          sqlstate::kDatatypeMismatch,
+          std::string("argument of WHERE must be type boolean, not type ") + type_name(w.type),
+          w.location);
+    SQL_ASSIGN(w, coerce_to(std::move(w), Type::kBool));
+    plan.where = std::move(w);
+  }
+  // Select list (with * expanded), bound with aggregates allowed.
+  clause_ = Clause::kTargets;
+  struct Target {
+    const Node* node;  // null: a table column from *
+    std::string name;
+    int column = -1;  // index in the combined row
+    Type type = Type::kText;
+  };
+  std::vector<Target> targets;
+  for (size_t i = 0; i < s->n_target_list; ++i) {
+    const auto* rt = s->target_list[i]->res_target;
+    const Node* val = rt->val;
+    if (val->node_case == PG_QUERY__NODE__NODE_COLUMN_REF &&
+        val->column_ref->fields[val->column_ref->n_fields - 1]->node_case ==
+            PG_QUERY__NODE__NODE_A_STAR) {
+      const auto* ref = val->column_ref;
+      if (ref->n_fields == 2) {  // t.*: every declared column of t
+        const std::string qualifier = str(ref->fields[0]);
+        auto scope = std::find_if(scopes_.begin(), scopes_.end(),
+                                  [&](const Scope& sc) { return sc.alias == qualifier; });
+        if (scope == scopes_.end())
+          return sql_error(sqlstate::kUndefinedTable,
+                           "missing FROM-clause entry for table \"" + qualifier + "\"",
+                           ref->location);
+        for (size_t c = 0; c < scope->table->columns.size(); ++c)
+          targets.push_back({nullptr, scope->table->columns[c].name,
+                             static_cast<int>(scope->base + c), scope->table->columns[c].type});
+        continue;
+      }
+      if (ref->n_fields > 2) return unsupported("schema-qualified column references", rt->location);
+      if (scopes_.empty())
+        return sql_error(sqlstate::kSyntaxError, "SELECT * with no tables specified is not valid",
+                         rt->location);
+      // USING columns once, first; then every input's declared columns.
+      auto add = [&](size_t scope, size_t c) {
+        const Scope& sc = scopes_[scope];
+        targets.push_back({nullptr, sc.table->columns[c].name, static_cast<int>(sc.base + c),
+                           sc.table->columns[c].type});
+      };
+      for (auto [scope, c] : star_front_)
+        add(scope, c);
+      for (size_t scope = 0; scope < scopes_.size(); ++scope)
+        for (size_t c = 0; c < scopes_[scope].table->columns.size(); ++c)
+          if (star_hidden_.count({scope, c}) == 0) add(scope, c);
+      continue;
+    }
+    targets.push_back({val, rt->name[0] != '\0' ? rt->name : output_name(val)});
+  }
+  // GROUP BY keys: expressions, output ordinals or output names.
+  for (size_t i = 0; i < s->n_group_clause; ++i) {
+    const Node* g = s->group_clause[i];
+    const Node* source = g;
+    if (g->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+        g->a_const->val_case == PG_QUERY__A__CONST__VAL_IVAL) {
+      const int n = g->a_const->ival->ival;
+      if (n < 1 || static_cast<size_t>(n) > targets.size() || targets[n - 1].node == nullptr)
+        return sql_error("42P10",
+                         "GROUP BY position " + std::to_string(n) + " is not in select list",
+                         g->a_const->location);
+      source = targets[n - 1].node;
+    } else if (g->node_case == PG_QUERY__NODE__NODE_COLUMN_REF && g->column_ref->n_fields == 1) {
+      const std::string name = str(g->column_ref->fields[0]);
+      const bool is_column = std::any_of(scopes_.begin(), scopes_.end(), [&](const Scope& sc) {
+        return std::any_of(sc.table->columns.begin(), sc.table->columns.end(),
+                           [&](const ColumnDef& c) { return c.name == name; });
+      });
+      if (!is_column) {
+        for (const auto& t : targets)
+          if (t.node != nullptr && t.name == name) source = t.node;
+      }
+    } else if (g->node_case != PG_QUERY__NODE__NODE_COLUMN_REF &&
+               g->node_case == PG_QUERY__NODE__NODE_GROUPING_SET) {
+      return unsupported("GROUPING SETS/ROLLUP/CUBE");
+    }
+    if (g->node_case == PG_QUERY__NODE__NODE_A_CONST &&
+        g->a_const->val_case != PG_QUERY__A__CONST__VAL_IVAL)  // 'abc', 1.5, true, NULL
+      return sql_error(sqlstate::kSyntaxError, "non-integer constant in GROUP BY",
+                       g->a_const->location);
+    SQL_ASSIGN(Expr key, bind_expr(source));
+    SQL_ASSIGN(key, coerce_to(std::move(key), key.type == Type::kUnknown ? Type::kText : key.type));
+    plan.group_keys.push_back(std::move(key));
+  }
+  allow_aggregates_ = true;
+  aggs_ = &plan.aggs;
+  std::vector<Expr> outputs;
+  for (const auto& t : targets) {
+    if (t.node == nullptr) {
+      Expr e;
+      e.kind = ExprKind::kColumn;
+      e.index = t.column;
+      e.type = t.type;
+      e.name = t.name;
+      outputs.push_back(std::move(e));
+      continue;
+    }
+    SQL_ASSIGN(Expr e, bind_expr(t.node));
+    if (e.type == Type::kUnknown && !keep_unknown_outputs_) {
+      SQL_ASSIGN(e, coerce_to(std::move(e), Type::kText));
+    }
+    outputs.push_back(std::move(e));
+  }
+  if (distinct && plan.aggs.empty() && plan.group_keys.empty() && s->having_clause == nullptr) {
+    // DISTINCT without aggregates is grouping by every output column: one engine path, which
+    // materialized views share.
+    for (const auto& o : outputs)
+      plan.group_keys.push_back(o);
+  } else if (distinct) {
+    plan.distinct = true;  // after grouping: the executor drops repeated output rows
+  }
+  std::optional<Expr> having;
+  if (s->having_clause != nullptr) {
+    clause_ = Clause::kHaving;
+    SQL_ASSIGN(Expr h, bind_expr(s->having_clause));
+    SQL_ASSIGN(h, coerce_to(std::move(h), Type::kBool));
+    having = std::move(h);
+  }
+  // ORDER BY: an output ordinal, an output name, or an expression (a hidden output column).
+  clause_ = Clause::kTargets;
+  std::vector<std::string> names;
+  std::vector<const Node*> target_nodes;
+  for (const auto& t : targets) {
+    names.push_back(t.name);
+    target_nodes.push_back(t.node);
+  }
+  for (size_t i = 0; i < s->n_sort_clause; ++i) {
+    const auto* sb = s->sort_clause[i]->sort_by;
+    SortKey key;
+    SQL_ASSIGN(std::optional<size_t> column,
+               order_by_output(sb, names, key, &outputs, &target_nodes));
+    if (!column) {
+      SQL_ASSIGN(Expr e, bind_expr(sb->node));
+      if (e.type == Type::kUnknown) {
+        SQL_ASSIGN(e, coerce_to(std::move(e), Type::kText));
+      }
+      if (distinct) {
+        // Sorting on anything but the output columns would split or merge the distinct rows.
+        for (size_t c = 0; c < targets.size() && !column; ++c)
+          if (same_expr(e, outputs[c])) column = c;
+        if (!column)
+          return sql_error("42P10",
+                           "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
+                           e.location);
+      } else {
+        column = outputs.size();
+        outputs.push_back(std::move(e));
+      }
+    }
+    key.column = *column;
+    plan.order.push_back(key);
+  }
+  allow_aggregates_ = false;
+  plan.grouped = !plan.aggs.empty() || !plan.group_keys.empty() || having.has_value();
+  if (plan.grouped) {
+    group_keys_ = &plan.group_keys;
+    for (auto& o : outputs) {
+      SQL_ASSIGN(o, to_group_refs(std::move(o)));
+    }
+    if (having) {
+      SQL_ASSIGN(Expr h, to_group_refs(std::move(*having)));
+      plan.having = std::move(h);
+    }
+  }
+  // An aggregate whose every reference simplification removed (CASE WHEN false THEN sum(x) END)
+  // is not computed, as in PostgreSQL, so its argument is never evaluated. (Not in a
+  // materialized view: its aggregates' positions are part of its stored state, which views
+  // created before this rule have too.)
+  if (!binding_view_) {
+    std::vector<Expr*> exprs;
+    for (auto& o : outputs)
+      exprs.push_back(&o);
+    if (plan.having) exprs.push_back(&*plan.having);
+    drop_unreferenced_aggregates(plan.aggs, exprs);
+  }
+  for (size_t i = 0; i < targets.size(); ++i)
+    plan.columns.push_back({targets[i].name, outputs[i].type});
+  plan.outputs = std::move(outputs);
+  SQL_CHECK(bind_limit_offset(s, plan));
+  return plan;
+}
+
+}  // namespace eddy::sql::binding
