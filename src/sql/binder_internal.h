@@ -153,6 +153,17 @@ class Binder {
   bool keep_unknown_outputs_ = false;
   SqlResult<Unit> bind_from(const Node* from, Plan& plan);
   SqlResult<const TableDef*> add_scope(const PgQuery__RangeVar* rv, Plan& plan, bool first);
+  // A subquery in FROM, or a WITH query: an input named `name` whose columns are the query's
+  // (renamed by `colnames`, as many as given).
+  SqlResult<const TableDef*> add_scope(TableDef def, const std::string& alias, int location,
+                                       Plan& plan, bool first);
+  SqlResult<TableDef> bind_subquery_table(const PgQuery__SelectStmt* query, const std::string& name,
+                                          Node** colnames, size_t n_colnames, int location);
+  // A SELECT with scopes of its own (a UNION arm, a subquery), the enclosing query's restored
+  // after it. Outputs of unknown type stay unknown when `keep_unknown`.
+  SqlResult<Plan> bind_in_own_scope(const PgQuery__SelectStmt* s, bool keep_unknown);
+  // WITH queries visible to the statement being bound, innermost last.
+  std::vector<std::pair<std::string, TableDef>> ctes_;
   // (scope, column) of `name` in scopes [0, limit); -1 scope when absent; 42702 when ambiguous.
   SqlResult<std::pair<int, size_t>> find_column(const std::string& name, size_t limit, int loc);
   // Nesting of bind_expr calls: 0 outside any expression.

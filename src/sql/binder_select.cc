@@ -122,11 +122,20 @@ void conjuncts(const Expr& e, std::vector<const Expr*>& out) {
 }  // namespace
 
 SqlResult<const TableDef*> Binder::add_scope(const PgQuery__RangeVar* rv, Plan& plan, bool first) {
-  SQL_ASSIGN(std::optional<TableDef> def,
-             resolve_relation(rv->schemaname, rv->relname, rv->location));
   const std::string alias = rv->alias != nullptr ? rv->alias->aliasname : rv->relname;
   if (rv->alias != nullptr && rv->alias->n_colnames > 0)
     return unsupported("column aliases in FROM", rv->location);
+  // A WITH query of that name hides any table (the innermost WITH first).
+  if (rv->schemaname == nullptr || *rv->schemaname == '\0')
+    for (auto it = ctes_.rbegin(); it != ctes_.rend(); ++it)
+      if (it->first == rv->relname) return add_scope(it->second, alias, rv->location, plan, first);
+  SQL_ASSIGN(std::optional<TableDef> def,
+             resolve_relation(rv->schemaname, rv->relname, rv->location));
+  return add_scope(std::move(*def), alias, rv->location, plan, first);
+}
+
+SqlResult<const TableDef*> Binder::add_scope(TableDef def, const std::string& alias, int,
+                                             Plan& plan, bool first) {
   for (const auto& sc : scopes_)
     if (sc.alias == alias)
       return sql_error("42712", "table name \"" + alias + "\" specified more than once");
@@ -137,7 +146,7 @@ SqlResult<const TableDef*> Binder::add_scope(const PgQuery__RangeVar* rv, Plan& 
     return &*plan.table;
   }
   JoinSpec join;
-  join.table = std::move(*def);
+  join.table = std::move(def);
   join.alias = alias;
   join.base = base;
   plan.joins.push_back(std::move(join));
@@ -148,9 +157,64 @@ SqlResult<const TableDef*> Binder::add_scope(const PgQuery__RangeVar* rv, Plan& 
   return &plan.joins.back().table;
 }
 
+SqlResult<Plan> Binder::bind_in_own_scope(const PgQuery__SelectStmt* s, bool keep_unknown) {
+  auto saved_scopes = std::move(scopes_);
+  auto saved_using = std::move(using_names_);
+  auto saved_front = std::move(star_front_);
+  auto saved_hidden = std::move(star_hidden_);
+  const bool saved_keep = keep_unknown_outputs_;
+  const Clause saved_clause = clause_;
+  scopes_.clear();
+  using_names_.clear();
+  star_front_.clear();
+  star_hidden_.clear();
+  keep_unknown_outputs_ = keep_unknown;
+  auto bound = bind_select(s);
+  scopes_ = std::move(saved_scopes);
+  using_names_ = std::move(saved_using);
+  star_front_ = std::move(saved_front);
+  star_hidden_ = std::move(saved_hidden);
+  keep_unknown_outputs_ = saved_keep;
+  clause_ = saved_clause;
+  return bound;
+}
+
+SqlResult<TableDef> Binder::bind_subquery_table(const PgQuery__SelectStmt* query,
+                                                const std::string& name, Node** colnames,
+                                                size_t n_colnames, int location) {
+  SQL_ASSIGN(Plan bound, bind_in_own_scope(query, false));
+  if (n_colnames > bound.columns.size())
+    return sql_error("42P10",
+                     "table \"" + name + "\" has " + std::to_string(bound.columns.size()) +
+                         " columns available but " + std::to_string(n_colnames) +
+                         " columns specified",
+                     location);
+  TableDef def;
+  def.name = name;
+  for (size_t i = 0; i < bound.columns.size(); ++i) {
+    ColumnDef c;
+    c.name = i < n_colnames ? str(colnames[i]) : bound.columns[i].name;
+    c.type = bound.columns[i].type;
+    def.columns.push_back(std::move(c));
+  }
+  def.subquery = std::make_shared<const Plan>(std::move(bound));
+  return def;
+}
+
 SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
   if (from->node_case == PG_QUERY__NODE__NODE_RANGE_VAR) {
     SQL_CHECK(add_scope(from->range_var, plan, scopes_.empty()));
+    return Unit{};
+  }
+  if (from->node_case == PG_QUERY__NODE__NODE_RANGE_SUBSELECT) {
+    const auto* sub = from->range_subselect;
+    if (sub->lateral) return unsupported("LATERAL");
+    if (sub->subquery == nullptr || sub->subquery->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
+        sub->alias == nullptr)
+      return unsupported("this subquery in FROM");
+    SQL_ASSIGN(TableDef def, bind_subquery_table(sub->subquery->select_stmt, sub->alias->aliasname,
+                                                 sub->alias->colnames, sub->alias->n_colnames, -1));
+    SQL_CHECK(add_scope(std::move(def), sub->alias->aliasname, -1, plan, scopes_.empty()));
     return Unit{};
   }
   if (from->node_case != PG_QUERY__NODE__NODE_JOIN_EXPR)
@@ -167,10 +231,11 @@ SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
       j->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT)
     return unsupported("this kind of join");
   SQL_CHECK(bind_from(j->larg, plan));
-  if (j->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+  if (j->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_VAR &&
+      j->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
     return unsupported("a join whose right side is not a table (joins nest to the left)");
   const size_t left_scopes = scopes_.size();
-  SQL_CHECK(add_scope(j->rarg->range_var, plan, false));
+  SQL_CHECK(bind_from(j->rarg, plan));
   JoinSpec& join = plan.joins.back();
   join.left_outer = j->jointype == PG_QUERY__JOIN_TYPE__JOIN_LEFT;
   const size_t right = scopes_.size() - 1;
@@ -369,30 +434,12 @@ SqlResult<Plan> Binder::bind_union(const PgQuery__SelectStmt* s) {
                                                                 : "UNION";
   if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
   if (s->n_locking_clause > 0) return unsupported("FOR UPDATE/SHARE");
-  // Each arm has its own FROM: bind it with a scope of its own.
-  auto bind_arm = [&](const PgQuery__SelectStmt* arm, bool keep_unknown) -> SqlResult<Plan> {
-    auto saved_scopes = std::move(scopes_);
-    auto saved_using = std::move(using_names_);
-    auto saved_front = std::move(star_front_);
-    auto saved_hidden = std::move(star_hidden_);
-    const bool saved_keep = keep_unknown_outputs_;
-    scopes_.clear();
-    using_names_.clear();
-    star_front_.clear();
-    star_hidden_.clear();
-    keep_unknown_outputs_ = keep_unknown;
-    auto bound = bind_select(arm);
-    scopes_ = std::move(saved_scopes);
-    using_names_ = std::move(saved_using);
-    star_front_ = std::move(saved_front);
-    star_hidden_ = std::move(saved_hidden);
-    keep_unknown_outputs_ = saved_keep;
-    return bound;
-  };
   // A nested UNION resolves its own types first (as PostgreSQL does), so unknowns stay unknown
   // only for plain arms.
-  SQL_ASSIGN(Plan left, bind_arm(s->larg, s->larg->op == PG_QUERY__SET_OPERATION__SETOP_NONE));
-  SQL_ASSIGN(Plan right, bind_arm(s->rarg, s->rarg->op == PG_QUERY__SET_OPERATION__SETOP_NONE));
+  SQL_ASSIGN(Plan left,
+             bind_in_own_scope(s->larg, s->larg->op == PG_QUERY__SET_OPERATION__SETOP_NONE));
+  SQL_ASSIGN(Plan right,
+             bind_in_own_scope(s->rarg, s->rarg->op == PG_QUERY__SET_OPERATION__SETOP_NONE));
   if (left.columns.size() != right.columns.size())
     return sql_error(sqlstate::kSyntaxError,
                      "each " + op_name + " query must have the same number of columns",
@@ -551,9 +598,38 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   if (stack_nearly_exhausted()) return statement_too_complex();  // nested UNIONs
   SQL_CHECK(check_catalog_relations(s));
   if (auto set = bind_set_config(s)) return std::move(*set);
+  if (s->with_clause != nullptr) {
+    // WITH queries are bound in order (each sees the ones before it), then the query with them
+    // in view; they are inputs like subqueries in FROM, run where the query reads them.
+    const auto* with = s->with_clause;
+    if (with->recursive) return unsupported("WITH RECURSIVE", with->location);
+    const size_t outer = ctes_.size();
+    auto bound = [&]() -> SqlResult<Plan> {
+      for (size_t i = 0; i < with->n_ctes; ++i) {
+        const auto* cte = with->ctes[i]->common_table_expr;
+        for (size_t k = outer; k < ctes_.size(); ++k)
+          if (ctes_[k].first == cte->ctename)
+            return sql_error(
+                "42712",
+                "WITH query name \"" + std::string(cte->ctename) + "\" specified more than once",
+                cte->location);
+        if (cte->ctequery == nullptr ||
+            cte->ctequery->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+          return unsupported("WITH holding a statement other than SELECT", cte->location);
+        SQL_ASSIGN(TableDef def,
+                   bind_subquery_table(cte->ctequery->select_stmt, cte->ctename, cte->aliascolnames,
+                                       cte->n_aliascolnames, cte->location));
+        ctes_.emplace_back(cte->ctename, std::move(def));
+      }
+      PgQuery__SelectStmt rest = *s;
+      rest.with_clause = nullptr;
+      return bind_select(&rest);
+    }();
+    ctes_.resize(outer);
+    return bound;
+  }
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return bind_union(s);
   if (s->n_values_lists > 0) return unsupported("VALUES as a query");
-  if (s->with_clause != nullptr) return unsupported("WITH", s->with_clause->location);
   arm_ = arms_++;
   clause_ = Clause::kJoinOn;  // FROM binds first; its only expressions are JOIN ON conditions
   // Plain DISTINCT is a list of one empty node; DISTINCT ON lists its expressions.
@@ -570,7 +646,8 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   // FROM a, b: a cross join (WHERE then filters the pairs).
   for (size_t i = 0; i < s->n_from_clause; ++i) {
     const Node* item = s->from_clause[i];
-    if (i > 0 && item->node_case != PG_QUERY__NODE__NODE_RANGE_VAR)
+    if (i > 0 && item->node_case != PG_QUERY__NODE__NODE_RANGE_VAR &&
+        item->node_case != PG_QUERY__NODE__NODE_RANGE_SUBSELECT)
       return unsupported("a join after a comma in FROM (write JOIN ... ON)");
     SQL_CHECK(bind_from(item, plan));
   }

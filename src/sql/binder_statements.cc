@@ -287,6 +287,10 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
       return unsupported("a materialized view over a system relation (it has no topic to follow)");
     if (arm->table->is_view)
       return unsupported("a materialized view over another materialized view");
+    bool subquery = arm->table->subquery != nullptr;
+    for (const auto& j : arm->joins)
+      subquery = subquery || j.table.subquery != nullptr;
+    if (subquery) return unsupported("a subquery in FROM or a WITH query in a materialized view");
   }
   const std::string first = arms[0]->table->name;
   std::vector<std::string> inputs;

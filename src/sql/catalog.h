@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -43,6 +44,9 @@ struct TableDef {
   // A read-only system relation ("information_schema.tables"): rows come from the catalog
   // (system_tables.h), never from a topic. Not persisted.
   std::string system;
+  // A subquery in FROM or a WITH query, named by its alias: its rows are the bound query's,
+  // run when the statement reads them. Not persisted.
+  std::shared_ptr<const struct Plan> subquery;
 };
 
 // A continuous materialized view: its defining statement is kept as text and bound again when

@@ -45,6 +45,7 @@ struct ScanLimits {
   const std::atomic<bool>& cancel;
   const bool& enough;
   QueryMemory& memory;
+  const std::vector<Value>& params;  // for a subquery's $n
 };
 
 // Reads every partition of the table's topic from its log start to the high watermark as it is
@@ -118,9 +119,47 @@ TableDef key_table_of(const TableDef& table) {
 
 // Every row of an input as it is now: a view's rows (metadata NULL), the latest row per primary
 // key of a changelog table, or every record of a stream table.
+// The rows of a subquery in FROM (or a WITH query), as an input's rows: its columns, then the
+// metadata columns (NULL: it has no topic). Its ORDER BY and LIMIT apply inside it.
+template <typename OnRow>
+SqlStatus scan_subquery(const TableDef& table, Engine& engine, const ScanLimits& limits,
+                        OnRow&& on_row) {
+  // The status with which the subquery stops once the query above has its rows.
+  static constexpr const char* kEnough = "00000";
+  struct Sink final : ResultSink {
+    OnRow& on_row;
+    const bool& enough;
+    Sink(OnRow& o, const bool& e) : on_row(o), enough(e) {}
+    SqlStatus begin_rows(const std::vector<std::pair<std::string, Type>>&) override {
+      return Unit{};
+    }
+    SqlStatus row(const Row& row) override {
+      if (enough) return sql_error(kEnough, "the query has its rows");
+      Row padded = row;
+      for (size_t i = 0; i < std::size(kMetadataColumns); ++i)
+        padded.push_back(Value::null_of(kMetadataTypes[i]));
+      return on_row(std::move(padded));
+    }
+    SqlStatus begin_copy_out(int16_t) override { return Unit{}; }
+    SqlStatus copy_line(std::string_view) override { return Unit{}; }
+    SqlStatus statement_done(StatementResult&&) override { return Unit{}; }
+  } sink(on_row, limits.enough);
+  auto done =
+      run_select(*table.subquery, limits.params, engine, limits.cancel, limits.memory, &sink);
+  if (!done.ok()) {
+    if (done.error().sqlstate == kEnough) return Unit{};
+    return std::move(done.error());
+  }
+  if (!done->streamed)
+    for (const Row& row : done->rows)
+      SQL_CHECK(sink.row(row));
+  return Unit{};
+}
+
 template <typename OnRow>
 SqlStatus scan_input(const TableDef& table, Engine& engine, const ScanLimits& limits,
                      uint64_t& skipped, OnRow&& on_row) {
+  if (table.subquery) return scan_subquery(table, engine, limits, on_row);
   if (!table.system.empty()) {
     SQL_ASSIGN(std::vector<Row> rows, system_rows(table, engine));
     for (auto& row : rows) {
@@ -151,7 +190,7 @@ SqlStatus scan_input(const TableDef& table, Engine& engine, const ScanLimits& li
   // The latest rows are held until the scan ends: they count against the memory budget (a
   // replaced row's bytes are given back).
   const bool never_enough = false;
-  const ScanLimits whole{limits.cancel, never_enough, limits.memory};
+  const ScanLimits whole{limits.cancel, never_enough, limits.memory, limits.params};
   auto apply = [&](const Row& key, std::optional<Row> row) -> SqlStatus {
     std::string k;
     for (const auto& v : key)
@@ -937,7 +976,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     skipped_defs[t.name] = &t;
     return skipped[t.name];
   };
-  const ScanLimits scan{cancel, enough, memory};
+  const ScanLimits scan{cancel, enough, memory, params};
   if (!plan.union_arms.empty()) {
     SQL_CHECK(run_union(plan, params, engine, cancel, memory, enough, consume));
   } else if (plan.table && !plan.joins.empty()) {
@@ -950,7 +989,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     };
     std::vector<Built> built(plan.joins.size());
     const bool never_enough = false;
-    const ScanLimits whole{cancel, never_enough, memory};
+    const ScanLimits whole{cancel, never_enough, memory, params};
     for (size_t k = 0; k < plan.joins.size(); ++k) {
       const JoinSpec& spec = plan.joins[k];
       Row scratch(width);

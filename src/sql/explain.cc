@@ -71,10 +71,15 @@ std::string sort_key_text(const SortKey& key, const Plan& plan) {
   return out;
 }
 
+ExplainNode explain_select(const Plan& plan, Engine& engine);
+
 ExplainNode scan_node(const TableDef* table, Engine& engine) {
   ExplainNode scan;
   if (table == nullptr) {
     scan.title = "Result";
+  } else if (table->subquery) {
+    scan.title = "Subquery Scan on " + quote_identifier(table->name);
+    scan.children.push_back(explain_select(*table->subquery, engine));
   } else if (!table->system.empty()) {
     scan.title = "System Scan on " + table->system;
     scan.details.push_back("Source: the catalog as it is now");

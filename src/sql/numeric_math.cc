@@ -127,15 +127,38 @@ void set_numeric(mpfr_ptr out, const Numeric& n) {
   }
 }
 
-// x rounded half away from zero to `scale` digits after the point.
-NumericResult round_at(mpfr_ptr x, int scale, mpfr_prec_t bits) {
-  Mp scaled(bits);
+// `compute(out)`, made at out's precision, rounded half away from zero at `scale`. When the
+// result lies too near a half to tell which way it rounds (sqrt(1 + 1e-45) at 45 digits is
+// 1.000...0005 less 1.25e-91) it is made again at twice the precision, up to a bound past
+// which it is taken for an exact half.
+template <typename Compute>
+NumericResult round_computed(int scale, mpfr_prec_t bits, Compute&& compute) {
   const mpz_class p = pow10_big(scale);
-  mpfr_mul_z(scaled.get(), x, p.get_mpz_t(), MPFR_RNDN);
-  mpfr_round(scaled.get(), scaled.get());  // half away from zero
-  mpz_class u;
-  mpfr_get_z(u.get_mpz_t(), scaled.get(), MPFR_RNDN);
-  return checked(u, scale);
+  const auto p_bits = static_cast<mpfr_prec_t>(mpz_sizeinbase(p.get_mpz_t(), 2));
+  for (int attempt = 0;; ++attempt) {
+    Mp v(bits);
+    compute(v.get());
+    const mpfr_prec_t wide = bits + p_bits + 8;  // the product, exactly
+    Mp scaled(wide);
+    mpfr_mul_z(scaled.get(), v.get(), p.get_mpz_t(), MPFR_RNDN);
+    if (attempt < 6 && mpfr_regular_p(scaled.get())) {
+      // |frac - 1/2| against the error `v` may carry (its inputs were rounded to binary too):
+      // a margin of 2^24 of its last places.
+      Mp distance(wide);
+      mpfr_frac(distance.get(), scaled.get(), MPFR_RNDN);
+      mpfr_abs(distance.get(), distance.get(), MPFR_RNDN);
+      mpfr_sub_d(distance.get(), distance.get(), 0.5, MPFR_RNDN);
+      const mpfr_exp_t error_exponent = mpfr_get_exp(scaled.get()) - bits + 24;
+      if (mpfr_zero_p(distance.get()) || mpfr_get_exp(distance.get()) <= error_exponent) {
+        bits *= 2;
+        continue;
+      }
+    }
+    mpfr_round(scaled.get(), scaled.get());  // half away from zero
+    mpz_class u;
+    mpfr_get_z(u.get_mpz_t(), scaled.get(), MPFR_RNDN);
+    return checked(u, scale);
+  }
 }
 
 // Bits enough for `digits` significant decimal digits, plus guard bits.
@@ -192,10 +215,10 @@ NumericResult power_int(const Numeric& base, int64_t exponent, int rscale) {
   }
   const mpfr_prec_t bits = bits_for(integer_digits(weight) + rscale + 20 +
                                     static_cast<int64_t>(std::log10(double(magnitude))));
-  Mp v(bits);
-  set_numeric(v.get(), base);
-  mpfr_pow_si(v.get(), v.get(), static_cast<long>(exponent), MPFR_RNDN);
-  return round_at(v.get(), rscale, bits);
+  return round_computed(rscale, bits, [&](mpfr_ptr v) {
+    set_numeric(v, base);
+    mpfr_pow_si(v, v, static_cast<long>(exponent), MPFR_RNDN);
+  });
 }
 
 bool is_odd_integer(const Numeric& n) {
@@ -260,10 +283,10 @@ NumericResult numeric_exp(const Numeric& x) {
     return zero_at(rscale);
   }
   const mpfr_prec_t bits = bits_for(integer_digits(weight) + rscale + 10);
-  Mp v(bits);
-  set_numeric(v.get(), x);
-  mpfr_exp(v.get(), v.get(), MPFR_RNDN);
-  return round_at(v.get(), rscale, bits);
+  return round_computed(rscale, bits, [&](mpfr_ptr v) {
+    set_numeric(v, x);
+    mpfr_exp(v, v, MPFR_RNDN);
+  });
 }
 
 namespace {
@@ -291,9 +314,7 @@ NumericResult numeric_ln(const Numeric& x) {
   const int dweight = estimate_ln_dweight(x);
   const int rscale = clamp_scale(std::max(kMinSignificantDigits - dweight, x.scale()));
   const mpfr_prec_t bits = bits_for(std::max(dweight, 0) + rscale + 10);
-  Mp v(bits);
-  ln_into(v.get(), x);
-  return round_at(v.get(), rscale, bits);
+  return round_computed(rscale, bits, [&](mpfr_ptr v) { ln_into(v, x); });
 }
 
 NumericResult numeric_log(const Numeric& base, const Numeric& x) {
@@ -315,11 +336,12 @@ NumericResult numeric_log(const Numeric& base, const Numeric& x) {
   // ln(base) may be tiny (base near 1): carry as many more digits as its weight is negative.
   const int base_weight = estimate_ln_dweight(base);
   const mpfr_prec_t bits = bits_for(std::max(dweight, 0) + rscale + 10 + std::max(0, -base_weight));
-  Mp num(bits), den(bits);
-  ln_into(num.get(), x);
-  ln_into(den.get(), base);
-  mpfr_div(num.get(), num.get(), den.get(), MPFR_RNDN);
-  return round_at(num.get(), rscale, bits);
+  return round_computed(rscale, bits, [&](mpfr_ptr v) {
+    Mp den(mpfr_get_prec(v));
+    ln_into(v, x);
+    ln_into(den.get(), base);
+    mpfr_div(v, v, den.get(), MPFR_RNDN);
+  });
 }
 
 NumericResult numeric_power(const Numeric& base, const Numeric& exponent) {
@@ -350,9 +372,8 @@ NumericResult numeric_power(const Numeric& base, const Numeric& exponent) {
   const int ln_dweight = estimate_ln_dweight(magnitude);
   const int local_rscale = clamp_scale(8 - ln_dweight);
   const mpfr_prec_t rough_bits = bits_for(std::max(ln_dweight, 0) + local_rscale + 10);
-  Mp rough(rough_bits);
-  ln_into(rough.get(), magnitude);
-  NumericResult ln_base = round_at(rough.get(), local_rscale, rough_bits);
+  NumericResult ln_base =
+      round_computed(local_rscale, rough_bits, [&](mpfr_ptr v) { ln_into(v, magnitude); });
   if (!ln_base.ok()) return ln_base;
   NumericResult product = numeric_mul(ln_base.value, exponent);
   if (!product.ok()) return product;
@@ -369,12 +390,14 @@ NumericResult numeric_power(const Numeric& base, const Numeric& exponent) {
     return zero_at(rscale);
   }
   const mpfr_prec_t bits = bits_for(integer_digits(weight) + rscale + 10);
-  Mp x(bits), y(bits);
-  set_numeric(x.get(), magnitude);
-  set_numeric(y.get(), exponent);
-  mpfr_pow(x.get(), x.get(), y.get(), MPFR_RNDN);
-  if (negative && is_odd_integer(exponent)) mpfr_neg(x.get(), x.get(), MPFR_RNDN);
-  return round_at(x.get(), rscale, bits);
+  const bool odd = is_odd_integer(exponent);
+  return round_computed(rscale, bits, [&](mpfr_ptr v) {
+    Mp y(mpfr_get_prec(v));
+    set_numeric(v, magnitude);
+    set_numeric(y.get(), exponent);
+    mpfr_pow(v, v, y.get(), MPFR_RNDN);
+    if (negative && odd) mpfr_neg(v, v, MPFR_RNDN);
+  });
 }
 
 }  // namespace eddy::sql

@@ -895,6 +895,10 @@ SqlStatus validate_plan(const sql::Plan& select) {
     }
     return Unit{};
   }
+  if (select.table && select.table->subquery)
+    return unsupported("a subquery in FROM or a WITH query");
+  for (const auto& join : select.joins)
+    if (join.table.subquery) return unsupported("a subquery in FROM or a WITH query");
   if (!select.table || select.table->is_view) return unsupported("a view without a source table");
   if (!select.order.empty()) return unsupported("ORDER BY (order when you query the view)");
   if (select.limit || select.offset) return unsupported("LIMIT/OFFSET");

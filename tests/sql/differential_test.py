@@ -849,7 +849,16 @@ class Generator:
         if allow_join and self.chance(0.35):
             return self.join_from()
         table = self.pick(list(TABLES))
-        form = self.pick(["plain", "plain", "alias", "qualified"])
+        form = self.pick(["plain", "plain", "alias", "qualified", "derived"])
+        if form == "derived":
+            # A subquery in FROM: the table's rows, maybe filtered, under an alias.
+            self.scope = self.table_scope(table, "")
+            cond = self.where(0.5)
+            self.scope = self.table_scope(table, "x")
+            # PostgreSQL pulls the subquery up: its WHERE and the query's are evaluated in the
+            # plan's order, as a join's are.
+            self.joined = True
+            return f"(SELECT * FROM {table}{cond}) {self.pick(['AS ', ''])}x"
         if form == "alias":
             self.scope = self.table_scope(table, "x")
             return f"{table} {self.pick(['AS ', ''])}x"
@@ -1049,10 +1058,11 @@ class Generator:
     def q_union(self):
         ncols = self.r.randint(1, 3)
         types = [self.pick(ALL_TYPES) for _ in range(ncols)]
-        arms, distinct = [], False
+        arms, distinct, derived = [], False, False
         for arm in range(self.r.randint(2, 3)):
             self.joined = False
             frm = self.from_clause(allow_join=False) if self.chance(0.9) else None
+            derived |= self.joined
             if frm is None:
                 self.scope = []
             exprs = []
@@ -1074,7 +1084,7 @@ class Generator:
         outputs = [(i + 1, f"u{i + 1}", None) for i in range(ncols)]
         order, ordered, limited = self.order_limit(outputs, allow_exprs=False)
         ambiguous = set(range(ncols)) if distinct else set()
-        return Query(" ".join(arms) + order, ordered, limited, ambiguous)
+        return Query(" ".join(arms) + order, ordered, limited, ambiguous, joined=derived)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,0 +1,32 @@
+-- Subqueries in FROM (derived tables) and WITH queries in bounded queries (answers checked
+-- against PostgreSQL 15): each is an input with the query's columns (renamed by an alias's
+-- column list), joined, grouped and filtered like a table; a WITH query hides a table of its
+-- name and sees the WITH queries before it.
+CREATE TABLE s (a int, b text, n numeric);
+INSERT INTO s VALUES (1, 'x', 1.0), (1, 'x', 1.00), (2, 'y', 2), (3, NULL, NULL), (NULL, NULL, NULL), (NULL, NULL, NULL), (2, 'y', 2.0), (4, 'z', 4);
+SELECT count(*) FROM (SELECT 1) x;
+SELECT * FROM (SELECT a, count(*) AS c FROM s GROUP BY a) g ORDER BY a;
+SELECT avg(c) FROM (SELECT a, count(*) AS c FROM s GROUP BY a) g;
+SELECT g.a, t.b FROM (SELECT DISTINCT a FROM s) g JOIN s t ON t.a = g.a ORDER BY 1, 2;
+SELECT x, y FROM (SELECT a, b FROM s WHERE a > 1) AS q(x, y) ORDER BY 1, 2;
+SELECT x FROM (SELECT a, b FROM s) AS q(x) ORDER BY 1 LIMIT 3;
+SELECT * FROM (SELECT a FROM s ORDER BY a DESC LIMIT 2) q ORDER BY a;
+SELECT * FROM (SELECT 1 AS k) a, (SELECT 2 AS k) b;
+SELECT * FROM (SELECT 1 AS k) a JOIN (SELECT 1 AS k) b USING (k);
+SELECT pg_typeof(t) FROM (SELECT 'x' AS t) q;
+SELECT sum(total) FROM (SELECT a, sum(n) AS total FROM s GROUP BY a HAVING sum(n) > 1) q;
+SELECT a FROM (SELECT a FROM s INTERSECT SELECT 2) q;
+SELECT * FROM (SELECT a FROM s) AS q(x, y);
+SELECT * FROM (SELECT 1) AS q JOIN (SELECT 2) AS q ON true;
+SELECT * FROM (SELECT 1);
+WITH g AS (SELECT a, count(*) AS c FROM s GROUP BY a) SELECT * FROM g ORDER BY a;
+WITH g AS (SELECT a, count(*) AS c FROM s GROUP BY a), h AS (SELECT max(c) AS m FROM g) SELECT a FROM g, h WHERE c = m ORDER BY a;
+WITH g(x) AS (SELECT a FROM s WHERE a < 3) SELECT x, count(*) FROM g GROUP BY x ORDER BY x;
+WITH s AS (SELECT 42 AS a) SELECT a FROM s;
+WITH q AS (SELECT a FROM s) SELECT a FROM q UNION SELECT 9 ORDER BY 1;
+WITH q AS (SELECT a FROM s) SELECT count(*) FROM q a JOIN q b ON a.a = b.a;
+WITH q AS (SELECT a FROM s WHERE a = 1) SELECT * FROM (WITH q AS (SELECT 7 AS a) SELECT a FROM q) z;
+WITH q AS (SELECT 1 AS v), q AS (SELECT 2) SELECT * FROM q;
+WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 3) SELECT * FROM r;
+EXPLAIN SELECT count(*) FROM (SELECT a FROM s WHERE a > 1) q;
+CREATE MATERIALIZED VIEW v AS SELECT * FROM (SELECT a FROM s) q;
