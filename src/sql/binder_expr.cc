@@ -867,7 +867,7 @@ SqlResult<Expr> Binder::bind_expr_node(const Node* node) {
       return e;
     }
     case PG_QUERY__NODE__NODE_SUB_LINK:
-      return unsupported("subqueries", node->sub_link->location);
+      return bind_sublink(node->sub_link);
     case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION: {
       const auto* f = node->sqlvalue_function;
       Expr call;
@@ -963,6 +963,90 @@ std::string sql_value_function_name(PgQuery__SQLValueFunctionOp op) {
     default:
       return "?column?";
   }
+}
+
+SqlResult<Expr> Binder::bind_sublink(const PgQuery__SubLink* link) {
+  const int loc = link->location;
+  const auto type = link->sub_link_type;
+  const bool in = type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK &&
+                  (link->n_oper_name == 0 || last_name(link->n_oper_name, link->oper_name) == "=");
+  if (type != PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK &&
+      type != PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK && !in)
+    return unsupported("this kind of subquery (ANY/ALL with an operator, ARRAY, row comparison)",
+                       loc);
+  if (select_depth_ == 0) return unsupported("a subquery outside SELECT", loc);
+  if (link->subselect == nullptr || link->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+    return unsupported("this subquery", loc);
+  std::optional<Expr> needle;
+  if (in) {
+    SQL_ASSIGN(Expr bound, bind_expr(link->testexpr));
+    needle = std::move(bound);
+  }
+  const bool saved_aggregates = allow_aggregates_;
+  const bool saved_in_aggregate = in_aggregate_;
+  auto* saved_aggs = aggs_;
+  const auto* saved_group_keys = group_keys_;
+  allow_aggregates_ = false;
+  in_aggregate_ = false;
+  aggs_ = nullptr;
+  group_keys_ = nullptr;
+  auto bound = bind_in_own_scope(link->subselect->select_stmt, false);
+  allow_aggregates_ = saved_aggregates;
+  in_aggregate_ = saved_in_aggregate;
+  aggs_ = saved_aggs;
+  group_keys_ = saved_group_keys;
+  if (!bound.ok()) {
+    // A name only the query around it has: a correlated subquery, which needs a join.
+    const std::string& message = bound.error().message;
+    const size_t open = message.find('"');
+    const size_t close = open == std::string::npos ? open : message.find('"', open + 1);
+    if (bound.error().sqlstate == sqlstate::kUndefinedColumn && close != std::string::npos) {
+      std::string name = message.substr(open + 1, close - open - 1);
+      if (auto dot = name.rfind('.'); dot != std::string::npos) name = name.substr(dot + 1);
+      auto outer = find_column(name, scopes_.size(), loc);
+      if (outer.ok() && outer->first >= 0)
+        return unsupported("a subquery that refers to the query around it (correlated)", loc);
+    }
+    if (bound.error().sqlstate == sqlstate::kUndefinedTable && close != std::string::npos &&
+        message.rfind("missing FROM-clause entry", 0) == 0) {
+      const std::string alias = message.substr(open + 1, close - open - 1);
+      for (const auto& scope : scopes_)
+        if (scope.alias == alias)
+          return unsupported("a subquery that refers to the query around it (correlated)", loc);
+    }
+    return std::move(bound.error());
+  }
+  Plan query = std::move(*bound);
+  Expr e;
+  e.kind = ExprKind::kSubquery;
+  e.location = loc;
+  if (type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK) {
+    e.index = kExistsSubquery;
+    e.type = Type::kBool;
+  } else if (query.columns.size() != 1) {
+    return sql_error(sqlstate::kSyntaxError,
+                     in ? "subquery has too many columns" : "subquery must return only one column",
+                     loc);
+  } else if (!in) {
+    e.index = kScalarSubquery;
+    e.type = query.columns[0].type == Type::kUnknown ? Type::kText : query.columns[0].type;
+  } else {
+    e.index = kInSubquery;
+    e.type = Type::kBool;
+    Expr column;
+    column.kind = ExprKind::kColumn;
+    column.type = query.columns[0].type;
+    std::vector<Expr*> both{&*needle, &column};
+    SQL_ASSIGN(const Type common, unify(both, "IN", loc));
+    e.args.push_back(std::move(*needle));
+    // The subquery's values are cast to the common type when they are collected.
+    if (query.outputs.size() >= 1 && query.columns[0].type != common) {
+      SQL_ASSIGN(query.outputs[0], coerce_to(std::move(query.outputs[0]), common));
+      query.columns[0].type = common;
+    }
+  }
+  e.subquery = std::make_shared<const Plan>(std::move(query));
+  return e;
 }
 
 SqlResult<Expr> Binder::bind_sql_value_function(const PgQuery__SQLValueFunction* f) {

@@ -95,6 +95,10 @@ class Binder {
   SqlStatus check_catalog_relations(const PgQuery__SelectStmt* s) const;
   SqlStatus check_catalog_relations(const Node* from) const;
   SqlResult<Expr> bind_sql_value_function(const PgQuery__SQLValueFunction* f);
+  // EXISTS (SELECT ...), (SELECT ...) as a value, x IN (SELECT ...): uncorrelated subqueries,
+  // bound in a scope of their own and run before the statement's rows.
+  SqlResult<Expr> bind_sublink(const PgQuery__SubLink* link);
+  int select_depth_ = 0;  // SELECTs being bound (subqueries are allowed only inside one)
   SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
   SqlResult<Plan> bind_union(const PgQuery__SelectStmt* s);
   SqlStatus bind_limit_offset(const PgQuery__SelectStmt* s, Plan& plan);

@@ -52,6 +52,23 @@ std::pair<std::string, int> figure_column_name(const Node* node) {
       return {"?column?", 0};
     case PG_QUERY__NODE__NODE_SQLVALUE_FUNCTION:
       return {sql_value_function_name(node->sqlvalue_function->op), 2};
+    case PG_QUERY__NODE__NODE_SUB_LINK: {
+      // EXISTS is "exists"; a scalar subquery takes its one column's name.
+      const auto* link = node->sub_link;
+      if (link->sub_link_type == PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK) return {"exists", 2};
+      if (link->sub_link_type != PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK ||
+          link->subselect == nullptr ||
+          link->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+        return {"?column?", 0};
+      const auto* select = link->subselect->select_stmt;
+      while (select->op != PG_QUERY__SET_OPERATION__SETOP_NONE && select->larg != nullptr)
+        select = select->larg;
+      if (select->n_target_list == 0) return {"?column?", 0};
+      const auto* target = select->target_list[0]->res_target;
+      if (target->name != nullptr && *target->name != '\0') return {target->name, 2};
+      if (target->val == nullptr) return {"?column?", 0};
+      return figure_column_name(target->val);
+    }
     default:
       return {"?column?", 0};
   }
@@ -596,6 +613,11 @@ std::optional<SqlResult<Plan>> Binder::bind_set_config(const PgQuery__SelectStmt
 
 SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   if (stack_nearly_exhausted()) return statement_too_complex();  // nested UNIONs
+  struct Depth {
+    int& depth;
+    explicit Depth(int& d) : depth(d) { ++depth; }
+    ~Depth() { --depth; }
+  } depth(select_depth_);
   SQL_CHECK(check_catalog_relations(s));
   if (auto set = bind_set_config(s)) return std::move(*set);
   if (s->with_clause != nullptr) {

@@ -290,6 +290,8 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
     bool subquery = arm->table->subquery != nullptr;
     for (const auto& j : arm->joins)
       subquery = subquery || j.table.subquery != nullptr;
+    if (plan_has_subqueries(*arm))
+      return unsupported("a subquery in an expression of a materialized view");
     if (subquery) return unsupported("a subquery in FROM or a WITH query in a materialized view");
   }
   const std::string first = arms[0]->table->name;

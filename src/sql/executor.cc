@@ -846,9 +846,102 @@ struct RowOrder {
 
 }  // namespace
 
+namespace {
+
+// The status with which a subquery stops once it has answered enough (EXISTS: a row).
+constexpr const char* kSubqueryAnswered = "00000";
+
+// Runs the subqueries in `e` and puts what they answered in their place: a constant for a
+// scalar subquery and EXISTS, the set of values for IN.
+SqlStatus run_subqueries(Expr& e, const std::vector<Value>& params, Engine& engine,
+                         const std::atomic<bool>& cancel, QueryMemory& memory) {
+  for (auto& a : e.args)
+    SQL_CHECK(run_subqueries(a, params, engine, cancel, memory));
+  if (e.kind != ExprKind::kSubquery) return Unit{};
+  const Plan& query = *e.subquery;
+  if (e.index == kInSubquery) {
+    auto set = std::make_shared<InSet>();
+    auto add = [&](Row&& row) -> SqlStatus {
+      if (row[0].null) {
+        set->has_null = true;
+        return Unit{};
+      }
+      std::string key;
+      append_key(key, row[0]);
+      const size_t bytes = key.size() + kEntryOverheadBytes;
+      if (set->keys.insert(std::move(key)).second)
+        SQL_CHECK(memory.charge(bytes, "the IN subquery"));
+      return Unit{};
+    };
+    ForwardRows<decltype(add)> sink(add);
+    auto done = run_select(query, params, engine, cancel, memory, &sink);
+    if (!done.ok()) return std::move(done.error());
+    e.kind = ExprKind::kInSet;
+    e.in_set = std::move(set);
+    e.subquery.reset();
+    return Unit{};
+  }
+  std::vector<Row> rows;
+  auto collect = [&](Row&& row) -> SqlStatus {
+    rows.push_back(std::move(row));
+    // EXISTS needs one row; a scalar subquery, a second one to be refused.
+    if (rows.size() >= (e.index == kExistsSubquery ? 1u : 2u))
+      return sql_error(kSubqueryAnswered, "the subquery has answered");
+    return Unit{};
+  };
+  ForwardRows<decltype(collect)> sink(collect);
+  auto done = run_select(query, params, engine, cancel, memory, &sink);
+  if (!done.ok() && done.error().sqlstate != kSubqueryAnswered) return std::move(done.error());
+  Value v;
+  if (e.index == kExistsSubquery) {
+    v = Value::boolean(!rows.empty());
+  } else if (rows.size() > 1) {
+    return sql_error(sqlstate::kCardinalityViolation,
+                     "more than one row returned by a subquery used as an expression");
+  } else {
+    v = rows.empty() ? Value::null_of(e.type) : std::move(rows[0][0]);
+  }
+  const Type type = e.type;
+  const int location = e.location;
+  e = Expr{};
+  e.kind = ExprKind::kConst;
+  e.type = type;
+  e.location = location;
+  e.value = std::move(v);
+  return Unit{};
+}
+
+// The plan with its subqueries run (they may not refer to its rows, so once is enough).
+SqlResult<Plan> with_subqueries_run(const Plan& plan, const std::vector<Value>& params,
+                                    Engine& engine, const std::atomic<bool>& cancel,
+                                    QueryMemory& memory) {
+  Plan copy = plan;
+  auto run = [&](Expr& e) { return run_subqueries(e, params, engine, cancel, memory); };
+  for (auto* o : {&copy.where, &copy.having, &copy.limit, &copy.offset})
+    if (*o) SQL_CHECK(run(**o));
+  for (auto* list : {&copy.outputs, &copy.group_keys})
+    for (auto& e : *list)
+      SQL_CHECK(run(e));
+  for (auto& a : copy.aggs)
+    SQL_CHECK(run(a.arg));
+  for (auto& j : copy.joins) {
+    if (j.condition) SQL_CHECK(run(*j.condition));
+    for (auto* list : {&j.left_keys, &j.right_keys})
+      for (auto& e : *list)
+        SQL_CHECK(run(e));
+  }
+  return copy;
+}
+
+}  // namespace
+
 SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>& params,
                                       Engine& engine, const std::atomic<bool>& cancel,
                                       QueryMemory& memory, ResultSink* sink) {
+  if (plan_has_subqueries(plan)) {
+    SQL_ASSIGN(const Plan ready, with_subqueries_run(plan, params, engine, cancel, memory));
+    return run_select(ready, params, engine, cancel, memory, sink);
+  }
   SQL_ASSIGN(const int64_t limit, eval_count(plan.limit, params, -1));
   SQL_ASSIGN(const int64_t offset, eval_count(plan.offset, params, 0));
   StatementResult result;

@@ -1330,6 +1330,17 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
       if (saw_null) return Value::null_of(Type::kBool);
       return Value::boolean(e.negated);
     }
+    case ExprKind::kInSet: {
+      SQL_ASSIGN(Value needle, eval(e.args[0], ctx));
+      if (needle.null) return Value::null_of(Type::kBool);
+      std::string key;
+      append_key(key, needle);
+      if (e.in_set->keys.count(key) != 0) return Value::boolean(!e.negated);
+      if (e.in_set->has_null) return Value::null_of(Type::kBool);
+      return Value::boolean(e.negated);
+    }
+    case ExprKind::kSubquery:
+      return sql_error(sqlstate::kInternalError, "a subquery was not run before its statement");
     case ExprKind::kLike: {
       SQL_ASSIGN(Value s, eval(e.args[0], ctx));
       SQL_ASSIGN(Value p, eval(e.args[1], ctx));
@@ -1355,6 +1366,13 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
 SqlResult<bool> eval_predicate(const Expr& expr, const EvalContext& ctx) {
   SQL_ASSIGN(Value v, eval(expr, ctx));
   return !v.null && v.b;
+}
+
+bool has_subquery(const Expr& e) {
+  if (e.kind == ExprKind::kSubquery) return true;
+  for (const auto& a : e.args)
+    if (has_subquery(a)) return true;
+  return false;
 }
 
 }  // namespace eddy::sql

@@ -13,6 +13,9 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+#include <unordered_set>
+
 #include "sql/value.h"
 
 namespace eddy::sql {
@@ -36,6 +39,22 @@ enum class ExprKind {
   kIn,        // args[0] IN (args[1..]), negated for NOT IN
   kLike,      // args[0] LIKE args[1], case_insensitive for ILIKE, negated for NOT
   kGreatest,  // negated: LEAST
+  // A subquery in an expression (`subquery`), run once before the statement's rows (it may not
+  // refer to them): `index` kScalarSubquery, kExistsSubquery or kInSubquery (args[0] IN it).
+  // The executor replaces it by what it answered (a constant, or kInSet) before evaluating.
+  kSubquery,
+  kInSet,  // args[0] IN the values of `in_set`, negated for NOT IN
+};
+
+inline constexpr int kScalarSubquery = 0;
+inline constexpr int kExistsSubquery = 1;
+inline constexpr int kInSubquery = 2;
+
+struct Plan;
+// The values a subquery answered for IN: their keys (key_codec.h), and whether one was NULL.
+struct InSet {
+  std::unordered_set<std::string> keys;
+  bool has_null = false;
 };
 
 struct Expr;
@@ -55,7 +74,12 @@ struct Expr {
   int scale = -1;      // kCast to numeric(p, s), when precision >= 0: the scale to round to
   int precision = -1;  // and the digits the rounded value may have in all
   std::vector<Expr> args;
+  std::shared_ptr<const Plan> subquery;  // kSubquery
+  std::shared_ptr<const InSet> in_set;   // kInSet
 };
+
+// Whether `e` holds a subquery (kSubquery) anywhere.
+bool has_subquery(const Expr& e);
 
 struct EvalContext {
   const Row* row = nullptr;

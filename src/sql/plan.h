@@ -2,6 +2,7 @@
 // Internal to the sql folder; no parse-tree types appear here.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -161,5 +162,21 @@ struct Plan {
   // EXPLAIN: the bound statement it describes (a SELECT or a CREATE MATERIALIZED VIEW).
   std::shared_ptr<const Plan> explained;
 };
+
+// Whether the plan's own expressions hold a subquery (not counting its inputs' and arms').
+inline bool plan_has_subqueries(const Plan& plan) {
+  auto in = [](const std::optional<Expr>& e) { return e && has_subquery(*e); };
+  auto any = [](const std::vector<Expr>& list) {
+    return std::any_of(list.begin(), list.end(), [](const Expr& e) { return has_subquery(e); });
+  };
+  if (in(plan.where) || in(plan.having) || in(plan.limit) || in(plan.offset) || any(plan.outputs) ||
+      any(plan.group_keys))
+    return true;
+  for (const auto& a : plan.aggs)
+    if (has_subquery(a.arg)) return true;
+  for (const auto& j : plan.joins)
+    if (in(j.condition) || any(j.left_keys) || any(j.right_keys)) return true;
+  return false;
+}
 
 }  // namespace eddy::sql
