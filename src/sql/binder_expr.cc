@@ -231,6 +231,9 @@ bool same_expr(const Expr& a, const Expr& b) {
       (a.value.null != b.value.null || to_text(a.value) != to_text(b.value)))
     return false;
   if (a.kind == ExprKind::kBoolTest && a.value.b != b.value.b) return false;  // IS TRUE / FALSE
+  // Subqueries bound apart are different expressions (even when written alike).
+  if (a.kind == ExprKind::kSubquery && a.subquery != b.subquery) return false;
+  if (a.name != b.name && a.kind == ExprKind::kSubquery) return false;
   for (size_t i = 0; i < a.args.size(); ++i)
     if (!same_expr(a.args[i], b.args[i])) return false;
   return true;
@@ -330,7 +333,14 @@ SqlResult<Expr> Binder::bind_column(const PgQuery__ColumnRef* ref) {
   if (!qualifier.empty()) {
     for (size_t i = 0; i < scopes_.size(); ++i) {
       if (scopes_[i].alias != qualifier) continue;
-      if (auto c = column_index(*scopes_[i].table, name)) return place(i, *c);
+      if (auto c = column_index(*scopes_[i].table, name)) {
+        const auto& columns = scopes_[i].table->columns;
+        for (size_t k = *c + 1; k < columns.size(); ++k)
+          if (columns[k].name == name)
+            return sql_error("42702", "column reference \"" + name + "\" is ambiguous",
+                             ref->location);
+        return place(i, *c);
+      }
       return sql_error(sqlstate::kUndefinedColumn,
                        "column " + qualifier + "." + name + " does not exist", loc);
     }
@@ -351,6 +361,11 @@ SqlResult<std::pair<int, size_t>> Binder::find_column(const std::string& name, s
   for (size_t i = 0; i < limit && i < scopes_.size(); ++i) {
     auto c = column_index(*scopes_[i].table, name);
     if (!c) continue;
+    // A subquery may name two columns alike; naming either is ambiguous, as in PostgreSQL.
+    const auto& columns = scopes_[i].table->columns;
+    for (size_t k = *c + 1; k < columns.size(); ++k)
+      if (columns[k].name == name)
+        return sql_error("42702", "column reference \"" + name + "\" is ambiguous", loc);
     if (found.first >= 0) {
       if (merged) break;  // the USING column: the left one
       return sql_error("42702", "column reference \"" + name + "\" is ambiguous", loc);
@@ -968,17 +983,24 @@ std::string sql_value_function_name(PgQuery__SQLValueFunctionOp op) {
 SqlResult<Expr> Binder::bind_sublink(const PgQuery__SubLink* link) {
   const int loc = link->location;
   const auto type = link->sub_link_type;
-  const bool in = type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK &&
-                  (link->n_oper_name == 0 || last_name(link->n_oper_name, link->oper_name) == "=");
+  const std::string op =
+      link->n_oper_name == 0 ? "=" : last_name(link->n_oper_name, link->oper_name);
+  const bool in = type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK && op == "=";
+  const bool comparison =
+      op == "=" || op == "<>" || op == "!=" || op == "<" || op == "<=" || op == ">" || op == ">=";
+  // x op ANY / ALL (SELECT ...) with a comparison; = ANY is IN.
+  const bool quantified = !in && comparison &&
+                          (type == PG_QUERY__SUB_LINK_TYPE__ANY_SUBLINK ||
+                           type == PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK);
   if (type != PG_QUERY__SUB_LINK_TYPE__EXISTS_SUBLINK &&
-      type != PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK && !in)
-    return unsupported("this kind of subquery (ANY/ALL with an operator, ARRAY, row comparison)",
+      type != PG_QUERY__SUB_LINK_TYPE__EXPR_SUBLINK && !in && !quantified)
+    return unsupported("this kind of subquery (ARRAY, a row comparison, ANY/ALL with " + op + ")",
                        loc);
   if (select_depth_ == 0) return unsupported("a subquery outside SELECT", loc);
   if (link->subselect == nullptr || link->subselect->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
     return unsupported("this subquery", loc);
   std::optional<Expr> needle;
-  if (in) {
+  if (in || quantified) {
     SQL_ASSIGN(Expr bound, bind_expr(link->testexpr));
     needle = std::move(bound);
   }
@@ -986,11 +1008,16 @@ SqlResult<Expr> Binder::bind_sublink(const PgQuery__SubLink* link) {
   const bool saved_in_aggregate = in_aggregate_;
   auto* saved_aggs = aggs_;
   const auto* saved_group_keys = group_keys_;
+  // The subquery's expressions are outermost ones of their own query: the constant errors
+  // folding defers are raised for them as for the statement's.
+  const int saved_depth = expr_depth_;
   allow_aggregates_ = false;
   in_aggregate_ = false;
   aggs_ = nullptr;
   group_keys_ = nullptr;
+  expr_depth_ = 0;
   auto bound = bind_in_own_scope(link->subselect->select_stmt, false);
+  expr_depth_ = saved_depth;
   allow_aggregates_ = saved_aggregates;
   in_aggregate_ = saved_in_aggregate;
   aggs_ = saved_aggs;
@@ -1027,23 +1054,38 @@ SqlResult<Expr> Binder::bind_sublink(const PgQuery__SubLink* link) {
     return sql_error(sqlstate::kSyntaxError,
                      in ? "subquery has too many columns" : "subquery must return only one column",
                      loc);
-  } else if (!in) {
+  } else if (!in && !quantified) {
     e.index = kScalarSubquery;
     e.type = query.columns[0].type == Type::kUnknown ? Type::kText : query.columns[0].type;
   } else {
-    e.index = kInSubquery;
+    e.index = in                                             ? kInSubquery
+              : type == PG_QUERY__SUB_LINK_TYPE__ALL_SUBLINK ? kAllSubquery
+                                                             : kAnySubquery;
     e.type = Type::kBool;
-    Expr column;
-    column.kind = ExprKind::kColumn;
-    column.type = query.columns[0].type;
-    std::vector<Expr*> both{&*needle, &column};
-    SQL_ASSIGN(const Type common, unify(both, "IN", loc));
-    e.args.push_back(std::move(*needle));
-    // The subquery's values are cast to the common type when they are collected.
-    if (query.outputs.size() >= 1 && query.columns[0].type != common) {
-      SQL_ASSIGN(query.outputs[0], coerce_to(std::move(query.outputs[0]), common));
-      query.columns[0].type = common;
+    // The operator decides the types, as for x op y: the left side and the subquery's
+    // values are cast to its operand types.
+    const Type column_type = query.columns[0].type;
+    auto sig = resolve_operator(op == "!=" ? "<>" : op, needle->type, column_type);
+    if (!sig) {
+      SqlError error =
+          sql_error(sqlstate::kUndefinedFunction,
+                    "operator does not exist: " + std::string(type_name(needle->type)) + " " + op +
+                        " " + type_name(column_type),
+                    loc);
+      error.hint =
+          "No operator matches the given name and argument types. You might need to add explicit "
+          "type casts.";
+      return error;
     }
+    SQL_ASSIGN(Expr left, coerce_to(std::move(*needle), sig->params[0], CastContext::kExplicit));
+    e.args.push_back(std::move(left));
+    if (query.outputs.size() >= 1 && column_type != sig->params[1]) {
+      SQL_ASSIGN(query.outputs[0],
+                 coerce_to(std::move(query.outputs[0]), sig->params[1], CastContext::kExplicit));
+      query.columns[0].type = sig->params[1];
+    }
+    e.fn = sig->fn;
+    e.name = op;
   }
   e.subquery = std::make_shared<const Plan>(std::move(query));
   return e;

@@ -63,11 +63,12 @@ std::pair<std::string, int> figure_column_name(const Node* node) {
       const auto* select = link->subselect->select_stmt;
       while (select->op != PG_QUERY__SET_OPERATION__SETOP_NONE && select->larg != nullptr)
         select = select->larg;
-      if (select->n_target_list == 0) return {"?column?", 0};
+      if (select->n_target_list == 0) return {"?column?", 2};
       const auto* target = select->target_list[0]->res_target;
       if (target->name != nullptr && *target->name != '\0') return {target->name, 2};
-      if (target->val == nullptr) return {"?column?", 0};
-      return figure_column_name(target->val);
+      if (target->val == nullptr) return {"?column?", 2};
+      const std::string inner = figure_column_name(target->val).first;
+      return {inner.empty() ? "?column?" : inner, 2};
     }
     default:
       return {"?column?", 0};
@@ -181,6 +182,7 @@ SqlResult<Plan> Binder::bind_in_own_scope(const PgQuery__SelectStmt* s, bool kee
   auto saved_hidden = std::move(star_hidden_);
   const bool saved_keep = keep_unknown_outputs_;
   const Clause saved_clause = clause_;
+  const int saved_arm = arm_;
   scopes_.clear();
   using_names_.clear();
   star_front_.clear();
@@ -193,6 +195,7 @@ SqlResult<Plan> Binder::bind_in_own_scope(const PgQuery__SelectStmt* s, bool kee
   star_hidden_ = std::move(saved_hidden);
   keep_unknown_outputs_ = saved_keep;
   clause_ = saved_clause;
+  arm_ = saved_arm;
   return bound;
 }
 
@@ -202,7 +205,8 @@ SqlResult<TableDef> Binder::bind_subquery_table(const PgQuery__SelectStmt* query
   SQL_ASSIGN(Plan bound, bind_in_own_scope(query, false));
   if (n_colnames > bound.columns.size())
     return sql_error("42P10",
-                     "table \"" + name + "\" has " + std::to_string(bound.columns.size()) +
+                     std::string(location >= 0 ? "WITH query" : "table") + " \"" + name +
+                         "\" has " + std::to_string(bound.columns.size()) +
                          " columns available but " + std::to_string(n_colnames) +
                          " columns specified",
                      location);

@@ -859,6 +859,23 @@ SqlStatus run_subqueries(Expr& e, const std::vector<Value>& params, Engine& engi
     SQL_CHECK(run_subqueries(a, params, engine, cancel, memory));
   if (e.kind != ExprKind::kSubquery) return Unit{};
   const Plan& query = *e.subquery;
+  if (e.index == kAnySubquery || e.index == kAllSubquery) {
+    auto set = std::make_shared<InSet>();
+    auto add = [&](Row&& row) -> SqlStatus {
+      SQL_CHECK(
+          memory.charge(approximate_bytes(row) + kEntryOverheadBytes, "the ANY/ALL subquery"));
+      set->values.push_back(std::move(row[0]));
+      return Unit{};
+    };
+    ForwardRows<decltype(add)> sink(add);
+    auto done = run_select(query, params, engine, cancel, memory, &sink);
+    if (!done.ok()) return std::move(done.error());
+    e.kind = ExprKind::kQuantified;
+    e.negated = e.index == kAllSubquery;
+    e.in_set = std::move(set);
+    e.subquery.reset();
+    return Unit{};
+  }
   if (e.index == kInSubquery) {
     auto set = std::make_shared<InSet>();
     auto add = [&](Row&& row) -> SqlStatus {

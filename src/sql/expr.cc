@@ -1331,6 +1331,8 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
       return Value::boolean(e.negated);
     }
     case ExprKind::kInSet: {
+      // IN an empty subquery is false (NOT IN true) whatever the left side.
+      if (e.in_set->keys.empty() && !e.in_set->has_null) return Value::boolean(e.negated);
       SQL_ASSIGN(Value needle, eval(e.args[0], ctx));
       if (needle.null) return Value::null_of(Type::kBool);
       std::string key;
@@ -1338,6 +1340,33 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
       if (e.in_set->keys.count(key) != 0) return Value::boolean(!e.negated);
       if (e.in_set->has_null) return Value::null_of(Type::kBool);
       return Value::boolean(e.negated);
+    }
+    case ExprKind::kQuantified: {
+      // ANY: true if one comparison is, else NULL if one is NULL, else false; ALL the dual.
+      // Over no values ANY is false and ALL true, whatever the left side.
+      const bool all = e.negated;
+      const auto& values = e.in_set->values;
+      if (values.empty()) return Value::boolean(all);
+      SQL_ASSIGN(Value needle, eval(e.args[0], ctx));
+      if (needle.null) return Value::null_of(Type::kBool);
+      bool saw_null = false;
+      std::vector<Value> pair(2);
+      for (const Value& v : values) {
+        if (v.null) {
+          saw_null = true;
+          continue;
+        }
+        pair[0] = needle;
+        pair[1] = v;
+        SQL_ASSIGN(Value r, e.fn(e, pair));
+        if (r.null) {
+          saw_null = true;
+        } else if (r.b != all) {
+          return Value::boolean(!all);
+        }
+      }
+      if (saw_null) return Value::null_of(Type::kBool);
+      return Value::boolean(all);
     }
     case ExprKind::kSubquery:
       return sql_error(sqlstate::kInternalError, "a subquery was not run before its statement");

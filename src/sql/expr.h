@@ -44,17 +44,22 @@ enum class ExprKind {
   // The executor replaces it by what it answered (a constant, or kInSet) before evaluating.
   kSubquery,
   kInSet,  // args[0] IN the values of `in_set`, negated for NOT IN
+  // args[0] `fn` ANY (or, negated, ALL) of the values of `in_set` (`name`: the operator).
+  kQuantified,
 };
 
 inline constexpr int kScalarSubquery = 0;
 inline constexpr int kExistsSubquery = 1;
 inline constexpr int kInSubquery = 2;
+inline constexpr int kAnySubquery = 3;  // x op ANY (SELECT ...): `fn` is op, `name` its name
+inline constexpr int kAllSubquery = 4;  // x op ALL (SELECT ...)
 
 struct Plan;
 // The values a subquery answered for IN: their keys (key_codec.h), and whether one was NULL.
 struct InSet {
   std::unordered_set<std::string> keys;
   bool has_null = false;
+  std::vector<Value> values;  // for ANY/ALL: every value (NULLs included), in order
 };
 
 struct Expr;

@@ -259,11 +259,20 @@ NumericResult numeric_sqrt(const Numeric& x) {
   const int64_t sweight = (weight + 1) * 4 / 2 - 1;
   const int rscale =
       clamp_scale(static_cast<int>(std::max<int64_t>(kMinSignificantDigits - sweight, x.scale())));
-  // round(sqrt(u / 10^s) * 10^r) = round(sqrt(u * 10^(2r - s))), and 2r - s >= 0 as r >= s.
-  const mpz_class n = Access::unscaled(x) * pow10_big(2 * static_cast<int64_t>(rscale) - x.scale());
+  // round(sqrt(u / 10^s) * 10^r) = round(sqrt(y)) for y = u * 10^(2r - s), which is
+  // floor((floor(2 sqrt(y)) + 1) / 2), and floor(2 sqrt(y)) = isqrt(floor(4y)) also when y has
+  // a fraction (a scale past 2r, which the 1000-digit result scale allows).
+  const int64_t shift = 2 * static_cast<int64_t>(rscale) - x.scale();
+  const mpz_class four_u = Access::unscaled(x) * 4;
+  mpz_class four_n;
+  if (shift >= 0) {
+    four_n = four_u * pow10_big(shift);
+  } else {
+    const mpz_class divisor = pow10_big(-shift);
+    mpz_fdiv_q(four_n.get_mpz_t(), four_u.get_mpz_t(), divisor.get_mpz_t());
+  }
   mpz_class twice;
-  const mpz_class four_n = n * 4;
-  mpz_sqrt(twice.get_mpz_t(), four_n.get_mpz_t());  // floor(2 sqrt(n))
+  mpz_sqrt(twice.get_mpz_t(), four_n.get_mpz_t());  // floor(2 sqrt(y))
   return checked(mpz_class((twice + 1) / 2), rscale);
 }
 

@@ -75,3 +75,4 @@ SELECT power(0::numeric, '-Infinity');
 SELECT exp(6000::numeric);
 SELECT 2::numeric ^ 1000000;
 SELECT power(1 + 1e-45::numeric, 0.5), 1.0000001::numeric ^ 2000000000, exp(1e-45::numeric);
+SELECT sqrt(1e-2001::numeric) = 0, sqrt(('0.' || repeat('0', 2500) || '4')::numeric) = 0;

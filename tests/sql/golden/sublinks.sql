@@ -1,5 +1,5 @@
 -- Subqueries in expressions (answers checked against PostgreSQL 15): IN (SELECT ...) with
--- three-valued NULLs, EXISTS, scalar subqueries (NULL for no row, 21000 for two), run once
+-- three-valued NULLs, op ANY/ALL, EXISTS, scalar subqueries (NULL for no row, 21000 for two), run once
 -- before the query's rows; correlated ones answer 0A000.
 CREATE TABLE s (a int, b text, n numeric);
 INSERT INTO s VALUES (1, 'x', 1.0), (1, 'x', 1.00), (2, 'y', 2), (3, NULL, NULL), (NULL, NULL, NULL), (NULL, NULL, NULL), (2, 'y', 2.0), (4, 'z', 4);
@@ -25,4 +25,14 @@ SELECT a FROM s WHERE a IN (SELECT k, k FROM u);
 SELECT a FROM s WHERE a IN (SELECT nope FROM u);
 SELECT a FROM s x WHERE EXISTS (SELECT 1 FROM u WHERE k = x.a);
 SELECT a FROM s WHERE a > ALL (SELECT k FROM u);
+SELECT a FROM s WHERE a > ALL (SELECT k FROM u WHERE k IS NOT NULL) ORDER BY a;
+SELECT a, a > ANY (SELECT k FROM u), a <> ALL (SELECT k FROM u), a = ALL (SELECT 1), a <= ANY (SELECT k FROM u WHERE k > 5) FROM s ORDER BY a;
+SELECT NULL::int > ALL (SELECT k FROM u WHERE k > 5), NULL::int = ANY (SELECT k FROM u WHERE k > 5), NULL::int < ANY (SELECT k FROM u), NULL::int NOT IN (SELECT k FROM u WHERE k > 5);
+SELECT n >= ALL (SELECT n FROM s WHERE n IS NOT NULL) FROM s ORDER BY a;
+SELECT 1 < ANY (SELECT 'a');
+SELECT 1.5 IN (SELECT k FROM u), 2 IN (SELECT 2.0);
 CREATE MATERIALIZED VIEW v AS SELECT a FROM s WHERE a IN (SELECT k FROM u);
+SELECT DISTINCT (SELECT 1), (SELECT 2);
+SELECT (SELECT 1)::text, CASE WHEN true THEN 1 ELSE (SELECT 2) END, (SELECT k FROM u LIMIT 1);
+SELECT (SELECT 1/0 FROM u WHERE false);
+SELECT NULL::int NOT IN (SELECT k FROM u WHERE false), NULL::int IN (SELECT k FROM u WHERE false);
