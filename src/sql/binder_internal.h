@@ -102,6 +102,11 @@ class Binder {
   SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
   SqlResult<Plan> bind_union(const PgQuery__SelectStmt* s);
   SqlStatus bind_limit_offset(const PgQuery__SelectStmt* s, Plan& plan);
+  // VALUES (...), (...) as a query: one arm of a UNION ALL per row, typed per column as UNION
+  // types its arms, columns named column1, column2, ...
+  SqlResult<Plan> bind_values(const PgQuery__SelectStmt* s);
+  // A set operation's (or VALUES') own ORDER BY (output columns only) and LIMIT/OFFSET.
+  SqlStatus bind_set_order_limit(const PgQuery__SelectStmt* s, Plan& plan);
   // SELECT set_config(name, value, is_local), alone: a SET that answers the new value. Its
   // effect must happen when the statement runs, not when it is bound, so it is a kSet plan
   // rather than a function.

@@ -510,6 +510,11 @@ SqlResult<Plan> Binder::bind_union(const PgQuery__SelectStmt* s) {
   }
   arm_ = -1;  // the set operation's own clauses, which PostgreSQL's planner folds first
   clause_ = Clause::kTargets;
+  SQL_CHECK(bind_set_order_limit(s, plan));
+  return plan;
+}
+
+SqlStatus Binder::bind_set_order_limit(const PgQuery__SelectStmt* s, Plan& plan) {
   std::vector<std::string> names;
   for (const auto& c : plan.columns)
     names.push_back(c.name);
@@ -532,7 +537,51 @@ SqlResult<Plan> Binder::bind_union(const PgQuery__SelectStmt* s) {
     key.column = *column;
     plan.order.push_back(key);
   }
-  SQL_CHECK(bind_limit_offset(s, plan));
+  return bind_limit_offset(s, plan);
+}
+
+SqlResult<Plan> Binder::bind_values(const PgQuery__SelectStmt* s) {
+  arm_ = arms_++;
+  clause_ = Clause::kTargets;
+  std::vector<Plan> rows;
+  size_t width = 0;
+  for (size_t r = 0; r < s->n_values_lists; ++r) {
+    const Node* item = s->values_lists[r];
+    if (item->node_case != PG_QUERY__NODE__NODE_LIST) return unsupported("this VALUES list");
+    const auto* list = item->list;
+    if (r == 0) width = list->n_items;
+    if (list->n_items != width)
+      return sql_error(sqlstate::kSyntaxError, "VALUES lists must all be the same length",
+                       list->n_items > 0 ? sort_location(list->items[0]) : -1);
+    Plan row;
+    row.kind = Plan::Kind::kSelect;
+    for (size_t c = 0; c < list->n_items; ++c) {
+      SQL_ASSIGN(Expr e, bind_expr(list->items[c]));
+      row.columns.push_back({"column" + std::to_string(c + 1), e.type});
+      row.outputs.push_back(std::move(e));
+    }
+    rows.push_back(std::move(row));
+  }
+  Plan plan;
+  plan.kind = Plan::Kind::kSelect;
+  for (size_t c = 0; c < width; ++c) {
+    std::vector<Expr*> column;
+    for (auto& row : rows)
+      column.push_back(&row.outputs[c]);
+    SQL_ASSIGN(const Type t, unify(column, "VALUES", -1));
+    for (auto& row : rows)
+      row.columns[c].type = t;
+    plan.columns.push_back({"column" + std::to_string(c + 1), t});
+    Expr ref;
+    ref.kind = ExprKind::kColumn;
+    ref.index = static_cast<int>(c);
+    ref.type = t;
+    ref.name = plan.columns.back().name;
+    plan.outputs.push_back(std::move(ref));
+  }
+  for (auto& row : rows)
+    plan.union_arms.push_back(std::make_shared<const Plan>(std::move(row)));
+  SQL_CHECK(bind_set_order_limit(s, plan));
   return plan;
 }
 
@@ -655,7 +704,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     return bound;
   }
   if (s->op != PG_QUERY__SET_OPERATION__SETOP_NONE) return bind_union(s);
-  if (s->n_values_lists > 0) return unsupported("VALUES as a query");
+  if (s->n_values_lists > 0) return bind_values(s);
   arm_ = arms_++;
   clause_ = Clause::kJoinOn;  // FROM binds first; its only expressions are JOIN ON conditions
   // Plain DISTINCT is a list of one empty node; DISTINCT ON lists its expressions.

@@ -34,3 +34,17 @@ SELECT a FROM (SELECT 1 AS a, 2 AS a) s;
 SELECT s.a FROM (SELECT 1 AS a, 2 AS a) s;
 WITH c(a, b) AS (SELECT 1) SELECT * FROM c;
 SELECT ln(0.0), x FROM (SELECT 1/0 AS x) s;
+-- VALUES as a query: rows typed per column as UNION types its arms, columns column1, ...
+VALUES (1, 'a'), (2, 'b');
+VALUES (1), (2.5) ORDER BY 1 DESC;
+VALUES (1, 2), (3);
+VALUES (1), ('x');
+VALUES ('x'), ('y');
+SELECT * FROM (VALUES (1, 'a'), (2, 'b')) AS v(n, s) ORDER BY n DESC;
+SELECT count(*), sum(column1) FROM (VALUES (1), (2), (NULL)) v;
+SELECT pg_typeof(column1) FROM (VALUES ('x')) v;
+VALUES (1) UNION SELECT 2 ORDER BY 1;
+SELECT a FROM s WHERE a IN (VALUES (1), (4)) ORDER BY a;
+VALUES (1/0);
+VALUES (1), (2) LIMIT 1;
+WITH v(x) AS (VALUES (5), (6)) SELECT sum(x) FROM v;
