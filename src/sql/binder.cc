@@ -28,6 +28,10 @@ struct ParsedQuery::Impl {
 // VIEWS, SHOW COLUMNS, SHOW CREATE), and the bounds on what the parser may be given.
 namespace binding {
 
+SqlError correlated_subquery(int location) {
+  return unsupported("a subquery that refers to the query around it (correlated)", location);
+}
+
 SqlError unsupported(const std::string& what, int location) {
   return sql_error(sqlstate::kFeatureNotSupported, what + " is not supported yet", location);
 }

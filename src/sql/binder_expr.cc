@@ -344,13 +344,26 @@ SqlResult<Expr> Binder::bind_column(const PgQuery__ColumnRef* ref) {
       return sql_error(sqlstate::kUndefinedColumn,
                        "column " + qualifier + "." + name + " does not exist", loc);
     }
+    if (auto outer = names_outer_scope(qualifier, name)) return correlated_subquery(*outer);
     return sql_error(sqlstate::kUndefinedTable,
                      "missing FROM-clause entry for table \"" + qualifier + "\"", loc);
   }
   SQL_ASSIGN(auto found, find_column(name, scopes_.size(), loc));
-  if (found.first < 0)
+  if (found.first < 0) {
+    if (auto outer = names_outer_scope("", name)) return correlated_subquery(*outer);
     return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" does not exist", loc);
+  }
   return place(static_cast<size_t>(found.first), found.second);
+}
+
+std::optional<int> Binder::names_outer_scope(const std::string& qualifier,
+                                             const std::string& name) const {
+  for (const auto& level : outer_scopes_)
+    for (const auto& scope : level.scopes)
+      if (qualifier.empty() ? column_index(*scope.table, name).has_value()
+                            : scope.alias == qualifier)
+        return level.location;
+  return std::nullopt;
 }
 
 SqlResult<std::pair<int, size_t>> Binder::find_column(const std::string& name, size_t limit,
@@ -1016,33 +1029,15 @@ SqlResult<Expr> Binder::bind_sublink(const PgQuery__SubLink* link) {
   aggs_ = nullptr;
   group_keys_ = nullptr;
   expr_depth_ = 0;
+  outer_scopes_.push_back({scopes_, loc});
   auto bound = bind_in_own_scope(link->subselect->select_stmt, false);
+  outer_scopes_.pop_back();
   expr_depth_ = saved_depth;
   allow_aggregates_ = saved_aggregates;
   in_aggregate_ = saved_in_aggregate;
   aggs_ = saved_aggs;
   group_keys_ = saved_group_keys;
-  if (!bound.ok()) {
-    // A name only the query around it has: a correlated subquery, which needs a join.
-    const std::string& message = bound.error().message;
-    const size_t open = message.find('"');
-    const size_t close = open == std::string::npos ? open : message.find('"', open + 1);
-    if (bound.error().sqlstate == sqlstate::kUndefinedColumn && close != std::string::npos) {
-      std::string name = message.substr(open + 1, close - open - 1);
-      if (auto dot = name.rfind('.'); dot != std::string::npos) name = name.substr(dot + 1);
-      auto outer = find_column(name, scopes_.size(), loc);
-      if (outer.ok() && outer->first >= 0)
-        return unsupported("a subquery that refers to the query around it (correlated)", loc);
-    }
-    if (bound.error().sqlstate == sqlstate::kUndefinedTable && close != std::string::npos &&
-        message.rfind("missing FROM-clause entry", 0) == 0) {
-      const std::string alias = message.substr(open + 1, close - open - 1);
-      for (const auto& scope : scopes_)
-        if (scope.alias == alias)
-          return unsupported("a subquery that refers to the query around it (correlated)", loc);
-    }
-    return std::move(bound.error());
-  }
+  if (!bound.ok()) return std::move(bound.error());
   Plan query = std::move(*bound);
   Expr e;
   e.kind = ExprKind::kSubquery;

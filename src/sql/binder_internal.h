@@ -35,6 +35,8 @@ namespace binding {
 using Node = PgQuery__Node;
 
 SqlError unsupported(const std::string& what, int location = -1);
+// 0A000 for a subquery that names a column of the query around it.
+SqlError correlated_subquery(int location);
 // The message field name of a node ("SelectStmt"), for "not supported" messages.
 std::string node_name(const Node* node);
 std::string str(const Node* node);  // a String node's text ("" for any other node)
@@ -99,6 +101,7 @@ class Binder {
   // bound in a scope of their own and run before the statement's rows.
   SqlResult<Expr> bind_sublink(const PgQuery__SubLink* link);
   int select_depth_ = 0;  // SELECTs being bound (subqueries are allowed only inside one)
+
   SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
   SqlResult<Plan> bind_union(const PgQuery__SelectStmt* s);
   SqlStatus bind_limit_offset(const PgQuery__SelectStmt* s, Plan& plan);
@@ -153,6 +156,15 @@ class Binder {
     size_t base;
   };
   std::vector<Scope> scopes_;
+  // While an expression's subquery binds: the scopes of the queries around it, innermost last.
+  // A name found only there makes the subquery correlated (0A000) rather than unknown.
+  struct OuterScopes {
+    std::vector<Scope> scopes;
+    int location;  // of the subquery bound inside them
+  };
+  std::vector<OuterScopes> outer_scopes_;
+  // The location of the subquery whose surrounding query has the name; nullopt when none.
+  std::optional<int> names_outer_scope(const std::string& qualifier, const std::string& name) const;
   // Columns named in USING: unqualified, they mean the left input's column.
   std::vector<std::string> using_names_;
   // SELECT * with USING: the merged columns first (scope, column), and those hidden after.

@@ -202,7 +202,12 @@ SqlResult<Plan> Binder::bind_in_own_scope(const PgQuery__SelectStmt* s, bool kee
 SqlResult<TableDef> Binder::bind_subquery_table(const PgQuery__SelectStmt* query,
                                                 const std::string& name, Node** colnames,
                                                 size_t n_colnames, int location) {
-  SQL_ASSIGN(Plan bound, bind_in_own_scope(query, false));
+  // Without LATERAL it sees nothing of the queries around it, not even an enclosing
+  // subquery's.
+  auto outer = std::exchange(outer_scopes_, {});
+  auto bound_or = bind_in_own_scope(query, false);
+  outer_scopes_ = std::move(outer);
+  SQL_ASSIGN(Plan bound, std::move(bound_or));
   if (n_colnames > bound.columns.size())
     return sql_error("42P10",
                      std::string(location >= 0 ? "WITH query" : "table") + " \"" + name +

@@ -859,26 +859,18 @@ SqlStatus run_subqueries(Expr& e, const std::vector<Value>& params, Engine& engi
     SQL_CHECK(run_subqueries(a, params, engine, cancel, memory));
   if (e.kind != ExprKind::kSubquery) return Unit{};
   const Plan& query = *e.subquery;
-  if (e.index == kAnySubquery || e.index == kAllSubquery) {
+  if (e.index == kInSubquery || e.index == kAnySubquery || e.index == kAllSubquery) {
+    // IN keeps the distinct value keys (and whether a NULL came); ANY/ALL every value, which
+    // its operator compares in turn.
+    const bool in = e.index == kInSubquery;
     auto set = std::make_shared<InSet>();
     auto add = [&](Row&& row) -> SqlStatus {
-      SQL_CHECK(
-          memory.charge(approximate_bytes(row) + kEntryOverheadBytes, "the ANY/ALL subquery"));
-      set->values.push_back(std::move(row[0]));
-      return Unit{};
-    };
-    ForwardRows<decltype(add)> sink(add);
-    auto done = run_select(query, params, engine, cancel, memory, &sink);
-    if (!done.ok()) return std::move(done.error());
-    e.kind = ExprKind::kQuantified;
-    e.negated = e.index == kAllSubquery;
-    e.in_set = std::move(set);
-    e.subquery.reset();
-    return Unit{};
-  }
-  if (e.index == kInSubquery) {
-    auto set = std::make_shared<InSet>();
-    auto add = [&](Row&& row) -> SqlStatus {
+      if (!in) {
+        SQL_CHECK(
+            memory.charge(approximate_bytes(row) + kEntryOverheadBytes, "the ANY/ALL subquery"));
+        set->values.push_back(std::move(row[0]));
+        return Unit{};
+      }
       if (row[0].null) {
         set->has_null = true;
         return Unit{};
@@ -893,7 +885,8 @@ SqlStatus run_subqueries(Expr& e, const std::vector<Value>& params, Engine& engi
     ForwardRows<decltype(add)> sink(add);
     auto done = run_select(query, params, engine, cancel, memory, &sink);
     if (!done.ok()) return std::move(done.error());
-    e.kind = ExprKind::kInSet;
+    e.kind = in ? ExprKind::kInSet : ExprKind::kQuantified;
+    if (!in) e.negated = e.index == kAllSubquery;
     e.in_set = std::move(set);
     e.subquery.reset();
     return Unit{};

@@ -388,6 +388,19 @@ BindInput Session::bind_input(std::vector<Type> param_types) {
 
 namespace {
 
+SqlError transaction_aborted() {
+  return sql_error(sqlstate::kInFailedTransaction,
+                   "current transaction is aborted, commands ignored until end of transaction "
+                   "block");
+}
+
+// A cancel is looked at every 1024 rows a cursor hands out.
+SqlStatus check_cancel_every(int64_t& rows, const std::atomic<bool>& cancel) {
+  if ((++rows & 1023) == 0 && cancel.load())
+    return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
+  return Unit{};
+}
+
 // What a cursor's query sends goes into its spool.
 class SpoolSink final : public ResultSink {
  public:
@@ -462,10 +475,7 @@ SqlResult<std::unique_ptr<Cursor>> Session::open_cursor(const PreparedStatement&
     return sql_error(sqlstate::kInternalError,
                      "only a statement returning rows runs into a cursor");
   cancel_->store(false);
-  if (tx_ == 'E')
-    return sql_error(sqlstate::kInFailedTransaction,
-                     "current transaction is aborted, commands ignored until end of transaction "
-                     "block");
+  if (tx_ == 'E') return transaction_aborted();
   StatementClock clock;
   auto cursor = spool(*statement.plan_, params, CursorOptions{});
   if (!cursor.ok()) {
@@ -477,17 +487,13 @@ SqlResult<std::unique_ptr<Cursor>> Session::open_cursor(const PreparedStatement&
 
 SqlResult<int64_t> Session::fetch_forward(Cursor& cursor, int64_t max_rows, ResultSink* sink) {
   cancel_->store(false);
-  if (tx_ == 'E')
-    return sql_error(sqlstate::kInFailedTransaction,
-                     "current transaction is aborted, commands ignored until end of transaction "
-                     "block");
+  if (tx_ == 'E') return transaction_aborted();
   int64_t sent = 0;
-  auto fetched = cursor.fetch(
-      FetchDirection::kForward, max_rows <= 0 ? kFetchAll : max_rows, [&](Row&& row) -> SqlStatus {
-        if ((++sent & 1023) == 0 && cancel_->load())
-          return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
-        return sink->row(row);
-      });
+  auto fetched = cursor.fetch(FetchDirection::kForward, max_rows <= 0 ? kFetchAll : max_rows,
+                              [&](Row&& row) -> SqlStatus {
+                                SQL_CHECK(check_cancel_every(sent, *cancel_));
+                                return sink->row(row);
+                              });
   if (!fetched.ok() && tx_ == 'T') tx_ = 'E';
   return fetched;
 }
@@ -516,8 +522,7 @@ SqlResult<StatementResult> Session::run_fetch(const Plan& plan, ResultSink* sink
   std::function<SqlStatus(Row &&)> emit;
   if (!move)
     emit = [&](Row&& row) -> SqlStatus {
-      if ((++seen & 1023) == 0 && cancel_->load())
-        return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
+      SQL_CHECK(check_cancel_every(seen, *cancel_));
       SQL_CHECK(describe());
       if (sink != nullptr) return sink->row(row);
       result.rows.push_back(std::move(row));
@@ -546,9 +551,7 @@ void Session::end_transaction_cursors(bool committed) {
 SqlResult<StatementResult> Session::run_guarded(const Plan& plan, const std::vector<Value>& params,
                                                 ResultSink* sink) {
   if (tx_ == 'E' && plan.kind != Plan::Kind::kRollback && plan.kind != Plan::Kind::kCommit)
-    return sql_error(sqlstate::kInFailedTransaction,
-                     "current transaction is aborted, commands ignored until end of transaction "
-                     "block");
+    return transaction_aborted();
   // now(), current_date, 'now' read this statement's start time.
   StatementClock clock;
   auto result = run(plan, params, sink);
