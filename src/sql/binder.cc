@@ -109,6 +109,54 @@ SqlResult<Plan> Binder::bind_special(const SpecialShow& special) {
   return plan;
 }
 
+SqlResult<TableDef> Binder::bind_named_view(const ViewDef& view) {
+  if (std::find(expanding_views_.begin(), expanding_views_.end(), view.name) !=
+      expanding_views_.end())
+    return sql_error("42P17",
+                     "infinite recursion detected in rules for relation \"" + view.name + "\"");
+  if (expanding_views_.size() >= kMaxViewNesting) return statement_too_complex();
+  // Its statement was parsed when it was created, so failing now means the catalog is damaged.
+  auto damaged = [&](const std::string& why) {
+    return sql_error(sqlstate::kInternalError,
+                     "view \"" + view.name + "\" cannot be read (" + why + ")");
+  };
+  PgQueryProtobufParseResult result = pg_query_parse_protobuf(view.sql.c_str());
+  if (result.error != nullptr) {
+    SqlError error = damaged(result.error->message);
+    pg_query_free_protobuf_parse_result(result);
+    return error;
+  }
+  std::unique_ptr<PgQuery__ParseResult, void (*)(PgQuery__ParseResult*)> tree(
+      pg_query__parse_result__unpack(nullptr, result.parse_tree.len,
+                                     reinterpret_cast<const uint8_t*>(result.parse_tree.data)),
+      [](PgQuery__ParseResult* t) { pg_query__parse_result__free_unpacked(t, nullptr); });
+  pg_query_free_protobuf_parse_result(result);
+  if (tree == nullptr || tree->n_stmts != 1 ||
+      tree->stmts[0]->stmt->node_case != PG_QUERY__NODE__NODE_VIEW_STMT ||
+      tree->stmts[0]->stmt->view_stmt->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+    return damaged("not a CREATE VIEW statement");
+  // The view sees neither the statement's WITH queries nor its parameters; what it reads is
+  // resolved as when it was created.
+  expanding_views_.push_back(view.name);
+  auto saved_ctes = std::exchange(ctes_, {});
+  auto bound = bind_subquery_table(tree->stmts[0]->stmt->view_stmt->query->select_stmt, view.name,
+                                   nullptr, 0, -1);
+  ctes_ = std::move(saved_ctes);
+  expanding_views_.pop_back();
+  if (!bound.ok()) {
+    bound.error().location = -1;  // a position in the view's text, not the statement's
+    return bound;
+  }
+  TableDef def = std::move(*bound);
+  if (def.columns.size() < view.columns.size()) return damaged("it has lost columns");
+  // Its columns keep the names it was created with (CREATE VIEW v (a, b) AS ...).
+  for (size_t i = 0; i < view.columns.size(); ++i)
+    def.columns[i].name = view.columns[i].name;
+  def.columns.resize(view.columns.size());
+  def.named_view = true;
+  return def;
+}
+
 SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
   SqlResult<Plan> plan = [&]() -> SqlResult<Plan> {
     switch (stmt->node_case) {
@@ -122,6 +170,8 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
         return bind_drop(stmt->drop_stmt);
       case PG_QUERY__NODE__NODE_CREATE_TABLE_AS_STMT:
         return bind_create_view(stmt->create_table_as_stmt);
+      case PG_QUERY__NODE__NODE_VIEW_STMT:
+        return bind_create_plain_view(stmt->view_stmt);
       case PG_QUERY__NODE__NODE_VARIABLE_SET_STMT:
         return bind_set(stmt->variable_set_stmt);
       case PG_QUERY__NODE__NODE_VARIABLE_SHOW_STMT:

@@ -118,6 +118,13 @@ class Binder {
   SqlResult<Plan> bind_create(const PgQuery__CreateStmt* s);
   SqlResult<Plan> bind_drop(const PgQuery__DropStmt* s);
   SqlResult<Plan> bind_create_view(const PgQuery__CreateTableAsStmt* s);
+  // CREATE [OR REPLACE] VIEW: a named query (not materialized).
+  SqlResult<Plan> bind_create_plain_view(const PgQuery__ViewStmt* s);
+  // A view read in FROM: its stored query bound in a scope of its own, as a subquery.
+  SqlResult<TableDef> bind_named_view(const ViewDef& view);
+  static constexpr size_t kMaxViewNesting = 64;
+  std::vector<std::string>
+      expanding_views_;  // views whose queries are being bound, outermost first
   SqlResult<Plan> bind_set(const PgQuery__VariableSetStmt* s);
   SqlResult<Plan> bind_show(const PgQuery__VariableShowStmt* s);
   SqlResult<Plan> bind_copy(const PgQuery__CopyStmt* s);
@@ -185,6 +192,8 @@ class Binder {
   SqlResult<Plan> bind_in_own_scope(const PgQuery__SelectStmt* s, bool keep_unknown);
   // WITH queries visible to the statement being bound, innermost last.
   std::vector<std::pair<std::string, TableDef>> ctes_;
+  // Binds the queries of `with` onto ctes_ (the caller drops them when its statement is bound).
+  SqlStatus bind_with(const PgQuery__WithClause* with);
   // (scope, column) of `name` in scopes [0, limit); -1 scope when absent; 42702 when ambiguous.
   SqlResult<std::pair<int, size_t>> find_column(const std::string& name, size_t limit, int loc);
   // Nesting of bind_expr calls: 0 outside any expression.

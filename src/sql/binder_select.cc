@@ -149,6 +149,10 @@ SqlResult<const TableDef*> Binder::add_scope(const PgQuery__RangeVar* rv, Plan& 
       if (it->first == rv->relname) return add_scope(it->second, alias, rv->location, plan, first);
   SQL_ASSIGN(std::optional<TableDef> def,
              resolve_relation(rv->schemaname, rv->relname, rv->location));
+  if (def->is_view)
+    if (auto view = input_.catalog->view(def->name); view && !view->materialized) {
+      SQL_ASSIGN(def, bind_named_view(*view));
+    }
   return add_scope(std::move(*def), alias, rv->location, plan, first);
 }
 
@@ -669,6 +673,28 @@ std::optional<SqlResult<Plan>> Binder::bind_set_config(const PgQuery__SelectStmt
   return SqlResult<Plan>(std::move(plan));
 }
 
+SqlStatus Binder::bind_with(const PgQuery__WithClause* with) {
+  // In order: each sees the ones before it.
+  if (with->recursive) return unsupported("WITH RECURSIVE", with->location);
+  const size_t outer = ctes_.size();
+  for (size_t i = 0; i < with->n_ctes; ++i) {
+    const auto* cte = with->ctes[i]->common_table_expr;
+    for (size_t k = outer; k < ctes_.size(); ++k)
+      if (ctes_[k].first == cte->ctename)
+        return sql_error(
+            "42712",
+            "WITH query name \"" + std::string(cte->ctename) + "\" specified more than once",
+            cte->location);
+    if (cte->ctequery == nullptr || cte->ctequery->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+      return unsupported("WITH holding a statement other than SELECT", cte->location);
+    SQL_ASSIGN(TableDef def,
+               bind_subquery_table(cte->ctequery->select_stmt, cte->ctename, cte->aliascolnames,
+                                   cte->n_aliascolnames, cte->location));
+    ctes_.emplace_back(cte->ctename, std::move(def));
+  }
+  return Unit{};
+}
+
 SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   if (stack_nearly_exhausted()) return statement_too_complex();  // nested UNIONs
   struct Depth {
@@ -679,28 +705,11 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   SQL_CHECK(check_catalog_relations(s));
   if (auto set = bind_set_config(s)) return std::move(*set);
   if (s->with_clause != nullptr) {
-    // WITH queries are bound in order (each sees the ones before it), then the query with them
-    // in view; they are inputs like subqueries in FROM, run where the query reads them.
-    const auto* with = s->with_clause;
-    if (with->recursive) return unsupported("WITH RECURSIVE", with->location);
+    // The query is bound with its WITH queries in view; they are inputs like subqueries in FROM,
+    // run where the query reads them.
     const size_t outer = ctes_.size();
     auto bound = [&]() -> SqlResult<Plan> {
-      for (size_t i = 0; i < with->n_ctes; ++i) {
-        const auto* cte = with->ctes[i]->common_table_expr;
-        for (size_t k = outer; k < ctes_.size(); ++k)
-          if (ctes_[k].first == cte->ctename)
-            return sql_error(
-                "42712",
-                "WITH query name \"" + std::string(cte->ctename) + "\" specified more than once",
-                cte->location);
-        if (cte->ctequery == nullptr ||
-            cte->ctequery->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
-          return unsupported("WITH holding a statement other than SELECT", cte->location);
-        SQL_ASSIGN(TableDef def,
-                   bind_subquery_table(cte->ctequery->select_stmt, cte->ctename, cte->aliascolnames,
-                                       cte->n_aliascolnames, cte->location));
-        ctes_.emplace_back(cte->ctename, std::move(def));
-      }
+      SQL_CHECK(bind_with(s->with_clause));
       PgQuery__SelectStmt rest = *s;
       rest.with_clause = nullptr;
       return bind_select(&rest);

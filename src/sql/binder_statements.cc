@@ -18,7 +18,6 @@ namespace eddy::sql::binding {
 SqlResult<Plan> Binder::bind_insert(const PgQuery__InsertStmt* s) {
   if (s->n_returning_list > 0) return unsupported("INSERT ... RETURNING");
   if (s->on_conflict_clause != nullptr) return unsupported("INSERT ... ON CONFLICT");
-  if (s->with_clause != nullptr) return unsupported("WITH");
   const auto* rv = s->relation;
   const std::string schema = rv->schemaname;
   if (!schema.empty() && schema != kSchemaName) {
@@ -27,9 +26,16 @@ SqlResult<Plan> Binder::bind_insert(const PgQuery__InsertStmt* s) {
     return sql_error("55000", "cannot insert into view \"" + target.name + "\"", rv->location);
   }
   auto def = input_.catalog->table(rv->relname);
-  if (!def)
+  if (!def) {
+    if (auto view = input_.catalog->view(rv->relname)) {
+      if (!view->materialized) return unsupported("INSERT into a view", rv->location);
+      return sql_error("42809",
+                       "cannot change materialized view \"" + std::string(rv->relname) + "\"",
+                       rv->location);
+    }
     return sql_error(sqlstate::kUndefinedTable,
                      "relation \"" + std::string(rv->relname) + "\" does not exist", rv->location);
+  }
   Plan plan;
   plan.kind = Plan::Kind::kInsert;
   plan.table = def;
@@ -47,42 +53,93 @@ SqlResult<Plan> Binder::bind_insert(const PgQuery__InsertStmt* s) {
       return sql_error(sqlstate::kUndefinedColumn,
                        "column \"" + name + "\" of relation \"" + def->name + "\" does not exist",
                        rt->location);
+    for (size_t k = 0; k < i; ++k)
+      if (plan.insert_columns[k] == found)
+        return sql_error("42701", "column \"" + name + "\" specified more than once", rt->location);
     plan.insert_columns.push_back(found);
   }
   const Node* source = s->select_stmt;
-  if (source == nullptr || source->node_case != PG_QUERY__NODE__NODE_SELECT_STMT ||
-      source->select_stmt->n_values_lists == 0)
-    return unsupported("INSERT without VALUES (INSERT ... SELECT, DEFAULT VALUES)");
-  const auto* values = source->select_stmt;
-  for (size_t r = 0; r < values->n_values_lists; ++r) {
-    const auto* list = values->values_lists[r]->list;
-    if (list->n_items > plan.insert_columns.size())
+  if (source == nullptr) return unsupported("INSERT ... DEFAULT VALUES");
+  if (source->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+    return unsupported("this INSERT source");
+  // One item per target column (as many as the source gives), cast as assignment casts.
+  // `items` source columns, the first extra one at `extra_location`.
+  auto check_width = [&](size_t items, int extra_location) -> SqlStatus {
+    if (items > plan.insert_columns.size())
       return sql_error(sqlstate::kSyntaxError, "INSERT has more expressions than target columns",
-                       -1);
-    if (list->n_items < plan.insert_columns.size() && s->n_cols > 0)
+                       extra_location);
+    if (items < plan.insert_columns.size() && s->n_cols > 0)
       return sql_error(sqlstate::kSyntaxError, "INSERT has more target columns than expressions",
-                       -1);
+                       s->cols[items]->res_target->location);
+    return Unit{};
+  };
+  auto assign = [&](Expr e, size_t i) -> SqlResult<Expr> {
+    const ColumnDef& column = def->columns[static_cast<size_t>(plan.insert_columns[i])];
+    const int loc = e.location;
+    const Type from = e.type;
+    auto cast = coerce_to(std::move(e), column.type, CastContext::kAssignment);
+    if (!cast.ok()) {
+      if (cast.error().sqlstate == sqlstate::kDatatypeMismatch) {
+        cast.error().message = "column \"" + column.name + "\" is of type " +
+                               type_name(column.type) + " but expression is of type " +
+                               type_name(from);
+        cast.error().hint = "You will need to rewrite or cast the expression.";
+      }
+      cast.error().location = loc;
+    }
+    return cast;
+  };
+  const auto* select = source->select_stmt;
+  const bool plain_values = select->n_values_lists > 0 && select->with_clause == nullptr &&
+                            select->n_sort_clause == 0 && select->limit_count == nullptr &&
+                            select->limit_offset == nullptr && s->with_clause == nullptr;
+  if (!plain_values) {
+    // INSERT ... SELECT (or a VALUES list with ORDER BY/LIMIT, or WITH): the query's rows,
+    // each column cast to its target. Unknown-typed outputs ('2024-01-01') stay unknown so that
+    // they take the target column's type, as PostgreSQL resolves them.
+    const size_t outer = ctes_.size();
+    auto query = [&]() -> SqlResult<Plan> {
+      if (s->with_clause != nullptr) SQL_CHECK(bind_with(s->with_clause));
+      return bind_in_own_scope(select, true);
+    }();
+    ctes_.resize(outer);
+    SQL_ASSIGN(Plan bound, std::move(query));
+    // Errors about a source column point at its expression (a UNION's columns have none).
+    auto location = [&](size_t i) {
+      return i < bound.outputs.size() && bound.union_arms.empty() ? bound.outputs[i].location : -1;
+    };
+    SQL_CHECK(check_width(bound.columns.size(), location(plan.insert_columns.size())));
+    std::vector<Expr> row;
+    for (size_t i = 0; i < bound.columns.size(); ++i) {
+      Expr column;
+      column.kind = ExprKind::kColumn;
+      column.type = bound.columns[i].type;
+      column.index = static_cast<int>(i);
+      column.name = bound.columns[i].name;
+      column.location = location(i);
+      SQL_ASSIGN(Expr cast, assign(std::move(column), i));
+      row.push_back(std::move(cast));
+    }
+    plan.insert_rows.push_back(std::move(row));
+    plan.insert_query = std::make_shared<const Plan>(std::move(bound));
+    return plan;
+  }
+  for (size_t r = 0; r < select->n_values_lists; ++r) {
+    const auto* list = select->values_lists[r]->list;
     std::vector<Expr> row;
     for (size_t i = 0; i < list->n_items; ++i) {
+      Expr e;
       if (list->items[i]->node_case == PG_QUERY__NODE__NODE_SET_TO_DEFAULT) {
-        row.push_back(make_const(Value::null_of(Type::kUnknown), -1));
+        e = make_const(Value::null_of(Type::kUnknown), -1);
       } else {
-        SQL_ASSIGN(Expr e, bind_expr(list->items[i]));
-        row.push_back(std::move(e));
+        SQL_ASSIGN(e, bind_expr(list->items[i]));
       }
-      const Type target = def->columns[static_cast<size_t>(plan.insert_columns[i])].type;
-      const int loc = row.back().location;
-      auto cast = coerce_to(std::move(row.back()), target, CastContext::kAssignment);
-      if (!cast.ok()) {
-        if (cast.error().sqlstate == sqlstate::kDatatypeMismatch)
-          cast.error().message = "column \"" +
-                                 def->columns[static_cast<size_t>(plan.insert_columns[i])].name +
-                                 "\" is of type " + type_name(target) +
-                                 " but expression is of type " + type_name(row.back().type);
-        cast.error().location = loc;
-        return cast.error();
-      }
-      row.back() = std::move(*cast);
+      if (i == plan.insert_columns.size()) SQL_CHECK(check_width(list->n_items, e.location));
+      row.push_back(std::move(e));
+    }
+    SQL_CHECK(check_width(list->n_items, -1));
+    for (size_t i = 0; i < row.size(); ++i) {
+      SQL_ASSIGN(row[i], assign(std::move(row[i]), i));
     }
     plan.insert_rows.push_back(std::move(row));
   }
@@ -288,8 +345,12 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
     if (arm->table->is_view)
       return unsupported("a materialized view over another materialized view");
     bool subquery = arm->table->subquery != nullptr;
-    for (const auto& j : arm->joins)
+    bool named_view = arm->table->named_view;
+    for (const auto& j : arm->joins) {
       subquery = subquery || j.table.subquery != nullptr;
+      named_view = named_view || j.table.named_view;
+    }
+    if (named_view) return unsupported("a materialized view over a view");
     if (plan_has_subqueries(*arm))
       return unsupported("a subquery in an expression of a materialized view");
     if (subquery) return unsupported("a subquery in FROM or a WITH query in a materialized view");
@@ -350,14 +411,105 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   return plan;
 }
 
+namespace {
+
+// Calls fn on every subquery plan inside `e`.
+template <typename Fn>
+void for_each_subquery(const Expr& e, Fn&& fn) {
+  if (e.subquery) fn(*e.subquery);
+  for (const auto& a : e.args)
+    for_each_subquery(a, fn);
+}
+
+// The tables, materialized views and views `plan` reads, anywhere in it (its inputs, their
+// subqueries, set operation arms, expression subqueries); a view counts, not what it reads.
+void collect_relations(const Plan& plan, std::vector<std::string>& out) {
+  auto add_table = [&](const TableDef& t) {
+    if (!t.system.empty()) return;
+    if (t.subquery && !t.named_view) {
+      collect_relations(*t.subquery, out);
+      return;
+    }
+    if (std::find(out.begin(), out.end(), t.name) == out.end()) out.push_back(t.name);
+  };
+  if (plan.table) add_table(*plan.table);
+  for (const auto& j : plan.joins)
+    add_table(j.table);
+  for (const auto& arm : plan.union_arms)
+    collect_relations(*arm, out);
+  auto in = [&](const Expr& e) {
+    for_each_subquery(e, [&](const Plan& p) { collect_relations(p, out); });
+  };
+  auto in_optional = [&](const std::optional<Expr>& e) {
+    if (e) in(*e);
+  };
+  in_optional(plan.where);
+  in_optional(plan.having);
+  in_optional(plan.limit);
+  in_optional(plan.offset);
+  for (const auto& e : plan.outputs)
+    in(e);
+  for (const auto& e : plan.group_keys)
+    in(e);
+  for (const auto& a : plan.aggs)
+    in(a.arg);
+  for (const auto& j : plan.joins)
+    in_optional(j.condition);
+}
+
+}  // namespace
+
+SqlResult<Plan> Binder::bind_create_plain_view(const PgQuery__ViewStmt* s) {
+  const auto* rv = s->view;
+  if (rv->relpersistence[0] == 't') return unsupported("temporary views", rv->location);
+  if (rv->schemaname != nullptr && *rv->schemaname != '\0' &&
+      std::string(rv->schemaname) != kSchemaName)
+    return sql_error("3F000", "schema \"" + std::string(rv->schemaname) + "\" does not exist",
+                     rv->location);
+  if (s->n_options > 0 ||
+      (s->with_check_option != PG_QUERY__VIEW_CHECK_OPTION__NO_CHECK_OPTION &&
+       s->with_check_option != PG_QUERY__VIEW_CHECK_OPTION__VIEW_CHECK_OPTION_UNDEFINED))
+    return unsupported("view options (views are read-only)");
+  if (s->query == nullptr || s->query->node_case != PG_QUERY__NODE__NODE_SELECT_STMT)
+    return unsupported("this view query");
+  // The query binds as a subquery in FROM would (nothing of this statement around it).
+  SQL_ASSIGN(TableDef bound,
+             bind_subquery_table(s->query->select_stmt, rv->relname, nullptr, 0, -1));
+  if (!params_.empty())
+    return sql_error("42P02", "there is no parameter $1 (views cannot have parameters)");
+  if (s->n_aliases > bound.columns.size())
+    return sql_error(sqlstate::kSyntaxError,
+                     "CREATE VIEW specifies more column names than columns");
+  for (size_t i = 0; i < s->n_aliases; ++i)
+    bound.columns[i].name = str(s->aliases[i]);
+  Plan plan;
+  plan.kind = Plan::Kind::kCreateView;
+  plan.tag = "CREATE VIEW";
+  plan.or_replace = s->replace;
+  plan.view.name = rv->relname;
+  plan.view.materialized = false;
+  plan.view.sql = statement_;
+  for (const auto& c : bound.columns) {
+    for (const auto& other : plan.view.columns)
+      if (other.name == c.name)
+        return sql_error("42701", "column \"" + c.name + "\" specified more than once");
+    plan.view.columns.push_back(c);
+  }
+  collect_relations(*bound.subquery, plan.view.inputs);
+  return plan;
+}
+
 SqlResult<Plan> Binder::bind_drop(const PgQuery__DropStmt* s) {
-  const bool view = s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW;
+  const bool matview = s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_MATVIEW;
+  const bool view = matview || s->remove_type == PG_QUERY__OBJECT_TYPE__OBJECT_VIEW;
   if (s->remove_type != PG_QUERY__OBJECT_TYPE__OBJECT_TABLE && !view)
     return unsupported("DROP of this object type");
   Plan plan;
   plan.kind = view ? Plan::Kind::kDropView : Plan::Kind::kDropTable;
-  plan.tag = view ? "DROP MATERIALIZED VIEW" : "DROP TABLE";
+  plan.tag = matview ? "DROP MATERIALIZED VIEW" : view ? "DROP VIEW" : "DROP TABLE";
+  plan.value = matview ? "materialized view" : view ? "view" : "table";
   plan.missing_ok = s->missing_ok;
+  plan.cascade = s->behavior == PG_QUERY__DROP_BEHAVIOR__DROP_CASCADE;
   for (size_t i = 0; i < s->n_objects; ++i) {
     const auto* list = s->objects[i]->list;
     plan.drop_names.push_back(last_name(list->n_items, list->items));
@@ -639,9 +791,10 @@ SqlResult<Plan> Binder::bind_copy(const PgQuery__CopyStmt* s) {
   const auto* rv = s->relation;
   const std::string schema = rv->schemaname;
   const bool public_schema = schema.empty() || schema == "public";
-  if (public_schema && input_.catalog->view(rv->relname)) {
+  if (auto view = public_schema ? input_.catalog->view(rv->relname) : std::nullopt) {
     SqlError e = sql_error("42809", std::string("cannot copy ") + (s->is_from ? "to" : "from") +
-                                        " materialized view \"" + rv->relname + "\"");
+                                        (view->materialized ? " materialized view" : " view") +
+                                        " \"" + rv->relname + "\"");
     if (!s->is_from) e.hint = "Try the COPY (SELECT ...) TO variant.";
     return e;
   }

@@ -57,6 +57,8 @@ Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string
       ViewDef def;
       def.name = v.at("name").get<std::string>();
       def.sql = v.at("sql").get<std::string>();
+      // Absent in catalogs written before plain views existed: those are all materialized.
+      def.materialized = v.value("materialized", true);
       def.table = v.at("table").get<std::string>();
       def.topic = v.value("topic", std::string());
       def.inputs = v.value("inputs", std::vector<std::string>());
@@ -159,6 +161,18 @@ Status Catalog::create_view(const ViewDef& view) {
   return insert_locked(views_, view);
 }
 
+Status Catalog::replace_view(const ViewDef& view) {
+  std::lock_guard lock(mu_);
+  auto it = views_.find(view.name);
+  if (it == views_.end())
+    return Error(ErrorCode::kNotFound, "view \"" + view.name + "\" does not exist");
+  ViewDef old = std::move(it->second);
+  it->second = view;
+  Status saved = save_locked();
+  if (!saved.ok()) it->second = std::move(old);
+  return saved;
+}
+
 Result<ViewDef> Catalog::drop_view(const std::string& name) {
   std::lock_guard lock(mu_);
   return erase_locked(views_, name, "materialized view");
@@ -193,6 +207,7 @@ Status Catalog::save_locked() const {
   doc["views"] = nlohmann::json::array();
   for (const auto& [name, def] : views_)
     doc["views"].push_back({{"name", def.name},
+                            {"materialized", def.materialized},
                             {"sql", def.sql},
                             {"table", def.table},
                             {"topic", def.topic},

@@ -47,16 +47,21 @@ struct TableDef {
   // A subquery in FROM or a WITH query, named by its alias: its rows are the bound query's,
   // run when the statement reads them. Not persisted.
   std::shared_ptr<const struct Plan> subquery;
+  // A view (not materialized) read in FROM: `subquery` is its query, bound where it is read.
+  bool named_view = false;
 };
 
-// A continuous materialized view: its defining statement is kept as text and bound again when
-// the server starts, so the catalog never stores plans.
+// A view: its defining statement is kept as text and bound again where it is needed, so the
+// catalog never stores plans. A continuous materialized view is bound when the server starts
+// and maintained by the stream engine; a plain view (CREATE VIEW, `materialized` false) is a
+// named query, bound wherever a statement reads it.
 struct ViewDef {
   std::string name;
-  std::string sql;    // the whole CREATE MATERIALIZED VIEW statement
-  std::string table;  // the source table (the first input)
-  // Every other table or view the view reads (joined reference tables, UNION ALL arms); they
-  // cannot be dropped while the view exists.
+  bool materialized = true;
+  std::string sql;    // the whole CREATE [MATERIALIZED] VIEW statement
+  std::string table;  // the source table (the first input); empty for a plain view
+  // Every other table or view the view reads (joined reference tables, UNION ALL arms; for a
+  // plain view all of them); they cannot be dropped while the view exists.
   std::vector<std::string> inputs;
   std::vector<ColumnDef> columns;
   std::string topic;  // WITH (topic = ...): the view's changes are written here; empty: none
@@ -92,6 +97,8 @@ class Catalog {
   std::optional<ViewDef> view(const std::string& name) const;
   std::vector<ViewDef> views() const;
   Status create_view(const ViewDef& view);
+  // Replaces the view of that name (kNotFound when absent), persisted before returning.
+  Status replace_view(const ViewDef& view);
   Result<ViewDef> drop_view(const std::string& name);
 
   // Called when a drop cannot write the catalog for lack of space; returning true (it freed

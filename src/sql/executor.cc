@@ -24,8 +24,6 @@
 
 namespace eddy::sql {
 
-namespace {
-
 SqlError io_error(const Error& e) {
   switch (e.code()) {
     case ErrorCode::kNoSpace:
@@ -38,6 +36,8 @@ SqlError io_error(const Error& e) {
       return sql_error("58000", e.message());  // system_error
   }
 }
+
+namespace {
 
 // What bounds a scan: the statement's cancel flag, `enough` (set once the query has all the
 // rows it needs: the scan stops), and the memory budget of what the scan itself keeps.
@@ -1231,14 +1231,29 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
 }
 
 SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>& params,
-                                      Engine& engine) {
+                                      Engine& engine, const std::atomic<bool>& cancel,
+                                      QueryMemory& memory) {
   const TableDef& table = *plan.table;
   storage::LogManager* log = engine.log();
   if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
-  std::vector<std::optional<std::string>> payloads;
+  auto topic = log->topic(table.topic);
+  if (!topic)
+    return sql_error(sqlstate::kUndefinedTable, "topic \"" + table.topic + "\" of table \"" +
+                                                    table.name + "\" does not exist");
+  std::vector<Row> selected;
+  if (plan.insert_query) {
+    SQL_ASSIGN(StatementResult source,
+               run_select(*plan.insert_query, params, engine, cancel, memory));
+    selected = std::move(source.rows);
+  }
+  // The rows to write: VALUES' rows, or one per selected row.
+  const size_t count = plan.insert_query ? selected.size() : plan.insert_rows.size();
   std::vector<TopicRecord> keyed;
-  EvalContext ctx{.params = &params};
-  for (const auto& exprs : plan.insert_rows) {
+  std::vector<std::optional<std::string>> payloads;
+  for (size_t r = 0; r < count; ++r) {
+    if ((r & 1023) == 1023 && cancel.load()) return sql_error(sqlstate::kQueryCanceled, kCanceled);
+    const auto& exprs = plan.insert_query ? plan.insert_rows[0] : plan.insert_rows[r];
+    EvalContext ctx{.row = plan.insert_query ? &selected[r] : nullptr, .params = &params};
     Row row(table.columns.size());
     for (size_t i = 0; i < table.columns.size(); ++i)
       row[i] = Value::null_of(table.columns[i].type);
@@ -1246,6 +1261,7 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
       SQL_ASSIGN(Value v, eval(exprs[i], ctx));
       row[static_cast<size_t>(plan.insert_columns[i])] = std::move(v);
     }
+    if (plan.insert_query) selected[r] = Row();  // done with it
     if (table.has_primary_key()) {
       for (size_t k : table.primary_key)
         if (row[k].null)
@@ -1253,163 +1269,46 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
                                         "\" of relation \"" + table.name +
                                         "\" violates not-null constraint");
       keyed.push_back({encode_primary_key(table, row), encode_record_value(table, row)});
+    } else {
+      payloads.push_back(encode_record_value(table, row));
     }
-    payloads.push_back(encode_record_value(table, row));
   }
+  StatementResult result;
+  result.tag = "INSERT 0 " + std::to_string(count);
   if (table.has_primary_key()) {
     // Keyed by the primary key, each key always in the same partition: the changelog order
     // of a key is its partition's order.
-    if (!log->topic(table.topic))
-      return sql_error(sqlstate::kUndefinedTable, "topic \"" + table.topic + "\" of table \"" +
-                                                      table.name + "\" does not exist");
     SQL_CHECK(append_to_topic(*log, table.topic, keyed));
     engine.stats().records_inserted += keyed.size();
-    StatementResult result;
-    result.tag = "INSERT 0 " + std::to_string(keyed.size());
     return result;
   }
-  std::vector<storage::OutgoingRecord> records;
-  for (const auto& p : payloads)
-    records.push_back({std::nullopt, p ? std::optional<std::string_view>(*p) : std::nullopt, 0});
-  auto topic = log->topic(table.topic);
-  if (!topic)
-    return sql_error(sqlstate::kUndefinedTable, "topic \"" + table.topic + "\" of table \"" +
-                                                    table.name + "\" does not exist");
-  // One batch per statement, on partitions in turn.
+  // One partition per statement, the statements' partitions in turn; batches of at most
+  // kInsertBatchBytes (an INSERT ... SELECT can write more than one batch may hold).
   static std::atomic<uint32_t> next_partition{0};
   const int32_t p =
       static_cast<int32_t>(next_partition++ % static_cast<uint32_t>(topic->partitions));
   auto partition = log->partition(table.topic, p);
   if (partition == nullptr) return sql_error(sqlstate::kIoError, "partition vanished");
-  if (!records.empty()) {
+  constexpr size_t kInsertBatchBytes = 512 * 1024;
+  std::vector<storage::OutgoingRecord> records;
+  size_t batch_bytes = 0;
+  auto flush = [&]() -> SqlStatus {
+    if (records.empty()) return Unit{};
     auto batch = storage::encode_batch(records, storage::wall_clock_ms());
     auto appended = partition->append_durable(batch);
     if (!appended.ok()) return io_error(appended.error());
+    records.clear();
+    batch_bytes = 0;
+    return Unit{};
+  };
+  for (const auto& payload : payloads) {
+    records.push_back(
+        {std::nullopt, payload ? std::optional<std::string_view>(*payload) : std::nullopt, 0});
+    batch_bytes += payload ? payload->size() + 16 : 16;
+    if (batch_bytes >= kInsertBatchBytes) SQL_CHECK(flush());
   }
-  engine.stats().records_inserted += records.size();
-  StatementResult result;
-  result.tag = "INSERT 0 " + std::to_string(records.size());
-  return result;
-}
-
-SqlResult<StatementResult> run_create_table(const Plan& plan, Engine& engine) {
-  StatementResult result;
-  result.tag = "CREATE TABLE";
-  const TableDef& def = plan.create;
-  if (engine.catalog().table(def.name)) {
-    if (plan.if_not_exists) {
-      result.notices.push_back("relation \"" + def.name + "\" already exists, skipping");
-      return result;
-    }
-    return sql_error(sqlstate::kDuplicateTable, "relation \"" + def.name + "\" already exists");
-  }
-  storage::LogManager* log = engine.log();
-  if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
-  if (!log->topic(def.topic)) {
-    const int32_t partitions =
-        plan.partitions > 0 ? plan.partitions : engine.options().default_partitions;
-    auto created = log->create_topic(def.topic, partitions);
-    if (!created.ok() && created.error().code() != ErrorCode::kAlreadyExists)
-      return sql_error(sqlstate::kIoError,
-                       "cannot create topic \"" + def.topic + "\": " + created.error().message());
-  } else if (!plan.topic_given) {
-    return sql_error(
-        sqlstate::kDuplicateTable,
-        "topic \"" + def.topic + "\" already exists; name it with WITH (topic = '...') to read it");
-  }
-  Status saved = engine.catalog().create(def);
-  if (!saved.ok()) {
-    if (saved.error().code() == ErrorCode::kAlreadyExists)
-      return sql_error(sqlstate::kDuplicateTable, saved.error().message());
-    return io_error(saved.error());
-  }
-  return result;
-}
-
-SqlResult<StatementResult> run_drop_table(const Plan& plan, Engine& engine) {
-  StatementResult result;
-  result.tag = "DROP TABLE";
-  for (const auto& name : plan.drop_names) {
-    if (!engine.catalog().table(name)) {
-      if (plan.missing_ok) {
-        result.notices.push_back("table \"" + name + "\" does not exist, skipping");
-        continue;
-      }
-      return sql_error(sqlstate::kUndefinedTable, "table \"" + name + "\" does not exist");
-    }
-    for (const auto& view : engine.catalog().views())
-      if (view.table == name ||
-          std::find(view.inputs.begin(), view.inputs.end(), name) != view.inputs.end())
-        return sql_error("2BP01", "cannot drop table " + name + " because materialized view " +
-                                      view.name + " depends on it");
-  }
-  for (const auto& name : plan.drop_names) {
-    auto dropped = engine.catalog().drop(name);
-    if (!dropped.ok()) {
-      if (dropped.error().code() == ErrorCode::kNotFound) continue;
-      return io_error(dropped.error());
-    }
-    if (dropped->owns_topic && engine.log() != nullptr) {
-      Status deleted = engine.log()->delete_topic(dropped->topic);
-      if (!deleted.ok() && deleted.error().code() != ErrorCode::kNotFound)
-        return io_error(deleted.error());
-    }
-  }
-  return result;
-}
-
-SqlResult<StatementResult> run_create_view(const Plan& plan, Engine& engine) {
-  StatementResult result;
-  result.tag = plan.tag;
-  const ViewDef& def = plan.view;
-  if (engine.catalog().table(def.name) || engine.catalog().view(def.name)) {
-    if (plan.if_not_exists) {
-      result.notices.push_back("relation \"" + def.name + "\" already exists, skipping");
-      result.tag = "CREATE MATERIALIZED VIEW";
-      return result;
-    }
-    return sql_error(sqlstate::kDuplicateTable, "relation \"" + def.name + "\" already exists");
-  }
-  ViewHost* host = engine.view_host();
-  if (host == nullptr)
-    return sql_error(sqlstate::kFeatureNotSupported,
-                     "materialized views need the stream engine (not running in this process)");
-  SQL_CHECK(host->validate(*plan.view_select));
-  Status saved = engine.catalog().create_view(def);
-  if (!saved.ok()) {
-    if (saved.error().code() == ErrorCode::kAlreadyExists)
-      return sql_error(sqlstate::kDuplicateTable, saved.error().message());
-    return io_error(saved.error());
-  }
-  SqlStatus started = host->start(def, plan.view_select, /*fresh=*/true);
-  if (!started.ok()) {
-    (void)engine.catalog().drop_view(def.name);
-    return started.error();
-  }
-  return result;
-}
-
-SqlResult<StatementResult> run_drop_view(const Plan& plan, Engine& engine) {
-  StatementResult result;
-  result.tag = plan.tag;
-  for (const auto& name : plan.drop_names) {
-    if (!engine.catalog().view(name)) {
-      if (plan.missing_ok) {
-        result.notices.push_back("materialized view \"" + name + "\" does not exist, skipping");
-        continue;
-      }
-      return sql_error(sqlstate::kUndefinedTable,
-                       "materialized view \"" + name + "\" does not exist");
-    }
-  }
-  for (const auto& name : plan.drop_names) {
-    if (!engine.catalog().view(name)) continue;
-    // State first: a crash in between leaves a view that starts over, never a stale one.
-    if (engine.view_host() != nullptr) SQL_CHECK(engine.view_host()->drop(name));
-    auto dropped = engine.catalog().drop_view(name);
-    if (!dropped.ok() && dropped.error().code() != ErrorCode::kNotFound)
-      return io_error(dropped.error());
-  }
+  SQL_CHECK(flush());
+  engine.stats().records_inserted += payloads.size();
   return result;
 }
 

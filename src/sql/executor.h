@@ -22,13 +22,19 @@ namespace eddy::sql {
 
 class QueryMemory;
 
+// A storage error as the SQLSTATE a client can act on (disk full, I/O error, too large).
+SqlError io_error(const Error& e);
+
 // With a sink the rows stream to it as they are made (ORDER BY: once sorted); without one they
 // are kept in the result. What the query holds meanwhile is charged to `memory`.
 SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>& params,
                                       Engine& engine, const std::atomic<bool>& cancel,
                                       QueryMemory& memory, ResultSink* sink = nullptr);
+// INSERT ... SELECT runs its query to the end before the first row is written (so a query of
+// the target table sees none of the new rows).
 SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>& params,
-                                      Engine& engine);
+                                      Engine& engine, const std::atomic<bool>& cancel,
+                                      QueryMemory& memory);
 SqlResult<StatementResult> run_create_table(const Plan& plan, Engine& engine);
 SqlResult<StatementResult> run_drop_table(const Plan& plan, Engine& engine);
 SqlResult<StatementResult> run_create_view(const Plan& plan, Engine& engine);

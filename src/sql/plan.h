@@ -123,16 +123,21 @@ struct Plan {
   // INSERT: rows of expressions already cast to their target column's type.
   std::vector<int> insert_columns;  // declared column index per VALUES position
   std::vector<std::vector<Expr>> insert_rows;
+  // INSERT ... SELECT: the query whose rows are inserted; insert_rows then holds one row of
+  // expressions over a result row of it (its column i is kColumn i).
+  std::shared_ptr<const Plan> insert_query;
 
   // CREATE TABLE
   TableDef create{};
   bool topic_given = false;
   int32_t partitions = 0;  // 0: the server default
   bool if_not_exists = false;
+  bool or_replace = false;  // CREATE OR REPLACE VIEW
 
-  // DROP TABLE
+  // DROP TABLE / VIEW / MATERIALIZED VIEW (`value`: which of the three words)
   std::vector<std::string> drop_names;
   bool missing_ok = false;
+  bool cascade = false;  // CASCADE: the views that read what is dropped are dropped first
 
   // CREATE MATERIALIZED VIEW: the defining SELECT, bound (its `table` is the source).
   std::shared_ptr<const Plan> view_select;

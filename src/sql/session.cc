@@ -161,6 +161,7 @@ SqlStatus Engine::start_views() {
   // server and the other views from starting: each failure is collected and reported together.
   std::string failures;
   for (const auto& def : catalog_->views()) {
+    if (!def.materialized) continue;  // a named query: bound where it is read
     auto parsed = ParsedQuery::parse(def.sql);
     BindInput input{catalog_.get(), {}, {}};
     input.stored_view_columns = &def.columns;
@@ -579,8 +580,12 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
       return_memory_after(memory);
       return selected;
     }
-    case Plan::Kind::kInsert:
-      return run_insert(plan, params, engine_);
+    case Plan::Kind::kInsert: {
+      QueryMemory memory(work_mem_bytes());
+      auto inserted = run_insert(plan, params, engine_, *cancel_, memory);
+      return_memory_after(memory);
+      return inserted;
+    }
     case Plan::Kind::kCreateTable:
       return run_create_table(plan, engine_);
     case Plan::Kind::kDropTable:

@@ -63,6 +63,18 @@ const std::vector<SystemRelation>& relations() {
         {"is_identity", Type::kText},
         {"is_generated", Type::kText},
         {"is_updatable", Type::kText}}},
+      {"information_schema",
+       "views",
+       {{"table_catalog", Type::kText},
+        {"table_schema", Type::kText},
+        {"table_name", Type::kText},
+        {"view_definition", Type::kText},
+        {"check_option", Type::kText},
+        {"is_updatable", Type::kText},
+        {"is_insertable_into", Type::kText},
+        {"is_trigger_updatable", Type::kText},
+        {"is_trigger_deletable", Type::kText},
+        {"is_trigger_insertable_into", Type::kText}}},
       {"pg_catalog",
        "pg_tables",
        {{"schemaname", Type::kText},
@@ -73,6 +85,12 @@ const std::vector<SystemRelation>& relations() {
         {"hasrules", Type::kBool},
         {"hastriggers", Type::kBool},
         {"rowsecurity", Type::kBool}}},
+      {"pg_catalog",
+       "pg_views",
+       {{"schemaname", Type::kText},
+        {"viewname", Type::kText},
+        {"viewowner", Type::kText},
+        {"definition", Type::kText}}},
       {"pg_catalog",
        "pg_matviews",
        {{"schemaname", Type::kText},
@@ -140,7 +158,6 @@ constexpr std::string_view kCatalogNames[] = {
     "pg_ts_config",
     "pg_type",
     "pg_user",
-    "pg_views",
 };
 
 TableDef to_table_def(const SystemRelation& r) {
@@ -258,12 +275,17 @@ std::optional<SqlError> missing_system_relation(const std::string& schema, const
                             std::end(kCatalogNames);
   if (!is_system_schema(schema) && !known_catalog_name) return std::nullopt;
   const std::string full = (schema.empty() ? std::string("pg_catalog") : schema) + "." + name;
-  SqlError error = sql_error(sqlstate::kFeatureNotSupported,
-                             "system relation \"" + full +
-                                 "\" is not supported yet (Eddy provides only "
-                                 "information_schema.tables, information_schema.columns, "
-                                 "pg_catalog.pg_tables and pg_catalog.pg_matviews)",
-                             location);
+  std::string provided;
+  const auto& all = relations();
+  for (size_t i = 0; i < all.size(); ++i)
+    provided += (i == 0                ? ""
+                 : i + 1 == all.size() ? " and "
+                                       : ", ") +
+                std::string(all[i].schema) + "." + all[i].name;
+  SqlError error = sql_error(
+      sqlstate::kFeatureNotSupported,
+      "system relation \"" + full + "\" is not supported yet (Eddy provides only " + provided + ")",
+      location);
   error.hint =
       "psql's \\d commands need the PostgreSQL catalogs; use SHOW TABLES, SHOW MATERIALIZED "
       "VIEWS, SHOW COLUMNS FROM name, SHOW CREATE TABLE name or SHOW CREATE MATERIALIZED VIEW "
@@ -275,15 +297,35 @@ SqlResult<std::vector<Row>> system_rows(const TableDef& table, Engine& engine) {
   std::vector<Row> rows;
   const Catalog& catalog = engine.catalog();
   if (table.system == "information_schema.tables") {
-    // Like PostgreSQL, information_schema.tables leaves materialized views out.
+    // Like PostgreSQL, information_schema leaves materialized views out.
     for (const auto& t : catalog.tables())
       rows.push_back({text(kDatabaseName), text(kSchemaName), text(t.name), text("BASE TABLE"),
                       null_text(), null_text(), null_text(), null_text(), null_text(), text("YES"),
                       text("NO"), null_text()});
+    for (const auto& v : catalog.views())
+      if (!v.materialized)
+        rows.push_back({text(kDatabaseName), text(kSchemaName), text(v.name), text("VIEW"),
+                        null_text(), null_text(), null_text(), null_text(), null_text(), text("NO"),
+                        text("NO"), null_text()});
   } else if (table.system == "information_schema.columns") {
     for (const auto& t : catalog.tables())
       for (size_t i = 0; i < t.columns.size(); ++i)
         rows.push_back(column_row(t.name, t.columns[i], i + 1));
+    for (const auto& v : catalog.views())
+      if (!v.materialized)
+        for (size_t i = 0; i < v.columns.size(); ++i)
+          rows.push_back(column_row(v.name, v.columns[i], i + 1));
+  } else if (table.system == "information_schema.views") {
+    for (const auto& v : catalog.views())
+      if (!v.materialized)
+        rows.push_back({text(kDatabaseName), text(kSchemaName), text(v.name),
+                        text(view_query_text(v.sql)), text("NONE"), text("NO"), text("NO"),
+                        text("NO"), text("NO"), text("NO")});
+  } else if (table.system == "pg_catalog.pg_views") {
+    for (const auto& v : catalog.views())
+      if (!v.materialized)
+        rows.push_back(
+            {text(kSchemaName), text(v.name), text(kOwner), text(view_query_text(v.sql))});
   } else if (table.system == "pg_catalog.pg_tables") {
     for (const auto& t : catalog.tables())
       rows.push_back({text(kSchemaName), text(t.name), text(kOwner), null_text(),
@@ -291,8 +333,9 @@ SqlResult<std::vector<Row>> system_rows(const TableDef& table, Engine& engine) {
                       Value::boolean(false)});
   } else if (table.system == "pg_catalog.pg_matviews") {
     for (const auto& v : catalog.views())
-      rows.push_back({text(kSchemaName), text(v.name), text(kOwner), null_text(),
-                      Value::boolean(false), Value::boolean(true), text(view_query_text(v.sql))});
+      if (v.materialized)
+        rows.push_back({text(kSchemaName), text(v.name), text(kOwner), null_text(),
+                        Value::boolean(false), Value::boolean(true), text(view_query_text(v.sql))});
   } else {
     return sql_error(sqlstate::kInternalError, "unknown system relation " + table.system);
   }

@@ -27,8 +27,8 @@ def check(cond, what):
 
 def missing(relation):
     return (f"ERROR:  system relation \"{relation}\" is not supported yet (Eddy provides only "
-            "information_schema.tables, information_schema.columns, pg_catalog.pg_tables and "
-            "pg_catalog.pg_matviews)")
+            "information_schema.tables, information_schema.columns, information_schema.views, "
+            "pg_catalog.pg_tables, pg_catalog.pg_views and pg_catalog.pg_matviews)")
 
 
 def psql(server, command, tz="UTC"):

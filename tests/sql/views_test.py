@@ -97,10 +97,27 @@ def main():
         with psycopg.connect(server.dsn(), autocommit=True) as conn:
             status = {v[0]: v for v in conn.execute("SHOW MATERIALIZED VIEWS").fetchall()}
             check(status["revenue"][4] == 1, f"skipped: {status['revenue']}")
+            # Plain views (named queries) over the materialized view and over the table.
+            conn.execute("CREATE VIEW top_customers AS SELECT customer, total FROM revenue "
+                         "WHERE n > 100")
+            conn.execute("CREATE VIEW big_ids (order_id) AS SELECT id FROM orders "
+                         "WHERE amount > 10")
 
         server.stop()
         server.start()
         wait_for(server, (data.revenue(), data.big()), "after a clean restart")
+        # The plain views came back with the catalog and read what they name, as of now.
+        with psycopg.connect(server.dsn(), autocommit=True) as conn:
+            top = conn.execute("SELECT customer, total FROM top_customers ORDER BY 1").fetchall()
+            check(top == [(c, t) for c, n, t in data.revenue() if n > 100], f"top_customers: {top}")
+            ids = [r[0] for r in conn.execute("SELECT order_id FROM big_ids ORDER BY 1")]
+            check(ids == [i for i, _ in data.big()], f"big_ids: {len(ids)} rows")
+            try:
+                conn.execute("DROP MATERIALIZED VIEW revenue")
+                check(False, "dropped a materialized view a view reads")
+            except psycopg.errors.DependentObjectsStillExist:
+                pass
+            conn.execute("DROP VIEW top_customers, big_ids")
 
         # SIGKILL right after a large produce: the views are mid-way through it.
         produce(server, data.lines(5000))
