@@ -148,10 +148,17 @@ SqlResult<TableDef> Binder::bind_named_view(const ViewDef& view) {
     return bound;
   }
   TableDef def = std::move(*bound);
+  // Its columns are the ones it was created with, by name and type (CREATE VIEW v (a, b) AS
+  // ...); a `*` over a view replaced since with more columns still reads only the first ones,
+  // as PostgreSQL fixes `*` when the view is created (the scan keeps that many).
   if (def.columns.size() < view.columns.size()) return damaged("it has lost columns");
-  // Its columns keep the names it was created with (CREATE VIEW v (a, b) AS ...).
-  for (size_t i = 0; i < view.columns.size(); ++i)
+  for (size_t i = 0; i < view.columns.size(); ++i) {
+    if (def.columns[i].type != view.columns[i].type)
+      return damaged("column \"" + view.columns[i].name + "\" was " +
+                     type_name(view.columns[i].type) + " and is " + type_name(def.columns[i].type) +
+                     " now; create the view again");
     def.columns[i].name = view.columns[i].name;
+  }
   def.columns.resize(view.columns.size());
   def.named_view = true;
   return def;
@@ -161,6 +168,7 @@ SqlResult<Plan> Binder::bind_statement(const Node* stmt) {
   SqlResult<Plan> plan = [&]() -> SqlResult<Plan> {
     switch (stmt->node_case) {
       case PG_QUERY__NODE__NODE_SELECT_STMT:
+        top_level_select_ = true;
         return bind_select(stmt->select_stmt);
       case PG_QUERY__NODE__NODE_INSERT_STMT:
         return bind_insert(stmt->insert_stmt);

@@ -530,10 +530,62 @@ SqlResult<Expr> Binder::bind_a_expr(const PgQuery__AExpr* a) {
   }
 }
 
+SqlResult<AggSpec> Binder::bind_aggregate_spec(const PgQuery__FuncCall* f, const std::string& name,
+                                               AggKind kind, bool over_window) {
+  const int loc = f->location;
+  AggSpec spec{kind, static_cast<bool>(f->agg_distinct)};
+  if (f->agg_star) {
+    if (kind != AggKind::kCount)
+      return sql_error(sqlstate::kSyntaxError, name + "(*) is not valid", loc);
+    spec.kind = AggKind::kCountStar;
+    spec.arg.location = loc;
+    spec.result = Type::kInt8;
+  } else {
+    if (kind == AggKind::kStringAgg && f->n_args == 2) {
+      // The delimiter must be a constant here (PostgreSQL allows any expression).
+      SQL_ASSIGN(Expr d, bind_expr(f->args[1]));
+      SQL_ASSIGN(d, coerce_to(std::move(d), Type::kText));
+      if (d.kind != ExprKind::kConst)
+        return unsupported("a string_agg delimiter that is not a constant", d.location);
+      if (d.value.null) return unsupported("a NULL string_agg delimiter", d.location);
+      spec.delimiter = d.value.s;
+    } else if (kind == AggKind::kStringAgg) {
+      return sql_error(
+          sqlstate::kUndefinedFunction,
+          "function string_agg with " + std::to_string(f->n_args) + " arguments does not exist",
+          loc);
+    } else if (f->n_args != 1)
+      return sql_error(
+          sqlstate::kUndefinedFunction,
+          "function " + name + " with " + std::to_string(f->n_args) + " arguments does not exist",
+          loc);
+    // A window aggregate's argument may hold the query's own aggregates (sum(count(*)) OVER).
+    const bool saved_in_aggregate = in_aggregate_;
+    in_aggregate_ = !over_window;
+    auto arg = bind_expr(f->args[0]);
+    in_aggregate_ = saved_in_aggregate;
+    if (!arg.ok()) return arg.error();
+    Expr a = std::move(*arg);
+    if (a.type == Type::kUnknown) {
+      SQL_ASSIGN(a, coerce_to(std::move(a), kind == AggKind::kCount ? Type::kText
+                                            : kind == AggKind::kBoolAnd || kind == AggKind::kBoolOr
+                                                ? Type::kBool
+                                                : Type::kText));
+    }
+    auto result = aggregate_result(kind, a.type);
+    if (!result)
+      return sql_error(sqlstate::kUndefinedFunction,
+                       "function " + name + "(" + type_name(a.type) + ") does not exist", loc);
+    spec.result = *result;
+    spec.arg = std::move(a);
+  }
+  return spec;
+}
+
 SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
   const int loc = f->location;
   const std::string name = last_name(f->n_funcname, f->funcname);
-  if (f->over != nullptr) return unsupported("window functions", loc);
+  if (f->over != nullptr) return bind_window_function(f, name);
   if (auto agg = aggregate_kind(name)) {
     if (!allow_aggregates_)
       return sql_error(sqlstate::kGroupingError,
@@ -542,57 +594,8 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
       return sql_error(sqlstate::kGroupingError, "aggregate function calls cannot be nested", loc);
     if (f->agg_filter != nullptr || f->n_agg_order > 0)
       return unsupported("FILTER and ORDER BY inside aggregates", loc);
-    AggSpec spec{*agg, static_cast<bool>(f->agg_distinct)};
-    if (f->agg_star) {
-      if (*agg != AggKind::kCount)
-        return sql_error(sqlstate::kSyntaxError, name + "(*) is not valid", loc);
-      spec.kind = AggKind::kCountStar;
-      spec.arg.location = loc;
-      spec.result = Type::kInt8;
-    } else {
-      if (*agg == AggKind::kStringAgg && f->n_args == 2) {
-        // The delimiter must be a constant here (PostgreSQL allows any expression).
-        SQL_ASSIGN(Expr d, bind_expr(f->args[1]));
-        SQL_ASSIGN(d, coerce_to(std::move(d), Type::kText));
-        if (d.kind != ExprKind::kConst)
-          return unsupported("a string_agg delimiter that is not a constant", d.location);
-        if (d.value.null) return unsupported("a NULL string_agg delimiter", d.location);
-        spec.delimiter = d.value.s;
-      } else if (*agg == AggKind::kStringAgg) {
-        return sql_error(
-            sqlstate::kUndefinedFunction,
-            "function string_agg with " + std::to_string(f->n_args) + " arguments does not exist",
-            loc);
-      } else if (f->n_args != 1)
-        return sql_error(
-            sqlstate::kUndefinedFunction,
-            "function " + name + " with " + std::to_string(f->n_args) + " arguments does not exist",
-            loc);
-      in_aggregate_ = true;
-      auto arg = bind_expr(f->args[0]);
-      in_aggregate_ = false;
-      if (!arg.ok()) return arg.error();
-      Expr a = std::move(*arg);
-      if (a.type == Type::kUnknown) {
-        SQL_ASSIGN(a,
-                   coerce_to(std::move(a), *agg == AggKind::kCount ? Type::kText
-                                           : *agg == AggKind::kBoolAnd || *agg == AggKind::kBoolOr
-                                               ? Type::kBool
-                                               : Type::kText));
-      }
-      auto result = aggregate_result(*agg, a.type);
-      if (!result)
-        return sql_error(sqlstate::kUndefinedFunction,
-                         "function " + name + "(" + type_name(a.type) + ") does not exist", loc);
-      spec.result = *result;
-      spec.arg = std::move(a);
-    }
-    Expr ref;
-    ref.kind = ExprKind::kAggRef;
-    ref.type = spec.result;
-    ref.location = loc;
-    ref.name = name;
-    ref.index = static_cast<int>(aggs_->size());
+    SQL_ASSIGN(AggSpec spec, bind_aggregate_spec(f, name, *agg, /*over_window=*/false));
+    Expr ref = make_ref(ExprKind::kAggRef, spec.result, static_cast<int>(aggs_->size()), name, loc);
     aggs_->push_back(std::move(spec));
     return ref;
   }
@@ -947,12 +950,19 @@ SqlResult<Expr> Binder::to_group_refs(Expr e) {
       return ref;
     }
   }
-  if (e.kind == ExprKind::kColumn)
+  if (e.kind == ExprKind::kColumn) {
+    // Named as PostgreSQL names it: qualified by its input's alias.
+    std::string qualified = e.name;
+    for (const auto& sc : scopes_)
+      if (static_cast<size_t>(e.index) >= sc.base &&
+          static_cast<size_t>(e.index) < sc.base + input_width(*sc.table))
+        qualified = sc.alias + "." + e.name;
     return sql_error(sqlstate::kGroupingError,
-                     "column \"" + e.name +
+                     "column \"" + qualified +
                          "\" must appear in the GROUP BY clause or be used in an aggregate "
                          "function",
                      e.location);
+  }
   for (auto& a : e.args) {
     SQL_ASSIGN(a, to_group_refs(std::move(a)));
   }

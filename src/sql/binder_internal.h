@@ -56,6 +56,16 @@ SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn);
 
 // Constant folding and simplification (binder_expr.cc).
 Expr make_const(Value v, int location);
+// A reference to computed value `index` (kAggRef, kWindowRef, kGroupRef) of `type`.
+inline Expr make_ref(ExprKind kind, Type type, int index, std::string name, int location) {
+  Expr ref;
+  ref.kind = kind;
+  ref.type = type;
+  ref.index = index;
+  ref.name = std::move(name);
+  ref.location = location;
+  return ref;
+}
 SqlError statement_too_complex();
 bool is_const(const Expr& e);
 bool has_null_constant_argument(const Expr& call, const Signature& sig);
@@ -100,7 +110,8 @@ class Binder {
   // EXISTS (SELECT ...), (SELECT ...) as a value, x IN (SELECT ...): uncorrelated subqueries,
   // bound in a scope of their own and run before the statement's rows.
   SqlResult<Expr> bind_sublink(const PgQuery__SubLink* link);
-  int select_depth_ = 0;  // SELECTs being bound (subqueries are allowed only inside one)
+  int select_depth_ = 0;           // SELECTs being bound (subqueries are allowed only inside one)
+  bool top_level_select_ = false;  // the statement is a SELECT
 
   SqlResult<Plan> bind_select(const PgQuery__SelectStmt* s);
   SqlResult<Plan> bind_union(const PgQuery__SelectStmt* s);
@@ -125,6 +136,9 @@ class Binder {
   static constexpr size_t kMaxViewNesting = 64;
   std::vector<std::string>
       expanding_views_;  // views whose queries are being bound, outermost first
+  // The tables, views and materialized views the statement names anywhere (its subqueries and
+  // WITH queries, used or not, included), in order: what a view created by it depends on.
+  std::vector<std::string> relations_read_;
   SqlResult<Plan> bind_set(const PgQuery__VariableSetStmt* s);
   SqlResult<Plan> bind_show(const PgQuery__VariableShowStmt* s);
   SqlResult<Plan> bind_copy(const PgQuery__CopyStmt* s);
@@ -137,6 +151,19 @@ class Binder {
   SqlResult<Expr> bind_const(const PgQuery__AConst* c);
   SqlResult<Expr> bind_a_expr(const PgQuery__AExpr* a);
   SqlResult<Expr> bind_func(const PgQuery__FuncCall* f);
+  // An aggregate call's spec (its argument bound; over_window: it is a window aggregate,
+  // whose argument may hold the query's own aggregates).
+  SqlResult<AggSpec> bind_aggregate_spec(const PgQuery__FuncCall* f, const std::string& name,
+                                         AggKind kind, bool over_window);
+  // fn(...) OVER (...) (binder_window.cc): a WindowSpec in *windows_, read as kWindowRef.
+  SqlResult<Expr> bind_window_function(const PgQuery__FuncCall* f, const std::string& name);
+  SqlResult<const PgQuery__WindowDef*> named_window(const std::string& name, int location) const;
+  std::vector<WindowSpec>* windows_ = nullptr;   // the window calls of the SELECT being bound
+  bool allow_windows_ = false;                   // in its select list or ORDER BY
+  bool in_window_ = false;                       // binding a window call's own expressions
+  const char* no_windows_in_ = "this position";  // the clause, for the 42P20 message
+  Node** named_windows_ = nullptr;               // its WINDOW clause
+  size_t n_named_windows_ = 0;
   SqlResult<Expr> bind_operator(const std::string& op, const Node* left, const Node* right,
                                 int location);
   SqlResult<Expr> make_operator(const std::string& op, std::optional<Expr> left, Expr right,

@@ -149,6 +149,10 @@ SqlResult<const TableDef*> Binder::add_scope(const PgQuery__RangeVar* rv, Plan& 
       if (it->first == rv->relname) return add_scope(it->second, alias, rv->location, plan, first);
   SQL_ASSIGN(std::optional<TableDef> def,
              resolve_relation(rv->schemaname, rv->relname, rv->location));
+  // What the statement names (not what the views it names read: they record their own).
+  if (def->system.empty() && expanding_views_.empty() &&
+      std::find(relations_read_.begin(), relations_read_.end(), def->name) == relations_read_.end())
+    relations_read_.push_back(def->name);
   if (def->is_view)
     if (auto view = input_.catalog->view(def->name); view && !view->materialized) {
       SQL_ASSIGN(def, bind_named_view(*view));
@@ -702,8 +706,40 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     explicit Depth(int& d) : depth(d) { ++depth; }
     ~Depth() { --depth; }
   } depth(select_depth_);
+  // Window calls belong to the SELECT they are written in: a subquery has its own.
+  struct WindowState {
+    Binder& b;
+    std::vector<WindowSpec>* windows;
+    bool allow, in_window;
+    const char* no_windows_in;
+    Node** named;
+    size_t n_named;
+    explicit WindowState(Binder& binder)
+        : b(binder),
+          windows(binder.windows_),
+          allow(binder.allow_windows_),
+          in_window(binder.in_window_),
+          no_windows_in(binder.no_windows_in_),
+          named(binder.named_windows_),
+          n_named(binder.n_named_windows_) {
+      b.windows_ = nullptr;
+      b.allow_windows_ = b.in_window_ = false;
+      b.named_windows_ = nullptr;
+      b.n_named_windows_ = 0;
+    }
+    ~WindowState() {
+      b.windows_ = windows;
+      b.allow_windows_ = allow;
+      b.in_window_ = in_window;
+      b.no_windows_in_ = no_windows_in;
+      b.named_windows_ = named;
+      b.n_named_windows_ = n_named;
+    }
+  } window_state(*this);
   SQL_CHECK(check_catalog_relations(s));
-  if (auto set = bind_set_config(s)) return std::move(*set);
+  // Only the statement itself can be a SET (not a subquery, a view's or INSERT's query).
+  if (top_level_select_ && select_depth_ == 1)
+    if (auto set = bind_set_config(s)) return std::move(*set);
   if (s->with_clause != nullptr) {
     // The query is bound with its WITH queries in view; they are inputs like subqueries in FROM,
     // run where the query reads them.
@@ -728,10 +764,21 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
                     s->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET)))
     return unsupported("SELECT DISTINCT ON");
   if (s->into_clause != nullptr) return unsupported("SELECT INTO");
-  if (s->n_window_clause > 0) return unsupported("WINDOW");
   if (s->n_locking_clause > 0) return unsupported("FOR UPDATE/SHARE");
   Plan plan;
   plan.kind = Plan::Kind::kSelect;
+  windows_ = &plan.windows;
+  for (size_t i = 0; i < s->n_window_clause; ++i)
+    for (size_t k = 0; k < i; ++k)
+      if (std::string(s->window_clause[i]->window_def->name) ==
+          s->window_clause[k]->window_def->name)
+        return sql_error("42P20",
+                         "window \"" + std::string(s->window_clause[i]->window_def->name) +
+                             "\" is already defined",
+                         s->window_clause[i]->window_def->location);
+  named_windows_ = s->window_clause;
+  n_named_windows_ = s->n_window_clause;
+  no_windows_in_ = "JOIN conditions";
   // FROM a, b: a cross join (WHERE then filters the pairs).
   for (size_t i = 0; i < s->n_from_clause; ++i) {
     const Node* item = s->from_clause[i];
@@ -741,6 +788,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     SQL_CHECK(bind_from(item, plan));
   }
   clause_ = Clause::kWhere;
+  no_windows_in_ = "WHERE";
   if (s->where_clause != nullptr) {
     SQL_ASSIGN(Expr w, bind_expr(s->where_clause));
     if (w.type != Type::kBool && w.type != Type::kUnknown)
@@ -800,6 +848,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     targets.push_back({val, rt->name[0] != '\0' ? rt->name : output_name(val)});
   }
   // GROUP BY keys: expressions, output ordinals or output names.
+  no_windows_in_ = "GROUP BY";
   for (size_t i = 0; i < s->n_group_clause; ++i) {
     const Node* g = s->group_clause[i];
     const Node* source = g;
@@ -834,6 +883,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     plan.group_keys.push_back(std::move(key));
   }
   allow_aggregates_ = true;
+  allow_windows_ = true;
   aggs_ = &plan.aggs;
   std::vector<Expr> outputs;
   for (const auto& t : targets) {
@@ -852,7 +902,8 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     }
     outputs.push_back(std::move(e));
   }
-  if (distinct && plan.aggs.empty() && plan.group_keys.empty() && s->having_clause == nullptr) {
+  if (distinct && plan.aggs.empty() && plan.group_keys.empty() && s->having_clause == nullptr &&
+      plan.windows.empty()) {
     // DISTINCT without aggregates is grouping by every output column: one engine path, which
     // materialized views share.
     for (const auto& o : outputs)
@@ -863,12 +914,15 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   std::optional<Expr> having;
   if (s->having_clause != nullptr) {
     clause_ = Clause::kHaving;
+    allow_windows_ = false;
+    no_windows_in_ = "HAVING";
     SQL_ASSIGN(Expr h, bind_expr(s->having_clause));
     SQL_ASSIGN(h, coerce_to(std::move(h), Type::kBool));
     having = std::move(h);
   }
   // ORDER BY: an output ordinal, an output name, or an expression (a hidden output column).
   clause_ = Clause::kTargets;
+  allow_windows_ = true;
   std::vector<std::string> names;
   std::vector<const Node*> target_nodes;
   for (const auto& t : targets) {
@@ -902,11 +956,23 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     plan.order.push_back(key);
   }
   allow_aggregates_ = false;
+  allow_windows_ = false;
+  no_windows_in_ = "LIMIT";
   plan.grouped = !plan.aggs.empty() || !plan.group_keys.empty() || having.has_value();
   if (plan.grouped) {
     group_keys_ = &plan.group_keys;
     for (auto& o : outputs) {
       SQL_ASSIGN(o, to_group_refs(std::move(o)));
+    }
+    // A window over a grouped query reads the groups: its expressions too.
+    for (auto& w : plan.windows) {
+      for (auto* list : {&w.args, &w.partition, &w.order})
+        for (auto& e : *list) {
+          SQL_ASSIGN(e, to_group_refs(std::move(e)));
+        }
+      if (w.fn == WindowSpec::Fn::kAggregate && w.agg.kind != AggKind::kCountStar) {
+        SQL_ASSIGN(w.agg.arg, to_group_refs(std::move(w.agg.arg)));
+      }
     }
     if (having) {
       SQL_ASSIGN(Expr h, to_group_refs(std::move(*having)));
@@ -922,6 +988,12 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     for (auto& o : outputs)
       exprs.push_back(&o);
     if (plan.having) exprs.push_back(&*plan.having);
+    for (auto& w : plan.windows) {
+      for (auto* list : {&w.args, &w.partition, &w.order})
+        for (auto& e : *list)
+          exprs.push_back(&e);
+      exprs.push_back(&w.agg.arg);
+    }
     drop_unreferenced_aggregates(plan.aggs, exprs);
   }
   for (size_t i = 0; i < targets.size(); ++i)

@@ -92,7 +92,7 @@ SqlResult<Plan> Binder::bind_insert(const PgQuery__InsertStmt* s) {
   const auto* select = source->select_stmt;
   const bool plain_values = select->n_values_lists > 0 && select->with_clause == nullptr &&
                             select->n_sort_clause == 0 && select->limit_count == nullptr &&
-                            select->limit_offset == nullptr && s->with_clause == nullptr;
+                            select->limit_offset == nullptr;
   if (!plain_values) {
     // INSERT ... SELECT (or a VALUES list with ORDER BY/LIMIT, or WITH): the query's rows,
     // each column cast to its target. Unknown-typed outputs ('2024-01-01') stay unknown so that
@@ -123,6 +123,13 @@ SqlResult<Plan> Binder::bind_insert(const PgQuery__InsertStmt* s) {
     plan.insert_rows.push_back(std::move(row));
     plan.insert_query = std::make_shared<const Plan>(std::move(bound));
     return plan;
+  }
+  if (s->with_clause != nullptr) {
+    // VALUES cannot read them (no subqueries there), but they are bound for their errors.
+    const size_t outer = ctes_.size();
+    SqlStatus with = bind_with(s->with_clause);
+    ctes_.resize(outer);
+    SQL_CHECK(with);
   }
   for (size_t r = 0; r < select->n_values_lists; ++r) {
     const auto* list = select->values_lists[r]->list;
@@ -351,6 +358,7 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
       named_view = named_view || j.table.named_view;
     }
     if (named_view) return unsupported("a materialized view over a view");
+    if (!arm->windows.empty()) return unsupported("window functions in a materialized view");
     if (plan_has_subqueries(*arm))
       return unsupported("a subquery in an expression of a materialized view");
     if (subquery) return unsupported("a subquery in FROM or a WITH query in a materialized view");
@@ -411,54 +419,6 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   return plan;
 }
 
-namespace {
-
-// Calls fn on every subquery plan inside `e`.
-template <typename Fn>
-void for_each_subquery(const Expr& e, Fn&& fn) {
-  if (e.subquery) fn(*e.subquery);
-  for (const auto& a : e.args)
-    for_each_subquery(a, fn);
-}
-
-// The tables, materialized views and views `plan` reads, anywhere in it (its inputs, their
-// subqueries, set operation arms, expression subqueries); a view counts, not what it reads.
-void collect_relations(const Plan& plan, std::vector<std::string>& out) {
-  auto add_table = [&](const TableDef& t) {
-    if (!t.system.empty()) return;
-    if (t.subquery && !t.named_view) {
-      collect_relations(*t.subquery, out);
-      return;
-    }
-    if (std::find(out.begin(), out.end(), t.name) == out.end()) out.push_back(t.name);
-  };
-  if (plan.table) add_table(*plan.table);
-  for (const auto& j : plan.joins)
-    add_table(j.table);
-  for (const auto& arm : plan.union_arms)
-    collect_relations(*arm, out);
-  auto in = [&](const Expr& e) {
-    for_each_subquery(e, [&](const Plan& p) { collect_relations(p, out); });
-  };
-  auto in_optional = [&](const std::optional<Expr>& e) {
-    if (e) in(*e);
-  };
-  in_optional(plan.where);
-  in_optional(plan.having);
-  in_optional(plan.limit);
-  in_optional(plan.offset);
-  for (const auto& e : plan.outputs)
-    in(e);
-  for (const auto& e : plan.group_keys)
-    in(e);
-  for (const auto& a : plan.aggs)
-    in(a.arg);
-  for (const auto& j : plan.joins)
-    in_optional(j.condition);
-}
-
-}  // namespace
-
 SqlResult<Plan> Binder::bind_create_plain_view(const PgQuery__ViewStmt* s) {
   const auto* rv = s->view;
   if (rv->relpersistence[0] == 't') return unsupported("temporary views", rv->location);
@@ -475,6 +435,9 @@ SqlResult<Plan> Binder::bind_create_plain_view(const PgQuery__ViewStmt* s) {
   // The query binds as a subquery in FROM would (nothing of this statement around it).
   SQL_ASSIGN(TableDef bound,
              bind_subquery_table(s->query->select_stmt, rv->relname, nullptr, 0, -1));
+  // Constant errors (SELECT 1/0) are the planner's in PostgreSQL: raised when the view is
+  // read, not when it is created.
+  fold_error_.reset();
   if (!params_.empty())
     return sql_error("42P02", "there is no parameter $1 (views cannot have parameters)");
   if (s->n_aliases > bound.columns.size())
@@ -495,7 +458,7 @@ SqlResult<Plan> Binder::bind_create_plain_view(const PgQuery__ViewStmt* s) {
         return sql_error("42701", "column \"" + c.name + "\" specified more than once");
     plan.view.columns.push_back(c);
   }
-  collect_relations(*bound.subquery, plan.view.inputs);
+  plan.view.inputs = relations_read_;
   return plan;
 }
 

@@ -156,8 +156,20 @@ std::vector<ViewDef> Catalog::views() const {
   return all_defs(views_);
 }
 
+Status Catalog::inputs_exist_locked(const ViewDef& view) const {
+  // Checked with the change, under the lock: a statement bound before another dropped what
+  // it reads must not leave a view over nothing.
+  std::vector<std::string> inputs = view.inputs;
+  if (!view.table.empty()) inputs.push_back(view.table);
+  for (const auto& name : inputs)
+    if (tables_.count(name) == 0 && views_.count(name) == 0)
+      return Error(ErrorCode::kNotFound, "relation \"" + name + "\" does not exist");
+  return ok_status();
+}
+
 Status Catalog::create_view(const ViewDef& view) {
   std::lock_guard lock(mu_);
+  RETURN_IF_ERROR(inputs_exist_locked(view));
   return insert_locked(views_, view);
 }
 
@@ -166,6 +178,7 @@ Status Catalog::replace_view(const ViewDef& view) {
   auto it = views_.find(view.name);
   if (it == views_.end())
     return Error(ErrorCode::kNotFound, "view \"" + view.name + "\" does not exist");
+  RETURN_IF_ERROR(inputs_exist_locked(view));
   ViewDef old = std::move(it->second);
   it->second = view;
   Status saved = save_locked();

@@ -110,6 +110,7 @@ class Catalog {
  private:
   Catalog(FileSystem& fs, std::string path) : fs_(fs), path_(std::move(path)) {}
   Status save_locked() const;
+  Status inputs_exist_locked(const ViewDef& view) const;
   template <typename Def>
   Status insert_locked(std::map<std::string, Def>& defs, const Def& def);
   template <typename Def>

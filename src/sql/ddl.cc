@@ -10,11 +10,15 @@
 
 namespace eddy::sql {
 
+namespace {
+SqlError catalog_error(const Error& e);
+}  // namespace
+
 SqlResult<StatementResult> run_create_table(const Plan& plan, Engine& engine) {
   StatementResult result;
   result.tag = "CREATE TABLE";
   const TableDef& def = plan.create;
-  if (engine.catalog().table(def.name)) {
+  if (engine.catalog().table(def.name) || engine.catalog().view(def.name)) {
     if (plan.if_not_exists) {
       result.notices.push_back("relation \"" + def.name + "\" already exists, skipping");
       return result;
@@ -23,6 +27,7 @@ SqlResult<StatementResult> run_create_table(const Plan& plan, Engine& engine) {
   }
   storage::LogManager* log = engine.log();
   if (log == nullptr) return sql_error(sqlstate::kFeatureNotSupported, "tables need storage");
+  bool created_topic = false;
   if (!log->topic(def.topic)) {
     const int32_t partitions =
         plan.partitions > 0 ? plan.partitions : engine.options().default_partitions;
@@ -30,6 +35,7 @@ SqlResult<StatementResult> run_create_table(const Plan& plan, Engine& engine) {
     if (!created.ok() && created.error().code() != ErrorCode::kAlreadyExists)
       return sql_error(sqlstate::kIoError,
                        "cannot create topic \"" + def.topic + "\": " + created.error().message());
+    created_topic = created.ok();
   } else if (!plan.topic_given) {
     return sql_error(
         sqlstate::kDuplicateTable,
@@ -37,14 +43,23 @@ SqlResult<StatementResult> run_create_table(const Plan& plan, Engine& engine) {
   }
   Status saved = engine.catalog().create(def);
   if (!saved.ok()) {
-    if (saved.error().code() == ErrorCode::kAlreadyExists)
-      return sql_error(sqlstate::kDuplicateTable, saved.error().message());
-    return io_error(saved.error());
+    // The name was taken meanwhile, or the catalog could not be written: a topic made for
+    // the table goes again, so it cannot block the next CREATE TABLE of that name.
+    if (created_topic && def.owns_topic) (void)log->delete_topic(def.topic);
+    return catalog_error(saved.error());
   }
   return result;
 }
 
 namespace {
+
+// A catalog change that failed: the name is taken, what it reads is gone, or storage failed.
+SqlError catalog_error(const Error& e) {
+  if (e.code() == ErrorCode::kAlreadyExists)
+    return sql_error(sqlstate::kDuplicateTable, e.message());
+  if (e.code() == ErrorCode::kNotFound) return sql_error(sqlstate::kUndefinedTable, e.message());
+  return io_error(e);
+}
 
 const char* view_kind(const ViewDef& view) {
   return view.materialized ? "materialized view" : "view";
@@ -203,7 +218,7 @@ SqlResult<StatementResult> run_create_view(const Plan& plan, Engine& engine) {
           pending.insert(pending.end(), v->inputs.begin(), v->inputs.end());
       }
       Status saved = engine.catalog().replace_view(def);
-      if (!saved.ok()) return io_error(saved.error());
+      if (!saved.ok()) return catalog_error(saved.error());
       return result;
     }
     if (existing || engine.catalog().table(def.name)) {
@@ -211,11 +226,7 @@ SqlResult<StatementResult> run_create_view(const Plan& plan, Engine& engine) {
       return sql_error(sqlstate::kDuplicateTable, "relation \"" + def.name + "\" already exists");
     }
     Status saved = engine.catalog().create_view(def);
-    if (!saved.ok()) {
-      if (saved.error().code() == ErrorCode::kAlreadyExists)
-        return sql_error(sqlstate::kDuplicateTable, saved.error().message());
-      return io_error(saved.error());
-    }
+    if (!saved.ok()) return catalog_error(saved.error());
     return result;
   }
   if (engine.catalog().table(def.name) || engine.catalog().view(def.name)) {
@@ -232,11 +243,7 @@ SqlResult<StatementResult> run_create_view(const Plan& plan, Engine& engine) {
                      "materialized views need the stream engine (not running in this process)");
   SQL_CHECK(host->validate(*plan.view_select));
   Status saved = engine.catalog().create_view(def);
-  if (!saved.ok()) {
-    if (saved.error().code() == ErrorCode::kAlreadyExists)
-      return sql_error(sqlstate::kDuplicateTable, saved.error().message());
-    return io_error(saved.error());
-  }
+  if (!saved.ok()) return catalog_error(saved.error());
   SqlStatus started = host->start(def, plan.view_select, /*fresh=*/true);
   if (!started.ok()) {
     (void)engine.catalog().drop_view(def.name);

@@ -19,6 +19,7 @@
 #include "sql/query_memory.h"
 #include "sql/system_tables.h"
 #include "sql/views.h"
+#include "sql/window.h"
 #include "storage/log_manager.h"
 #include "storage/records.h"
 
@@ -129,13 +130,16 @@ SqlStatus scan_subquery(const TableDef& table, Engine& engine, const ScanLimits&
   struct Sink final : ResultSink {
     OnRow& on_row;
     const bool& enough;
-    Sink(OnRow& o, const bool& e) : on_row(o), enough(e) {}
+    const size_t declared;  // the input's columns (a view's query may now answer more)
+    Sink(OnRow& o, const bool& e, size_t d) : on_row(o), enough(e), declared(d) {}
     SqlStatus begin_rows(const std::vector<std::pair<std::string, Type>>&) override {
       return Unit{};
     }
     SqlStatus row(const Row& row) override {
       if (enough) return sql_error(kEnough, "the query has its rows");
-      Row padded = row;
+      Row padded(row.begin(),
+                 row.begin() + static_cast<std::ptrdiff_t>(std::min(row.size(), declared)));
+      padded.resize(declared);
       for (size_t i = 0; i < std::size(kMetadataColumns); ++i)
         padded.push_back(Value::null_of(kMetadataTypes[i]));
       return on_row(std::move(padded));
@@ -143,7 +147,7 @@ SqlStatus scan_subquery(const TableDef& table, Engine& engine, const ScanLimits&
     SqlStatus begin_copy_out(int16_t) override { return Unit{}; }
     SqlStatus copy_line(std::string_view) override { return Unit{}; }
     SqlStatus statement_done(StatementResult&&) override { return Unit{}; }
-  } sink(on_row, limits.enough);
+  } sink(on_row, limits.enough, table.columns.size());
   auto done =
       run_select(*table.subquery, limits.params, engine, limits.cancel, limits.memory, &sink);
   if (!done.ok()) {
@@ -1007,7 +1011,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   };
 
   std::unordered_set<std::string> distinct_rows;
-  auto project = [&](const EvalContext& ctx) -> SqlStatus {
+  auto project_now = [&](const EvalContext& ctx) -> SqlStatus {
     Row out;
     out.reserve(plan.outputs.size());
     for (const auto& e : plan.outputs) {
@@ -1025,6 +1029,23 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     SQL_CHECK(memory.charge(bytes, "the sort"));
     sorting.push_back(std::move(out));
     if (limit >= 0 && sorting.size() >= 1024 && sorting.size() / 2 >= top_n) keep_top_n();
+    return Unit{};
+  };
+  // With window functions every row (or group) waits until all are in: the windows are
+  // computed over them, then they are projected.
+  std::vector<WindowInput> window_inputs;
+  size_t window_input_bytes = 0;
+  auto project = [&](const EvalContext& ctx) -> SqlStatus {
+    if (plan.windows.empty()) return project_now(ctx);
+    WindowInput in;
+    if (ctx.row != nullptr) in.row = *ctx.row;
+    if (ctx.groups != nullptr) in.keys = *ctx.groups;
+    if (ctx.aggs != nullptr) in.aggs = *ctx.aggs;
+    const size_t bytes = approximate_bytes(in.row) + approximate_bytes(in.keys) +
+                         approximate_bytes(in.aggs) + kEntryOverheadBytes;
+    SQL_CHECK(memory.charge(bytes, "the window functions"));
+    window_input_bytes += bytes;
+    window_inputs.push_back(std::move(in));
     return Unit{};
   };
 
@@ -1202,6 +1223,18 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       SQL_CHECK(project(ctx));
     }
   }
+  if (!plan.windows.empty()) {
+    std::vector<Row> values;
+    std::vector<size_t> window_order;
+    SQL_CHECK(compute_windows(plan, window_inputs, params, cancel, memory, values, window_order));
+    for (size_t i : window_order) {
+      if (enough) break;
+      EvalContext ctx = window_inputs[i].context(params);
+      ctx.windows = &values[i];
+      SQL_CHECK(project_now(ctx));
+    }
+    memory.release(window_input_bytes);
+  }
   if (!plan.order.empty()) {
     if (limit >= 0 && sorting.size() > top_n) {
       keep_top_n();
@@ -1241,10 +1274,12 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
     return sql_error(sqlstate::kUndefinedTable, "topic \"" + table.topic + "\" of table \"" +
                                                     table.name + "\" does not exist");
   std::vector<Row> selected;
+  std::vector<std::string> notices;  // the query's (records it skipped)
   if (plan.insert_query) {
     SQL_ASSIGN(StatementResult source,
                run_select(*plan.insert_query, params, engine, cancel, memory));
     selected = std::move(source.rows);
+    notices = std::move(source.notices);
   }
   // The rows to write: VALUES' rows, or one per selected row.
   const size_t count = plan.insert_query ? selected.size() : plan.insert_rows.size();
@@ -1261,7 +1296,10 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
       SQL_ASSIGN(Value v, eval(exprs[i], ctx));
       row[static_cast<size_t>(plan.insert_columns[i])] = std::move(v);
     }
-    if (plan.insert_query) selected[r] = Row();  // done with it
+    if (plan.insert_query) {
+      memory.release(approximate_bytes(selected[r]));
+      selected[r] = Row();  // done with it
+    }
     if (table.has_primary_key()) {
       for (size_t k : table.primary_key)
         if (row[k].null)
@@ -1269,12 +1307,17 @@ SqlResult<StatementResult> run_insert(const Plan& plan, const std::vector<Value>
                                         "\" of relation \"" + table.name +
                                         "\" violates not-null constraint");
       keyed.push_back({encode_primary_key(table, row), encode_record_value(table, row)});
+      SQL_CHECK(memory.charge(
+          keyed.back().key->size() + (keyed.back().value ? keyed.back().value->size() : 0),
+          "the INSERT"));
     } else {
       payloads.push_back(encode_record_value(table, row));
+      SQL_CHECK(memory.charge(payloads.back() ? payloads.back()->size() : 0, "the INSERT"));
     }
   }
   StatementResult result;
   result.tag = "INSERT 0 " + std::to_string(count);
+  result.notices = std::move(notices);
   if (table.has_primary_key()) {
     // Keyed by the primary key, each key always in the same partition: the changelog order
     // of a key is its partition's order.

@@ -170,6 +170,23 @@ ExplainNode explain_select(const Plan& plan, Engine& engine) {
     agg.children.push_back(std::move(top));
     top = std::move(agg);
   }
+  // One WindowAgg per window call, over a sort on its PARTITION BY and ORDER BY.
+  for (const auto& w : plan.windows) {
+    std::string keys;
+    for (const auto& p : w.partition)
+      keys += (keys.empty() ? "" : ", ") + expr_text(p, &plan);
+    for (size_t i = 0; i < w.order.size(); ++i)
+      keys += (keys.empty() ? "" : ", ") + expr_text(w.order[i], &plan) +
+              (w.order_keys[i].descending ? " DESC" : "");
+    if (!keys.empty()) {
+      ExplainNode sort{"Sort", {"Sort Key: " + keys}, {}};
+      sort.children.push_back(std::move(top));
+      top = std::move(sort);
+    }
+    ExplainNode window{"WindowAgg", {}, {}};
+    window.children.push_back(std::move(top));
+    top = std::move(window);
+  }
   if (!plan.order.empty()) {
     ExplainNode sort;
     sort.title = "Sort";
@@ -247,6 +264,8 @@ std::string expr_text(const Expr& e, const Plan* plan) {
       if (plan != nullptr && static_cast<size_t>(e.index) < plan->aggs.size())
         return aggregate_text(plan->aggs[static_cast<size_t>(e.index)], plan);
       return e.name + "(...)";
+    case ExprKind::kWindowRef:
+      return e.name + "(...) OVER (...)";
     case ExprKind::kCall: {
       const bool function =
           !e.name.empty() && (std::isalpha(static_cast<unsigned char>(e.name[0])) != 0);

@@ -1226,6 +1226,10 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
       return (*ctx.groups)[static_cast<size_t>(e.index)];
     case ExprKind::kAggRef:
       return (*ctx.aggs)[static_cast<size_t>(e.index)];
+    case ExprKind::kWindowRef:
+      if (ctx.windows == nullptr)  // a path that has not computed its windows: a binder bug
+        return sql_error(sqlstate::kInternalError, "window function evaluated outside a window");
+      return (*ctx.windows)[static_cast<size_t>(e.index)];
     case ExprKind::kCall: {
       // Argument vectors come from a per-thread pool, one per nesting depth (a deque keeps the
       // outer levels' vectors in place while inner calls add levels): no allocation per call.

@@ -46,6 +46,9 @@ enum class ExprKind {
   kInSet,  // args[0] IN the values of `in_set`, negated for NOT IN
   // args[0] `fn` ANY (or, negated, ALL) of the values of `in_set` (`name`: the operator).
   kQuantified,
+  // A window function's value for the current row: `index` into Plan::windows (and into
+  // EvalContext::windows, where the executor puts the values once the window is computed).
+  kWindowRef,
 };
 
 inline constexpr int kScalarSubquery = 0;
@@ -94,6 +97,7 @@ struct EvalContext {
   const std::vector<Value>* params = nullptr;
   const Row* groups = nullptr;
   const Row* aggs = nullptr;
+  const Row* windows = nullptr;  // the current row's window function values
 };
 
 SqlResult<Value> eval(const Expr& expr, const EvalContext& ctx);

@@ -25,6 +25,52 @@ struct SortKey {
   bool nulls_first = false;
 };
 
+// One window function call (`fn(args) OVER (PARTITION BY ... ORDER BY ... frame)`), computed
+// after WHERE, GROUP BY and HAVING over the rows (or groups) the query made, before DISTINCT,
+// ORDER BY and LIMIT. Its expressions are evaluated like the select list's (over a row, or over
+// a group's keys and aggregates); the select list reads its value as kWindowRef.
+struct WindowSpec {
+  enum class Fn : uint8_t {
+    kRowNumber,
+    kRank,
+    kDenseRank,
+    kPercentRank,
+    kCumeDist,
+    kNtile,
+    kLag,
+    kLead,
+    kFirstValue,
+    kLastValue,
+    kNthValue,
+    kAggregate,  // `agg` over the frame
+  };
+  Fn fn = Fn::kRowNumber;
+  std::string name;  // as written, for EXPLAIN
+  Type result = Type::kUnknown;
+  std::vector<Expr> args;  // the function's arguments (an aggregate's is agg.arg)
+  AggSpec agg{AggKind::kCountStar};
+  std::vector<Expr> partition;
+  std::vector<Expr> order;
+  std::vector<SortKey> order_keys;  // one per `order`: its direction (column unused)
+  // The frame: which rows of the partition an aggregate, first_value, last_value and
+  // nth_value see. PostgreSQL's default: RANGE UNBOUNDED PRECEDING to CURRENT ROW (the peers
+  // of the current row included), so without ORDER BY the whole partition.
+  enum class Mode : uint8_t { kRange, kRows, kGroups };
+  enum class Bound : uint8_t {
+    kUnboundedPreceding,
+    kPreceding,
+    kCurrentRow,
+    kFollowing,
+    kUnboundedFollowing
+  };
+  enum class Exclude : uint8_t { kNoOthers, kCurrentRow, kGroup, kTies };
+  Mode mode = Mode::kRange;
+  Bound start = Bound::kUnboundedPreceding;
+  Bound end = Bound::kCurrentRow;
+  std::optional<Expr> start_offset, end_offset;  // kPreceding/kFollowing: a row or group count
+  Exclude exclude = Exclude::kNoOthers;
+};
+
 // One more input joined to the rows so far (`FROM a JOIN b ON ... LEFT JOIN c USING (...)`, left
 // deep). A joined row is every input's row (declared columns, then metadata) side by side, so the
 // expressions of the whole SELECT index one combined row.
@@ -115,7 +161,8 @@ struct Plan {
   // SELECT DISTINCT over grouped rows: equal output rows after grouping are dropped (DISTINCT
   // without aggregates is bound as GROUP BY every output column instead).
   bool distinct = false;
-  std::vector<Expr> outputs;  // visible columns first, then hidden sort columns
+  std::vector<WindowSpec> windows;  // window function calls (kWindowRef i reads windows[i])
+  std::vector<Expr> outputs;        // visible columns first, then hidden sort columns
   std::vector<SortKey> order;
   std::optional<Expr> limit;
   std::optional<Expr> offset;
@@ -179,6 +226,8 @@ inline bool plan_has_subqueries(const Plan& plan) {
     return true;
   for (const auto& a : plan.aggs)
     if (has_subquery(a.arg)) return true;
+  for (const auto& w : plan.windows)
+    if (any(w.args) || any(w.partition) || any(w.order) || has_subquery(w.agg.arg)) return true;
   for (const auto& j : plan.joins)
     if (in(j.condition) || any(j.left_keys) || any(j.right_keys)) return true;
   return false;

@@ -779,7 +779,7 @@ SqlResult<StatementResult> Session::run(const Plan& plan, const std::vector<Valu
         statement = create_table_statement(*def, partitions);
       } else {
         auto def = engine_.catalog().view(plan.variable);
-        if (!def)
+        if (!def || !def->materialized)
           return sql_error(sqlstate::kUndefinedTable,
                            "materialized view \"" + plan.variable + "\" does not exist");
         statement = def->sql;

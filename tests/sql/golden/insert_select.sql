@@ -28,3 +28,8 @@ INSERT INTO ins_pk SELECT a % 2, b FROM ins_src WHERE b IS NOT NULL ORDER BY a;
 SELECT * FROM ins_pk ORDER BY id;
 INSERT INTO ins_pk SELECT NULL, 'x';
 INSERT INTO information_schema.tables SELECT 1;
+-- WITH before INSERT ... VALUES: the values are typed by their columns as without it.
+WITH c AS (SELECT 1) INSERT INTO ins_dst (x, z) VALUES (77, '2024-03-04'), (DEFAULT, NULL);
+SELECT * FROM ins_dst WHERE x = 77 OR (x IS NULL AND y IS NULL);
+-- set_config in INSERT's query is a function, not a SET.
+INSERT INTO ins_dst (y) SELECT set_config('application_name', 'x', false);

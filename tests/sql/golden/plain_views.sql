@@ -52,3 +52,29 @@ CREATE VIEW c3 AS SELECT * FROM c1 JOIN c2 USING (a);
 DROP TABLE vt CASCADE;
 SELECT * FROM c1;
 SELECT count(*) FROM pg_views;
+-- `*` is fixed when a view is created: replacing what it reads with more columns does not
+-- widen it, also where it is joined last.
+CREATE TABLE base (a int, b text);
+INSERT INTO base VALUES (1, 'one'), (2, 'two');
+CREATE VIEW inner_v AS SELECT a FROM base;
+CREATE VIEW outer_v AS SELECT * FROM inner_v;
+CREATE OR REPLACE VIEW inner_v AS SELECT a, b FROM base;
+SELECT * FROM outer_v ORDER BY a;
+SELECT * FROM inner_v;
+SELECT x.a, y.a FROM base x JOIN outer_v y ON x.a = y.a ORDER BY 1;
+SELECT * FROM base x JOIN outer_v y USING (a) ORDER BY 1;
+-- A view depends on every relation it names, in WITH queries it never reads too.
+CREATE VIEW with_v AS WITH u AS (SELECT * FROM base) SELECT 1 AS one;
+CREATE VIEW coalesce_v AS SELECT COALESCE(1, (SELECT a FROM base LIMIT 1)) AS c;
+DROP VIEW outer_v, inner_v;
+DROP TABLE base;
+DROP VIEW with_v;
+DROP TABLE base;
+-- Constant errors come when the view is read, as in PostgreSQL.
+CREATE VIEW broken AS SELECT 1 / 0 AS x;
+SELECT * FROM broken;
+CREATE TABLE broken (a int);
+CREATE TABLE IF NOT EXISTS broken (a int);
+DROP VIEW broken, coalesce_v;
+CREATE TABLE broken (a int);
+DROP TABLE broken;

@@ -1,0 +1,398 @@
+#include "sql/window.h"
+
+#include <algorithm>
+#include <numeric>
+#include <string>
+
+#include "sql/key_codec.h"
+#include "sql/query_memory.h"
+
+namespace eddy::sql {
+
+namespace {
+
+using Fn = WindowSpec::Fn;
+using Bound = WindowSpec::Bound;
+using Mode = WindowSpec::Mode;
+using Exclude = WindowSpec::Exclude;
+
+// A frame offset (ROWS/GROUPS n PRECEDING/FOLLOWING): evaluated once, as PostgreSQL does.
+SqlResult<int64_t> frame_offset(const std::optional<Expr>& e, const std::vector<Value>& params,
+                                const char* which) {
+  if (!e) return int64_t{0};
+  EvalContext ctx{.params = &params};
+  SQL_ASSIGN(Value v, eval(*e, ctx));
+  if (v.null) return sql_error("22004", std::string("frame ") + which + " offset must not be null");
+  if (v.i < 0)
+    return sql_error("22013", std::string("frame ") + which + " offset must not be negative");
+  return v.i;
+}
+
+// One partition's rows in window order: positions [begin, end) of `sorted`, split into peer
+// groups (rows equal on ORDER BY; without ORDER BY the whole partition is one group).
+struct Partition {
+  size_t begin = 0, end = 0;
+  std::vector<size_t> group_of;     // per position - begin: its peer group
+  std::vector<size_t> group_start;  // per group: its first position
+  std::vector<size_t> group_end;    // per group: one past its last position
+};
+
+class WindowRun {
+ public:
+  WindowRun(const WindowSpec& spec, size_t index, const std::vector<WindowInput>& inputs,
+            const std::vector<Value>& params, const std::atomic<bool>& cancel,
+            std::vector<Row>& values)
+      : spec_(spec),
+        index_(index),
+        inputs_(inputs),
+        params_(params),
+        cancel_(cancel),
+        values_(values) {}
+
+  SqlStatus run(std::vector<size_t>& sorted) {
+    SQL_CHECK(sort(sorted));
+    SQL_ASSIGN(start_offset_, frame_offset(spec_.start_offset, params_, "starting"));
+    SQL_ASSIGN(end_offset_, frame_offset(spec_.end_offset, params_, "ending"));
+    // The first argument on every row, where other rows read it (lag, lead, frame values).
+    if (!spec_.args.empty() ||
+        (spec_.fn == Fn::kAggregate && spec_.agg.kind != AggKind::kCountStar)) {
+      const Expr& arg = spec_.fn == Fn::kAggregate ? spec_.agg.arg : spec_.args[0];
+      if (spec_.fn != Fn::kNtile) {
+        first_arg_.resize(inputs_.size());
+        for (size_t i = 0; i < inputs_.size(); ++i) {
+          SQL_CHECK(check_cancel(i));
+          SQL_ASSIGN(first_arg_[i], eval(arg, inputs_[i].context(params_)));
+        }
+      }
+    }
+    size_t begin = 0;
+    while (begin < sorted.size()) {
+      size_t end = begin + 1;
+      while (end < sorted.size() && partition_keys_[sorted[end]] == partition_keys_[sorted[begin]])
+        ++end;
+      Partition part;
+      part.begin = begin;
+      part.end = end;
+      for (size_t p = begin; p < end; ++p) {
+        if (p == begin || order_keys_[sorted[p]] != order_keys_[sorted[p - 1]]) {
+          if (p != begin) part.group_end.push_back(p);
+          part.group_start.push_back(p);
+        }
+        part.group_of.push_back(part.group_start.size() - 1);
+      }
+      part.group_end.push_back(end);
+      SQL_CHECK(compute(part, sorted));
+      begin = end;
+    }
+    return Unit{};
+  }
+
+ private:
+  SqlStatus check_cancel(size_t i) const {
+    if ((i & 4095) == 4095 && cancel_.load())
+      return sql_error(sqlstate::kQueryCanceled, "canceling statement due to user request");
+    return Unit{};
+  }
+
+  // Sorts the positions by PARTITION BY (ascending, nulls last) then ORDER BY; stable, so
+  // rows equal on both keep their input order.
+  SqlStatus sort(std::vector<size_t>& sorted) {
+    const size_t n = inputs_.size();
+    std::vector<Row> keys(n);
+    partition_keys_.resize(n);
+    order_keys_.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      SQL_CHECK(check_cancel(i));
+      const EvalContext ctx = inputs_[i].context(params_);
+      Row partition, order;
+      for (const auto& e : spec_.partition) {
+        SQL_ASSIGN(Value v, eval(e, ctx));
+        partition.push_back(std::move(v));
+      }
+      for (const auto& e : spec_.order) {
+        SQL_ASSIGN(Value v, eval(e, ctx));
+        order.push_back(std::move(v));
+      }
+      partition_keys_[i] = encode_key(partition);
+      order_keys_[i] = encode_key(order);
+      keys[i] = std::move(partition);
+      keys[i].insert(keys[i].end(), std::make_move_iterator(order.begin()),
+                     std::make_move_iterator(order.end()));
+    }
+    std::vector<SortKey> sort_keys;
+    for (size_t c = 0; c < spec_.partition.size(); ++c)
+      sort_keys.push_back({c, false, false});
+    for (size_t c = 0; c < spec_.order.size(); ++c) {
+      SortKey k = spec_.order_keys[c];
+      k.column = spec_.partition.size() + c;
+      sort_keys.push_back(k);
+    }
+    if (sort_keys.empty()) return Unit{};
+    std::stable_sort(sorted.begin(), sorted.end(), [&](size_t a, size_t b) {
+      for (const auto& key : sort_keys) {
+        const Value& x = keys[a][key.column];
+        const Value& y = keys[b][key.column];
+        if (x.null || y.null) {
+          if (x.null == y.null) continue;
+          return x.null == key.nulls_first;
+        }
+        const int c = compare_values(x, y);
+        if (c != 0) return key.descending ? c > 0 : c < 0;
+      }
+      return false;
+    });
+    return Unit{};
+  }
+
+  void set(size_t input, Value v) { values_[input][index_] = std::move(v); }
+
+  // The frame of position p: positions [start, end) before exclusion.
+  std::pair<size_t, size_t> frame(const Partition& part, size_t p) const {
+    const size_t g = part.group_of[p - part.begin];
+    const size_t groups = part.group_start.size();
+    const auto sat_sub = [](size_t a, int64_t k) {
+      return static_cast<uint64_t>(k) > a ? 0 : a - static_cast<size_t>(k);
+    };
+    const auto sat_add = [](size_t a, int64_t k, size_t limit) {
+      return static_cast<uint64_t>(k) >= limit - a ? limit : a + static_cast<size_t>(k);
+    };
+    size_t start = part.begin, end = part.end;
+    switch (spec_.start) {
+      case Bound::kUnboundedPreceding:
+        start = part.begin;
+        break;
+      case Bound::kCurrentRow:
+        start = spec_.mode == Mode::kRows ? p : part.group_start[g];
+        break;
+      case Bound::kPreceding:
+        start = spec_.mode == Mode::kRows ? std::max(part.begin, sat_sub(p, start_offset_))
+                                          : part.group_start[sat_sub(g, start_offset_)];
+        break;
+      case Bound::kFollowing:
+        if (spec_.mode == Mode::kRows) {
+          start = sat_add(p, start_offset_, part.end);
+        } else {
+          const size_t target = sat_add(g, start_offset_, groups);
+          start = target >= groups ? part.end : part.group_start[target];
+        }
+        break;
+      case Bound::kUnboundedFollowing:
+        start = part.end;
+        break;
+    }
+    switch (spec_.end) {
+      case Bound::kUnboundedFollowing:
+        end = part.end;
+        break;
+      case Bound::kCurrentRow:
+        end = spec_.mode == Mode::kRows ? p + 1 : part.group_end[g];
+        break;
+      case Bound::kFollowing:
+        if (spec_.mode == Mode::kRows) {
+          end = sat_add(p + 1, end_offset_, part.end);
+        } else {
+          end = part.group_end[std::min(groups - 1, sat_add(g, end_offset_, groups))];
+        }
+        break;
+      case Bound::kPreceding:
+        if (spec_.mode == Mode::kRows) {
+          end = std::max(part.begin, sat_sub(p + 1, end_offset_));
+        } else {
+          end =
+              static_cast<uint64_t>(end_offset_) > g ? part.begin : part.group_end[g - end_offset_];
+        }
+        break;
+      case Bound::kUnboundedPreceding:
+        end = part.begin;
+        break;
+    }
+    return {start, std::max(start, end)};
+  }
+
+  bool excluded(const Partition& part, size_t p, size_t q) const {
+    switch (spec_.exclude) {
+      case Exclude::kNoOthers:
+        return false;
+      case Exclude::kCurrentRow:
+        return q == p;
+      case Exclude::kGroup:
+        return part.group_of[q - part.begin] == part.group_of[p - part.begin];
+      case Exclude::kTies:
+        return q != p && part.group_of[q - part.begin] == part.group_of[p - part.begin];
+    }
+    return false;
+  }
+
+  SqlStatus compute(const Partition& part, const std::vector<size_t>& sorted) {
+    const size_t n = part.end - part.begin;
+    // A running aggregate when the frame starts at the partition and nothing is excluded:
+    // its end never moves back, so each row is added once.
+    const bool running = spec_.fn == Fn::kAggregate && spec_.start == Bound::kUnboundedPreceding &&
+                         spec_.exclude == Exclude::kNoOthers;
+    std::optional<Accumulator> acc;
+    size_t added = part.begin;
+    if (running) acc.emplace(spec_.agg);
+    // ntile's bucket count is read on the partition's first row.
+    std::optional<Value> buckets;
+    for (size_t p = part.begin; p < part.end; ++p) {
+      SQL_CHECK(check_cancel(p));
+      const size_t input = sorted[p];
+      const size_t g = part.group_of[p - part.begin];
+      switch (spec_.fn) {
+        case Fn::kRowNumber:
+          set(input, Value::integer(Type::kInt8, static_cast<int64_t>(p - part.begin + 1)));
+          break;
+        case Fn::kRank:
+          set(input, Value::integer(Type::kInt8,
+                                    static_cast<int64_t>(part.group_start[g] - part.begin + 1)));
+          break;
+        case Fn::kDenseRank:
+          set(input, Value::integer(Type::kInt8, static_cast<int64_t>(g + 1)));
+          break;
+        case Fn::kPercentRank:
+          set(input, Value::floating(Type::kFloat8, n <= 1 ? 0.0
+                                                           : static_cast<double>(
+                                                                 part.group_start[g] - part.begin) /
+                                                                 static_cast<double>(n - 1)));
+          break;
+        case Fn::kCumeDist:
+          set(input,
+              Value::floating(Type::kFloat8, static_cast<double>(part.group_end[g] - part.begin) /
+                                                 static_cast<double>(n)));
+          break;
+        case Fn::kNtile: {
+          if (!buckets) {
+            SQL_ASSIGN(Value b, eval(spec_.args[0], inputs_[sorted[part.begin]].context(params_)));
+            if (!b.null && b.i <= 0)
+              return sql_error("22014", "argument of ntile must be greater than zero");
+            buckets = std::move(b);
+          }
+          if (buckets->null) {
+            set(input, Value::null_of(Type::kInt4));
+            break;
+          }
+          // PostgreSQL's split: n / buckets rows each, the first n % buckets one more.
+          const auto count = static_cast<uint64_t>(buckets->i);
+          const uint64_t per = n / count, extra = n % count;
+          const uint64_t r = p - part.begin;
+          const uint64_t big = extra * (per + 1);
+          const uint64_t bucket = r < big ? r / (per + 1) : extra + (r - big) / per;
+          set(input, Value::integer(Type::kInt4, static_cast<int64_t>(bucket + 1)));
+          break;
+        }
+        case Fn::kLag:
+        case Fn::kLead: {
+          const EvalContext ctx = inputs_[input].context(params_);
+          int64_t offset = 1;
+          if (spec_.args.size() >= 2) {
+            SQL_ASSIGN(Value o, eval(spec_.args[1], ctx));
+            if (o.null) {
+              set(input, Value::null_of(spec_.result));
+              break;
+            }
+            offset = o.i;
+          }
+          if (spec_.fn == Fn::kLag) offset = -offset;
+          const auto target = static_cast<int64_t>(p) + offset;
+          if (target >= static_cast<int64_t>(part.begin) &&
+              target < static_cast<int64_t>(part.end)) {
+            set(input, first_arg_[sorted[static_cast<size_t>(target)]]);
+          } else if (spec_.args.size() == 3) {
+            SQL_ASSIGN(Value d, eval(spec_.args[2], ctx));
+            set(input, std::move(d));
+          } else {
+            set(input, Value::null_of(spec_.result));
+          }
+          break;
+        }
+        case Fn::kFirstValue:
+        case Fn::kLastValue:
+        case Fn::kNthValue: {
+          int64_t nth = 1;
+          if (spec_.fn == Fn::kNthValue) {
+            SQL_ASSIGN(Value v, eval(spec_.args[1], inputs_[input].context(params_)));
+            if (v.null) {
+              set(input, Value::null_of(spec_.result));
+              break;
+            }
+            if (v.i <= 0)
+              return sql_error("22016", "argument of nth_value must be greater than zero");
+            nth = v.i;
+          }
+          const auto [start, end] = frame(part, p);
+          std::optional<size_t> found;
+          if (spec_.fn == Fn::kLastValue) {
+            for (size_t q = end; q > start; --q)
+              if (!excluded(part, p, q - 1)) {
+                found = q - 1;
+                break;
+              }
+          } else {
+            int64_t seen = 0;
+            for (size_t q = start; q < end; ++q)
+              if (!excluded(part, p, q) && ++seen == nth) {
+                found = q;
+                break;
+              }
+          }
+          set(input, found ? first_arg_[sorted[*found]] : Value::null_of(spec_.result));
+          break;
+        }
+        case Fn::kAggregate: {
+          const auto [start, end] = frame(part, p);
+          auto add = [&](Accumulator& a, size_t q) -> SqlStatus {
+            if (spec_.agg.kind == AggKind::kCountStar) return a.add(Value{});
+            return a.add(first_arg_[sorted[q]]);
+          };
+          if (running) {
+            for (; added < end; ++added)
+              SQL_CHECK(add(*acc, added));
+            SQL_ASSIGN(Value v, acc->finish());
+            set(input, std::move(v));
+          } else {
+            Accumulator a(spec_.agg);
+            for (size_t q = start; q < end; ++q) {
+              SQL_CHECK(check_cancel(q));
+              if (!excluded(part, p, q)) SQL_CHECK(add(a, q));
+            }
+            SQL_ASSIGN(Value v, a.finish());
+            set(input, std::move(v));
+          }
+          break;
+        }
+      }
+    }
+    return Unit{};
+  }
+
+  const WindowSpec& spec_;
+  const size_t index_;
+  const std::vector<WindowInput>& inputs_;
+  const std::vector<Value>& params_;
+  const std::atomic<bool>& cancel_;
+  std::vector<Row>& values_;
+  std::vector<std::string> partition_keys_, order_keys_;
+  std::vector<Value> first_arg_;
+  int64_t start_offset_ = 0, end_offset_ = 0;
+};
+
+}  // namespace
+
+SqlStatus compute_windows(const Plan& plan, const std::vector<WindowInput>& inputs,
+                          const std::vector<Value>& params, const std::atomic<bool>& cancel,
+                          QueryMemory& memory, std::vector<Row>& values,
+                          std::vector<size_t>& order) {
+  values.assign(inputs.size(), Row(plan.windows.size()));
+  SQL_CHECK(memory.charge(inputs.size() * plan.windows.size() * sizeof(Value) +
+                              inputs.size() * (sizeof(Row) + 2 * sizeof(size_t)),
+                          "the window functions"));
+  order.resize(inputs.size());
+  for (size_t w = 0; w < plan.windows.size(); ++w) {
+    std::iota(order.begin(), order.end(), size_t{0});
+    WindowRun run(plan.windows[w], w, inputs, params, cancel, values);
+    SQL_CHECK(run.run(order));
+  }
+  return Unit{};
+}
+
+}  // namespace eddy::sql
