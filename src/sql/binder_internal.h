@@ -221,6 +221,10 @@ class Binder {
   std::vector<std::pair<std::string, TableDef>> ctes_;
   // Binds the queries of `with` onto ctes_ (the caller drops them when its statement is bound).
   SqlStatus bind_with(const PgQuery__WithClause* with);
+  // DISTINCT ON (...): Plan::distinct_on, checked against the ORDER BY already bound.
+  SqlStatus bind_distinct_on(const PgQuery__SelectStmt* s, const std::vector<std::string>& names,
+                             const std::vector<const Node*>& target_nodes,
+                             std::vector<Expr>& outputs, Plan& plan);
   // (scope, column) of `name` in scopes [0, limit); -1 scope when absent; 42702 when ambiguous.
   SqlResult<std::pair<int, size_t>> find_column(const std::string& name, size_t limit, int loc);
   // Nesting of bind_expr calls: 0 outside any expression.

@@ -677,6 +677,71 @@ std::optional<SqlResult<Plan>> Binder::bind_set_config(const PgQuery__SelectStmt
   return SqlResult<Plan>(std::move(plan));
 }
 
+SqlStatus Binder::bind_distinct_on(const PgQuery__SelectStmt* s,
+                                   const std::vector<std::string>& names,
+                                   const std::vector<const Node*>& target_nodes,
+                                   std::vector<Expr>& outputs, Plan& plan) {
+  // Each expression is an output column (by position or name, as ORDER BY names them) or
+  // an expression, matched to an equal output or kept as a hidden one.
+  std::vector<int> locations;
+  for (size_t i = 0; i < s->n_distinct_clause; ++i) {
+    PgQuery__SortBy by = PG_QUERY__SORT_BY__INIT;
+    by.node = s->distinct_clause[i];
+    by.location = -1;
+    SortKey ignored;
+    SQL_ASSIGN(std::optional<size_t> column,
+               order_by_output(&by, names, ignored, &outputs, &target_nodes));
+    // Errors point at the expression as written in DISTINCT ON.
+    const Node* node = s->distinct_clause[i];
+    int location = node->node_case == PG_QUERY__NODE__NODE_COLUMN_REF ? node->column_ref->location
+                   : node->node_case == PG_QUERY__NODE__NODE_A_CONST  ? node->a_const->location
+                                                                      : -1;
+    if (!column) {
+      SQL_ASSIGN(Expr e, bind_expr(s->distinct_clause[i]));
+      if (e.type == Type::kUnknown) {
+        SQL_ASSIGN(e, coerce_to(std::move(e), Type::kText));
+      }
+      if (location < 0) location = e.location;
+      for (size_t c = 0; c < outputs.size() && !column; ++c)
+        if (same_expr(e, outputs[c])) column = c;
+      if (!column) {
+        column = outputs.size();
+        outputs.push_back(std::move(e));
+      }
+    } else if (location < 0 && *column < outputs.size()) {
+      location = outputs[*column].location;
+    }
+    if (std::find(plan.distinct_on.begin(), plan.distinct_on.end(), *column) ==
+        plan.distinct_on.end()) {
+      plan.distinct_on.push_back(*column);
+      locations.push_back(location);
+    }
+  }
+  // ORDER BY must begin with the DISTINCT ON expressions (in any order): the first row of each
+  // set is the one kept.
+  bool skipped = false;
+  std::vector<bool> matched(plan.distinct_on.size(), false);
+  for (const auto& key : plan.order) {
+    auto it = std::find(plan.distinct_on.begin(), plan.distinct_on.end(), key.column);
+    if (it == plan.distinct_on.end()) {
+      skipped = true;
+      continue;
+    }
+    const size_t k = static_cast<size_t>(it - plan.distinct_on.begin());
+    if (skipped)
+      return sql_error("42P10",
+                       "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+                       locations[k]);
+    matched[k] = true;
+  }
+  for (size_t k = 0; k < matched.size(); ++k)
+    if (skipped && !matched[k])
+      return sql_error("42P10",
+                       "SELECT DISTINCT ON expressions must match initial ORDER BY expressions",
+                       locations[k]);
+  return Unit{};
+}
+
 SqlStatus Binder::bind_with(const PgQuery__WithClause* with) {
   // In order: each sees the ones before it.
   if (with->recursive) return unsupported("WITH RECURSIVE", with->location);
@@ -758,11 +823,11 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   arm_ = arms_++;
   clause_ = Clause::kJoinOn;  // FROM binds first; its only expressions are JOIN ON conditions
   // Plain DISTINCT is a list of one empty node; DISTINCT ON lists its expressions.
-  const bool distinct = s->n_distinct_clause > 0;
-  if (distinct && (s->n_distinct_clause != 1 ||
-                   (s->distinct_clause[0] != nullptr &&
-                    s->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET)))
-    return unsupported("SELECT DISTINCT ON");
+  const bool distinct_on = s->n_distinct_clause > 0 &&
+                           (s->n_distinct_clause != 1 ||
+                            (s->distinct_clause[0] != nullptr &&
+                             s->distinct_clause[0]->node_case != PG_QUERY__NODE__NODE__NOT_SET));
+  const bool distinct = s->n_distinct_clause > 0 && !distinct_on;
   if (s->into_clause != nullptr) return unsupported("SELECT INTO");
   if (s->n_locking_clause > 0) return unsupported("FOR UPDATE/SHARE");
   Plan plan;
@@ -955,6 +1020,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     key.column = *column;
     plan.order.push_back(key);
   }
+  if (distinct_on) SQL_CHECK(bind_distinct_on(s, names, target_nodes, outputs, plan));
   allow_aggregates_ = false;
   allow_windows_ = false;
   no_windows_in_ = "LIMIT";

@@ -8,7 +8,7 @@ namespace eddy::sql::binding {
 namespace {
 
 // PostgreSQL's FRAMEOPTION_* bits (parsenodes.h), as libpg_query passes them.
-constexpr int32_t kFrameRange = 0x2;
+// (RANGE, 0x2, is the mode when neither ROWS nor GROUPS is set.)
 constexpr int32_t kFrameRows = 0x4;
 constexpr int32_t kFrameGroups = 0x8;
 constexpr int32_t kStartUnboundedPreceding = 0x20;
@@ -247,9 +247,10 @@ SqlResult<Expr> Binder::bind_window_function(const PgQuery__FuncCall* f, const s
                                                        : WindowSpec::Exclude::kNoOthers;
     const bool offsets = spec.start == Bound::kPreceding || spec.start == Bound::kFollowing ||
                          spec.end == Bound::kPreceding || spec.end == Bound::kFollowing;
-    if (spec.mode == WindowSpec::Mode::kRange && offsets)
-      return unsupported("RANGE with an offset PRECEDING/FOLLOWING (use ROWS or GROUPS)",
-                         over->location);
+    if (spec.mode == WindowSpec::Mode::kRange && offsets && spec.order.size() != 1)
+      return sql_error("42P20",
+                       "RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column",
+                       over->location);
     if (spec.mode == WindowSpec::Mode::kGroups && spec.order.empty())
       return sql_error("42P20", "GROUPS mode requires an ORDER BY clause", over->location);
     // Offsets are row or group counts: constants or parameters, no columns.
@@ -269,11 +270,63 @@ SqlResult<Expr> Binder::bind_window_function(const PgQuery__FuncCall* f, const s
         return bound.error();
       }
       (void)which;
-      SQL_ASSIGN(Expr e, coerce_to(std::move(*bound), Type::kInt8));
+      Expr e = std::move(*bound);
+      if (spec.mode != WindowSpec::Mode::kRange) {
+        SQL_ASSIGN(e, coerce_to(std::move(e), Type::kInt8));
+      }
       return std::optional<Expr>(std::move(e));
     };
     SQL_ASSIGN(spec.start_offset, bind_offset(frame_from->start_offset, "starting"));
     SQL_ASSIGN(spec.end_offset, bind_offset(frame_from->end_offset, "ending"));
+    // RANGE: the offset is a distance in the ORDER BY value's terms (a number of its kind, an
+    // interval for dates and times); the bounds are the value plus and minus it.
+    auto range_bound =
+        [&](std::optional<Expr>& offset) -> SqlResult<std::optional<WindowSpec::RangeBound>> {
+      if (!offset || spec.mode != WindowSpec::Mode::kRange)
+        return std::optional<WindowSpec::RangeBound>();
+      const Type key_type = spec.order[0].type;
+      const bool temporal = key_type == Type::kDate || key_type == Type::kTimestamp ||
+                            key_type == Type::kTimestamptz || key_type == Type::kInterval;
+      if (offset->type == Type::kUnknown) {
+        SQL_ASSIGN(*offset, coerce_to(std::move(*offset), temporal ? Type::kInterval : key_type));
+      }
+      const bool numeric_key = key_type == Type::kInt2 || key_type == Type::kInt4 ||
+                               key_type == Type::kInt8 || key_type == Type::kFloat4 ||
+                               key_type == Type::kFloat8 || key_type == Type::kNumeric;
+      // As PostgreSQL words it: the column type alone when no offset type would do.
+      auto refused = [&]() {
+        SqlError e = sql_error(
+            sqlstate::kFeatureNotSupported,
+            std::string("RANGE with offset PRECEDING/FOLLOWING is not supported for column type ") +
+                type_name(key_type) +
+                (temporal || numeric_key
+                     ? std::string(" and offset type ") + type_name(offset->type)
+                     : std::string()),
+            offset->location);
+        if (temporal || numeric_key) e.hint = "Cast the offset value to an appropriate type.";
+        return e;
+      };
+      if (!(temporal ? offset->type == Type::kInterval
+                     : numeric_key && offset->type != Type::kInterval))
+        return refused();
+      auto column = [](int index, Type type) {
+        Expr c;
+        c.kind = ExprKind::kColumn;
+        c.index = index;
+        c.type = type;
+        return c;
+      };
+      WindowSpec::RangeBound b;
+      auto plus = make_operator("+", column(0, key_type), column(1, offset->type), -1);
+      auto minus = make_operator("-", column(0, key_type), column(1, offset->type), -1);
+      if (!plus.ok() || !minus.ok() || plus->type != minus->type) return refused();
+      b.plus = std::move(*plus);
+      b.minus = std::move(*minus);
+      SQL_ASSIGN(b.key, coerce_to(column(0, key_type), b.plus.type));
+      return std::optional<WindowSpec::RangeBound>(std::move(b));
+    };
+    SQL_ASSIGN(spec.range_start, range_bound(spec.start_offset));
+    SQL_ASSIGN(spec.range_end, range_bound(spec.end_offset));
   }
   Expr ref =
       make_ref(ExprKind::kWindowRef, spec.result, static_cast<int>(windows_->size()), name, loc);

@@ -1010,7 +1010,20 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     sorting.resize(top_n);
   };
 
+  // DISTINCT and DISTINCT ON: the keys of the rows already out.
   std::unordered_set<std::string> distinct_rows;
+  auto first_of_kind = [&](std::string key) -> SqlResult<bool> {
+    const size_t bytes = key.size() + kEntryOverheadBytes;
+    if (!distinct_rows.insert(std::move(key)).second) return false;
+    SQL_CHECK(memory.charge(bytes, "the DISTINCT"));
+    return true;
+  };
+  auto distinct_on_key = [&](const Row& out) {
+    Row key;
+    for (size_t c : plan.distinct_on)
+      key.push_back(out[c]);
+    return encode_key(key);
+  };
   auto project_now = [&](const EvalContext& ctx) -> SqlStatus {
     Row out;
     out.reserve(plan.outputs.size());
@@ -1019,16 +1032,23 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       out.push_back(std::move(v));
     }
     if (plan.distinct) {
-      std::string key = encode_key(out);
-      const size_t bytes = key.size() + kEntryOverheadBytes;
-      if (!distinct_rows.insert(std::move(key)).second) return Unit{};
-      SQL_CHECK(memory.charge(bytes, "the DISTINCT"));
+      SQL_ASSIGN(bool first, first_of_kind(encode_key(out)));
+      if (!first) return Unit{};
     }
-    if (plan.order.empty()) return emit(std::move(out));
+    if (plan.order.empty()) {
+      if (!plan.distinct_on.empty()) {
+        SQL_ASSIGN(bool first, first_of_kind(distinct_on_key(out)));
+        if (!first) return Unit{};
+      }
+      return emit(std::move(out));
+    }
     const size_t bytes = approximate_bytes(out);
     SQL_CHECK(memory.charge(bytes, "the sort"));
     sorting.push_back(std::move(out));
-    if (limit >= 0 && sorting.size() >= 1024 && sorting.size() / 2 >= top_n) keep_top_n();
+    // (Not with DISTINCT ON: rows cut now might have been the first of their kind.)
+    if (limit >= 0 && plan.distinct_on.empty() && sorting.size() >= 1024 &&
+        sorting.size() / 2 >= top_n)
+      keep_top_n();
     return Unit{};
   };
   // With window functions every row (or group) waits until all are in: the windows are
@@ -1236,7 +1256,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     memory.release(window_input_bytes);
   }
   if (!plan.order.empty()) {
-    if (limit >= 0 && sorting.size() > top_n) {
+    if (limit >= 0 && plan.distinct_on.empty() && sorting.size() > top_n) {
       keep_top_n();
     } else {
       std::stable_sort(sorting.begin(), sorting.end(), order);
@@ -1245,6 +1265,10 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       if (enough) break;
       if (cancel.load()) return sql_error(sqlstate::kQueryCanceled, kCanceled);
       memory.release(approximate_bytes(row));  // leaves the sort (emit charges what it keeps)
+      if (!plan.distinct_on.empty()) {
+        SQL_ASSIGN(bool first, first_of_kind(distinct_on_key(row)));
+        if (!first) continue;
+      }
       SQL_CHECK(emit(std::move(row)));
     }
   }

@@ -67,7 +67,16 @@ struct WindowSpec {
   Mode mode = Mode::kRange;
   Bound start = Bound::kUnboundedPreceding;
   Bound end = Bound::kCurrentRow;
-  std::optional<Expr> start_offset, end_offset;  // kPreceding/kFollowing: a row or group count
+  // kPreceding/kFollowing: a row or group count (ROWS, GROUPS), or a distance from the ORDER BY
+  // value (RANGE, of a type the value can be added to: a number, an interval for dates).
+  std::optional<Expr> start_offset, end_offset;
+  // RANGE with an offset: how a bound is computed from the current row's ORDER BY value
+  // (kColumn 0) and the offset (kColumn 1), `key` + offset and `key` - offset, and the ORDER BY
+  // value as the bound's type (kColumn 0), so rows compare with the bound in one type.
+  struct RangeBound {
+    Expr plus, minus, key;
+  };
+  std::optional<RangeBound> range_start, range_end;
   Exclude exclude = Exclude::kNoOthers;
 };
 
@@ -161,6 +170,9 @@ struct Plan {
   // SELECT DISTINCT over grouped rows: equal output rows after grouping are dropped (DISTINCT
   // without aggregates is bound as GROUP BY every output column instead).
   bool distinct = false;
+  // SELECT DISTINCT ON (...): output columns (visible or hidden); of the rows equal on them only
+  // the first in ORDER BY order is kept.
+  std::vector<size_t> distinct_on;
   std::vector<WindowSpec> windows;  // window function calls (kWindowRef i reads windows[i])
   std::vector<Expr> outputs;        // visible columns first, then hidden sort columns
   std::vector<SortKey> order;

@@ -1,6 +1,7 @@
 #include "sql/window.h"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <string>
 
@@ -28,6 +29,21 @@ SqlResult<int64_t> frame_offset(const std::optional<Expr>& e, const std::vector<
   return v.i;
 }
 
+// A RANGE frame offset: a non-negative distance of the ORDER BY value's kind.
+SqlResult<Value> range_offset(const Expr& e, const std::vector<Value>& params, const char* which) {
+  EvalContext ctx{.params = &params};
+  SQL_ASSIGN(Value v, eval(e, ctx));
+  if (v.null) return sql_error("22004", std::string("frame ") + which + " offset must not be null");
+  Value zero = v.type == Type::kInterval ? Value::interval(0, 0, 0) : Value{};
+  if (v.type != Type::kInterval) {
+    SQL_ASSIGN(zero, cast_value(Value::integer(Type::kInt4, 0), v.type));
+  }
+  if (compare_values(v, zero) < 0 || (v.type == Type::kFloat8 && std::isnan(v.f)) ||
+      (v.type == Type::kFloat4 && std::isnan(v.f)))
+    return sql_error("22013", "invalid preceding or following size in window function");
+  return v;
+}
+
 // One partition's rows in window order: positions [begin, end) of `sorted`, split into peer
 // groups (rows equal on ORDER BY; without ORDER BY the whole partition is one group).
 struct Partition {
@@ -35,6 +51,8 @@ struct Partition {
   std::vector<size_t> group_of;     // per position - begin: its peer group
   std::vector<size_t> group_start;  // per group: its first position
   std::vector<size_t> group_end;    // per group: one past its last position
+  // Positions whose ORDER BY value is not null (the nulls sort before or after them).
+  size_t values_begin = 0, values_end = 0;
 };
 
 class WindowRun {
@@ -51,8 +69,19 @@ class WindowRun {
 
   SqlStatus run(std::vector<size_t>& sorted) {
     SQL_CHECK(sort(sorted));
-    SQL_ASSIGN(start_offset_, frame_offset(spec_.start_offset, params_, "starting"));
-    SQL_ASSIGN(end_offset_, frame_offset(spec_.end_offset, params_, "ending"));
+    if (spec_.mode == Mode::kRange) {
+      if (spec_.range_start) {
+        SQL_ASSIGN(range_start_offset_, range_offset(*spec_.start_offset, params_, "starting"));
+        SQL_CHECK(range_keys(*spec_.range_start, range_start_keys_));
+      }
+      if (spec_.range_end) {
+        SQL_ASSIGN(range_end_offset_, range_offset(*spec_.end_offset, params_, "ending"));
+        SQL_CHECK(range_keys(*spec_.range_end, range_end_keys_));
+      }
+    } else {
+      SQL_ASSIGN(start_offset_, frame_offset(spec_.start_offset, params_, "starting"));
+      SQL_ASSIGN(end_offset_, frame_offset(spec_.end_offset, params_, "ending"));
+    }
     // The first argument on every row, where other rows read it (lag, lead, frame values).
     if (!spec_.args.empty() ||
         (spec_.fn == Fn::kAggregate && spec_.agg.kind != AggKind::kCountStar)) {
@@ -81,6 +110,15 @@ class WindowRun {
         part.group_of.push_back(part.group_start.size() - 1);
       }
       part.group_end.push_back(end);
+      part.values_begin = begin;
+      part.values_end = end;
+      if (!spec_.order.empty()) {
+        while (part.values_begin < end && order_values_[sorted[part.values_begin]].null)
+          ++part.values_begin;
+        while (part.values_end > part.values_begin &&
+               order_values_[sorted[part.values_end - 1]].null)
+          --part.values_end;
+      }
       SQL_CHECK(compute(part, sorted));
       begin = end;
     }
@@ -101,6 +139,7 @@ class WindowRun {
     std::vector<Row> keys(n);
     partition_keys_.resize(n);
     order_keys_.resize(n);
+    order_values_.resize(n);
     for (size_t i = 0; i < n; ++i) {
       SQL_CHECK(check_cancel(i));
       const EvalContext ctx = inputs_[i].context(params_);
@@ -115,6 +154,7 @@ class WindowRun {
       }
       partition_keys_[i] = encode_key(partition);
       order_keys_[i] = encode_key(order);
+      if (!order.empty()) order_values_[i] = order[0];
       keys[i] = std::move(partition);
       keys[i].insert(keys[i].end(), std::make_move_iterator(order.begin()),
                      std::make_move_iterator(order.end()));
@@ -146,8 +186,82 @@ class WindowRun {
 
   void set(size_t input, Value v) { values_[input][index_] = std::move(v); }
 
+  // Every row's ORDER BY value as `bound`'s type (null where it is null).
+  SqlStatus range_keys(const WindowSpec::RangeBound& bound, std::vector<Value>& out) const {
+    out.resize(inputs_.size());
+    Row row(1);
+    for (size_t i = 0; i < inputs_.size(); ++i) {
+      if (order_values_[i].null) {
+        out[i] = Value::null_of(bound.key.type);
+        continue;
+      }
+      row[0] = order_values_[i];
+      SQL_ASSIGN(out[i], eval(bound.key, EvalContext{.row = &row}));
+    }
+    return Unit{};
+  }
+
+  // A RANGE offset bound of position p: the first position of the frame (is_start), or one past
+  // its last. The bound is the current value minus the offset, or plus it (PRECEDING means
+  // smaller values in ascending order, larger ones in descending order). A bound past what the
+  // type holds is past every row. A null current value's frame is its null peers.
+  SqlResult<size_t> range_position_or_error(const Partition& part,
+                                            const std::vector<size_t>& sorted, size_t p,
+                                            const WindowSpec::RangeBound& bound,
+                                            const Value& offset, const std::vector<Value>& keys,
+                                            bool preceding, bool is_start) const {
+    const size_t input = sorted[p];
+    if (order_values_[input].null) {
+      // The nulls are before the values (nulls first) or after them.
+      if (part.values_begin > part.begin) return is_start ? part.begin : part.values_begin;
+      return is_start ? part.values_end : part.end;
+    }
+    const bool descending = spec_.order_keys[0].descending;
+    const bool add = preceding == descending;
+    Row row{order_values_[input], offset};
+    auto computed = eval(add ? bound.plus : bound.minus, EvalContext{.row = &row});
+    if (!computed.ok()) {
+      const std::string& state = computed.error().sqlstate;
+      if (state != "22003" && state != "22008") return computed.error();
+      // Out of range: before every row for PRECEDING, after every row for FOLLOWING.
+      return preceding ? part.values_begin : part.values_end;
+    }
+    const Value& limit = *computed;
+    // Rows in [values_begin, values_end) are in order: the first one at the bound (a start)
+    // or past it (an end), in the window's direction.
+    auto before = [&](size_t q) {
+      const int c = compare_values(keys[sorted[q]], limit);
+      if (is_start) return descending ? c > 0 : c < 0;
+      return descending ? c >= 0 : c <= 0;
+    };
+    size_t lo = part.values_begin, hi = part.values_end;
+    while (lo < hi) {
+      const size_t mid = lo + (hi - lo) / 2;
+      if (before(mid)) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    return lo;
+  }
+
+  // As range_position_or_error; an error is kept for compute() to return.
+  size_t range_position(const Partition& part, const std::vector<size_t>& sorted, size_t p,
+                        const WindowSpec::RangeBound& bound, const Value& offset,
+                        const std::vector<Value>& keys, bool preceding, bool is_start) const {
+    auto position =
+        range_position_or_error(part, sorted, p, bound, offset, keys, preceding, is_start);
+    if (!position.ok()) {
+      if (!range_error_) range_error_ = position.error();
+      return part.begin;
+    }
+    return *position;
+  }
+
   // The frame of position p: positions [start, end) before exclusion.
-  std::pair<size_t, size_t> frame(const Partition& part, size_t p) const {
+  std::pair<size_t, size_t> frame(const Partition& part, const std::vector<size_t>& sorted,
+                                  size_t p) const {
     const size_t g = part.group_of[p - part.begin];
     const size_t groups = part.group_start.size();
     const auto sat_sub = [](size_t a, int64_t k) {
@@ -165,17 +279,22 @@ class WindowRun {
         start = spec_.mode == Mode::kRows ? p : part.group_start[g];
         break;
       case Bound::kPreceding:
-        start = spec_.mode == Mode::kRows ? std::max(part.begin, sat_sub(p, start_offset_))
-                                          : part.group_start[sat_sub(g, start_offset_)];
-        break;
-      case Bound::kFollowing:
-        if (spec_.mode == Mode::kRows) {
-          start = sat_add(p, start_offset_, part.end);
+      case Bound::kFollowing: {
+        const bool preceding = spec_.start == Bound::kPreceding;
+        if (spec_.mode == Mode::kRange) {
+          start = range_position(part, sorted, p, *spec_.range_start, range_start_offset_,
+                                 range_start_keys_, preceding, /*is_start=*/true);
+        } else if (spec_.mode == Mode::kRows) {
+          start = preceding ? std::max(part.begin, sat_sub(p, start_offset_))
+                            : sat_add(p, start_offset_, part.end);
+        } else if (preceding) {
+          start = part.group_start[sat_sub(g, start_offset_)];
         } else {
           const size_t target = sat_add(g, start_offset_, groups);
           start = target >= groups ? part.end : part.group_start[target];
         }
         break;
+      }
       case Bound::kUnboundedFollowing:
         start = part.end;
         break;
@@ -187,21 +306,24 @@ class WindowRun {
       case Bound::kCurrentRow:
         end = spec_.mode == Mode::kRows ? p + 1 : part.group_end[g];
         break;
-      case Bound::kFollowing:
-        if (spec_.mode == Mode::kRows) {
-          end = sat_add(p + 1, end_offset_, part.end);
+      case Bound::kPreceding:
+      case Bound::kFollowing: {
+        const bool preceding = spec_.end == Bound::kPreceding;
+        if (spec_.mode == Mode::kRange) {
+          end = range_position(part, sorted, p, *spec_.range_end, range_end_offset_,
+                               range_end_keys_, preceding, /*is_start=*/false);
+        } else if (spec_.mode == Mode::kRows) {
+          end = preceding ? std::max(part.begin, sat_sub(p + 1, end_offset_))
+                          : sat_add(p + 1, end_offset_, part.end);
+        } else if (preceding) {
+          end = static_cast<uint64_t>(end_offset_) > g
+                    ? part.begin
+                    : part.group_end[g - static_cast<size_t>(end_offset_)];
         } else {
           end = part.group_end[std::min(groups - 1, sat_add(g, end_offset_, groups))];
         }
         break;
-      case Bound::kPreceding:
-        if (spec_.mode == Mode::kRows) {
-          end = std::max(part.begin, sat_sub(p + 1, end_offset_));
-        } else {
-          end =
-              static_cast<uint64_t>(end_offset_) > g ? part.begin : part.group_end[g - end_offset_];
-        }
-        break;
+      }
       case Bound::kUnboundedPreceding:
         end = part.begin;
         break;
@@ -319,7 +441,8 @@ class WindowRun {
               return sql_error("22016", "argument of nth_value must be greater than zero");
             nth = v.i;
           }
-          const auto [start, end] = frame(part, p);
+          const auto [start, end] = frame(part, sorted, p);
+          if (range_error_) return *range_error_;
           std::optional<size_t> found;
           if (spec_.fn == Fn::kLastValue) {
             for (size_t q = end; q > start; --q)
@@ -339,7 +462,8 @@ class WindowRun {
           break;
         }
         case Fn::kAggregate: {
-          const auto [start, end] = frame(part, p);
+          const auto [start, end] = frame(part, sorted, p);
+          if (range_error_) return *range_error_;
           auto add = [&](Accumulator& a, size_t q) -> SqlStatus {
             if (spec_.agg.kind == AggKind::kCountStar) return a.add(Value{});
             return a.add(first_arg_[sorted[q]]);
@@ -372,8 +496,12 @@ class WindowRun {
   const std::atomic<bool>& cancel_;
   std::vector<Row>& values_;
   std::vector<std::string> partition_keys_, order_keys_;
+  std::vector<Value> order_values_;  // the first ORDER BY value of every input
   std::vector<Value> first_arg_;
   int64_t start_offset_ = 0, end_offset_ = 0;
+  Value range_start_offset_, range_end_offset_;
+  std::vector<Value> range_start_keys_, range_end_keys_;
+  mutable std::optional<SqlError> range_error_;  // a bound that could not be computed
 };
 
 }  // namespace
