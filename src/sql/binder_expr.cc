@@ -353,6 +353,14 @@ SqlResult<Expr> Binder::bind_column(const PgQuery__ColumnRef* ref) {
     if (auto outer = names_outer_scope("", name)) return correlated_subquery(*outer);
     return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" does not exist", loc);
   }
+  // A USING column of a RIGHT or FULL join: the merged value, not the left input's.
+  if (auto it = merged_columns_.find({static_cast<size_t>(found.first), found.second});
+      it != merged_columns_.end() &&
+      std::find(using_names_.begin(), using_names_.end(), name) != using_names_.end()) {
+    Expr merged = it->second;
+    merged.location = loc;
+    return merged;
+  }
   return place(static_cast<size_t>(found.first), found.second);
 }
 
@@ -582,6 +590,18 @@ SqlResult<AggSpec> Binder::bind_aggregate_spec(const PgQuery__FuncCall* f, const
   return spec;
 }
 
+SqlError no_such_function(const std::string& name, const std::vector<Type>& types, int location) {
+  std::string list;
+  for (Type t : types)
+    list += (list.empty() ? "" : ", ") + std::string(type_name(t));
+  SqlError e = sql_error(sqlstate::kUndefinedFunction,
+                         "function " + name + "(" + list + ") does not exist", location);
+  e.hint =
+      "No function matches the given name and argument types. You might need to add explicit "
+      "type casts.";
+  return e;
+}
+
 SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
   const int loc = f->location;
   const std::string name = last_name(f->n_funcname, f->funcname);
@@ -673,17 +693,7 @@ SqlResult<Expr> Binder::bind_func(const PgQuery__FuncCall* f) {
   auto sig = resolve_function(name, types, &known);
   // A resolver that matched the name but not the argument count has no signature for the call.
   if (sig && sig->params.size() != args.size() && !sig->variadic) sig.reset();
-  if (!sig) {
-    std::string list;
-    for (Type t : types)
-      list += (list.empty() ? "" : ", ") + std::string(type_name(t));
-    SqlError e = sql_error(sqlstate::kUndefinedFunction,
-                           "function " + name + "(" + list + ") does not exist", loc);
-    e.hint =
-        "No function matches the given name and argument types. You might need to add explicit "
-        "type casts.";
-    return e;
-  }
+  if (!sig) return no_such_function(name, types, loc);
   Expr call;
   call.kind = ExprKind::kCall;
   call.type = sig->result;

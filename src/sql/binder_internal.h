@@ -9,6 +9,7 @@
 #include <pg_query.h>
 #include <pg_query/pg_query.pb-c.h>
 
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -53,6 +54,9 @@ struct TypeSpec {
 };
 
 SqlResult<TypeSpec> resolve_type(const PgQuery__TypeName* tn);
+
+// 42883 "function name(types) does not exist", with PostgreSQL's hint.
+SqlError no_such_function(const std::string& name, const std::vector<Type>& types, int location);
 
 // Constant folding and simplification (binder_expr.cc).
 Expr make_const(Value v, int location);
@@ -158,12 +162,16 @@ class Binder {
   // fn(...) OVER (...) (binder_window.cc): a WindowSpec in *windows_, read as kWindowRef.
   SqlResult<Expr> bind_window_function(const PgQuery__FuncCall* f, const std::string& name);
   SqlResult<const PgQuery__WindowDef*> named_window(const std::string& name, int location) const;
-  std::vector<WindowSpec>* windows_ = nullptr;   // the window calls of the SELECT being bound
-  bool allow_windows_ = false;                   // in its select list or ORDER BY
-  bool in_window_ = false;                       // binding a window call's own expressions
-  const char* no_windows_in_ = "this position";  // the clause, for the 42P20 message
-  Node** named_windows_ = nullptr;               // its WINDOW clause
-  size_t n_named_windows_ = 0;
+  // `spec` (which names `base`) with what it takes from base, or PostgreSQL's 42P20.
+  SqlResult<PgQuery__WindowDef> derive_window(const PgQuery__WindowDef& spec,
+                                              const PgQuery__WindowDef& base) const;
+  // The SELECT's WINDOW clause, each entry merged with the earlier one it names.
+  SqlStatus resolve_window_clause(const PgQuery__SelectStmt* s);
+  std::vector<WindowSpec>* windows_ = nullptr;     // the window calls of the SELECT being bound
+  bool allow_windows_ = false;                     // in its select list or ORDER BY
+  bool in_window_ = false;                         // binding a window call's own expressions
+  const char* no_windows_in_ = "this position";    // the clause, for the 42P20 message
+  std::vector<PgQuery__WindowDef> named_windows_;  // its WINDOW clause, resolved
   SqlResult<Expr> bind_operator(const std::string& op, const Node* left, const Node* right,
                                 int location);
   SqlResult<Expr> make_operator(const std::string& op, std::optional<Expr> left, Expr right,
@@ -204,6 +212,9 @@ class Binder {
   // SELECT * with USING: the merged columns first (scope, column), and those hidden after.
   std::vector<std::pair<size_t, size_t>> star_front_;
   std::set<std::pair<size_t, size_t>> star_hidden_;
+  // USING columns a RIGHT or FULL join merged into an expression (the right column, or
+  // COALESCE of both), by the left column (scope, column) that names them.
+  std::map<std::pair<size_t, size_t>, Expr> merged_columns_;
   // Binding an arm of a UNION: outputs of unknown type stay unknown (the UNION resolves them).
   bool keep_unknown_outputs_ = false;
   SqlResult<Unit> bind_from(const Node* from, Plan& plan);

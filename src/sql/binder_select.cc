@@ -188,6 +188,7 @@ SqlResult<Plan> Binder::bind_in_own_scope(const PgQuery__SelectStmt* s, bool kee
   auto saved_using = std::move(using_names_);
   auto saved_front = std::move(star_front_);
   auto saved_hidden = std::move(star_hidden_);
+  auto saved_merged = std::move(merged_columns_);
   const bool saved_keep = keep_unknown_outputs_;
   const Clause saved_clause = clause_;
   const int saved_arm = arm_;
@@ -195,12 +196,14 @@ SqlResult<Plan> Binder::bind_in_own_scope(const PgQuery__SelectStmt* s, bool kee
   using_names_.clear();
   star_front_.clear();
   star_hidden_.clear();
+  merged_columns_.clear();
   keep_unknown_outputs_ = keep_unknown;
   auto bound = bind_select(s);
   scopes_ = std::move(saved_scopes);
   using_names_ = std::move(saved_using);
   star_front_ = std::move(saved_front);
   star_hidden_ = std::move(saved_hidden);
+  merged_columns_ = std::move(saved_merged);
   keep_unknown_outputs_ = saved_keep;
   clause_ = saved_clause;
   arm_ = saved_arm;
@@ -256,13 +259,10 @@ SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
   const auto* j = from->join_expr;
   if (j->alias != nullptr || j->join_using_alias != nullptr)
     return unsupported("an alias for a join");
-  if (j->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT ||
-      j->jointype == PG_QUERY__JOIN_TYPE__JOIN_FULL)
-    return unsupported(j->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT
-                           ? "RIGHT JOIN (write it as a LEFT JOIN with the inputs swapped)"
-                           : "FULL JOIN");
   if (j->jointype != PG_QUERY__JOIN_TYPE__JOIN_INNER &&
-      j->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT)
+      j->jointype != PG_QUERY__JOIN_TYPE__JOIN_LEFT &&
+      j->jointype != PG_QUERY__JOIN_TYPE__JOIN_RIGHT &&
+      j->jointype != PG_QUERY__JOIN_TYPE__JOIN_FULL)
     return unsupported("this kind of join");
   SQL_CHECK(bind_from(j->larg, plan));
   if (j->rarg->node_case != PG_QUERY__NODE__NODE_RANGE_VAR &&
@@ -271,7 +271,9 @@ SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
   const size_t left_scopes = scopes_.size();
   SQL_CHECK(bind_from(j->rarg, plan));
   JoinSpec& join = plan.joins.back();
-  join.left_outer = j->jointype == PG_QUERY__JOIN_TYPE__JOIN_LEFT;
+  const bool full = j->jointype == PG_QUERY__JOIN_TYPE__JOIN_FULL;
+  join.left_outer = full || j->jointype == PG_QUERY__JOIN_TYPE__JOIN_LEFT;
+  join.right_outer = full || j->jointype == PG_QUERY__JOIN_TYPE__JOIN_RIGHT;
   const size_t right = scopes_.size() - 1;
   // NATURAL: USING every declared column name both sides have, in the left side's order.
   std::vector<std::string> using_list;
@@ -303,15 +305,32 @@ SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
     le.name = name;
     le.index = static_cast<int>(scopes_[static_cast<size_t>(l.first)].base + l.second);
     le.type = scopes_[static_cast<size_t>(l.first)].table->columns[l.second].type;
-    Expr re = le;
+    const std::pair<size_t, size_t> left_col{static_cast<size_t>(l.first), l.second};
+    // The left side's column is what an earlier RIGHT/FULL join made of it, if one did.
+    if (auto it = merged_columns_.find(left_col); it != merged_columns_.end()) le = it->second;
+    Expr re;
+    re.kind = ExprKind::kColumn;
+    re.name = name;
     re.index = static_cast<int>(join.base + *r);
     re.type = join.table.columns[*r].type;
     SQL_ASSIGN(Expr eq, make_operator("=", le, re, -1));
     join.left_keys.push_back(eq.args[0]);
     join.right_keys.push_back(eq.args[1]);
+    // The merged column: the left one for INNER and LEFT, the right one for RIGHT, and for FULL
+    // whichever side has a row (COALESCE), each in the type both compare as.
+    if (join.right_outer) {
+      Expr merged = eq.args[1];
+      if (full) {
+        merged = Expr{};
+        merged.kind = ExprKind::kCoalesce;
+        merged.type = eq.args[1].type;
+        merged.name = name;
+        merged.args = {eq.args[0], eq.args[1]};
+      }
+      merged_columns_[left_col] = std::move(merged);
+    }
     if (std::find(using_names_.begin(), using_names_.end(), name) == using_names_.end())
       using_names_.push_back(name);
-    const std::pair<size_t, size_t> left_col{static_cast<size_t>(l.first), l.second};
     if (std::find(star_front_.begin(), star_front_.end(), left_col) == star_front_.end())
       star_front_.push_back(left_col);
     star_hidden_.insert(left_col);
@@ -333,17 +352,30 @@ SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
     conjuncts(on, parts);
     const uint64_t right_bit = uint64_t{1} << std::min<size_t>(right, 63);
     for (const Expr* part : parts) {
-      if (part->kind != ExprKind::kCall || part->name != "=" || part->args.size() != 2) continue;
-      uint64_t a = 0, b = 0;
-      scopes_read(part->args[0], bases, a);
-      scopes_read(part->args[1], bases, b);
-      if (a != 0 && b == right_bit && (a & right_bit) == 0) {
-        join.left_keys.push_back(part->args[0]);
-        join.right_keys.push_back(part->args[1]);
-      } else if (b != 0 && a == right_bit && (b & right_bit) == 0) {
-        join.left_keys.push_back(part->args[1]);
-        join.right_keys.push_back(part->args[0]);
+      uint64_t both = 0;
+      scopes_read(*part, bases, both);
+      const bool crosses = (both & right_bit) != 0 && (both & ~right_bit) != 0;
+      bool key = false;
+      if (part->kind == ExprKind::kCall && part->name == "=" && part->args.size() == 2) {
+        uint64_t a = 0, b = 0;
+        scopes_read(part->args[0], bases, a);
+        scopes_read(part->args[1], bases, b);
+        if (a != 0 && b == right_bit && (a & right_bit) == 0) {
+          join.left_keys.push_back(part->args[0]);
+          join.right_keys.push_back(part->args[1]);
+          key = true;
+        } else if (b != 0 && a == right_bit && (b & right_bit) == 0) {
+          join.left_keys.push_back(part->args[1]);
+          join.right_keys.push_back(part->args[0]);
+          key = true;
+        }
       }
+      // PostgreSQL's FULL JOIN is a hash or merge join: a condition between the two sides
+      // other than such an equality it cannot run.
+      if (full && crosses && !key)
+        return sql_error(sqlstate::kFeatureNotSupported,
+                         "FULL JOIN is only supported with merge-joinable or hash-joinable join "
+                         "conditions");
     }
     join.condition = std::move(on);
   }
@@ -451,6 +483,7 @@ SqlStatus Binder::bind_limit_offset(const PgQuery__SelectStmt* s, Plan& plan) {
   for (auto [node, slot] :
        {std::pair{s->limit_count, &plan.limit}, std::pair{s->limit_offset, &plan.offset}}) {
     if (node == nullptr) continue;
+    no_windows_in_ = slot == &plan.limit ? "LIMIT" : "OFFSET";
     SQL_ASSIGN(Expr e, bind_expr(node));
     SQL_ASSIGN(e, coerce_to(std::move(e), Type::kInt8, CastContext::kAssignment));
     *slot = std::move(e);
@@ -554,6 +587,7 @@ SqlStatus Binder::bind_set_order_limit(const PgQuery__SelectStmt* s, Plan& plan)
 }
 
 SqlResult<Plan> Binder::bind_values(const PgQuery__SelectStmt* s) {
+  no_windows_in_ = "VALUES";
   arm_ = arms_++;
   clause_ = Clause::kTargets;
   std::vector<Plan> rows;
@@ -777,28 +811,24 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     std::vector<WindowSpec>* windows;
     bool allow, in_window;
     const char* no_windows_in;
-    Node** named;
-    size_t n_named;
+    std::vector<PgQuery__WindowDef> named;
     explicit WindowState(Binder& binder)
         : b(binder),
           windows(binder.windows_),
           allow(binder.allow_windows_),
           in_window(binder.in_window_),
           no_windows_in(binder.no_windows_in_),
-          named(binder.named_windows_),
-          n_named(binder.n_named_windows_) {
+          named(std::move(binder.named_windows_)) {
       b.windows_ = nullptr;
       b.allow_windows_ = b.in_window_ = false;
-      b.named_windows_ = nullptr;
-      b.n_named_windows_ = 0;
+      b.named_windows_.clear();
     }
     ~WindowState() {
       b.windows_ = windows;
       b.allow_windows_ = allow;
       b.in_window_ = in_window;
       b.no_windows_in_ = no_windows_in;
-      b.named_windows_ = named;
-      b.n_named_windows_ = n_named;
+      b.named_windows_ = std::move(named);
     }
   } window_state(*this);
   SQL_CHECK(check_catalog_relations(s));
@@ -833,16 +863,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   Plan plan;
   plan.kind = Plan::Kind::kSelect;
   windows_ = &plan.windows;
-  for (size_t i = 0; i < s->n_window_clause; ++i)
-    for (size_t k = 0; k < i; ++k)
-      if (std::string(s->window_clause[i]->window_def->name) ==
-          s->window_clause[k]->window_def->name)
-        return sql_error("42P20",
-                         "window \"" + std::string(s->window_clause[i]->window_def->name) +
-                             "\" is already defined",
-                         s->window_clause[i]->window_def->location);
-  named_windows_ = s->window_clause;
-  n_named_windows_ = s->n_window_clause;
+  SQL_CHECK(resolve_window_clause(s));
   no_windows_in_ = "JOIN conditions";
   // FROM a, b: a cross join (WHERE then filters the pairs).
   for (size_t i = 0; i < s->n_from_clause; ++i) {
@@ -871,6 +892,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     std::string name;
     int column = -1;  // index in the combined row
     Type type = Type::kText;
+    std::optional<Expr> merged{};  // from *: a USING column a RIGHT/FULL join merged
   };
   std::vector<Target> targets;
   for (size_t i = 0; i < s->n_target_list; ++i) {
@@ -902,6 +924,10 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
         const Scope& sc = scopes_[scope];
         targets.push_back({nullptr, sc.table->columns[c].name, static_cast<int>(sc.base + c),
                            sc.table->columns[c].type});
+        if (auto it = merged_columns_.find({scope, c}); it != merged_columns_.end()) {
+          targets.back().merged = it->second;
+          targets.back().type = it->second.type;
+        }
       };
       for (auto [scope, c] : star_front_)
         add(scope, c);
@@ -952,6 +978,10 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   aggs_ = &plan.aggs;
   std::vector<Expr> outputs;
   for (const auto& t : targets) {
+    if (t.node == nullptr && t.merged) {
+      outputs.push_back(*t.merged);
+      continue;
+    }
     if (t.node == nullptr) {
       Expr e;
       e.kind = ExprKind::kColumn;

@@ -44,6 +44,14 @@ constexpr NamedFn kWindowFunctions[] = {
     {"nth_value", WindowSpec::Fn::kNthValue, 2, 2},
 };
 
+// The first column reference in `e`, if any.
+const Expr* find_column_ref(const Expr& e) {
+  if (e.kind == ExprKind::kColumn) return &e;
+  for (const auto& a : e.args)
+    if (const Expr* found = find_column_ref(a)) return found;
+  return nullptr;
+}
+
 // lag('a'), first_value(NULL): PostgreSQL cannot type an anyelement from an unknown literal.
 SqlError polymorphic_unknown(int) {
   return sql_error(sqlstate::kDatatypeMismatch,
@@ -54,11 +62,58 @@ SqlError polymorphic_unknown(int) {
 
 SqlResult<const PgQuery__WindowDef*> Binder::named_window(const std::string& name,
                                                           int location) const {
-  for (size_t i = 0; i < n_named_windows_; ++i) {
-    const auto* w = named_windows_[i]->window_def;
-    if (w->name != nullptr && name == w->name) return w;
-  }
+  for (const auto& w : named_windows_)
+    if (w.name != nullptr && name == w.name) return &w;
   return sql_error("42704", "window \"" + name + "\" does not exist", location);
+}
+
+SqlResult<PgQuery__WindowDef> Binder::derive_window(const PgQuery__WindowDef& spec,
+                                                    const PgQuery__WindowDef& base) const {
+  // PostgreSQL's rules for a window that names another: it takes the other's PARTITION BY,
+  // and its ORDER BY unless it has its own, and has its own frame; the other may have no frame.
+  const std::string ref = spec.refname;
+  if (spec.n_partition_clause > 0)
+    return sql_error("42P20", "cannot override PARTITION BY clause of window \"" + ref + "\"",
+                     spec.location);
+  if (spec.n_order_clause > 0 && base.n_order_clause > 0)
+    return sql_error("42P20", "cannot override ORDER BY clause of window \"" + ref + "\"",
+                     spec.location);
+  if ((base.frame_options & kNonDefault) != 0) {
+    SqlError e = sql_error(
+        "42P20", "cannot copy window \"" + ref + "\" because it has a frame clause", spec.location);
+    if (spec.n_order_clause == 0 && (spec.frame_options & kNonDefault) == 0)
+      e.hint = "Omit the parentheses in this OVER clause.";
+    return e;
+  }
+  PgQuery__WindowDef out = spec;
+  out.refname = nullptr;
+  out.n_partition_clause = base.n_partition_clause;
+  out.partition_clause = base.partition_clause;
+  if (spec.n_order_clause == 0) {
+    out.n_order_clause = base.n_order_clause;
+    out.order_clause = base.order_clause;
+  }
+  return out;
+}
+
+SqlStatus Binder::resolve_window_clause(const PgQuery__SelectStmt* s) {
+  named_windows_.clear();
+  for (size_t i = 0; i < s->n_window_clause; ++i) {
+    const auto* w = s->window_clause[i]->window_def;
+    for (const auto& earlier : named_windows_)
+      if (std::string(earlier.name) == w->name)
+        return sql_error("42P20", "window \"" + std::string(w->name) + "\" is already defined",
+                         w->location);
+    PgQuery__WindowDef resolved = *w;
+    if (w->refname != nullptr && *w->refname != '\0') {
+      // Only the windows before it can be named.
+      SQL_ASSIGN(const PgQuery__WindowDef* base, named_window(w->refname, w->location));
+      SQL_ASSIGN(resolved, derive_window(*w, *base));
+      resolved.name = w->name;
+    }
+    named_windows_.push_back(resolved);
+  }
+  return Unit{};
 }
 
 SqlResult<Expr> Binder::bind_window_function(const PgQuery__FuncCall* f, const std::string& name) {
@@ -76,10 +131,20 @@ SqlResult<Expr> Binder::bind_window_function(const PgQuery__FuncCall* f, const s
   for (const auto& k : kWindowFunctions)
     if (name == k.name) known = &k;
   const auto agg = aggregate_kind(name);
-  if (known == nullptr && !agg)
+  if (known == nullptr && !agg) {
+    // A function that does not exist at all is 42883, as without OVER.
+    std::vector<Type> types;
+    for (size_t i = 0; i < f->n_args; ++i) {
+      SQL_ASSIGN(Expr a, bind_expr(f->args[i]));
+      types.push_back(a.type);
+    }
+    bool known_name = false;
+    if (!resolve_function(name, types, &known_name) && !known_name)
+      return no_such_function(name, types, loc);
     return sql_error(
         "42809",
         "OVER specified, but " + name + " is not a window function nor an aggregate function", loc);
+  }
   if (f->agg_distinct)
     return sql_error(sqlstate::kFeatureNotSupported,
                      "DISTINCT is not implemented for window functions", loc);
@@ -155,37 +220,17 @@ SqlResult<Expr> Binder::bind_window_function(const PgQuery__FuncCall* f, const s
   }
   // The window: OVER name, or OVER ([name] [PARTITION BY] [ORDER BY] [frame]).
   const PgQuery__WindowDef* over = f->over;
-  const PgQuery__WindowDef* partition_from = over;
-  const PgQuery__WindowDef* order_from = over;
-  const PgQuery__WindowDef* frame_from = over;
-  const bool by_name = over->name != nullptr && *over->name != '\0';
-  if (by_name) {
+  PgQuery__WindowDef window = *over;
+  if (over->name != nullptr && *over->name != '\0') {
     SQL_ASSIGN(const PgQuery__WindowDef* named, named_window(over->name, over->location));
-    partition_from = order_from = frame_from = named;
+    window = *named;
   } else if (over->refname != nullptr && *over->refname != '\0') {
     SQL_ASSIGN(const PgQuery__WindowDef* base, named_window(over->refname, over->location));
-    if (over->n_partition_clause > 0)
-      return sql_error(
-          "42P20",
-          "cannot override PARTITION BY clause of window \"" + std::string(over->refname) + "\"",
-          over->location);
-    if (over->n_order_clause > 0 && base->n_order_clause > 0)
-      return sql_error(
-          "42P20",
-          "cannot override ORDER BY clause of window \"" + std::string(over->refname) + "\"",
-          over->location);
-    if ((base->frame_options & kNonDefault) != 0) {
-      SqlError e = sql_error(
-          "42P20",
-          "cannot copy window \"" + std::string(over->refname) + "\" because it has a frame clause",
-          over->location);
-      if (over->n_order_clause == 0 && (over->frame_options & kNonDefault) == 0)
-        e.hint = "Omit the parentheses in this OVER clause.";
-      return e;
-    }
-    partition_from = base;
-    if (over->n_order_clause == 0) order_from = base;
+    SQL_ASSIGN(window, derive_window(*over, *base));
   }
+  const PgQuery__WindowDef* partition_from = &window;
+  const PgQuery__WindowDef* order_from = &window;
+  const PgQuery__WindowDef* frame_from = &window;
   // PARTITION BY and ORDER BY may not hold window calls either, with a message of their own.
   in_window_ = false;
   allow_windows_ = false;
@@ -254,22 +299,28 @@ SqlResult<Expr> Binder::bind_window_function(const PgQuery__FuncCall* f, const s
     if (spec.mode == WindowSpec::Mode::kGroups && spec.order.empty())
       return sql_error("42P20", "GROUPS mode requires an ORDER BY clause", over->location);
     // Offsets are row or group counts: constants or parameters, no columns.
+    const char* mode_name = spec.mode == WindowSpec::Mode::kRows     ? "ROWS"
+                            : spec.mode == WindowSpec::Mode::kGroups ? "GROUPS"
+                                                                     : "RANGE";
     auto bind_offset = [&](const Node* node, const char* which) -> SqlResult<std::optional<Expr>> {
       if (node == nullptr) return std::optional<Expr>();
-      const auto saved_scopes = std::exchange(scopes_, {});
+      // Evaluated once, before any row: no aggregates, no columns.
+      const bool saved_allow = allow_aggregates_;
+      allow_aggregates_ = false;
       auto bound = bind_expr(node);
-      scopes_ = saved_scopes;
+      allow_aggregates_ = saved_allow;
       if (!bound.ok()) {
-        if (bound.error().sqlstate == sqlstate::kUndefinedColumn ||
-            bound.error().sqlstate == sqlstate::kUndefinedTable)
-          return sql_error("42P10",
-                           std::string("argument of ") +
-                               (spec.mode == WindowSpec::Mode::kRows ? "ROWS" : "GROUPS") +
-                               " must not contain variables",
-                           bound.error().location);
+        if (bound.error().sqlstate == sqlstate::kGroupingError &&
+            bound.error().message.rfind("aggregate functions are not allowed", 0) == 0)
+          bound.error().message =
+              std::string("aggregate functions are not allowed in window ") + mode_name;
         return bound.error();
       }
       (void)which;
+      if (const Expr* column = find_column_ref(*bound))
+        return sql_error("42P10",
+                         std::string("argument of ") + mode_name + " must not contain variables",
+                         column->location);
       Expr e = std::move(*bound);
       if (spec.mode != WindowSpec::Mode::kRange) {
         SQL_ASSIGN(e, coerce_to(std::move(e), Type::kInt8));

@@ -938,6 +938,14 @@ SqlResult<Plan> with_subqueries_run(const Plan& plan, const std::vector<Value>& 
       SQL_CHECK(run(e));
   for (auto& a : copy.aggs)
     SQL_CHECK(run(a.arg));
+  for (auto& w : copy.windows) {
+    for (auto* list : {&w.args, &w.partition, &w.order})
+      for (auto& e : *list)
+        SQL_CHECK(run(e));
+    SQL_CHECK(run(w.agg.arg));
+    for (auto* o : {&w.start_offset, &w.end_offset})
+      if (*o) SQL_CHECK(run(**o));
+  }
   for (auto& j : copy.joins) {
     if (j.condition) SQL_CHECK(run(*j.condition));
     for (auto* list : {&j.left_keys, &j.right_keys})
@@ -1125,38 +1133,67 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
     SQL_CHECK(run_union(plan, params, engine, cancel, memory, enough, consume));
   } else if (plan.table && !plan.joins.empty()) {
     // Hash joins: every joined input is read into a hash table on its keys, then the first
-    // input streams through them.
+    // input streams through them. A RIGHT or FULL join remembers which of its rows matched;
+    // once the stream has ended, the others go on with NULLs for every input before them.
     const size_t width = plan.row_width();
     struct Built {
-      std::unordered_map<std::string, std::vector<Row>> buckets;
-      std::vector<Row> all;  // no equality to hash on: every row is a candidate
+      std::vector<Row> rows;
+      std::unordered_map<std::string, std::vector<size_t>> buckets;  // key -> indexes into rows
+      std::vector<size_t> all;    // no equality to hash on: every row is a candidate
+      std::vector<char> matched;  // RIGHT/FULL: per row
     };
     std::vector<Built> built(plan.joins.size());
     const bool never_enough = false;
     const ScanLimits whole{cancel, never_enough, memory, params};
     for (size_t k = 0; k < plan.joins.size(); ++k) {
       const JoinSpec& spec = plan.joins[k];
+      Built& side = built[k];
       Row scratch(width);
       EvalContext ctx{.row = &scratch, .params = &params};
       SQL_CHECK(scan_input(spec.table, engine, whole, count_skipped(spec.table),
                            [&](Row&& row) -> SqlStatus {
                              const size_t bytes = approximate_bytes(row) + kEntryOverheadBytes;
-                             if (spec.right_keys.empty()) {
-                               SQL_CHECK(memory.charge(bytes, "the hash join"));
-                               built[k].all.push_back(std::move(row));
-                               return Unit{};
-                             }
-                             std::copy(row.begin(), row.end(), scratch.begin() + spec.base);
                              std::string key;
-                             for (const auto& e : spec.right_keys) {
-                               SQL_ASSIGN(Value v, eval(e, ctx));
-                               if (v.null) return Unit{};  // equal to nothing
-                               append_key(key, v);
+                             bool joinable = true;
+                             if (!spec.right_keys.empty()) {
+                               std::copy(row.begin(), row.end(), scratch.begin() + spec.base);
+                               for (const auto& e : spec.right_keys) {
+                                 SQL_ASSIGN(Value v, eval(e, ctx));
+                                 if (v.null) {  // equal to nothing
+                                   joinable = false;
+                                   break;
+                                 }
+                                 append_key(key, v);
+                               }
                              }
+                             // A row that can match nothing matters only as an unmatched one.
+                             if (!joinable && !spec.right_outer) return Unit{};
                              SQL_CHECK(memory.charge(bytes + key.size(), "the hash join"));
-                             built[k].buckets[key].push_back(std::move(row));
+                             const size_t index = side.rows.size();
+                             side.rows.push_back(std::move(row));
+                             if (!joinable) return Unit{};
+                             if (spec.right_keys.empty()) {
+                               side.all.push_back(index);
+                             } else {
+                               side.buckets[key].push_back(index);
+                             }
                              return Unit{};
                            }));
+      if (spec.right_outer) side.matched.assign(side.rows.size(), 0);
+    }
+    // NULLs of each column's type, for the inputs a row has no match in.
+    Row nulls(width);
+    {
+      size_t c = 0;
+      auto fill = [&](const TableDef& t) {
+        const size_t declared = t.columns.size();
+        for (size_t i = 0; i < input_width(t); ++i)
+          nulls[c++] =
+              Value::null_of(i < declared ? t.columns[i].type : kMetadataTypes[i - declared]);
+      };
+      fill(*plan.table);
+      for (const auto& j : plan.joins)
+        fill(j.table);
     }
     // A join multiplies rows: a single read batch of each input can mean minutes of work, so
     // the cancel flag is checked here too, not only between reads.
@@ -1169,8 +1206,9 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       }
       if (k == plan.joins.size()) return consume(Row(row));
       const JoinSpec& spec = plan.joins[k];
+      Built& side = built[k];
       EvalContext ctx{.row = &row, .params = &params};
-      const std::vector<Row>* candidates = &built[k].all;
+      const std::vector<size_t>* candidates = &side.all;
       if (!spec.left_keys.empty()) {
         std::string key;
         for (const auto& e : spec.left_keys) {
@@ -1182,27 +1220,27 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
           append_key(key, v);
         }
         if (candidates != nullptr) {
-          auto it = built[k].buckets.find(key);
-          candidates = it == built[k].buckets.end() ? nullptr : &it->second;
+          auto it = side.buckets.find(key);
+          candidates = it == side.buckets.end() ? nullptr : &it->second;
         }
       }
       bool matched = false;
       if (candidates != nullptr) {
-        for (const Row& right : *candidates) {
+        for (size_t index : *candidates) {
+          const Row& right = side.rows[index];
           std::copy(right.begin(), right.end(), row.begin() + spec.base);
           if (spec.condition) {
             SQL_ASSIGN(bool ok, eval_predicate(*spec.condition, ctx));
             if (!ok) continue;
           }
           matched = true;
+          if (spec.right_outer) side.matched[index] = 1;
           SQL_CHECK(probe(row, k + 1));
         }
       }
       if (!matched && spec.left_outer) {
-        const size_t declared = spec.table.columns.size();
-        for (size_t c = 0; c < input_width(spec.table); ++c)
-          row[spec.base + c] = Value::null_of(c < declared ? spec.table.columns[c].type
-                                                           : kMetadataTypes[c - declared]);
+        std::copy(nulls.begin() + spec.base, nulls.begin() + spec.base + input_width(spec.table),
+                  row.begin() + spec.base);
         SQL_CHECK(probe(row, k + 1));
       }
       return Unit{};
@@ -1212,6 +1250,19 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
                            row.resize(width);
                            return probe(row, 0);
                          }));
+    // The RIGHT/FULL joins' rows that matched nothing, in join order (a later RIGHT join sees
+    // them as left rows).
+    for (size_t k = 0; k < plan.joins.size() && !enough; ++k) {
+      const JoinSpec& spec = plan.joins[k];
+      if (!spec.right_outer) continue;
+      for (size_t index = 0; index < built[k].rows.size() && !enough; ++index) {
+        if (built[k].matched[index] != 0) continue;
+        Row row = nulls;
+        const Row& right = built[k].rows[index];
+        std::copy(right.begin(), right.end(), row.begin() + spec.base);
+        SQL_CHECK(probe(row, k + 1));
+      }
+    }
   } else if (plan.table) {
     SQL_CHECK(scan_input(*plan.table, engine, scan, count_skipped(*plan.table), consume));
   } else {
@@ -1246,7 +1297,11 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   if (!plan.windows.empty()) {
     std::vector<Row> values;
     std::vector<size_t> window_order;
-    SQL_CHECK(compute_windows(plan, window_inputs, params, cancel, memory, values, window_order));
+    size_t window_bytes = 0;
+    SqlStatus computed = compute_windows(plan, window_inputs, params, cancel, memory, values,
+                                         window_order, window_bytes);
+    window_input_bytes += window_bytes;
+    SQL_CHECK(computed);
     for (size_t i : window_order) {
       if (enough) break;
       EvalContext ctx = window_inputs[i].context(params);

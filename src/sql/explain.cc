@@ -136,7 +136,10 @@ ExplainNode explain_select(const Plan& plan, Engine& engine) {
     for (const auto& join : plan.joins) {
       const bool hashed = !join.right_keys.empty();
       ExplainNode node{std::string(hashed ? "Hash" : "Nested Loop") +
-                           (join.left_outer ? " Left Join" : (hashed ? " Join" : "")),
+                           (join.left_outer && join.right_outer ? " Full Join"
+                            : join.right_outer                  ? " Right Join"
+                            : join.left_outer                   ? " Left Join"
+                                                                : (hashed ? " Join" : "")),
                        {},
                        {}};
       if (hashed) {

@@ -86,8 +86,9 @@ struct WindowSpec {
 struct JoinSpec {
   TableDef table;
   std::string alias;
-  bool left_outer = false;
-  size_t base = 0;  // index of this input's first column in the combined row
+  bool left_outer = false;   // LEFT or FULL: left rows without a match get NULLs here
+  bool right_outer = false;  // RIGHT or FULL: this input's rows without a match get NULLs before
+  size_t base = 0;           // index of this input's first column in the combined row
   // The equalities of ON/USING that a hash join (or a primary-key lookup) can use: left_keys[i]
   // reads only the inputs before this one, right_keys[i] only this one, both of one type.
   std::vector<Expr> left_keys;
@@ -239,7 +240,9 @@ inline bool plan_has_subqueries(const Plan& plan) {
   for (const auto& a : plan.aggs)
     if (has_subquery(a.arg)) return true;
   for (const auto& w : plan.windows)
-    if (any(w.args) || any(w.partition) || any(w.order) || has_subquery(w.agg.arg)) return true;
+    if (any(w.args) || any(w.partition) || any(w.order) || has_subquery(w.agg.arg) ||
+        in(w.start_offset) || in(w.end_offset))
+      return true;
   for (const auto& j : plan.joins)
     if (in(j.condition) || any(j.left_keys) || any(j.right_keys)) return true;
   return false;

@@ -58,14 +58,17 @@ struct Partition {
 class WindowRun {
  public:
   WindowRun(const WindowSpec& spec, size_t index, const std::vector<WindowInput>& inputs,
-            const std::vector<Value>& params, const std::atomic<bool>& cancel,
+            const std::vector<Value>& params, const std::atomic<bool>& cancel, QueryMemory& memory,
             std::vector<Row>& values)
       : spec_(spec),
         index_(index),
         inputs_(inputs),
         params_(params),
         cancel_(cancel),
+        memory_(memory),
         values_(values) {}
+
+  size_t charged() const { return charged_; }
 
   SqlStatus run(std::vector<size_t>& sorted) {
     SQL_CHECK(sort(sorted));
@@ -82,18 +85,9 @@ class WindowRun {
       SQL_ASSIGN(start_offset_, frame_offset(spec_.start_offset, params_, "starting"));
       SQL_ASSIGN(end_offset_, frame_offset(spec_.end_offset, params_, "ending"));
     }
-    // The first argument on every row, where other rows read it (lag, lead, frame values).
-    if (!spec_.args.empty() ||
-        (spec_.fn == Fn::kAggregate && spec_.agg.kind != AggKind::kCountStar)) {
-      const Expr& arg = spec_.fn == Fn::kAggregate ? spec_.agg.arg : spec_.args[0];
-      if (spec_.fn != Fn::kNtile) {
-        first_arg_.resize(inputs_.size());
-        for (size_t i = 0; i < inputs_.size(); ++i) {
-          SQL_CHECK(check_cancel(i));
-          SQL_ASSIGN(first_arg_[i], eval(arg, inputs_[i].context(params_)));
-        }
-      }
-    }
+    // The first argument, evaluated on a row when some row reads it (lag, lead, frame
+    // values), as PostgreSQL does: a row nobody reads raises no error.
+    first_arg_.resize(inputs_.size());
     size_t begin = 0;
     while (begin < sorted.size()) {
       size_t end = begin + 1;
@@ -154,6 +148,8 @@ class WindowRun {
       }
       partition_keys_[i] = encode_key(partition);
       order_keys_[i] = encode_key(order);
+      SQL_CHECK(charge(partition_keys_[i].size() + order_keys_[i].size() +
+                       approximate_bytes(partition) + approximate_bytes(order)));
       if (!order.empty()) order_values_[i] = order[0];
       keys[i] = std::move(partition);
       keys[i].insert(keys[i].end(), std::make_move_iterator(order.begin()),
@@ -184,7 +180,28 @@ class WindowRun {
     return Unit{};
   }
 
-  void set(size_t input, Value v) { values_[input][index_] = std::move(v); }
+  SqlStatus set(size_t input, Value v) {
+    SQL_CHECK(charge(approximate_bytes(Row{v})));
+    values_[input][index_] = std::move(v);
+    return Unit{};
+  }
+
+  SqlStatus charge(size_t bytes) {
+    SQL_CHECK(memory_.charge(bytes, "the window functions"));
+    charged_ += bytes;
+    return Unit{};
+  }
+
+  // The first argument (an aggregate's argument) on input `i`.
+  SqlResult<Value> arg(size_t i) {
+    if (!first_arg_[i]) {
+      const Expr& e = spec_.fn == Fn::kAggregate ? spec_.agg.arg : spec_.args[0];
+      SQL_ASSIGN(Value v, eval(e, inputs_[i].context(params_)));
+      SQL_CHECK(charge(approximate_bytes(Row{v})));
+      first_arg_[i] = std::move(v);
+    }
+    return *first_arg_[i];
+  }
 
   // Every row's ORDER BY value as `bound`'s type (null where it is null).
   SqlStatus range_keys(const WindowSpec::RangeBound& bound, std::vector<Value>& out) const {
@@ -345,61 +362,93 @@ class WindowRun {
     return false;
   }
 
+  // Whether the aggregate gives the same result whatever order its rows are added in (so a
+  // frame ending at the partition's end can be accumulated from the end).
+  bool order_free_aggregate() const {
+    switch (spec_.agg.kind) {
+      case AggKind::kCountStar:
+      case AggKind::kCount:
+      case AggKind::kMin:
+      case AggKind::kMax:
+      case AggKind::kBoolAnd:
+      case AggKind::kBoolOr:
+        return true;
+      case AggKind::kSum:
+      case AggKind::kAvg:
+        // Exact arithmetic only: float sums depend on the order.
+        return spec_.agg.arg.type != Type::kFloat4 && spec_.agg.arg.type != Type::kFloat8;
+      case AggKind::kStringAgg:
+        return false;
+    }
+    return false;
+  }
+
+  SqlStatus add_row(Accumulator& a, const std::vector<size_t>& sorted, size_t q) {
+    if (spec_.agg.kind == AggKind::kCountStar) return a.add(Value{});
+    SQL_ASSIGN(Value v, arg(sorted[q]));
+    return a.add(v);
+  }
+
   SqlStatus compute(const Partition& part, const std::vector<size_t>& sorted) {
     const size_t n = part.end - part.begin;
-    // A running aggregate when the frame starts at the partition and nothing is excluded:
-    // its end never moves back, so each row is added once.
-    const bool running = spec_.fn == Fn::kAggregate && spec_.start == Bound::kUnboundedPreceding &&
-                         spec_.exclude == Exclude::kNoOthers;
-    std::optional<Accumulator> acc;
-    size_t added = part.begin;
-    if (running) acc.emplace(spec_.agg);
-    // ntile's bucket count is read on the partition's first row.
+    if (spec_.fn == Fn::kAggregate && spec_.exclude == Exclude::kNoOthers) {
+      // Running aggregates: a frame from the partition's start has an end that never moves
+      // back, so each row is added once; a frame to the partition's end likewise from the end.
+      if (spec_.start == Bound::kUnboundedPreceding) return running(part, sorted, false);
+      if (spec_.end == Bound::kUnboundedFollowing && order_free_aggregate())
+        return running(part, sorted, true);
+    }
+    // ntile's bucket count is read on the partition's first row (while it is NULL, on the next,
+    // which then counts as the first).
     std::optional<Value> buckets;
+    size_t buckets_from = part.begin;
     for (size_t p = part.begin; p < part.end; ++p) {
       SQL_CHECK(check_cancel(p));
       const size_t input = sorted[p];
       const size_t g = part.group_of[p - part.begin];
       switch (spec_.fn) {
         case Fn::kRowNumber:
-          set(input, Value::integer(Type::kInt8, static_cast<int64_t>(p - part.begin + 1)));
+          SQL_CHECK(
+              set(input, Value::integer(Type::kInt8, static_cast<int64_t>(p - part.begin + 1))));
           break;
         case Fn::kRank:
-          set(input, Value::integer(Type::kInt8,
-                                    static_cast<int64_t>(part.group_start[g] - part.begin + 1)));
+          SQL_CHECK(set(
+              input, Value::integer(Type::kInt8,
+                                    static_cast<int64_t>(part.group_start[g] - part.begin + 1))));
           break;
         case Fn::kDenseRank:
-          set(input, Value::integer(Type::kInt8, static_cast<int64_t>(g + 1)));
+          SQL_CHECK(set(input, Value::integer(Type::kInt8, static_cast<int64_t>(g + 1))));
           break;
         case Fn::kPercentRank:
-          set(input, Value::floating(Type::kFloat8, n <= 1 ? 0.0
-                                                           : static_cast<double>(
-                                                                 part.group_start[g] - part.begin) /
-                                                                 static_cast<double>(n - 1)));
+          SQL_CHECK(set(input, Value::floating(
+                                   Type::kFloat8,
+                                   n <= 1 ? 0.0
+                                          : static_cast<double>(part.group_start[g] - part.begin) /
+                                                static_cast<double>(n - 1))));
           break;
         case Fn::kCumeDist:
-          set(input,
-              Value::floating(Type::kFloat8, static_cast<double>(part.group_end[g] - part.begin) /
-                                                 static_cast<double>(n)));
+          SQL_CHECK(set(input, Value::floating(Type::kFloat8,
+                                               static_cast<double>(part.group_end[g] - part.begin) /
+                                                   static_cast<double>(n))));
           break;
         case Fn::kNtile: {
           if (!buckets) {
-            SQL_ASSIGN(Value b, eval(spec_.args[0], inputs_[sorted[part.begin]].context(params_)));
-            if (!b.null && b.i <= 0)
-              return sql_error("22014", "argument of ntile must be greater than zero");
+            SQL_ASSIGN(Value b, eval(spec_.args[0], inputs_[input].context(params_)));
+            if (b.null) {
+              SQL_CHECK(set(input, Value::null_of(Type::kInt4)));
+              break;
+            }
+            if (b.i <= 0) return sql_error("22014", "argument of ntile must be greater than zero");
             buckets = std::move(b);
-          }
-          if (buckets->null) {
-            set(input, Value::null_of(Type::kInt4));
-            break;
+            buckets_from = p;
           }
           // PostgreSQL's split: n / buckets rows each, the first n % buckets one more.
           const auto count = static_cast<uint64_t>(buckets->i);
           const uint64_t per = n / count, extra = n % count;
-          const uint64_t r = p - part.begin;
+          const uint64_t r = p - buckets_from;
           const uint64_t big = extra * (per + 1);
           const uint64_t bucket = r < big ? r / (per + 1) : extra + (r - big) / per;
-          set(input, Value::integer(Type::kInt4, static_cast<int64_t>(bucket + 1)));
+          SQL_CHECK(set(input, Value::integer(Type::kInt4, static_cast<int64_t>(bucket + 1))));
           break;
         }
         case Fn::kLag:
@@ -409,7 +458,7 @@ class WindowRun {
           if (spec_.args.size() >= 2) {
             SQL_ASSIGN(Value o, eval(spec_.args[1], ctx));
             if (o.null) {
-              set(input, Value::null_of(spec_.result));
+              SQL_CHECK(set(input, Value::null_of(spec_.result)));
               break;
             }
             offset = o.i;
@@ -418,12 +467,13 @@ class WindowRun {
           const auto target = static_cast<int64_t>(p) + offset;
           if (target >= static_cast<int64_t>(part.begin) &&
               target < static_cast<int64_t>(part.end)) {
-            set(input, first_arg_[sorted[static_cast<size_t>(target)]]);
+            SQL_ASSIGN(Value v, arg(sorted[static_cast<size_t>(target)]));
+            SQL_CHECK(set(input, std::move(v)));
           } else if (spec_.args.size() == 3) {
             SQL_ASSIGN(Value d, eval(spec_.args[2], ctx));
-            set(input, std::move(d));
+            SQL_CHECK(set(input, std::move(d)));
           } else {
-            set(input, Value::null_of(spec_.result));
+            SQL_CHECK(set(input, Value::null_of(spec_.result)));
           }
           break;
         }
@@ -434,7 +484,7 @@ class WindowRun {
           if (spec_.fn == Fn::kNthValue) {
             SQL_ASSIGN(Value v, eval(spec_.args[1], inputs_[input].context(params_)));
             if (v.null) {
-              set(input, Value::null_of(spec_.result));
+              SQL_CHECK(set(input, Value::null_of(spec_.result)));
               break;
             }
             if (v.i <= 0)
@@ -444,7 +494,13 @@ class WindowRun {
           const auto [start, end] = frame(part, sorted, p);
           if (range_error_) return *range_error_;
           std::optional<size_t> found;
-          if (spec_.fn == Fn::kLastValue) {
+          if (spec_.exclude == Exclude::kNoOthers) {
+            if (spec_.fn == Fn::kLastValue) {
+              if (end > start) found = end - 1;
+            } else if (static_cast<uint64_t>(nth) <= end - start) {
+              found = start + static_cast<size_t>(nth) - 1;
+            }
+          } else if (spec_.fn == Fn::kLastValue) {
             for (size_t q = end; q > start; --q)
               if (!excluded(part, p, q - 1)) {
                 found = q - 1;
@@ -452,39 +508,68 @@ class WindowRun {
               }
           } else {
             int64_t seen = 0;
-            for (size_t q = start; q < end; ++q)
+            for (size_t q = start; q < end; ++q) {
+              SQL_CHECK(check_cancel(q));
               if (!excluded(part, p, q) && ++seen == nth) {
                 found = q;
                 break;
               }
+            }
           }
-          set(input, found ? first_arg_[sorted[*found]] : Value::null_of(spec_.result));
+          if (found) {
+            SQL_ASSIGN(Value v, arg(sorted[*found]));
+            SQL_CHECK(set(input, std::move(v)));
+          } else {
+            SQL_CHECK(set(input, Value::null_of(spec_.result)));
+          }
           break;
         }
         case Fn::kAggregate: {
+          // A frame that moves at both ends, or excludes rows: computed over the frame.
           const auto [start, end] = frame(part, sorted, p);
           if (range_error_) return *range_error_;
-          auto add = [&](Accumulator& a, size_t q) -> SqlStatus {
-            if (spec_.agg.kind == AggKind::kCountStar) return a.add(Value{});
-            return a.add(first_arg_[sorted[q]]);
-          };
-          if (running) {
-            for (; added < end; ++added)
-              SQL_CHECK(add(*acc, added));
-            SQL_ASSIGN(Value v, acc->finish());
-            set(input, std::move(v));
-          } else {
-            Accumulator a(spec_.agg);
-            for (size_t q = start; q < end; ++q) {
-              SQL_CHECK(check_cancel(q));
-              if (!excluded(part, p, q)) SQL_CHECK(add(a, q));
-            }
-            SQL_ASSIGN(Value v, a.finish());
-            set(input, std::move(v));
+          Accumulator a(spec_.agg);
+          for (size_t q = start; q < end; ++q) {
+            SQL_CHECK(check_cancel(q));
+            if (!excluded(part, p, q)) SQL_CHECK(add_row(a, sorted, q));
           }
+          SQL_ASSIGN(Value v, a.finish());
+          SQL_CHECK(set(input, std::move(v)));
           break;
         }
       }
+    }
+    return Unit{};
+  }
+
+  // An aggregate over frames that all start at the partition's start (or, `from_end`, all end
+  // at its end): one accumulator, each row added once as the frames grow.
+  SqlStatus running(const Partition& part, const std::vector<size_t>& sorted, bool from_end) {
+    Accumulator acc(spec_.agg);
+    if (!from_end) {
+      size_t added = part.begin;
+      for (size_t p = part.begin; p < part.end; ++p) {
+        SQL_CHECK(check_cancel(p));
+        const auto [start, end] = frame(part, sorted, p);
+        if (range_error_) return *range_error_;
+        (void)start;
+        for (; added < end; ++added)
+          SQL_CHECK(add_row(acc, sorted, added));
+        SQL_ASSIGN(Value v, acc.finish());
+        SQL_CHECK(set(sorted[p], std::move(v)));
+      }
+      return Unit{};
+    }
+    size_t added = part.end;  // rows [added, end) are in
+    for (size_t p = part.end; p-- > part.begin;) {
+      SQL_CHECK(check_cancel(p));
+      const auto [start, end] = frame(part, sorted, p);
+      if (range_error_) return *range_error_;
+      (void)end;
+      for (; added > start; --added)
+        SQL_CHECK(add_row(acc, sorted, added - 1));
+      SQL_ASSIGN(Value v, acc.finish());
+      SQL_CHECK(set(sorted[p], std::move(v)));
     }
     return Unit{};
   }
@@ -494,10 +579,12 @@ class WindowRun {
   const std::vector<WindowInput>& inputs_;
   const std::vector<Value>& params_;
   const std::atomic<bool>& cancel_;
+  QueryMemory& memory_;
+  size_t charged_ = 0;  // what this window charged to memory_ (released with the query's rows)
   std::vector<Row>& values_;
   std::vector<std::string> partition_keys_, order_keys_;
   std::vector<Value> order_values_;  // the first ORDER BY value of every input
-  std::vector<Value> first_arg_;
+  std::vector<std::optional<Value>> first_arg_;
   int64_t start_offset_ = 0, end_offset_ = 0;
   Value range_start_offset_, range_end_offset_;
   std::vector<Value> range_start_keys_, range_end_keys_;
@@ -508,17 +595,19 @@ class WindowRun {
 
 SqlStatus compute_windows(const Plan& plan, const std::vector<WindowInput>& inputs,
                           const std::vector<Value>& params, const std::atomic<bool>& cancel,
-                          QueryMemory& memory, std::vector<Row>& values,
-                          std::vector<size_t>& order) {
+                          QueryMemory& memory, std::vector<Row>& values, std::vector<size_t>& order,
+                          size_t& charged) {
+  const size_t base = inputs.size() * (sizeof(Row) + 2 * sizeof(size_t));
+  SQL_CHECK(memory.charge(base, "the window functions"));
+  charged += base;
   values.assign(inputs.size(), Row(plan.windows.size()));
-  SQL_CHECK(memory.charge(inputs.size() * plan.windows.size() * sizeof(Value) +
-                              inputs.size() * (sizeof(Row) + 2 * sizeof(size_t)),
-                          "the window functions"));
   order.resize(inputs.size());
   for (size_t w = 0; w < plan.windows.size(); ++w) {
     std::iota(order.begin(), order.end(), size_t{0});
-    WindowRun run(plan.windows[w], w, inputs, params, cancel, values);
-    SQL_CHECK(run.run(order));
+    WindowRun run(plan.windows[w], w, inputs, params, cancel, memory, values);
+    SqlStatus done = run.run(order);
+    charged += run.charged();
+    SQL_CHECK(done);
   }
   return Unit{};
 }

@@ -24,10 +24,12 @@ struct WindowInput {
 
 // Computes plan.windows over `inputs`: values[i][w] is window w's value for inputs[i], and
 // `order` the order in which rows go out (sorted by the last window's PARTITION BY and ORDER
-// BY, as PostgreSQL's executor leaves them; input order among equals).
+// BY, as PostgreSQL's executor leaves them; input order among equals). What it holds is
+// charged to `memory` and added to `charged`, for the caller to release once it has projected
+// the rows.
 SqlStatus compute_windows(const Plan& plan, const std::vector<WindowInput>& inputs,
                           const std::vector<Value>& params, const std::atomic<bool>& cancel,
-                          QueryMemory& memory, std::vector<Row>& values,
-                          std::vector<size_t>& order);
+                          QueryMemory& memory, std::vector<Row>& values, std::vector<size_t>& order,
+                          size_t& charged);
 
 }  // namespace eddy::sql
