@@ -344,12 +344,16 @@ SqlResult<Expr> Binder::bind_column(const PgQuery__ColumnRef* ref) {
       return sql_error(sqlstate::kUndefinedColumn,
                        "column " + qualifier + "." + name + " does not exist", loc);
     }
+    SQL_ASSIGN(std::optional<Expr> outer_ref, outer_column(qualifier, name, loc));
+    if (outer_ref) return std::move(*outer_ref);
     if (auto outer = names_outer_scope(qualifier, name)) return correlated_subquery(*outer);
     return sql_error(sqlstate::kUndefinedTable,
                      "missing FROM-clause entry for table \"" + qualifier + "\"", loc);
   }
   SQL_ASSIGN(auto found, find_column(name, scopes_.size(), loc));
   if (found.first < 0) {
+    SQL_ASSIGN(std::optional<Expr> outer_ref, outer_column("", name, loc));
+    if (outer_ref) return std::move(*outer_ref);
     if (auto outer = names_outer_scope("", name)) return correlated_subquery(*outer);
     return sql_error(sqlstate::kUndefinedColumn, "column \"" + name + "\" does not exist", loc);
   }
@@ -362,6 +366,30 @@ SqlResult<Expr> Binder::bind_column(const PgQuery__ColumnRef* ref) {
     return merged;
   }
   return place(static_cast<size_t>(found.first), found.second);
+}
+
+SqlResult<std::optional<Expr>> Binder::outer_column(const std::string& qualifier,
+                                                    const std::string& name, int loc) {
+  // Only the query right around the subquery: a reference two levels out stays 0A000.
+  if (outer_scopes_.empty()) return std::optional<Expr>();
+  const auto& level = outer_scopes_.back();
+  std::optional<Expr> found;
+  for (const auto& scope : level.scopes) {
+    if (!qualifier.empty() && scope.alias != qualifier) continue;
+    auto c = column_index(*scope.table, name);
+    if (!c) continue;
+    if (found) return sql_error("42702", "column reference \"" + name + "\" is ambiguous", loc);
+    Expr e;
+    e.kind = ExprKind::kOuterRef;
+    e.index = static_cast<int>(scope.base + *c);
+    e.type = *c < scope.table->columns.size() ? scope.table->columns[*c].type
+                                              : kMetadataTypes[*c - scope.table->columns.size()];
+    e.name = name;
+    e.location = loc;
+    found = std::move(e);
+  }
+  if (found) correlated_found_ = true;
+  return found;
 }
 
 std::optional<int> Binder::names_outer_scope(const std::string& qualifier,
@@ -1050,7 +1078,9 @@ SqlResult<Expr> Binder::bind_sublink(const PgQuery__SubLink* link) {
   group_keys_ = nullptr;
   expr_depth_ = 0;
   outer_scopes_.push_back({scopes_, loc});
+  const bool saved_correlated = std::exchange(correlated_found_, false);
   auto bound = bind_in_own_scope(link->subselect->select_stmt, false);
+  const bool correlated = std::exchange(correlated_found_, saved_correlated);
   outer_scopes_.pop_back();
   expr_depth_ = saved_depth;
   allow_aggregates_ = saved_aggregates;
@@ -1103,6 +1133,7 @@ SqlResult<Expr> Binder::bind_sublink(const PgQuery__SubLink* link) {
     e.name = op;
   }
   e.subquery = std::make_shared<const Plan>(std::move(query));
+  e.correlated = correlated;
   return e;
 }
 

@@ -205,6 +205,11 @@ class Binder {
     int location;  // of the subquery bound inside them
   };
   std::vector<OuterScopes> outer_scopes_;
+  // A column of the query right around the subquery being bound, as kOuterRef (nullopt when
+  // it has none of that name); sets correlated_found_.
+  SqlResult<std::optional<Expr>> outer_column(const std::string& qualifier, const std::string& name,
+                                              int loc);
+  bool correlated_found_ = false;  // the subquery being bound read its outer query's row
   // The location of the subquery whose surrounding query has the name; nullopt when none.
   std::optional<int> names_outer_scope(const std::string& qualifier, const std::string& name) const;
   // Columns named in USING: unqualified, they mean the left input's column.

@@ -1055,6 +1055,23 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   allow_windows_ = false;
   no_windows_in_ = "LIMIT";
   plan.grouped = !plan.aggs.empty() || !plan.group_keys.empty() || having.has_value();
+  if (plan.grouped || !plan.windows.empty()) {
+    // A correlated subquery runs per input row; over groups (or in a window) there is no row.
+    auto correlated = [](const Expr& e, auto& self) -> bool {
+      if (e.kind == ExprKind::kSubquery && e.correlated) return true;
+      return std::any_of(e.args.begin(), e.args.end(),
+                         [&](const Expr& a) { return self(a, self); });
+    };
+    bool found = having && correlated(*having, correlated);
+    for (const auto& o : outputs)
+      found = found || correlated(o, correlated);
+    for (const auto& w : plan.windows)
+      for (const auto* list : {&w.args, &w.partition, &w.order})
+        for (const auto& e : *list)
+          found = found || correlated(e, correlated);
+    if (found)
+      return unsupported("a correlated subquery in a query with GROUP BY, aggregates or windows");
+  }
   if (plan.grouped) {
     group_keys_ = &plan.group_keys;
     for (auto& o : outputs) {

@@ -861,7 +861,8 @@ SqlStatus run_subqueries(Expr& e, const std::vector<Value>& params, Engine& engi
                          const std::atomic<bool>& cancel, QueryMemory& memory) {
   for (auto& a : e.args)
     SQL_CHECK(run_subqueries(a, params, engine, cancel, memory));
-  if (e.kind != ExprKind::kSubquery) return Unit{};
+  // A correlated subquery runs per row (CorrelatedRunner), not here.
+  if (e.kind != ExprKind::kSubquery || e.correlated) return Unit{};
   const Plan& query = *e.subquery;
   if (e.index == kInSubquery || e.index == kAnySubquery || e.index == kAllSubquery) {
     // IN keeps the distinct value keys (and whether a NULL came); ANY/ALL every value, which
@@ -925,6 +926,117 @@ SqlStatus run_subqueries(Expr& e, const std::vector<Value>& params, Engine& engi
   return Unit{};
 }
 
+// Calls fn on every expression of `plan` itself (not its inputs' or subqueries'); `PlanT` is
+// Plan or const Plan.
+template <typename PlanT, typename Fn>
+void for_each_expr(PlanT& plan, Fn&& fn) {
+  for (auto* o : {&plan.where, &plan.having, &plan.limit, &plan.offset})
+    if (*o) fn(**o);
+  for (auto* list : {&plan.outputs, &plan.group_keys})
+    for (auto& e : *list)
+      fn(e);
+  for (auto& a : plan.aggs)
+    fn(a.arg);
+  for (auto& w : plan.windows) {
+    for (auto* list : {&w.args, &w.partition, &w.order})
+      for (auto& e : *list)
+        fn(e);
+    fn(w.agg.arg);
+    for (auto* o : {&w.start_offset, &w.end_offset})
+      if (*o) fn(**o);
+  }
+  for (auto& j : plan.joins) {
+    if (j.condition) fn(*j.condition);
+    for (auto* list : {&j.left_keys, &j.right_keys})
+      for (auto& e : *list)
+        fn(e);
+  }
+}
+
+// The outer row's columns a correlated subquery reads (kOuterRef indexes), in its arms too.
+void outer_columns(const Plan& plan, std::vector<int>& out) {
+  auto walk = [&](const Expr& e, auto& self) -> void {
+    if (e.kind == ExprKind::kOuterRef && std::find(out.begin(), out.end(), e.index) == out.end())
+      out.push_back(e.index);
+    for (const auto& a : e.args)
+      self(a, self);
+  };
+  for_each_expr(plan, [&](const Expr& e) { walk(e, walk); });
+  for (const auto& arm : plan.union_arms)
+    outer_columns(*arm, out);
+}
+
+// `plan` with its outer references replaced by the outer row's values.
+Plan with_outer_row(const Plan& plan, const Row& outer) {
+  Plan copy = plan;
+  auto walk = [&](Expr& e, auto& self) -> void {
+    if (e.kind == ExprKind::kOuterRef) {
+      const Type type = e.type;
+      const int location = e.location;
+      Value v = outer[static_cast<size_t>(e.index)];
+      e = Expr{};
+      e.kind = ExprKind::kConst;
+      e.type = type;
+      e.location = location;
+      e.value = std::move(v);
+      return;
+    }
+    for (auto& a : e.args)
+      self(a, self);
+  };
+  for_each_expr(copy, [&](Expr& e) { walk(e, walk); });
+  for (auto& arm : copy.union_arms)
+    arm = std::make_shared<const Plan>(with_outer_row(*arm, outer));
+  return copy;
+}
+
+// Runs correlated subqueries for the rows of one run_select: each with the outer row's values
+// in place of its outer references, answers remembered per distinct set of those values.
+class CorrelatedRunner final : public CorrelatedSubqueries {
+ public:
+  CorrelatedRunner(const std::vector<Value>& params, Engine& engine,
+                   const std::atomic<bool>& cancel, QueryMemory& memory)
+      : params_(params), engine_(engine), cancel_(cancel), memory_(memory) {}
+
+  SqlResult<Value> eval(const Expr& subquery, const EvalContext& ctx) const override {
+    if (ctx.row == nullptr)
+      return sql_error(sqlstate::kFeatureNotSupported,
+                       "a correlated subquery in this position is not supported yet",
+                       subquery.location);
+    Entry& entry = cache_[&subquery];
+    if (!entry.columns_known) {
+      outer_columns(*subquery.subquery, entry.columns);
+      entry.columns_known = true;
+    }
+    Row key_values;
+    for (int c : entry.columns)
+      key_values.push_back((*ctx.row)[static_cast<size_t>(c)]);
+    std::string key = encode_key(key_values);
+    auto it = entry.answers.find(key);
+    if (it != entry.answers.end()) return sql::eval(it->second, ctx);
+    Expr ready = subquery;
+    ready.correlated = false;
+    ready.subquery = std::make_shared<const Plan>(with_outer_row(*subquery.subquery, *ctx.row));
+    SQL_CHECK(run_subqueries(ready, params_, engine_, cancel_, memory_));
+    auto value = sql::eval(ready, ctx);
+    if (entry.answers.size() < kMaxAnswers) entry.answers.emplace(std::move(key), std::move(ready));
+    return value;
+  }
+
+ private:
+  static constexpr size_t kMaxAnswers = 4096;  // per subquery
+  struct Entry {
+    bool columns_known = false;
+    std::vector<int> columns;
+    std::unordered_map<std::string, Expr> answers;  // the subquery run, by outer values
+  };
+  const std::vector<Value>& params_;
+  Engine& engine_;
+  const std::atomic<bool>& cancel_;
+  QueryMemory& memory_;
+  mutable std::unordered_map<const Expr*, Entry> cache_;
+};
+
 // The plan with its subqueries run (they may not refer to its rows, so once is enough).
 SqlResult<Plan> with_subqueries_run(const Plan& plan, const std::vector<Value>& params,
                                     Engine& engine, const std::atomic<bool>& cancel,
@@ -960,10 +1072,11 @@ SqlResult<Plan> with_subqueries_run(const Plan& plan, const std::vector<Value>& 
 SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>& params,
                                       Engine& engine, const std::atomic<bool>& cancel,
                                       QueryMemory& memory, ResultSink* sink) {
-  if (plan_has_subqueries(plan)) {
+  if (plan_has_subqueries(plan, /*uncorrelated_only=*/true)) {
     SQL_ASSIGN(const Plan ready, with_subqueries_run(plan, params, engine, cancel, memory));
     return run_select(ready, params, engine, cancel, memory, sink);
   }
+  const CorrelatedRunner correlated(params, engine, cancel, memory);
   SQL_ASSIGN(const int64_t limit, eval_count(plan.limit, params, -1));
   SQL_ASSIGN(const int64_t offset, eval_count(plan.offset, params, 0));
   StatementResult result;
@@ -1084,7 +1197,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
   std::vector<Group> groups;
   std::unordered_map<std::string, size_t> group_index;
   auto consume = [&](Row&& row) -> SqlStatus {
-    EvalContext ctx{.row = &row, .params = &params};
+    EvalContext ctx{.row = &row, .params = &params, .correlated = &correlated};
     if (plan.where) {
       SQL_ASSIGN(bool keep, eval_predicate(*plan.where, ctx));
       if (!keep) return Unit{};
@@ -1207,7 +1320,7 @@ SqlResult<StatementResult> run_select(const Plan& plan, const std::vector<Value>
       if (k == plan.joins.size()) return consume(Row(row));
       const JoinSpec& spec = plan.joins[k];
       Built& side = built[k];
-      EvalContext ctx{.row = &row, .params = &params};
+      EvalContext ctx{.row = &row, .params = &params, .correlated = &correlated};
       const std::vector<size_t>* candidates = &side.all;
       if (!spec.left_keys.empty()) {
         std::string key;

@@ -1373,7 +1373,13 @@ SqlResult<Value> eval(const Expr& e, const EvalContext& ctx) {
       return Value::boolean(all);
     }
     case ExprKind::kSubquery:
+      if (e.correlated && ctx.correlated != nullptr) return ctx.correlated->eval(e, ctx);
+      if (e.correlated)
+        return sql_error(sqlstate::kFeatureNotSupported,
+                         "a correlated subquery in this position is not supported yet", e.location);
       return sql_error(sqlstate::kInternalError, "a subquery was not run before its statement");
+    case ExprKind::kOuterRef:
+      return sql_error(sqlstate::kInternalError, "an outer reference outside its subquery");
     case ExprKind::kLike: {
       SQL_ASSIGN(Value s, eval(e.args[0], ctx));
       SQL_ASSIGN(Value p, eval(e.args[1], ctx));
@@ -1401,10 +1407,10 @@ SqlResult<bool> eval_predicate(const Expr& expr, const EvalContext& ctx) {
   return !v.null && v.b;
 }
 
-bool has_subquery(const Expr& e) {
-  if (e.kind == ExprKind::kSubquery) return true;
+bool has_subquery(const Expr& e, bool uncorrelated_only) {
+  if (e.kind == ExprKind::kSubquery && !(uncorrelated_only && e.correlated)) return true;
   for (const auto& a : e.args)
-    if (has_subquery(a)) return true;
+    if (has_subquery(a, uncorrelated_only)) return true;
   return false;
 }
 

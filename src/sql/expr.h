@@ -49,6 +49,9 @@ enum class ExprKind {
   // A window function's value for the current row: `index` into Plan::windows (and into
   // EvalContext::windows, where the executor puts the values once the window is computed).
   kWindowRef,
+  // In a correlated subquery: column `index` of the row of the query around it. The executor
+  // replaces it by that row's value before it runs the subquery for the row.
+  kOuterRef,
 };
 
 inline constexpr int kScalarSubquery = 0;
@@ -84,10 +87,20 @@ struct Expr {
   std::vector<Expr> args;
   std::shared_ptr<const Plan> subquery;  // kSubquery
   std::shared_ptr<const InSet> in_set;   // kInSet
+  bool correlated = false;  // kSubquery: it reads the row around it (kOuterRef), so runs per row
 };
 
-// Whether `e` holds a subquery (kSubquery) anywhere.
-bool has_subquery(const Expr& e);
+// Whether `e` holds a subquery (kSubquery) anywhere; with `uncorrelated_only`, one that can run
+// once before the statement's rows.
+bool has_subquery(const Expr& e, bool uncorrelated_only = false);
+
+struct EvalContext;
+// Runs a correlated subquery for the current row (the executor's; eval() calls it).
+class CorrelatedSubqueries {
+ public:
+  virtual ~CorrelatedSubqueries() = default;
+  virtual SqlResult<Value> eval(const Expr& subquery, const EvalContext& ctx) const = 0;
+};
 
 struct EvalContext {
   const Row* row = nullptr;
@@ -98,6 +111,7 @@ struct EvalContext {
   const Row* groups = nullptr;
   const Row* aggs = nullptr;
   const Row* windows = nullptr;  // the current row's window function values
+  const CorrelatedSubqueries* correlated = nullptr;
 };
 
 SqlResult<Value> eval(const Expr& expr, const EvalContext& ctx);

@@ -228,20 +228,22 @@ struct Plan {
   std::shared_ptr<const Plan> explained;
 };
 
-// Whether the plan's own expressions hold a subquery (not counting its inputs' and arms').
-inline bool plan_has_subqueries(const Plan& plan) {
-  auto in = [](const std::optional<Expr>& e) { return e && has_subquery(*e); };
-  auto any = [](const std::vector<Expr>& list) {
-    return std::any_of(list.begin(), list.end(), [](const Expr& e) { return has_subquery(e); });
+// Whether the plan's own expressions hold a subquery (not counting its inputs' and arms');
+// with `uncorrelated_only`, one that can run once before the plan's rows.
+inline bool plan_has_subqueries(const Plan& plan, bool uncorrelated_only = false) {
+  auto in = [&](const std::optional<Expr>& e) { return e && has_subquery(*e, uncorrelated_only); };
+  auto any = [&](const std::vector<Expr>& list) {
+    return std::any_of(list.begin(), list.end(),
+                       [&](const Expr& e) { return has_subquery(e, uncorrelated_only); });
   };
   if (in(plan.where) || in(plan.having) || in(plan.limit) || in(plan.offset) || any(plan.outputs) ||
       any(plan.group_keys))
     return true;
   for (const auto& a : plan.aggs)
-    if (has_subquery(a.arg)) return true;
+    if (has_subquery(a.arg, uncorrelated_only)) return true;
   for (const auto& w : plan.windows)
-    if (any(w.args) || any(w.partition) || any(w.order) || has_subquery(w.agg.arg) ||
-        in(w.start_offset) || in(w.end_offset))
+    if (any(w.args) || any(w.partition) || any(w.order) ||
+        has_subquery(w.agg.arg, uncorrelated_only) || in(w.start_offset) || in(w.end_offset))
       return true;
   for (const auto& j : plan.joins)
     if (in(j.condition) || any(j.left_keys) || any(j.right_keys)) return true;

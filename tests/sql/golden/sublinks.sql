@@ -1,6 +1,6 @@
 -- Subqueries in expressions (answers checked against PostgreSQL 15): IN (SELECT ...) with
 -- three-valued NULLs, op ANY/ALL, EXISTS, scalar subqueries (NULL for no row, 21000 for two), run once
--- before the query's rows; correlated ones answer 0A000.
+-- before the query's rows; correlated ones run per row of the query around them.
 CREATE TABLE s (a int, b text, n numeric);
 INSERT INTO s VALUES (1, 'x', 1.0), (1, 'x', 1.00), (2, 'y', 2), (3, NULL, NULL), (NULL, NULL, NULL), (NULL, NULL, NULL), (2, 'y', 2.0), (4, 'z', 4);
 CREATE TABLE u (k int);
