@@ -373,11 +373,15 @@ SqlResult<std::optional<Expr>> Binder::outer_column(const std::string& qualifier
   // Only the query right around the subquery: a reference two levels out stays 0A000.
   if (outer_scopes_.empty()) return std::optional<Expr>();
   const auto& level = outer_scopes_.back();
+  const bool merged =
+      qualifier.empty() && std::find(level.using_names.begin(), level.using_names.end(), name) !=
+                               level.using_names.end();
   std::optional<Expr> found;
   for (const auto& scope : level.scopes) {
     if (!qualifier.empty() && scope.alias != qualifier) continue;
     auto c = column_index(*scope.table, name);
     if (!c) continue;
+    if (found && merged) break;  // a USING column: the left one
     if (found) return sql_error("42702", "column reference \"" + name + "\" is ambiguous", loc);
     Expr e;
     e.kind = ExprKind::kOuterRef;
@@ -602,6 +606,15 @@ SqlResult<AggSpec> Binder::bind_aggregate_spec(const PgQuery__FuncCall* f, const
     in_aggregate_ = saved_in_aggregate;
     if (!arg.ok()) return arg.error();
     Expr a = std::move(*arg);
+    // PostgreSQL makes an aggregate of only the outer query's columns an aggregate of that
+    // query; that is not done here.
+    auto reads = [](const Expr& e, ExprKind kind, auto& self) -> bool {
+      if (e.kind == kind) return true;
+      return std::any_of(e.args.begin(), e.args.end(),
+                         [&](const Expr& x) { return self(x, kind, self); });
+    };
+    if (reads(a, ExprKind::kOuterRef, reads) && !reads(a, ExprKind::kColumn, reads))
+      return unsupported("an aggregate of the outer query's columns inside a subquery", loc);
     if (a.type == Type::kUnknown) {
       SQL_ASSIGN(a, coerce_to(std::move(a), kind == AggKind::kCount ? Type::kText
                                             : kind == AggKind::kBoolAnd || kind == AggKind::kBoolOr
@@ -1077,7 +1090,7 @@ SqlResult<Expr> Binder::bind_sublink(const PgQuery__SubLink* link) {
   aggs_ = nullptr;
   group_keys_ = nullptr;
   expr_depth_ = 0;
-  outer_scopes_.push_back({scopes_, loc});
+  outer_scopes_.push_back({scopes_, loc, using_names_});
   const bool saved_correlated = std::exchange(correlated_found_, false);
   auto bound = bind_in_own_scope(link->subselect->select_stmt, false);
   const bool correlated = std::exchange(correlated_found_, saved_correlated);

@@ -164,7 +164,7 @@ class Binder {
   SqlResult<const PgQuery__WindowDef*> named_window(const std::string& name, int location) const;
   // `spec` (which names `base`) with what it takes from base, or PostgreSQL's 42P20.
   SqlResult<PgQuery__WindowDef> derive_window(const PgQuery__WindowDef& spec,
-                                              const PgQuery__WindowDef& base) const;
+                                              const PgQuery__WindowDef& base, bool in_over) const;
   // The SELECT's WINDOW clause, each entry merged with the earlier one it names.
   SqlStatus resolve_window_clause(const PgQuery__SelectStmt* s);
   std::vector<WindowSpec>* windows_ = nullptr;     // the window calls of the SELECT being bound
@@ -202,7 +202,8 @@ class Binder {
   // A name found only there makes the subquery correlated (0A000) rather than unknown.
   struct OuterScopes {
     std::vector<Scope> scopes;
-    int location;  // of the subquery bound inside them
+    int location;                            // of the subquery bound inside them
+    std::vector<std::string> using_names{};  // their USING columns (named once, the left one)
   };
   std::vector<OuterScopes> outer_scopes_;
   // A column of the query right around the subquery being bound, as kOuterRef (nullopt when

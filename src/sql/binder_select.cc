@@ -83,36 +83,38 @@ std::string Binder::output_name(const Node* node) const {
 
 namespace {
 
-// Marks the aggregates `e` refers to.
-void mark_aggregate_refs(const Expr& e, std::vector<bool>& used) {
-  if (e.kind == ExprKind::kAggRef && e.index >= 0 && static_cast<size_t>(e.index) < used.size())
+// Marks the computed values of `kind` (kAggRef, kWindowRef) `e` refers to.
+void mark_refs(const Expr& e, ExprKind kind, std::vector<bool>& used) {
+  if (e.kind == kind && e.index >= 0 && static_cast<size_t>(e.index) < used.size())
     used[static_cast<size_t>(e.index)] = true;
   for (const auto& a : e.args)
-    mark_aggregate_refs(a, used);
+    mark_refs(a, kind, used);
 }
 
-void renumber_aggregate_refs(Expr& e, const std::vector<int>& renumbered) {
-  if (e.kind == ExprKind::kAggRef) e.index = renumbered[static_cast<size_t>(e.index)];
+void renumber_refs(Expr& e, ExprKind kind, const std::vector<int>& renumbered) {
+  if (e.kind == kind) e.index = renumbered[static_cast<size_t>(e.index)];
   for (auto& a : e.args)
-    renumber_aggregate_refs(a, renumbered);
+    renumber_refs(a, kind, renumbered);
 }
 
-// Removes the aggregates none of `exprs` refers to and renumbers the references.
-void drop_unreferenced_aggregates(std::vector<AggSpec>& aggs, const std::vector<Expr*>& exprs) {
-  std::vector<bool> used(aggs.size(), false);
+// Removes the aggregates (or window calls) none of `exprs` refers to and renumbers the
+// references.
+template <typename Spec>
+void drop_unreferenced(std::vector<Spec>& specs, ExprKind kind, const std::vector<Expr*>& exprs) {
+  std::vector<bool> used(specs.size(), false);
   for (const Expr* e : exprs)
-    mark_aggregate_refs(*e, used);
+    mark_refs(*e, kind, used);
   if (std::all_of(used.begin(), used.end(), [](bool u) { return u; })) return;
-  std::vector<int> renumbered(aggs.size(), -1);
-  std::vector<AggSpec> kept;
-  for (size_t i = 0; i < aggs.size(); ++i) {
+  std::vector<int> renumbered(specs.size(), -1);
+  std::vector<Spec> kept;
+  for (size_t i = 0; i < specs.size(); ++i) {
     if (!used[i]) continue;
     renumbered[i] = static_cast<int>(kept.size());
-    kept.push_back(std::move(aggs[i]));
+    kept.push_back(std::move(specs[i]));
   }
-  aggs = std::move(kept);
+  specs = std::move(kept);
   for (Expr* e : exprs)
-    renumber_aggregate_refs(*e, renumbered);
+    renumber_refs(*e, kind, renumbered);
 }
 
 // The inputs an expression reads, as a bit per scope (columns only).
@@ -215,9 +217,11 @@ SqlResult<TableDef> Binder::bind_subquery_table(const PgQuery__SelectStmt* query
                                                 size_t n_colnames, int location) {
   // Without LATERAL it sees nothing of the queries around it, not even an enclosing
   // subquery's.
-  auto outer = std::exchange(outer_scopes_, {});
+  // (A level with no scopes stands between it and them, so a name found beyond is the 0A000
+  // of a correlated reference PostgreSQL would allow, not "does not exist".)
+  outer_scopes_.push_back({{}, -1});
   auto bound_or = bind_in_own_scope(query, false);
-  outer_scopes_ = std::move(outer);
+  outer_scopes_.pop_back();
   SQL_ASSIGN(Plan bound, std::move(bound_or));
   if (n_colnames > bound.columns.size())
     return sql_error("42P10",
@@ -318,7 +322,12 @@ SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
     join.right_keys.push_back(eq.args[1]);
     // The merged column: the left one for INNER and LEFT, the right one for RIGHT, and for FULL
     // whichever side has a row (COALESCE), each in the type both compare as.
-    if (join.right_outer) {
+    const Type common = eq.args[0].type;
+    if (!join.right_outer && le.type != common) {
+      // PostgreSQL's merged column has the type both compare as: for LEFT the left one cast
+      // to it, for INNER whichever side already has it.
+      merged_columns_[left_col] = join.left_outer || re.type != common ? eq.args[0] : eq.args[1];
+    } else if (join.right_outer) {
       Expr merged = eq.args[1];
       if (full) {
         merged = Expr{};
@@ -351,11 +360,11 @@ SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
     std::vector<const Expr*> parts;
     conjuncts(on, parts);
     const uint64_t right_bit = uint64_t{1} << std::min<size_t>(right, 63);
+    bool constant_only = true;  // every conjunct a constant (ON true)
     for (const Expr* part : parts) {
-      uint64_t both = 0;
-      scopes_read(*part, bases, both);
-      const bool crosses = (both & right_bit) != 0 && (both & ~right_bit) != 0;
-      bool key = false;
+      constant_only = constant_only && part->kind == ExprKind::kConst;
+      // A correlated subquery reads columns scopes_read cannot see: never a hash key.
+      if (has_subquery(*part)) continue;
       if (part->kind == ExprKind::kCall && part->name == "=" && part->args.size() == 2) {
         uint64_t a = 0, b = 0;
         scopes_read(part->args[0], bases, a);
@@ -363,20 +372,18 @@ SqlResult<Unit> Binder::bind_from(const Node* from, Plan& plan) {
         if (a != 0 && b == right_bit && (a & right_bit) == 0) {
           join.left_keys.push_back(part->args[0]);
           join.right_keys.push_back(part->args[1]);
-          key = true;
         } else if (b != 0 && a == right_bit && (b & right_bit) == 0) {
           join.left_keys.push_back(part->args[1]);
           join.right_keys.push_back(part->args[0]);
-          key = true;
         }
       }
-      // PostgreSQL's FULL JOIN is a hash or merge join: a condition between the two sides
-      // other than such an equality it cannot run.
-      if (full && crosses && !key)
-        return sql_error(sqlstate::kFeatureNotSupported,
-                         "FULL JOIN is only supported with merge-joinable or hash-joinable join "
-                         "conditions");
     }
+    // PostgreSQL's FULL JOIN is a hash or merge join: it needs an equality between the two
+    // sides to hash on (any other condition then filters the pairs), unless ON is constant.
+    if (full && join.left_keys.empty() && !constant_only)
+      return sql_error(sqlstate::kFeatureNotSupported,
+                       "FULL JOIN is only supported with merge-joinable or hash-joinable join "
+                       "conditions");
     join.condition = std::move(on);
   }
   return Unit{};
@@ -1065,10 +1072,14 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
     bool found = having && correlated(*having, correlated);
     for (const auto& o : outputs)
       found = found || correlated(o, correlated);
-    for (const auto& w : plan.windows)
+    for (const auto& w : plan.windows) {
       for (const auto* list : {&w.args, &w.partition, &w.order})
         for (const auto& e : *list)
           found = found || correlated(e, correlated);
+      found = found || correlated(w.agg.arg, correlated);
+      for (const auto* o : {&w.start_offset, &w.end_offset})
+        found = found || (*o && correlated(**o, correlated));
+    }
     if (found)
       return unsupported("a correlated subquery in a query with GROUP BY, aggregates or windows");
   }
@@ -1096,10 +1107,13 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
   // is not computed, as in PostgreSQL, so its argument is never evaluated. (Not in a
   // materialized view: its aggregates' positions are part of its stored state, which views
   // created before this rule have too.)
+  // Window calls likewise (their arguments are never evaluated); only the select list and
+  // ORDER BY refer to them.
   if (!binding_view_) {
     std::vector<Expr*> exprs;
     for (auto& o : outputs)
       exprs.push_back(&o);
+    drop_unreferenced(plan.windows, ExprKind::kWindowRef, exprs);
     if (plan.having) exprs.push_back(&*plan.having);
     for (auto& w : plan.windows) {
       for (auto* list : {&w.args, &w.partition, &w.order})
@@ -1107,7 +1121,7 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
           exprs.push_back(&e);
       exprs.push_back(&w.agg.arg);
     }
-    drop_unreferenced_aggregates(plan.aggs, exprs);
+    drop_unreferenced(plan.aggs, ExprKind::kAggRef, exprs);
   }
   for (size_t i = 0; i < targets.size(); ++i)
     plan.columns.push_back({targets[i].name, outputs[i].type});

@@ -68,7 +68,8 @@ SqlResult<const PgQuery__WindowDef*> Binder::named_window(const std::string& nam
 }
 
 SqlResult<PgQuery__WindowDef> Binder::derive_window(const PgQuery__WindowDef& spec,
-                                                    const PgQuery__WindowDef& base) const {
+                                                    const PgQuery__WindowDef& base,
+                                                    bool in_over) const {
   // PostgreSQL's rules for a window that names another: it takes the other's PARTITION BY,
   // and its ORDER BY unless it has its own, and has its own frame; the other may have no frame.
   const std::string ref = spec.refname;
@@ -81,7 +82,7 @@ SqlResult<PgQuery__WindowDef> Binder::derive_window(const PgQuery__WindowDef& sp
   if ((base.frame_options & kNonDefault) != 0) {
     SqlError e = sql_error(
         "42P20", "cannot copy window \"" + ref + "\" because it has a frame clause", spec.location);
-    if (spec.n_order_clause == 0 && (spec.frame_options & kNonDefault) == 0)
+    if (in_over && spec.n_order_clause == 0 && (spec.frame_options & kNonDefault) == 0)
       e.hint = "Omit the parentheses in this OVER clause.";
     return e;
   }
@@ -108,7 +109,7 @@ SqlStatus Binder::resolve_window_clause(const PgQuery__SelectStmt* s) {
     if (w->refname != nullptr && *w->refname != '\0') {
       // Only the windows before it can be named.
       SQL_ASSIGN(const PgQuery__WindowDef* base, named_window(w->refname, w->location));
-      SQL_ASSIGN(resolved, derive_window(*w, *base));
+      SQL_ASSIGN(resolved, derive_window(*w, *base, /*in_over=*/false));
       resolved.name = w->name;
     }
     named_windows_.push_back(resolved);
@@ -226,7 +227,7 @@ SqlResult<Expr> Binder::bind_window_function(const PgQuery__FuncCall* f, const s
     window = *named;
   } else if (over->refname != nullptr && *over->refname != '\0') {
     SQL_ASSIGN(const PgQuery__WindowDef* base, named_window(over->refname, over->location));
-    SQL_ASSIGN(window, derive_window(*over, *base));
+    SQL_ASSIGN(window, derive_window(*over, *base, /*in_over=*/true));
   }
   const PgQuery__WindowDef* partition_from = &window;
   const PgQuery__WindowDef* order_from = &window;

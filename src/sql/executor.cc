@@ -1008,18 +1008,52 @@ class CorrelatedRunner final : public CorrelatedSubqueries {
       outer_columns(*subquery.subquery, entry.columns);
       entry.columns_known = true;
     }
-    Row key_values;
-    for (int c : entry.columns)
-      key_values.push_back((*ctx.row)[static_cast<size_t>(c)]);
-    std::string key = encode_key(key_values);
+    // The answers are remembered by the outer values exactly as they are (1.0 and 1.00 are
+    // two keys: the subquery may show them), not by equality.
+    std::string key;
+    for (int c : entry.columns) {
+      const Value& v = (*ctx.row)[static_cast<size_t>(c)];
+      key += std::to_string(static_cast<int>(v.type)) + (v.null ? "n" : "v");
+      const std::string text = v.null ? std::string() : to_text(v);
+      key += std::to_string(text.size()) + ":" + text;
+    }
+    // The left side of IN/ANY/ALL is the outer query's: evaluated here, for this row, and
+    // read by the answer through column i of `needles`.
+    Row needles;
+    for (const auto& a : subquery.args) {
+      SQL_ASSIGN(Value v, sql::eval(a, ctx));
+      needles.push_back(std::move(v));
+    }
+    const EvalContext needle_ctx{.row = &needles, .params = ctx.params};
     auto it = entry.answers.find(key);
-    if (it != entry.answers.end()) return sql::eval(it->second, ctx);
+    if (it != entry.answers.end()) return sql::eval(it->second, needle_ctx);
     Expr ready = subquery;
     ready.correlated = false;
+    for (size_t i = 0; i < ready.args.size(); ++i) {
+      Expr placeholder;
+      placeholder.kind = ExprKind::kColumn;
+      placeholder.index = static_cast<int>(i);
+      placeholder.type = ready.args[i].type;
+      ready.args[i] = std::move(placeholder);
+    }
     ready.subquery = std::make_shared<const Plan>(with_outer_row(*subquery.subquery, *ctx.row));
-    SQL_CHECK(run_subqueries(ready, params_, engine_, cancel_, memory_));
-    auto value = sql::eval(ready, ctx);
-    if (entry.answers.size() < kMaxAnswers) entry.answers.emplace(std::move(key), std::move(ready));
+    // What running it holds (its hash tables, groups) goes back once it has answered; what
+    // the answer keeps is charged while it is remembered.
+    const size_t before = memory_.used();
+    SqlStatus ran = run_subqueries(ready, params_, engine_, cancel_, memory_);
+    if (memory_.used() > before) memory_.release(memory_.used() - before);
+    SQL_CHECK(ran);
+    auto value = sql::eval(ready, needle_ctx);
+    if (entry.answers.size() < kMaxAnswers) {
+      size_t bytes = key.size() + kEntryOverheadBytes + approximate_bytes(Row{ready.value});
+      if (ready.in_set) {
+        for (const auto& k : ready.in_set->keys)
+          bytes += k.size() + kEntryOverheadBytes;
+        bytes += approximate_bytes(ready.in_set->values);
+      }
+      SQL_CHECK(memory_.charge(bytes, "the answers of a correlated subquery"));
+      entry.answers.emplace(std::move(key), std::move(ready));
+    }
     return value;
   }
 

@@ -867,11 +867,12 @@ SqlStatus Accumulator::add(const Value& v) {
         float_sum_ = sum;
       }
       break;
+    // Of equal values the later one wins, as in PostgreSQL (max(1.0, 1.00) is 1.00).
     case AggKind::kMin:
-      if (first || compare_values(v, extreme_) < 0) extreme_ = v;
+      if (first || compare_values(v, extreme_) <= 0) extreme_ = v;
       break;
     case AggKind::kMax:
-      if (first || compare_values(v, extreme_) > 0) extreme_ = v;
+      if (first || compare_values(v, extreme_) >= 0) extreme_ = v;
       break;
     case AggKind::kBoolAnd:
       extreme_ = Value::boolean(first ? v.b : (extreme_.b && v.b));

@@ -368,11 +368,16 @@ class WindowRun {
     switch (spec_.agg.kind) {
       case AggKind::kCountStar:
       case AggKind::kCount:
-      case AggKind::kMin:
-      case AggKind::kMax:
       case AggKind::kBoolAnd:
       case AggKind::kBoolOr:
         return true;
+      case AggKind::kMin:
+      case AggKind::kMax: {
+        // The later of equal values wins: only where equal values look alike.
+        const Type t = spec_.agg.arg.type;
+        return t != Type::kNumeric && t != Type::kFloat4 && t != Type::kFloat8 &&
+               t != Type::kInterval && t != Type::kJsonb;
+      }
       case AggKind::kSum:
       case AggKind::kAvg:
         // Exact arithmetic only: float sums depend on the order.

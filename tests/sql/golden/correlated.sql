@@ -22,3 +22,24 @@ SELECT cust, (SELECT tier FROM cc WHERE name = cust) FROM co GROUP BY cust ORDER
 SELECT name FROM cc WHERE EXISTS (SELECT 1 FROM co WHERE EXISTS (SELECT 1 FROM cc c3 WHERE c3.name = co.cust AND c3.tier = cc.tier)) ORDER BY 1;
 SELECT id FROM co o ORDER BY (SELECT tier FROM cc WHERE name = o.cust) NULLS FIRST, id;
 CREATE MATERIALIZED VIEW cv AS SELECT name FROM cc WHERE EXISTS (SELECT 1 FROM co WHERE co.cust = cc.name);
+-- Answers remembered by exact outer values, aggregates of outer columns (0A000), FULL JOIN with an
+-- extra condition, USING types, the later of equal values for max/min, derived tables inside a
+-- correlated subquery (0A000).
+CREATE TABLE ra (x int, v numeric, s text);
+CREATE TABLE rb (x int, w numeric);
+INSERT INTO ra VALUES (1, 1.0, 'p'), (2, 1.00, 'q'), (3, 2, 'r');
+INSERT INTO rb VALUES (1, 1.000), (3, 5), (4, 6);
+SELECT (SELECT count(ra.x)) FROM ra;
+SELECT v, (SELECT v::text) FROM ra ORDER BY x;
+SELECT * FROM ra FULL JOIN rb ON ra.x = rb.x AND ra.v < rb.w ORDER BY ra.x, rb.x;
+SELECT * FROM ra FULL JOIN rb ON ra.x > 1 ORDER BY 1;
+SELECT * FROM ra JOIN rb USING (x) WHERE EXISTS (SELECT 1 FROM rb r2 WHERE r2.x = x) ORDER BY 1;
+SELECT * FROM ra JOIN rb ON ra.x = rb.x WHERE EXISTS (SELECT 1 FROM (SELECT * FROM rb WHERE rb.x = ra.x) s);
+SELECT max(v), min(v) FROM ra WHERE x < 3;
+SELECT x, max(v) OVER (ORDER BY x ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING), max(v) OVER (ORDER BY x ROWS BETWEEN CURRENT ROW AND 5 FOLLOWING) FROM ra ORDER BY x;
+CREATE TABLE rc (x numeric);
+INSERT INTO rc VALUES (1), (3);
+SELECT * FROM ra JOIN rc USING (x) ORDER BY 1;
+SELECT * FROM ra LEFT JOIN rc USING (x) ORDER BY 1;
+SELECT x FROM ra WHERE x IN (SELECT rb.x FROM rb WHERE rb.w > ra.v) AND (SELECT count(*) FROM rb WHERE rb.x = ra.x) IN (SELECT 1 WHERE ra.x > 0) ORDER BY 1;
+SELECT 1 FROM ra WINDOW w1 AS (ORDER BY x ROWS 1 PRECEDING), w2 AS (w1);
