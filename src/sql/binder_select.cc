@@ -762,7 +762,10 @@ SqlStatus Binder::bind_distinct_on(const PgQuery__SelectStmt* s,
   // set is the one kept.
   bool skipped = false;
   std::vector<bool> matched(plan.distinct_on.size(), false);
+  std::vector<size_t> seen;  // a key ORDER BY repeats counts once, as PostgreSQL drops it
   for (const auto& key : plan.order) {
+    if (std::find(seen.begin(), seen.end(), key.column) != seen.end()) continue;
+    seen.push_back(key.column);
     auto it = std::find(plan.distinct_on.begin(), plan.distinct_on.end(), key.column);
     if (it == plan.distinct_on.end()) {
       skipped = true;
@@ -1050,8 +1053,13 @@ SqlResult<Plan> Binder::bind_select(const PgQuery__SelectStmt* s) {
                            "for SELECT DISTINCT, ORDER BY expressions must appear in select list",
                            e.location);
       } else {
-        column = outputs.size();
-        outputs.push_back(std::move(e));
+        // An expression the select list has is that output, as PostgreSQL matches them.
+        for (size_t c = 0; c < outputs.size() && !column; ++c)
+          if (same_expr(e, outputs[c])) column = c;
+        if (!column) {
+          column = outputs.size();
+          outputs.push_back(std::move(e));
+        }
       }
     }
     key.column = *column;

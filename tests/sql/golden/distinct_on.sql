@@ -18,3 +18,11 @@ SELECT DISTINCT ON (k, v) k FROM dd ORDER BY k, t;
 SELECT DISTINCT ON (nope) k FROM dd;
 SELECT DISTINCT ON (k) k, v FROM dd ORDER BY k, v LIMIT 0;
 CREATE MATERIALIZED VIEW dv AS SELECT DISTINCT ON (k) k, v FROM dd;
+-- ORDER BY and DISTINCT ON keys matched to select-list expressions, a repeated ORDER BY key.
+CREATE TABLE di (id int, d int, a int, b text);
+INSERT INTO di VALUES (1, 1, 5, 'x'), (2, 1, 3, 'y'), (3, 2, 1, 'x'), (4, NULL, 2, 'z');
+SELECT DISTINCT ON (d) d AS c2 FROM di ORDER BY d, id;
+SELECT DISTINCT ON (lower(b)) lower(b), id FROM di ORDER BY lower(b), id;
+SELECT DISTINCT ON (1) b FROM di ORDER BY 1, a, b;
+SELECT a + 1 AS p FROM di ORDER BY a + 1 DESC;
+SELECT DISTINCT ON (d) d, a FROM di ORDER BY d, a DESC;
