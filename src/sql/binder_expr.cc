@@ -877,7 +877,8 @@ SqlResult<Expr> Binder::bind_expr_node(const Node* node) {
           // Not a constant, or a constant that does not fit: a cast that runs. PostgreSQL
           // applies a type modifier with a function its planner folds (even to a literal), so
           // the failing one is raised only if simplification leaves it reachable.
-          if (e.kind != ExprKind::kCast) {
+          // (A cast that already rounds to a type modifier keeps it: this one goes on top.)
+          if (e.kind != ExprKind::kCast || e.precision >= 0) {
             Expr wrap;
             wrap.kind = ExprKind::kCast;
             wrap.type = spec.type;

@@ -76,3 +76,10 @@ SELECT exp(6000::numeric);
 SELECT 2::numeric ^ 1000000;
 SELECT power(1 + 1e-45::numeric, 0.5), 1.0000001::numeric ^ 2000000000, exp(1e-45::numeric);
 SELECT sqrt(1e-2001::numeric) = 0, sqrt(('0.' || repeat('0', 2500) || '4')::numeric) = 0;
+-- Nested casts to numeric(p,s): each type modifier rounds in turn (checked against PostgreSQL 15).
+CREATE TABLE nc (n numeric);
+INSERT INTO nc VALUES (2.5), (123.456), (-0.5);
+SELECT (n::numeric(3,0))::numeric(10,2) FROM nc ORDER BY n;
+SELECT (CAST(n AS numeric(5,1)))::decimal(12,4) FROM nc ORDER BY n;
+SELECT (n::numeric(4,2))::numeric(10,2) FROM nc ORDER BY n;
+SELECT ((n * 2)::numeric(6,1))::numeric(8,3) FROM nc ORDER BY n;
