@@ -303,7 +303,7 @@ SqlResult<Expr> Binder::bind_window_function(const PgQuery__FuncCall* f, const s
     const char* mode_name = spec.mode == WindowSpec::Mode::kRows     ? "ROWS"
                             : spec.mode == WindowSpec::Mode::kGroups ? "GROUPS"
                                                                      : "RANGE";
-    auto bind_offset = [&](const Node* node, const char* which) -> SqlResult<std::optional<Expr>> {
+    auto bind_offset = [&](const Node* node) -> SqlResult<std::optional<Expr>> {
       if (node == nullptr) return std::optional<Expr>();
       // Evaluated once, before any row: no aggregates, no columns.
       const bool saved_allow = allow_aggregates_;
@@ -317,7 +317,6 @@ SqlResult<Expr> Binder::bind_window_function(const PgQuery__FuncCall* f, const s
               std::string("aggregate functions are not allowed in window ") + mode_name;
         return bound.error();
       }
-      (void)which;
       if (const Expr* column = find_column_ref(*bound))
         return sql_error("42P10",
                          std::string("argument of ") + mode_name + " must not contain variables",
@@ -328,8 +327,8 @@ SqlResult<Expr> Binder::bind_window_function(const PgQuery__FuncCall* f, const s
       }
       return std::optional<Expr>(std::move(e));
     };
-    SQL_ASSIGN(spec.start_offset, bind_offset(frame_from->start_offset, "starting"));
-    SQL_ASSIGN(spec.end_offset, bind_offset(frame_from->end_offset, "ending"));
+    SQL_ASSIGN(spec.start_offset, bind_offset(frame_from->start_offset));
+    SQL_ASSIGN(spec.end_offset, bind_offset(frame_from->end_offset));
     // RANGE: the offset is a distance in the ORDER BY value's terms (a number of its kind, an
     // interval for dates and times); the bounds are the value plus and minus it.
     auto range_bound =

@@ -1076,28 +1076,12 @@ SqlResult<Plan> with_subqueries_run(const Plan& plan, const std::vector<Value>& 
                                     Engine& engine, const std::atomic<bool>& cancel,
                                     QueryMemory& memory) {
   Plan copy = plan;
-  auto run = [&](Expr& e) { return run_subqueries(e, params, engine, cancel, memory); };
-  for (auto* o : {&copy.where, &copy.having, &copy.limit, &copy.offset})
-    if (*o) SQL_CHECK(run(**o));
-  for (auto* list : {&copy.outputs, &copy.group_keys})
-    for (auto& e : *list)
-      SQL_CHECK(run(e));
-  for (auto& a : copy.aggs)
-    SQL_CHECK(run(a.arg));
-  for (auto& w : copy.windows) {
-    for (auto* list : {&w.args, &w.partition, &w.order})
-      for (auto& e : *list)
-        SQL_CHECK(run(e));
-    SQL_CHECK(run(w.agg.arg));
-    for (auto* o : {&w.start_offset, &w.end_offset})
-      if (*o) SQL_CHECK(run(**o));
-  }
-  for (auto& j : copy.joins) {
-    if (j.condition) SQL_CHECK(run(*j.condition));
-    for (auto* list : {&j.left_keys, &j.right_keys})
-      for (auto& e : *list)
-        SQL_CHECK(run(e));
-  }
+  // The same expressions for_each_expr walks to find outer references (one list of them).
+  SqlStatus status = Unit{};
+  for_each_expr(copy, [&](Expr& e) {
+    if (status.ok()) status = run_subqueries(e, params, engine, cancel, memory);
+  });
+  SQL_CHECK(status);
   return copy;
 }
 

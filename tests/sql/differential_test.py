@@ -1458,6 +1458,19 @@ class Generator:
     def start_windows(self):
         self.windows, self.window_defs = [], []
 
+    def aliased_items(self, items, is_ambiguous):
+        """The select list of (expression, tag) items, some aliased c1, c2, ...: the expressions
+        as written, (position, alias, expression) per output, and the positions whose tag
+        is_ambiguous says may print differently for equal rows."""
+        exprs, outputs, ambiguous = [], [], set()
+        for i, (e, amb) in enumerate(items):
+            alias = f"c{i + 1}" if self.chance(0.4) else None
+            exprs.append(e + (f" AS {alias}" if alias else ""))
+            outputs.append((i + 1, alias, e))
+            if is_ambiguous(amb):
+                ambiguous.add(i)
+        return exprs, outputs, ambiguous
+
     def q_window(self):
         """Window functions over the rows of FROM and WHERE, next to plain expressions."""
         frm = self.from_clause()
@@ -1467,13 +1480,7 @@ class Generator:
                  for _ in range(self.pick([0, 0, 1, 2]))]
         items += [self.window_call() for _ in range(self.pick([1, 1, 2, 3]))]
         self.r.shuffle(items)
-        exprs, outputs, ambiguous = [], [], set()
-        for i, (e, amb) in enumerate(items):
-            alias = f"c{i + 1}" if self.chance(0.4) else None
-            exprs.append(e + (f" AS {alias}" if alias else ""))
-            outputs.append((i + 1, alias, e))
-            if amb:
-                ambiguous.add(i)
+        exprs, outputs, ambiguous = self.aliased_items(items, lambda amb: bool(amb))
         sql = f"SELECT {', '.join(exprs)} FROM {frm}{where}{self.window_clause()}"
         order, ordered, limited = self.order_limit(outputs)
         # aggregated: which failing expression PostgreSQL evaluates first depends on its plan
@@ -1521,13 +1528,7 @@ class Generator:
         items += [(c.ref, None) for c in self.r.sample(aggs, self.r.randint(0, 1))]
         items += [self.window_call() for _ in range(self.pick([1, 1, 2]))]
         self.r.shuffle(items)
-        exprs, outputs, ambiguous = [], [], set()
-        for i, (e, amb) in enumerate(items):
-            alias = f"c{i + 1}" if self.chance(0.4) else None
-            exprs.append(e + (f" AS {alias}" if alias else ""))
-            outputs.append((i + 1, alias, e))
-            if amb == "value":
-                ambiguous.add(i)
+        exprs, outputs, ambiguous = self.aliased_items(items, lambda amb: amb == "value")
         sql = f"SELECT {', '.join(exprs)} FROM {frm}{where}"
         if keys:
             group = []
