@@ -1036,6 +1036,26 @@ SqlStatus Accumulator::merge(const Accumulator& other) {
   return Unit{};
 }
 
+bool Accumulator::is_count_and_sum(const AggSpec& spec) {
+  if (spec.distinct) return false;
+  switch (spec.kind) {
+    case AggKind::kCountStar:
+    case AggKind::kCount:
+      return true;
+    case AggKind::kSum:
+    case AggKind::kAvg:
+      return is_integer(spec.arg.type);
+    default:
+      return false;
+  }
+}
+
+void Accumulator::set_totals(int64_t count, __int128 int_sum) {
+  count_ = count;
+  int_sum_ = int_sum;
+  any_ = count > 0;
+}
+
 void Accumulator::serialize(std::string& out) const {
   append_raw(out, count_);
   out.push_back(any_ ? 1 : 0);

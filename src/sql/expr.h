@@ -174,6 +174,11 @@ class Accumulator {
   // The partial state as bytes (for the stream engine's state store), and back.
   void serialize(std::string& out) const;
   bool deserialize(std::string_view& in);
+  // For the aggregates whose whole state is a count and an integer sum (count(*), count, sum
+  // and avg of integers, without DISTINCT): whoever keeps those totals itself (the stream
+  // engine, which subtracts retracted rows) sets them, then asks finish().
+  static bool is_count_and_sum(const AggSpec& spec);
+  void set_totals(int64_t count, __int128 int_sum);
 
  private:
   SqlError undo_count(bool was_first, SqlError error);

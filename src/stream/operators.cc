@@ -143,6 +143,7 @@ class Project final : public Operator {
     out.arm = batch.arm;
     out.offsets.clear();
     out.selection.clear();
+    out.weights.clear();
     const size_t live = batch.selection.size();
     failed_.assign(live, 0);
     size_t failures = 0;
@@ -174,6 +175,7 @@ class Project final : public Operator {
       if (failed_[k]) continue;
       out.selection.push_back(static_cast<uint32_t>(out.offsets.size()));
       out.offsets.push_back(batch.offsets[batch.selection[k]]);
+      if (!batch.weights.empty()) out.weights.push_back(batch.weights[batch.selection[k]]);
     }
     const bool whole = failures == 0 && live == batch.size();
     for (size_t i = 0; i < outputs_.size(); ++i) {
@@ -313,13 +315,143 @@ class RowSink final : public Operator {
   std::vector<sql::TopicRecord> outputs_;  // this partition's output rows since the checkpoint
 };
 
+std::string serialize_row(const Row& row) {
+  std::string out;
+  for (const auto& v : row)
+    sql::append_value(out, v);
+  return out;
+}
+
 }  // namespace
+
+// The rows of a view without GROUP BY over retracting sources, with their multiplicities: the
+// changes of a checkpoint interval are summed per row in memory, then added to the stored
+// counts ('u' keys) at the checkpoint. Shared by the partitions' pipelines (a row may come from
+// any partition), hence the mutex.
+class RowMultiset {
+ public:
+  RowMultiset(const sql::Plan& plan, OperatorContext& context)
+      : context_(context), output_(output_table(plan)) {}
+
+  void add(std::vector<std::tuple<std::string, Row, int64_t>>& changes) {
+    std::lock_guard lock(mu_);
+    for (auto& [key, row, weight] : changes) {
+      auto [it, inserted] = pending_.try_emplace(std::move(key));
+      if (inserted) it->second.row = std::move(row);
+      it->second.delta += weight;
+    }
+    changes.clear();
+  }
+
+  // Each changed row's new count, or its deletion at zero. With an output topic, a row that
+  // appears is an upsert keyed by the whole row, one that disappears its tombstone.
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) {
+    std::lock_guard lock(mu_);
+    for (auto& [key, change] : pending_) {
+      if (change.delta == 0) continue;
+      const std::string state_key = context_.prefix + "u" + key;
+      auto stored = context_.store->get(state_key);
+      if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
+      const int64_t before = *stored ? static_cast<int64_t>(read_be64(**stored)) : 0;
+      const int64_t after = before + change.delta;
+      if (after <= 0) {
+        if (*stored) writes.push_back({state_key, std::nullopt});
+      } else {
+        std::string value;
+        append_be64(value, static_cast<uint64_t>(after));
+        value += serialize_row(change.row);
+        writes.push_back({state_key, std::move(value)});
+      }
+      if (!context_.emit_output || (before > 0) == (after > 0)) continue;
+      std::string json = sql::encode_json_row(output_, change.row);
+      std::optional<std::string> value;
+      if (after > 0) value = json;
+      context_.outputs.push_back({std::move(json), std::move(value)});
+    }
+    pending_.clear();
+    return Unit{};
+  }
+
+ private:
+  struct Change {
+    Row row;
+    int64_t delta = 0;
+  };
+  OperatorContext& context_;
+  sql::TableDef output_;
+  std::mutex mu_;
+  std::map<std::string, Change> pending_;  // by encoded row, so checkpoints write in key order
+};
+
+namespace {
+
+// The sink of a view without GROUP BY over retracting sources: each row's weight goes to the
+// view's RowMultiset.
+class RowMultisetSink final : public Operator {
+ public:
+  RowMultisetSink(const sql::Plan& plan, OperatorContext& context) : context_(context) {
+    if (context_.rows == nullptr) context_.rows = std::make_shared<RowMultiset>(plan, context);
+    rows_ = context_.rows;
+  }
+
+  SqlStatus push(Batch& batch, const Progress&) override {
+    for (uint32_t r : batch.selection) {
+      Row row(batch.columns.size());
+      for (size_t c = 0; c < row.size(); ++c)
+        row[c] = batch.columns[c][r];
+      std::string key = sql::encode_key(row, context_.key_format);
+      changes_.emplace_back(std::move(key), std::move(row), batch.weight(r));
+    }
+    rows_->add(changes_);
+    return Unit{};
+  }
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
+    return rows_->checkpoint(writes);
+  }
+  std::optional<sql::ExplainNode> explain() const override {
+    sql::ExplainNode node{"Row Multiset", {}, {}};
+    node.details.push_back(
+        "State: one RocksDB entry per distinct row with its count; a retraction takes one "
+        "away, the row goes at zero");
+    if (context_.emit_output)
+      node.details.push_back("Output Topic: " + context_.output_topic +
+                             " (compacted; keyed by the whole row: an upsert when a row "
+                             "appears, a tombstone when it goes)");
+    return node;
+  }
+
+ private:
+  OperatorContext& context_;
+  std::shared_ptr<RowMultiset> rows_;
+  std::vector<std::tuple<std::string, Row, int64_t>> changes_;  // reused
+};
+
+}  // namespace
+
+// Orders values as SQL compares them, so equal values (1.0 and 1.00) are one key.
+struct ValueLess {
+  bool operator()(const Value& a, const Value& b) const { return sql::compare_values(a, b) < 0; }
+};
+
+// One aggregate's state over retracting input. The aggregates that subtract exactly (count(*),
+// count, sum and avg of integers, without DISTINCT) keep a count and a sum; the others keep
+// every non-null input value with its multiplicity, so min and max find the next value when
+// theirs is retracted, DISTINCT sees which values are still present, and float, numeric and
+// interval sums are summed again from the values when the result is asked for.
+struct RetractableAggregate {
+  int64_t count = 0;
+  __int128 int_sum = 0;
+  std::map<Value, int64_t, ValueLess> values;
+};
 
 // One group's key values and aggregate states (outside the anonymous namespace because
 // GroupTable, declared in the header, keeps them).
 struct GroupState {
   Row keys;
-  std::vector<sql::Accumulator> accs;
+  std::vector<sql::Accumulator> accs;  // over append-only input
+  // Over retracting input: the group's rows (it disappears at zero) and per aggregate.
+  int64_t rows = 0;
+  std::vector<RetractableAggregate> retractable;
 };
 
 namespace {
@@ -331,26 +463,131 @@ std::vector<sql::Accumulator> fresh_accumulators(const sql::Plan& plan) {
   return out;
 }
 
-std::string serialize_group(const GroupState& g) {
+GroupState fresh_group(const sql::Plan& plan, Row keys, bool retracting) {
+  GroupState g{std::move(keys), {}, 0, {}};
+  if (retracting)
+    g.retractable.resize(plan.aggs.size());
+  else
+    g.accs = fresh_accumulators(plan);
+  return g;
+}
+
+bool read_be64_from(std::string_view& in, uint64_t& out) {
+  if (in.size() < 8) return false;
+  out = read_be64(in);
+  in.remove_prefix(8);
+  return true;
+}
+
+bool read_be32_from(std::string_view& in, uint32_t& out) {
+  if (in.size() < 4) return false;
+  out = 0;
+  for (size_t i = 0; i < 4; ++i)
+    out = (out << 8) | static_cast<uint8_t>(in[i]);
+  in.remove_prefix(4);
+  return true;
+}
+
+// The key count and key values, then per aggregate its Accumulator state (append-only input)
+// or, over retracting input, the group's row count and per aggregate count, integer sum (high
+// and low 64 bits) and value multiset (size, then each value's count and the value).
+std::string serialize_group(const GroupState& g, bool retracting) {
   std::string out;
   out.push_back(static_cast<char>(g.keys.size()));
   for (const auto& k : g.keys)
     sql::append_value(out, k);
-  for (const auto& a : g.accs)
-    a.serialize(out);
+  if (!retracting) {
+    for (const auto& a : g.accs)
+      a.serialize(out);
+    return out;
+  }
+  append_be64(out, static_cast<uint64_t>(g.rows));
+  for (const auto& a : g.retractable) {
+    append_be64(out, static_cast<uint64_t>(a.count));
+    append_be64(out, static_cast<uint64_t>(static_cast<unsigned __int128>(a.int_sum) >> 64));
+    append_be64(out, static_cast<uint64_t>(a.int_sum));
+    append_be32(out, static_cast<uint32_t>(a.values.size()));
+    for (const auto& [value, count] : a.values) {
+      append_be64(out, static_cast<uint64_t>(count));
+      sql::append_value(out, value);
+    }
+  }
   return out;
 }
 
-bool deserialize_group(std::string_view in, const sql::Plan& plan, GroupState& g) {
+bool deserialize_group(std::string_view in, const sql::Plan& plan, bool retracting, GroupState& g) {
   if (in.empty() || static_cast<size_t>(in[0]) != plan.group_keys.size()) return false;
   in.remove_prefix(1);
-  g.keys.resize(plan.group_keys.size());
-  for (auto& k : g.keys)
+  Row keys(plan.group_keys.size());
+  for (auto& k : keys)
     if (!sql::read_value(in, k)) return false;
-  g.accs = fresh_accumulators(plan);
-  for (auto& a : g.accs)
-    if (!a.deserialize(in)) return false;
+  g = fresh_group(plan, std::move(keys), retracting);
+  if (!retracting) {
+    for (auto& a : g.accs)
+      if (!a.deserialize(in)) return false;
+    return in.empty();
+  }
+  uint64_t rows = 0;
+  if (!read_be64_from(in, rows)) return false;
+  g.rows = static_cast<int64_t>(rows);
+  for (auto& a : g.retractable) {
+    uint64_t count = 0, high = 0, low = 0;
+    uint32_t values = 0;
+    if (!read_be64_from(in, count) || !read_be64_from(in, high) || !read_be64_from(in, low) ||
+        !read_be32_from(in, values))
+      return false;
+    a.count = static_cast<int64_t>(count);
+    a.int_sum = static_cast<__int128>((static_cast<unsigned __int128>(high) << 64) | low);
+    for (uint32_t i = 0; i < values; ++i) {
+      uint64_t n = 0;
+      Value v;
+      if (!read_be64_from(in, n) || !sql::read_value(in, v)) return false;
+      a.values.emplace_hint(a.values.end(), std::move(v), static_cast<int64_t>(n));
+    }
+  }
   return in.empty();
+}
+
+// Adds `weight` copies of `value` to a multiset (a count that reaches zero leaves it).
+// Returns whether the value is new to it.
+bool add_to_multiset(std::map<Value, int64_t, ValueLess>& values, const Value& value,
+                     int64_t weight) {
+  auto [it, inserted] = values.try_emplace(value, 0);
+  it->second += weight;
+  if (it->second == 0) values.erase(it);
+  return inserted;
+}
+
+// The aggregate's value over what a retractable state holds, computed by the same Accumulator
+// the bounded executor uses.
+SqlResult<Value> finish_retractable(const sql::AggSpec& spec, const RetractableAggregate& a) {
+  sql::Accumulator acc(spec);
+  if (sql::Accumulator::is_count_and_sum(spec)) {
+    acc.set_totals(a.count, a.int_sum);
+    return acc.finish();
+  }
+  auto present = [](const auto& entry) { return entry.second > 0; };
+  switch (spec.kind) {
+    case sql::AggKind::kMin: {
+      auto it = std::find_if(a.values.begin(), a.values.end(), present);
+      if (it != a.values.end()) SQL_CHECK(acc.add(it->first));
+      break;
+    }
+    case sql::AggKind::kMax: {
+      auto it = std::find_if(a.values.rbegin(), a.values.rend(), present);
+      if (it != a.values.rend()) SQL_CHECK(acc.add(it->first));
+      break;
+    }
+    default: {
+      // DISTINCT and bool_and/bool_or see each value once; sums see every copy.
+      const bool once = spec.distinct || spec.kind == sql::AggKind::kBoolAnd ||
+                        spec.kind == sql::AggKind::kBoolOr;
+      for (const auto& [value, count] : a.values)
+        for (int64_t i = 0; i < (once ? std::min<int64_t>(count, 1) : count); ++i)
+          SQL_CHECK(acc.add(value));
+    }
+  }
+  return acc.finish();
 }
 
 // A group's visible row; nullopt when HAVING rejects it.
@@ -359,6 +596,10 @@ SqlResult<std::optional<Row>> group_row(const sql::Plan& select, const GroupStat
   Row aggs;
   for (const auto& acc : g.accs) {
     SQL_ASSIGN(Value v, acc.finish());
+    aggs.push_back(std::move(v));
+  }
+  for (size_t i = 0; i < g.retractable.size(); ++i) {
+    SQL_ASSIGN(Value v, finish_retractable(select.aggs[i], g.retractable[i]));
     aggs.push_back(std::move(v));
   }
   sql::EvalContext ctx{.params = &kNoParams, .groups = &g.keys, .aggs = &aggs};
@@ -401,17 +642,30 @@ class GroupTable {
       for (auto& [key, partial] : sharded[shard]) {
         auto found = target.cache.find(key);
         if (found == target.cache.end()) {
-          GroupState state{partial.keys, fresh_accumulators(plan_)};
+          GroupState state = fresh_group(plan_, partial.keys, context_.retracting);
           auto stored = context_.store->get(context_.prefix + "s" + key);
           if (!stored.ok())
             return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
-          if (*stored && !deserialize_group(**stored, plan_, state))
+          if (*stored && !deserialize_group(**stored, plan_, context_.retracting, state))
             return sql::sql_error(sql::sqlstate::kInternalError, "corrupt aggregate state");
           target.cache_bytes += key.size() * 2 + 128 * (1 + plan_.aggs.size());
+          for (const auto& a : state.retractable)
+            target.cache_bytes += a.values.size() * kValueEntryBytes;
           found = target.cache.emplace(key, std::move(state)).first;
         }
+        GroupState& group = found->second;
         for (size_t i = 0; i < partial.accs.size(); ++i)
-          SQL_CHECK(found->second.accs[i].merge(partial.accs[i]));
+          SQL_CHECK(group.accs[i].merge(partial.accs[i]));
+        group.rows += partial.rows;
+        for (size_t i = 0; i < partial.retractable.size(); ++i) {
+          RetractableAggregate& into = group.retractable[i];
+          const RetractableAggregate& from = partial.retractable[i];
+          into.count += from.count;
+          into.int_sum += from.int_sum;
+          for (const auto& [value, count] : from.values)
+            if (add_to_multiset(into.values, value, count))
+              target.cache_bytes += kValueEntryBytes + value.s.size();
+        }
         target.dirty.insert(key);
       }
     }
@@ -458,7 +712,16 @@ class GroupTable {
       writes.push_back({context_.prefix + "d" + *key, std::string()});
     for (const auto& [key, shard] : dirty) {
       const GroupState& g = shard->cache.at(*key);
-      writes.push_back({context_.prefix + "s" + *key, serialize_group(g)});
+      // Over retracting input a group whose rows are all retracted is gone (the one group of
+      // an aggregate without GROUP BY stays: it has a row even over no input).
+      if (context_.retracting && !plan_.group_keys.empty() && g.rows <= 0) {
+        writes.push_back({context_.prefix + "s" + *key, std::nullopt});
+        if (context_.emit_output)
+          context_.outputs.push_back({sql::encode_json_row(key_, g.keys), std::nullopt});
+        shard->cache.erase(*key);
+        continue;
+      }
+      writes.push_back({context_.prefix + "s" + *key, serialize_group(g, context_.retracting)});
       if (!context_.emit_output) continue;
       // Upsert keyed by the group key; a group HAVING rejects is a tombstone.
       auto row = group_row(plan_, g);
@@ -494,6 +757,8 @@ class GroupTable {
     std::set<std::string> new_distinct;             // written at the next checkpoint
     size_t cache_bytes = 0;
   };
+  // What a value in a retractable aggregate's multiset costs the cache, besides its text.
+  static constexpr size_t kValueEntryBytes = 96;
   const sql::Plan& plan_;
   OperatorContext& context_;
   sql::TableDef output_;
@@ -503,8 +768,8 @@ class GroupTable {
 
 namespace {
 
-// GROUP BY keys + aggregates over one partition's batches; the merged state is the view's
-// GroupTable.
+// GROUP BY keys + aggregates over one partition's batches (with their weights over retracting
+// input); the merged state is the view's GroupTable.
 class KeyedAggregate final : public Operator {
  public:
   KeyedAggregate(const sql::Plan& plan, OperatorContext& context) : plan_(plan), context_(context) {
@@ -526,6 +791,10 @@ class KeyedAggregate final : public Operator {
         "State: one group table for all partitions, in " + std::to_string(kGroupShards) +
         " key shards merged in parallel, one RocksDB entry per group, cache up to " +
         mib(context_.cache_bytes));
+    if (context_.retracting)
+      node.details.push_back(
+          "Retractions: each group counts its rows and goes at zero; count and integer sum/avg "
+          "subtract, the other aggregates keep their input values with counts");
     if (context_.emit_output)
       node.details.push_back(
           "Output Topic: " + context_.output_topic +
@@ -611,7 +880,11 @@ class KeyedAggregate final : public Operator {
       std::string key = sql::encode_key(keys, context_.key_format);
       auto& shard = out[GroupTable::shard_of(key)];
       auto [it, inserted] = shard.try_emplace(std::move(key));
-      if (inserted) it->second = GroupState{keys, fresh_accumulators(plan_)};
+      if (inserted) it->second = fresh_group(plan_, keys, context_.retracting);
+      if (context_.retracting) {
+        retract_or_add(it->second, args, batch.weight(batch.selection[k]));
+        continue;
+      }
       for (size_t i = 0; i < args.size(); ++i) {
         if (plan_.aggs[i].distinct && !args[i].null) {
           SQL_ASSIGN(bool fresh, groups_->first_sighting(it->first, i, args[i]));
@@ -624,18 +897,32 @@ class KeyedAggregate final : public Operator {
     return Unit{};
   }
 
+  // One row's weight into a group's retractable state (its aggregates' inputs in `args`).
+  void retract_or_add(GroupState& group, const Row& args, int64_t weight) {
+    group.rows += weight;
+    for (size_t i = 0; i < args.size(); ++i) {
+      const sql::AggSpec& spec = plan_.aggs[i];
+      RetractableAggregate& state = group.retractable[i];
+      if (spec.kind == sql::AggKind::kCountStar) {
+        state.count += weight;
+        continue;
+      }
+      if (args[i].null) continue;
+      if (sql::Accumulator::is_count_and_sum(spec)) {
+        state.count += weight;
+        if (spec.kind != sql::AggKind::kCount)
+          state.int_sum += static_cast<__int128>(args[i].i) * weight;
+        continue;
+      }
+      add_to_multiset(state.values, args[i], weight);
+    }
+  }
+
   const sql::Plan& plan_;
   OperatorContext& context_;
   std::shared_ptr<GroupTable> groups_;
   std::vector<ShardedPartials> partials_;  // per lane, reused
 };
-
-std::string serialize_row(const Row& row) {
-  std::string out;
-  for (const auto& v : row)
-    sql::append_value(out, v);
-  return out;
-}
 
 // For each primary-key column of the joined table, the key pair of the join that equates it
 // (right side the bare column, or a cast of it); nullopt when some column is not equated.
@@ -657,71 +944,54 @@ std::optional<std::vector<size_t>> key_pairs(const sql::JoinSpec& join) {
 
 }  // namespace
 
-// A joined table's latest row per primary key: a cache (rows and known absences) in front of the
-// view's state store. The view applies the table's changelog on its worker before the stream
-// partitions run; their pipelines then look rows up in parallel, hence the mutex.
-class JoinTable final : public TableSide {
- public:
-  JoinTable(const sql::JoinSpec& join, uint32_t tag, OperatorContext& context)
-      : join_(join), context_(context), prefix_(context.prefix + "j") {
-    append_be32(prefix_, tag);
-  }
+LatestRows::LatestRows(const sql::TableDef& table, std::string state_prefix,
+                       OperatorContext& context)
+    : table_(table), context_(context), prefix_(std::move(state_prefix)) {}
 
-  SqlStatus apply(const Row& key, std::optional<Row> row) override {
-    std::lock_guard lock(mu_);
-    std::string k = sql::encode_key(key, context_.key_format);
-    cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
-    cache_[k] = std::move(row);
-    dirty_.insert(std::move(k));
-    return Unit{};
-  }
+SqlStatus LatestRows::apply(const Row& key, std::optional<Row> row) {
+  std::lock_guard lock(mu_);
+  std::string k = sql::encode_key(key, context_.key_format);
+  cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
+  cache_[k] = std::move(row);
+  dirty_.insert(std::move(k));
+  return Unit{};
+}
 
-  // The row under `key` (encoded), or nullopt.
-  SqlResult<std::optional<Row>> lookup(const std::string& k) {
-    std::lock_guard lock(mu_);
-    auto found = cache_.find(k);
-    if (found != cache_.end()) return found->second;
-    auto stored = context_.store->get(prefix_ + k);
-    if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
-    std::optional<Row> row;
-    if (*stored) {
-      Row values(sql::input_width(join_.table));
-      std::string_view in = **stored;
-      for (auto& v : values)
-        if (!sql::read_value(in, v))
-          return sql::sql_error(sql::sqlstate::kInternalError, "corrupt joined table state");
-      row = std::move(values);
-    }
-    cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
-    cache_.emplace(k, row);
-    return row;
+SqlResult<std::optional<Row>> LatestRows::lookup(const std::string& k) {
+  std::lock_guard lock(mu_);
+  auto found = cache_.find(k);
+  if (found != cache_.end()) return found->second;
+  auto stored = context_.store->get(prefix_ + k);
+  if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
+  std::optional<Row> row;
+  if (*stored) {
+    Row values(sql::input_width(table_));
+    std::string_view in = **stored;
+    for (auto& v : values)
+      if (!sql::read_value(in, v))
+        return sql::sql_error(sql::sqlstate::kInternalError,
+                              "corrupt state of table \"" + table_.name + "\"");
+    row = std::move(values);
   }
+  cache_bytes_ += k.size() + 64 + (row ? row->size() * 32 : 0);
+  cache_.emplace(k, row);
+  return row;
+}
 
-  // Every pipeline's join calls this; the first call of a checkpoint writes all changes.
-  SqlStatus checkpoint(std::vector<StateWrite>& writes) {
-    std::lock_guard lock(mu_);
-    for (const auto& k : dirty_) {
-      const auto& row = cache_.at(k);
-      writes.push_back(
-          {prefix_ + k, row ? std::optional<std::string>(serialize_row(*row)) : std::nullopt});
-    }
-    dirty_.clear();
-    if (cache_bytes_ > context_.cache_bytes) {
-      cache_.clear();
-      cache_bytes_ = 0;
-    }
-    return Unit{};
+SqlStatus LatestRows::checkpoint(std::vector<StateWrite>& writes) {
+  std::lock_guard lock(mu_);
+  for (const auto& k : dirty_) {
+    const auto& row = cache_.at(k);
+    writes.push_back(
+        {prefix_ + k, row ? std::optional<std::string>(serialize_row(*row)) : std::nullopt});
   }
-
- private:
-  const sql::JoinSpec& join_;
-  OperatorContext& context_;
-  std::string prefix_;
-  std::mutex mu_;
-  std::unordered_map<std::string, std::optional<Row>> cache_;
-  std::set<std::string> dirty_;  // written at the next checkpoint
-  size_t cache_bytes_ = 0;
-};
+  dirty_.clear();
+  if (cache_bytes_ > context_.cache_bytes) {
+    cache_.clear();
+    cache_bytes_ = 0;
+  }
+  return Unit{};
+}
 
 namespace {
 
@@ -737,11 +1007,15 @@ class StreamTableJoin final : public Operator {
         width_(join_.base + sql::input_width(join_.table)) {
     const uint32_t tag = (arm << 16) | static_cast<uint32_t>(index);
     auto& table = context_.joins[tag];
-    if (table == nullptr) table = std::make_shared<JoinTable>(join_, tag, context_);
+    if (table == nullptr) {
+      std::string prefix = context_.prefix + "j";
+      append_be32(prefix, tag);
+      table = std::make_shared<LatestRows>(join_.table, std::move(prefix), context_);
+    }
     table_ = table;
   }
 
-  JoinTable* table() const { return table_.get(); }
+  LatestRows* table() const { return table_.get(); }
 
   SqlStatus push(Batch& batch, const Progress& progress) override {
     Batch& out = out_;
@@ -848,7 +1122,7 @@ class StreamTableJoin final : public Operator {
   std::vector<size_t> pairs_;
   size_t width_;
   RowScratch scratch_;
-  std::shared_ptr<JoinTable> table_;
+  std::shared_ptr<LatestRows> table_;
   Batch out_;  // reused so its columns keep their capacity
 };
 
@@ -870,6 +1144,17 @@ std::vector<const sql::Plan*> plan_arms(const sql::Plan& select) {
   return out;
 }
 
+bool plan_retracts(const sql::Plan& select) {
+  for (const sql::Plan* arm : plan_arms(select))
+    if (arm->table && arm->table->has_primary_key()) return true;
+  return false;
+}
+
+bool keeps_row_counts(const sql::Plan& select) {
+  if (select.grouped) return false;
+  return plan_retracts(select) || (!select.union_arms.empty() && select.union_distinct);
+}
+
 SqlStatus Pipeline::checkpoint(std::vector<StateWrite>& writes) const {
   for (Operator* head : heads)
     SQL_CHECK(head->checkpoint(writes));
@@ -884,8 +1169,6 @@ SqlStatus validate_plan(const sql::Plan& select) {
   if (!select.union_arms.empty()) {
     if (select.set_op != sql::Plan::SetOp::kUnion)
       return unsupported("INTERSECT/EXCEPT (they would have to retract rows)");
-    if (select.union_distinct)
-      return unsupported("UNION without ALL (it would have to retract duplicates)");
     if (!select.order.empty()) return unsupported("ORDER BY (order when you query the view)");
     if (select.limit || select.offset) return unsupported("LIMIT/OFFSET");
     for (const sql::Plan* arm : plan_arms(select)) {
@@ -908,8 +1191,11 @@ SqlStatus validate_plan(const sql::Plan& select) {
                        "\" has a primary key (a table-table join; the left side must be a "
                        "stream)");
   if (select.table->has_primary_key())
-    return unsupported("a view reading table \"" + select.table->name +
-                       "\" with a primary key other than as the right side of a join");
+    for (const auto& agg : select.aggs)
+      if (agg.kind == sql::AggKind::kStringAgg)
+        return unsupported("string_agg over table \"" + select.table->name +
+                           "\" with a primary key (its order is arrival order, which a "
+                           "retracted row cannot be taken out of)");
   for (const auto& join : select.joins) {
     if (join.table.is_view)
       return unsupported("a join with a materialized view (\"" + join.table.name + "\")");
@@ -937,11 +1223,12 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
   Operator* sink = nullptr;
   if (select.grouped) {
     p.operators.push_back(std::make_unique<KeyedAggregate>(select, context));
-    sink = p.operators.back().get();
+  } else if (keeps_row_counts(select)) {
+    p.operators.push_back(std::make_unique<RowMultisetSink>(select, context));
   } else {
     p.operators.push_back(std::make_unique<RowSink>(select, context));
-    sink = p.operators.back().get();
   }
+  sink = p.operators.back().get();
   p.sink = sink;
   const auto arms = plan_arms(select);
   for (size_t a = 0; a < arms.size(); ++a) {
@@ -999,6 +1286,32 @@ SqlResult<std::vector<Row>> read_contents(const sql::Plan& select, const StateSt
   std::vector<Row> rows;
   std::optional<sql::SqlError> failed;
   const size_t visible = select.columns.size();
+  const bool retracting = plan_retracts(select);
+  if (keeps_row_counts(select)) {
+    // 'u': a row's count, then the row; UNION without ALL shows each row once.
+    const bool once = !select.union_arms.empty() && select.union_distinct;
+    Status scanned = store.scan(prefix + "u", [&](std::string_view, std::string_view value) {
+      if (value.size() < 8) {
+        failed = sql::sql_error(sql::sqlstate::kInternalError, "corrupt view row");
+        return false;
+      }
+      const auto count = static_cast<int64_t>(read_be64(value));
+      value.remove_prefix(8);
+      Row row(visible);
+      for (auto& v : row)
+        if (!sql::read_value(value, v)) {
+          failed = sql::sql_error(sql::sqlstate::kInternalError, "corrupt view row");
+          return false;
+        }
+      for (int64_t i = 1; i < count && !once; ++i)
+        rows.push_back(row);
+      rows.push_back(std::move(row));
+      return true;
+    });
+    if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
+    if (failed) return *failed;
+    return rows;
+  }
   if (!select.grouped) {
     // 'c' holds chunks of rows; 'r' one row per key (state written before chunks existed).
     for (const char* kind : {"c", "r"}) {
@@ -1028,10 +1341,11 @@ SqlResult<std::vector<Row>> read_contents(const sql::Plan& select, const StateSt
   Status scanned = store.scan(prefix + "s", [&](std::string_view, std::string_view value) {
     GroupState g;
     ++groups;
-    if (!deserialize_group(value, select, g)) {
+    if (!deserialize_group(value, select, retracting, g)) {
       failed = sql::sql_error(sql::sqlstate::kInternalError, "corrupt aggregate state");
       return false;
     }
+    if (retracting && !select.group_keys.empty() && g.rows <= 0) return true;
     auto done = emit(g);
     if (!done.ok()) failed = done.error();
     return done.ok();
@@ -1040,7 +1354,7 @@ SqlResult<std::vector<Row>> read_contents(const sql::Plan& select, const StateSt
   if (failed) return *failed;
   if (groups == 0 && select.group_keys.empty()) {
     // An aggregate without GROUP BY has one row even over no input.
-    SQL_CHECK(emit(GroupState{{}, fresh_accumulators(select)}));
+    SQL_CHECK(emit(fresh_group(select, {}, retracting)));
   }
   return rows;
 }

@@ -1,8 +1,10 @@
 // The dataflow operators a materialized view's plan is lowered to.
 //
-// Operators exchange batches in columnar form: one call per batch, never one virtual call per
-// row. A batch holds the rows of one source partition in offset order, with a selection vector
-// of the rows still alive (a filter narrows it without copying columns). Every push carries a
+// Operators exchange batches of changes in columnar form: one call per batch, never one virtual
+// call per row. A batch holds the rows of one source partition in offset order, with a selection
+// vector of the rows still alive (a filter narrows it without copying columns) and a weight per
+// row: +1 inserts the row, -1 retracts it (an update of a table with a primary key is the old
+// row retracted and the new one inserted; streams only insert). Every push carries a
 // Progress (source position, event-time watermark) so that windows, late-event policies and
 // stream joins (next issue) can close state on progress alone through advance().
 #pragma once
@@ -13,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -29,8 +32,10 @@ struct Batch {
   std::vector<int64_t> offsets;                  // per row: its source offset
   std::vector<std::vector<sql::Value>> columns;  // column-major
   std::vector<uint32_t> selection;               // live rows, ascending
+  std::vector<int32_t> weights;                  // per row; empty when every row is +1
   uint32_t arm = 0;  // the UNION ALL arm the rows come from (0 without UNION ALL)
   size_t size() const { return offsets.size(); }
+  int32_t weight(uint32_t row) const { return weights.empty() ? 1 : weights[row]; }
 };
 
 struct Progress {
@@ -40,7 +45,8 @@ struct Progress {
 };
 
 class GroupTable;
-class JoinTable;
+class LatestRows;
+class RowMultiset;
 class TaskPool;
 
 // Key shards of a view's group table (each with its own lock).
@@ -64,7 +70,12 @@ struct OperatorContext {
   // The keyed aggregate state every partition's pipeline merges into (made by the first).
   std::shared_ptr<GroupTable> groups;
   // The joined tables' state (per UNION ALL arm and join: arm << 16 | join), shared the same way.
-  std::unordered_map<uint32_t, std::shared_ptr<JoinTable>> joins;
+  std::unordered_map<uint32_t, std::shared_ptr<LatestRows>> joins;
+  // Some source retracts rows (a table with a primary key): aggregates keep state they can take
+  // rows out of again, and a view without GROUP BY keeps its rows as a multiset (`rows`, shared
+  // like `groups`) rather than appending them.
+  bool retracting = false;
+  std::shared_ptr<RowMultiset> rows;
   // WITH (topic = ...): operators add the view's changes here during checkpoint() as JSON
   // records (rows of an append-only view; upserts and tombstones keyed by the group key of an
   // aggregate view), and the view appends them to its topic before the checkpoint that reflects
@@ -94,15 +105,30 @@ class Operator {
 // Records a row an expression failed on (thread-safe).
 void skip_row(OperatorContext& context, const std::string& reason);
 
-// The reference-table side of a stream–table join: the latest row per primary key, kept in the
-// view's state. The view feeds it the table's changelog; stream rows are joined with it as it is
-// when they are processed.
-class TableSide {
+// A table's latest row per primary key, kept in the view's state under `state_prefix`: a cache
+// (rows and known absences) in front of the state store. Two uses: the reference side of a
+// stream-table join (the view applies the table's changelog on its worker before the stream
+// partitions run; their pipelines then look rows up in parallel, hence the mutex), and the
+// source of a view over a table with a primary key (each change retracts the row it replaces).
+class LatestRows {
  public:
-  virtual ~TableSide() = default;
+  LatestRows(const sql::TableDef& table, std::string state_prefix, OperatorContext& context);
   // Upserts `row` (the table's decoded record) under `key` (its primary-key values), or deletes
   // the key (nullopt).
-  virtual sql::SqlStatus apply(const sql::Row& key, std::optional<sql::Row> row) = 0;
+  sql::SqlStatus apply(const sql::Row& key, std::optional<sql::Row> row);
+  // The row under `key` (encoded with the context's key format), or nullopt.
+  sql::SqlResult<std::optional<sql::Row>> lookup(const std::string& key);
+  // Adds the keys changed since the last checkpoint to `writes`.
+  sql::SqlStatus checkpoint(std::vector<StateWrite>& writes);
+
+ private:
+  const sql::TableDef& table_;
+  OperatorContext& context_;
+  std::string prefix_;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::optional<sql::Row>> cache_;
+  std::set<std::string> dirty_;  // written at the next checkpoint
+  size_t cache_bytes_ = 0;
 };
 
 // The operators of one view over one source partition, source side first.
@@ -111,7 +137,7 @@ struct Pipeline {
   // One head per UNION ALL arm (one for a view without UNION ALL); the arms share the sink.
   std::vector<Operator*> heads;
   // Per arm, the table side of each of its joins (in the arm's join order).
-  std::vector<std::vector<TableSide*>> tables;
+  std::vector<std::vector<LatestRows*>> tables;
   // Per arm, its operators from the head on, without the shared sink (for EXPLAIN).
   std::vector<std::vector<Operator*>> chains;
   Operator* sink = nullptr;
@@ -123,6 +149,12 @@ struct Pipeline {
 // The arms of a view's plan: the plan itself, or the arms of its UNION ALL.
 std::vector<const sql::Plan*> plan_arms(const sql::Plan& select);
 
+// Whether some arm reads a table with a primary key, whose changes retract rows.
+bool plan_retracts(const sql::Plan& select);
+// Whether a view without GROUP BY keeps its rows with their counts (RowMultiset) rather than
+// appending them: over retracting sources, and for UNION without ALL (a row stays while any
+// arm holds it).
+bool keeps_row_counts(const sql::Plan& select);
 // 0A000 naming the construct when the stream engine cannot maintain `select` incrementally.
 sql::SqlStatus validate_plan(const sql::Plan& select);
 // Called once per source partition with the same context: the pipelines share the context's
@@ -140,7 +172,9 @@ sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
 // 'p' source partition -> offset of the others, 'm' -> counters, 's' group key -> aggregate state,
 // 'c' partition offset [arm] -> the output rows of one batch from that position on ('r'
 // partition offset -> one output row, in state written by older versions), 'j' arm/join primary
-// key -> a joined table's row, 'd' group key aggregate value -> a DISTINCT aggregate's value seen.
+// key -> a joined table's row, 'd' group key aggregate value -> a DISTINCT aggregate's value seen,
+// 'k' arm primary key -> the latest row of a source table with a primary key, 'u' row -> how
+// many times a view over retracting sources holds the row (without GROUP BY).
 std::string view_prefix(const std::string& name);
 void append_be32(std::string& out, uint32_t v);
 void append_be64(std::string& out, uint64_t v);

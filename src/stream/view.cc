@@ -37,6 +37,7 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
   context_.cache_bytes = options_.cache_bytes;
   context_.pool = options_.pool;
   context_.emit_output = !def_.topic.empty();
+  context_.retracting = plan_retracts(*select_);
   pipeline_ = build_pipeline(*select_, context_);
   // Sources in a fixed order (the plan's), so positions are found again after a restart: the
   // first arm's stream keeps the key 'o' views had before joins and UNION ALL.
@@ -45,8 +46,15 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     Source stream;
     stream.table = *arms[a]->table;
     stream.arm = static_cast<uint32_t>(a);
-    // Streams decode only the columns their arm reads; a joined table's rows are kept whole.
+    // Streams decode only the columns their arm reads; a joined table's rows are kept whole,
+    // and so are those of a table with a primary key (a change retracts the whole old row).
     stream.used = used_columns(*arms[a]);
+    if (stream.table.has_primary_key()) {
+      std::fill(stream.used.begin(), stream.used.end(), true);
+      std::string prefix = context_.prefix + "k";
+      append_be32(prefix, static_cast<uint32_t>(a));
+      stream.latest = std::make_unique<LatestRows>(*arms[a]->table, std::move(prefix), context_);
+    }
     for (size_t c = 0; c < stream.used.size(); ++c)
       if (stream.used[c]) stream.read_columns.push_back(static_cast<uint32_t>(c));
     sources_.push_back(std::move(stream));
@@ -82,8 +90,9 @@ void View::grow(Source& source) {
 }
 
 storage::ConfigMap View::output_overrides() const {
-  // An aggregate view's topic is an upsert changelog: compaction keeps the latest per key.
-  if (select_->grouped) return {{"cleanup.policy", "compact"}};
+  // An aggregate view's topic is an upsert changelog, and so is that of a view whose rows can be
+  // retracted: compaction keeps the latest per key.
+  if (select_->grouped || keeps_row_counts(*select_)) return {{"cleanup.policy", "compact"}};
   return {};
 }
 
@@ -144,6 +153,7 @@ void View::start_batch(const Source& source, int32_t p, Batch& batch) const {
   batch.arm = source.arm;
   batch.offsets.clear();
   batch.selection.clear();
+  batch.weights.clear();
   batch.columns.resize(sql::input_width(source.table));
   // Unread columns keep their nulls from the last batch (finish_batch sizes them): only read
   // ones are rebuilt.
@@ -168,6 +178,34 @@ void View::decode_into(const Source& source, int32_t p, Lane& lane, int64_t at,
     return;
   }
   reject(source, p, lane, at, record);
+}
+
+sql::SqlStatus View::decode_change(Source& source, int32_t p, Lane& lane, int64_t at,
+                                   const storage::RecordView& record, int64_t ts) {
+  const sql::TableDef& table = source.table;
+  sql::Row key;
+  const bool fits =
+      record.value ? sql::decode_table_record(table, record, at, p, ts, lane.row, lane.reason) &&
+                         sql::primary_key_of_row(table, lane.row, key, lane.reason)
+                   : sql::primary_key_of_tombstone(table, record, key, lane.reason);
+  if (!fits) {
+    reject(source, p, lane, at, record);
+    return sql::Unit{};
+  }
+  SQL_ASSIGN(std::optional<sql::Row> previous,
+             source.latest->lookup(sql::encode_key(key, context_.key_format)));
+  Batch& batch = lane.batch;
+  auto append = [&](const sql::Row& row, int32_t weight) {
+    for (size_t c = 0; c < row.size(); ++c)
+      batch.columns[c].push_back(row[c]);
+    batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
+    batch.offsets.push_back(at);
+    batch.weights.push_back(weight);
+  };
+  if (previous) append(*previous, -1);
+  if (!record.value) return source.latest->apply(key, std::nullopt);
+  append(lane.row, 1);
+  return source.latest->apply(key, std::move(lane.row));
 }
 
 void View::reject(const Source& source, int32_t p, Lane& lane, int64_t at,
@@ -202,7 +240,8 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) 
     return sql::sql_error(sql::sqlstate::kIoError, read.error().message());
   }
   if (read->data.empty()) return false;
-  if (source.side == nullptr && lanes_ > 1) return pump_lanes(source, p, work, read->data, end);
+  if (source.side == nullptr && !source.latest && lanes_ > 1)
+    return pump_lanes(source, p, work, read->data, end);
   Lane& lane = *work.lanes[0];
   if (source.side == nullptr) start_batch(source, p, lane.batch);
   sql::Row key;
@@ -214,6 +253,7 @@ sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) 
                    if (at < offset || at >= end) return sql::Unit{};
                    last = at + 1;
                    ++work.uncheckpointed;
+                   if (source.latest) return decode_change(source, p, lane, at, record, ts);
                    if (source.side == nullptr) {
                      decode_into(source, p, lane, at, record, ts, read->data);
                      return sql::Unit{};
@@ -312,6 +352,8 @@ sql::SqlStatus View::checkpoint() {
   std::vector<StateWrite> writes;
   // Shared state (groups, joined tables) is written by the first pipeline that reaches it.
   SQL_CHECK(pipeline_.checkpoint(writes));
+  for (auto& source : sources_)
+    if (source.latest) SQL_CHECK(source.latest->checkpoint(writes));
   for (auto& source : sources_)
     for (auto& work : source.partitions)
       if (source.side == nullptr) SQL_CHECK(work->pipeline.checkpoint(writes));
@@ -485,10 +527,10 @@ sql::ExplainNode View::explain() {
     const sql::TableDef& table = src.table;
     auto topic = log_.topic(table.topic);
     const int32_t partitions = topic ? topic->partitions : 0;
-    sql::ExplainNode source{
-        (src.side != nullptr ? "Changelog " : "Source ") + sql::quote_identifier(table.name),
-        {},
-        {}};
+    sql::ExplainNode source{(src.side != nullptr || src.latest ? "Changelog " : "Source ") +
+                                sql::quote_identifier(table.name),
+                            {},
+                            {}};
     source.details.push_back("Topic: " + table.topic);
     source.details.push_back(
         "Partitions: " +
@@ -501,6 +543,10 @@ sql::ExplainNode View::explain() {
             : std::string(
                   "Start: each partition's log start, then the checkpointed position after a "
                   "restart"));
+    if (src.latest)
+      source.details.push_back(
+          "Changes: an upsert retracts the key's previous row and inserts the new one, a "
+          "tombstone retracts it; the latest row per key is kept in the view's state");
     source.details.push_back("Batches: up to 1 MiB of records per partition per read");
     sql::ExplainNode decode{"Decode " + table.format, {}, {}};
     std::string columns;
@@ -555,7 +601,7 @@ sql::ExplainNode View::explain() {
   }
   auto sink = pipeline_.sink->explain();
   if (arms.size() > 1) {
-    sql::ExplainNode all{"Union All", {}, std::move(arms)};
+    sql::ExplainNode all{select_->union_distinct ? "Union" : "Union All", {}, std::move(arms)};
     if (!sink) return all;
     sink->children.push_back(std::move(all));
     return std::move(*sink);

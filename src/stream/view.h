@@ -81,14 +81,18 @@ class View {
     int64_t uncheckpointed = 0;                        // records read since the last checkpoint
     bool dirty = false;
   };
-  // One topic the view reads: a stream (rows flow through an arm of the pipelines) or a joined
-  // table (its changelog updates that join's shared table state).
+  // One topic the view reads: a stream (rows flow through an arm of the pipelines), a table
+  // with a primary key in a stream's place (each change flows as the retraction of the row it
+  // replaces and the new row), or a joined table (its changelog updates that join's shared
+  // table state).
   struct Source {
     sql::TableDef table;
     uint32_t arm = 0;
-    TableSide* side = nullptr;  // a joined table's state; null for a stream
-    std::string position_key;   // + partition -> next offset, in the state store
-    std::vector<bool> used;     // a stream's columns its arm reads (others need not be decoded)
+    LatestRows* side = nullptr;  // a joined table's state; null for what flows down an arm
+    // A table with a primary key at the head of an arm: its latest row per key.
+    std::unique_ptr<LatestRows> latest;
+    std::string position_key;  // + partition -> next offset, in the state store
+    std::vector<bool> used;    // a stream's columns its arm reads (others need not be decoded)
     // The columns of `used`, in order: only these are moved from a decoded row into the batch;
     // the others are filled with nulls once per batch (no operator reads them).
     std::vector<uint32_t> read_columns;
@@ -102,6 +106,10 @@ class View {
   // Reads one chunk of a partition into a batch and pushes it (or applies it to the joined
   // table's state); false when nothing was read.
   sql::SqlResult<bool> pump(Source& source, int32_t partition, PartitionWork& work);
+  // A change of a table with a primary key into `lane`'s batch as the retraction of the key's
+  // previous row and the new row, or to its dead letters.
+  sql::SqlStatus decode_change(Source& source, int32_t partition, Lane& lane, int64_t at,
+                               const storage::RecordView& record, int64_t timestamp_ms);
   // A stream record into `lane`'s batch, or to its dead letters.
   void decode_into(const Source& source, int32_t partition, Lane& lane, int64_t at,
                    const storage::RecordView& record, int64_t timestamp_ms,

@@ -76,7 +76,7 @@ CREATE MATERIALIZED VIEW v_nopk AS SELECT o.id, r.region FROM orders o JOIN regi
 CREATE MATERIALIZED VIEW v_notkey AS SELECT o.id FROM orders o JOIN customers c ON o.customer_id = c.id + 1;
 CREATE MATERIALIZED VIEW v_partkey AS SELECT o.id FROM orders o JOIN t_pk5 t ON o.customer_id = t.a;
 CREATE MATERIALIZED VIEW v_tt AS SELECT c.id FROM customers c JOIN t_pk5 t ON c.id = t.a AND c.name = t.b;
-CREATE MATERIALIZED VIEW v_table AS SELECT id, name FROM customers;
+CREATE MATERIALIZED VIEW v_table AS SELECT tier, string_agg(name, ',') FROM customers GROUP BY tier;
 CREATE MATERIALIZED VIEW v_cross AS SELECT o.id FROM orders o, customers c WHERE o.customer_id = c.id;
 CREATE MATERIALIZED VIEW v_union AS SELECT id FROM orders UNION SELECT id FROM orders;
 CREATE MATERIALIZED VIEW v_union_agg AS SELECT count(*) FROM orders UNION ALL SELECT 1;
