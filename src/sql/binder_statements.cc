@@ -350,8 +350,6 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
       return unsupported("a materialized view without FROM (it needs a source table)");
     if (!arm->table->system.empty())
       return unsupported("a materialized view over a system relation (it has no topic to follow)");
-    if (arm->table->is_view)
-      return unsupported("a materialized view over another materialized view");
     bool subquery = arm->table->subquery != nullptr;
     bool named_view = arm->table->named_view;
     for (const auto& j : arm->joins) {

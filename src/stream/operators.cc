@@ -277,10 +277,12 @@ class RowSink final : public Operator {
     std::string& chunk = *w.value;
     Row row(batch.columns.size());
     for (uint32_t r : batch.selection) {
-      if (context_.emit_output) {
+      if (context_.emit_output || context_.emit_changes) {
         for (size_t c = 0; c < row.size(); ++c)
           row[c] = batch.columns[c][r];
-        outputs_.push_back({std::nullopt, sql::encode_json_row(output_, row)});
+        if (context_.emit_output)
+          outputs_.push_back({std::nullopt, sql::encode_json_row(output_, row)});
+        if (context_.emit_changes) changes_.emplace_back(row, 1);
       }
       for (const auto& column : batch.columns)
         sql::append_value(chunk, column[r]);
@@ -295,6 +297,9 @@ class RowSink final : public Operator {
     for (auto& o : outputs_)
       context_.outputs.push_back(std::move(o));
     outputs_.clear();
+    for (auto& c : changes_)
+      context_.changes.push_back(std::move(c));
+    changes_.clear();
     return Unit{};
   }
   std::optional<sql::ExplainNode> explain() const override {
@@ -313,6 +318,7 @@ class RowSink final : public Operator {
   sql::TableDef output_;
   std::vector<StateWrite> pending_;
   std::vector<sql::TopicRecord> outputs_;  // this partition's output rows since the checkpoint
+  std::vector<std::pair<Row, int64_t>> changes_;  // the same rows for the change feed
 };
 
 std::string serialize_row(const Row& row) {
@@ -331,7 +337,9 @@ std::string serialize_row(const Row& row) {
 class RowMultiset {
  public:
   RowMultiset(const sql::Plan& plan, OperatorContext& context)
-      : context_(context), output_(output_table(plan)) {}
+      : context_(context),
+        output_(output_table(plan)),
+        once_(!plan.union_arms.empty() && plan.union_distinct) {}
 
   void add(std::vector<std::tuple<std::string, Row, int64_t>>& changes) {
     std::lock_guard lock(mu_);
@@ -362,6 +370,13 @@ class RowMultiset {
         value += serialize_row(change.row);
         writes.push_back({state_key, std::move(value)});
       }
+      // What readers see: every copy, or (UNION without ALL) the row while it is present.
+      if (context_.emit_changes) {
+        if (!once_)
+          context_.changes.emplace_back(change.row, after - before);
+        else if ((before > 0) != (after > 0))
+          context_.changes.emplace_back(change.row, after > 0 ? 1 : -1);
+      }
       if (!context_.emit_output || (before > 0) == (after > 0)) continue;
       std::string json = sql::encode_json_row(output_, change.row);
       std::optional<std::string> value;
@@ -379,6 +394,7 @@ class RowMultiset {
   };
   OperatorContext& context_;
   sql::TableDef output_;
+  bool once_;  // UNION without ALL: a row shows once however many copies it has
   std::mutex mu_;
   std::map<std::string, Change> pending_;  // by encoded row, so checkpoints write in key order
 };
@@ -641,6 +657,7 @@ class GroupTable {
     for (auto& sharded : partials) {
       for (auto& [key, partial] : sharded[shard]) {
         auto found = target.cache.find(key);
+        bool existed = true;  // a cached group was stored at the last checkpoint or is dirty
         if (found == target.cache.end()) {
           GroupState state = fresh_group(plan_, partial.keys, context_.retracting);
           auto stored = context_.store->get(context_.prefix + "s" + key);
@@ -648,12 +665,16 @@ class GroupTable {
             return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
           if (*stored && !deserialize_group(**stored, plan_, context_.retracting, state))
             return sql::sql_error(sql::sqlstate::kInternalError, "corrupt aggregate state");
+          existed = stored->has_value();
           target.cache_bytes += key.size() * 2 + 128 * (1 + plan_.aggs.size());
           for (const auto& a : state.retractable)
             target.cache_bytes += a.values.size() * kValueEntryBytes;
           found = target.cache.emplace(key, std::move(state)).first;
         }
         GroupState& group = found->second;
+        // Readers of the view are sent the change of its row: remember the row as it was.
+        if (context_.emit_changes && target.dirty.count(key) == 0)
+          target.before.emplace(key, visible_row(group, existed));
         for (size_t i = 0; i < partial.accs.size(); ++i)
           SQL_CHECK(group.accs[i].merge(partial.accs[i]));
         group.rows += partial.rows;
@@ -712,6 +733,11 @@ class GroupTable {
       writes.push_back({context_.prefix + "d" + *key, std::string()});
     for (const auto& [key, shard] : dirty) {
       const GroupState& g = shard->cache.at(*key);
+      if (context_.emit_changes) {
+        auto before = shard->before.find(*key);
+        add_change(before == shard->before.end() ? std::nullopt : std::move(before->second),
+                   visible_row(g, true));
+      }
       // Over retracting input a group whose rows are all retracted is gone (the one group of
       // an aggregate without GROUP BY stays: it has a row even over no input).
       if (context_.retracting && !plan_.group_keys.empty() && g.rows <= 0) {
@@ -736,6 +762,7 @@ class GroupTable {
     for (auto& shard : shards_) {
       shard.new_distinct.clear();
       shard.dirty.clear();
+      shard.before.clear();
     }
     // Everything is clean now: keep the cache within its budget.
     if (cached > context_.cache_bytes) {
@@ -755,8 +782,30 @@ class GroupTable {
     std::set<std::string> dirty;
     std::unordered_set<std::string> distinct_seen;  // known 'd' keys (cache of the store)
     std::set<std::string> new_distinct;             // written at the next checkpoint
+    // With emit_changes: each dirty group's visible row as of the last checkpoint.
+    std::unordered_map<std::string, std::optional<Row>> before;
     size_t cache_bytes = 0;
   };
+
+  // The row a reader of the view sees for a group, if any: none for a group that is not there
+  // (never stored, or all its rows retracted; the group of an aggregate without GROUP BY is
+  // always there) or that HAVING rejects.
+  std::optional<Row> visible_row(const GroupState& g, bool existed) {
+    const bool keyed = !plan_.group_keys.empty();
+    if (keyed && (!existed || (context_.retracting && g.rows <= 0))) return std::nullopt;
+    auto row = group_row(plan_, g);
+    if (!row.ok()) {
+      skip_row(context_, row.error().message);
+      return std::nullopt;
+    }
+    return std::move(*row);
+  }
+
+  void add_change(std::optional<Row> before, std::optional<Row> after) {
+    if (before && after && serialize_row(*before) == serialize_row(*after)) return;
+    if (before) context_.changes.emplace_back(std::move(*before), -1);
+    if (after) context_.changes.emplace_back(std::move(*after), 1);
+  }
   // What a value in a retractable aggregate's multiset costs the cache, besides its text.
   static constexpr size_t kValueEntryBytes = 96;
   const sql::Plan& plan_;
@@ -1146,7 +1195,7 @@ std::vector<const sql::Plan*> plan_arms(const sql::Plan& select) {
 
 bool plan_retracts(const sql::Plan& select) {
   for (const sql::Plan* arm : plan_arms(select))
-    if (arm->table && arm->table->has_primary_key()) return true;
+    if (arm->table && (arm->table->has_primary_key() || arm->table->is_view)) return true;
   return false;
 }
 
@@ -1182,7 +1231,10 @@ SqlStatus validate_plan(const sql::Plan& select) {
     return unsupported("a subquery in FROM or a WITH query");
   for (const auto& join : select.joins)
     if (join.table.subquery) return unsupported("a subquery in FROM or a WITH query");
-  if (!select.table || select.table->is_view) return unsupported("a view without a source table");
+  if (!select.table) return unsupported("a view without a source table");
+  if (select.table->is_view && !select.joins.empty())
+    return unsupported("a join whose left side is materialized view \"" + select.table->name +
+                       "\" (the left side must be a stream)");
   if (!select.order.empty()) return unsupported("ORDER BY (order when you query the view)");
   if (select.limit || select.offset) return unsupported("LIMIT/OFFSET");
   if (select.distinct) return unsupported("SELECT DISTINCT over aggregates");
@@ -1190,12 +1242,15 @@ SqlStatus validate_plan(const sql::Plan& select) {
     return unsupported("a join whose left side \"" + select.table->name +
                        "\" has a primary key (a table-table join; the left side must be a "
                        "stream)");
-  if (select.table->has_primary_key())
+  if (select.table->has_primary_key() || select.table->is_view)
     for (const auto& agg : select.aggs)
       if (agg.kind == sql::AggKind::kStringAgg)
-        return unsupported("string_agg over table \"" + select.table->name +
-                           "\" with a primary key (its order is arrival order, which a "
-                           "retracted row cannot be taken out of)");
+        return unsupported(
+            "string_agg over " +
+            std::string(select.table->is_view ? "materialized view \"" : "table \"") +
+            select.table->name + (select.table->is_view ? "\"" : "\" with a primary key") +
+            " (its order is arrival order, which a retracted row cannot be taken "
+            "out of)");
   for (const auto& join : select.joins) {
     if (join.table.is_view)
       return unsupported("a join with a materialized view (\"" + join.table.name + "\")");

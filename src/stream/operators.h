@@ -32,10 +32,10 @@ struct Batch {
   std::vector<int64_t> offsets;                  // per row: its source offset
   std::vector<std::vector<sql::Value>> columns;  // column-major
   std::vector<uint32_t> selection;               // live rows, ascending
-  std::vector<int32_t> weights;                  // per row; empty when every row is +1
+  std::vector<int64_t> weights;                  // per row; empty when every row is +1
   uint32_t arm = 0;  // the UNION ALL arm the rows come from (0 without UNION ALL)
   size_t size() const { return offsets.size(); }
-  int32_t weight(uint32_t row) const { return weights.empty() ? 1 : weights[row]; }
+  int64_t weight(uint32_t row) const { return weights.empty() ? 1 : weights[row]; }
 };
 
 struct Progress {
@@ -83,6 +83,12 @@ struct OperatorContext {
   bool emit_output = false;
   std::string output_topic;  // for EXPLAIN
   std::vector<sql::TopicRecord> outputs;
+  // Other views read this one: during checkpoint() the sink adds the changes of the view's
+  // visible rows since the last checkpoint here (a row with its weight: an aggregate's changed
+  // group retracts its old row and inserts its new one), which the view writes to its change
+  // feed. Set by the view for a whole step.
+  bool emit_changes = false;
+  std::vector<std::pair<sql::Row, int64_t>> changes;
 };
 
 class Operator {
@@ -174,7 +180,9 @@ sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
 // partition offset -> one output row, in state written by older versions), 'j' arm/join primary
 // key -> a joined table's row, 'd' group key aggregate value -> a DISTINCT aggregate's value seen,
 // 'k' arm primary key -> the latest row of a source table with a primary key, 'u' row -> how
-// many times a view over retracting sources holds the row (without GROUP BY).
+// many times a view over retracting sources holds the row (without GROUP BY), and the change
+// feed's 'F', 'f', 'r', 'g' (change_feed.h). Group states over retracting input hold a row count
+// and per aggregate a count, an integer sum and counted input values (serialize_group).
 std::string view_prefix(const std::string& name);
 void append_be32(std::string& out, uint32_t v);
 void append_be64(std::string& out, uint64_t v);

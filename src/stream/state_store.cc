@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdarg>
 #include <cstdio>
@@ -158,13 +159,19 @@ Status StateStore::delete_prefix(const std::string& prefix) {
 
 Status StateStore::scan(const std::string& prefix,
                         const std::function<bool(std::string_view, std::string_view)>& fn) const {
+  return scan_from(prefix, prefix, fn);
+}
+
+Status StateStore::scan_from(
+    const std::string& prefix, const std::string& from,
+    const std::function<bool(std::string_view, std::string_view)>& fn) const {
   ASSIGN_OR_RETURN(auto lock, lock_usable());
   rocksdb::ReadOptions options;
   const std::string end = prefix_end(prefix);
   rocksdb::Slice upper(end);
   options.iterate_upper_bound = &upper;
   std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(options));
-  for (it->Seek(prefix); it->Valid(); it->Next()) {
+  for (it->Seek(std::max(prefix, from)); it->Valid(); it->Next()) {
     const rocksdb::Slice k = it->key();
     const rocksdb::Slice v = it->value();
     if (!fn(std::string_view(k.data(), k.size()), std::string_view(v.data(), v.size()))) break;

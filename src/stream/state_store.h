@@ -43,6 +43,9 @@ class StateStore {
   // stops when fn returns false.
   Status scan(const std::string& prefix,
               const std::function<bool(std::string_view, std::string_view)>& fn) const;
+  // The same from the first key at or after `from` on.
+  Status scan_from(const std::string& prefix, const std::string& from,
+                   const std::function<bool(std::string_view, std::string_view)>& fn) const;
 
  private:
   struct Impl;

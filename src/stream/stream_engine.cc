@@ -7,6 +7,7 @@
 
 #include "sql/binder.h"
 #include "storage/log_manager.h"
+#include "stream/change_feed.h"
 
 namespace eddy::stream {
 
@@ -89,6 +90,11 @@ void StreamEngine::work() {
     const bool live =
         views_.count(entry->view->name()) != 0 && views_[entry->view->name()] == entry;
     if (more && live) enqueue_locked(entry);
+    // Its readers may have a new feed entry (or their snapshot) to read.
+    if (auto readers = readers_.find(entry->def.name); live && readers != readers_.end())
+      for (const auto& reader : readers->second)
+        if (auto it = views_.find(reader); it != views_.end() && !it->second->view->failed())
+          enqueue_locked(it->second);
     cv_.notify_all();  // drop() may be waiting for this step
   }
 }
@@ -136,8 +142,17 @@ void StreamEngine::retry_paused_locked(std::unique_lock<std::mutex>& lock) {
     spdlog::info("materialized view {} resumes from its last checkpoint (retry {})",
                  entry->def.name, entry->retries);
     entry->view = std::move(view);
+    tell_readers_locked(entry->def.name);
     enqueue_locked(entry);
   }
+}
+
+void StreamEngine::tell_readers_locked(const std::string& name) {
+  auto it = views_.find(name);
+  if (it == views_.end()) return;
+  auto readers = readers_.find(name);
+  it->second->view->set_readers(readers == readers_.end() ? std::set<std::string>()
+                                                          : readers->second);
 }
 
 sql::SqlStatus StreamEngine::validate(const sql::Plan& select) const {
@@ -155,14 +170,27 @@ sql::SqlStatus StreamEngine::start(const sql::ViewDef& def, std::shared_ptr<cons
   auto entry = std::make_shared<Entry>();
   entry->view = std::move(view);
   entry->def = def;
+  for (const sql::Plan* arm : plan_arms(*select))
+    if (arm->table && arm->table->is_view &&
+        std::find(entry->upstreams.begin(), entry->upstreams.end(), arm->table->name) ==
+            entry->upstreams.end())
+      entry->upstreams.push_back(arm->table->name);
   entry->select = std::move(select);
   views_[def.name] = entry;
+  tell_readers_locked(def.name);
+  for (const auto& upstream : entry->upstreams) {
+    readers_[upstream].insert(def.name);
+    tell_readers_locked(upstream);
+    // The upstream writes this view's snapshot in its next step.
+    if (auto it = views_.find(upstream); it != views_.end()) enqueue_locked(it->second);
+  }
   enqueue_locked(entry);
   return sql::Unit{};
 }
 
 sql::SqlStatus StreamEngine::drop(const std::string& name) {
   std::string prefix = view_prefix(name);
+  std::vector<std::string> upstream_prefixes;
   {
     std::unique_lock lock(mu_);
     auto it = views_.find(name);
@@ -171,8 +199,20 @@ sql::SqlStatus StreamEngine::drop(const std::string& name) {
       views_.erase(it);
       ready_.erase(std::remove(ready_.begin(), ready_.end(), entry), ready_.end());
       cv_.wait(lock, [&] { return !entry->running; });
+      for (const auto& upstream : entry->upstreams) {
+        readers_[upstream].erase(name);
+        tell_readers_locked(upstream);
+        upstream_prefixes.push_back(view_prefix(upstream));
+      }
     }
     if (store_ == nullptr) return sql::sql_error("57P01", "the server is shutting down");
+  }
+  // Its position and any unread snapshot beside the feeds it read (the upstreams then trim
+  // past it).
+  for (const auto& upstream : upstream_prefixes) {
+    Status removed = store_->write({{reader_position_key(upstream, name), std::nullopt}});
+    if (removed.ok()) removed = store_->delete_prefix(reader_snapshot_prefix(upstream, name));
+    if (!removed.ok()) return sql::sql_error(sql::sqlstate::kIoError, removed.error().message());
   }
   Status deleted = store_->delete_prefix(prefix);
   // Deleting writes too (a range tombstone in the log): on a full disk the storage's reserve

@@ -5,7 +5,9 @@
 // workers in parallel); within a step the view's source partitions are pumped in parallel on a
 // task pool, each partition by one thread so its records stay in order. Workers are woken when a
 // view is created and otherwise poll, every poll_interval_ms, whether a source partition's high
-// watermark moved past a view's position (a bounded wait, never a busy loop).
+// watermark moved past a view's position (a bounded wait, never a busy loop). A view's step
+// queues the views that read it (views on views), so a change goes down a chain of views
+// without waiting for the poll.
 //
 // Failures: a step that fails on storage (a full disk, an I/O error) pauses the view; after a
 // back-off (100 ms doubling to 30 s) a new View opens from the last checkpoint and carries on,
@@ -19,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -66,12 +69,15 @@ class StreamEngine final : public sql::ViewHost {
     std::shared_ptr<const sql::Plan> select;
     std::chrono::steady_clock::time_point retry_at{};
     int retries = 0;
+    std::vector<std::string> upstreams;  // the materialized views it reads
   };
   explicit StreamEngine(StreamOptions options);
   void work();
   void enqueue_locked(const std::shared_ptr<Entry>& entry);
   std::shared_ptr<View> make_view(const sql::ViewDef& def,
                                   std::shared_ptr<const sql::Plan> select) const;
+  // Tells `name`'s View (if it runs) who reads it.
+  void tell_readers_locked(const std::string& name);
   // Opens a new View from the last checkpoint for each paused view whose back-off is over.
   void retry_paused_locked(std::unique_lock<std::mutex>& lock);
 
@@ -83,6 +89,9 @@ class StreamEngine final : public sql::ViewHost {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::map<std::string, std::shared_ptr<Entry>> views_;
+  // Per materialized view, the views that read it (also before either has started, as after a
+  // restart); each view is told its own readers (View::set_readers).
+  std::map<std::string, std::set<std::string>> readers_;
   std::deque<std::shared_ptr<Entry>> ready_;
   std::vector<std::thread> workers_;
   bool stopping_ = false;

@@ -7,6 +7,7 @@
 #include "sql/binder.h"
 #include "sql/executor.h"
 #include "storage/log_manager.h"
+#include "stream/change_feed.h"
 #include "stream/task_pool.h"
 
 namespace eddy::stream {
@@ -49,7 +50,10 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     // Streams decode only the columns their arm reads; a joined table's rows are kept whole,
     // and so are those of a table with a primary key (a change retracts the whole old row).
     stream.used = used_columns(*arms[a]);
-    if (stream.table.has_primary_key()) {
+    if (stream.table.is_view) {
+      std::fill(stream.used.begin(), stream.used.end(), true);
+      stream.upstream_prefix = view_prefix(stream.table.name);
+    } else if (stream.table.has_primary_key()) {
       std::fill(stream.used.begin(), stream.used.end(), true);
       std::string prefix = context_.prefix + "k";
       append_be32(prefix, static_cast<uint32_t>(a));
@@ -80,7 +84,10 @@ void View::grow(Source& source) {
         config.ok() ? config->max_message_bytes : log_.defaults().max_message_bytes;
   }
   auto topic = log_.topic(source.table.topic);
-  const size_t partitions = topic ? static_cast<size_t>(topic->partitions) : 0;
+  // A view's change feed is one sequence: one partition.
+  const size_t partitions = !source.upstream_prefix.empty() ? 1
+                            : topic                         ? static_cast<size_t>(topic->partitions)
+                                                            : 0;
   while (source.partitions.size() < partitions) {
     auto work = std::make_unique<PartitionWork>();
     if (source.side == nullptr) work->pipeline = build_pipeline(*select_, context_);
@@ -108,6 +115,22 @@ Status View::open(bool fresh) {
   if (fresh) RETURN_IF_ERROR(store_.delete_prefix(context_.prefix));
   for (auto& source : sources_) {
     grow(source);
+    if (!source.upstream_prefix.empty()) {
+      // A new reader's position and snapshot, if a reader of this name had any, are stale.
+      const std::string position = reader_position_key(source.upstream_prefix, def_.name);
+      if (fresh) {
+        RETURN_IF_ERROR(store_.write({{position, std::nullopt}}));
+        RETURN_IF_ERROR(
+            store_.delete_prefix(reader_snapshot_prefix(source.upstream_prefix, def_.name)));
+        continue;
+      }
+      ASSIGN_OR_RETURN(auto stored, store_.get(position));
+      if (stored) {
+        source.positioned = true;
+        source.partitions[0]->offset = static_cast<int64_t>(read_be64(*stored));
+      }
+      continue;
+    }
     if (fresh) continue;
     for (size_t p = 0; p < source.partitions.size(); ++p) {
       ASSIGN_OR_RETURN(auto stored,
@@ -116,6 +139,8 @@ Status View::open(bool fresh) {
     }
   }
   if (!fresh) {
+    ASSIGN_OR_RETURN(auto head, store_.get(feed_head_key(context_.prefix)));
+    if (head) feed_seq_ = static_cast<int64_t>(read_be64(*head));
     ASSIGN_OR_RETURN(auto counters, store_.get(context_.prefix + "m"));
     if (counters && counters->size() >= 16) {
       records_ = static_cast<int64_t>(read_be64(*counters));
@@ -135,7 +160,28 @@ Status View::open(bool fresh) {
 
 bool View::has_pending() const {
   if (failed_) return false;
+  {
+    // A reader without a position waits for its snapshot.
+    std::lock_guard lock(readers_mu_);
+    for (const auto& reader : readers_) {
+      auto stored = store_.get(reader_position_key(context_.prefix, reader));
+      if (stored.ok() && !*stored) return true;
+    }
+  }
   for (const auto& source : sources_) {
+    if (!source.upstream_prefix.empty()) {
+      if (!source.positioned) {
+        auto stored = store_.get(reader_position_key(source.upstream_prefix, def_.name));
+        if (stored.ok() && *stored) return true;
+        continue;
+      }
+      if (!source.snapshot_read) return true;
+      auto head = store_.get(feed_head_key(source.upstream_prefix));
+      if (head.ok() && *head &&
+          static_cast<int64_t>(read_be64(**head)) > source.partitions[0]->offset)
+        return true;
+      continue;
+    }
     auto topic = log_.topic(source.table.topic);
     if (!topic) continue;
     for (int32_t p = 0; p < topic->partitions; ++p) {
@@ -223,7 +269,79 @@ void View::reject(const Source& source, int32_t p, Lane& lane, int64_t at,
                              static_cast<size_t>(std::max<int64_t>(room, 1024)))});
 }
 
+sql::SqlResult<bool> View::pump_upstream(Source& source, PartitionWork& work) {
+  auto io = [](const Error& e) { return sql::sql_error(sql::sqlstate::kIoError, e.message()); };
+  const std::string& upstream = source.upstream_prefix;
+  if (!source.positioned) {
+    auto stored = store_.get(reader_position_key(upstream, def_.name));
+    if (!stored.ok()) return io(stored.error());
+    if (!*stored) return false;  // the upstream has not written this view's snapshot yet
+    source.positioned = true;
+    work.offset = static_cast<int64_t>(read_be64(**stored));
+  }
+  const size_t width = source.table.columns.size();
+  Changes changes;
+  std::optional<sql::SqlError> corrupt;
+  auto bad = [&](const std::string& what) {
+    corrupt =
+        sql::sql_error(sql::sqlstate::kInternalError,
+                       "corrupt " + what + " of materialized view \"" + source.table.name + "\"");
+    return false;
+  };
+  int64_t next = work.offset;
+  if (!source.snapshot_read) {
+    Status scanned = store_.scan(reader_snapshot_prefix(upstream, def_.name),
+                                 [&](std::string_view key, std::string_view value) {
+                                   source.snapshot_keys.emplace_back(key);
+                                   return decode_changes(value, width, changes) || bad("snapshot");
+                                 });
+    if (!scanned.ok()) return io(scanned.error());
+    source.snapshot_read = true;
+  } else {
+    auto head = store_.get(feed_head_key(upstream));
+    if (!head.ok()) return io(head.error());
+    const int64_t last = *head ? static_cast<int64_t>(read_be64(**head)) : 0;
+    if (last <= work.offset) return false;
+    // Up to a few thousand changes per batch, whole entries at a time.
+    constexpr size_t kBatchChanges = 4096;
+    const std::string entries = feed_entries_prefix(upstream);
+    Status scanned = store_.scan_from(
+        entries, feed_entry_key(upstream, work.offset + 1),
+        [&](std::string_view key, std::string_view value) {
+          const auto seq = static_cast<int64_t>(read_be64(key.substr(entries.size())));
+          if (seq > last) return false;
+          if (seq != next + 1) return bad("change feed (an entry is missing)");
+          if (!decode_changes(value, width, changes)) return bad("change feed");
+          next = seq;
+          return changes.size() < kBatchChanges;
+        });
+    if (!scanned.ok()) return io(scanned.error());
+    if (!corrupt && next == work.offset) bad("change feed (an entry is missing)");
+  }
+  if (corrupt) return *corrupt;
+  Lane& lane = *work.lanes[0];
+  Batch& batch = lane.batch;
+  start_batch(source, 0, batch);
+  const size_t columns = batch.columns.size();
+  for (auto& [row, weight] : changes) {
+    for (size_t c = 0; c < columns; ++c)
+      batch.columns[c].push_back(
+          c < row.size() ? std::move(row[c]) : sql::Value::null_of(sql::kMetadataTypes[c - width]));
+    batch.selection.push_back(static_cast<uint32_t>(batch.offsets.size()));
+    batch.offsets.push_back(next);
+    batch.weights.push_back(weight);
+  }
+  work.uncheckpointed += static_cast<int64_t>(changes.size());
+  work.dirty = true;
+  work.offset = next;
+  if (!changes.empty())
+    SQL_CHECK(work.pipeline.heads[source.arm]->push(
+        batch, Progress{.partition = 0, .next_offset = next + 1}));
+  return true;
+}
+
 sql::SqlResult<bool> View::pump(Source& source, int32_t p, PartitionWork& work) {
+  if (!source.upstream_prefix.empty()) return pump_upstream(source, work);
   const sql::TableDef& table = source.table;
   auto partition = log_.partition(table.topic, p);
   if (partition == nullptr) return false;
@@ -374,12 +492,25 @@ sql::SqlStatus View::checkpoint() {
       SQL_CHECK(sql::append_to_topic(log_, source.table.dead_letter, dead_letters));
   }
   int64_t records = records_;
-  for (const auto& source : sources_)
+  for (auto& source : sources_) {
+    if (!source.upstream_prefix.empty()) {
+      // A reader's position lives beside the feed it reads (the upstream trims by it).
+      if (source.positioned)
+        writes.push_back({reader_position_key(source.upstream_prefix, def_.name),
+                          encode_be64(source.partitions[0]->offset)});
+      for (auto& key : source.snapshot_keys)
+        writes.push_back({std::move(key), std::nullopt});
+      source.snapshot_keys.clear();
+      records += source.partitions[0]->uncheckpointed;
+      continue;
+    }
     for (size_t p = 0; p < source.partitions.size(); ++p) {
       writes.push_back({offset_key(source.position_key, static_cast<int32_t>(p)),
                         encode_be64(source.partitions[p]->offset)});
       records += source.partitions[p]->uncheckpointed;
     }
+  }
+  SQL_CHECK(write_feed(writes));
   writes.push_back({context_.prefix + "m", encode_be64(records) + encode_be64(context_.skipped)});
   Status written = store_.write(writes);
   if (!written.ok()) return sql::sql_error(sql::sqlstate::kIoError, written.error().message());
@@ -387,12 +518,83 @@ sql::SqlStatus View::checkpoint() {
   std::lock_guard lock(status_mu_);
   for (auto& source : sources_) {
     source.checkpointed.clear();
+    source.feed_ready = source.positioned && source.snapshot_read;
     for (auto& work : source.partitions) {
       work->uncheckpointed = 0;
       work->dirty = false;
       source.checkpointed.push_back(work->offset);
     }
   }
+  return sql::Unit{};
+}
+
+void View::set_readers(std::set<std::string> readers) {
+  std::lock_guard lock(readers_mu_);
+  readers_ = std::move(readers);
+}
+
+sql::SqlStatus View::prepare_feed() {
+  auto io = [](const Error& e) { return sql::sql_error(sql::sqlstate::kIoError, e.message()); };
+  std::set<std::string> readers;
+  {
+    std::lock_guard lock(readers_mu_);
+    readers = readers_;
+  }
+  // Every stored position counts, also of a reader the engine has not started yet (after a
+  // restart): the entries it has not read must stay.
+  const std::string positions = context_.prefix + "r";
+  std::map<std::string, int64_t> stored;
+  Status scanned = store_.scan(positions, [&](std::string_view key, std::string_view value) {
+    std::string reader(key.substr(positions.size()));
+    if (!reader.empty() && reader.back() == '\0') reader.pop_back();
+    stored[reader] = static_cast<int64_t>(read_be64(value));
+    return true;
+  });
+  if (!scanned.ok()) return io(scanned.error());
+  context_.emit_changes = !readers.empty() || !stored.empty();
+  slowest_reader_.reset();
+  for (const auto& [reader, position] : stored)
+    slowest_reader_ = std::min(slowest_reader_.value_or(position), position);
+  for (const auto& reader : readers) {
+    if (stored.count(reader) != 0) continue;
+    // A new reader: this view's rows as of the last checkpoint (which the feed's last entry
+    // reflects), in chunks, with its position, in one write.
+    SQL_ASSIGN(std::vector<sql::Row> rows, read());
+    std::vector<StateWrite> writes;
+    constexpr size_t kChunkRows = 4096;
+    for (size_t from = 0; from < rows.size(); from += kChunkRows) {
+      Changes chunk;
+      for (size_t i = from; i < std::min(rows.size(), from + kChunkRows); ++i)
+        chunk.emplace_back(std::move(rows[i]), 1);
+      std::string key = reader_snapshot_prefix(context_.prefix, reader);
+      append_be32(key, static_cast<uint32_t>(from / kChunkRows));
+      writes.push_back({std::move(key), encode_changes(chunk)});
+    }
+    writes.push_back({reader_position_key(context_.prefix, reader), encode_be64(feed_seq_)});
+    Status written = store_.write(writes);
+    if (!written.ok()) return io(written.error());
+    slowest_reader_ = std::min(slowest_reader_.value_or(feed_seq_), feed_seq_);
+  }
+  return sql::Unit{};
+}
+
+sql::SqlStatus View::write_feed(std::vector<StateWrite>& writes) {
+  if (context_.emit_changes && !context_.changes.empty()) {
+    ++feed_seq_;
+    writes.push_back(
+        {feed_entry_key(context_.prefix, feed_seq_), encode_changes(context_.changes)});
+    writes.push_back({feed_head_key(context_.prefix), encode_be64(feed_seq_)});
+  }
+  context_.changes.clear();
+  // Entries every reader has passed go (all of them once no reader is left).
+  const int64_t passed = slowest_reader_.value_or(feed_seq_);
+  const std::string entries = feed_entries_prefix(context_.prefix);
+  Status scanned = store_.scan(entries, [&](std::string_view key, std::string_view) {
+    if (static_cast<int64_t>(read_be64(key.substr(entries.size()))) > passed) return false;
+    writes.push_back({std::string(key), std::nullopt});
+    return true;
+  });
+  if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
   return sql::Unit{};
 }
 
@@ -419,6 +621,10 @@ bool View::step() {
   if (failed_) return false;
   for (auto& source : sources_)
     grow(source);
+  if (auto prepared = prepare_feed(); !prepared.ok()) {
+    fail(prepared.error());
+    return false;
+  }
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.checkpoint_interval_ms);
   auto finish = [&](bool more) {
@@ -496,6 +702,14 @@ sql::ViewStatus View::status() const {
   s.state = failed_ ? "failed: " + error_ : "running";
   // Every partition counts, from its start when nothing of it is checkpointed yet (a new view).
   for (const auto& source : sources_) {
+    if (!source.upstream_prefix.empty()) {
+      // Feed entries not read yet (a reader still waiting for its snapshot counts one).
+      auto head = store_.get(feed_head_key(source.upstream_prefix));
+      const int64_t last = head.ok() && *head ? static_cast<int64_t>(read_be64(**head)) : 0;
+      const int64_t at = source.checkpointed.empty() ? 0 : source.checkpointed[0];
+      s.lag += source.feed_ready ? std::max<int64_t>(0, last - at) : 1;
+      continue;
+    }
     auto topic = log_.topic(source.table.topic);
     for (int32_t p = 0; topic && p < topic->partitions; ++p) {
       auto partition = log_.partition(source.table.topic, p);
@@ -525,6 +739,13 @@ sql::ExplainNode View::explain() {
   // A source topic and its decoding, as the pipelines see it.
   auto describe = [&](const Source& src) {
     const sql::TableDef& table = src.table;
+    if (!src.upstream_prefix.empty())
+      return sql::ExplainNode{
+          "Change Feed of " + sql::quote_identifier(table.name),
+          {"Start: a snapshot of the view's rows, then the changes of each of its checkpoints "
+           "(rows retracted and inserted)",
+           "Position: beside the feed, written in this view's checkpoint (each change once)"},
+          {}};
     auto topic = log_.topic(table.topic);
     const int32_t partitions = topic ? topic->partitions : 0;
     sql::ExplainNode source{(src.side != nullptr || src.latest ? "Changelog " : "Source ") +

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -48,6 +49,10 @@ class View {
   // (PostgreSQL's order). Builds the pipelines; for a view that is never opened or stepped.
   sql::ExplainNode explain();
   const std::string& name() const { return def_.name; }
+  // The views that read this one (set by the engine whenever that changes): while there are
+  // any, or positions of readers are stored, each checkpoint writes a change-feed entry, and a
+  // reader without a position gets a snapshot at the start of the next step.
+  void set_readers(std::set<std::string> readers);
   const std::string& prefix() const { return context_.prefix; }
   bool failed() const { return failed_.load(); }
   // The failure came from storage (a full disk, an I/O error), not from the view's own
@@ -91,6 +96,15 @@ class View {
     LatestRows* side = nullptr;  // a joined table's state; null for what flows down an arm
     // A table with a primary key at the head of an arm: its latest row per key.
     std::unique_ptr<LatestRows> latest;
+    // A materialized view at the head of an arm, read through its change feed (change_feed.h):
+    // its key prefix (empty for a topic), whether the view has found its position there yet,
+    // whether the snapshot that came with it has been read, and its keys (deleted at the next
+    // checkpoint, with the position that passes them).
+    std::string upstream_prefix;
+    bool positioned = false;
+    bool snapshot_read = false;
+    std::vector<std::string> snapshot_keys;
+    bool feed_ready = false;   // both as of the last checkpoint (for status, under status_mu_)
     std::string position_key;  // + partition -> next offset, in the state store
     std::vector<bool> used;    // a stream's columns its arm reads (others need not be decoded)
     // The columns of `used`, in order: only these are moved from a decoded row into the batch;
@@ -132,6 +146,14 @@ class View {
                                   std::chrono::steady_clock::time_point deadline);
   // Makes sure `source` has work state for every partition of its topic.
   void grow(Source& source);
+  // pump() for a materialized view's change feed: the snapshot first, then entries.
+  sql::SqlResult<bool> pump_upstream(Source& source, PartitionWork& work);
+  // At the start of a step, as the upstream of other views: finds the readers' positions,
+  // decides whether this step feeds changes, and writes a snapshot for each new reader.
+  sql::SqlStatus prepare_feed();
+  // The checkpoint's feed entry (if there are changes) and the deletion of entries every
+  // reader has passed.
+  sql::SqlStatus write_feed(std::vector<StateWrite>& writes);
   sql::SqlStatus checkpoint();
   // Creates the view's output topic unless it exists (compacted for an aggregate view).
   Status ensure_output_topic();
@@ -152,6 +174,12 @@ class View {
   // pump, so a view with fewer partitions than threads still uses them all.
   size_t lanes_ = 1;
   std::atomic<int64_t> records_{0};  // checkpointed
+  mutable std::mutex readers_mu_;
+  std::set<std::string> readers_;  // under readers_mu_
+  // The change feed this view writes: the last entry's sequence number, and the lowest
+  // position of a reader as found at the start of the step (entries up to it can go).
+  int64_t feed_seq_ = 0;
+  std::optional<int64_t> slowest_reader_;
   std::atomic<bool> failed_{false};
   std::atomic<bool> transient_{false};
   mutable std::mutex status_mu_;
