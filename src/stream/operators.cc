@@ -7,6 +7,7 @@
 #include <set>
 #include <span>
 #include <unordered_set>
+#include <utility>
 
 #include "sql/binder.h"
 #include "sql/key_codec.h"
@@ -120,8 +121,10 @@ class Filter final : public Operator {
 // plain source columns are taken over without evaluation, moved when nothing else reads them.
 class Project final : public Operator {
  public:
-  Project(const sql::Plan& plan, OperatorContext& context)
-      : outputs_(plan.outputs.begin(), plan.outputs.begin() + plan.columns.size()),
+  // With `hidden`, also the hidden outputs after the visible ones (ORDER BY keys of a Top-N).
+  Project(const sql::Plan& plan, OperatorContext& context, bool hidden = false)
+      : outputs_(plan.outputs.begin(),
+                 hidden ? plan.outputs.end() : plan.outputs.begin() + plan.columns.size()),
         context_(context) {
     std::unordered_map<int, int> references;
     for (const auto& e : outputs_)
@@ -328,6 +331,61 @@ std::string serialize_row(const Row& row) {
   return out;
 }
 
+// A stored row with its count ('u' and 't' values: the count, then the row's values); false
+// when it is corrupt.
+bool read_counted_row(std::string_view value, size_t width, int64_t& count, Row& row) {
+  if (value.size() < 8) return false;
+  count = static_cast<int64_t>(read_be64(value));
+  value.remove_prefix(8);
+  row.assign(width, Value{});
+  for (auto& v : row)
+    if (!sql::read_value(value, v)) return false;
+  return value.empty();
+}
+
+// A row's change keyed by its state key, as sinks collect them: (key, row, weight).
+using KeyedChanges = std::vector<std::tuple<std::string, Row, int64_t>>;
+
+// Row changes summed per key until a checkpoint takes them; shared by a view's partitions'
+// pipelines (the same row may come from any of them), hence the mutex.
+class PendingRows {
+ public:
+  struct Entry {
+    Row row;
+    int64_t count = 0;
+  };
+  using Map = std::map<std::string, Entry>;  // by key, so checkpoints write in key order
+
+  void add(KeyedChanges& changes) {
+    std::lock_guard lock(mu_);
+    for (auto& [key, row, weight] : changes) {
+      auto [it, inserted] = rows_.try_emplace(std::move(key));
+      if (inserted) it->second.row = std::move(row);
+      it->second.count += weight;
+    }
+    changes.clear();
+  }
+  Map take() {
+    std::lock_guard lock(mu_);
+    return std::exchange(rows_, {});
+  }
+
+ private:
+  std::mutex mu_;
+  Map rows_;
+};
+
+// A row keyed by itself in a view's output topic: an upsert when it appears (its count goes
+// from none to some), a tombstone when it goes.
+void output_row_change(OperatorContext& context, const sql::TableDef& output, const Row& row,
+                       int64_t before, int64_t after) {
+  if (!context.emit_output || (before > 0) == (after > 0)) return;
+  std::string json = sql::encode_json_row(output, row);
+  std::optional<std::string> value;
+  if (after > 0) value = json;
+  context.outputs.push_back({std::move(json), std::move(value)});
+}
+
 }  // namespace
 
 // The rows of a view without GROUP BY over retracting sources, with their multiplicities: the
@@ -341,27 +399,18 @@ class RowMultiset {
         output_(output_table(plan)),
         once_(!plan.union_arms.empty() && plan.union_distinct) {}
 
-  void add(std::vector<std::tuple<std::string, Row, int64_t>>& changes) {
-    std::lock_guard lock(mu_);
-    for (auto& [key, row, weight] : changes) {
-      auto [it, inserted] = pending_.try_emplace(std::move(key));
-      if (inserted) it->second.row = std::move(row);
-      it->second.delta += weight;
-    }
-    changes.clear();
-  }
+  void add(KeyedChanges& changes) { pending_.add(changes); }
 
   // Each changed row's new count, or its deletion at zero. With an output topic, a row that
   // appears is an upsert keyed by the whole row, one that disappears its tombstone.
   SqlStatus checkpoint(std::vector<StateWrite>& writes) {
-    std::lock_guard lock(mu_);
-    for (auto& [key, change] : pending_) {
-      if (change.delta == 0) continue;
+    for (auto& [key, change] : pending_.take()) {
+      if (change.count == 0) continue;
       const std::string state_key = context_.prefix + "u" + key;
       auto stored = context_.store->get(state_key);
       if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
       const int64_t before = *stored ? static_cast<int64_t>(read_be64(**stored)) : 0;
-      const int64_t after = before + change.delta;
+      const int64_t after = before + change.count;
       if (after <= 0) {
         if (*stored) writes.push_back({state_key, std::nullopt});
       } else {
@@ -377,26 +426,16 @@ class RowMultiset {
         else if ((before > 0) != (after > 0))
           context_.changes.emplace_back(change.row, after > 0 ? 1 : -1);
       }
-      if (!context_.emit_output || (before > 0) == (after > 0)) continue;
-      std::string json = sql::encode_json_row(output_, change.row);
-      std::optional<std::string> value;
-      if (after > 0) value = json;
-      context_.outputs.push_back({std::move(json), std::move(value)});
+      output_row_change(context_, output_, change.row, before, after);
     }
-    pending_.clear();
     return Unit{};
   }
 
  private:
-  struct Change {
-    Row row;
-    int64_t delta = 0;
-  };
   OperatorContext& context_;
   sql::TableDef output_;
-  bool once_;  // UNION without ALL: a row shows once however many copies it has
-  std::mutex mu_;
-  std::map<std::string, Change> pending_;  // by encoded row, so checkpoints write in key order
+  bool once_;            // UNION without ALL: a row shows once however many copies it has
+  PendingRows pending_;  // by encoded row
 };
 
 namespace {
@@ -439,7 +478,208 @@ class RowMultisetSink final : public Operator {
  private:
   OperatorContext& context_;
   std::shared_ptr<RowMultiset> rows_;
-  std::vector<std::tuple<std::string, Row, int64_t>> changes_;  // reused
+  KeyedChanges changes_;  // reused
+};
+
+// The ORDER BY keys of a row (its outputs, hidden ones too) so that bytewise order is ORDER BY
+// order: per key a byte placing NULL first or last, then the value's key encoding, its bytes
+// inverted for DESC (the encoding is prefix-free, so inverting it reverses the order).
+std::string sort_key(const sql::Plan& plan, const Batch& batch, uint32_t r, sql::KeyFormat format) {
+  std::string out;
+  for (const auto& key : plan.order) {
+    const Value& v = batch.columns[key.column][r];
+    if (v.null) {
+      out.push_back(key.nulls_first ? '\x00' : '\x02');
+      continue;
+    }
+    out.push_back('\x01');
+    const size_t from = out.size();
+    sql::append_key(out, v, format);
+    if (key.descending)
+      for (size_t i = from; i < out.size(); ++i)
+        out[i] = static_cast<char>(~static_cast<uint8_t>(out[i]));
+  }
+  return out;
+}
+
+}  // namespace
+
+// The rows of a Top-N view (ORDER BY ... LIMIT without GROUP BY) in ORDER BY order: 't' keys are
+// the sort key then the row, with the row's count and the row as value; the view's rows are
+// those from OFFSET on, LIMIT of them. Over append-only input the rows past the window can never
+// come back and are deleted at each checkpoint; over retracting input all are kept (one of them
+// moves up when a row of the window is retracted).
+class TopRows {
+ public:
+  TopRows(const sql::Plan& plan, OperatorContext& context, TopWindow window)
+      : plan_(plan), context_(context), output_(output_table(plan)), window_(window) {}
+
+  void add(KeyedChanges& changes) { pending_.add(changes); }
+
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) {
+    PendingRows::Map pending = pending_.take();
+    if (pending.empty()) return Unit{};
+    const bool report = context_.emit_output || context_.emit_changes;
+    Visible before;
+    if (report) SQL_CHECK(scan_window(nullptr, before, nullptr));
+    // The new count of every changed row (the pending deltas become absolute counts).
+    for (auto& [key, entry] : pending) {
+      auto stored = context_.store->get(state_key(key));
+      if (!stored.ok()) return sql::sql_error(sql::sqlstate::kIoError, stored.error().message());
+      entry.count += *stored ? static_cast<int64_t>(read_be64(**stored)) : 0;
+    }
+    Visible after;
+    std::vector<std::string> past;  // append-only input: the keys past the window
+    SQL_CHECK(scan_window(&pending, after, context_.retracting ? nullptr : &past));
+    std::set<std::string> dropped(past.begin(), past.end());
+    for (auto& [key, entry] : pending) {
+      if (entry.count <= 0 || dropped.count(key) != 0) {
+        writes.push_back({state_key(key), std::nullopt});
+        continue;
+      }
+      std::string value;
+      append_be64(value, static_cast<uint64_t>(entry.count));
+      value += serialize_row(entry.row);
+      writes.push_back({state_key(key), std::move(value)});
+    }
+    for (const auto& key : past)
+      if (pending.count(key) == 0) writes.push_back({state_key(key), std::nullopt});
+    if (report) {
+      // Rows that entered or left the window (or changed their count in it).
+      for (auto& [key, seen] : after) {
+        auto was = before.find(key);
+        const int64_t had = was == before.end() ? 0 : was->second.second;
+        report_change(seen.first, had, seen.second);
+        if (was != before.end()) before.erase(was);
+      }
+      for (auto& [key, seen] : before)
+        report_change(seen.first, seen.second, 0);
+    }
+    return Unit{};
+  }
+
+ private:
+  using Visible = std::map<std::string, std::pair<Row, int64_t>>;  // key -> row, copies shown
+
+  std::string state_key(const std::string& key) const { return context_.prefix + "t" + key; }
+
+  void report_change(const Row& row, int64_t before, int64_t after) {
+    if (before == after) return;
+    if (context_.emit_changes) context_.changes.emplace_back(row, after - before);
+    output_row_change(context_, output_, row, before, after);
+  }
+
+  // The window's rows in key order, from the stored rows with `overlay`'s counts in place of
+  // theirs; with `past`, goes on to the end and collects the keys wholly past the window.
+  SqlStatus scan_window(const PendingRows::Map* overlay, Visible& out,
+                        std::vector<std::string>* past) {
+    const int64_t end = window_.offset + window_.limit;
+    int64_t seen = 0;
+    auto take = [&](const std::string& key, const Row& row, int64_t count) {
+      if (count <= 0) return true;
+      const int64_t from = std::max(seen, window_.offset), to = std::min(seen + count, end);
+      if (to > from) out.emplace(key, std::make_pair(row, to - from));
+      if (seen >= end && past != nullptr) past->push_back(key);
+      seen += count;
+      return seen < end || past != nullptr;
+    };
+    auto next = overlay != nullptr ? overlay->begin() : PendingRows::Map::const_iterator{};
+    auto overlay_end = overlay != nullptr ? overlay->end() : next;
+    bool more = true;
+    std::optional<sql::SqlError> corrupt;
+    const std::string prefix = context_.prefix + "t";
+    Status scanned = context_.store->scan(prefix, [&](std::string_view k, std::string_view value) {
+      const std::string key(k.substr(prefix.size()));
+      for (; more && next != overlay_end && next->first < key; ++next)
+        more = take(next->first, next->second.row, next->second.count);
+      if (!more) return false;
+      if (next != overlay_end && next->first == key) {
+        more = take(key, next->second.row, next->second.count);
+        ++next;
+        return more;
+      }
+      int64_t count = 0;
+      Row row;
+      if (!read_counted_row(value, plan_.columns.size(), count, row)) {
+        corrupt = sql::sql_error(sql::sqlstate::kInternalError, "corrupt Top-N state");
+        return false;
+      }
+      more = take(key, row, count);
+      return more;
+    });
+    if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
+    if (corrupt) return *corrupt;
+    for (; more && next != overlay_end; ++next)
+      more = take(next->first, next->second.row, next->second.count);
+    return Unit{};
+  }
+
+  const sql::Plan& plan_;
+  OperatorContext& context_;
+  sql::TableDef output_;
+  TopWindow window_;
+  PendingRows pending_;  // by sort key and row
+};
+
+namespace {
+
+// The sink of a Top-N view: each row (with its ORDER BY keys among the hidden outputs) goes to
+// the view's TopRows under its sort key.
+class TopNSink final : public Operator {
+ public:
+  TopNSink(const sql::Plan& plan, OperatorContext& context, TopWindow window)
+      : plan_(plan), context_(context), window_(window) {
+    if (context_.top == nullptr) context_.top = std::make_shared<TopRows>(plan, context, window);
+    top_ = context_.top;
+  }
+
+  SqlStatus push(Batch& batch, const Progress&) override {
+    const size_t visible = plan_.columns.size();
+    for (uint32_t r : batch.selection) {
+      Row row(visible);
+      for (size_t c = 0; c < visible; ++c)
+        row[c] = batch.columns[c][r];
+      std::string key = sort_key(plan_, batch, r, context_.key_format);
+      key += sql::encode_key(row, context_.key_format);
+      changes_.emplace_back(std::move(key), std::move(row), batch.weight(r));
+    }
+    top_->add(changes_);
+    return Unit{};
+  }
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
+    return top_->checkpoint(writes);
+  }
+  std::optional<sql::ExplainNode> explain() const override {
+    std::string keys;
+    for (const auto& k : plan_.order)
+      keys +=
+          (keys.empty() ? "" : ", ") + sql::expr_text(plan_.outputs[k.column]) +
+          (k.descending ? " DESC" : "") +
+          (k.nulls_first != k.descending ? (k.nulls_first ? " NULLS FIRST" : " NULLS LAST") : "");
+    sql::ExplainNode node{"Top-N", {"Sort Key: " + keys}, {}};
+    node.details.push_back("Window: " + std::to_string(window_.limit) + " rows" +
+                           (window_.offset > 0
+                                ? " after the first " + std::to_string(window_.offset)
+                                : std::string()));
+    node.details.push_back(
+        context_.retracting
+            ? std::string("State: every row, one RocksDB entry per distinct row in ORDER BY order "
+                          "(a retracted row of the window is replaced by the next)")
+            : std::string("State: the window's rows, one RocksDB entry per distinct row in ORDER "
+                          "BY order (rows past it are deleted at each checkpoint)"));
+    if (context_.emit_output)
+      node.details.push_back("Output Topic: " + context_.output_topic +
+                             " (compacted; keyed by the whole row: an upsert when a row enters "
+                             "the window, a tombstone when it leaves)");
+    return node;
+  }
+
+ private:
+  const sql::Plan& plan_;
+  OperatorContext& context_;
+  TopWindow window_;
+  std::shared_ptr<TopRows> top_;
+  KeyedChanges changes_;  // reused
 };
 
 }  // namespace
@@ -1199,6 +1439,28 @@ bool plan_retracts(const sql::Plan& select) {
   return false;
 }
 
+SqlResult<std::optional<TopWindow>> top_window(const sql::Plan& select) {
+  if (select.order.empty() || !select.limit || select.grouped || !select.union_arms.empty())
+    return std::optional<TopWindow>();
+  static const std::vector<Value> kNoParams;
+  auto constant = [&](const sql::Expr& e, const char* what) -> SqlResult<int64_t> {
+    auto v = sql::eval(e, sql::EvalContext{.params = &kNoParams});
+    if (!v.ok() || v->null || !sql::is_integer(v->type))
+      return sql::sql_error(
+          sql::sqlstate::kFeatureNotSupported,
+          std::string(what) + " of a materialized view must be a constant integer", e.location);
+    if (v->i < 0)
+      return sql::sql_error("2201W", std::string(what) + " must not be negative", e.location);
+    return v->i;
+  };
+  TopWindow window;
+  SQL_ASSIGN(window.limit, constant(*select.limit, "LIMIT"));
+  if (select.offset) {
+    SQL_ASSIGN(window.offset, constant(*select.offset, "OFFSET"));
+  }
+  return std::optional<TopWindow>(window);
+}
+
 bool keeps_row_counts(const sql::Plan& select) {
   if (select.grouped) return false;
   return plan_retracts(select) || (!select.union_arms.empty() && select.union_distinct);
@@ -1235,9 +1497,17 @@ SqlStatus validate_plan(const sql::Plan& select) {
   if (select.table->is_view && !select.joins.empty())
     return unsupported("a join whose left side is materialized view \"" + select.table->name +
                        "\" (the left side must be a stream)");
-  if (!select.order.empty()) return unsupported("ORDER BY (order when you query the view)");
-  if (select.limit || select.offset) return unsupported("LIMIT/OFFSET");
+  if (select.grouped && select.limit && !select.order.empty())
+    return unsupported(
+        "ORDER BY ... LIMIT over GROUP BY (aggregate in a view of its own, and keep its top rows "
+        "in a view over that one)");
+  if (!select.order.empty() && !select.limit)
+    return unsupported("ORDER BY without LIMIT (order when you query the view)");
+  if (select.limit && select.order.empty())
+    return unsupported("LIMIT without ORDER BY (which rows it keeps would be arbitrary)");
+  if (select.offset && !select.limit) return unsupported("OFFSET without LIMIT");
   if (select.distinct) return unsupported("SELECT DISTINCT over aggregates");
+  SQL_CHECK(top_window(select));
   if (select.table->has_primary_key() && !select.joins.empty())
     return unsupported("a join whose left side \"" + select.table->name +
                        "\" has a primary key (a table-table join; the left side must be a "
@@ -1278,6 +1548,8 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
   Operator* sink = nullptr;
   if (select.grouped) {
     p.operators.push_back(std::make_unique<KeyedAggregate>(select, context));
+  } else if (auto window = top_window(select); window.ok() && *window) {
+    p.operators.push_back(std::make_unique<TopNSink>(select, context, **window));
   } else if (keeps_row_counts(select)) {
     p.operators.push_back(std::make_unique<RowMultisetSink>(select, context));
   } else {
@@ -1305,7 +1577,7 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
       add(std::move(join));
     }
     if (arm.where && !arm.joins.empty()) add(std::make_unique<Filter>(arm, context));
-    if (!select.grouped) add(std::make_unique<Project>(arm, context));
+    if (!select.grouped) add(std::make_unique<Project>(arm, context, !select.order.empty()));
     p.chains.push_back(chain);
     chain.push_back(sink);
     for (size_t i = 0; i + 1 < chain.size(); ++i)
@@ -1342,22 +1614,36 @@ SqlResult<std::vector<Row>> read_contents(const sql::Plan& select, const StateSt
   std::optional<sql::SqlError> failed;
   const size_t visible = select.columns.size();
   const bool retracting = plan_retracts(select);
+  SQL_ASSIGN(const std::optional<TopWindow> window, top_window(select));
+  if (window) {
+    // 't': in ORDER BY order, a row's count then the row; the window of them.
+    int64_t seen = 0;
+    const int64_t end = window->offset + window->limit;
+    Status scanned = store.scan(prefix + "t", [&](std::string_view, std::string_view value) {
+      int64_t count = 0;
+      Row row;
+      if (!read_counted_row(value, visible, count, row)) {
+        failed = sql::sql_error(sql::sqlstate::kInternalError, "corrupt Top-N state");
+        return false;
+      }
+      for (int64_t i = 0; i < count && seen < end; ++i, ++seen)
+        if (seen >= window->offset) rows.push_back(row);
+      return seen < end;
+    });
+    if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
+    if (failed) return *failed;
+    return rows;
+  }
   if (keeps_row_counts(select)) {
     // 'u': a row's count, then the row; UNION without ALL shows each row once.
     const bool once = !select.union_arms.empty() && select.union_distinct;
     Status scanned = store.scan(prefix + "u", [&](std::string_view, std::string_view value) {
-      if (value.size() < 8) {
+      int64_t count = 0;
+      Row row;
+      if (!read_counted_row(value, visible, count, row)) {
         failed = sql::sql_error(sql::sqlstate::kInternalError, "corrupt view row");
         return false;
       }
-      const auto count = static_cast<int64_t>(read_be64(value));
-      value.remove_prefix(8);
-      Row row(visible);
-      for (auto& v : row)
-        if (!sql::read_value(value, v)) {
-          failed = sql::sql_error(sql::sqlstate::kInternalError, "corrupt view row");
-          return false;
-        }
       for (int64_t i = 1; i < count && !once; ++i)
         rows.push_back(row);
       rows.push_back(std::move(row));

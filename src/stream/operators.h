@@ -48,6 +48,13 @@ class GroupTable;
 class LatestRows;
 class RowMultiset;
 class TaskPool;
+class TopRows;
+
+// A Top-N view's rows: LIMIT of them after the first OFFSET, in ORDER BY order.
+struct TopWindow {
+  int64_t offset = 0;
+  int64_t limit = 0;
+};
 
 // Key shards of a view's group table (each with its own lock).
 inline constexpr size_t kGroupShards = 8;
@@ -76,6 +83,7 @@ struct OperatorContext {
   // like `groups`) rather than appending them.
   bool retracting = false;
   std::shared_ptr<RowMultiset> rows;
+  std::shared_ptr<TopRows> top;  // a Top-N view's rows, shared the same way
   // WITH (topic = ...): operators add the view's changes here during checkpoint() as JSON
   // records (rows of an append-only view; upserts and tombstones keyed by the group key of an
   // aggregate view), and the view appends them to its topic before the checkpoint that reflects
@@ -157,6 +165,9 @@ std::vector<const sql::Plan*> plan_arms(const sql::Plan& select);
 
 // Whether some arm reads a table with a primary key, whose changes retract rows.
 bool plan_retracts(const sql::Plan& select);
+// The window of a Top-N view (ORDER BY ... LIMIT, constant LIMIT and OFFSET), nullopt for any
+// other view; 0A000 or 22023-like errors for a LIMIT it cannot keep.
+sql::SqlResult<std::optional<TopWindow>> top_window(const sql::Plan& select);
 // Whether a view without GROUP BY keeps its rows with their counts (RowMultiset) rather than
 // appending them: over retracting sources, and for UNION without ALL (a row stays while any
 // arm holds it).

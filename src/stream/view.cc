@@ -99,7 +99,9 @@ void View::grow(Source& source) {
 storage::ConfigMap View::output_overrides() const {
   // An aggregate view's topic is an upsert changelog, and so is that of a view whose rows can be
   // retracted: compaction keeps the latest per key.
-  if (select_->grouped || keeps_row_counts(*select_)) return {{"cleanup.policy", "compact"}};
+  auto top = top_window(*select_);
+  if (select_->grouped || keeps_row_counts(*select_) || (top.ok() && *top))
+    return {{"cleanup.policy", "compact"}};
   return {};
 }
 

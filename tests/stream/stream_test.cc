@@ -787,5 +787,56 @@ TEST_F(ViewTest, ViewsWithoutGroupByFollowUpdatesAndDeletes) {
   EXPECT_EQ(rows(*places), (Rows{"ap", "us"}));
 }
 
+// Top-N (ORDER BY ... LIMIT): over a stream only the window's rows stay in the state (the
+// others can never come back); over a table with a primary key every row stays, so a retracted
+// row of the window is replaced by the next one; both across a restart.
+TEST_F(ViewTest, TopNKeepsTheWindowOverStreamsAndRefillsItAfterRetractions) {
+  create_accounts();
+  auto rows = [&](View& view) {
+    while (view.step()) {
+    }
+    auto read = view.read();
+    EXPECT_TRUE(read.ok());
+    std::vector<std::string> out;  // in the view's order
+    for (const auto& r : *read)
+      out.push_back(sql::to_text(r[0]) + ":" + sql::to_text(r[1]));
+    return out;
+  };
+  using Rows = std::vector<std::string>;
+  auto state_entries = [&](const std::string& view) {
+    size_t n = 0;
+    EXPECT_TRUE(store_->scan(view_prefix(view) + "t", [&](auto, auto) { return ++n > 0; }).ok());
+    return n;
+  };
+  bind_view(
+      "CREATE MATERIALIZED VIEW top_orders AS SELECT customer, amount FROM orders ORDER BY "
+      "amount DESC, customer LIMIT 2 OFFSET 1");
+  auto top_orders = make_view(1);
+  ASSERT_TRUE(top_orders->open(true).ok());
+  bind_view(
+      "CREATE MATERIALIZED VIEW richest AS SELECT region, amount FROM accounts ORDER BY amount "
+      "DESC LIMIT 2");
+  auto richest = make_view(1);
+  ASSERT_TRUE(richest->open(true).ok());
+  produce(0, {R"({"customer":"a","amount":5})", R"({"customer":"b","amount":9})",
+              R"({"customer":"c","amount":7})", R"({"customer":"d","amount":1})"});
+  account(1, "eu", 10);
+  account(2, "us", 30);
+  account(3, "ap", 20);
+  EXPECT_EQ(rows(*top_orders), (Rows{"c:7", "a:5"}));
+  EXPECT_EQ(state_entries("top_orders"), 3u);  // offset + limit rows
+  EXPECT_EQ(rows(*richest), (Rows{"us:30", "ap:20"}));
+  produce(1, {R"({"customer":"e","amount":8})"});
+  account(2, std::nullopt);  // the top row goes: eu moves up
+  account(3, "ap", 5);       // and ap falls behind it
+  EXPECT_EQ(rows(*top_orders), (Rows{"e:8", "c:7"}));
+  EXPECT_EQ(rows(*richest), (Rows{"eu:10", "ap:5"}));
+  EXPECT_EQ(state_entries("richest"), 2u);
+  auto reopened = make_view(1);
+  ASSERT_TRUE(reopened->open(false).ok());
+  account(4, "sa", 50);
+  EXPECT_EQ(rows(*reopened), (Rows{"sa:50", "eu:10"}));
+}
+
 }  // namespace
 }  // namespace eddy::stream
