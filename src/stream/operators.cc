@@ -50,6 +50,13 @@ SqlStatus Operator::checkpoint(std::vector<StateWrite>& writes) {
   return next_ != nullptr ? next_->checkpoint(writes) : SqlStatus(Unit{});
 }
 
+sql::TableDef output_table(const sql::Plan& plan) {
+  sql::TableDef t;
+  for (const auto& c : plan.columns)
+    t.columns.push_back({c.name, c.type});
+  return t;
+}
+
 void skip_row(OperatorContext& context, const std::string& reason) {
   ++context.skipped;
   std::lock_guard lock(context.error_mu);
@@ -232,14 +239,6 @@ class Project final : public Operator {
   std::vector<uint8_t> failed_;  // per live row of the batch being pushed
   Batch out_;                    // reused so its columns keep their capacity
 };
-
-// The view's visible columns as a table, for JSON output.
-sql::TableDef output_table(const sql::Plan& plan) {
-  sql::TableDef t;
-  for (const auto& c : plan.columns)
-    t.columns.push_back({c.name, c.type});
-  return t;
-}
 
 // The group key as a table: each key is named like the output column that shows it, or
 // group_<n> when no output column does.
@@ -1459,6 +1458,11 @@ SqlResult<std::optional<TopWindow>> top_window(const sql::Plan& select) {
     SQL_ASSIGN(window.offset, constant(*select.offset, "OFFSET"));
   }
   return std::optional<TopWindow>(window);
+}
+
+bool outputs_keyed_by_row(const sql::Plan& select) {
+  auto top = top_window(select);
+  return keeps_row_counts(select) || (top.ok() && top->has_value());
 }
 
 bool keeps_row_counts(const sql::Plan& select) {

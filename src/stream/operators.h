@@ -116,6 +116,13 @@ class Operator {
   Operator* next_ = nullptr;
 };
 
+// The view's visible columns as a table, for JSON output.
+sql::TableDef output_table(const sql::Plan& plan);
+
+// Whether the view's output topic is keyed by whole rows (a view without GROUP BY whose rows
+// can go again: over retracting sources, UNION, Top-N).
+bool outputs_keyed_by_row(const sql::Plan& select);
+
 // Records a row an expression failed on (thread-safe).
 void skip_row(OperatorContext& context, const std::string& reason);
 

@@ -149,6 +149,7 @@ Status View::open(bool fresh) {
       context_.skipped = static_cast<int64_t>(read_be64(std::string_view(*counters).substr(8)));
     }
   }
+  RETURN_IF_ERROR(repair_output(fresh));
   std::lock_guard lock(status_mu_);
   for (auto& source : sources_) {
     source.checkpointed.clear();
@@ -160,8 +161,63 @@ Status View::open(bool fresh) {
   return Status();
 }
 
+Status View::repair_output(bool fresh) {
+  if (def_.topic.empty()) return Status();
+  auto contents = [&]() -> Result<std::vector<sql::Row>> {
+    auto rows = read();
+    if (!rows.ok()) return Error(ErrorCode::kIoError, rows.error().message);
+    return std::move(*rows);
+  };
+  const sql::TableDef output = output_table(*select_);
+  ASSIGN_OR_RETURN(auto counters, store_.get(context_.prefix + "m"));
+  if (select_->grouped && select_->group_keys.empty() && (fresh || !counters)) {
+    ASSIGN_OR_RETURN(auto rows, contents());
+    std::optional<std::string> value;
+    if (!rows.empty()) value = sql::encode_json_row(output, rows.front());
+    context_.outputs.push_back({sql::encode_json_row(sql::TableDef{}, {}), std::move(value)});
+    return Status();
+  }
+  if (fresh || !outputs_keyed_by_row(*select_)) return Status();
+  ASSIGN_OR_RETURN(auto ends, store_.get(context_.prefix + "e"));
+  if (!ends) return Status();
+  // The keys of the records after each partition's end as of the last checkpoint.
+  std::set<std::string> keys;
+  for (int32_t p = 0;; ++p) {
+    auto partition = log_.partition(def_.topic, p);
+    if (partition == nullptr) break;
+    const size_t at = static_cast<size_t>(p) * 8;
+    int64_t offset = at + 8 <= ends->size() ? static_cast<int64_t>(read_be64(ends->substr(at)))
+                                            : partition->log_start_offset();
+    const int64_t end = partition->high_watermark();
+    while (offset < end) {
+      auto read = partition->read(offset, storage::ReadOptions{.max_bytes = 1 << 20});
+      if (!read.ok() || read->data.empty()) break;
+      auto next = sql::for_each_record(
+          read->data, [&](int64_t, const storage::RecordView& record, int64_t) -> sql::SqlStatus {
+            if (record.key) keys.emplace(*record.key);
+            return sql::Unit{};
+          });
+      if (!next.ok() || *next <= offset) break;
+      offset = *next;
+    }
+  }
+  if (keys.empty()) return Status();
+  ASSIGN_OR_RETURN(auto rows, contents());
+  std::set<std::string> present;
+  for (const auto& row : rows)
+    present.insert(sql::encode_json_row(output, row));
+  for (const auto& key : keys)
+    context_.outputs.push_back(
+        {key, present.count(key) != 0 ? std::optional<std::string>(key) : std::nullopt});
+  spdlog::info(
+      "materialized view {}: rewriting {} keys of topic {} written after its last checkpoint",
+      def_.name, keys.size(), def_.topic);
+  return Status();
+}
+
 bool View::has_pending() const {
   if (failed_) return false;
+  if (!context_.outputs.empty()) return true;  // repair_output's records wait for a checkpoint
   {
     // A reader without a position waits for its snapshot.
     std::lock_guard lock(readers_mu_);
@@ -483,6 +539,17 @@ sql::SqlStatus View::checkpoint() {
     SQL_CHECK(sql::append_to_topic(log_, def_.topic, context_.outputs, output_overrides()));
     context_.outputs.clear();
   }
+  if (!def_.topic.empty()) {
+    // Where the output topic ends now: after a crash, what lies past it was written by work the
+    // crash undid (repair_output).
+    std::string ends;
+    for (int32_t p = 0;; ++p) {
+      auto partition = log_.partition(def_.topic, p);
+      if (partition == nullptr) break;
+      append_be64(ends, static_cast<uint64_t>(partition->high_watermark()));
+    }
+    writes.push_back({context_.prefix + "e", std::move(ends)});
+  }
   for (auto& source : sources_) {
     std::vector<sql::TopicRecord> dead_letters;
     for (auto& work : source.partitions) {
@@ -630,7 +697,7 @@ bool View::step() {
   const auto deadline =
       std::chrono::steady_clock::now() + std::chrono::milliseconds(options_.checkpoint_interval_ms);
   auto finish = [&](bool more) {
-    bool dirty = false;
+    bool dirty = !context_.outputs.empty();  // repair_output's records
     for (const auto& source : sources_)
       for (const auto& work : source.partitions)
         dirty = dirty || work->dirty;

@@ -157,6 +157,11 @@ class View {
   sql::SqlStatus checkpoint();
   // Creates the view's output topic unless it exists (compacted for an aggregate view).
   Status ensure_output_topic();
+  // At open, records for the output topic that the first checkpoint writes: an aggregate
+  // without GROUP BY that never checkpointed writes its one row (it has one over no input);
+  // a topic keyed by rows gets, for every key written after the last checkpoint (by work a crash
+  // undid), the row's current state, since the work done again may not touch that row.
+  Status repair_output(bool fresh);
   storage::ConfigMap output_overrides() const;
   void fail(const sql::SqlError& error);
 
