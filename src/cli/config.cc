@@ -197,7 +197,9 @@ const std::vector<OptionSpec>& serve_options() {
       option("view-checkpoint-interval-ms",
              "Longest run of view processing between two checkpoints of state and positions",
              int_field(&C::view_checkpoint_interval_ms, 1, 3600000)),
-      option("view-poll-interval-ms", "How often idle views look for new source records",
+      option("view-poll-interval-ms",
+             "Longest wait of idle views between looks for new source records (new records wake "
+             "them at once)",
              int_field(&C::view_poll_interval_ms, 1, 60000)),
       option("stream-workers", "Threads that run materialized views",
              int_field(&C::stream_workers, 1, 64)),

@@ -95,22 +95,19 @@ Result<std::shared_ptr<PartitionLog>> LogManager::open_partition(const TopicInfo
                                                                  int32_t partition, bool clean) {
   ASSIGN_OR_RETURN(TopicConfig config, TopicConfig::resolve(defaults(), topic.overrides));
   RecoveryOutcome outcome;
-  ASSIGN_OR_RETURN(auto log, PartitionLog::open(cache_,
-                                                PartitionOptions{
-                                                    .dir = partition_dir(topic, partition),
-                                                    .config = config,
-                                                    .clock = options_.clock,
-                                                    .on_visible =
-                                                        [this, name = topic.name, partition] {
-                                                          if (visibility_observer_) {
-                                                            visibility_observer_(name, partition);
-                                                          }
-                                                        },
-                                                    .producer_id_expiration_ms =
-                                                        options_.producer_id_expiration_ms,
-                                                    .deleter = deleter_.get(),
-                                                },
-                                                clean, &outcome));
+  ASSIGN_OR_RETURN(
+      auto log,
+      PartitionLog::open(cache_,
+                         PartitionOptions{
+                             .dir = partition_dir(topic, partition),
+                             .config = config,
+                             .clock = options_.clock,
+                             .on_visible = [this, name = topic.name,
+                                            partition] { notify_visible(name, partition); },
+                             .producer_id_expiration_ms = options_.producer_id_expiration_ms,
+                             .deleter = deleter_.get(),
+                         },
+                         clean, &outcome));
   startup_.segments += outcome.segments;
   startup_.segments_scanned += outcome.segments_scanned;
   startup_.bytes_dropped += outcome.bytes_dropped;
@@ -443,9 +440,30 @@ void LogManager::when_durable(std::shared_ptr<PartitionLog> log, const AppendRes
   durability_.wait(std::move(log), append.last_offset, append.generation, std::move(done));
 }
 
-void LogManager::set_visibility_observer(
-    std::function<void(const std::string&, int32_t)> observer) {
-  visibility_observer_ = std::move(observer);
+void LogManager::set_visibility_observer(VisibilityObserver observer) {
+  std::unique_lock lock(observers_mu_);
+  if (observer)
+    observers_[0] = std::move(observer);
+  else
+    observers_.erase(0);
+}
+
+int LogManager::add_visibility_observer(VisibilityObserver observer) {
+  std::unique_lock lock(observers_mu_);
+  const int id = next_observer_++;
+  observers_[id] = std::move(observer);
+  return id;
+}
+
+void LogManager::remove_visibility_observer(int id) {
+  std::unique_lock lock(observers_mu_);
+  observers_.erase(id);
+}
+
+void LogManager::notify_visible(const std::string& topic, int32_t partition) const {
+  std::shared_lock lock(observers_mu_);
+  for (const auto& [id, observer] : observers_)
+    observer(topic, partition);
 }
 
 void LogManager::run_maintenance(bool include_retention) {

@@ -110,9 +110,13 @@ class LogManager {
   // Calls `done` (on a storage thread) once the append is durable or failed.
   void when_durable(std::shared_ptr<PartitionLog> log, const AppendResult& append,
                     std::function<void(Status)> done);
-  // Called after any partition's high watermark advances (topic, partition). Set once, before
-  // traffic starts.
-  void set_visibility_observer(std::function<void(const std::string&, int32_t)> observer);
+  // Called after any partition's high watermark advances (topic, partition), on the thread that
+  // advanced it: observers must be quick and must not append. The Kafka server's (set, and
+  // cleared with nullptr) and any number of others (added; removed by the id add returns).
+  using VisibilityObserver = std::function<void(const std::string&, int32_t)>;
+  void set_visibility_observer(VisibilityObserver observer);
+  int add_visibility_observer(VisibilityObserver observer);
+  void remove_visibility_observer(int id);
 
   // One pass of the background work: due interval flushes, retention, compaction.
   void run_maintenance(bool include_retention = true);
@@ -165,7 +169,11 @@ class LogManager {
   bool closed_ = false;
 
   DurabilityWaiter durability_{4};
-  std::function<void(const std::string&, int32_t)> visibility_observer_;
+  // Id 0 is the one set_visibility_observer sets.
+  mutable std::shared_mutex observers_mu_;
+  std::map<int, VisibilityObserver> observers_;
+  int next_observer_ = 1;
+  void notify_visible(const std::string& topic, int32_t partition) const;
 
   std::unique_ptr<FileDeleter> deleter_;   // null without background threads
   std::unique_ptr<SpaceReserve> reserve_;  // null when disabled

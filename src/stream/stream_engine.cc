@@ -23,6 +23,15 @@ Result<std::unique_ptr<StreamEngine>> StreamEngine::open(StreamOptions options) 
   engine->pool_ = std::make_unique<TaskPool>(std::max(0, engine->options_.workers - 1));
   for (int i = 0; i < std::max(1, engine->options_.workers); ++i)
     engine->workers_.emplace_back([e = engine.get()] { e->work(); });
+  if (engine->options_.log != nullptr)
+    engine->observer_ = engine->options_.log->add_visibility_observer(
+        [e = engine.get()](const std::string&, int32_t) {
+          {
+            std::lock_guard lock(e->mu_);
+            e->data_arrived_ = true;
+          }
+          e->cv_.notify_one();
+        });
   return engine;
 }
 
@@ -31,6 +40,11 @@ StreamEngine::~StreamEngine() {
 }
 
 void StreamEngine::stop() {
+  // Not under mu_: an observer call in progress takes mu_ while it holds the observers' lock.
+  if (observer_ >= 0 && options_.log != nullptr) {
+    options_.log->remove_visibility_observer(observer_);
+    observer_ = -1;
+  }
   {
     std::lock_guard lock(mu_);
     if (stopping_ && workers_.empty()) return;
@@ -57,11 +71,13 @@ void StreamEngine::work() {
   std::unique_lock lock(mu_);
   while (!stopping_) {
     if (ready_.empty()) {
-      const bool woken = cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms),
-                                      [&] { return stopping_ || !ready_.empty(); });
+      const bool woken =
+          cv_.wait_for(lock, std::chrono::milliseconds(options_.poll_interval_ms),
+                       [&] { return stopping_ || !ready_.empty() || data_arrived_; });
       if (stopping_) break;
-      if (!woken) {
-        retry_paused_locked(lock);
+      if (!woken || data_arrived_) {
+        data_arrived_ = false;
+        if (!woken) retry_paused_locked(lock);
         if (stopping_) break;
         for (auto& [name, entry] : views_)
           if (!entry->queued && !entry->running && !entry->view->failed() &&

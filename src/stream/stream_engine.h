@@ -4,10 +4,11 @@
 // Scheduling: a view is stepped by one worker at a time (different views run on different
 // workers in parallel); within a step the view's source partitions are pumped in parallel on a
 // task pool, each partition by one thread so its records stay in order. Workers are woken when a
-// view is created and otherwise poll, every poll_interval_ms, whether a source partition's high
-// watermark moved past a view's position (a bounded wait, never a busy loop). A view's step
-// queues the views that read it (views on views), so a change goes down a chain of views
-// without waiting for the poll.
+// view is created, when storage makes new records visible (a LogManager visibility observer:
+// the views with records past their position are queued then, not at the next poll), and
+// otherwise every poll_interval_ms (a bounded wait, never a busy loop; it also retries paused
+// views). A view's step queues the views that read it (views on views), so a change goes down a
+// chain of views at once.
 //
 // Failures: a step that fails on storage (a full disk, an I/O error) pauses the view; after a
 // back-off (100 ms doubling to 30 s) a new View opens from the last checkpoint and carries on,
@@ -95,6 +96,8 @@ class StreamEngine final : public sql::ViewHost {
   std::deque<std::shared_ptr<Entry>> ready_;
   std::vector<std::thread> workers_;
   bool stopping_ = false;
+  bool data_arrived_ = false;  // storage made records visible since the workers last looked
+  int observer_ = -1;          // the LogManager visibility observer's id
 };
 
 }  // namespace eddy::stream
