@@ -29,8 +29,12 @@ std::string feed_entry_key(const std::string& upstream_prefix, int64_t seq) {
   return key;
 }
 
+std::string reader_positions_prefix(const std::string& upstream_prefix) {
+  return upstream_prefix + "q";
+}
+
 std::string reader_position_key(const std::string& upstream_prefix, const std::string& reader) {
-  return upstream_prefix + "r" + reader + std::string(1, '\0');
+  return reader_positions_prefix(upstream_prefix) + reader + std::string(1, '\0');
 }
 
 std::string reader_snapshot_prefix(const std::string& upstream_prefix, const std::string& reader) {

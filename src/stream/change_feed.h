@@ -9,7 +9,7 @@
 // crashes too. The upstream deletes the entries every registered reader has passed.
 //
 // Keys, under the upstream's view prefix: 'F' -> the last entry's sequence number (be64),
-// 'f' seq (be64) -> an entry, 'r' reader "\0" -> the reader's position (be64), 'g' reader "\0"
+// 'f' seq (be64) -> an entry, 'q' reader "\0" -> the reader's position (be64), 'g' reader "\0"
 // chunk (be32) -> a part of the reader's snapshot (an entry whose rows all have weight +1).
 #pragma once
 
@@ -29,6 +29,7 @@ using Changes = std::vector<std::pair<sql::Row, int64_t>>;
 std::string feed_head_key(const std::string& upstream_prefix);
 std::string feed_entry_key(const std::string& upstream_prefix, int64_t seq);
 std::string feed_entries_prefix(const std::string& upstream_prefix);
+std::string reader_positions_prefix(const std::string& upstream_prefix);
 std::string reader_position_key(const std::string& upstream_prefix, const std::string& reader);
 std::string reader_snapshot_prefix(const std::string& upstream_prefix, const std::string& reader);
 

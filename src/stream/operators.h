@@ -198,9 +198,11 @@ sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
 // partition offset -> one output row, in state written by older versions), 'j' arm/join primary
 // key -> a joined table's row, 'd' group key aggregate value -> a DISTINCT aggregate's value seen,
 // 'k' arm primary key -> the latest row of a source table with a primary key, 'u' row -> how
-// many times a view over retracting sources holds the row (without GROUP BY), and the change
-// feed's 'F', 'f', 'r', 'g' (change_feed.h). Group states over retracting input hold a row count
-// and per aggregate a count, an integer sum and counted input values (serialize_group).
+// many times a view over retracting sources holds the row (without GROUP BY), 't' sort key row
+// -> a Top-N view's row and count, 'e' -> where the output topic's partitions ended at the last
+// checkpoint (be64 each), and the change feed's 'F', 'f', 'q', 'g' (change_feed.h). Group states
+// over retracting input hold a row count and per aggregate a count, an integer sum and counted
+// input values (serialize_group).
 std::string view_prefix(const std::string& name);
 void append_be32(std::string& out, uint32_t v);
 void append_be64(std::string& out, uint64_t v);

@@ -611,7 +611,7 @@ sql::SqlStatus View::prepare_feed() {
   }
   // Every stored position counts, also of a reader the engine has not started yet (after a
   // restart): the entries it has not read must stay.
-  const std::string positions = context_.prefix + "r";
+  const std::string positions = reader_positions_prefix(context_.prefix);
   std::map<std::string, int64_t> stored;
   Status scanned = store_.scan(positions, [&](std::string_view key, std::string_view value) {
     std::string reader(key.substr(positions.size()));
