@@ -4,17 +4,6 @@
 
 namespace eddy::stream {
 
-namespace {
-
-uint32_t read_be32(std::string_view in) {
-  uint32_t v = 0;
-  for (size_t i = 0; i < 4; ++i)
-    v = (v << 8) | static_cast<uint8_t>(in[i]);
-  return v;
-}
-
-}  // namespace
-
 std::string feed_head_key(const std::string& upstream_prefix) {
   return upstream_prefix + "F";
 }

@@ -38,6 +38,13 @@ uint64_t read_be64(std::string_view in) {
   return v;
 }
 
+uint32_t read_be32(std::string_view in) {
+  uint32_t v = 0;
+  for (size_t i = 0; i < 4 && i < in.size(); ++i)
+    v = (v << 8) | static_cast<uint8_t>(in[i]);
+  return v;
+}
+
 std::string view_prefix(const std::string& name) {
   return "v" + name + std::string(1, '\0');
 }
@@ -330,6 +337,14 @@ std::string serialize_row(const Row& row) {
   return out;
 }
 
+// Row `r` of a batch, its first `width` columns.
+Row row_at(const Batch& batch, uint32_t r, size_t width) {
+  Row row(width);
+  for (size_t c = 0; c < width; ++c)
+    row[c] = batch.columns[c][r];
+  return row;
+}
+
 // A stored row with its count ('u' and 't' values: the count, then the row's values); false
 // when it is corrupt.
 bool read_counted_row(std::string_view value, size_t width, int64_t& count, Row& row) {
@@ -450,9 +465,7 @@ class RowMultisetSink final : public Operator {
 
   SqlStatus push(Batch& batch, const Progress&) override {
     for (uint32_t r : batch.selection) {
-      Row row(batch.columns.size());
-      for (size_t c = 0; c < row.size(); ++c)
-        row[c] = batch.columns[c][r];
+      Row row = row_at(batch, r, batch.columns.size());
       std::string key = sql::encode_key(row, context_.key_format);
       changes_.emplace_back(std::move(key), std::move(row), batch.weight(r));
     }
@@ -635,9 +648,7 @@ class TopNSink final : public Operator {
   SqlStatus push(Batch& batch, const Progress&) override {
     const size_t visible = plan_.columns.size();
     for (uint32_t r : batch.selection) {
-      Row row(visible);
-      for (size_t c = 0; c < visible; ++c)
-        row[c] = batch.columns[c][r];
+      Row row = row_at(batch, r, visible);
       std::string key = sort_key(plan_, batch, r, context_.key_format);
       key += sql::encode_key(row, context_.key_format);
       changes_.emplace_back(std::move(key), std::move(row), batch.weight(r));
@@ -736,9 +747,7 @@ bool read_be64_from(std::string_view& in, uint64_t& out) {
 
 bool read_be32_from(std::string_view& in, uint32_t& out) {
   if (in.size() < 4) return false;
-  out = 0;
-  for (size_t i = 0; i < 4; ++i)
-    out = (out << 8) | static_cast<uint8_t>(in[i]);
+  out = read_be32(in);
   in.remove_prefix(4);
   return true;
 }

@@ -207,5 +207,6 @@ std::string view_prefix(const std::string& name);
 void append_be32(std::string& out, uint32_t v);
 void append_be64(std::string& out, uint64_t v);
 uint64_t read_be64(std::string_view in);
+uint32_t read_be32(std::string_view in);
 
 }  // namespace eddy::stream

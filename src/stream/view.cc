@@ -219,12 +219,10 @@ bool View::has_pending() const {
   if (failed_) return false;
   if (!context_.outputs.empty()) return true;  // repair_output's records wait for a checkpoint
   {
-    // A reader without a position waits for its snapshot.
+    // A reader without a position waits for its snapshot (prepare_feed writes it).
     std::lock_guard lock(readers_mu_);
-    for (const auto& reader : readers_) {
-      auto stored = store_.get(reader_position_key(context_.prefix, reader));
-      if (stored.ok() && !*stored) return true;
-    }
+    for (const auto& reader : readers_)
+      if (positioned_readers_.count(reader) == 0) return true;
   }
   for (const auto& source : sources_) {
     if (!source.upstream_prefix.empty()) {
@@ -599,6 +597,9 @@ sql::SqlStatus View::checkpoint() {
 
 void View::set_readers(std::set<std::string> readers) {
   std::lock_guard lock(readers_mu_);
+  // A reader registered anew (perhaps created again under its name) is looked for afresh.
+  for (const auto& reader : readers)
+    if (readers_.count(reader) == 0) positioned_readers_.erase(reader);
   readers_ = std::move(readers);
 }
 
@@ -644,6 +645,9 @@ sql::SqlStatus View::prepare_feed() {
     if (!written.ok()) return io(written.error());
     slowest_reader_ = std::min(slowest_reader_.value_or(feed_seq_), feed_seq_);
   }
+  std::lock_guard lock(readers_mu_);
+  for (const auto& reader : readers)
+    if (readers_.count(reader) != 0) positioned_readers_.insert(reader);
   return sql::Unit{};
 }
 

@@ -181,6 +181,9 @@ class View {
   std::atomic<int64_t> records_{0};  // checkpointed
   mutable std::mutex readers_mu_;
   std::set<std::string> readers_;  // under readers_mu_
+  // Under readers_mu_: readers whose position prepare_feed found or wrote (has_pending need
+  // not ask the state store on every wake-up).
+  std::set<std::string> positioned_readers_;
   // The change feed this view writes: the last entry's sequence number, and the lowest
   // position of a reader as found at the start of the step (entries up to it can go).
   int64_t feed_seq_ = 0;
