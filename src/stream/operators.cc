@@ -458,7 +458,8 @@ namespace {
 // view's RowMultiset.
 class RowMultisetSink final : public Operator {
  public:
-  RowMultisetSink(const sql::Plan& plan, OperatorContext& context) : context_(context) {
+  RowMultisetSink(const sql::Plan& plan, OperatorContext& context)
+      : context_(context), distinct_(!plan.union_arms.empty() && plan.union_distinct) {
     if (context_.rows == nullptr) context_.rows = std::make_shared<RowMultiset>(plan, context);
     rows_ = context_.rows;
   }
@@ -466,7 +467,9 @@ class RowMultisetSink final : public Operator {
   SqlStatus push(Batch& batch, const Progress&) override {
     for (uint32_t r : batch.selection) {
       Row row = row_at(batch, r, batch.columns.size());
-      std::string key = sql::encode_key(row, context_.key_format);
+      // Rows are kept exactly as they are (1.0 and 1.00 are two rows), except under UNION
+      // without ALL, where rows equal as SQL compares them are one.
+      std::string key = distinct_ ? sql::encode_key(row, context_.key_format) : serialize_row(row);
       changes_.emplace_back(std::move(key), std::move(row), batch.weight(r));
     }
     rows_->add(changes_);
@@ -489,6 +492,7 @@ class RowMultisetSink final : public Operator {
 
  private:
   OperatorContext& context_;
+  bool distinct_;
   std::shared_ptr<RowMultiset> rows_;
   KeyedChanges changes_;  // reused
 };
@@ -649,8 +653,9 @@ class TopNSink final : public Operator {
     const size_t visible = plan_.columns.size();
     for (uint32_t r : batch.selection) {
       Row row = row_at(batch, r, visible);
+      // Rows that sort alike are told apart by their exact values.
       std::string key = sort_key(plan_, batch, r, context_.key_format);
-      key += sql::encode_key(row, context_.key_format);
+      key += serialize_row(row);
       changes_.emplace_back(std::move(key), std::move(row), batch.weight(r));
     }
     top_->add(changes_);
@@ -960,6 +965,40 @@ class GroupTable {
     return fresh;
   }
 
+  // For each output-topic key (a group key's JSON) in `keys`, the group's current upsert, or a
+  // tombstone when the group is not there (or HAVING rejects it), into the context's outputs.
+  // One scan of the stored groups (only after a crash left records past the last checkpoint).
+  SqlStatus repair_outputs(const std::set<std::string>& keys) {
+    std::set<std::string> missing = keys;
+    std::optional<sql::SqlError> failure;
+    const std::string prefix = context_.prefix + "s";
+    Status scanned = context_.store->scan(prefix, [&](std::string_view, std::string_view value) {
+      GroupState g;
+      if (!deserialize_group(value, plan_, context_.retracting, g)) {
+        failure = sql::sql_error(sql::sqlstate::kInternalError, "corrupt aggregate state");
+        return false;
+      }
+      std::string key = sql::encode_json_row(key_, g.keys);
+      auto it = missing.find(key);
+      if (it == missing.end()) return true;
+      missing.erase(it);
+      auto row = group_row(plan_, g);
+      if (!row.ok()) {  // as checkpoint() does: the row is skipped, the topic keeps what it has
+        skip_row(context_, row.error().message);
+        return true;
+      }
+      std::optional<std::string> upsert;
+      if (*row) upsert = sql::encode_json_row(output_, **row);
+      context_.outputs.push_back({std::move(key), std::move(upsert)});
+      return true;
+    });
+    if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
+    if (failure) return *failure;
+    for (const auto& key : missing)
+      context_.outputs.push_back({key, std::nullopt});
+    return Unit{};
+  }
+
   SqlStatus checkpoint(std::vector<StateWrite>& writes) {
     std::array<std::unique_lock<std::mutex>, kGroupShards> locks;
     for (size_t i = 0; i < kGroupShards; ++i)
@@ -1062,6 +1101,11 @@ class GroupTable {
   sql::TableDef key_;
   std::array<Shard, kGroupShards> shards_;
 };
+
+sql::SqlStatus repair_group_outputs(OperatorContext& context, const std::set<std::string>& keys) {
+  if (context.groups == nullptr) return Unit{};
+  return context.groups->repair_outputs(keys);
+}
 
 namespace {
 
@@ -1254,8 +1298,22 @@ SqlStatus LatestRows::apply(const Row& key, std::optional<Row> row) {
   return Unit{};
 }
 
+SqlResult<std::optional<Row>> LatestRows::replace(const Row& key, std::optional<Row> row) {
+  std::lock_guard lock(mu_);
+  std::string k = sql::encode_key(key, context_.key_format);
+  SQL_ASSIGN(std::optional<Row> previous, lookup_locked(k));
+  cache_bytes_ += row ? row->size() * 32 : 0;
+  cache_[k] = std::move(row);
+  dirty_.insert(std::move(k));
+  return previous;
+}
+
 SqlResult<std::optional<Row>> LatestRows::lookup(const std::string& k) {
   std::lock_guard lock(mu_);
+  return lookup_locked(k);
+}
+
+SqlResult<std::optional<Row>> LatestRows::lookup_locked(const std::string& k) {
   auto found = cache_.find(k);
   if (found != cache_.end()) return found->second;
   auto stored = context_.store->get(prefix_ + k);

@@ -123,6 +123,10 @@ sql::TableDef output_table(const sql::Plan& plan);
 // can go again: over retracting sources, UNION, Top-N).
 bool outputs_keyed_by_row(const sql::Plan& select);
 
+// After a crash: the current upsert (or tombstone) of each group whose output-topic key (the
+// group key's JSON) is in `keys`, added to the context's outputs.
+sql::SqlStatus repair_group_outputs(OperatorContext& context, const std::set<std::string>& keys);
+
 // Records a row an expression failed on (thread-safe).
 void skip_row(OperatorContext& context, const std::string& reason);
 
@@ -137,12 +141,17 @@ class LatestRows {
   // Upserts `row` (the table's decoded record) under `key` (its primary-key values), or deletes
   // the key (nullopt).
   sql::SqlStatus apply(const sql::Row& key, std::optional<sql::Row> row);
+  // apply() that returns the key's row before it, in one step (partitions of a table may carry
+  // the same key and run at once: each change must retract the row the previous one left).
+  sql::SqlResult<std::optional<sql::Row>> replace(const sql::Row& key, std::optional<sql::Row> row);
   // The row under `key` (encoded with the context's key format), or nullopt.
   sql::SqlResult<std::optional<sql::Row>> lookup(const std::string& key);
   // Adds the keys changed since the last checkpoint to `writes`.
   sql::SqlStatus checkpoint(std::vector<StateWrite>& writes);
 
  private:
+  sql::SqlResult<std::optional<sql::Row>> lookup_locked(const std::string& key);
+
   const sql::TableDef& table_;
   OperatorContext& context_;
   std::string prefix_;
@@ -197,9 +206,10 @@ sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
 // 'c' partition offset [arm] -> the output rows of one batch from that position on ('r'
 // partition offset -> one output row, in state written by older versions), 'j' arm/join primary
 // key -> a joined table's row, 'd' group key aggregate value -> a DISTINCT aggregate's value seen,
-// 'k' arm primary key -> the latest row of a source table with a primary key, 'u' row -> how
-// many times a view over retracting sources holds the row (without GROUP BY), 't' sort key row
-// -> a Top-N view's row and count, 'e' -> where the output topic's partitions ended at the last
+// 'k' arm primary key -> the latest row of a source table with a primary key, 'u' row (its
+// serialized values; its key encoding under UNION without ALL) -> how many times a view over
+// retracting sources holds the row (without GROUP BY), 't' sort key serialized row -> a Top-N
+// view's row and count, 'e' -> where the output topic's partitions ended at the last
 // checkpoint (be64 each), and the change feed's 'F', 'f', 'q', 'g' (change_feed.h). Group states
 // over retracting input hold a row count and per aggregate a count, an integer sum and counted
 // input values (serialize_group).

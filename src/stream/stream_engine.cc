@@ -219,6 +219,12 @@ sql::SqlStatus StreamEngine::drop(const std::string& name) {
         readers_[upstream].erase(name);
         tell_readers_locked(upstream);
         upstream_prefixes.push_back(view_prefix(upstream));
+        // A step of the upstream that began before it was told may still write this reader's
+        // snapshot and position: they are deleted below only once that step is over.
+        if (auto up = views_.find(upstream); up != views_.end()) {
+          auto upstream_entry = up->second;
+          cv_.wait(lock, [&] { return !upstream_entry->running; });
+        }
       }
     }
     if (store_ == nullptr) return sql::sql_error("57P01", "the server is shutting down");

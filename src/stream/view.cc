@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <functional>
 
 #include "sql/binder.h"
@@ -18,6 +19,8 @@ std::string offset_key(const std::string& base, int32_t partition) {
   append_be32(key, static_cast<uint32_t>(partition));
   return key;
 }
+// An arm's source that is already another arm's (a view read twice).
+constexpr uint32_t kSharedSource = ~uint32_t{0};
 std::string encode_be64(int64_t v) {
   std::string out;
   append_be64(out, static_cast<uint64_t>(v));
@@ -53,6 +56,15 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     if (stream.table.is_view) {
       std::fill(stream.used.begin(), stream.used.end(), true);
       stream.upstream_prefix = view_prefix(stream.table.name);
+      // A view read by several arms is one reader of its feed (one position): each batch of
+      // its changes goes down every arm that reads it.
+      auto same = std::find_if(sources_.begin(), sources_.end(), [&](const Source& s) {
+        return s.upstream_prefix == stream.upstream_prefix;
+      });
+      if (same != sources_.end()) {
+        same->more_arms.push_back(stream.arm);
+        stream.arm = kSharedSource;
+      }
     } else if (stream.table.has_primary_key()) {
       std::fill(stream.used.begin(), stream.used.end(), true);
       std::string prefix = context_.prefix + "k";
@@ -61,7 +73,7 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     }
     for (size_t c = 0; c < stream.used.size(); ++c)
       if (stream.used[c]) stream.read_columns.push_back(static_cast<uint32_t>(c));
-    sources_.push_back(std::move(stream));
+    if (stream.arm != kSharedSource) sources_.push_back(std::move(stream));
     for (size_t j = 0; j < arms[a]->joins.size(); ++j) {
       Source table;
       table.table = arms[a]->joins[j].table;
@@ -177,17 +189,19 @@ Status View::repair_output(bool fresh) {
     context_.outputs.push_back({sql::encode_json_row(sql::TableDef{}, {}), std::move(value)});
     return Status();
   }
-  if (fresh || !outputs_keyed_by_row(*select_)) return Status();
-  ASSIGN_OR_RETURN(auto ends, store_.get(context_.prefix + "e"));
-  if (!ends) return Status();
+  if (fresh || !(select_->grouped || outputs_keyed_by_row(*select_))) return Status();
+  // Without the ends (a crash before the first checkpoint), everything in the topic may have
+  // come from undone work.
+  ASSIGN_OR_RETURN(auto stored_ends, store_.get(context_.prefix + "e"));
+  const std::string ends = stored_ends.value_or(std::string());
   // The keys of the records after each partition's end as of the last checkpoint.
   std::set<std::string> keys;
   for (int32_t p = 0;; ++p) {
     auto partition = log_.partition(def_.topic, p);
     if (partition == nullptr) break;
     const size_t at = static_cast<size_t>(p) * 8;
-    int64_t offset = at + 8 <= ends->size() ? static_cast<int64_t>(read_be64(ends->substr(at)))
-                                            : partition->log_start_offset();
+    int64_t offset = at + 8 <= ends.size() ? static_cast<int64_t>(read_be64(ends.substr(at)))
+                                           : partition->log_start_offset();
     const int64_t end = partition->high_watermark();
     while (offset < end) {
       auto read = partition->read(offset, storage::ReadOptions{.max_bytes = 1 << 20});
@@ -202,6 +216,14 @@ Status View::repair_output(bool fresh) {
     }
   }
   if (keys.empty()) return Status();
+  spdlog::info(
+      "materialized view {}: rewriting {} keys of topic {} written after its last checkpoint",
+      def_.name, keys.size(), def_.topic);
+  if (select_->grouped) {
+    auto repaired = repair_group_outputs(context_, keys);
+    if (!repaired.ok()) return Error(ErrorCode::kIoError, repaired.error().message);
+    return Status();
+  }
   ASSIGN_OR_RETURN(auto rows, contents());
   std::set<std::string> present;
   for (const auto& row : rows)
@@ -209,9 +231,6 @@ Status View::repair_output(bool fresh) {
   for (const auto& key : keys)
     context_.outputs.push_back(
         {key, present.count(key) != 0 ? std::optional<std::string>(key) : std::nullopt});
-  spdlog::info(
-      "materialized view {}: rewriting {} keys of topic {} written after its last checkpoint",
-      def_.name, keys.size(), def_.topic);
   return Status();
 }
 
@@ -294,8 +313,9 @@ sql::SqlStatus View::decode_change(Source& source, int32_t p, Lane& lane, int64_
     reject(source, p, lane, at, record);
     return sql::Unit{};
   }
-  SQL_ASSIGN(std::optional<sql::Row> previous,
-             source.latest->lookup(sql::encode_key(key, context_.key_format)));
+  std::optional<sql::Row> row;
+  if (record.value) row = lane.row;
+  SQL_ASSIGN(std::optional<sql::Row> previous, source.latest->replace(key, std::move(row)));
   Batch& batch = lane.batch;
   auto append = [&](const sql::Row& row, int32_t weight) {
     for (size_t c = 0; c < row.size(); ++c)
@@ -305,9 +325,8 @@ sql::SqlStatus View::decode_change(Source& source, int32_t p, Lane& lane, int64_
     batch.weights.push_back(weight);
   };
   if (previous) append(*previous, -1);
-  if (!record.value) return source.latest->apply(key, std::nullopt);
-  append(lane.row, 1);
-  return source.latest->apply(key, std::move(lane.row));
+  if (record.value) append(lane.row, 1);
+  return sql::Unit{};
 }
 
 void View::reject(const Source& source, int32_t p, Lane& lane, int64_t at,
@@ -390,9 +409,15 @@ sql::SqlResult<bool> View::pump_upstream(Source& source, PartitionWork& work) {
   work.uncheckpointed += static_cast<int64_t>(changes.size());
   work.dirty = true;
   work.offset = next;
-  if (!changes.empty())
-    SQL_CHECK(work.pipeline.heads[source.arm]->push(
-        batch, Progress{.partition = 0, .next_offset = next + 1}));
+  if (changes.empty()) return true;
+  const Progress progress{.partition = 0, .next_offset = next + 1};
+  // Operators narrow a batch's selection: every further arm gets its own copy.
+  for (const uint32_t arm : source.more_arms) {
+    Batch copy = batch;
+    copy.arm = arm;
+    SQL_CHECK(work.pipeline.heads[arm]->push(copy, progress));
+  }
+  SQL_CHECK(work.pipeline.heads[source.arm]->push(batch, progress));
   return true;
 }
 
@@ -875,7 +900,9 @@ sql::ExplainNode View::explain() {
     std::vector<const Source*> tables;
     const Source* stream = nullptr;
     for (const auto& src : sources_) {
-      if (src.arm != a) continue;
+      if (src.arm != a &&
+          std::find(src.more_arms.begin(), src.more_arms.end(), a) == src.more_arms.end())
+        continue;
       if (src.side == nullptr)
         stream = &src;
       else

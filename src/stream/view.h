@@ -101,6 +101,7 @@ class View {
     // whether the snapshot that came with it has been read, and its keys (deleted at the next
     // checkpoint, with the position that passes them).
     std::string upstream_prefix;
+    std::vector<uint32_t> more_arms;  // further arms that read the same view (one feed position)
     bool positioned = false;
     bool snapshot_read = false;
     std::vector<std::string> snapshot_keys;

@@ -106,6 +106,10 @@ VIEWS = {
     "mover_kinds": (5, "SELECT kind, count(*) AS k, sum(cnt) AS s, max(name) AS last_name, "
                        "min(cnt) AS least FROM {movers} GROUP BY kind"),
     "sizes": ("early", "SELECT n FROM {per_customer} UNION SELECT c FROM {by_region}"),
+    # Both arms read one view (one position in its feed, each change down both arms).
+    "spread": ("late",
+               "SELECT customer, total AS v FROM {per_customer} WHERE total > 40 UNION ALL "
+               "SELECT customer, low FROM {per_customer} WHERE n > 2"),
 }
 ROUNDS = 7
 
