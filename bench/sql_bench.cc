@@ -6,6 +6,11 @@
 //   vov3 views on views, three levels: agg, then a filter over it, then an aggregate of that
 //        (every changed group of a level reaches the next as a retraction and an insertion)
 //   top10 Top-N: the 10 highest prices (ORDER BY ... LIMIT over a stream)
+//   q3  a join of two streams (Nexmark q3: auctions of category 10 by sellers in OR, ID, CA),
+//       events = people + auctions
+//   q4  an aggregate over a join, then one over that view (Nexmark q4: the closing price of
+//       each auction from its bids inside its window, averaged per category), events = auctions
+//       + bids
 // Events are produced first (librdkafka), then each view is created over the whole backlog
 // and timed until its checkpointed position reaches the end of the topic; the server's CPU
 // seconds over that interval give events/s per core. Flink's published Nexmark figures
@@ -45,6 +50,10 @@ constexpr int kKeys = 10000;
 constexpr double kFlinkQ1PerCore = 158000;  // nexmark/nexmark README, Flink, events/s per core
 constexpr double kFlinkQ2PerCore = 175000;
 constexpr double kStatelessTarget = 1e6;  // events/s per core, the target
+// Published per-core anchors for the joins (events/s per core): Flink 2.0 and Feldera.
+constexpr double kFlinkQ3PerCore = 219000, kFelderaQ3PerCore = 413000;
+constexpr double kFlinkQ4PerCore = 28000, kFelderaQ4PerCore = 265000;
+constexpr size_t kViewsPerRound = 7;  // q1, q2, agg, vov3, top10, q3, q4
 
 // A Nexmark bid (auction, bidder, price, channel, url, date_time) plus a key for the grouped
 // query; ~190 bytes of JSON, like Nexmark's bids.
@@ -61,8 +70,51 @@ std::string bid(long i) {
   return buf;
 }
 
-void produce_bids(const std::string& bootstrap, long count) {
-  eddy::bench::create_topic(bootstrap, "bids", g_partitions);
+// Nexmark people and auctions for the joins (q3: auctions of sellers in some states; q4: the
+// average closing price per category). People's states cycle through six (three match q3),
+// auctions through five categories (10 matches q3); an auction's seller is one of the people,
+// and the bids of q4 are for one of the auctions, some inside its [date_time, expires] and some
+// after it.
+constexpr const char* kStates[] = {"OR", "WA", "ID", "AZ", "CA", "WY"};
+
+std::string person(long i) {
+  char buf[320];
+  std::snprintf(
+      buf, sizeof(buf),
+      "{\"id\":%ld,\"name\":\"person %ld\",\"email\":\"p%ld@example.com\","
+      "\"credit_card\":\"%04ld %04ld %04ld %04ld\",\"city\":\"city-%ld\",\"state\":\"%s\","
+      "\"date_time\":%ld}",
+      i, i, i, i % 10000, (i * 7) % 10000, (i * 13) % 10000, (i * 17) % 10000, i % 100,
+      kStates[i % 6], i);
+  return buf;
+}
+
+std::string auction(long i, long people) {
+  char buf[320];
+  std::snprintf(buf, sizeof(buf),
+                "{\"id\":%ld,\"item_name\":\"item %ld\",\"description\":\"a thing to sell\","
+                "\"initial_bid\":%ld,\"reserve\":%ld,\"date_time\":%ld,\"expires\":%ld,"
+                "\"seller\":%ld,\"category\":%ld}",
+                i, i, 100 + i % 1000, 200 + i % 2000, i * 10, i * 10 + 5000, (i * 7919) % people,
+                10 + i % 5);
+  return buf;
+}
+
+std::string auction_bid(long i, long auctions) {
+  const long auction = (i * 104729) % auctions;
+  char buf[320];
+  // Most bids fall inside the auction's window; every seventh comes after it closed.
+  const long at = auction * 10 + (i % 7 == 0 ? 6000 : i % 5000);
+  std::snprintf(buf, sizeof(buf),
+                "{\"auction\":%ld,\"bidder\":%ld,\"price\":%ld,\"channel\":\"channel-%ld\","
+                "\"date_time\":%ld}",
+                auction, 2000 + (i * 31) % 50000, 100 + (i * 37) % 100000, i % 5, at);
+  return buf;
+}
+
+template <typename Make>
+void produce(const std::string& bootstrap, const std::string& name, long count, Make make) {
+  eddy::bench::create_topic(bootstrap, name, g_partitions);
   auto producer = eddy::bench::make_client(RD_KAFKA_PRODUCER, bootstrap,
                                            {{"enable.idempotence", "false"},
                                             {"acks", "1"},
@@ -70,9 +122,9 @@ void produce_bids(const std::string& bootstrap, long count) {
                                             {"batch.size", "1000000"},
                                             {"queue.buffering.max.messages", "10000000"},
                                             {"queue.buffering.max.kbytes", "2097151"}});
-  rd_kafka_topic_t* topic = rd_kafka_topic_new(producer.get(), "bids", nullptr);
+  rd_kafka_topic_t* topic = rd_kafka_topic_new(producer.get(), name.c_str(), nullptr);
   for (long i = 0; i < count;) {
-    const std::string value = bid(i);
+    const std::string value = make(i);
     if (rd_kafka_produce(topic, static_cast<int32_t>(i % g_partitions), RD_KAFKA_MSG_F_COPY,
                          const_cast<char*>(value.data()), value.size(), nullptr, 0, nullptr) == 0) {
       ++i;
@@ -82,6 +134,10 @@ void produce_bids(const std::string& bootstrap, long count) {
   }
   if (rd_kafka_flush(producer.get(), 300000) != RD_KAFKA_RESP_ERR_NO_ERROR) die("flush");
   rd_kafka_topic_destroy(topic);
+}
+
+void produce_bids(const std::string& bootstrap, long count) {
+  produce(bootstrap, "bids", count, bid);
 }
 
 class Sql {
@@ -210,7 +266,34 @@ int main(int argc, char** argv) {
        std::to_string(g_partitions) + " partitions)");
   produce_bids(eddy.bootstrap(), events);
 
+  // The joins' inputs: people and auctions (q3), auctions and their bids (q4).
+  const long people = events / 4, auctions = events / 4, auction_bids = events * 3 / 4;
+  step("produce " + std::to_string(people) + " people, " + std::to_string(auctions) +
+       " auctions and " + std::to_string(auction_bids) + " bids of auctions (JSON)");
+  produce(eddy.bootstrap(), "people", people, person);
+  produce(eddy.bootstrap(), "auctions", auctions, [&](long i) { return auction(i, people); });
+  produce(eddy.bootstrap(), "abids", auction_bids,
+          [&](long i) { return auction_bid(i, auctions); });
+
   Sql sql(eddy.pg_port());
+  sql.query(
+      "CREATE TABLE people (id bigint, name text, email text, credit_card text, city text, "
+      "state text, date_time bigint) WITH (topic = 'people', format = 'json')");
+  sql.query(
+      "CREATE TABLE auctions (id bigint, item_name text, description text, initial_bid bigint, "
+      "reserve bigint, date_time bigint, expires bigint, seller bigint, category bigint) "
+      "WITH (topic = 'auctions', format = 'json')");
+  sql.query(
+      "CREATE TABLE abids (auction bigint, bidder bigint, price bigint, channel text, "
+      "date_time bigint) WITH (topic = 'abids', format = 'json')");
+  const std::string q3 =
+      "SELECT p.name, p.city, p.state, a.id FROM auctions a JOIN people p ON a.seller = p.id "
+      "WHERE a.category = 10 AND p.state IN ('OR', 'ID', 'CA')";
+  const std::string q4a =
+      "SELECT a.id, a.category, max(b.price) AS final FROM auctions a JOIN abids b "
+      "ON a.id = b.auction AND b.date_time BETWEEN a.date_time AND a.expires "
+      "GROUP BY a.id, a.category";
+  const std::string q4 = "SELECT category, avg(final) AS avg_final FROM q4a GROUP BY category";
   sql.query(
       "CREATE TABLE bids (auction bigint, bidder bigint, price bigint, channel text, url text, "
       "k bigint, ts timestamptz) WITH (topic = 'bids', format = 'json')");
@@ -257,13 +340,31 @@ int main(int argc, char** argv) {
     if (top != sql.query("SELECT auction, price FROM bids ORDER BY price DESC, auction LIMIT 10"))
       die("top10 differs from the bounded query");
     sql.query("DROP MATERIALIZED VIEW top10");
+    runs.push_back(run_view(sql, server, "q3", q3, people + auctions));
+    if (sql.query("SELECT count(*), sum(id), min(name), max(city) FROM q3") !=
+        sql.query("SELECT count(*), sum(id), min(name), max(city) FROM (" + q3 + ") q"))
+      die("q3 differs from the bounded query");
+    sql.query("DROP MATERIALIZED VIEW q3");
+    runs.push_back(
+        run_views(sql, server, "q4", {{"q4a", q4a}, {"q4", q4}}, auctions + auction_bids));
+    if (sql.query("SELECT * FROM q4 ORDER BY category") !=
+        sql.query("SELECT category, avg(final) FROM (" + q4a + ") q GROUP BY category ORDER BY 1"))
+      die("q4 differs from the bounded query");
+    sql.query("DROP MATERIALIZED VIEW q4a CASCADE");
   }
 
   std::printf(
       "\n| view | run | events | wall s | server CPU s | events/s | events/s per server core | "
       "Flink Nexmark per core | ratio |\n|---|---|---|---|---|---|---|---|---|\n");
   auto flink_of = [](const std::string& name) {
-    return name == "q1" ? kFlinkQ1PerCore : name == "q2" ? kFlinkQ2PerCore : 0;
+    return name == "q1"   ? kFlinkQ1PerCore
+           : name == "q2" ? kFlinkQ2PerCore
+           : name == "q3" ? kFlinkQ3PerCore
+           : name == "q4" ? kFlinkQ4PerCore
+                          : 0;
+  };
+  auto feldera_of = [](const std::string& name) {
+    return name == "q3" ? kFelderaQ3PerCore : name == "q4" ? kFelderaQ4PerCore : 0;
   };
   for (size_t i = 0; i < runs.size(); ++i) {
     const ViewRun& r = runs[i];
@@ -271,7 +372,7 @@ int main(int argc, char** argv) {
     char ratio[32] = "";
     if (flink > 0) std::snprintf(ratio, sizeof(ratio), "%.2fx", r.events_per_core_s() / flink);
     std::printf("| %s | %zu | %.0f | %.2f | %.2f | %.0f | %.0f | %s | %s |\n", r.name.c_str(),
-                i / 5 + 1, r.events, r.seconds, r.cpu.server, r.events_per_s(),
+                i / kViewsPerRound + 1, r.events, r.seconds, r.cpu.server, r.events_per_s(),
                 r.events_per_core_s(),
                 flink > 0 ? std::to_string(static_cast<long>(flink)).c_str() : "", ratio);
   }
@@ -285,15 +386,22 @@ int main(int argc, char** argv) {
     return n % 2 == 1 ? values[n / 2] : (values[n / 2 - 1] + values[n / 2]) / 2;
   };
   std::printf(
-      "\nmedian of %d runs:\n| view | events/s | events/s per server core | ratio to Flink |\n"
-      "|---|---|---|---|\n",
+      "\nmedian of %d runs:\n| view | events/s | events/s per server core | ratio to Flink | "
+      "ratio to Feldera |\n|---|---|---|---|---|\n",
       repeat);
-  for (const char* name : {"q1", "q2", "agg", "vov3", "top10"}) {
+  for (const char* name : {"q1", "q2", "agg", "vov3", "top10", "q3", "q4"}) {
     const double per_core = median(name, [](const ViewRun& r) { return r.events_per_core_s(); });
     const double wall = median(name, [](const ViewRun& r) { return r.events_per_s(); });
-    char ratio[32] = "";
+    char ratio[32] = "", feldera[32] = "";
     if (flink_of(name) > 0) std::snprintf(ratio, sizeof(ratio), "%.2fx", per_core / flink_of(name));
-    std::printf("| %s | %.0f | %.0f | %s |\n", name, wall, per_core, ratio);
+    if (feldera_of(name) > 0)
+      std::snprintf(feldera, sizeof(feldera), "%.2fx", per_core / feldera_of(name));
+    std::printf("| %s | %.0f | %.0f | %s | %s |\n", name, wall, per_core, ratio, feldera);
+  }
+  for (const char* name : {"q3", "q4"}) {
+    const double per_core = median(name, [](const ViewRun& r) { return r.events_per_core_s(); });
+    std::printf("target: %s >= Feldera's %.0f events/s per core: %.0f -> %s\n", name,
+                feldera_of(name), per_core, per_core >= feldera_of(name) ? "met" : "MISSED");
   }
   const double stateless =
       std::min(median("q1", [](const ViewRun& r) { return r.events_per_core_s(); }),

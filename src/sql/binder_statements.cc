@@ -359,8 +359,6 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
     if (named_view) return unsupported("a materialized view over a view");
     if (!arm->windows.empty()) return unsupported("window functions in a materialized view");
     if (!arm->distinct_on.empty()) return unsupported("DISTINCT ON in a materialized view");
-    for (const auto& j : arm->joins)
-      if (j.right_outer) return unsupported("RIGHT and FULL joins in a materialized view");
     if (plan_has_subqueries(*arm))
       return unsupported("a subquery in an expression of a materialized view");
     if (subquery) return unsupported("a subquery in FROM or a WITH query in a materialized view");

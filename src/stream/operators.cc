@@ -11,6 +11,7 @@
 
 #include "sql/binder.h"
 #include "sql/key_codec.h"
+#include "stream/join.h"
 #include "stream/task_pool.h"
 
 namespace eddy::stream {
@@ -47,6 +48,17 @@ uint32_t read_be32(std::string_view in) {
 
 std::string view_prefix(const std::string& name) {
   return "v" + name + std::string(1, '\0');
+}
+
+std::string mib(size_t bytes) {
+  return std::to_string(bytes >> 20) + " MiB";
+}
+
+std::string serialize_row(const Row& row) {
+  std::string out;
+  for (const auto& v : row)
+    sql::append_value(out, v);
+  return out;
 }
 
 SqlStatus Operator::advance(const Progress& progress) {
@@ -99,8 +111,10 @@ void skip_row(OperatorContext& context, const sql::SqlError& error) {
 
 class Filter final : public Operator {
  public:
-  Filter(const sql::Plan& plan, OperatorContext& context)
-      : predicate_(*plan.where), kernel_(sql::IntKernel::compile(predicate_)), context_(context) {}
+  Filter(sql::Expr predicate, OperatorContext& context)
+      : predicate_(std::move(predicate)),
+        kernel_(sql::IntKernel::compile(predicate_)),
+        context_(context) {}
 
   SqlStatus push(Batch& batch, const Progress& progress) override {
     size_t kept = 0;
@@ -125,7 +139,7 @@ class Filter final : public Operator {
   }
 
  private:
-  const sql::Expr& predicate_;
+  const sql::Expr predicate_;
   std::optional<sql::IntKernel> kernel_;  // integer predicates, evaluated without Values
   OperatorContext& context_;
   RowScratch scratch_;
@@ -264,10 +278,6 @@ sql::TableDef key_table(const sql::Plan& plan) {
   return t;
 }
 
-std::string mib(size_t bytes) {
-  return std::to_string(bytes >> 20) + " MiB";
-}
-
 // Keeps an append-only view's rows. The rows of one pushed batch are stored as one chunk keyed
 // by the source position of its first row: one state-store write per batch instead of one per
 // row (a memtable insert per row dominated the cost of wide append-only views).
@@ -281,8 +291,10 @@ class RowSink final : public Operator {
     StateWrite w{context_.prefix + "c", std::string()};
     append_be32(w.key, static_cast<uint32_t>(batch.partition));
     append_be64(w.key, static_cast<uint64_t>(batch.offsets[batch.selection.front()]));
-    // Arms of a UNION ALL read different topics: the arm keeps their positions apart.
-    if (batch.arm > 0) append_be32(w.key, batch.arm);
+    // Arms of a UNION ALL read different topics: the arm keeps their positions apart, and so
+    // does the input within the arm (a join's relation).
+    if (batch.arm > 0 || batch.input > 0) append_be32(w.key, batch.arm);
+    if (batch.input > 0) append_be32(w.key, batch.input);
     std::string& chunk = *w.value;
     Row row(batch.columns.size());
     for (uint32_t r : batch.selection) {
@@ -329,13 +341,6 @@ class RowSink final : public Operator {
   std::vector<sql::TopicRecord> outputs_;  // this partition's output rows since the checkpoint
   std::vector<std::pair<Row, int64_t>> changes_;  // the same rows for the change feed
 };
-
-std::string serialize_row(const Row& row) {
-  std::string out;
-  for (const auto& v : row)
-    sql::append_value(out, v);
-  return out;
-}
 
 // Row `r` of a batch, its first `width` columns.
 Row row_at(const Batch& batch, uint32_t r, size_t width) {
@@ -1265,6 +1270,8 @@ class KeyedAggregate final : public Operator {
   std::vector<ShardedPartials> partials_;  // per lane, reused
 };
 
+}  // namespace
+
 // For each primary-key column of the joined table, the key pair of the join that equates it
 // (right side the bare column, or a cast of it); nullopt when some column is not equated.
 std::optional<std::vector<size_t>> key_pairs(const sql::JoinSpec& join) {
@@ -1282,8 +1289,6 @@ std::optional<std::vector<size_t>> key_pairs(const sql::JoinSpec& join) {
   }
   return out;
 }
-
-}  // namespace
 
 LatestRows::LatestRows(const sql::TableDef& table, std::string state_prefix,
                        OperatorContext& context)
@@ -1500,8 +1505,11 @@ std::vector<const sql::Plan*> plan_arms(const sql::Plan& select) {
 }
 
 bool plan_retracts(const sql::Plan& select) {
-  for (const sql::Plan* arm : plan_arms(select))
+  for (const sql::Plan* arm : plan_arms(select)) {
     if (arm->table && (arm->table->has_primary_key() || arm->table->is_view)) return true;
+    for (size_t j = 0; j < arm->joins.size(); ++j)
+      if (join_retracts(*arm, j)) return true;
+  }
   return false;
 }
 
@@ -1565,9 +1573,6 @@ SqlStatus validate_plan(const sql::Plan& select) {
   for (const auto& join : select.joins)
     if (join.table.subquery) return unsupported("a subquery in FROM or a WITH query");
   if (!select.table) return unsupported("a view without a source table");
-  if (select.table->is_view && !select.joins.empty())
-    return unsupported("a join whose left side is materialized view \"" + select.table->name +
-                       "\" (the left side must be a stream)");
   if (select.grouped && select.limit && !select.order.empty())
     return unsupported(
         "ORDER BY ... LIMIT over GROUP BY (aggregate in a view of its own, and keep its top rows "
@@ -1579,40 +1584,109 @@ SqlStatus validate_plan(const sql::Plan& select) {
   if (select.offset && !select.limit) return unsupported("OFFSET without LIMIT");
   if (select.distinct) return unsupported("SELECT DISTINCT over aggregates");
   SQL_CHECK(top_window(select));
-  if (select.table->has_primary_key() && !select.joins.empty())
-    return unsupported("a join whose left side \"" + select.table->name +
-                       "\" has a primary key (a table-table join; the left side must be a "
-                       "stream)");
-  if (select.table->has_primary_key() || select.table->is_view)
+  if (plan_retracts(select))
     for (const auto& agg : select.aggs)
       if (agg.kind == sql::AggKind::kStringAgg)
         return unsupported(
-            "string_agg over " +
-            std::string(select.table->is_view ? "materialized view \"" : "table \"") +
-            select.table->name + (select.table->is_view ? "\"" : "\" with a primary key") +
-            " (its order is arrival order, which a retracted row cannot be taken "
-            "out of)");
-  for (const auto& join : select.joins) {
-    if (join.table.is_view)
-      return unsupported("a join with a materialized view (\"" + join.table.name + "\")");
-    if (!join.table.has_primary_key())
+            "string_agg over rows that can be retracted (a table with a primary key, a "
+            "materialized view, an outer join or a join of changing inputs; its order is arrival "
+            "order, which a retracted row cannot be taken out of)");
+  for (const auto& join : select.joins)
+    if (join.left_keys.empty())
       return sql::sql_error(sql::sqlstate::kFeatureNotSupported,
-                            "a join in a materialized view needs a table with a PRIMARY KEY on "
-                            "its right side (a stream-table join); \"" +
+                            "a join in a materialized view needs an equality between its sides "
+                            "(ON a.x = b.y or USING); the join with \"" +
                                 join.table.name + "\" has none");
-    if (!key_pairs(join)) {
-      std::string key;
-      for (size_t c : join.table.primary_key)
-        key += (key.empty() ? "" : ", ") + join.table.columns[c].name;
-      return sql::sql_error(sql::sqlstate::kFeatureNotSupported,
-                            "a join in a materialized view must equate the whole primary key of "
-                            "\"" +
-                                join.table.name + "\" (" + key +
-                                ") with the left side, so each row joins at most one row");
-    }
-  }
   return Unit{};
 }
+
+namespace {
+
+void conjuncts_of(const sql::Expr& e, std::vector<const sql::Expr*>& out) {
+  if (e.kind == sql::ExprKind::kAnd) {
+    for (const auto& a : e.args)
+      conjuncts_of(a, out);
+    return;
+  }
+  out.push_back(&e);
+}
+
+std::optional<sql::Expr> conjunction(std::vector<sql::Expr> parts) {
+  if (parts.empty()) return std::nullopt;
+  if (parts.size() == 1) return std::move(parts.front());
+  sql::Expr all;
+  all.kind = sql::ExprKind::kAnd;
+  all.type = sql::Type::kBool;
+  all.args = std::move(parts);
+  return all;
+}
+
+// `e` with its column indexes moved down by `by` (for the rows of one input alone).
+sql::Expr shift_columns(sql::Expr e, size_t by) {
+  if (e.kind == sql::ExprKind::kColumn) e.index -= static_cast<int>(by);
+  for (auto& a : e.args)
+    a = shift_columns(std::move(a), by);
+  return e;
+}
+
+// The WHERE of an arm with joins, split so that its conjuncts run as early as they may: those
+// that read only the stream run before the joins (unless a RIGHT or FULL join pads the stream's
+// columns with NULLs, which the conjunct would then have to see), those that read only the
+// relation of hash join j run on that relation's changes before they reach the join (unless
+// the join or a later one can pad them), and the rest after the joins.
+struct SplitWhere {
+  std::optional<sql::Expr> stream;
+  std::vector<std::optional<sql::Expr>> relations;  // per join, columns renumbered from 0
+  std::optional<sql::Expr> rest;
+};
+
+SplitWhere split_where(const sql::Plan& arm) {
+  SplitWhere out;
+  out.relations.resize(arm.joins.size());
+  if (!arm.where) return out;
+  std::vector<const sql::Expr*> parts;
+  conjuncts_of(*arm.where, parts);
+  std::vector<sql::Expr> stream, rest;
+  std::vector<std::vector<sql::Expr>> relations(arm.joins.size());
+  const size_t stream_width = sql::input_width(*arm.table);
+  for (const sql::Expr* part : parts) {
+    std::set<size_t> columns;
+    collect_columns(*part, columns);
+    // The input every column read belongs to (0 the stream, j + 1 join j), if only one.
+    std::optional<size_t> input;
+    bool several = false;
+    for (size_t c : columns) {
+      size_t i = 0;
+      if (c >= stream_width)
+        for (size_t j = 0; j < arm.joins.size(); ++j)
+          if (c >= arm.joins[j].base) i = j + 1;
+      if (input && *input != i) several = true;
+      input = i;
+    }
+    auto padded_later = [&](size_t from) {
+      for (size_t k = from; k < arm.joins.size(); ++k)
+        if (arm.joins[k].right_outer) return true;
+      return false;
+    };
+    if (!input || several || sql::has_subquery(*part)) {
+      rest.push_back(*part);
+    } else if (*input == 0 && !padded_later(0)) {
+      stream.push_back(*part);
+    } else if (*input > 0 && !is_lookup_join(arm, *input - 1) &&
+               !arm.joins[*input - 1].left_outer && !padded_later(*input)) {
+      relations[*input - 1].push_back(shift_columns(*part, arm.joins[*input - 1].base));
+    } else {
+      rest.push_back(*part);
+    }
+  }
+  out.stream = conjunction(std::move(stream));
+  for (size_t j = 0; j < relations.size(); ++j)
+    out.relations[j] = conjunction(std::move(relations[j]));
+  out.rest = conjunction(std::move(rest));
+  return out;
+}
+
+}  // namespace
 
 Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
   Pipeline p;
@@ -1632,22 +1706,40 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
   for (size_t a = 0; a < arms.size(); ++a) {
     const sql::Plan& arm = *arms[a];
     std::vector<Operator*> chain;
-    auto add = [&](std::unique_ptr<Operator> op) {
-      chain.push_back(op.get());
+    auto own = [&](std::unique_ptr<Operator> op) {
+      Operator* raw = op.get();
       p.operators.push_back(std::move(op));
+      return raw;
     };
-    // The WHERE of a join may read the joined columns: it runs after the joins.
-    if (arm.where && arm.joins.empty())
-      add(std::make_unique<Filter>(arm, context));
+    auto add = [&](std::unique_ptr<Operator> op) { chain.push_back(own(std::move(op))); };
+    SplitWhere where = split_where(arm);
+    if (arm.joins.empty()) where.stream = arm.where;
+    if (where.stream)
+      add(std::make_unique<Filter>(*where.stream, context));
     else
       add(std::make_unique<Pass>());
     p.tables.emplace_back();
+    p.inputs.emplace_back();
     for (size_t j = 0; j < arm.joins.size(); ++j) {
-      auto join = std::make_unique<StreamTableJoin>(arm, j, static_cast<uint32_t>(a), context);
-      p.tables.back().push_back(join->table());
-      add(std::move(join));
+      if (is_lookup_join(arm, j)) {
+        auto join = std::make_unique<StreamTableJoin>(arm, j, static_cast<uint32_t>(a), context);
+        p.tables.back().push_back(join->table());
+        p.inputs.back().push_back(nullptr);
+        add(std::move(join));
+        continue;
+      }
+      Operator* right = nullptr;
+      add(make_hash_join(arm, j, static_cast<uint32_t>(a), context, &right));
+      p.tables.back().push_back(nullptr);
+      if (where.relations[j]) {
+        // The relation's own conjuncts of the WHERE, on its changes before the join.
+        Operator* filter = own(std::make_unique<Filter>(*where.relations[j], context));
+        filter->set_next(right);
+        right = filter;
+      }
+      p.inputs.back().push_back(right);
     }
-    if (arm.where && !arm.joins.empty()) add(std::make_unique<Filter>(arm, context));
+    if (where.rest) add(std::make_unique<Filter>(*where.rest, context));
     if (!select.grouped) add(std::make_unique<Project>(arm, context, !select.order.empty()));
     p.chains.push_back(chain);
     chain.push_back(sink);

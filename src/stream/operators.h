@@ -34,6 +34,9 @@ struct Batch {
   std::vector<uint32_t> selection;               // live rows, ascending
   std::vector<int64_t> weights;                  // per row; empty when every row is +1
   uint32_t arm = 0;  // the UNION ALL arm the rows come from (0 without UNION ALL)
+  // Which of the arm's inputs the rows come from: 0 its stream, j + 1 the relation of its
+  // join j (a hash join's right side), so batches of different sources are told apart.
+  uint32_t input = 0;
   size_t size() const { return offsets.size(); }
   int64_t weight(uint32_t row) const { return weights.empty() ? 1 : weights[row]; }
 };
@@ -45,6 +48,7 @@ struct Progress {
 };
 
 class GroupTable;
+class JoinState;
 class LatestRows;
 class RowMultiset;
 class TaskPool;
@@ -76,8 +80,10 @@ struct OperatorContext {
   std::atomic<size_t> lanes{1};
   // The keyed aggregate state every partition's pipeline merges into (made by the first).
   std::shared_ptr<GroupTable> groups;
-  // The joined tables' state (per UNION ALL arm and join: arm << 16 | join), shared the same way.
+  // The joined tables' state (per UNION ALL arm and join: arm << 16 | join), shared the same way,
+  // and the state of hash joins (join.h), by the same tag.
   std::unordered_map<uint32_t, std::shared_ptr<LatestRows>> joins;
+  std::unordered_map<uint32_t, std::shared_ptr<JoinState>> hash_joins;
   // Some source retracts rows (a table with a primary key): aggregates keep state they can take
   // rows out of again, and a view without GROUP BY keeps its rows as a multiset (`rows`, shared
   // like `groups`) rather than appending them.
@@ -115,6 +121,15 @@ class Operator {
  protected:
   Operator* next_ = nullptr;
 };
+
+// A row's values one after another (sql::append_value): state values, and keys that tell rows
+// apart exactly (1.0 and 1.00 differ).
+std::string serialize_row(const sql::Row& row);
+// "N MiB", for EXPLAIN.
+std::string mib(size_t bytes);
+// For each primary-key column of a joined table, the key pair of the join that equates it
+// (right side the bare column, or a cast of it); nullopt when some column is not equated.
+std::optional<std::vector<size_t>> key_pairs(const sql::JoinSpec& join);
 
 // The view's visible columns as a table, for JSON output.
 sql::TableDef output_table(const sql::Plan& plan);
@@ -166,8 +181,10 @@ struct Pipeline {
   std::vector<std::unique_ptr<Operator>> operators;
   // One head per UNION ALL arm (one for a view without UNION ALL); the arms share the sink.
   std::vector<Operator*> heads;
-  // Per arm, the table side of each of its joins (in the arm's join order).
+  // Per arm, the table side of each of its joins (in the arm's join order; null for a hash join).
   std::vector<std::vector<LatestRows*>> tables;
+  // Per arm, per join: where the changes of a hash join's relation go in (null for a lookup).
+  std::vector<std::vector<Operator*>> inputs;
   // Per arm, its operators from the head on, without the shared sink (for EXPLAIN).
   std::vector<std::vector<Operator*>> chains;
   Operator* sink = nullptr;

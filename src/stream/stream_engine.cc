@@ -186,11 +186,16 @@ sql::SqlStatus StreamEngine::start(const sql::ViewDef& def, std::shared_ptr<cons
   auto entry = std::make_shared<Entry>();
   entry->view = std::move(view);
   entry->def = def;
-  for (const sql::Plan* arm : plan_arms(*select))
-    if (arm->table && arm->table->is_view &&
-        std::find(entry->upstreams.begin(), entry->upstreams.end(), arm->table->name) ==
-            entry->upstreams.end())
-      entry->upstreams.push_back(arm->table->name);
+  auto add_upstream = [&](const sql::TableDef& table) {
+    if (table.is_view && std::find(entry->upstreams.begin(), entry->upstreams.end(), table.name) ==
+                             entry->upstreams.end())
+      entry->upstreams.push_back(table.name);
+  };
+  for (const sql::Plan* arm : plan_arms(*select)) {
+    if (arm->table) add_upstream(*arm->table);
+    for (const auto& join : arm->joins)
+      add_upstream(join.table);
+  }
   entry->select = std::move(select);
   views_[def.name] = entry;
   tell_readers_locked(def.name);

@@ -19,8 +19,6 @@ std::string offset_key(const std::string& base, int32_t partition) {
   append_be32(key, static_cast<uint32_t>(partition));
   return key;
 }
-// An arm's source that is already another arm's (a view read twice).
-constexpr uint32_t kSharedSource = ~uint32_t{0};
 std::string encode_be64(int64_t v) {
   std::string out;
   append_be64(out, static_cast<uint64_t>(v));
@@ -46,38 +44,59 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
   // Sources in a fixed order (the plan's), so positions are found again after a restart: the
   // first arm's stream keeps the key 'o' views had before joins and UNION ALL.
   const auto arms = plan_arms(*select_);
-  for (size_t a = 0; a < arms.size(); ++a) {
-    Source stream;
-    stream.table = *arms[a]->table;
-    stream.arm = static_cast<uint32_t>(a);
-    // Streams decode only the columns their arm reads; a joined table's rows are kept whole,
-    // and so are those of a table with a primary key (a change retracts the whole old row).
-    stream.used = used_columns(*arms[a]);
-    if (stream.table.is_view) {
-      std::fill(stream.used.begin(), stream.used.end(), true);
-      stream.upstream_prefix = view_prefix(stream.table.name);
-      // A view read by several arms is one reader of its feed (one position): each batch of
-      // its changes goes down every arm that reads it.
+  // A relation whose rows flow: the arm's stream (join < 0) or the relation of the arm's hash
+  // join `join`.
+  auto add_flowing = [&](const sql::TableDef& table, uint32_t arm, int join,
+                         std::vector<bool> used) {
+    Source source;
+    source.table = table;
+    source.arm = arm;
+    source.join = join;
+    source.used = std::move(used);
+    if (table.is_view) {
+      std::fill(source.used.begin(), source.used.end(), true);
+      source.upstream_prefix = view_prefix(table.name);
+      // A view read in several places is one reader of its feed (one position): each batch of
+      // its changes goes to every place that reads it.
       auto same = std::find_if(sources_.begin(), sources_.end(), [&](const Source& s) {
-        return s.upstream_prefix == stream.upstream_prefix;
+        return s.upstream_prefix == source.upstream_prefix;
       });
       if (same != sources_.end()) {
-        same->more_arms.push_back(stream.arm);
-        stream.arm = kSharedSource;
+        same->more_targets.emplace_back(arm, join);
+        return;
       }
-    } else if (stream.table.has_primary_key()) {
-      std::fill(stream.used.begin(), stream.used.end(), true);
-      std::string prefix = context_.prefix + "k";
-      append_be32(prefix, static_cast<uint32_t>(a));
-      stream.latest = std::make_unique<LatestRows>(*arms[a]->table, std::move(prefix), context_);
+    } else if (table.has_primary_key()) {
+      std::fill(source.used.begin(), source.used.end(), true);
+      std::string prefix = context_.prefix;
+      if (join < 0) {
+        prefix += "k";
+        append_be32(prefix, arm);
+      } else {
+        prefix += "K";
+        append_be32(prefix, (arm << 16) | static_cast<uint32_t>(join));
+      }
+      // The plan's table: it outlives the source (which moves).
+      source.latest = std::make_unique<LatestRows>(table, std::move(prefix), context_);
     }
-    for (size_t c = 0; c < stream.used.size(); ++c)
-      if (stream.used[c]) stream.read_columns.push_back(static_cast<uint32_t>(c));
-    if (stream.arm != kSharedSource) sources_.push_back(std::move(stream));
+    for (size_t c = 0; c < source.used.size(); ++c)
+      if (source.used[c]) source.read_columns.push_back(static_cast<uint32_t>(c));
+    sources_.push_back(std::move(source));
+  };
+  for (size_t a = 0; a < arms.size(); ++a) {
+    // Streams decode only the columns their arm reads; a joined table's rows are kept whole,
+    // and so are those of a table with a primary key (a change retracts the whole old row).
+    const auto arm = static_cast<uint32_t>(a);
+    add_flowing(*arms[a]->table, arm, -1, used_columns(*arms[a]));
     for (size_t j = 0; j < arms[a]->joins.size(); ++j) {
+      const sql::TableDef& joined = arms[a]->joins[j].table;
+      if (pipeline_.tables[a][j] == nullptr) {  // a hash join's relation
+        add_flowing(joined, arm, static_cast<int>(j),
+                    std::vector<bool>(sql::input_width(joined), true));
+        continue;
+      }
       Source table;
-      table.table = arms[a]->joins[j].table;
-      table.arm = static_cast<uint32_t>(a);
+      table.table = joined;
+      table.arm = arm;
       table.side = pipeline_.tables[a][j];
       sources_.push_back(std::move(table));
     }
@@ -272,6 +291,7 @@ bool View::has_pending() const {
 void View::start_batch(const Source& source, int32_t p, Batch& batch) const {
   batch.partition = p;
   batch.arm = source.arm;
+  batch.input = 0;  // a hash join tags the rows it makes from its relation's changes
   batch.offsets.clear();
   batch.selection.clear();
   batch.weights.clear();
@@ -344,6 +364,10 @@ void View::reject(const Source& source, int32_t p, Lane& lane, int64_t at,
                              static_cast<size_t>(std::max<int64_t>(room, 1024)))});
 }
 
+Operator* View::entry(const Pipeline& pipeline, uint32_t arm, int join) {
+  return join < 0 ? pipeline.heads[arm] : pipeline.inputs[arm][static_cast<size_t>(join)];
+}
+
 sql::SqlResult<bool> View::pump_upstream(Source& source, PartitionWork& work) {
   auto io = [](const Error& e) { return sql::sql_error(sql::sqlstate::kIoError, e.message()); };
   const std::string& upstream = source.upstream_prefix;
@@ -411,13 +435,13 @@ sql::SqlResult<bool> View::pump_upstream(Source& source, PartitionWork& work) {
   work.offset = next;
   if (changes.empty()) return true;
   const Progress progress{.partition = 0, .next_offset = next + 1};
-  // Operators narrow a batch's selection: every further arm gets its own copy.
-  for (const uint32_t arm : source.more_arms) {
+  // Operators narrow a batch's selection: every further reader gets its own copy.
+  for (const auto& [arm, join] : source.more_targets) {
     Batch copy = batch;
     copy.arm = arm;
-    SQL_CHECK(work.pipeline.heads[arm]->push(copy, progress));
+    SQL_CHECK(entry(work.pipeline, arm, join)->push(copy, progress));
   }
-  SQL_CHECK(work.pipeline.heads[source.arm]->push(batch, progress));
+  SQL_CHECK(entry(work.pipeline, source.arm, source.join)->push(batch, progress));
   return true;
 }
 
@@ -487,8 +511,8 @@ sql::SqlStatus View::hand_on(const Source& source, int32_t p, PartitionWork& wor
     work.dead_letters.push_back(std::move(d));
   lane.dead_letters.clear();
   if (source.side != nullptr || new_offset <= work.offset) return sql::Unit{};
-  return work.pipeline.heads[source.arm]->push(lane.batch,
-                                               Progress{.partition = p, .next_offset = new_offset});
+  return entry(work.pipeline, source.arm, source.join)
+      ->push(lane.batch, Progress{.partition = p, .next_offset = new_offset});
 }
 
 sql::SqlResult<bool> View::pump_lanes(Source& source, int32_t p, PartitionWork& work,
@@ -896,26 +920,39 @@ sql::ExplainNode View::explain() {
   };
   // Every partition's pipeline is alike: the one built for the shared state describes them.
   std::vector<sql::ExplainNode> arms;
+  const auto plan_arm_list = plan_arms(*select_);
   for (size_t a = 0; a < pipeline_.chains.size(); ++a) {
-    std::vector<const Source*> tables;
+    // The arm's stream, and per join the relation's source (a lookup's table or a hash join's
+    // flowing relation).
     const Source* stream = nullptr;
+    std::vector<const Source*> joined(plan_arm_list[a]->joins.size(), nullptr);
     for (const auto& src : sources_) {
-      if (src.arm != a &&
-          std::find(src.more_arms.begin(), src.more_arms.end(), a) == src.more_arms.end())
-        continue;
-      if (src.side == nullptr)
-        stream = &src;
-      else
-        tables.push_back(&src);
+      auto place = [&](uint32_t arm, int join) {
+        if (arm != a) return;
+        if (join < 0)
+          stream = &src;
+        else
+          joined[static_cast<size_t>(join)] = &src;
+      };
+      place(src.arm, src.join);
+      for (const auto& [arm, join] : src.more_targets)
+        place(arm, join);
     }
+    for (size_t j = 0; j < joined.size(); ++j)
+      for (const auto& src : sources_)
+        if (pipeline_.tables[a][j] != nullptr && src.side == pipeline_.tables[a][j])
+          joined[j] = &src;
     sql::ExplainNode top = describe(*stream);
-    size_t next_table = 0;
+    size_t next_join = 0;
     for (const Operator* op : pipeline_.chains[a]) {
       auto node = op->explain();
       if (!node) continue;
       node->children.push_back(std::move(top));
-      if (node->title.find("Lookup Join") != std::string::npos && next_table < tables.size())
-        node->children.push_back(describe(*tables[next_table++]));
+      const bool is_join = node->title.find("Lookup Join") != std::string::npos ||
+                           node->title.find("Hash Join") != std::string::npos;
+      if (is_join && next_join < joined.size() && joined[next_join] != nullptr)
+        node->children.push_back(describe(*joined[next_join]));
+      if (is_join) ++next_join;
       top = std::move(*node);
     }
     arms.push_back(std::move(top));

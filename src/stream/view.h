@@ -93,7 +93,8 @@ class View {
   struct Source {
     sql::TableDef table;
     uint32_t arm = 0;
-    LatestRows* side = nullptr;  // a joined table's state; null for what flows down an arm
+    int join = -1;  // the arm's stream (-1), or the relation of the arm's hash join `join`
+    LatestRows* side = nullptr;  // a lookup join's table state; null for rows that flow
     // A table with a primary key at the head of an arm: its latest row per key.
     std::unique_ptr<LatestRows> latest;
     // A materialized view at the head of an arm, read through its change feed (change_feed.h):
@@ -101,7 +102,8 @@ class View {
     // whether the snapshot that came with it has been read, and its keys (deleted at the next
     // checkpoint, with the position that passes them).
     std::string upstream_prefix;
-    std::vector<uint32_t> more_arms;  // further arms that read the same view (one feed position)
+    // Further places that read the same view (arm, join as in `join`): one feed position.
+    std::vector<std::pair<uint32_t, int>> more_targets;
     bool positioned = false;
     bool snapshot_read = false;
     std::vector<std::string> snapshot_keys;
@@ -118,6 +120,8 @@ class View {
     int64_t dead_letter_limit = 0;
   };
 
+  // Where a source's rows go in: the head of arm `arm`, or the relation input of its join.
+  static Operator* entry(const Pipeline& pipeline, uint32_t arm, int join);
   // Reads one chunk of a partition into a batch and pushes it (or applies it to the joined
   // table's state); false when nothing was read.
   sql::SqlResult<bool> pump(Source& source, int32_t partition, PartitionWork& work);

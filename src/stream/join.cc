@@ -1,0 +1,543 @@
+#include "stream/join.h"
+
+#include <array>
+#include <atomic>
+#include <mutex>
+#include <set>
+#include <unordered_map>
+#include <unordered_set>
+#include <utility>
+
+#include "sql/binder.h"
+#include "sql/key_codec.h"
+
+namespace eddy::stream {
+
+using sql::Row;
+using sql::SqlResult;
+using sql::SqlStatus;
+using sql::Unit;
+using sql::Value;
+
+namespace {
+
+bool changes_rows(const sql::TableDef& table) {
+  return table.has_primary_key() || table.is_view;
+}
+
+// The types of one input's columns (declared, then metadata), as a combined row holds them.
+void append_input_types(const sql::TableDef& table, std::vector<sql::Type>& out) {
+  for (const auto& c : table.columns)
+    out.push_back(c.type);
+  for (const auto t : sql::kMetadataTypes)
+    out.push_back(t);
+}
+
+}  // namespace
+
+bool is_lookup_join(const sql::Plan& arm, size_t index) {
+  if (!arm.table || changes_rows(*arm.table)) return false;
+  for (size_t j = 0; j <= index; ++j) {
+    const sql::JoinSpec& join = arm.joins[j];
+    if (!join.table.has_primary_key() || join.table.is_view || join.right_outer) return false;
+    if (!key_pairs(join)) return false;
+  }
+  return true;
+}
+
+bool join_retracts(const sql::Plan& arm, size_t index) {
+  if (is_lookup_join(arm, index)) return false;
+  if (changes_rows(*arm.table)) return true;
+  for (size_t j = 0; j <= index; ++j) {
+    const sql::JoinSpec& join = arm.joins[j];
+    if (j < index && join_retracts(arm, j)) return true;
+    if (j == index && (changes_rows(join.table) || join.left_outer || join.right_outer))
+      return true;
+  }
+  return false;
+}
+
+// Both sides' rows of one hash join, by join key, shared by every partition's pipeline. Keys,
+// under the view's prefix: 'J' tag (be32: arm << 16 | join), key length (be32), join key (key
+// encoding), then per row of a side that retracts, 'l' or 'r' and the serialized row -> its
+// count (be64), and per row of a side that only grows (a stream), 'L' or 'R' and a sequence
+// number (be64) -> the serialized row (such rows are never looked for again, so they need no
+// row key and no count). A key's rows of both sides are one prefix scan; they are cached per
+// key and written at the checkpoint where they changed. Each shard also knows the hashes of the
+// join keys that have rows in the store (found with one scan of the join's keys at the first
+// use after the view opens, which also finds the next sequence number), so a key seen for the
+// first time costs no store read.
+class JoinState {
+ public:
+  // Rows are kept serialized (serialize_row): a fraction of the memory of decoded Values, and
+  // decoded only when a change of the other side meets them.
+  struct Counts {
+    int64_t count = 0;
+    // Outer joins: how many rows of the other side (with their counts) this row matches;
+    // computed when the key is loaded, kept up to date by every change (never stored).
+    int64_t matched = 0;
+  };
+  struct Rows {
+    // Per side (0 left, 1 right): a side that retracts keeps a count per distinct row; a side
+    // that only grows keeps each row as it came.
+    std::array<std::unordered_map<std::string, Counts>, 2> counted;
+    std::array<std::vector<std::pair<std::string, Counts>>, 2> appended;
+    template <typename F>
+    void for_each(int side, F&& f) {
+      for (auto& [row, counts] : counted[side])
+        f(row, counts);
+      for (auto& [row, counts] : appended[side])
+        f(row, counts);
+    }
+  };
+  struct Shard {
+    std::mutex mu;
+    std::unordered_map<std::string, Rows> keys;
+    std::unordered_set<uint64_t> stored;  // hashes of the keys with rows in the store (or had)
+    std::set<std::pair<std::string, std::pair<int, std::string>>> dirty;  // key, side, row
+    // Rows of growing sides since the checkpoint: key, its rows (map values stay in place),
+    // side, index in `appended`.
+    struct NewRow {
+      std::string key;
+      Rows* rows;
+      int side;
+      size_t index;
+    };
+    std::vector<NewRow> new_rows;
+    size_t bytes = 0;
+  };
+  static constexpr size_t kShards = 8;
+
+  // `grows`: per side, whether it only ever inserts rows.
+  JoinState(std::string prefix, OperatorContext& context, std::array<size_t, 2> widths,
+            std::array<bool, 2> grows)
+      : prefix_(std::move(prefix)), context_(context), widths_(widths), grows_(grows) {}
+
+  static uint64_t hash_of(const std::string& key) { return std::hash<std::string>{}(key); }
+  // The top bits of a mixed hash: the maps inside a shard use the low bits of the same hash.
+  Shard& shard_of(const std::string& key) {
+    return shards_[(hash_of(key) * 0x9E3779B97F4A7C15ull) >> 61];
+  }
+
+  // Under the shard's lock: the key's rows, read from the store if they are not cached (then
+  // `matches(left row, right row)` recomputes each row's match count for an outer join).
+  template <typename Matches>
+  SqlResult<Rows*> rows(Shard& shard, const std::string& key, bool outer, Matches&& matches) {
+    auto found = shard.keys.find(key);
+    if (found != shard.keys.end()) return &found->second;
+    Rows rows;
+    SQL_CHECK(find_stored());
+    if (shard.stored.count(hash_of(key)) != 0) SQL_CHECK(load(key, rows));
+    std::optional<sql::SqlError> failed;
+    if (outer)
+      rows.for_each(0, [&](const std::string& l, Counts& lc) {
+        rows.for_each(1, [&](const std::string& r, Counts& rc) {
+          auto match = matches(l, r);
+          if (!match.ok()) failed = match.error();
+          if (!match.ok() || !*match) return;
+          lc.matched += rc.count;
+          rc.matched += lc.count;
+        });
+      });
+    if (failed) return *failed;
+    for (int side = 0; side < 2; ++side)
+      rows.for_each(side, [&](const std::string& row, const Counts&) {
+        shard.bytes += row.size() + kEntryBytes;
+      });
+    shard.bytes += key.size() + kEntryBytes;
+    return &shard.keys.emplace(key, std::move(rows)).first->second;
+  }
+
+  // Under the shard's lock: adds `weight` copies of the serialized `row` to a side of the key's
+  // rows.
+  void add(Shard& shard, Rows& rows, const std::string& key, int side, std::string row,
+           int64_t weight, int64_t matched) {
+    shard.bytes += row.size() + kEntryBytes;
+    if (grows_[side]) {
+      for (int64_t i = 0; i < weight; ++i) {
+        shard.new_rows.push_back({key, &rows, side, rows.appended[side].size()});
+        rows.appended[side].emplace_back(i + 1 < weight ? row : std::move(row), Counts{1, matched});
+      }
+      return;
+    }
+    auto [it, fresh] = rows.counted[side].try_emplace(row);
+    if (fresh) it->second.matched = matched;
+    it->second.count += weight;
+    shard.dirty.emplace(key, std::make_pair(side, std::move(row)));
+  }
+
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) {
+    std::array<std::unique_lock<std::mutex>, kShards> locks;
+    for (size_t i = 0; i < kShards; ++i)
+      locks[i] = std::unique_lock(shards_[i].mu);
+    size_t bytes = 0;
+    for (auto& shard : shards_) {
+      for (const auto& [key, change] : shard.dirty) {
+        const auto& [side, serialized] = change;
+        auto& rows = shard.keys.at(key).counted[side];
+        auto it = rows.find(serialized);
+        std::string state_key = key_prefix(key);
+        state_key.push_back(side == 0 ? 'l' : 'r');
+        state_key += serialized;
+        if (it->second.count == 0) {
+          writes.push_back({std::move(state_key), std::nullopt});
+          rows.erase(it);
+          continue;
+        }
+        std::string value;
+        append_be64(value, static_cast<uint64_t>(it->second.count));
+        writes.push_back({std::move(state_key), std::move(value)});
+        shard.stored.insert(hash_of(key));
+      }
+      shard.dirty.clear();
+      for (const auto& row : shard.new_rows) {
+        std::string state_key = key_prefix(row.key);
+        state_key.push_back(row.side == 0 ? 'L' : 'R');
+        append_be64(state_key, next_seq_++);
+        writes.push_back({std::move(state_key), row.rows->appended[row.side][row.index].first});
+        shard.stored.insert(hash_of(row.key));
+      }
+      shard.new_rows.clear();
+      bytes += shard.bytes + shard.stored.size() * kStoredKeyBytes;
+    }
+    // Everything is clean now: keep the cache within its budget.
+    if (bytes > context_.cache_bytes) {
+      for (auto& shard : shards_) {
+        shard.keys.clear();
+        shard.bytes = 0;
+      }
+    }
+    return Unit{};
+  }
+
+ private:
+  static constexpr size_t kEntryBytes = 96;
+  static constexpr size_t kStoredKeyBytes = 32;
+
+  std::string key_prefix(const std::string& key) const {
+    std::string out = prefix_;
+    append_be32(out, static_cast<uint32_t>(key.size()));
+    out += key;
+    return out;
+  }
+
+  // Once: the hashes of the keys the store holds rows of (all shards; callers hold one shard's
+  // lock, hence the separate mutex) and the next sequence number of a growing side's row.
+  SqlStatus find_stored() {
+    std::call_once(found_stored_, [&] {
+      Status scanned = context_.store->scan(prefix_, [&](std::string_view k, std::string_view) {
+        std::string_view rest = k.substr(prefix_.size());
+        const uint32_t length = read_be32(rest);
+        if (rest.size() < 4 + size_t{length} + 1) return true;
+        const std::string key(rest.substr(4, length));
+        std::string_view row = rest.substr(4 + length);
+        if ((row[0] == 'L' || row[0] == 'R') && row.size() == 9)
+          next_seq_ = std::max(next_seq_, read_be64(row.substr(1)) + 1);
+        std::lock_guard lock(stored_mu_);
+        shard_of(key).stored.insert(hash_of(key));
+        return true;
+      });
+      if (!scanned.ok()) stored_error_ = scanned.error().message();
+    });
+    if (!stored_error_.empty()) return sql::sql_error(sql::sqlstate::kIoError, stored_error_);
+    return Unit{};
+  }
+
+  SqlStatus load(const std::string& key, Rows& rows) {
+    const std::string prefix = key_prefix(key);
+    std::optional<sql::SqlError> corrupt;
+    auto bad = [&] {
+      corrupt = sql::sql_error(sql::sqlstate::kInternalError, "corrupt join state");
+      return false;
+    };
+    Status scanned = context_.store->scan(prefix, [&](std::string_view k, std::string_view value) {
+      std::string_view rest = k.substr(prefix.size());
+      if (rest.empty()) return bad();
+      const char tag = rest[0];
+      const bool counted = tag == 'l' || tag == 'r';
+      if (!counted && tag != 'L' && tag != 'R') return bad();
+      const int side = tag == 'l' || tag == 'L' ? 0 : 1;
+      rest.remove_prefix(1);
+      // Check that the row decodes (a corrupt entry fails here, not when it is met).
+      std::string_view in = counted ? rest : value;
+      Value v;
+      for (size_t c = 0; c < widths_[side]; ++c)
+        if (!sql::read_value(in, v)) return bad();
+      if (!counted) {
+        rows.appended[side].emplace_back(std::string(value), Counts{1, 0});
+        return true;
+      }
+      if (value.size() != 8) return bad();
+      rows.counted[side].emplace(std::string(rest),
+                                 Counts{static_cast<int64_t>(read_be64(value)), 0});
+      return true;
+    });
+    if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
+    if (corrupt) return *corrupt;
+    return Unit{};
+  }
+
+  std::string prefix_;  // the view's prefix, 'J', the join's tag
+  OperatorContext& context_;
+  std::array<size_t, 2> widths_;
+  std::array<bool, 2> grows_;
+  std::array<Shard, kShards> shards_;
+  std::once_flag found_stored_;
+  std::mutex stored_mu_;  // the first scan fills every shard's `stored`
+  std::string stored_error_;
+  uint64_t next_seq_ = 0;  // under every shard's lock (checkpoint) or in find_stored
+};
+
+namespace {
+
+class HashJoin;
+
+// Takes the joined relation's changes into the join.
+class JoinRightInput final : public Operator {
+ public:
+  explicit JoinRightInput(HashJoin& join) : join_(join) {}
+  SqlStatus push(Batch& batch, const Progress& progress) override;
+
+ private:
+  HashJoin& join_;
+};
+
+class HashJoin final : public Operator {
+ public:
+  HashJoin(const sql::Plan& arm, size_t index, uint32_t arm_index, OperatorContext& context)
+      : join_(arm.joins[index]),
+        context_(context),
+        index_(index),
+        base_(join_.base),
+        width_(join_.base + sql::input_width(join_.table)),
+        right_input_(*this) {
+    append_input_types(*arm.table, types_);
+    for (size_t j = 0; j <= index; ++j)
+      append_input_types(arm.joins[j].table, types_);
+    const uint32_t tag = (arm_index << 16) | static_cast<uint32_t>(index);
+    auto& state = context_.hash_joins[tag];
+    if (state == nullptr) {
+      std::string prefix = context_.prefix + "J";
+      append_be32(prefix, tag);
+      // A side only grows when nothing before it retracts.
+      const bool left_grows =
+          !changes_rows(*arm.table) && (index == 0 || !join_retracts(arm, index - 1));
+      state = std::make_shared<JoinState>(
+          std::move(prefix), context_, std::array<size_t, 2>{base_, width_ - base_},
+          std::array<bool, 2>{left_grows, !changes_rows(join_.table)});
+    }
+    state_ = state;
+    scratch_.resize(width_);
+    for (size_t c = 0; c < width_; ++c)
+      scratch_[c] = Value::null_of(types_[c]);
+    ctx_.row = &scratch_;
+    ctx_.params = &params_;
+  }
+
+  Operator* right_input() { return &right_input_; }
+
+  SqlStatus push(Batch& batch, const Progress& progress) override {
+    return process(batch, 0, progress);
+  }
+
+  SqlStatus process(Batch& batch, int side, const Progress& progress) {
+    out_.partition = batch.partition;
+    out_.arm = batch.arm;
+    out_.input = side == 0 ? batch.input : static_cast<uint32_t>(index_ + 1);
+    out_.offsets.clear();
+    out_.selection.clear();
+    out_.weights.clear();
+    out_.columns.resize(width_);
+    for (auto& column : out_.columns)
+      column.clear();
+    const bool outer = join_.left_outer || join_.right_outer;
+    const auto& keys = side == 0 ? join_.left_keys : join_.right_keys;
+    const int other = 1 - side;
+    const bool preserved = side == 0 ? join_.left_outer : join_.right_outer;
+    const bool other_preserved = other == 0 ? join_.left_outer : join_.right_outer;
+    // An outer join's key, loaded from the store, pairs its rows up in the scratch row.
+    bool clobbered = false;
+    auto matches = [&](const std::string& l, const std::string& r) -> SqlResult<bool> {
+      clobbered = true;
+      if (!place(0, l) || !place(1, r)) return corrupt();
+      return condition();
+    };
+    Row key(keys.size());
+    for (uint32_t r : batch.selection) {
+      const int64_t weight = batch.weight(r);
+      const int64_t offset = batch.offsets[r];
+      // The row in its place in the combined row, where the key and the condition read it (the
+      // batch's values are the join's to take: no operator reads a batch it has passed on).
+      const size_t from = start(side);
+      for (size_t c = from; c < end(side); ++c)
+        scratch_[c] = std::move(batch.columns[c - from][r]);
+      bool null_key = false;
+      bool failed = false;
+      for (size_t k = 0; k < keys.size(); ++k) {
+        auto v = sql::eval(keys[k], ctx_);
+        if (!v.ok()) {
+          skip_row(context_, v.error().message);
+          failed = true;
+          break;
+        }
+        null_key = null_key || v->null;
+        key[k] = std::move(*v);
+      }
+      if (failed) continue;
+      if (null_key) {  // equal to nothing: only an outer join shows it, padded
+        if (preserved) emit_padded(side, weight, offset);
+        continue;
+      }
+      std::string row = serialize(side);
+      const std::string encoded = sql::encode_key(key, context_.key_format);
+      JoinState::Shard& shard = state_->shard_of(encoded);
+      std::lock_guard lock(shard.mu);
+      clobbered = false;
+      SQL_ASSIGN(JoinState::Rows * rows, state_->rows(shard, encoded, outer, matches));
+      if (clobbered && !place(side, row)) return corrupt();
+      int64_t matched = 0;
+      std::optional<sql::SqlError> error;
+      rows->for_each(other, [&](const std::string& stored, JoinState::Counts& counts) {
+        if (counts.count <= 0 || error) return;
+        if (!place(other, stored)) {
+          error = corrupt();
+          return;
+        }
+        auto match = condition();
+        if (!match.ok()) {
+          skip_row(context_, match.error().message);
+          return;
+        }
+        if (!*match) return;
+        emit(weight * counts.count, offset);
+        matched += counts.count;
+        if (!other_preserved) return;
+        // The other row's padded row goes when its first match comes, and comes back when its
+        // last match goes.
+        const int64_t before = counts.matched;
+        counts.matched += weight;
+        if (before <= 0 && counts.matched > 0) emit_padded(other, -counts.count, offset);
+        if (before > 0 && counts.matched <= 0) emit_padded(other, counts.count, offset);
+      });
+      if (error) return *error;
+      if (preserved && matched == 0) emit_padded(side, weight, offset);
+      state_->add(shard, *rows, encoded, side, std::move(row), weight, matched);
+    }
+    if (out_.offsets.empty()) return Unit{};
+    return next_->push(out_, progress);
+  }
+
+  SqlStatus checkpoint(std::vector<StateWrite>& writes) override {
+    SQL_CHECK(state_->checkpoint(writes));
+    return Operator::checkpoint(writes);
+  }
+
+  std::optional<sql::ExplainNode> explain() const override {
+    const char* kind = join_.left_outer && join_.right_outer ? "Full "
+                       : join_.left_outer                    ? "Left "
+                       : join_.right_outer                   ? "Right "
+                                                             : "";
+    sql::ExplainNode node{
+        std::string(kind) + "Hash Join with " + sql::quote_identifier(join_.table.name), {}, {}};
+    std::string key;
+    for (size_t k = 0; k < join_.left_keys.size(); ++k)
+      key += (key.empty() ? "" : ", ") + sql::expr_text(join_.left_keys[k]) + " = " +
+             sql::expr_text(join_.right_keys[k]);
+    node.details.push_back("Hash Key: " + key);
+    if (join_.condition) node.details.push_back("Join Filter: " + sql::expr_text(*join_.condition));
+    node.details.push_back(
+        "State: both sides' rows by join key with their counts, shared by the partitions' "
+        "pipelines in " +
+        std::to_string(JoinState::kShards) +
+        " locked key shards, one RocksDB entry per distinct row, cache up to " +
+        mib(context_.cache_bytes));
+    node.details.push_back(
+        "Changes: a row of either side joins the other side's rows as they are now; a "
+        "retraction takes its joined rows back" +
+        std::string(join_.left_outer || join_.right_outer
+                        ? "; a row padded with NULLs is retracted when its first match arrives "
+                          "and comes back when its last match goes"
+                        : ""));
+    return node;
+  }
+
+ private:
+  // Where a side's columns are in the combined row.
+  size_t start(int side) const { return side == 0 ? 0 : base_; }
+  size_t end(int side) const { return side == 0 ? base_ : width_; }
+
+  // Decodes a stored row of `side` into its place in the scratch row; false when corrupt.
+  bool place(int side, std::string_view row) {
+    for (size_t c = start(side); c < end(side); ++c)
+      if (!sql::read_value(row, scratch_[c])) return false;
+    return row.empty();
+  }
+  std::string serialize(int side) const {
+    std::string out;
+    for (size_t c = start(side); c < end(side); ++c)
+      sql::append_value(out, scratch_[c]);
+    return out;
+  }
+  static sql::SqlError corrupt() {
+    return sql::SqlError{sql::sqlstate::kInternalError, "corrupt join state"};
+  }
+
+  // Whether the pair in the scratch row satisfies the whole ON condition (their keys are equal
+  // already).
+  SqlResult<bool> condition() {
+    if (!join_.condition) return true;
+    return sql::eval_predicate(*join_.condition, ctx_);
+  }
+
+  // The pair in the scratch row.
+  void emit(int64_t weight, int64_t offset) {
+    if (weight == 0) return;
+    for (size_t c = 0; c < width_; ++c)
+      out_.columns[c].push_back(scratch_[c]);
+    finish_row(weight, offset);
+  }
+
+  // The row of `side` in the scratch row, with NULLs for the other side.
+  void emit_padded(int side, int64_t weight, int64_t offset) {
+    if (weight == 0) return;
+    for (size_t c = 0; c < width_; ++c) {
+      const bool mine = c >= start(side) && c < end(side);
+      out_.columns[c].push_back(mine ? scratch_[c] : Value::null_of(types_[c]));
+    }
+    finish_row(weight, offset);
+  }
+
+  void finish_row(int64_t weight, int64_t offset) {
+    out_.selection.push_back(static_cast<uint32_t>(out_.offsets.size()));
+    out_.offsets.push_back(offset);
+    out_.weights.push_back(weight);
+  }
+
+  const sql::JoinSpec& join_;
+  OperatorContext& context_;
+  size_t index_;
+  size_t base_;
+  size_t width_;
+  std::vector<sql::Type> types_;  // of the combined row up to this join's relation
+  std::shared_ptr<JoinState> state_;
+  JoinRightInput right_input_;
+  Row scratch_;  // the combined row expressions are evaluated over
+  std::vector<Value> params_;
+  sql::EvalContext ctx_;
+  Batch out_;
+};
+
+SqlStatus JoinRightInput::push(Batch& batch, const Progress& progress) {
+  return join_.process(batch, 1, progress);
+}
+
+}  // namespace
+
+std::unique_ptr<Operator> make_hash_join(const sql::Plan& arm, size_t index, uint32_t arm_index,
+                                         OperatorContext& context, Operator** right_input) {
+  auto join = std::make_unique<HashJoin>(arm, index, arm_index, context);
+  *right_input = join->right_input();
+  return join;
+}
+
+}  // namespace eddy::stream
