@@ -306,11 +306,22 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   if (into->rel->relpersistence[0] == 't') return unsupported("temporary materialized views");
   if (into->n_col_names > 0) return unsupported("column names after the view name");
   std::string output_topic;
+  int64_t state_ttl_ms = 0;
   for (size_t i = 0; i < into->n_options; ++i) {
     const auto* opt = into->options[i]->def_elem;
     const std::string key = opt->defname;
     SQL_ASSIGN(const std::string value, option_value(opt, "materialized view"));
-    if (key == "topic") {
+    if (key == "state_ttl") {
+      auto ttl = parse_interval(value);
+      if (!ttl.ok() || ttl->months != 0 || ttl->days < 0 || ttl->i < 0 ||
+          (ttl->days == 0 && ttl->i < 1000))
+        return sql_error(sqlstate::kInvalidParameterValue,
+                         "state_ttl must be a duration of at least one millisecond without "
+                         "months or years (e.g. '1 hour'), not \"" +
+                             value + "\"",
+                         opt->location);
+      state_ttl_ms = int64_t{ttl->days} * 86400000 + ttl->i / 1000;
+    } else if (key == "topic") {
       if (value.empty())
         return sql_error(sqlstate::kInvalidParameterValue, "topic must not be empty",
                          opt->location);
@@ -321,10 +332,10 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
                          "format \"" + value + "\" is not supported yet (supported: json)",
                          opt->location);
     } else {
-      return sql_error(
-          sqlstate::kInvalidParameterValue,
-          "unrecognized materialized view option \"" + key + "\" (supported: topic, format)",
-          opt->location);
+      return sql_error(sqlstate::kInvalidParameterValue,
+                       "unrecognized materialized view option \"" + key +
+                           "\" (supported: topic, format, state_ttl)",
+                       opt->location);
     }
   }
   if (into->skip_data) return unsupported("WITH NO DATA");
@@ -391,6 +402,7 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
                        "a materialized view cannot write to the topic it reads");
   plan.view.inputs = std::move(inputs);
   plan.view.topic = output_topic;
+  plan.view.state_ttl_ms = state_ttl_ms;
   // A view the catalog stored keeps the column names it was created with, even where the
   // binder names an unaliased column differently now (its output topic and readers use them).
   if (const auto* stored = input_.stored_view_columns;

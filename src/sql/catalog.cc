@@ -61,6 +61,7 @@ Result<std::unique_ptr<Catalog>> Catalog::open(FileSystem& fs, const std::string
       def.materialized = v.value("materialized", true);
       def.table = v.at("table").get<std::string>();
       def.topic = v.value("topic", std::string());
+      def.state_ttl_ms = v.value("state_ttl_ms", int64_t{0});
       def.inputs = v.value("inputs", std::vector<std::string>());
       const int key_format = v.value("key_format", 1);
       if (key_format != 1 && key_format != 2)
@@ -224,6 +225,7 @@ Status Catalog::save_locked() const {
                             {"sql", def.sql},
                             {"table", def.table},
                             {"topic", def.topic},
+                            {"state_ttl_ms", def.state_ttl_ms},
                             {"inputs", def.inputs},
                             {"key_format", static_cast<int>(def.key_format)},
                             {"columns", columns_json(def.columns)}});

@@ -65,6 +65,9 @@ struct ViewDef {
   std::vector<std::string> inputs;
   std::vector<ColumnDef> columns;
   std::string topic;  // WITH (topic = ...): the view's changes are written here; empty: none
+  // WITH (state_ttl = ...): rows of a join's state stop matching once the newest record
+  // timestamp the join has seen is this far past theirs (then they are deleted); 0: never.
+  int64_t state_ttl_ms = 0;
   // How its state encodes group and join keys: new views take the current format, views
   // created by earlier versions keep theirs (the catalog has no field for them: 1).
   KeyFormat key_format = KeyFormat::kCurrent;

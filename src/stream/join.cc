@@ -2,6 +2,7 @@
 
 #include <array>
 #include <atomic>
+#include <limits>
 #include <mutex>
 #include <set>
 #include <unordered_map>
@@ -20,6 +21,9 @@ using sql::Unit;
 using sql::Value;
 
 namespace {
+
+// Where _timestamp is among the metadata columns.
+constexpr size_t kTimestampColumn = 3;
 
 bool changes_rows(const sql::TableDef& table) {
   return table.has_primary_key() || table.is_view;
@@ -76,6 +80,7 @@ class JoinState {
     // Outer joins: how many rows of the other side (with their counts) this row matches;
     // computed when the key is loaded, kept up to date by every change (never stored).
     int64_t matched = 0;
+    uint64_t seq = 0;  // a growing side's row: the number in its state key
   };
   struct Rows {
     // Per side (0 left, 1 right): a side that retracts keeps a count per distinct row; a side
@@ -104,14 +109,47 @@ class JoinState {
       size_t index;
     };
     std::vector<NewRow> new_rows;
+    std::vector<std::string> deletes;  // state keys of expired rows of growing sides
+    std::set<Rows*> expired_in;        // whose `appended` holds expired rows (count 0)
     size_t bytes = 0;
   };
   static constexpr size_t kShards = 8;
 
-  // `grows`: per side, whether it only ever inserts rows.
+  // `grows`: per side, whether it only ever inserts rows; `timestamps`: per side, the column
+  // of a row that holds its record timestamp (for state_ttl).
   JoinState(std::string prefix, OperatorContext& context, std::array<size_t, 2> widths,
-            std::array<bool, 2> grows)
-      : prefix_(std::move(prefix)), context_(context), widths_(widths), grows_(grows) {}
+            std::array<bool, 2> grows, std::array<size_t, 2> timestamps)
+      : prefix_(std::move(prefix)),
+        context_(context),
+        widths_(widths),
+        grows_(grows),
+        timestamps_(timestamps) {}
+
+  // state_ttl: the newest record timestamp (microseconds) seen, and the horizon below which a
+  // row's timestamp makes it expired (the lowest int64 while nothing is).
+  void observe(int64_t timestamp_us) {
+    int64_t seen = newest_us_.load(std::memory_order_relaxed);
+    while (timestamp_us > seen && !newest_us_.compare_exchange_weak(seen, timestamp_us)) {
+    }
+  }
+  int64_t horizon_us() const {
+    const int64_t newest = newest_us_.load(std::memory_order_relaxed);
+    if (context_.state_ttl_ms <= 0 || newest == kNever) return kNever;
+    return newest - context_.state_ttl_ms * 1000;
+  }
+
+  // Under the shard's lock: a row met by a change that is past the horizon stops matching and
+  // is deleted at the next checkpoint.
+  void expire(Shard& shard, Rows& rows, const std::string& key, int side, const std::string& row,
+              Counts& counts) {
+    counts.count = 0;
+    if (!grows_[side]) {
+      shard.dirty.emplace(key, std::make_pair(side, row));
+      return;
+    }
+    shard.deletes.push_back(appended_key(key, side, counts.seq));
+    shard.expired_in.insert(&rows);
+  }
 
   static uint64_t hash_of(const std::string& key) { return std::hash<std::string>{}(key); }
   // The top bits of a mixed hash: the maps inside a shard use the low bits of the same hash.
@@ -156,7 +194,8 @@ class JoinState {
     if (grows_[side]) {
       for (int64_t i = 0; i < weight; ++i) {
         shard.new_rows.push_back({key, &rows, side, rows.appended[side].size()});
-        rows.appended[side].emplace_back(i + 1 < weight ? row : std::move(row), Counts{1, matched});
+        rows.appended[side].emplace_back(i + 1 < weight ? row : std::move(row),
+                                         Counts{1, matched, next_seq_++});
       }
       return;
     }
@@ -191,17 +230,25 @@ class JoinState {
       }
       shard.dirty.clear();
       for (const auto& row : shard.new_rows) {
-        std::string state_key = key_prefix(row.key);
-        state_key.push_back(row.side == 0 ? 'L' : 'R');
-        append_be64(state_key, next_seq_++);
-        writes.push_back({std::move(state_key), row.rows->appended[row.side][row.index].first});
+        const auto& [data, counts] = row.rows->appended[row.side][row.index];
+        if (counts.count == 0) continue;  // expired before it was written
+        writes.push_back({appended_key(row.key, row.side, counts.seq), data});
         shard.stored.insert(hash_of(row.key));
       }
       shard.new_rows.clear();
+      for (auto& key : shard.deletes)
+        writes.push_back({std::move(key), std::nullopt});
+      shard.deletes.clear();
+      for (Rows* rows : shard.expired_in)
+        for (auto& side : rows->appended)
+          std::erase_if(side, [](const auto& entry) { return entry.second.count == 0; });
+      shard.expired_in.clear();
       bytes += shard.bytes + shard.stored.size() * kStoredKeyBytes;
     }
+    SQL_CHECK(sweep(writes));
     // Everything is clean now: keep the cache within its budget.
-    if (bytes > context_.cache_bytes) {
+    if (bytes > context_.cache_bytes || swept_) {
+      swept_ = false;
       for (auto& shard : shards_) {
         shard.keys.clear();
         shard.bytes = 0;
@@ -213,6 +260,46 @@ class JoinState {
  private:
   static constexpr size_t kEntryBytes = 96;
   static constexpr size_t kStoredKeyBytes = 32;
+
+  std::string appended_key(const std::string& key, int side, uint64_t seq) const {
+    std::string out = key_prefix(key);
+    out.push_back(side == 0 ? 'L' : 'R');
+    append_be64(out, seq);
+    return out;
+  }
+
+  // state_ttl: once the horizon has moved on by a quarter of the TTL since the last sweep,
+  // deletes every stored row past it (rows of keys no change visits again would stay
+  // otherwise), and drops the cache, which may hold some of them.
+  SqlStatus sweep(std::vector<StateWrite>& writes) {
+    const int64_t horizon = horizon_us();
+    if (horizon == kNever) return Unit{};
+    // The first sweep after the view opens finds rows that expired while it was down.
+    if (swept_to_us_ != kNever && horizon - swept_to_us_ < context_.state_ttl_ms * 250)
+      return Unit{};
+    swept_to_us_ = horizon;
+    swept_ = true;
+    std::optional<sql::SqlError> corrupt;
+    Status scanned = context_.store->scan(prefix_, [&](std::string_view k, std::string_view v) {
+      std::string_view rest = k.substr(prefix_.size());
+      const uint32_t length = read_be32(rest);
+      if (rest.size() < 4 + size_t{length} + 1) return true;
+      const char tag = rest[4 + length];
+      const int side = tag == 'l' || tag == 'L' ? 0 : 1;
+      std::string_view row = tag == 'l' || tag == 'r' ? rest.substr(4 + length + 1) : v;
+      Value value;
+      for (size_t c = 0; c <= timestamps_[side]; ++c)
+        if (!sql::read_value(row, value)) {
+          corrupt = sql::SqlError{sql::sqlstate::kInternalError, "corrupt join state"};
+          return false;
+        }
+      if (!value.null && value.i < horizon) writes.push_back({std::string(k), std::nullopt});
+      return true;
+    });
+    if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
+    if (corrupt) return *corrupt;
+    return Unit{};
+  }
 
   std::string key_prefix(const std::string& key) const {
     std::string out = prefix_;
@@ -232,7 +319,7 @@ class JoinState {
         const std::string key(rest.substr(4, length));
         std::string_view row = rest.substr(4 + length);
         if ((row[0] == 'L' || row[0] == 'R') && row.size() == 9)
-          next_seq_ = std::max(next_seq_, read_be64(row.substr(1)) + 1);
+          next_seq_ = std::max(next_seq_.load(), read_be64(row.substr(1)) + 1);
         std::lock_guard lock(stored_mu_);
         shard_of(key).stored.insert(hash_of(key));
         return true;
@@ -264,7 +351,8 @@ class JoinState {
       for (size_t c = 0; c < widths_[side]; ++c)
         if (!sql::read_value(in, v)) return bad();
       if (!counted) {
-        rows.appended[side].emplace_back(std::string(value), Counts{1, 0});
+        if (rest.size() != 8) return bad();
+        rows.appended[side].emplace_back(std::string(value), Counts{1, 0, read_be64(rest)});
         return true;
       }
       if (value.size() != 8) return bad();
@@ -281,11 +369,16 @@ class JoinState {
   OperatorContext& context_;
   std::array<size_t, 2> widths_;
   std::array<bool, 2> grows_;
+  std::array<size_t, 2> timestamps_;
+  static constexpr int64_t kNever = std::numeric_limits<int64_t>::min();
+  std::atomic<int64_t> newest_us_{kNever};
+  int64_t swept_to_us_ = kNever;  // the horizon of the last sweep (checkpoints never overlap)
+  bool swept_ = false;
   std::array<Shard, kShards> shards_;
   std::once_flag found_stored_;
   std::mutex stored_mu_;  // the first scan fills every shard's `stored`
   std::string stored_error_;
-  uint64_t next_seq_ = 0;  // under every shard's lock (checkpoint) or in find_stored
+  std::atomic<uint64_t> next_seq_{0};  // set by find_stored before any row is added
 };
 
 namespace {
@@ -311,6 +404,10 @@ class HashJoin final : public Operator {
         base_(join_.base),
         width_(join_.base + sql::input_width(join_.table)),
         right_input_(*this) {
+    // A row's record timestamp: that of the stream's record on the left (the first input),
+    // that of the relation's record on the right.
+    timestamp_ = {arm.table->columns.size() + kTimestampColumn,
+                  base_ + join_.table.columns.size() + kTimestampColumn};
     append_input_types(*arm.table, types_);
     for (size_t j = 0; j <= index; ++j)
       append_input_types(arm.joins[j].table, types_);
@@ -324,7 +421,8 @@ class HashJoin final : public Operator {
           !changes_rows(*arm.table) && (index == 0 || !join_retracts(arm, index - 1));
       state = std::make_shared<JoinState>(
           std::move(prefix), context_, std::array<size_t, 2>{base_, width_ - base_},
-          std::array<bool, 2>{left_grows, !changes_rows(join_.table)});
+          std::array<bool, 2>{left_grows, !changes_rows(join_.table)},
+          std::array<size_t, 2>{timestamp_[0], timestamp_[1] - base_});
     }
     state_ = state;
     scratch_.resize(width_);
@@ -351,6 +449,7 @@ class HashJoin final : public Operator {
     for (auto& column : out_.columns)
       column.clear();
     const bool outer = join_.left_outer || join_.right_outer;
+    const bool ttl = context_.state_ttl_ms > 0;
     const auto& keys = side == 0 ? join_.left_keys : join_.right_keys;
     const int other = 1 - side;
     const bool preserved = side == 0 ? join_.left_outer : join_.right_outer;
@@ -371,6 +470,7 @@ class HashJoin final : public Operator {
       const size_t from = start(side);
       for (size_t c = from; c < end(side); ++c)
         scratch_[c] = std::move(batch.columns[c - from][r]);
+      if (const Value& ts = scratch_[timestamp_[side]]; ttl && !ts.null) state_->observe(ts.i);
       bool null_key = false;
       bool failed = false;
       for (size_t k = 0; k < keys.size(); ++k) {
@@ -396,11 +496,16 @@ class HashJoin final : public Operator {
       SQL_ASSIGN(JoinState::Rows * rows, state_->rows(shard, encoded, outer, matches));
       if (clobbered && !place(side, row)) return corrupt();
       int64_t matched = 0;
+      const int64_t horizon = ttl ? state_->horizon_us() : std::numeric_limits<int64_t>::min();
       std::optional<sql::SqlError> error;
       rows->for_each(other, [&](const std::string& stored, JoinState::Counts& counts) {
         if (counts.count <= 0 || error) return;
         if (!place(other, stored)) {
           error = corrupt();
+          return;
+        }
+        if (const Value& ts = scratch_[timestamp_[other]]; !ts.null && ts.i < horizon) {
+          state_->expire(shard, *rows, encoded, other, stored, counts);
           return;
         }
         auto match = condition();
@@ -451,6 +556,11 @@ class HashJoin final : public Operator {
         std::to_string(JoinState::kShards) +
         " locked key shards, one RocksDB entry per distinct row, cache up to " +
         mib(context_.cache_bytes));
+    if (context_.state_ttl_ms > 0)
+      node.details.push_back(
+          "State TTL: " + std::to_string(context_.state_ttl_ms) +
+          " ms of record time (a stored row stops matching once the newest record timestamp "
+          "the join has seen is that far past its own, and is deleted)");
     node.details.push_back(
         "Changes: a row of either side joins the other side's rows as they are now; a "
         "retraction takes its joined rows back" +
@@ -518,7 +628,8 @@ class HashJoin final : public Operator {
   size_t index_;
   size_t base_;
   size_t width_;
-  std::vector<sql::Type> types_;  // of the combined row up to this join's relation
+  std::vector<sql::Type> types_;     // of the combined row up to this join's relation
+  std::array<size_t, 2> timestamp_;  // per side, the combined row's _timestamp column
   std::shared_ptr<JoinState> state_;
   JoinRightInput right_input_;
   Row scratch_;  // the combined row expressions are evaluated over

@@ -172,6 +172,7 @@ class Project final : public Operator {
     Batch& out = out_;
     out.partition = batch.partition;
     out.arm = batch.arm;
+    out.input = batch.input;
     out.offsets.clear();
     out.selection.clear();
     out.weights.clear();
@@ -1381,6 +1382,7 @@ class StreamTableJoin final : public Operator {
     Batch& out = out_;
     out.partition = batch.partition;
     out.arm = batch.arm;
+    out.input = batch.input;
     out.offsets.clear();
     out.selection.clear();
     out.columns.resize(width_);

@@ -70,6 +70,7 @@ struct OperatorContext {
   std::string prefix;                                    // the view's key prefix in the state store
   sql::KeyFormat key_format = sql::KeyFormat::kCurrent;  // of group and join keys (ViewDef's)
   size_t cache_bytes = 64 << 20;
+  int64_t state_ttl_ms = 0;         // WITH (state_ttl = ...) of the view (join state), 0: none
   std::atomic<int64_t> skipped{0};  // rows dropped because an expression failed on them
   std::mutex error_mu;
   std::string last_error;  // the reason of the last skipped row, under error_mu
@@ -220,14 +221,16 @@ sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
 
 // Key layout under a view's prefix ("v" name "\0"): 'o' partition -> offset of the first source,
 // 'p' source partition -> offset of the others, 'm' -> counters, 's' group key -> aggregate state,
-// 'c' partition offset [arm] -> the output rows of one batch from that position on ('r'
+// 'c' partition offset [arm [input]] -> the output rows of one batch from that position on ('r'
 // partition offset -> one output row, in state written by older versions), 'j' arm/join primary
 // key -> a joined table's row, 'd' group key aggregate value -> a DISTINCT aggregate's value seen,
 // 'k' arm primary key -> the latest row of a source table with a primary key, 'u' row (its
 // serialized values; its key encoding under UNION without ALL) -> how many times a view over
 // retracting sources holds the row (without GROUP BY), 't' sort key serialized row -> a Top-N
 // view's row and count, 'e' -> where the output topic's partitions ended at the last
-// checkpoint (be64 each), and the change feed's 'F', 'f', 'q', 'g' (change_feed.h). Group states
+// checkpoint (be64 each), 'K' arm/join primary key -> the latest row of a hash join's relation
+// that has a primary key, 'J' arm/join ... -> a hash join's rows (join.cc), and the change
+// feed's 'F', 'f', 'q', 'g' (change_feed.h). Group states
 // over retracting input hold a row count and per aggregate a count, an integer sum and counted
 // input values (serialize_group).
 std::string view_prefix(const std::string& name);

@@ -37,6 +37,7 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
   context_.prefix = view_prefix(def_.name);
   context_.key_format = def_.key_format;
   context_.cache_bytes = options_.cache_bytes;
+  context_.state_ttl_ms = def_.state_ttl_ms;
   context_.pool = options_.pool;
   context_.emit_output = !def_.topic.empty();
   context_.retracting = plan_retracts(*select_);
@@ -86,7 +87,11 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     // Streams decode only the columns their arm reads; a joined table's rows are kept whole,
     // and so are those of a table with a primary key (a change retracts the whole old row).
     const auto arm = static_cast<uint32_t>(a);
-    add_flowing(*arms[a]->table, arm, -1, used_columns(*arms[a]));
+    std::vector<bool> used = used_columns(*arms[a]);
+    // state_ttl ages a join's rows by their record timestamps.
+    if (def_.state_ttl_ms > 0 && !arms[a]->joins.empty())
+      used[arms[a]->table->columns.size() + 3] = true;
+    add_flowing(*arms[a]->table, arm, -1, std::move(used));
     for (size_t j = 0; j < arms[a]->joins.size(); ++j) {
       const sql::TableDef& joined = arms[a]->joins[j].table;
       if (pipeline_.tables[a][j] == nullptr) {  // a hash join's relation
