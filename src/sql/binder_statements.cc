@@ -356,6 +356,18 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
     for (const auto& arm : select.union_arms)
       arms.push_back(arm.get());
   }
+  // A derived table as the only input (Top-N per group: a row_number() in it, ranked in the
+  // SELECT around it; the stream engine checks that shape): its SELECT reads the tables.
+  if (arms.size() == 1 && arms[0]->table && arms[0]->table->subquery && arms[0]->joins.empty()) {
+    const Plan& outer = *arms[0];
+    if (!outer.windows.empty()) return unsupported("window functions in a materialized view");
+    if (plan_has_subqueries(outer))
+      return unsupported("a subquery in an expression of a materialized view");
+    arms = {outer.table->subquery.get()};
+    if (arms[0]->kind != Plan::Kind::kSelect || !arms[0]->union_arms.empty() || !arms[0]->table)
+      return unsupported("this subquery in FROM in a materialized view");
+  }
+  const bool derived = arms.front() != &select;
   for (const Plan* arm : arms) {
     if (!arm->table)
       return unsupported("a materialized view without FROM (it needs a source table)");
@@ -368,7 +380,8 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
       named_view = named_view || j.table.named_view;
     }
     if (named_view) return unsupported("a materialized view over a view");
-    if (!arm->windows.empty()) return unsupported("window functions in a materialized view");
+    if (!arm->windows.empty() && !derived)
+      return unsupported("window functions in a materialized view");
     if (!arm->distinct_on.empty()) return unsupported("DISTINCT ON in a materialized view");
     if (plan_has_subqueries(*arm))
       return unsupported("a subquery in an expression of a materialized view");

@@ -12,7 +12,9 @@
 #include "sql/binder.h"
 #include "sql/key_codec.h"
 #include "stream/join.h"
+#include "stream/rows.h"
 #include "stream/task_pool.h"
+#include "stream/top_per_group.h"
 
 namespace eddy::stream {
 
@@ -343,6 +345,8 @@ class RowSink final : public Operator {
   std::vector<std::pair<Row, int64_t>> changes_;  // the same rows for the change feed
 };
 
+}  // namespace
+
 // Row `r` of a batch, its first `width` columns.
 Row row_at(const Batch& batch, uint32_t r, size_t width) {
   Row row(width);
@@ -363,38 +367,6 @@ bool read_counted_row(std::string_view value, size_t width, int64_t& count, Row&
   return value.empty();
 }
 
-// A row's change keyed by its state key, as sinks collect them: (key, row, weight).
-using KeyedChanges = std::vector<std::tuple<std::string, Row, int64_t>>;
-
-// Row changes summed per key until a checkpoint takes them; shared by a view's partitions'
-// pipelines (the same row may come from any of them), hence the mutex.
-class PendingRows {
- public:
-  struct Entry {
-    Row row;
-    int64_t count = 0;
-  };
-  using Map = std::map<std::string, Entry>;  // by key, so checkpoints write in key order
-
-  void add(KeyedChanges& changes) {
-    std::lock_guard lock(mu_);
-    for (auto& [key, row, weight] : changes) {
-      auto [it, inserted] = rows_.try_emplace(std::move(key));
-      if (inserted) it->second.row = std::move(row);
-      it->second.count += weight;
-    }
-    changes.clear();
-  }
-  Map take() {
-    std::lock_guard lock(mu_);
-    return std::exchange(rows_, {});
-  }
-
- private:
-  std::mutex mu_;
-  Map rows_;
-};
-
 // A row keyed by itself in a view's output topic: an upsert when it appears (its count goes
 // from none to some), a tombstone when it goes.
 void output_row_change(OperatorContext& context, const sql::TableDef& output, const Row& row,
@@ -406,7 +378,52 @@ void output_row_change(OperatorContext& context, const sql::TableDef& output, co
   context.outputs.push_back({std::move(json), std::move(value)});
 }
 
-}  // namespace
+void append_sort_key(std::string& out, const Value& v, const sql::SortKey& key,
+                     sql::KeyFormat format) {
+  if (v.null) {
+    out.push_back(key.nulls_first ? '\x00' : '\x02');
+    return;
+  }
+  out.push_back('\x01');
+  const size_t from = out.size();
+  sql::append_key(out, v, format);
+  if (key.descending)
+    for (size_t i = from; i < out.size(); ++i)
+      out[i] = static_cast<char>(~static_cast<uint8_t>(out[i]));
+}
+
+SqlStatus merge_counted_rows(
+    const StateStore& store, const std::string& prefix, const PendingRows::Map* overlay,
+    size_t width, const std::function<bool(const std::string&, const Row&, int64_t)>& visit) {
+  auto next = overlay != nullptr ? overlay->begin() : PendingRows::Map::const_iterator{};
+  auto overlay_end = overlay != nullptr ? overlay->end() : next;
+  bool more = true;
+  std::optional<sql::SqlError> corrupt;
+  Status scanned = store.scan(prefix, [&](std::string_view k, std::string_view value) {
+    const std::string key(k.substr(prefix.size()));
+    for (; more && next != overlay_end && next->first < key; ++next)
+      more = visit(next->first, next->second.row, next->second.count);
+    if (!more) return false;
+    if (next != overlay_end && next->first == key) {
+      more = visit(key, next->second.row, next->second.count);
+      ++next;
+      return more;
+    }
+    int64_t count = 0;
+    Row row;
+    if (!read_counted_row(value, width, count, row)) {
+      corrupt = sql::sql_error(sql::sqlstate::kInternalError, "corrupt Top-N state");
+      return false;
+    }
+    more = visit(key, row, count);
+    return more;
+  });
+  if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
+  if (corrupt) return *corrupt;
+  for (; more && next != overlay_end; ++next)
+    more = visit(next->first, next->second.row, next->second.count);
+  return Unit{};
+}
 
 // The rows of a view without GROUP BY over retracting sources, with their multiplicities: the
 // changes of a checkpoint interval are summed per row in memory, then added to the stored
@@ -503,24 +520,11 @@ class RowMultisetSink final : public Operator {
   KeyedChanges changes_;  // reused
 };
 
-// The ORDER BY keys of a row (its outputs, hidden ones too) so that bytewise order is ORDER BY
-// order: per key a byte placing NULL first or last, then the value's key encoding, its bytes
-// inverted for DESC (the encoding is prefix-free, so inverting it reverses the order).
+// The ORDER BY keys of a row (its outputs, hidden ones too), in bytewise ORDER BY order.
 std::string sort_key(const sql::Plan& plan, const Batch& batch, uint32_t r, sql::KeyFormat format) {
   std::string out;
-  for (const auto& key : plan.order) {
-    const Value& v = batch.columns[key.column][r];
-    if (v.null) {
-      out.push_back(key.nulls_first ? '\x00' : '\x02');
-      continue;
-    }
-    out.push_back('\x01');
-    const size_t from = out.size();
-    sql::append_key(out, v, format);
-    if (key.descending)
-      for (size_t i = from; i < out.size(); ++i)
-        out[i] = static_cast<char>(~static_cast<uint8_t>(out[i]));
-  }
+  for (const auto& key : plan.order)
+    append_sort_key(out, batch.columns[key.column][r], key, format);
   return out;
 }
 
@@ -605,35 +609,8 @@ class TopRows {
       seen += count;
       return seen < end || past != nullptr;
     };
-    auto next = overlay != nullptr ? overlay->begin() : PendingRows::Map::const_iterator{};
-    auto overlay_end = overlay != nullptr ? overlay->end() : next;
-    bool more = true;
-    std::optional<sql::SqlError> corrupt;
-    const std::string prefix = context_.prefix + "t";
-    Status scanned = context_.store->scan(prefix, [&](std::string_view k, std::string_view value) {
-      const std::string key(k.substr(prefix.size()));
-      for (; more && next != overlay_end && next->first < key; ++next)
-        more = take(next->first, next->second.row, next->second.count);
-      if (!more) return false;
-      if (next != overlay_end && next->first == key) {
-        more = take(key, next->second.row, next->second.count);
-        ++next;
-        return more;
-      }
-      int64_t count = 0;
-      Row row;
-      if (!read_counted_row(value, plan_.columns.size(), count, row)) {
-        corrupt = sql::sql_error(sql::sqlstate::kInternalError, "corrupt Top-N state");
-        return false;
-      }
-      more = take(key, row, count);
-      return more;
-    });
-    if (!scanned.ok()) return sql::sql_error(sql::sqlstate::kIoError, scanned.error().message());
-    if (corrupt) return *corrupt;
-    for (; more && next != overlay_end; ++next)
-      more = take(next->first, next->second.row, next->second.count);
-    return Unit{};
+    return merge_counted_rows(*context_.store, context_.prefix + "t", overlay, plan_.columns.size(),
+                              take);
   }
 
   const sql::Plan& plan_;
@@ -1499,6 +1476,7 @@ class Pass final : public Operator {
 }  // namespace
 
 std::vector<const sql::Plan*> plan_arms(const sql::Plan& select) {
+  if (select.table && select.table->subquery) return {select.table->subquery.get()};
   if (select.union_arms.empty()) return {&select};
   std::vector<const sql::Plan*> out;
   for (const auto& arm : select.union_arms)
@@ -1538,12 +1516,13 @@ SqlResult<std::optional<TopWindow>> top_window(const sql::Plan& select) {
 }
 
 bool outputs_keyed_by_row(const sql::Plan& select) {
+  if (auto grouped = per_group_top(select); grouped.ok() && *grouped) return true;
   auto top = top_window(select);
   return keeps_row_counts(select) || (top.ok() && top->has_value());
 }
 
 bool keeps_row_counts(const sql::Plan& select) {
-  if (select.grouped) return false;
+  if (select.grouped || (select.table && select.table->subquery)) return false;
   return plan_retracts(select) || (!select.union_arms.empty() && select.union_distinct);
 }
 
@@ -1570,8 +1549,9 @@ SqlStatus validate_plan(const sql::Plan& select) {
     }
     return Unit{};
   }
-  if (select.table && select.table->subquery)
-    return unsupported("a subquery in FROM or a WITH query");
+  SQL_ASSIGN(const std::optional<PerGroupTop> per_group, per_group_top(select));
+  // Top-N per group: the derived table's SELECT is lowered as the view's arm.
+  if (per_group) return validate_plan(*per_group->inner);
   for (const auto& join : select.joins)
     if (join.table.subquery) return unsupported("a subquery in FROM or a WITH query");
   if (!select.table) return unsupported("a view without a source table");
@@ -1693,7 +1673,10 @@ SplitWhere split_where(const sql::Plan& arm) {
 Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
   Pipeline p;
   Operator* sink = nullptr;
-  if (select.grouped) {
+  auto per_group = per_group_top(select);
+  if (per_group.ok() && *per_group) {
+    p.operators.push_back(make_per_group_top_sink(select, **per_group, context));
+  } else if (select.grouped) {
     p.operators.push_back(std::make_unique<KeyedAggregate>(select, context));
   } else if (auto window = top_window(select); window.ok() && *window) {
     p.operators.push_back(std::make_unique<TopNSink>(select, context, **window));
@@ -1742,7 +1725,10 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
       p.inputs.back().push_back(right);
     }
     if (where.rest) add(std::make_unique<Filter>(*where.rest, context));
-    if (!select.grouped) add(std::make_unique<Project>(arm, context, !select.order.empty()));
+    // The Top-N per group sink evaluates the derived table's outputs itself.
+    const bool ranked = per_group.ok() && *per_group;
+    if (!select.grouped && !ranked)
+      add(std::make_unique<Project>(arm, context, !select.order.empty()));
     p.chains.push_back(chain);
     chain.push_back(sink);
     for (size_t i = 0; i + 1 < chain.size(); ++i)
@@ -1761,6 +1747,10 @@ std::vector<bool> used_columns(const sql::Plan& select) {
     collect_columns(e, used);
   for (const auto& a : select.aggs)
     collect_columns(a.arg, used);
+  for (const auto& w : select.windows)
+    for (const auto* list : {&w.args, &w.partition, &w.order})
+      for (const auto& e : *list)
+        collect_columns(e, used);
   for (const auto& j : select.joins) {
     for (const auto& e : j.left_keys)
       collect_columns(e, used);
@@ -1775,6 +1765,8 @@ std::vector<bool> used_columns(const sql::Plan& select) {
 
 SqlResult<std::vector<Row>> read_contents(const sql::Plan& select, const StateStore& store,
                                           const std::string& prefix) {
+  SQL_ASSIGN(const std::optional<PerGroupTop> per_group, per_group_top(select));
+  if (per_group) return read_per_group_top(select, *per_group, store, prefix);
   std::vector<Row> rows;
   std::optional<sql::SqlError> failed;
   const size_t visible = select.columns.size();

@@ -50,6 +50,7 @@ struct Progress {
 class GroupTable;
 class JoinState;
 class LatestRows;
+class PartitionTops;
 class RowMultiset;
 class TaskPool;
 class TopRows;
@@ -90,7 +91,8 @@ struct OperatorContext {
   // like `groups`) rather than appending them.
   bool retracting = false;
   std::shared_ptr<RowMultiset> rows;
-  std::shared_ptr<TopRows> top;  // a Top-N view's rows, shared the same way
+  std::shared_ptr<TopRows> top;                  // a Top-N view's rows, shared the same way
+  std::shared_ptr<PartitionTops> per_group_top;  // Top-N per group (top_per_group.h), the same
   // WITH (topic = ...): operators add the view's changes here during checkpoint() as JSON
   // records (rows of an append-only view; upserts and tombstones keyed by the group key of an
   // aggregate view), and the view appends them to its topic before the checkpoint that reflects
@@ -194,7 +196,8 @@ struct Pipeline {
   sql::SqlStatus checkpoint(std::vector<StateWrite>& writes) const;
 };
 
-// The arms of a view's plan: the plan itself, or the arms of its UNION ALL.
+// The arms of a view's plan: the plan itself, or the arms of its UNION ALL (for Top-N per group,
+// the derived table's SELECT, whose rows the sink ranks).
 std::vector<const sql::Plan*> plan_arms(const sql::Plan& select);
 
 // Whether some arm reads a table with a primary key, whose changes retract rows.

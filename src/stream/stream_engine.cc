@@ -295,7 +295,7 @@ sql::SqlResult<sql::ExplainNode> StreamEngine::explain(const sql::ViewDef& def,
                         .checkpoint_interval_ms = options_.checkpoint_interval_ms,
                         .pool = pool_.get()});
   sql::ExplainNode root{"Materialized View " + sql::quote_identifier(def.name), {}, {}};
-  auto topic = options_.log->topic(select.table->topic);
+  auto topic = options_.log->topic(plan_arms(select).front()->table->topic);
   const int32_t partitions = topic ? topic->partitions : 0;
   const int workers = std::max(1, options_.workers);
   // A step runs on one stream worker, which pumps partitions itself and on the shared pool.

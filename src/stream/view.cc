@@ -136,7 +136,8 @@ storage::ConfigMap View::output_overrides() const {
   // An aggregate view's topic is an upsert changelog, and so is that of a view whose rows can be
   // retracted: compaction keeps the latest per key.
   auto top = top_window(*select_);
-  if (select_->grouped || keeps_row_counts(*select_) || (top.ok() && *top))
+  if (select_->grouped || keeps_row_counts(*select_) || (top.ok() && *top) ||
+      outputs_keyed_by_row(*select_))
     return {{"cleanup.policy", "compact"}};
   return {};
 }

@@ -80,13 +80,25 @@ VIEWS = {
         "",
         "SELECT id, region, bal AS amount, 'acct' AS src FROM acct WHERE n IS NOT NULL "
         "UNION ALL SELECT id, region, amt, 'ev' FROM ev WHERE amt IS DISTINCT FROM 0"),
+    # Top-N per group over the changelog (a change moves rows in and out of the first two and
+    # renumbers them) and deduplication over the stream.
+    "top_bal": (
+        "WITH (topic = 'top_bal_out')",
+        "SELECT region, id, bal, rk FROM (SELECT region, id, bal, row_number() OVER "
+        "(PARTITION BY region ORDER BY bal DESC, id) AS rk FROM acct WHERE n IS NOT NULL) t "
+        "WHERE rk <= 2"),
+    "first_ev": (
+        "",
+        "SELECT region, amt, id FROM (SELECT id, region, amt, row_number() OVER "
+        "(PARTITION BY region ORDER BY amt DESC NULLS LAST, id) AS r FROM ev) t WHERE r = 1"),
 }
 # Created over the empty tables; the others over the first changes.
-EARLY = ["by_region", "totals", "rich", "shapes", "events"]
+EARLY = ["by_region", "totals", "rich", "shapes", "events", "first_ev"]
 # Output topics: name -> (view, "group" for an upsert changelog keyed by the group columns or
 # "row" for a changelog keyed by the whole row).
 TOPICS = {"by_region_out": ("by_region", "group"), "crowded_out": ("crowded", "group"),
-          "rich_out": ("rich", "group"), "shapes_out": ("shapes", "row")}
+          "rich_out": ("rich", "group"), "shapes_out": ("shapes", "row"),
+          "top_bal_out": ("top_bal", "row")}
 
 
 class Mismatch(AssertionError):
