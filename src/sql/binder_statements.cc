@@ -358,7 +358,8 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   }
   // A derived table as the only input (Top-N per group: a row_number() in it, ranked in the
   // SELECT around it; the stream engine checks that shape): its SELECT reads the tables.
-  if (arms.size() == 1 && arms[0]->table && arms[0]->table->subquery && arms[0]->joins.empty()) {
+  if (arms.size() == 1 && arms[0]->table && arms[0]->table->subquery &&
+      !arms[0]->table->named_view && arms[0]->joins.empty()) {
     const Plan& outer = *arms[0];
     if (!outer.windows.empty()) return unsupported("window functions in a materialized view");
     if (plan_has_subqueries(outer))
@@ -382,7 +383,6 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
     if (named_view) return unsupported("a materialized view over a view");
     if (!arm->windows.empty() && !derived)
       return unsupported("window functions in a materialized view");
-    if (!arm->distinct_on.empty()) return unsupported("DISTINCT ON in a materialized view");
     if (plan_has_subqueries(*arm))
       return unsupported("a subquery in an expression of a materialized view");
     if (subquery) return unsupported("a subquery in FROM or a WITH query in a materialized view");

@@ -1550,8 +1550,9 @@ SqlStatus validate_plan(const sql::Plan& select) {
     return Unit{};
   }
   SQL_ASSIGN(const std::optional<PerGroupTop> per_group, per_group_top(select));
-  // Top-N per group: the derived table's SELECT is lowered as the view's arm.
-  if (per_group) return validate_plan(*per_group->inner);
+  // Top-N per group: the derived table's SELECT is lowered as the view's arm (DISTINCT ON: the
+  // view's own SELECT, checked below without its ORDER BY, which picks the row per key).
+  if (per_group && !per_group->distinct_on) return validate_plan(*per_group->inner);
   for (const auto& join : select.joins)
     if (join.table.subquery) return unsupported("a subquery in FROM or a WITH query");
   if (!select.table) return unsupported("a view without a source table");
@@ -1559,7 +1560,7 @@ SqlStatus validate_plan(const sql::Plan& select) {
     return unsupported(
         "ORDER BY ... LIMIT over GROUP BY (aggregate in a view of its own, and keep its top rows "
         "in a view over that one)");
-  if (!select.order.empty() && !select.limit)
+  if (!select.order.empty() && !select.limit && !per_group)
     return unsupported("ORDER BY without LIMIT (order when you query the view)");
   if (select.limit && select.order.empty())
     return unsupported("LIMIT without ORDER BY (which rows it keeps would be arbitrary)");
@@ -1726,9 +1727,10 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
     }
     if (where.rest) add(std::make_unique<Filter>(*where.rest, context));
     // The Top-N per group sink evaluates the derived table's outputs itself.
-    const bool ranked = per_group.ok() && *per_group;
+    const bool ranked = per_group.ok() && *per_group && !(*per_group)->distinct_on;
+    const bool distinct_on = per_group.ok() && *per_group && (*per_group)->distinct_on;
     if (!select.grouped && !ranked)
-      add(std::make_unique<Project>(arm, context, !select.order.empty()));
+      add(std::make_unique<Project>(arm, context, !select.order.empty() || distinct_on));
     p.chains.push_back(chain);
     chain.push_back(sink);
     for (size_t i = 0; i + 1 < chain.size(); ++i)

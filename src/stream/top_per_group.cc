@@ -59,6 +59,11 @@ std::optional<int64_t> rank_limit(const sql::Expr& where, size_t rank_column) {
 // each copy gets its row number, then the outer SELECT's outputs.
 SqlStatus visible_rows(const sql::Plan& select, const PerGroupTop& top,
                        const std::vector<std::pair<Row, int64_t>>& head, std::vector<Row>& out) {
+  if (top.distinct_on) {  // the first row per key, as it is
+    for (const auto& [row, count] : head)
+      if (count > 0) out.push_back(row);
+    return Unit{};
+  }
   static const std::vector<Value> kNoParams;
   Row input(sql::input_width(*select.table));
   for (size_t c = top.inner->columns.size(); c < input.size(); ++c)
@@ -84,6 +89,16 @@ SqlStatus visible_rows(const sql::Plan& select, const PerGroupTop& top,
 }  // namespace
 
 SqlResult<std::optional<PerGroupTop>> per_group_top(const sql::Plan& select) {
+  if (!select.distinct_on.empty() && select.union_arms.empty()) {
+    if (select.grouped)
+      return unsupported("DISTINCT ON over GROUP BY (aggregate in a view of its own)");
+    if (select.limit || select.offset) return unsupported("LIMIT/OFFSET with DISTINCT ON");
+    PerGroupTop top;
+    top.inner = &select;
+    top.limit = 1;
+    top.distinct_on = true;
+    return std::optional<PerGroupTop>(top);
+  }
   if (!select.table || !select.table->subquery) return std::optional<PerGroupTop>();
   const sql::Plan& inner = *select.table->subquery;
   const char* shape =
@@ -222,7 +237,7 @@ namespace {
 class PerGroupTopSink final : public Operator {
  public:
   PerGroupTopSink(const sql::Plan& select, PerGroupTop top, OperatorContext& context)
-      : top_(top), context_(context), window_(top.inner->windows[0]) {
+      : top_(top), context_(context), window_(top.distinct_on ? nullptr : &top.inner->windows[0]) {
     if (context_.per_group_top == nullptr)
       context_.per_group_top = std::make_shared<PartitionTops>(select, top, context);
     tops_ = context_.per_group_top;
@@ -232,6 +247,10 @@ class PerGroupTopSink final : public Operator {
     static const std::vector<Value> kNoParams;
     const size_t width = top_.inner->columns.size();
     for (uint32_t r : batch.selection) {
+      if (top_.distinct_on) {  // the projected row, its hidden ORDER BY columns after it
+        changes_.emplace_back(distinct_on_key(batch, r), row_at(batch, r, width), batch.weight(r));
+        continue;
+      }
       const sql::EvalContext ctx{.columns = &batch.columns, .position = r, .params = &kNoParams};
       auto key = keyed_row(ctx, width);
       if (!key.ok()) {
@@ -250,16 +269,26 @@ class PerGroupTopSink final : public Operator {
 
   std::optional<sql::ExplainNode> explain() const override {
     std::string partition, order;
-    for (const auto& e : window_.partition)
-      partition += (partition.empty() ? "" : ", ") + sql::expr_text(e, top_.inner);
-    for (size_t i = 0; i < window_.order.size(); ++i)
-      order += (order.empty() ? "" : ", ") + sql::expr_text(window_.order[i], top_.inner) +
-               (window_.order_keys[i].descending ? " DESC" : "");
-    sql::ExplainNode node{"Top-N per Group", {}, {}};
+    const sql::Plan& plan = *top_.inner;
+    if (top_.distinct_on) {
+      for (size_t c : plan.distinct_on)
+        partition += (partition.empty() ? "" : ", ") + sql::expr_text(plan.outputs[c], &plan);
+      for (const auto& k : plan.order)
+        order += (order.empty() ? "" : ", ") + sql::expr_text(plan.outputs[k.column], &plan) +
+                 (k.descending ? " DESC" : "");
+    } else {
+      for (const auto& e : window_->partition)
+        partition += (partition.empty() ? "" : ", ") + sql::expr_text(e, &plan);
+      for (size_t i = 0; i < window_->order.size(); ++i)
+        order += (order.empty() ? "" : ", ") + sql::expr_text(window_->order[i], &plan) +
+                 (window_->order_keys[i].descending ? " DESC" : "");
+    }
+    sql::ExplainNode node{top_.distinct_on ? "Distinct On" : "Top-N per Group", {}, {}};
     node.details.push_back("Partition Key: " + (partition.empty() ? "none" : partition));
-    node.details.push_back("Sort Key: " + order);
-    node.details.push_back("Rows per Partition: " + std::to_string(top_.limit) +
-                           " (row_number() <= " + std::to_string(top_.limit) + ")");
+    node.details.push_back("Sort Key: " + (order.empty() ? std::string("the row") : order));
+    if (!top_.distinct_on)
+      node.details.push_back("Rows per Partition: " + std::to_string(top_.limit) +
+                             " (row_number() <= " + std::to_string(top_.limit) + ")");
     node.details.push_back(
         context_.retracting
             ? std::string("State: every row, one RocksDB entry per distinct row by partition in "
@@ -275,20 +304,38 @@ class PerGroupTopSink final : public Operator {
   }
 
  private:
-  // The state key (partition key, sort key, row) and the inner row (row number NULL).
-  SqlResult<std::pair<std::string, Row>> keyed_row(const sql::EvalContext& ctx, size_t width) {
-    Row partition;
-    for (const auto& e : window_.partition) {
-      SQL_ASSIGN(Value v, sql::eval(e, ctx));
-      partition.push_back(std::move(v));
-    }
-    const std::string partition_key = sql::encode_key(partition, context_.key_format);
+  static std::string partition_part(const Row& partition, sql::KeyFormat format) {
+    const std::string partition_key = sql::encode_key(partition, format);
     std::string key;
     append_be32(key, static_cast<uint32_t>(partition_key.size()));
     key += partition_key;
-    for (size_t i = 0; i < window_.order.size(); ++i) {
-      SQL_ASSIGN(Value v, sql::eval(window_.order[i], ctx));
-      append_sort_key(key, v, window_.order_keys[i], context_.key_format);
+    return key;
+  }
+
+  // DISTINCT ON: the state key from the projected row's columns.
+  std::string distinct_on_key(const Batch& batch, uint32_t r) const {
+    const sql::Plan& plan = *top_.inner;
+    Row partition;
+    for (size_t c : plan.distinct_on)
+      partition.push_back(batch.columns[c][r]);
+    std::string key = partition_part(partition, context_.key_format);
+    for (const auto& k : plan.order)
+      append_sort_key(key, batch.columns[k.column][r], k, context_.key_format);
+    key += serialize_row(row_at(batch, r, plan.columns.size()));
+    return key;
+  }
+
+  // The state key (partition key, sort key, row) and the inner row (row number NULL).
+  SqlResult<std::pair<std::string, Row>> keyed_row(const sql::EvalContext& ctx, size_t width) {
+    Row partition;
+    for (const auto& e : window_->partition) {
+      SQL_ASSIGN(Value v, sql::eval(e, ctx));
+      partition.push_back(std::move(v));
+    }
+    std::string key = partition_part(partition, context_.key_format);
+    for (size_t i = 0; i < window_->order.size(); ++i) {
+      SQL_ASSIGN(Value v, sql::eval(window_->order[i], ctx));
+      append_sort_key(key, v, window_->order_keys[i], context_.key_format);
     }
     Row row(width);
     for (size_t c = 0; c < width; ++c) {
@@ -305,7 +352,7 @@ class PerGroupTopSink final : public Operator {
 
   PerGroupTop top_;
   OperatorContext& context_;
-  const sql::WindowSpec& window_;
+  const sql::WindowSpec* window_;  // row_number()'s (null for DISTINCT ON)
   std::shared_ptr<PartitionTops> tops_;
   KeyedChanges changes_;  // reused
 };

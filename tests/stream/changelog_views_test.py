@@ -91,6 +91,10 @@ VIEWS = {
         "",
         "SELECT region, amt, id FROM (SELECT id, region, amt, row_number() OVER "
         "(PARTITION BY region ORDER BY amt DESC NULLS LAST, id) AS r FROM ev) t WHERE r = 1"),
+    "firsts": (
+        "",
+        "SELECT DISTINCT ON (region) region, id, bal * 2 AS b2 FROM acct "
+        "ORDER BY region, bal DESC, id"),
 }
 # Created over the empty tables; the others over the first changes.
 EARLY = ["by_region", "totals", "rich", "shapes", "events", "first_ev"]
