@@ -13,6 +13,7 @@
 #include "sql/key_codec.h"
 #include "stream/join.h"
 #include "stream/rows.h"
+#include "stream/set_ops.h"
 #include "stream/task_pool.h"
 #include "stream/top_per_group.h"
 
@@ -1516,13 +1517,15 @@ SqlResult<std::optional<TopWindow>> top_window(const sql::Plan& select) {
 }
 
 bool outputs_keyed_by_row(const sql::Plan& select) {
+  if (is_intersect_or_except(select)) return true;
   if (auto grouped = per_group_top(select); grouped.ok() && *grouped) return true;
   auto top = top_window(select);
   return keeps_row_counts(select) || (top.ok() && top->has_value());
 }
 
 bool keeps_row_counts(const sql::Plan& select) {
-  if (select.grouped || (select.table && select.table->subquery)) return false;
+  if (select.grouped || (select.table && select.table->subquery) || is_intersect_or_except(select))
+    return false;
   return plan_retracts(select) || (!select.union_arms.empty() && select.union_distinct);
 }
 
@@ -1538,8 +1541,8 @@ SqlStatus validate_plan(const sql::Plan& select) {
                           what + " is not supported in a materialized view yet");
   };
   if (!select.union_arms.empty()) {
-    if (select.set_op != sql::Plan::SetOp::kUnion)
-      return unsupported("INTERSECT/EXCEPT (they would have to retract rows)");
+    if (select.set_op != sql::Plan::SetOp::kUnion && select.union_arms.size() != 2)
+      return unsupported("INTERSECT/EXCEPT of more than two inputs");
     if (!select.order.empty()) return unsupported("ORDER BY (order when you query the view)");
     if (select.limit || select.offset) return unsupported("LIMIT/OFFSET");
     for (const sql::Plan* arm : plan_arms(select)) {
@@ -1677,6 +1680,8 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
   auto per_group = per_group_top(select);
   if (per_group.ok() && *per_group) {
     p.operators.push_back(make_per_group_top_sink(select, **per_group, context));
+  } else if (is_intersect_or_except(select)) {
+    p.operators.push_back(make_set_op_sink(select, context));
   } else if (select.grouped) {
     p.operators.push_back(std::make_unique<KeyedAggregate>(select, context));
   } else if (auto window = top_window(select); window.ok() && *window) {
@@ -1769,6 +1774,7 @@ SqlResult<std::vector<Row>> read_contents(const sql::Plan& select, const StateSt
                                           const std::string& prefix) {
   SQL_ASSIGN(const std::optional<PerGroupTop> per_group, per_group_top(select));
   if (per_group) return read_per_group_top(select, *per_group, store, prefix);
+  if (is_intersect_or_except(select)) return read_set_op(select, store, prefix);
   std::vector<Row> rows;
   std::optional<sql::SqlError> failed;
   const size_t visible = select.columns.size();

@@ -51,6 +51,7 @@ class GroupTable;
 class JoinState;
 class LatestRows;
 class PartitionTops;
+class SetOpRows;
 class RowMultiset;
 class TaskPool;
 class TopRows;
@@ -91,8 +92,10 @@ struct OperatorContext {
   // like `groups`) rather than appending them.
   bool retracting = false;
   std::shared_ptr<RowMultiset> rows;
-  std::shared_ptr<TopRows> top;                  // a Top-N view's rows, shared the same way
-  std::shared_ptr<PartitionTops> per_group_top;  // Top-N per group (top_per_group.h), the same
+  std::shared_ptr<TopRows> top;  // a Top-N view's rows, shared the same way
+  std::shared_ptr<PartitionTops> per_group_top;
+  std::shared_ptr<SetOpRows> set_op;  // INTERSECT / EXCEPT (set_ops.h), the same  // Top-N per
+                                      // group (top_per_group.h), the same
   // WITH (topic = ...): operators add the view's changes here during checkpoint() as JSON
   // records (rows of an append-only view; upserts and tombstones keyed by the group key of an
   // aggregate view), and the view appends them to its topic before the checkpoint that reflects

@@ -95,6 +95,13 @@ VIEWS = {
         "",
         "SELECT DISTINCT ON (region) region, id, bal * 2 AS b2 FROM acct "
         "ORDER BY region, bal DESC, id"),
+    # INTERSECT / EXCEPT of the changelog and the stream (counts per arm, NULLs equal).
+    "common": (
+        "",
+        "SELECT region FROM acct INTERSECT ALL SELECT region FROM ev WHERE amt > 50"),
+    "acct_left": (
+        "WITH (topic = 'acct_left_out')",
+        "SELECT region, id % 4 AS m FROM acct EXCEPT SELECT region, id % 4 FROM ev"),
 }
 # Created over the empty tables; the others over the first changes.
 EARLY = ["by_region", "totals", "rich", "shapes", "events", "first_ev"]
@@ -102,7 +109,7 @@ EARLY = ["by_region", "totals", "rich", "shapes", "events", "first_ev"]
 # "row" for a changelog keyed by the whole row).
 TOPICS = {"by_region_out": ("by_region", "group"), "crowded_out": ("crowded", "group"),
           "rich_out": ("rich", "group"), "shapes_out": ("shapes", "row"),
-          "top_bal_out": ("top_bal", "row")}
+          "top_bal_out": ("top_bal", "row"), "acct_left_out": ("acct_left", "row")}
 
 
 class Mismatch(AssertionError):
