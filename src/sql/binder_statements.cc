@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <set>
 #include <string_view>
@@ -349,50 +350,45 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   if (!params_.empty())
     return sql_error(sqlstate::kFeatureNotSupported,
                      "materialized views cannot have parameters ($1, ...)");
-  // The arms of a UNION ALL each read their own tables; the first arm's is the view's table.
-  std::vector<const Plan*> arms = {&select};
-  if (!select.union_arms.empty()) {
-    arms.clear();
-    for (const auto& arm : select.union_arms)
-      arms.push_back(arm.get());
-  }
-  // A derived table as the only input (Top-N per group: a row_number() in it, ranked in the
-  // SELECT around it; the stream engine checks that shape): its SELECT reads the tables.
-  if (arms.size() == 1 && arms[0]->table && arms[0]->table->subquery &&
-      !arms[0]->table->named_view && arms[0]->joins.empty()) {
-    const Plan& outer = *arms[0];
-    if (!outer.windows.empty()) return unsupported("window functions in a materialized view");
-    if (plan_has_subqueries(outer))
-      return unsupported("a subquery in an expression of a materialized view");
-    arms = {outer.table->subquery.get()};
-    if (arms[0]->kind != Plan::Kind::kSelect || !arms[0]->union_arms.empty() || !arms[0]->table)
-      return unsupported("this subquery in FROM in a materialized view");
-  }
-  const bool derived = arms.front() != &select;
-  for (const Plan* arm : arms) {
-    if (!arm->table)
-      return unsupported("a materialized view without FROM (it needs a source table)");
-    if (!arm->table->system.empty())
-      return unsupported("a materialized view over a system relation (it has no topic to follow)");
-    bool subquery = arm->table->subquery != nullptr;
-    bool named_view = arm->table->named_view;
-    for (const auto& j : arm->joins) {
-      subquery = subquery || j.table.subquery != nullptr;
-      named_view = named_view || j.table.named_view;
+  // Every SELECT of the view (its own, its UNION arms', its derived tables' and WITH queries',
+  // which the stream engine maintains as views of their own), and the relations they read; the
+  // first one read is the view's table. Window functions are left to the stream engine, which
+  // takes them only as Top-N per group.
+  std::vector<const TableDef*> read;
+  std::function<SqlStatus(const Plan&)> walk = [&](const Plan& query) -> SqlStatus {
+    if (!query.union_arms.empty()) {
+      for (const auto& arm : query.union_arms)
+        SQL_CHECK(walk(*arm));
+      return Unit{};
     }
-    if (named_view) return unsupported("a materialized view over a view");
-    if (!arm->windows.empty() && !derived)
-      return unsupported("window functions in a materialized view");
-    if (plan_has_subqueries(*arm))
+    if (!query.table)
+      return unsupported("a materialized view without FROM (it needs a source table)");
+    if (plan_has_subqueries(query))
       return unsupported("a subquery in an expression of a materialized view");
-    if (subquery) return unsupported("a subquery in FROM or a WITH query in a materialized view");
-  }
-  const std::string first = arms[0]->table->name;
-  std::vector<std::string> inputs;
-  auto add_input = [&](const std::string& name) {
-    if (name != first && std::find(inputs.begin(), inputs.end(), name) == inputs.end())
-      inputs.push_back(name);
+    std::vector<const TableDef*> tables = {&*query.table};
+    for (const auto& j : query.joins)
+      tables.push_back(&j.table);
+    for (const TableDef* t : tables) {
+      if (!t->system.empty())
+        return unsupported(
+            "a materialized view over a system relation (it has no topic to follow)");
+      if (t->named_view) return unsupported("a materialized view over a view");
+      if (t->subquery) {
+        if (t->subquery->kind != Plan::Kind::kSelect)
+          return unsupported("this subquery in FROM in a materialized view");
+        SQL_CHECK(walk(*t->subquery));
+        continue;
+      }
+      read.push_back(t);
+    }
+    return Unit{};
   };
+  SQL_CHECK(walk(select));
+  const std::string first = read.front()->name;
+  std::vector<std::string> inputs;
+  for (const TableDef* t : read)
+    if (t->name != first && std::find(inputs.begin(), inputs.end(), t->name) == inputs.end())
+      inputs.push_back(t->name);
   Plan plan;
   plan.kind = Plan::Kind::kCreateView;
   plan.tag = "CREATE MATERIALIZED VIEW";
@@ -400,15 +396,6 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   plan.view.name = into->rel->relname;
   plan.view.sql = statement_;
   plan.view.table = first;
-  std::vector<const TableDef*> read;
-  for (const Plan* arm : arms) {
-    add_input(arm->table->name);
-    read.push_back(&*arm->table);
-    for (const auto& j : arm->joins) {
-      add_input(j.table.name);
-      read.push_back(&j.table);
-    }
-  }
   for (const TableDef* t : read)
     if (!t->is_view && output_topic == t->topic)
       return sql_error(sqlstate::kInvalidParameterValue,

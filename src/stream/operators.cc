@@ -1555,7 +1555,15 @@ SqlStatus validate_plan(const sql::Plan& select) {
   SQL_ASSIGN(const std::optional<PerGroupTop> per_group, per_group_top(select));
   // Top-N per group: the derived table's SELECT is lowered as the view's arm (DISTINCT ON: the
   // view's own SELECT, checked below without its ORDER BY, which picks the row per key).
-  if (per_group && !per_group->distinct_on) return validate_plan(*per_group->inner);
+  if (per_group && !per_group->distinct_on) {
+    sql::Plan ranked = *per_group->inner;  // its row_number() is the sink's
+    ranked.windows.clear();
+    return validate_plan(ranked);
+  }
+  if (!select.windows.empty())
+    return unsupported(
+        "window functions (other than row_number() for Top-N per group: SELECT ... FROM (SELECT "
+        "..., row_number() OVER (...) AS rn FROM t) s WHERE rn <= N)");
   for (const auto& join : select.joins)
     if (join.table.subquery) return unsupported("a subquery in FROM or a WITH query");
   if (!select.table) return unsupported("a view without a source table");

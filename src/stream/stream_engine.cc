@@ -8,6 +8,7 @@
 #include "sql/binder.h"
 #include "storage/log_manager.h"
 #include "stream/change_feed.h"
+#include "stream/derived_tables.h"
 
 namespace eddy::stream {
 
@@ -172,12 +173,39 @@ void StreamEngine::tell_readers_locked(const std::string& name) {
 }
 
 sql::SqlStatus StreamEngine::validate(const sql::Plan& select) const {
-  return validate_plan(select);
+  sql::ViewDef def;
+  def.name = "v";
+  for (const auto& part : split_derived_tables(def, std::make_shared<const sql::Plan>(select)))
+    SQL_CHECK(validate_plan(*part.select));
+  return sql::Unit{};
 }
 
 sql::SqlStatus StreamEngine::start(const sql::ViewDef& def, std::shared_ptr<const sql::Plan> select,
                                    bool fresh) {
-  SQL_CHECK(validate_plan(*select));
+  auto parts = split_derived_tables(def, std::move(select));
+  for (const auto& part : parts)
+    SQL_CHECK(validate_plan(*part.select));
+  // The hidden views of its derived tables first (each reads only those before it).
+  std::vector<std::string> derived;
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    auto started = start_one(parts[i].def, parts[i].select, fresh, {});
+    if (!started.ok()) {
+      for (const auto& name : derived)
+        (void)drop_one(name);
+      return started;
+    }
+    derived.push_back(parts[i].def.name);
+  }
+  auto started = start_one(def, parts.back().select, fresh, derived);
+  if (!started.ok())
+    for (const auto& name : derived)
+      (void)drop_one(name);
+  return started;
+}
+
+sql::SqlStatus StreamEngine::start_one(const sql::ViewDef& def,
+                                       std::shared_ptr<const sql::Plan> select, bool fresh,
+                                       std::vector<std::string> derived) {
   auto view = make_view(def, select);
   Status opened = view->open(fresh);
   if (!opened.ok()) return sql::sql_error(sql::sqlstate::kIoError, opened.error().message());
@@ -197,6 +225,7 @@ sql::SqlStatus StreamEngine::start(const sql::ViewDef& def, std::shared_ptr<cons
       add_upstream(join.table);
   }
   entry->select = std::move(select);
+  entry->derived = std::move(derived);
   views_[def.name] = entry;
   tell_readers_locked(def.name);
   for (const auto& upstream : entry->upstreams) {
@@ -210,6 +239,19 @@ sql::SqlStatus StreamEngine::start(const sql::ViewDef& def, std::shared_ptr<cons
 }
 
 sql::SqlStatus StreamEngine::drop(const std::string& name) {
+  std::vector<std::string> derived;
+  {
+    std::lock_guard lock(mu_);
+    if (auto it = views_.find(name); it != views_.end()) derived = it->second->derived;
+  }
+  SQL_CHECK(drop_one(name));
+  // Its derived tables' views, readers before what they read.
+  for (auto it = derived.rbegin(); it != derived.rend(); ++it)
+    SQL_CHECK(drop_one(*it));
+  return sql::Unit{};
+}
+
+sql::SqlStatus StreamEngine::drop_one(const std::string& name) {
   std::string prefix = view_prefix(name);
   std::vector<std::string> upstream_prefixes;
   {
@@ -269,15 +311,33 @@ sql::SqlResult<std::vector<sql::Row>> StreamEngine::read(const std::string& name
 }
 
 std::vector<sql::ViewStatus> StreamEngine::status() const {
-  std::vector<std::pair<std::shared_ptr<View>, int>> views;
+  struct Shown {
+    std::shared_ptr<View> view;
+    int retries;
+    std::vector<std::shared_ptr<View>> derived;
+  };
+  std::vector<Shown> views;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [name, entry] : views_)
-      views.emplace_back(entry->view, entry->retries);
+    for (const auto& [name, entry] : views_) {
+      if (is_derived_view(name)) continue;  // shown as part of the view they belong to
+      Shown shown{entry->view, entry->retries, {}};
+      for (const auto& child : entry->derived)
+        if (auto it = views_.find(child); it != views_.end())
+          shown.derived.push_back(it->second->view);
+      views.push_back(std::move(shown));
+    }
   }
   std::vector<sql::ViewStatus> out;
-  for (const auto& [view, retries] : views) {
+  for (const auto& [view, retries, derived] : views) {
     out.push_back(view->status());
+    // A view is caught up when its derived tables' views are too; one that failed fails it.
+    for (const auto& child : derived) {
+      const sql::ViewStatus part = child->status();
+      out.back().lag += part.lag;
+      if (part.state != "running" && out.back().state == "running")
+        out.back().state = part.state + " (in " + part.name + ")";
+    }
     if (view->failed() && view->failure_is_transient()) {
       out.back().state =
           "retrying (" + std::to_string(retries) + " failed so far): " + view->failure();
@@ -290,12 +350,13 @@ sql::SqlResult<sql::ExplainNode> StreamEngine::explain(const sql::ViewDef& def,
                                                        const sql::Plan& select) const {
   if (store_ == nullptr) return sql::sql_error("57P01", "the server is shutting down");
   // The same View (and so the same build_pipeline) that start() would run, never opened.
-  View view(def, std::make_shared<const sql::Plan>(select), *options_.log, *store_,
+  auto parts = split_derived_tables(def, std::make_shared<const sql::Plan>(select));
+  View view(def, parts.back().select, *options_.log, *store_,
             ViewOptions{.cache_bytes = options_.cache_bytes,
                         .checkpoint_interval_ms = options_.checkpoint_interval_ms,
                         .pool = pool_.get()});
   sql::ExplainNode root{"Materialized View " + sql::quote_identifier(def.name), {}, {}};
-  auto topic = options_.log->topic(plan_arms(select).front()->table->topic);
+  auto topic = options_.log->topic(plan_arms(*parts.back().select).front()->table->topic);
   const int32_t partitions = topic ? topic->partitions : 0;
   const int workers = std::max(1, options_.workers);
   // A step runs on one stream worker, which pumps partitions itself and on the shared pool.
@@ -314,6 +375,16 @@ sql::SqlResult<sql::ExplainNode> StreamEngine::explain(const sql::ViewDef& def,
                          " ms of work at most; output and dead letters first, then state and "
                          "positions in one synced RocksDB write");
   root.children.push_back(view.explain());
+  // The views its derived tables run as, each described the same way.
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    View part(parts[i].def, parts[i].select, *options_.log, *store_,
+              ViewOptions{.cache_bytes = options_.cache_bytes,
+                          .checkpoint_interval_ms = options_.checkpoint_interval_ms,
+                          .pool = pool_.get()});
+    sql::ExplainNode node{"Derived Table View " + sql::quote_identifier(parts[i].def.name), {}, {}};
+    node.children.push_back(part.explain());
+    root.children.push_back(std::move(node));
+  }
   return root;
 }
 

@@ -71,8 +71,13 @@ class StreamEngine final : public sql::ViewHost {
     std::chrono::steady_clock::time_point retry_at{};
     int retries = 0;
     std::vector<std::string> upstreams;  // the materialized views it reads
+    // The hidden views of its derived tables (derived_tables.h), dropped with it.
+    std::vector<std::string> derived;
   };
   explicit StreamEngine(StreamOptions options);
+  sql::SqlStatus start_one(const sql::ViewDef& def, std::shared_ptr<const sql::Plan> select,
+                           bool fresh, std::vector<std::string> derived);
+  sql::SqlStatus drop_one(const std::string& name);
   void work();
   void enqueue_locked(const std::shared_ptr<Entry>& entry);
   std::shared_ptr<View> make_view(const sql::ViewDef& def,

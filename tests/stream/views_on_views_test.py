@@ -114,6 +114,16 @@ VIEWS = {
                           "ON accounts.bal = per_customer.n"),
     "region_vs_big": (4, "SELECT by_region.region, by_region.c, big.customer, big.total "
                          "FROM {by_region} FULL JOIN {big} ON big.n = by_region.c"),
+    # Subqueries in FROM and WITH queries: each derived table runs as a hidden view of its own,
+    # so these are chains of views in one statement.
+    "one_statement": ("late",
+                      "SELECT count(*) AS c, sum(total) AS s, max(total) AS mx, avg(n) AS an "
+                      "FROM (SELECT customer, total, n FROM (SELECT customer, sum(amount) AS "
+                      "total, count(*) AS n FROM orders GROUP BY customer) pc "
+                      "WHERE total > 40) b"),
+    "cte_join": (3, "WITH pc AS (SELECT customer, count(*) AS n FROM orders GROUP BY customer) "
+                    "SELECT pc.customer, pc.n, accounts.region FROM pc JOIN accounts "
+                    "ON accounts.bal = pc.n"),
     # Both arms read one view (one position in its feed, each change down both arms).
     "spread": ("late",
                "SELECT customer, total AS v FROM {per_customer} WHERE total > 40 UNION ALL "
