@@ -442,12 +442,7 @@ class HashJoin final : public Operator {
     out_.partition = batch.partition;
     out_.arm = batch.arm;
     out_.input = side == 0 ? batch.input : static_cast<uint32_t>(index_ + 1);
-    out_.offsets.clear();
-    out_.selection.clear();
-    out_.weights.clear();
-    out_.columns.resize(width_);
-    for (auto& column : out_.columns)
-      column.clear();
+    clear_output();
     const bool outer = join_.left_outer || join_.right_outer;
     const bool ttl = context_.state_ttl_ms > 0;
     const auto& keys = side == 0 ? join_.left_keys : join_.right_keys;
@@ -463,6 +458,11 @@ class HashJoin final : public Operator {
     };
     Row key(keys.size());
     for (uint32_t r : batch.selection) {
+      // A change that meets many rows makes many: pass them on in bounded batches.
+      if (out_.offsets.size() >= kMaxOutputRows) {
+        SQL_CHECK(next_->push(out_, progress));
+        clear_output();
+      }
       const int64_t weight = batch.weight(r);
       const int64_t offset = batch.offsets[r];
       // The row in its place in the combined row, where the key and the condition read it (the
@@ -498,8 +498,13 @@ class HashJoin final : public Operator {
       int64_t matched = 0;
       const int64_t horizon = ttl ? state_->horizon_us() : std::numeric_limits<int64_t>::min();
       std::optional<sql::SqlError> error;
+      // Changes of one key may reach the join in another order than their inputs changed (the
+      // joins before it run on several threads), so a row's count may be negative for a while:
+      // every row counts with its count, whatever its sign (rows at zero stay until the
+      // checkpoint, their match counts kept), and the output is exact once every change of the
+      // step has arrived.
       rows->for_each(other, [&](const std::string& stored, JoinState::Counts& counts) {
-        if (counts.count <= 0 || error) return;
+        if (error) return;
         if (!place(other, stored)) {
           error = corrupt();
           return;
@@ -521,8 +526,8 @@ class HashJoin final : public Operator {
         // last match goes.
         const int64_t before = counts.matched;
         counts.matched += weight;
-        if (before <= 0 && counts.matched > 0) emit_padded(other, -counts.count, offset);
-        if (before > 0 && counts.matched <= 0) emit_padded(other, counts.count, offset);
+        if (before == 0 && counts.matched != 0) emit_padded(other, -counts.count, offset);
+        if (before != 0 && counts.matched == 0) emit_padded(other, counts.count, offset);
       });
       if (error) return *error;
       if (preserved && matched == 0) emit_padded(side, weight, offset);
@@ -572,6 +577,17 @@ class HashJoin final : public Operator {
   }
 
  private:
+  static constexpr size_t kMaxOutputRows = 65536;
+
+  void clear_output() {
+    out_.offsets.clear();
+    out_.selection.clear();
+    out_.weights.clear();
+    out_.columns.resize(width_);
+    for (auto& column : out_.columns)
+      column.clear();
+  }
+
   // Where a side's columns are in the combined row.
   size_t start(int side) const { return side == 0 ? 0 : base_; }
   size_t end(int side) const { return side == 0 ? base_ : width_; }

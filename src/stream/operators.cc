@@ -299,6 +299,14 @@ class RowSink final : public Operator {
     // does the input within the arm (a join's relation).
     if (batch.arm > 0 || batch.input > 0) append_be32(w.key, batch.arm);
     if (batch.input > 0) append_be32(w.key, batch.input);
+    // A join passes the rows one change makes in several batches when they are many: a batch
+    // that starts at the same position as the one before gets a number after the key.
+    if (w.key == last_key_) {
+      append_be32(w.key, ++repeats_);
+    } else {
+      last_key_ = w.key;
+      repeats_ = 0;
+    }
     std::string& chunk = *w.value;
     Row row(batch.columns.size());
     for (uint32_t r : batch.selection) {
@@ -342,6 +350,8 @@ class RowSink final : public Operator {
   OperatorContext& context_;
   sql::TableDef output_;
   std::vector<StateWrite> pending_;
+  std::string last_key_;  // of the last batch, and how many after it started at its position
+  uint32_t repeats_ = 0;
   std::vector<sql::TopicRecord> outputs_;  // this partition's output rows since the checkpoint
   std::vector<std::pair<Row, int64_t>> changes_;  // the same rows for the change feed
 };

@@ -934,7 +934,7 @@ sql::ExplainNode View::explain() {
     std::vector<const Source*> joined(plan_arm_list[a]->joins.size(), nullptr);
     for (const auto& src : sources_) {
       auto place = [&](uint32_t arm, int join) {
-        if (arm != a) return;
+        if (arm != a || src.side != nullptr) return;  // lookup tables: below
         if (join < 0)
           stream = &src;
         else
