@@ -363,7 +363,35 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
     }
     if (!query.table)
       return unsupported("a materialized view without FROM (it needs a source table)");
-    if (plan_has_subqueries(query))
+    // `x IN (SELECT ...)` conjuncts of WHERE whose subquery does not read the row around it
+    // run as joins (the stream engine's); other subqueries in expressions are 0A000.
+    Plan rest = query;
+    std::vector<const Plan*> semi_joins;  // walked after the FROM tables (the first is the view's)
+    if (rest.where) {
+      std::vector<const Expr*> parts;
+      std::function<void(const Expr&)> split = [&](const Expr& e) {
+        if (e.kind == ExprKind::kAnd) {
+          for (const auto& a : e.args)
+            split(a);
+        } else {
+          parts.push_back(&e);
+        }
+      };
+      split(*query.where);
+      rest.where.reset();
+      for (const Expr* part : parts) {
+        if (part->kind == ExprKind::kSubquery && part->index == kInSubquery && !part->negated &&
+            !part->correlated && part->subquery && !has_subquery(part->args[0])) {
+          semi_joins.push_back(part->subquery.get());
+          continue;
+        }
+        if (has_subquery(*part))
+          return unsupported(
+              "a subquery in an expression of a materialized view (other than x IN (SELECT ...) "
+              "in WHERE)");
+      }
+    }
+    if (plan_has_subqueries(rest))
       return unsupported("a subquery in an expression of a materialized view");
     std::vector<const TableDef*> tables = {&*query.table};
     for (const auto& j : query.joins)
@@ -381,6 +409,8 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
       }
       read.push_back(t);
     }
+    for (const Plan* semi_join : semi_joins)
+      SQL_CHECK(walk(*semi_join));
     return Unit{};
   };
   SQL_CHECK(walk(select));

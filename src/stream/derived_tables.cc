@@ -35,10 +35,82 @@ struct Splitter {
     return query.table ? query.table->name : std::string();
   }
 
+  // Whether `e` is `x IN (SELECT ...)` with a subquery that does not read the row around it.
+  static bool is_semi_join(const sql::Expr& e) {
+    return e.kind == sql::ExprKind::kSubquery && e.index == sql::kInSubquery && !e.negated &&
+           !e.correlated && e.subquery && e.args.size() == 1 && !e.subquery->columns.empty();
+  }
+
+  static void conjuncts(const sql::Expr& e, std::vector<sql::Expr>& out) {
+    if (e.kind == sql::ExprKind::kAnd) {
+      for (const auto& a : e.args)
+        conjuncts(a, out);
+      return;
+    }
+    out.push_back(e);
+  }
+
+  // `x IN (SELECT y ...)` in WHERE becomes an inner join with the subquery's distinct values
+  // (SELECT DISTINCT y FROM (SELECT y ...)), which keeps each row once when it matches: the
+  // join is on x = y, so a NULL x matches nothing, as IN answers NULL for it.
+  static void semi_joins_to_joins(sql::Plan& plan) {
+    if (!plan.where || !plan.union_arms.empty() || !plan.table) return;
+    std::vector<sql::Expr> parts, kept;
+    conjuncts(*plan.where, parts);
+    bool any = false;
+    for (auto& part : parts) {
+      if (!is_semi_join(part)) {
+        kept.push_back(std::move(part));
+        continue;
+      }
+      any = true;
+      const sql::Plan& query = *part.subquery;
+      const sql::Type type = query.columns[0].type;
+      sql::TableDef values;
+      values.name = "in";
+      values.columns = {sql::ColumnDef{query.columns[0].name, type}};
+      values.subquery = part.subquery;
+      sql::Plan distinct;
+      distinct.kind = sql::Plan::Kind::kSelect;
+      distinct.columns = {query.columns[0]};
+      distinct.table = std::move(values);
+      distinct.grouped = true;
+      sql::Expr column;
+      column.kind = sql::ExprKind::kColumn;
+      column.type = type;
+      distinct.group_keys = {column};
+      sql::Expr key;
+      key.kind = sql::ExprKind::kGroupRef;
+      key.type = type;
+      distinct.outputs = {key};
+      sql::JoinSpec join;
+      join.table.name = "in";
+      join.table.columns = distinct.table->columns;
+      join.table.subquery = std::make_shared<const sql::Plan>(std::move(distinct));
+      join.alias = "in";
+      join.base = plan.row_width();
+      join.left_keys = {part.args[0]};
+      sql::Expr right = column;
+      right.index = static_cast<int>(join.base);
+      join.right_keys = {right};
+      plan.joins.push_back(std::move(join));
+    }
+    if (!any) return;
+    if (kept.empty()) {
+      plan.where.reset();
+    } else if (kept.size() == 1) {
+      plan.where = std::move(kept.front());
+    } else {
+      plan.where->args = std::move(kept);  // the AND of the rest
+    }
+  }
+
   // `plan` with every derived table (but a Top-N per group's) read from a hidden view.
   std::shared_ptr<const sql::Plan> lower(const std::shared_ptr<const sql::Plan>& plan) {
     sql::Plan copy = *plan;
-    bool changed = false;
+    const size_t joins = copy.joins.size();
+    semi_joins_to_joins(copy);
+    bool changed = copy.joins.size() != joins;
     for (auto& arm : copy.union_arms) {
       auto lowered = lower(arm);
       changed = changed || lowered != arm;
