@@ -425,6 +425,10 @@ class HashJoin final : public Operator {
           std::array<size_t, 2>{timestamp_[0], timestamp_[1] - base_});
     }
     state_ = state;
+    // Columns no later expression reads are neither kept in the state nor passed on (NULL).
+    needed_ = columns_read(arm);
+    needed_.resize(width_, true);
+    if (context_.state_ttl_ms > 0) needed_[timestamp_[0]] = needed_[timestamp_[1]] = true;
     scratch_.resize(width_);
     for (size_t c = 0; c < width_; ++c)
       scratch_[c] = Value::null_of(types_[c]);
@@ -598,10 +602,14 @@ class HashJoin final : public Operator {
       if (!sql::read_value(row, scratch_[c])) return false;
     return row.empty();
   }
-  std::string serialize(int side) const {
+  // The side's row in the scratch row, serialized, with the columns nothing reads set to NULL
+  // first (also in the scratch row: the same row must always serialize alike).
+  std::string serialize(int side) {
     std::string out;
-    for (size_t c = start(side); c < end(side); ++c)
+    for (size_t c = start(side); c < end(side); ++c) {
+      if (!needed_[c] && !scratch_[c].null) scratch_[c] = Value::null_of(types_[c]);
       sql::append_value(out, scratch_[c]);
+    }
     return out;
   }
   static sql::SqlError corrupt() {
@@ -646,6 +654,7 @@ class HashJoin final : public Operator {
   size_t width_;
   std::vector<sql::Type> types_;     // of the combined row up to this join's relation
   std::array<size_t, 2> timestamp_;  // per side, the combined row's _timestamp column
+  std::vector<bool> needed_;         // per combined-row column: whether anything reads it
   std::shared_ptr<JoinState> state_;
   JoinRightInput right_input_;
   Row scratch_;  // the combined row expressions are evaluated over

@@ -1763,7 +1763,7 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context) {
   return p;
 }
 
-std::vector<bool> used_columns(const sql::Plan& select) {
+std::vector<bool> columns_read(const sql::Plan& select) {
   std::set<size_t> used;
   if (select.where) collect_columns(*select.where, used);
   for (const auto& e : select.outputs)
@@ -1777,14 +1777,21 @@ std::vector<bool> used_columns(const sql::Plan& select) {
       for (const auto& e : *list)
         collect_columns(e, used);
   for (const auto& j : select.joins) {
-    for (const auto& e : j.left_keys)
-      collect_columns(e, used);
+    for (const auto* list : {&j.left_keys, &j.right_keys})
+      for (const auto& e : *list)
+        collect_columns(e, used);
     if (j.condition) collect_columns(*j.condition, used);
   }
-  // Only the first input's columns: joined columns come from the joined tables' state.
-  std::vector<bool> out(sql::input_width(*select.table), false);
+  std::vector<bool> out(select.row_width(), false);
   for (size_t c : used)
     if (c < out.size()) out[c] = true;
+  return out;
+}
+
+std::vector<bool> used_columns(const sql::Plan& select) {
+  // Only the first input's columns: joined columns come from the joined tables' state.
+  std::vector<bool> out = columns_read(select);
+  out.resize(sql::input_width(*select.table));
   return out;
 }
 

@@ -220,6 +220,8 @@ Pipeline build_pipeline(const sql::Plan& select, OperatorContext& context);
 // One flag per source column (declared, then metadata): whether any expression of `select`
 // reads it.
 std::vector<bool> used_columns(const sql::Plan& select);
+// The same over the whole combined row of an arm (every input's columns, joined ones too).
+std::vector<bool> columns_read(const sql::Plan& select);
 // The view's current contents (visible columns) from the state store.
 sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
                                                     const StateStore& store,

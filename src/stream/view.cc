@@ -95,8 +95,15 @@ View::View(sql::ViewDef def, std::shared_ptr<const sql::Plan> select, storage::L
     for (size_t j = 0; j < arms[a]->joins.size(); ++j) {
       const sql::TableDef& joined = arms[a]->joins[j].table;
       if (pipeline_.tables[a][j] == nullptr) {  // a hash join's relation
-        add_flowing(joined, arm, static_cast<int>(j),
-                    std::vector<bool>(sql::input_width(joined), true));
+        // A stream's columns no expression reads are not decoded (nor kept in the join's
+        // state); a keyed table's and a view's rows are kept whole (add_flowing).
+        const std::vector<bool> read = columns_read(*arms[a]);
+        const size_t base = arms[a]->joins[j].base;
+        std::vector<bool> relation(
+            read.begin() + static_cast<std::ptrdiff_t>(base),
+            read.begin() + static_cast<std::ptrdiff_t>(base + sql::input_width(joined)));
+        if (def_.state_ttl_ms > 0) relation[joined.columns.size() + 3] = true;
+        add_flowing(joined, arm, static_cast<int>(j), std::move(relation));
         continue;
       }
       Source table;
