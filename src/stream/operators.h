@@ -237,7 +237,9 @@ sql::SqlResult<std::vector<sql::Row>> read_contents(const sql::Plan& select,
 // retracting sources holds the row (without GROUP BY), 't' sort key serialized row -> a Top-N
 // view's row and count, 'e' -> where the output topic's partitions ended at the last
 // checkpoint (be64 each), 'K' arm/join primary key -> the latest row of a hash join's relation
-// that has a primary key, 'J' arm/join ... -> a hash join's rows (join.cc), and the change
+// that has a primary key, 'J' arm/join ... -> a hash join's rows (join.cc), 'n' partition
+// length, partition key, sort key, row -> a Top-N per group row and count (top_per_group.cc),
+// 'x' row -> an INTERSECT/EXCEPT row's counts in both arms (set_ops.cc), and the change
 // feed's 'F', 'f', 'q', 'g' (change_feed.h). Group states
 // over retracting input hold a row count and per aggregate a count, an integer sum and counted
 // input values (serialize_group).
