@@ -24,23 +24,24 @@ one: no change lost or counted twice. The seed also picks the server's stream wo
 cache and checkpoint interval. string_agg over the table is 0A000. The bounded SELECT of acct
 itself must equal the test's model of the table.
 """
-import collections
 import decimal
 import json
 import os
 import random
-import signal
 import sys
 import time
 
-import psycopg
-from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, TopicPartition
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import eddy_pg  # noqa: E402
+import view_checks  # noqa: E402
+from view_checks import (apply_change, check, check_keyed_table, check_rows,  # noqa: E402
+                         connect, exact_row, expect_error, partition_of, produce_all, query,
+                         restarts_and_kills, run_main, server_options, upsert_rows)
 
 D = decimal.Decimal
-CATCH_UP_S = 60
 KEYS = 40        # live ids are 0..KEYS-1; ids up to KEYS+9 are only ever deleted
 PARTITIONS = 2
 REGIONS = ["north", "south", "east", None]
@@ -112,24 +113,6 @@ TOPICS = {"by_region_out": ("by_region", "group"), "crowded_out": ("crowded", "g
           "top_bal_out": ("top_bal", "row"), "acct_left_out": ("acct_left", "row")}
 
 
-class Mismatch(AssertionError):
-    pass
-
-
-def check(cond, message):
-    if not cond:
-        raise Mismatch(message)
-
-
-def partition_of(key_id):
-    """The partition INSERT writes the key to (FNV-1a of its JSON key, docs/sql.md); Kafka
-    records of the key go there too so that one key stays in one partition."""
-    h = 2166136261
-    for c in f'{{"id":{key_id}}}'.encode():
-        h = ((h ^ c) * 16777619) & 0xFFFFFFFF
-    return h % PARTITIONS
-
-
 class Model:
     """What acct holds now (id -> row) and how many rows ev has."""
 
@@ -171,34 +154,6 @@ def kafka_key(key_id, rng):
     return rng.choice([f'{{"id": {key_id}}}', f'{{"id":{key_id}}}', str(key_id)]).encode()
 
 
-def producer(server):
-    # One request in flight per connection, so a key's records land in the order produced.
-    return Producer({"bootstrap.servers": server.bootstrap, "acks": "all", "linger.ms": 5,
-                     "max.in.flight.requests.per.connection": 1, "log_level": 2})
-
-
-def produce_all(server, records):
-    """Produces (topic, partition or None, key, value) in order; returns once all are acked."""
-    errors = []
-
-    def delivered(err, _msg):
-        if err is not None:
-            errors.append(err)
-
-    p = producer(server)
-    for topic, partition, key, value in records:
-        kwargs = {} if partition is None else {"partition": partition}
-        while True:
-            try:
-                p.produce(topic, key=key, value=value, on_delivery=delivered, **kwargs)
-                break
-            except BufferError:
-                p.poll(0.05)
-        p.poll(0)
-    check(p.flush(60) == 0, "producer did not deliver everything")
-    check(not errors, f"produce failed: {errors[:3]}")
-
-
 def kafka_changes(model, count):
     """Random acct changes (applied to the model) and ev appends, as records to produce."""
     rng = model.rng
@@ -223,24 +178,21 @@ def kafka_changes(model, count):
             row = model.acct[key_id]  # the same row again
         else:
             row = None  # a delete
+        apply_change(model.acct, key_id, row)
         if row is None:
-            model.acct.pop(key_id, None)
-            records.append(("acct", partition_of(key_id), kafka_key(key_id, rng), None))
+            records.append(("acct", partition_of(key_id, PARTITIONS), kafka_key(key_id, rng),
+                            None))
         else:
-            model.acct[key_id] = row
             key = None if rng.random() < 0.1 else kafka_key(key_id, rng)
-            records.append(("acct", partition_of(key_id), key, row_json(row, rng).encode()))
+            records.append(("acct", partition_of(key_id, PARTITIONS), key,
+                            row_json(row, rng).encode()))
     return records
 
 
 def sql_upserts(server, model, count):
     """One INSERT of `count` rows (a key may come twice: the later row wins)."""
     rows = [model.random_row(model.rng.randrange(KEYS)) for _ in range(count)]
-    placeholders = ", ".join(["(%s, %s, %s, %s, %s)"] * len(rows))
-    with psycopg.connect(server.dsn(), autocommit=True) as conn:
-        conn.execute(f"INSERT INTO acct VALUES {placeholders}", [v for r in rows for v in r])
-    for row in rows:
-        model.acct[row[0]] = row
+    upsert_rows(server, "acct", model.acct, rows)
 
 
 def change(server, model, count):
@@ -250,39 +202,10 @@ def change(server, model, count):
 
 
 def wait_caught_up(server, what, views=VIEWS):
-    """Until every view has checkpointed everything produced so far (lag 0)."""
-    deadline = time.monotonic() + CATCH_UP_S
-    last = None
-    with psycopg.connect(server.dsn(), autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            last = conn.execute("SHOW MATERIALIZED VIEWS").fetchall()
-            check(all(v[2] == "running" for v in last), f"{what}: a view failed: {last}")
-            if len(last) == len(views) and all(v[5] == 0 for v in last):
-                return
-    raise Mismatch(f"{what}: views did not catch up within {CATCH_UP_S} s: {last}")
-
-
-def sort_key(row):
-    return tuple((v is not None, str(type(v)), v if v is not None else 0) for v in row)
-
-
-def multiset_diff(actual, expected):
-    a, e = collections.Counter(actual), collections.Counter(expected)
-    return sorted((a - e).elements(), key=sort_key), sorted((e - a).elements(), key=sort_key)
-
-
-def check_rows(what, actual, expected, names=("the view", "the bounded SELECT")):
-    extra, missing = multiset_diff(actual, expected)
-    width = max(len(n) for n in names)
-    check(not extra and not missing,
-          f"{what}: {len(actual)} rows in {names[0]}, {len(expected)} in {names[1]}\n"
-          f"  only in {names[0]:{width}}: {extra[:12]}\n"
-          f"  only in {names[1]:{width}}: {missing[:12]}")
-
-
-def query(conn, sql):
-    cur = conn.execute(sql)
-    return [d.name for d in cur.description], [tuple(r) for r in cur.fetchall()]
+    """Until every view has checkpointed everything produced so far (lag 0): no view reads
+    another, so one poll that finds as many views as `views` at lag 0 is enough; polled back to
+    back."""
+    view_checks.wait_caught_up(server, what, views, two_polls=False, by_name=False, pause_s=0)
 
 
 def read_topic(server, topic):
@@ -348,22 +271,23 @@ def rebuild(topic, kind, records, columns):
 
 
 def verify(server, model, what, views=VIEWS):
-    with psycopg.connect(server.dsn(), autocommit=True) as conn:
-        _, acct = query(conn, "SELECT * FROM acct")
-        check_rows(f"{what}: bounded SELECT of acct vs the model", acct, list(model.acct.values()),
-                   ("the table", "the model"))
-        placed = query(conn, "SELECT id, _partition FROM acct")[1]
-        check(all(p == partition_of(i) for i, p in placed),
-              f"{what}: INSERT put keys elsewhere than the test's partitioner: {placed}")
-        ev = query(conn, "SELECT count(*) FROM ev")[1][0][0]
+    """Views compared with their bounded SELECTs value for value; the table with the model and
+    the output topics with the views as Python compares them (JSON numbers lose a numeric's
+    scale); a failing query is psycopg's error."""
+    with connect(server) as conn:
+        check_keyed_table(conn, what, "acct", "*", model.acct, PARTITIONS, key=None,
+                          mismatch=False)
+        ev = query(conn, "SELECT count(*) FROM ev", mismatch=False)[1][0][0]
         check(ev == model.ev_rows, f"{what}: ev has {ev} rows, produced {model.ev_rows}")
         contents = {}
         for name in views:
             select = VIEWS[name][1]
-            columns, actual = query(conn, f"SELECT * FROM {name}")
-            expected_columns, expected = query(conn, select)
+            columns, actual = query(conn, f"SELECT * FROM {name}", mismatch=False)
+            expected_columns, expected = query(conn, select, mismatch=False)
             check(columns == expected_columns, f"{what}: {name} columns {columns}")
-            check_rows(f"{what}: view {name} vs its bounded SELECT [{select}]", actual, expected)
+            # Value for value: numerics with their digits and scale, types as sent.
+            check_rows(f"{what}: view {name} vs its bounded SELECT [{select}]", actual, expected,
+                       ("the view", "the bounded SELECT"), key=exact_row)
             contents[name] = (columns, actual)
     for topic, (view, kind) in TOPICS.items():
         if view not in views:
@@ -372,11 +296,11 @@ def verify(server, model, what, views=VIEWS):
         rebuilt = rebuild(topic, kind, read_topic(server, topic), columns)
         wanted = rows if kind == "group" else list(set(rows))
         check_rows(f"{what}: output topic {topic} rebuilt vs view {view}", rebuilt, wanted,
-                   (f"the topic {topic}", f"the view {view}"))
+                   (f"the topic {topic}", f"the view {view}"), key=None)
 
 
 def create(server):
-    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+    with connect(server) as conn:
         conn.execute("CREATE TABLE acct (id int PRIMARY KEY, region text, bal numeric(10,2), "
                      f"n int, flag boolean) WITH (partitions = {PARTITIONS})")
         conn.execute("CREATE TABLE ev (id int, region text, amt numeric(10,2)) "
@@ -384,42 +308,17 @@ def create(server):
 
 
 def create_views(server, names):
-    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+    with connect(server) as conn:
         for name in names:
             options, select = VIEWS[name]
             conn.execute(f"CREATE MATERIALIZED VIEW {name} {options} AS {select}")
 
 
 def check_string_agg_refused(server):
-    with psycopg.connect(server.dsn(), autocommit=True) as conn:
-        try:
-            conn.execute("CREATE MATERIALIZED VIEW names AS SELECT region, "
-                         "string_agg(CAST(id AS text), ',') AS ids FROM acct GROUP BY region")
-        except psycopg.Error as e:
-            check(e.sqlstate == "0A000", f"string_agg over acct: {e.sqlstate} {e}")
-        else:
-            raise Mismatch("string_agg over a table with a primary key was accepted")
-
-
-def server_options(rng):
-    """Per seed: how many stream workers (more than the partitions: decode slices and sharded
-    aggregate merges), how much aggregate state stays in memory (little: the rest, with the
-    values min/max/DISTINCT keep per group, is read back from RocksDB) and how often views
-    checkpoint (often: more output-topic appends for a SIGKILL to fall between)."""
-    return ["--stream-workers", str(rng.choice([1, 2, 4])),
-            "--state-cache-bytes", str(rng.choice([64 << 10, 64 << 20])),
-            "--view-checkpoint-interval-ms", str(rng.choice([5, 20, 100]))]
-
-
-def crash(server, model, what, sizes):
-    """SIGKILL right after each batch is acknowledged (the later ones while the views still
-    recover from the kill before), then a restart; the views must end up exact."""
-    for size in sizes:
-        produce_all(server, kafka_changes(model, size))
-        server.stop(signal.SIGKILL)
-        server.start()
-    wait_caught_up(server, what)
-    verify(server, model, what)
+    with connect(server) as conn:
+        expect_error(conn, "CREATE MATERIALIZED VIEW names AS SELECT region, "
+                     "string_agg(CAST(id AS text), ',') AS ids FROM acct GROUP BY region",
+                     "0A000", "string_agg over a table with a primary key")
 
 
 def run(binary, seed):
@@ -427,53 +326,35 @@ def run(binary, seed):
     options = server_options(model.rng)
     print(f"server options: {' '.join(options)}", flush=True)
     started = time.monotonic()
+
+    def quiescent(what, views=VIEWS):
+        wait_caught_up(server, what, views)
+        verify(server, model, what, views)
+
     with eddy_pg.Server(binary, extra_args=options) as server:
         server.start()
         create(server)
         check_string_agg_refused(server)
         create_views(server, EARLY)
-        wait_caught_up(server, "over empty tables", EARLY)
-        verify(server, model, "over empty tables", EARLY)
+        quiescent("over empty tables", EARLY)
         change(server, model, 60)  # data the other views find when they start
         create_views(server, [name for name in VIEWS if name not in EARLY])
-        wait_caught_up(server, "initial")
-        verify(server, model, "initial")
+        quiescent("initial")
         for round_no in range(1, 6):
             change(server, model, model.rng.randint(10, 80))
-            wait_caught_up(server, f"round {round_no}")
-            verify(server, model, f"round {round_no}")
+            quiescent(f"round {round_no}")
 
-        server.stop()
-        server.start()
-        wait_caught_up(server, "clean restart")
-        verify(server, model, "after a clean restart")
+        # SIGKILLs right after batches of Kafka changes: 6000, then 3000, 500 and 2000.
+        restarts_and_kills(server, quiescent,
+                           change=lambda count: change(server, model, count),
+                           burst=lambda count: produce_all(server, kafka_changes(model, count)),
+                           round_size=50, bursts=[6000, 3000, 500, 2000])
         change(server, model, 50)
-        wait_caught_up(server, "round after the clean restart")
-        verify(server, model, "round after the clean restart")
-
-        crash(server, model, "after SIGKILL", [6000])
-        change(server, model, 50)
-        wait_caught_up(server, "round after SIGKILL")
-        verify(server, model, "round after SIGKILL")
-        crash(server, model, "after SIGKILLs during recovery", [3000, 500, 2000])
-        change(server, model, 50)
-        wait_caught_up(server, "last round")
-        verify(server, model, "last round")
+        quiescent("last round")
         server.stop()
     print(f"ok: seed {seed}, {len(model.acct)} live keys, {model.ev_rows} ev rows, "
           f"{time.monotonic() - started:.1f} s")
 
 
-def main():
-    binary = sys.argv[1]
-    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    print(f"seed {seed}", flush=True)
-    try:
-        run(binary, seed)
-    except Mismatch as e:
-        print(f"FAIL (seed {seed}): {e}", file=sys.stderr)
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    main()
+    run_main(run, default_seed=1, catch_all=False)

@@ -50,23 +50,20 @@ workers (4 for odd seeds, the default 1 among them), the state cache (small: joi
 back from RocksDB) and the checkpoint interval.
 """
 import collections
-import decimal
 import json
 import os
 import random
-import signal
-import string
 import sys
 import time
 
-import psycopg
-from confluent_kafka import Producer
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import eddy_pg  # noqa: E402
+from view_checks import (ViewGraph, apply_change, check, check_keyed_table,  # noqa: E402
+                         connect, expect_error, insert_rows, partition_of, produce_all, query,
+                         random_keyed_changes, restarts_and_kills, run_main, server_options,
+                         show_views, upsert_rows, wait_caught_up)
 
-D = decimal.Decimal
-CATCH_UP_S = 60
 PARTITIONS = {"person": 2, "auction": 2, "bid": 1, "acct": 2}
 PEOPLE = 120          # person ids 0..PEOPLE-1 (ids repeat: a stream has no key)
 SELLERS = 140         # auction sellers 0..SELLERS-1: some never are a person
@@ -206,44 +203,12 @@ VIEWS = {
 ROUNDS = 6
 
 
-class Mismatch(AssertionError):
-    pass
-
-
-def check(cond, message):
-    if not cond:
-        raise Mismatch(message)
-
-
-# ---------------------------------------------------------------------------------------------
-# The view graph.
-
-def upstreams(name):
-    return [field for _, field, _, _ in string.Formatter().parse(VIEWS[name][1]) if field]
-
-
-def in_dependency_order(names):
-    return [name for name in VIEWS if name in names]
-
-
-def own_select(name):
-    return VIEWS[name][1].format(**{u: u for u in upstreams(name)})
-
-
-def inlined_select(name):
-    return VIEWS[name][1].format(**{u: f"({inlined_select(u)})" for u in upstreams(name)})
+# (v's SELECT, inlined) replaces {v} in the inlined SELECT (`AS alias` follows it).
+GRAPH = ViewGraph(VIEWS, inline="({select})")
 
 
 # ---------------------------------------------------------------------------------------------
 # The model of the base tables and the changes.
-
-def partition_of(key_id):
-    """The partition INSERT writes an acct key to: FNV-1a of its JSON key (docs/sql.md)."""
-    h = 0x811C9DC5
-    for byte in f'{{"id":{key_id}}}'.encode():
-        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return h % PARTITIONS["acct"]
-
 
 def maybe_null(rng, value, p=0.03):
     return None if rng.random() < p else value
@@ -316,35 +281,19 @@ def acct_record(key_id, row, rng):
         value = json.dumps({"id": row[0], "region": row[1], "bal": row[2]}).encode()
         if rng.random() < 0.1:
             key = None
-    return ("acct", partition_of(key_id), key, value)
-
-
-def apply_acct(model, key_id, row):
-    if row is None:
-        model.acct.pop(key_id, None)
-    else:
-        model.acct[key_id] = row
+    return ("acct", partition_of(key_id, PARTITIONS["acct"]), key, value)
 
 
 def random_acct_changes(model, count):
     """New keys, updates (another region: the join column; another balance), the same row
     again, tombstones of live and of never-live keys; applied to the model."""
-    rng, records = model.rng, []
-    for _ in range(count):
-        key_id = rng.randrange(KEYS + 10 if rng.random() < 0.08 else KEYS)
-        what = rng.random()
-        if key_id >= KEYS or (key_id in model.acct and what < 0.2):
-            row = None
-        elif key_id in model.acct and what < 0.3:
-            row = model.acct[key_id]
-        elif key_id in model.acct and what < 0.6:
-            old = model.acct[key_id]  # moved to another region, same balance
-            row = (key_id, rng.choice([s for s in STATES if s != old[1]]), old[2])
-        else:
-            row = model.random_account(key_id)
-        apply_acct(model, key_id, row)
-        records.append(acct_record(key_id, row, rng))
-    return records
+    rng = model.rng
+
+    def moved(old):  # to another region, the same balance
+        return (old[0], rng.choice([s for s in STATES if s != old[1]]), old[2])
+
+    return random_keyed_changes(rng, model.acct, count, KEYS, model.random_account,
+                                lambda key_id, row: acct_record(key_id, row, rng), moved)
 
 
 def targeted_acct_changes(model, seller_counts):
@@ -354,14 +303,14 @@ def targeted_acct_changes(model, seller_counts):
     live = sorted(model.acct)
     if live:
         top = max(live, key=lambda k: (seller_counts[k], k))
-        apply_acct(model, top, None)
+        apply_change(model.acct, top, None)
         records.append(acct_record(top, None, rng))
     live = sorted(model.acct)
     if live:
         key_id = rng.choice(live)
         old = model.acct[key_id]
         row = (key_id, rng.choice([s for s in STATES if s != old[1]]), rng.randint(41, 100))
-        apply_acct(model, key_id, row)
+        apply_change(model.acct, key_id, row)
         records.append(acct_record(key_id, row, rng))
     missing = KEYS + rng.randrange(10)
     records.append(acct_record(missing, None, rng))
@@ -371,51 +320,10 @@ def targeted_acct_changes(model, seller_counts):
 # ---------------------------------------------------------------------------------------------
 # Talking to the server.
 
-def connect(server):
-    return psycopg.connect(server.dsn(), autocommit=True)
-
-
-def produce_all(server, records):
-    """Produces (topic, partition, key, value) in order, one request in flight; returns once
-    every record is acknowledged."""
-    errors = []
-
-    def delivered(err, _msg):
-        if err is not None:
-            errors.append(err)
-
-    producer = Producer({"bootstrap.servers": server.bootstrap, "acks": "all",
-                         "linger.ms": 5, "max.in.flight.requests.per.connection": 1,
-                         "log_level": 2})
-    for topic, partition, key, value in records:
-        while True:
-            try:
-                producer.produce(topic, key=key, value=value, partition=partition,
-                                 on_delivery=delivered)
-                break
-            except BufferError:
-                producer.poll(0.05)
-        producer.poll(0)
-    check(producer.flush(60) == 0, "the producer did not deliver everything")
-    check(not errors, f"produce failed: {errors[:3]}")
-
-
-def insert_rows(server, table, rows):
-    if not rows:
-        return
-    width = len(rows[0])
-    one = "(" + ", ".join(["%s"] * width) + ")"
-    with connect(server) as conn:
-        conn.execute(f"INSERT INTO {table} VALUES " + ", ".join([one] * len(rows)),
-                     [v for r in rows for v in r])
-
-
 def insert_accts(server, model, count):
     """One INSERT (upserts) of `count` distinct keys."""
     rows = [model.random_account(k) for k in model.rng.sample(range(KEYS), count)]
-    insert_rows(server, "acct", rows)
-    for row in rows:
-        apply_acct(model, row[0], row)
+    upsert_rows(server, "acct", model.acct, rows)
 
 
 class Producing:
@@ -466,70 +374,9 @@ def interleave(rng, streams, accts):
     return [next(sources[t]) for t in tags]
 
 
-def show_views(conn):
-    return conn.execute("SHOW MATERIALIZED VIEWS").fetchall()
-
-
-def wait_caught_up(server, what, live):
-    """Until exactly the `live` views run with lag 0 and nothing moves over two polls in a row
-    (the statuses are read one view after another: one poll may see a reader before its
-    upstream's last checkpoint)."""
-    deadline = time.monotonic() + CATCH_UP_S
-    last, previous = None, None
-    with connect(server) as conn:
-        while time.monotonic() < deadline:
-            last = show_views(conn)
-            check(all(v[2] == "running" for v in last), f"{what}: a view failed: {last}")
-            settled = (sorted(v[0] for v in last) == sorted(live) and
-                       all(v[5] == 0 for v in last))
-            if settled and last == previous:
-                return
-            previous = last if settled else None
-            time.sleep(0.02)  # a polling interval, not a synchronization
-    raise Mismatch(f"{what}: views did not catch up within {CATCH_UP_S} s: {last}")
-
-
-def exact(value):
-    """A value compared exactly: its type and, for a Decimal, its digits and scale."""
-    return (type(value).__name__, str(value) if isinstance(value, D) else value)
-
-
-def exact_row(row):
-    return tuple(exact(v) for v in row)
-
-
-def query(conn, sql):
-    try:
-        cur = conn.execute(sql)
-        return [d.name for d in cur.description], [tuple(r) for r in cur.fetchall()]
-    except psycopg.Error as e:
-        raise Mismatch(f"[{sql}] failed: {e.sqlstate} {e}") from e
-
-
-def sort_key(row):
-    return tuple((v is not None, str(type(v)), v if v is not None else 0) for v in row)
-
-
-def check_rows(what, seed, actual, expected, names):
-    a = collections.Counter(exact_row(r) for r in actual)
-    e = collections.Counter(exact_row(r) for r in expected)
-    if a == e:
-        return
-    only_a = sorted((a - e).elements(), key=str)
-    only_e = sorted((e - a).elements(), key=str)
-    raise Mismatch(
-        f"{what} (seed {seed}): {len(actual)} rows in {names[0]}, {len(expected)} in {names[1]}\n"
-        f"  only in {names[0]} ({len(only_a)}): {only_a[:20]}\n"
-        f"  only in {names[1]} ({len(only_e)}): {only_e[:20]}")
-
-
 def verify_bases(conn, model, what, seed):
-    _, acct = query(conn, "SELECT id, region, bal FROM acct")
-    check_rows(f"{what}: bounded SELECT of acct vs the model", seed, acct,
-               list(model.acct.values()), ("the table", "the model"))
-    placed = query(conn, "SELECT id, _partition FROM acct")[1]
-    check(all(p == partition_of(i) for i, p in placed),
-          f"{what}: INSERT placed acct keys elsewhere than partition_of: {placed}")
+    check_keyed_table(conn, what, "acct", "id, region, bal", model.acct, PARTITIONS["acct"],
+                      seed=seed)
     for table in ("person", "auction", "bid"):
         _, [(count,)] = query(conn, f"SELECT count(*) FROM {table}")
         check(count == model.counts[table],
@@ -537,40 +384,10 @@ def verify_bases(conn, model, what, seed):
 
 
 def verify(server, model, what, live, seed):
-    rows_total = 0
+    """Returns how many rows the live views hold."""
     with connect(server) as conn:
         verify_bases(conn, model, what, seed)
-        for name in in_dependency_order(live):
-            columns, rows = query(conn, f"SELECT * FROM {name}")
-            own_columns, own = query(conn, own_select(name))
-            check(columns == own_columns, f"{what}: {name} has columns {columns}, its SELECT "
-                  f"{own_columns}")
-            check_rows(f"{what}: view {name} vs its SELECT [{own_select(name)}]", seed, rows, own,
-                       (f"view {name}", "the bounded SELECT"))
-            if upstreams(name):
-                inl_columns, inlined = query(conn, inlined_select(name))
-                check(columns == inl_columns, f"{what}: {name} inlined columns {inl_columns}")
-                check_rows(f"{what}: view {name} vs its SELECT inlined down to the tables "
-                           f"[{inlined_select(name)}]", seed, rows, inlined,
-                           (f"view {name}", "the SELECT over the base tables"))
-            rows_total += len(rows)
-    return rows_total
-
-
-def create_views(server, names):
-    with connect(server) as conn:
-        for name in in_dependency_order(names):
-            conn.execute(f"CREATE MATERIALIZED VIEW {name} AS {own_select(name)}")
-
-
-def expect_error(conn, sql, sqlstate, what):
-    try:
-        conn.execute(sql)
-    except psycopg.Error as e:
-        check(e.sqlstate == sqlstate, f"{what}: [{sql}] answered {e.sqlstate} ({e}), "
-              f"not {sqlstate}")
-    else:
-        raise Mismatch(f"{what}: [{sql}] was accepted; expected {sqlstate}")
+        return GRAPH.check_views(conn, what, live, seed, "the bounded SELECT")
 
 
 def check_refused(server, live):
@@ -593,22 +410,17 @@ def check_refused(server, live):
             expect_error(conn, f"SELECT * FROM {name}", "42P01", f"reading refused {name}")
 
 
-def server_options(rng, seed):
-    """Per seed: stream workers (4 for odd seeds, the default among them: source partitions
-    are pumped in parallel, so the changes of one key reach the joins from several threads at
-    once), state kept in memory (little: join state is read back from RocksDB) and the
-    checkpoint interval."""
-    workers = 4 if seed % 2 else rng.choice([1, 2])
-    return ["--stream-workers", str(workers),
-            "--state-cache-bytes", str(rng.choice([64 << 10, 64 << 20])),
-            "--view-checkpoint-interval-ms", str(rng.choice([5, 20, 100]))]
+def workers(rng, seed):
+    """Stream workers: 4 for odd seeds, the default among them (source partitions are pumped in
+    parallel, so the changes of one key reach the joins from several threads at once)."""
+    return 4 if seed % 2 else rng.choice([1, 2])
 
 
 def run(binary, seed):
     rng = random.Random(seed)
     model = Model(rng)
     producing = Producing(model)
-    options = server_options(rng, seed)
+    options = server_options(rng, workers(rng, seed))
     print(f"server options: {' '.join(options)}", flush=True)
     started = time.monotonic()
     live = []
@@ -632,47 +444,13 @@ def run(binary, seed):
             # Before any stream row, never changed: cat_auctions' lookup sees all of it.
             conn.execute("INSERT INTO category VALUES (0, 'art'), (1, 'books'), (2, 'cars'), "
                          "(3, 'dolls')")
-        early = [n for n, (when, _) in VIEWS.items() if when == "early"]
-        create_views(server, early)
-        live += early
-        check_refused(server, live)
-        quiescent("over empty tables")
-        producing.round(server, 400)
-        quiescent("early views over the first data")
-        late = [n for n, (when, _) in VIEWS.items() if when == "late"]
-        create_views(server, late)
-        live += late
-        quiescent("late views created over data")
-
-        for round_no in range(1, ROUNDS + 1):
-            new = [n for n, (when, _) in VIEWS.items() if when == round_no]
-            if new:
-                create_views(server, new)  # while the upstreams' feeds move
-                live += new
-            producing.round(server, rng.randint(30, 150))
-            quiescent(f"round {round_no}")
-        check(sorted(live) == sorted(VIEWS), f"not every view was created: {live}")
-
-        server.stop()
-        server.start()
-        quiescent("after a clean restart")
-        producing.round(server, 80)
-        quiescent("round after the clean restart")
-
-        producing.burst(server, 2500)
-        server.stop(signal.SIGKILL)
-        server.start()
-        quiescent("after SIGKILL right after a batch")
-        producing.round(server, 80)
-        quiescent("round after SIGKILL")
-
-        producing.burst(server, 600)
-        server.stop(signal.SIGKILL)
-        server.start()
-        producing.burst(server, 300)
-        server.stop(signal.SIGKILL)  # while the views recover from the kill before
-        server.start()
-        quiescent("after SIGKILLs during recovery")
+        GRAPH.create_in_rounds(server, live, quiescent, refused=check_refused,
+                               change=lambda size: producing.round(server, size),
+                               first=400, rounds=ROUNDS, size=lambda: rng.randint(30, 150))
+        restarts_and_kills(server, quiescent,
+                           change=lambda size: producing.round(server, size),
+                           burst=lambda size: producing.burst(server, size),
+                           round_size=80, bursts=[2500, 600, 300])
         producing.round(server, 80)
         quiescent("last round")
         server.stop()
@@ -681,19 +459,5 @@ def run(binary, seed):
           f"{len(VIEWS)} views holding {rows[0]} rows, {time.monotonic() - started:.1f} s")
 
 
-def main():
-    binary = sys.argv[1]
-    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 1
-    print(f"seed {seed}", flush=True)
-    try:
-        run(binary, seed)
-    except Mismatch as e:
-        print(f"FAIL (seed {seed}): {e}", file=sys.stderr)
-        sys.exit(1)
-    except Exception as e:  # the server's log tail is printed by eddy_pg.Server
-        print(f"FAIL (seed {seed}): {type(e).__name__}: {e}", file=sys.stderr)
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    main()
+    run_main(run, default_seed=1)

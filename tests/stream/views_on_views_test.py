@@ -39,19 +39,18 @@ import decimal
 import json
 import os
 import random
-import signal
-import string
 import sys
 import time
 
-import psycopg
-from confluent_kafka import Producer
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "sql"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import eddy_pg  # noqa: E402
+from view_checks import (ViewGraph, apply_change, check, check_keyed_table,  # noqa: E402
+                         connect, expect_error, insert_rows, partition_of, produce_all, query,
+                         random_keyed_changes, restarts_and_kills, run_main, server_options,
+                         show_views, upsert_rows, wait_caught_up)
 
 D = decimal.Decimal
-CATCH_UP_S = 60
 PARTITIONS = 2
 CUSTOMERS = [f"cust{i:02d}" for i in range(12)]
 REGIONS = ["north", "south", "east", "west", None]
@@ -124,6 +123,13 @@ VIEWS = {
     "cte_join": (3, "WITH pc AS (SELECT customer, count(*) AS n FROM orders GROUP BY customer) "
                     "SELECT pc.customer, pc.n, accounts.region FROM pc JOIN accounts "
                     "ON accounts.bal = pc.n"),
+    # x IN (SELECT ...) in WHERE: a join with the subquery's distinct values (here an aggregate
+    # over the stream, and a view), so rows come and go as the subquery's answer changes.
+    "busy_orders": ("late", "SELECT id, customer, amount FROM orders WHERE amount > 30 AND "
+                            "customer IN (SELECT customer FROM orders GROUP BY customer "
+                            "HAVING count(*) > 150)"),
+    "rich_accounts": (2, "SELECT id, region, bal FROM accounts WHERE region IN "
+                         "(SELECT region FROM {rich_regions})"),
     # Both arms read one view (one position in its feed, each change down both arms).
     "spread": ("late",
                "SELECT customer, total AS v FROM {per_customer} WHERE total > 40 UNION ALL "
@@ -132,57 +138,12 @@ VIEWS = {
 ROUNDS = 7
 
 
-class Mismatch(AssertionError):
-    pass
-
-
-def check(cond, message):
-    if not cond:
-        raise Mismatch(message)
-
-
-# ---------------------------------------------------------------------------------------------
-# The view graph: upstreams, readers, SQL text.
-
-def upstreams(name):
-    return [field for _, field, _, _ in string.Formatter().parse(VIEWS[name][1]) if field]
-
-
-def readers_closure(name):
-    """Every view that reads `name`, directly or through others."""
-    out, todo = set(), [name]
-    while todo:
-        current = todo.pop()
-        for other in VIEWS:
-            if current in upstreams(other) and other not in out:
-                out.add(other)
-                todo.append(other)
-    return out
-
-
-def in_dependency_order(names):
-    """`names` with every view after its upstreams (VIEWS lists them so)."""
-    return [name for name in VIEWS if name in names]
-
-
-def own_select(name):
-    return VIEWS[name][1].format(**{u: u for u in upstreams(name)})
-
-
-def inlined_select(name):
-    return VIEWS[name][1].format(**{u: f"({inlined_select(u)}) AS {u}" for u in upstreams(name)})
+# (v's SELECT, inlined) AS v replaces {v} in the inlined SELECT.
+GRAPH = ViewGraph(VIEWS, inline="({select}) AS {name}")
 
 
 # ---------------------------------------------------------------------------------------------
 # The model of the base tables and the changes.
-
-def partition_of(key_id):
-    """The partition INSERT writes a key to: FNV-1a of its JSON key (docs/sql.md)."""
-    h = 0x811C9DC5
-    for byte in f'{{"id":{key_id}}}'.encode():
-        h = ((h ^ byte) * 0x01000193) & 0xFFFFFFFF
-    return h % PARTITIONS
-
 
 def numeric_text(value, rng):
     """A numeric as a producer may write it: `12`, `12.5` or `12.50` for the same value."""
@@ -239,7 +200,7 @@ def account_record(key_id, row, rng):
     value = None
     if row is not None:
         value = json.dumps({"id": row[0], "region": row[1], "bal": row[2]}).encode()
-    return ("accounts", partition_of(key_id), key, value)
+    return ("accounts", partition_of(key_id, PARTITIONS), key, value)
 
 
 def random_orders(model, count):
@@ -268,26 +229,8 @@ def threshold_orders(model):
 def random_account_changes(model, count):
     """Upserts (new keys, moves to another region, new balances, the same row again) and
     tombstones of live and of never-live keys; applied to the model."""
-    rng, records = model.rng, []
-    for _ in range(count):
-        key_id = rng.randrange(KEYS + 10 if rng.random() < 0.08 else KEYS)
-        what = rng.random()
-        if key_id >= KEYS or (key_id in model.accounts and what < 0.2):
-            row = None
-        elif key_id in model.accounts and what < 0.3:
-            row = model.accounts[key_id]
-        else:
-            row = model.random_account(key_id)
-        apply_account(model, key_id, row)
-        records.append(account_record(key_id, row, rng))
-    return records
-
-
-def apply_account(model, key_id, row):
-    if row is None:
-        model.accounts.pop(key_id, None)
-    else:
-        model.accounts[key_id] = row
+    return random_keyed_changes(model.rng, model.accounts, count, KEYS, model.random_account,
+                                lambda key_id, row: account_record(key_id, row, model.rng))
 
 
 def targeted_account_changes(model):
@@ -303,12 +246,12 @@ def targeted_account_changes(model):
         top = max(by_region[rng.choice(regions)], key=lambda r: r[2])
         low = min(by_region[rng.choice(regions)], key=lambda r: r[2])
         for key_id in sorted({top[0], low[0]}):
-            apply_account(model, key_id, None)
+            apply_change(model.accounts, key_id, None)
             records.append(account_record(key_id, None, rng))
     if rng.random() < 0.5:
         region = rng.choice(REGIONS)
         for key_id in sorted(k for k, r in model.accounts.items() if r[1] == region):
-            apply_account(model, key_id, None)
+            apply_change(model.accounts, key_id, None)
             records.append(account_record(key_id, None, rng))
     return records
 
@@ -316,61 +259,22 @@ def targeted_account_changes(model):
 # ---------------------------------------------------------------------------------------------
 # Talking to the server.
 
-def connect(server):
-    return psycopg.connect(server.dsn(), autocommit=True)
-
-
-def produce_all(server, records):
-    """Produces (topic, partition, key, value) in order, one request in flight; returns once
-    every record is acknowledged."""
-    errors = []
-
-    def delivered(err, _msg):
-        if err is not None:
-            errors.append(err)
-
-    producer = Producer({"bootstrap.servers": server.bootstrap, "acks": "all",
-                         "linger.ms": 5, "max.in.flight.requests.per.connection": 1,
-                         "log_level": 2})
-    for topic, partition, key, value in records:
-        while True:
-            try:
-                producer.produce(topic, key=key, value=value, partition=partition,
-                                 on_delivery=delivered)
-                break
-            except BufferError:
-                producer.poll(0.05)
-        producer.poll(0)
-    check(producer.flush(60) == 0, "the producer did not deliver everything")
-    check(not errors, f"produce failed: {errors[:3]}")
-
-
-def insert_orders(server, orders):
-    with connect(server) as conn:
-        conn.execute("INSERT INTO orders VALUES " + ", ".join(["(%s, %s, %s)"] * len(orders)),
-                     [v for o in orders for v in o])
-
-
 def insert_accounts(server, model, count):
     """One INSERT (upserts) of `count` distinct keys."""
     rows = [model.random_account(k) for k in model.rng.sample(range(KEYS), count)]
-    with connect(server) as conn:
-        conn.execute("INSERT INTO accounts VALUES " + ", ".join(["(%s, %s, %s)"] * len(rows)),
-                     [v for r in rows for v in r])
-    for row in rows:
-        apply_account(model, row[0], row)
+    upsert_rows(server, "accounts", model.accounts, rows)
 
 
 def change_round(server, model, size):
     """One round: Kafka orders, SQL orders, Kafka account changes, SQL upserts, targeted ones."""
     rng = model.rng
     produce_all(server, [order_record(o, rng) for o in random_orders(model, size)])
-    insert_orders(server, random_orders(model, rng.randint(1, 5)))
+    insert_rows(server, "orders", random_orders(model, rng.randint(1, 5)))
     produce_all(server, random_account_changes(model, size // 2))
     insert_accounts(server, model, rng.randint(1, 4))
     targeted = threshold_orders(model)
     if rng.random() < 0.5:
-        insert_orders(server, targeted)
+        insert_rows(server, "orders", targeted)
     else:
         produce_all(server, [order_record(o, rng) for o in targeted])
     produce_all(server, targeted_account_changes(model))
@@ -383,71 +287,9 @@ def burst(server, model, size):
     produce_all(server, records + random_account_changes(model, size // 3))
 
 
-def show_views(conn):
-    return conn.execute("SHOW MATERIALIZED VIEWS").fetchall()
-
-
-def wait_caught_up(server, what, live):
-    """Until exactly the `live` views run with lag 0 and nothing moves over two polls in a row:
-    the statuses are read one view after another, so one poll may see a reader before its
-    upstream's last checkpoint; the next one sees the reader's own progress."""
-    deadline = time.monotonic() + CATCH_UP_S
-    last, previous = None, None
-    with connect(server) as conn:
-        while time.monotonic() < deadline:
-            last = show_views(conn)
-            check(all(v[2] == "running" for v in last), f"{what}: a view failed: {last}")
-            settled = (sorted(v[0] for v in last) == sorted(live) and
-                       all(v[5] == 0 for v in last))
-            if settled and last == previous:
-                return
-            previous = last if settled else None
-            time.sleep(0.02)  # a polling interval, not a synchronization
-    raise Mismatch(f"{what}: views did not catch up within {CATCH_UP_S} s: {last}")
-
-
-def exact(value):
-    """A value compared exactly: its type and, for a Decimal, its digits and scale."""
-    return (type(value).__name__, str(value) if isinstance(value, D) else value)
-
-
-def exact_row(row):
-    return tuple(exact(v) for v in row)
-
-
-def query(conn, sql):
-    try:
-        cur = conn.execute(sql)
-        return [d.name for d in cur.description], [tuple(r) for r in cur.fetchall()]
-    except psycopg.Error as e:
-        raise Mismatch(f"[{sql}] failed: {e.sqlstate} {e}") from e
-
-
-def sort_key(row):
-    return tuple((v is not None, str(type(v)), v if v is not None else 0) for v in row)
-
-
-def check_rows(what, seed, actual, expected, names):
-    a = collections.Counter(exact_row(r) for r in actual)
-    e = collections.Counter(exact_row(r) for r in expected)
-    if a == e:
-        return
-    only_a = sorted((a - e).elements())
-    only_e = sorted((e - a).elements())
-    raise Mismatch(
-        f"{what} (seed {seed}): {len(actual)} rows in {names[0]}, {len(expected)} in {names[1]}\n"
-        f"  only in {names[0]}: {only_a[:20]}\n  only in {names[1]}: {only_e[:20]}\n"
-        f"  {names[0]}: {sorted(actual, key=sort_key)[:60]}\n"
-        f"  {names[1]}: {sorted(expected, key=sort_key)[:60]}")
-
-
 def verify_bases(conn, model, what, seed):
-    _, accounts = query(conn, "SELECT id, region, bal FROM accounts")
-    check_rows(f"{what}: bounded SELECT of accounts vs the model", seed, accounts,
-               list(model.accounts.values()), ("the table", "the model"))
-    placed = query(conn, "SELECT id, _partition FROM accounts")[1]
-    check(all(p == partition_of(i) for i, p in placed),
-          f"{what}: INSERT placed keys elsewhere than partition_of: {placed}")
+    check_keyed_table(conn, what, "accounts", "id, region, bal", model.accounts, PARTITIONS,
+                      seed=seed, listed=60)
     _, [(count, total)] = query(conn, "SELECT count(*), sum(amount) FROM orders")
     check((count, total or D(0)) == (model.order_count, model.order_sum),
           f"{what}: orders hold {count} rows summing to {total}; produced {model.order_count} "
@@ -457,35 +299,8 @@ def verify_bases(conn, model, what, seed):
 def verify(server, model, what, live, seed):
     with connect(server) as conn:
         verify_bases(conn, model, what, seed)
-        for name in in_dependency_order(live):
-            columns, rows = query(conn, f"SELECT * FROM {name}")
-            own_columns, own = query(conn, own_select(name))
-            check(columns == own_columns, f"{what}: {name} has columns {columns}, its SELECT "
-                  f"{own_columns}")
-            check_rows(f"{what}: view {name} vs its SELECT [{own_select(name)}]", seed, rows, own,
-                       (f"view {name}", "the bounded SELECT over the upstream views"))
-            if upstreams(name):
-                inl_columns, inlined = query(conn, inlined_select(name))
-                check(columns == inl_columns, f"{what}: {name} inlined columns {inl_columns}")
-                check_rows(f"{what}: view {name} vs its SELECT inlined down to the tables "
-                           f"[{inlined_select(name)}]", seed, rows, inlined,
-                           (f"view {name}", "the SELECT over the base tables"))
-
-
-def create_views(server, names):
-    with connect(server) as conn:
-        for name in in_dependency_order(names):
-            conn.execute(f"CREATE MATERIALIZED VIEW {name} AS {own_select(name)}")
-
-
-def expect_error(conn, sql, sqlstate, what):
-    try:
-        conn.execute(sql)
-    except psycopg.Error as e:
-        check(e.sqlstate == sqlstate, f"{what}: [{sql}] answered {e.sqlstate} ({e}), "
-              f"not {sqlstate}")
-    else:
-        raise Mismatch(f"{what}: [{sql}] was accepted; expected {sqlstate}")
+        GRAPH.check_views(conn, what, live, seed, "the bounded SELECT over the upstream views",
+                          listed=60)
 
 
 def check_refused(server, live):
@@ -510,7 +325,7 @@ def check_drops(server, model, live, seed):
         names = sorted(v[0] for v in show_views(conn))
         check(names == sorted(live), f"a refused DROP dropped something: {names}")
         conn.execute("DROP MATERIALIZED VIEW big CASCADE")
-        dropped = {"big"} | readers_closure("big")
+        dropped = {"big"} | GRAPH.readers_closure("big")
         remaining = [v for v in live if v not in dropped]
         names = sorted(v[0] for v in show_views(conn))
         check(names == sorted(remaining), f"after DROP big CASCADE: {names}, expected "
@@ -520,18 +335,10 @@ def check_drops(server, model, live, seed):
     change_round(server, model, 150)
     wait_caught_up(server, "after DROP CASCADE", remaining)
     verify(server, model, "after DROP CASCADE", remaining, seed)
-    create_views(server, dropped)
+    GRAPH.create(server, dropped)
     wait_caught_up(server, "dropped views created again", live)
     verify(server, model, "dropped views created again", live, seed)
     return sorted(dropped)
-
-
-def server_options(rng):
-    """Per seed: stream workers, aggregate state kept in memory (little: the rest is read back
-    from RocksDB) and the checkpoint interval (short: more checkpoints, hence feed entries)."""
-    return ["--stream-workers", str(rng.choice([1, 2, 4])),
-            "--state-cache-bytes", str(rng.choice([64 << 10, 64 << 20])),
-            "--view-checkpoint-interval-ms", str(rng.choice([5, 20, 100]))]
 
 
 def run(binary, seed):
@@ -553,47 +360,13 @@ def run(binary, seed):
                          f"WITH (partitions = {PARTITIONS})")
             conn.execute("CREATE TABLE accounts (id int PRIMARY KEY, region text, bal int) "
                          f"WITH (partitions = {PARTITIONS})")
-        early = [n for n, (when, _) in VIEWS.items() if when == "early"]
-        create_views(server, early)
-        live += early
-        check_refused(server, live)
-        quiescent("over empty tables")
-        change_round(server, model, 200)
-        quiescent("early views over the first data")
-        late = [n for n, (when, _) in VIEWS.items() if when == "late"]
-        create_views(server, late)
-        live += late
-        quiescent("late views created over data")
-
-        for round_no in range(1, ROUNDS + 1):
-            new = [n for n, (when, _) in VIEWS.items() if when == round_no]
-            if new:
-                create_views(server, new)  # while the upstreams' feeds move
-                live += new
-            change_round(server, model, rng.randint(20, 200))
-            quiescent(f"round {round_no}")
-        check(sorted(live) == sorted(VIEWS), f"not every view was created: {live}")
-
-        server.stop()
-        server.start()
-        quiescent("after a clean restart")
-        change_round(server, model, 100)
-        quiescent("round after the clean restart")
-
-        burst(server, model, 4000)
-        server.stop(signal.SIGKILL)
-        server.start()
-        quiescent("after SIGKILL right after a burst")
-        change_round(server, model, 100)
-        quiescent("round after SIGKILL")
-
-        burst(server, model, 2000)
-        server.stop(signal.SIGKILL)
-        server.start()
-        burst(server, model, 1000)
-        server.stop(signal.SIGKILL)  # while the views recover from the kill before
-        server.start()
-        quiescent("after SIGKILLs during recovery")
+        GRAPH.create_in_rounds(server, live, quiescent, refused=check_refused,
+                               change=lambda size: change_round(server, model, size),
+                               first=200, rounds=ROUNDS, size=lambda: rng.randint(20, 200))
+        restarts_and_kills(server, quiescent,
+                           change=lambda size: change_round(server, model, size),
+                           burst=lambda size: burst(server, model, size),
+                           round_size=100, bursts=[4000, 2000, 1000])
 
         dropped = check_drops(server, model, live, seed)
         change_round(server, model, 150)
@@ -604,19 +377,5 @@ def run(binary, seed):
           f"{time.monotonic() - started:.1f} s")
 
 
-def main():
-    binary = sys.argv[1]
-    seed = int(sys.argv[2]) if len(sys.argv) > 2 else 7
-    print(f"seed {seed}", flush=True)
-    try:
-        run(binary, seed)
-    except Mismatch as e:
-        print(f"FAIL (seed {seed}): {e}", file=sys.stderr)
-        sys.exit(1)
-    except Exception as e:  # the server's log tail is printed by eddy_pg.Server
-        print(f"FAIL (seed {seed}): {type(e).__name__}: {e}", file=sys.stderr)
-        sys.exit(1)
-
-
 if __name__ == "__main__":
-    main()
+    run_main(run, default_seed=7)
