@@ -278,6 +278,8 @@ int main(int argc, char** argv) {
           [&](long i) { return auction_bid(i, auctions); });
 
   Sql sql(eddy.pg_port());
+  // The bounded queries that check the joins' views hash-join millions of rows.
+  sql.query("SET work_mem = '8GB'");
   sql.query(
       "CREATE TABLE people (id bigint, name text, email text, credit_card text, city text, "
       "state text, date_time bigint) WITH (topic = 'people', format = 'json')");

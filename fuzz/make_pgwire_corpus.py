@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes the pgwire_fuzzer seed corpus: a startup packet followed by frontend messages. One
-seed per statement of the SQL golden scripts (tests/sql/golden/*.sql, as a simple Query), and
+seed per SQL record of the SQL logic tests (tests/sql/slt/*.slt, as a simple Query), and
 extended-protocol sequences (Parse, Bind with text and binary parameters, Describe, Execute,
 Close) over a few parameterized statements, so fuzzing starts from well-formed traffic.
 
@@ -15,6 +15,8 @@ import struct
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "sql"))
+import slt_runner  # noqa: E402
 
 
 def startup():
@@ -34,22 +36,8 @@ def cstr(s):
 
 
 def statements(path):
-    """The statements of a golden script, split on `;` at the end of a line (COPY data skipped)."""
-    out, current, in_copy = [], [], False
-    for line in open(path, encoding="utf-8"):
-        if in_copy:
-            in_copy = line.strip() != "\\."
-            continue
-        if line.startswith("--") or line.startswith("\\"):
-            continue
-        current.append(line)
-        if line.rstrip().endswith(";"):
-            text = "".join(current).strip()
-            current = []
-            if "from stdin" in text.lower():
-                in_copy = True
-            out.append(text)
-    return out
+    """The SQL of each record of a .slt file (COPY data left out)."""
+    return [record.sql for record in slt_runner.parse(path) if record.is_sql]
 
 
 def parse(name, query, oids):
@@ -101,8 +89,7 @@ def main():
     for old in glob.glob(os.path.join(out, "*")):
         os.remove(old)
     seeds = extended_seeds()
-    golden = os.path.join(HERE, "..", "tests", "sql", "golden")
-    for path in sorted(glob.glob(os.path.join(golden, "*.sql"))):
+    for path in sorted(glob.glob(os.path.join(slt_runner.SLT_DIR, "*.slt"))):
         for text in statements(path):
             if len(text) <= 4000:
                 seeds.append(startup() + message(b"Q", cstr(text)))

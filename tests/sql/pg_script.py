@@ -1,17 +1,9 @@
-"""Runs a psql-style SQL script against a server over the PostgreSQL wire protocol and renders
-exactly what the server sent: column names and type OIDs, rows as text, command tags, parameter
-changes, notices and errors with their SQLSTATE and fields. No client library or psql sits in
-between, so the golden files record the server's behaviour, not a client's cosmetics.
-
-Script syntax (the subset of psql the golden files use):
-  - statements end with `;` outside quotes, comments and dollar quotes; `\\;` joins statements into
-    one query string (psql's meaning), sent as one simple Query;
-  - `COPY ... FROM STDIN` is followed by its data lines up to a line `\\.`; they are sent as
-    CopyData when the server asks for them (CopyInResponse) and skipped when it refused the
-    statement;
-  - `\\copy ...` (one line) runs as the COPY statement it names.
+"""A minimal PostgreSQL frontend for protocol-level tests: startup with trust authentication, the
+simple query protocol, and everything the server answered rendered as lines: column names and
+type OIDs, rows as text, command tags, parameter changes, notices and errors with their SQLSTATE
+and fields, COPY data. No client library sits in between, so a test sees every message,
+including those a driver drops (rows sent before an error, each result of a query string).
 """
-import re
 import socket
 import struct
 
@@ -29,8 +21,6 @@ TYPE_NAMES = {
 # ErrorResponse/NoticeResponse field codes, in the order they are rendered.
 ERROR_FIELDS = (("D", "DETAIL"), ("H", "HINT"), ("P", "POSITION"), ("p", "INTERNAL POSITION"),
                 ("q", "INTERNAL QUERY"), ("W", "CONTEXT"))
-
-COPY_FROM_STDIN = re.compile(r"^\s*copy\b.*\bfrom\s+stdin\b", re.IGNORECASE | re.DOTALL)
 
 
 class ProtocolError(Exception):
@@ -187,155 +177,3 @@ def render_fields(what, fields):
         if code in fields:
             lines.append(f"{label}:  {fields[code]}")
     return lines
-
-
-def split_statements(lines):
-    """Yields (echo_lines, sql, copy_data_lines or None) from the script's lines."""
-    pending_echo, sql = [], ""
-    state = None  # None, "'", '"', "e'" (backslash escapes), "$tag$", "--", "/*"
-    depth = 0
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        if not sql.strip() and state is None:
-            stripped = line.strip()
-            if stripped.startswith("\\copy "):
-                statement = stripped[1:]
-                data = None
-                if COPY_FROM_STDIN.match(statement):
-                    data, index = take_copy_data(lines, index)
-                yield pending_echo + [line], statement, data
-                pending_echo, sql = [], ""
-                continue
-            if stripped == "\\." or stripped == "":
-                pending_echo.append(line)
-                continue
-            if stripped.startswith("--"):
-                pending_echo.append(line)
-                continue
-        pending_echo.append(line)
-        i = 0
-        text = line + "\n"
-        while i < len(text):
-            c = text[i]
-            if state is None:
-                if c == "-" and text.startswith("--", i):
-                    state = "--"
-                elif c == "/" and text.startswith("/*", i):
-                    state, depth = "/*", 1
-                    sql += "/*"
-                    i += 2
-                    continue
-                elif c == "'":
-                    prev = sql[-1:] if sql else ""
-                    state = "e'" if prev in ("e", "E") and not (sql[-2:-1].isalnum()) else "'"
-                elif c == '"':
-                    state = '"'
-                elif c == "$":
-                    match = re.match(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$", text[i:])
-                    if match and not (sql[-1:].isalnum() or sql[-1:] == "_"):
-                        state = match.group(0)
-                        sql += state
-                        i += len(state)
-                        continue
-                elif c == "\\" and text.startswith("\\;", i):
-                    sql += ";"
-                    i += 2
-                    continue
-                elif c == ";":
-                    sql += ";"
-                    statement = sql.strip()
-                    data = None
-                    if COPY_FROM_STDIN.match(statement):
-                        data, index = take_copy_data(lines, index)
-                    yield pending_echo, statement, data
-                    # psql sends each statement of a line as its own query.
-                    pending_echo, sql = [], ""
-                    i += 1
-                    continue
-                if state == "--":
-                    i = len(text) - 1
-                    state = None
-                    sql += "\n"
-                    break
-                sql += c
-                i += 1
-            elif state == "/*":
-                if text.startswith("*/", i):
-                    depth -= 1
-                    sql += "*/"
-                    i += 2
-                    if depth == 0:
-                        state = None
-                    continue
-                if text.startswith("/*", i):
-                    depth += 1
-                    sql += "/*"
-                    i += 2
-                    continue
-                sql += c
-                i += 1
-            elif state in ("'", '"'):
-                sql += c
-                i += 1
-                if c == state[0]:
-                    if text[i:i + 1] == c:
-                        sql += c
-                        i += 1
-                    else:
-                        state = None
-            elif state == "e'":
-                sql += c
-                i += 1
-                if c == "\\" and i < len(text):
-                    sql += text[i]
-                    i += 1
-                elif c == "'":
-                    if text[i:i + 1] == "'":
-                        sql += "'"
-                        i += 1
-                    else:
-                        state = None
-            else:  # dollar quote
-                if text.startswith(state, i):
-                    sql += state
-                    i += len(state)
-                    state = None
-                    continue
-                sql += c
-                i += 1
-    if sql.strip():
-        yield pending_echo, sql.strip(), None
-    elif pending_echo:
-        yield pending_echo, None, None
-
-
-def take_copy_data(lines, index):
-    """The data lines after a COPY FROM STDIN, through the `\\.` line (sent too, as psql does:
-    the server ends the data there)."""
-    data = []
-    while index < len(lines):
-        line = lines[index]
-        index += 1
-        data.append(line)
-        if line == "\\.":
-            break
-    return data, index
-
-
-def run_script(host, port, text):
-    """Runs the script on one connection and returns the rendered transcript."""
-    out = []
-    connection = Connection(host, port)
-    try:
-        for echo, sql, data in split_statements(text.split("\n")[:-1] if text.endswith("\n")
-                                                else text.split("\n")):
-            out.extend(echo)
-            if sql is None:
-                continue
-            copy_bytes = None if data is None else "".join(d + "\n" for d in data).encode()
-            out.extend(connection.run(sql, copy_bytes))
-    finally:
-        connection.close()
-    return "".join(line + "\n" for line in out)
