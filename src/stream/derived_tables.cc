@@ -1,5 +1,7 @@
 #include "stream/derived_tables.h"
 
+#include <optional>
+
 #include "stream/top_per_group.h"
 
 namespace eddy::stream {
@@ -11,6 +13,9 @@ constexpr char kSeparator = '#';
 struct Splitter {
   const sql::ViewDef& def;
   std::vector<ViewPart> parts;
+  // Why a derived table with a window function is not Top-N per group (its own message is
+  // clearer than the one its hidden view would get).
+  std::optional<sql::SqlError> error;
 
   // `table`'s subquery as a hidden view (after the views it needs), and the table read of it.
   sql::TableDef view_of(const sql::TableDef& table) {
@@ -118,6 +123,7 @@ struct Splitter {
     }
     if (copy.table && copy.table->subquery && !copy.table->named_view) {
       auto ranked = per_group_top(copy);
+      if (!ranked.ok() && !copy.table->subquery->windows.empty() && !error) error = ranked.error();
       if (ranked.ok() && *ranked && !(*ranked)->distinct_on) {
         // Top-N per group ranks the derived table's rows itself; what that reads is split off.
         auto inner = lower(copy.table->subquery);
@@ -139,10 +145,11 @@ struct Splitter {
 
 }  // namespace
 
-std::vector<ViewPart> split_derived_tables(const sql::ViewDef& def,
-                                           std::shared_ptr<const sql::Plan> select) {
-  Splitter splitter{def, {}};
+sql::SqlResult<std::vector<ViewPart>> split_derived_tables(
+    const sql::ViewDef& def, std::shared_ptr<const sql::Plan> select) {
+  Splitter splitter{def, {}, {}};
   auto lowered = splitter.lower(select);
+  if (splitter.error) return *splitter.error;
   splitter.parts.push_back({def, std::move(lowered)});
   return std::move(splitter.parts);
 }

@@ -21,9 +21,10 @@ struct ViewPart {
 };
 
 // The hidden views for `select`'s derived tables, those a derived table reads before it, and
-// last the view itself with its derived tables replaced by reads of those views.
-std::vector<ViewPart> split_derived_tables(const sql::ViewDef& def,
-                                           std::shared_ptr<const sql::Plan> select);
+// last the view itself with its derived tables replaced by reads of those views; 0A000 for a
+// derived table with a window function that is not Top-N per group.
+sql::SqlResult<std::vector<ViewPart>> split_derived_tables(const sql::ViewDef& def,
+                                                           std::shared_ptr<const sql::Plan> select);
 
 // Whether `name` names such a hidden view.
 bool is_derived_view(const std::string& name);

@@ -83,6 +83,8 @@ class JoinState {
     uint64_t seq = 0;  // a growing side's row: the number in its state key
   };
   struct Rows {
+    size_t bytes = 0;      // what it costs the cache (about)
+    bool touched = false;  // used since the cache was last trimmed
     // Per side (0 left, 1 right): a side that retracts keeps a count per distinct row; a side
     // that only grows keeps each row as it came.
     std::array<std::unordered_map<std::string, Counts>, 2> counted;
@@ -162,8 +164,12 @@ class JoinState {
   template <typename Matches>
   SqlResult<Rows*> rows(Shard& shard, const std::string& key, bool outer, Matches&& matches) {
     auto found = shard.keys.find(key);
-    if (found != shard.keys.end()) return &found->second;
+    if (found != shard.keys.end()) {
+      found->second.touched = true;
+      return &found->second;
+    }
     Rows rows;
+    rows.touched = true;
     SQL_CHECK(find_stored());
     if (shard.stored.count(hash_of(key)) != 0) SQL_CHECK(load(key, rows));
     std::optional<sql::SqlError> failed;
@@ -178,11 +184,12 @@ class JoinState {
         });
       });
     if (failed) return *failed;
+    rows.bytes = key.size() + kEntryBytes;
     for (int side = 0; side < 2; ++side)
       rows.for_each(side, [&](const std::string& row, const Counts&) {
-        shard.bytes += row.size() + kEntryBytes;
+        rows.bytes += row.size() + kEntryBytes;
       });
-    shard.bytes += key.size() + kEntryBytes;
+    shard.bytes += rows.bytes;
     return &shard.keys.emplace(key, std::move(rows)).first->second;
   }
 
@@ -191,6 +198,7 @@ class JoinState {
   void add(Shard& shard, Rows& rows, const std::string& key, int side, std::string row,
            int64_t weight, int64_t matched) {
     shard.bytes += row.size() + kEntryBytes;
+    rows.bytes += row.size() + kEntryBytes;
     if (grows_[side]) {
       for (int64_t i = 0; i < weight; ++i) {
         shard.new_rows.push_back({key, &rows, side, rows.appended[side].size()});
@@ -246,14 +254,36 @@ class JoinState {
       bytes += shard.bytes + shard.stored.size() * kStoredKeyBytes;
     }
     SQL_CHECK(sweep(writes));
-    // Everything is clean now: keep the cache within its budget.
-    if (bytes > context_.cache_bytes || swept_) {
+    // Everything is clean now: keep the cache within its budget, first by dropping the keys no
+    // change met since the last trim (a clock: the keys in use stay), then all of them. A sweep
+    // deleted rows the cache may hold: it is dropped whole.
+    if (swept_) {
       swept_ = false;
+      bytes = context_.cache_bytes + 1;
+      for (auto& shard : shards_)
+        for (auto& [key, rows] : shard.keys)
+          rows.touched = false;
+    }
+    if (bytes > context_.cache_bytes) {
+      bytes = 0;
+      for (auto& shard : shards_) {
+        for (auto it = shard.keys.begin(); it != shard.keys.end();) {
+          if (it->second.touched) {
+            it->second.touched = false;
+            ++it;
+            continue;
+          }
+          shard.bytes -= std::min(shard.bytes, it->second.bytes);
+          it = shard.keys.erase(it);
+        }
+        bytes += shard.bytes + shard.stored.size() * kStoredKeyBytes;
+      }
+    }
+    if (bytes > context_.cache_bytes)
       for (auto& shard : shards_) {
         shard.keys.clear();
         shard.bytes = 0;
       }
-    }
     return Unit{};
   }
 

@@ -175,14 +175,15 @@ void StreamEngine::tell_readers_locked(const std::string& name) {
 sql::SqlStatus StreamEngine::validate(const sql::Plan& select) const {
   sql::ViewDef def;
   def.name = "v";
-  for (const auto& part : split_derived_tables(def, std::make_shared<const sql::Plan>(select)))
+  SQL_ASSIGN(auto parts, split_derived_tables(def, std::make_shared<const sql::Plan>(select)));
+  for (const auto& part : parts)
     SQL_CHECK(validate_plan(*part.select));
   return sql::Unit{};
 }
 
 sql::SqlStatus StreamEngine::start(const sql::ViewDef& def, std::shared_ptr<const sql::Plan> select,
                                    bool fresh) {
-  auto parts = split_derived_tables(def, std::move(select));
+  SQL_ASSIGN(auto parts, split_derived_tables(def, std::move(select)));
   for (const auto& part : parts)
     SQL_CHECK(validate_plan(*part.select));
   // The hidden views of its derived tables first (each reads only those before it).
@@ -350,7 +351,7 @@ sql::SqlResult<sql::ExplainNode> StreamEngine::explain(const sql::ViewDef& def,
                                                        const sql::Plan& select) const {
   if (store_ == nullptr) return sql::sql_error("57P01", "the server is shutting down");
   // The same View (and so the same build_pipeline) that start() would run, never opened.
-  auto parts = split_derived_tables(def, std::make_shared<const sql::Plan>(select));
+  SQL_ASSIGN(auto parts, split_derived_tables(def, std::make_shared<const sql::Plan>(select)));
   View view(def, parts.back().select, *options_.log, *store_,
             ViewOptions{.cache_bytes = options_.cache_bytes,
                         .checkpoint_interval_ms = options_.checkpoint_interval_ms,
