@@ -306,6 +306,12 @@ SqlResult<Plan> Binder::bind_create_view(const PgQuery__CreateTableAsStmt* s) {
   const auto* into = s->into;
   if (into->rel->relpersistence[0] == 't') return unsupported("temporary materialized views");
   if (into->n_col_names > 0) return unsupported("column names after the view name");
+  // `name#n` names the views a view's subqueries in FROM run as.
+  if (std::string_view(into->rel->relname).find('#') != std::string_view::npos)
+    return sql_error("42602",  // invalid_name
+                     "a materialized view's name cannot contain \"#\" (\"" +
+                         std::string(into->rel->relname) + "\")",
+                     into->rel->location);
   std::string output_topic;
   int64_t state_ttl_ms = 0;
   for (size_t i = 0; i < into->n_options; ++i) {

@@ -177,6 +177,11 @@ class JoinState {
       rows.for_each(0, [&](const std::string& l, Counts& lc) {
         rows.for_each(1, [&](const std::string& r, Counts& rc) {
           auto match = matches(l, r);
+          // An ON condition that fails on a pair skips it, as when the pair first met.
+          if (!match.ok() && match.error().sqlstate != sql::sqlstate::kInternalError) {
+            skip_row(context_, match.error().message);
+            return;
+          }
           if (!match.ok()) failed = match.error();
           if (!match.ok() || !*match) return;
           lc.matched += rc.count;

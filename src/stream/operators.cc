@@ -301,7 +301,9 @@ class RowSink final : public Operator {
     if (batch.input > 0) append_be32(w.key, batch.input);
     // A join passes the rows one change makes in several batches when they are many: a batch
     // that starts at the same position as the one before gets a number after the key.
+    // (A marker byte first: the key's length then tells it from every key without one.)
     if (w.key == last_key_) {
+      w.key.push_back('\xff');
       append_be32(w.key, ++repeats_);
     } else {
       last_key_ = w.key;
@@ -1556,8 +1558,16 @@ SqlStatus validate_plan(const sql::Plan& select) {
     if (!select.order.empty()) return unsupported("ORDER BY (order when you query the view)");
     if (select.limit || select.offset) return unsupported("LIMIT/OFFSET");
     for (const sql::Plan* arm : plan_arms(select)) {
+      if (!arm->union_arms.empty() || !arm->table)
+        return unsupported(
+            "a set operation inside another (UNION of a UNION with a different ALL, chains of "
+            "INTERSECT or EXCEPT: put the inner one in a view of its own)");
       if (arm->grouped)
         return unsupported("an aggregate inside UNION ALL (aggregate in a view of its own)");
+      if (!arm->distinct_on.empty() || arm->table->subquery)
+        return unsupported(
+            "DISTINCT ON or a subquery in FROM inside a set operation (put that arm in a view of "
+            "its own)");
       SQL_CHECK(validate_plan(*arm));
     }
     return Unit{};

@@ -187,20 +187,23 @@ sql::SqlStatus StreamEngine::start(const sql::ViewDef& def, std::shared_ptr<cons
   for (const auto& part : parts)
     SQL_CHECK(validate_plan(*part.select));
   // The hidden views of its derived tables first (each reads only those before it).
+  // On failure the parts already running stop again; their state is deleted only for a new
+  // view (one resuming keeps it for the next try).
   std::vector<std::string> derived;
+  auto undo = [&] {
+    for (const auto& name : derived)
+      (void)drop_one(name, /*delete_state=*/fresh);
+  };
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     auto started = start_one(parts[i].def, parts[i].select, fresh, {});
     if (!started.ok()) {
-      for (const auto& name : derived)
-        (void)drop_one(name);
+      undo();
       return started;
     }
     derived.push_back(parts[i].def.name);
   }
   auto started = start_one(def, parts.back().select, fresh, derived);
-  if (!started.ok())
-    for (const auto& name : derived)
-      (void)drop_one(name);
+  if (!started.ok()) undo();
   return started;
 }
 
@@ -252,7 +255,7 @@ sql::SqlStatus StreamEngine::drop(const std::string& name) {
   return sql::Unit{};
 }
 
-sql::SqlStatus StreamEngine::drop_one(const std::string& name) {
+sql::SqlStatus StreamEngine::drop_one(const std::string& name, bool delete_state) {
   std::string prefix = view_prefix(name);
   std::vector<std::string> upstream_prefixes;
   {
@@ -277,6 +280,7 @@ sql::SqlStatus StreamEngine::drop_one(const std::string& name) {
     }
     if (store_ == nullptr) return sql::sql_error("57P01", "the server is shutting down");
   }
+  if (!delete_state) return sql::Unit{};
   // Its position and any unread snapshot beside the feeds it read (the upstreams then trim
   // past it).
   for (const auto& upstream : upstream_prefixes) {

@@ -77,7 +77,9 @@ class StreamEngine final : public sql::ViewHost {
   explicit StreamEngine(StreamOptions options);
   sql::SqlStatus start_one(const sql::ViewDef& def, std::shared_ptr<const sql::Plan> select,
                            bool fresh, std::vector<std::string> derived);
-  sql::SqlStatus drop_one(const std::string& name);
+  // Stops a view and (with `delete_state`) deletes its state and its positions in the feeds it
+  // reads.
+  sql::SqlStatus drop_one(const std::string& name, bool delete_state = true);
   void work();
   void enqueue_locked(const std::shared_ptr<Entry>& entry);
   std::shared_ptr<View> make_view(const sql::ViewDef& def,
